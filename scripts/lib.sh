@@ -1,0 +1,96 @@
+# Shared by scripts/run.sh and scripts/test.sh: the local stack (moto + cargo lambda watch).
+# Everything binds to 127.0.0.1 and the AWS SDK is pointed at moto, so nothing leaves loopback.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+export PATH="$VENV/bin:$HOME/.cargo/bin:$PATH"
+export SAM_CLI_TELEMETRY=0
+FUNCTION=authorize-app
+PIDS=()
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# stack_env MOTO_PORT: the environment of the function, the admin CLI and the tests.
+stack_env() {
+  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
+  export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+  export AWS_EC2_METADATA_DISABLED=true
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$1"
+  export DIRECT_OAUTH_USERS_TABLE="${DIRECT_OAUTH_USERS_TABLE:-direct-oauth-users}"
+  export DIRECT_OAUTH_APPLICATIONS_TABLE="${DIRECT_OAUTH_APPLICATIONS_TABLE:-direct-oauth-applications}"
+  export DIRECT_OAUTH_TOKENS_TABLE="${DIRECT_OAUTH_TOKENS_TABLE:-direct-oauth-tokens}"
+  export DIRECT_OAUTH_FAILED_LOGINS_TABLE="${DIRECT_OAUTH_FAILED_LOGINS_TABLE:-direct-oauth-failed-logins}"
+  export DIRECT_OAUTH_WHITELIST_PARAMETER="${DIRECT_OAUTH_WHITELIST_PARAMETER:-/direct-oauth/client-whitelist}"
+}
+
+# write_env FILE: the stack's environment as a sourceable file (also read by cargo lambda).
+write_env() {
+  mkdir -p "$(dirname "$1")"
+  {
+    echo "# Written by scripts; source it: . $1"
+    for v in AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_REGION AWS_DEFAULT_REGION \
+             AWS_EC2_METADATA_DISABLED AWS_ENDPOINT_URL DIRECT_OAUTH_USERS_TABLE \
+             DIRECT_OAUTH_APPLICATIONS_TABLE DIRECT_OAUTH_TOKENS_TABLE DIRECT_OAUTH_FAILED_LOGINS_TABLE \
+             DIRECT_OAUTH_WHITELIST_PARAMETER DIRECT_OAUTH_WHITELIST_CACHE_SECONDS \
+             DIRECT_OAUTH_WHITELIST_STALE_SECONDS DIRECT_OAUTH_LOG_LEVEL; do
+      if [ -n "${!v:-}" ]; then echo "export $v=${!v}"; fi
+    done
+  } > "$1"
+}
+
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  PIDS=()
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# start_moto PORT LOGFILE
+start_moto() {
+  port_free "$1" || die "port $1 is in use (another moto? set MOTO_PORT)"
+  log "moto on 127.0.0.1:$1"
+  setsid moto_server -H 127.0.0.1 -p "$1" >"$2" 2>&1 &
+  PIDS+=($!)
+  local i
+  for i in $(seq 1 100); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$1/moto-api/" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  die "moto did not start; see $2"
+}
+
+admin() { "$ROOT/target/debug/direct-oauth-admin" "$@"; }
+
+# provision_demo: the Quay page's own example.
+provision_demo() {
+  admin init >&2
+  printf 'passwordhere\n' | admin user add username --password-stdin >&2
+  admin app add some_client_id --name "Quay example" \
+    --redirect-uri https://my/internal/application/token_created >&2
+  admin whitelist add some_client_id >&2
+}
+
+# start_watch PORT ENVFILE LOGFILE: serve the function; returns once it answers.
+start_watch() {
+  port_free "$1" || die "port $1 is in use (set WATCH_PORT)"
+  log "cargo lambda watch on 127.0.0.1:$1 (the first request waits for the build)"
+  (cd "$ROOT" && setsid cargo lambda watch -A 127.0.0.1 -P "$1" --env-file "$2" --disable-cors \
+      --bin "$FUNCTION" >"$3" 2>&1) &
+  PIDS+=($!)
+  local url="http://127.0.0.1:$1/lambda-url/$FUNCTION/oauth/authorizeapp" i
+  for i in $(seq 1 100); do
+    port_free "$1" || break
+    sleep 0.2
+  done
+  # One long request: watch holds it until the function is built and running.
+  local code
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1200 -X GET "$url" || true)
+  [ "$code" = 405 ] || die "the function did not answer (HTTP $code); see $3"
+}

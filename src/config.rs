@@ -1,0 +1,260 @@
+//! Configuration from environment variables, read and validated once at cold start.
+//!
+//! Every variable has a default suitable for `make run`; the SAM template sets the table
+//! and parameter names explicitly. A value that does not parse stops the process with a
+//! message naming the variable, rather than running with a silently wrong setting.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::scope;
+
+/// Quay's scope names, the default catalogue.
+pub const QUAY_SCOPES: &str =
+    "repo:read repo:write repo:admin repo:create user:read user:admin org:admin super:user";
+
+/// Ten years, as Quay issues.
+pub const DEFAULT_TOKEN_LIFETIME_SECONDS: u64 = 315_576_000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tables {
+    pub users: String,
+    pub applications: String,
+    pub tokens: String,
+    pub failed_logins: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub tables: Tables,
+    /// SSM parameter holding the whitelist of client ids allowed to use direct approval.
+    pub whitelist_parameter: String,
+    /// How long a fetched whitelist is used before SSM is asked again.
+    pub whitelist_cache: Duration,
+    /// How long past its refresh time the last good whitelist may still be served while SSM
+    /// cannot be read. Zero fails closed as soon as the cache expires.
+    pub whitelist_stale: Duration,
+    pub token_lifetime: Duration,
+    /// Every scope name a token may carry.
+    pub scopes: BTreeSet<String>,
+    /// Longest back-off window after failed logins.
+    pub backoff_cap: Duration,
+    /// The `realm` of `WWW-Authenticate`.
+    pub realm: String,
+    /// `tracing` filter directive, e.g. `info` or `direct_oauth=debug,info`.
+    pub log_level: String,
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{name}: {problem} (got {value:?})")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        problem: String,
+    },
+}
+
+/// The variables and their defaults; the README documents the same list.
+pub mod vars {
+    pub const USERS_TABLE: (&str, &str) = ("DIRECT_OAUTH_USERS_TABLE", "direct-oauth-users");
+    pub const APPLICATIONS_TABLE: (&str, &str) = (
+        "DIRECT_OAUTH_APPLICATIONS_TABLE",
+        "direct-oauth-applications",
+    );
+    pub const TOKENS_TABLE: (&str, &str) = ("DIRECT_OAUTH_TOKENS_TABLE", "direct-oauth-tokens");
+    pub const FAILED_LOGINS_TABLE: (&str, &str) = (
+        "DIRECT_OAUTH_FAILED_LOGINS_TABLE",
+        "direct-oauth-failed-logins",
+    );
+    pub const WHITELIST_PARAMETER: (&str, &str) = (
+        "DIRECT_OAUTH_WHITELIST_PARAMETER",
+        "/direct-oauth/client-whitelist",
+    );
+    pub const WHITELIST_CACHE_SECONDS: (&str, &str) =
+        ("DIRECT_OAUTH_WHITELIST_CACHE_SECONDS", "60");
+    pub const WHITELIST_STALE_SECONDS: (&str, &str) =
+        ("DIRECT_OAUTH_WHITELIST_STALE_SECONDS", "300");
+    pub const TOKEN_LIFETIME_SECONDS: (&str, &str) =
+        ("DIRECT_OAUTH_TOKEN_LIFETIME_SECONDS", "315576000");
+    pub const SCOPES: (&str, &str) = ("DIRECT_OAUTH_SCOPES", super::QUAY_SCOPES);
+    pub const BACKOFF_CAP_SECONDS: (&str, &str) = ("DIRECT_OAUTH_BACKOFF_CAP_SECONDS", "900");
+    pub const REALM: (&str, &str) = ("DIRECT_OAUTH_REALM", "direct-oauth");
+    pub const LOG_LEVEL: (&str, &str) = ("DIRECT_OAUTH_LOG_LEVEL", "info");
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |(name, default): (&'static str, &str)| -> (&'static str, String) {
+            let value = lookup(name).filter(|v| !v.trim().is_empty());
+            (name, value.unwrap_or_else(|| default.to_string()))
+        };
+        let tables = Tables {
+            users: table_name(get(vars::USERS_TABLE))?,
+            applications: table_name(get(vars::APPLICATIONS_TABLE))?,
+            tokens: table_name(get(vars::TOKENS_TABLE))?,
+            failed_logins: table_name(get(vars::FAILED_LOGINS_TABLE))?,
+        };
+        Ok(Config {
+            tables,
+            whitelist_parameter: parameter_name(get(vars::WHITELIST_PARAMETER))?,
+            whitelist_cache: seconds(get(vars::WHITELIST_CACHE_SECONDS), 0, 86_400)?,
+            whitelist_stale: seconds(get(vars::WHITELIST_STALE_SECONDS), 0, 86_400)?,
+            token_lifetime: seconds(get(vars::TOKEN_LIFETIME_SECONDS), 60, 100 * 365 * 86_400)?,
+            scopes: scope_catalogue(get(vars::SCOPES))?,
+            backoff_cap: seconds(get(vars::BACKOFF_CAP_SECONDS), 1, 86_400)?,
+            realm: realm(get(vars::REALM))?,
+            log_level: get(vars::LOG_LEVEL).1,
+        })
+    }
+}
+
+fn invalid(name: &'static str, value: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        value: value.to_string(),
+        problem: problem.into(),
+    }
+}
+
+/// DynamoDB's own rule: 3-255 characters of `[a-zA-Z0-9_.-]`.
+fn table_name((name, value): (&'static str, String)) -> Result<String, ConfigError> {
+    let ok_chars = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if (3..=255).contains(&value.len()) && ok_chars {
+        Ok(value)
+    } else {
+        Err(invalid(
+            name,
+            &value,
+            "a DynamoDB table name is 3-255 characters of a-z A-Z 0-9 _ - .",
+        ))
+    }
+}
+
+fn parameter_name((name, value): (&'static str, String)) -> Result<String, ConfigError> {
+    let ok_chars = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'));
+    if !value.is_empty() && value.len() <= 2048 && ok_chars {
+        Ok(value)
+    } else {
+        Err(invalid(
+            name,
+            &value,
+            "an SSM parameter name is up to 2048 characters of a-z A-Z 0-9 _ - . /",
+        ))
+    }
+}
+
+fn seconds(
+    (name, value): (&'static str, String),
+    min: u64,
+    max: u64,
+) -> Result<Duration, ConfigError> {
+    match value.trim().parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(Duration::from_secs(n)),
+        _ => Err(invalid(
+            name,
+            &value,
+            format!("expected whole seconds from {min} to {max}"),
+        )),
+    }
+}
+
+fn scope_catalogue((name, value): (&'static str, String)) -> Result<BTreeSet<String>, ConfigError> {
+    let names: BTreeSet<String> = scope::split(&value).map(str::to_string).collect();
+    if let Some(bad) = names.iter().find(|s| !scope::is_scope_token(s)) {
+        return Err(invalid(
+            name,
+            &value,
+            format!("{bad:?} is not a valid scope name (RFC 6749 §3.3)"),
+        ));
+    }
+    if names.is_empty() {
+        return Err(invalid(name, &value, "at least one scope name is needed"));
+    }
+    Ok(names)
+}
+
+fn realm((name, value): (&'static str, String)) -> Result<String, ConfigError> {
+    // The realm is placed inside a quoted-string; keep it to printable ASCII without quotes.
+    if value
+        .chars()
+        .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ')
+    {
+        Ok(value)
+    } else {
+        Err(invalid(
+            name,
+            &value,
+            "printable ASCII without quotes or backslashes",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.token_lifetime, Duration::from_secs(315_576_000));
+        assert_eq!(c.whitelist_cache, Duration::from_secs(60));
+        assert_eq!(c.scopes.len(), 8);
+        assert!(c.scopes.contains("super:user"));
+        assert_eq!(c.tables.tokens, "direct-oauth-tokens");
+    }
+
+    #[test]
+    fn overrides_are_read() {
+        let c = config(&[
+            ("DIRECT_OAUTH_TOKENS_TABLE", "t1"),
+            ("DIRECT_OAUTH_TOKEN_LIFETIME_SECONDS", "3600"),
+            ("DIRECT_OAUTH_SCOPES", "a:b, c:d"),
+        ]);
+        assert!(c.is_err(), "t1 is too short for DynamoDB");
+        let c = config(&[
+            ("DIRECT_OAUTH_TOKENS_TABLE", "tok"),
+            ("DIRECT_OAUTH_TOKEN_LIFETIME_SECONDS", "3600"),
+            ("DIRECT_OAUTH_SCOPES", "a:b, c:d"),
+        ])
+        .unwrap();
+        assert_eq!(c.tables.tokens, "tok");
+        assert_eq!(c.token_lifetime, Duration::from_secs(3600));
+        assert_eq!(c.scopes.iter().collect::<Vec<_>>(), ["a:b", "c:d"]);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = config(&[("DIRECT_OAUTH_WHITELIST_CACHE_SECONDS", "soon")]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("DIRECT_OAUTH_WHITELIST_CACHE_SECONDS")
+        );
+        assert!(config(&[("DIRECT_OAUTH_TOKEN_LIFETIME_SECONDS", "0")]).is_err());
+        assert!(config(&[("DIRECT_OAUTH_SCOPES", "bad\"scope")]).is_err());
+        assert!(config(&[("DIRECT_OAUTH_USERS_TABLE", "no spaces")]).is_err());
+        assert!(config(&[("DIRECT_OAUTH_WHITELIST_PARAMETER", "a b")]).is_err());
+        assert!(config(&[("DIRECT_OAUTH_REALM", "a\"b")]).is_err());
+    }
+}

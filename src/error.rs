@@ -1,0 +1,176 @@
+//! Every way a request can fail, and the one place where each maps to its status,
+//! OAuth error code and headers (contract: "Checks, in this order").
+
+use thiserror::Error;
+
+/// Failures answered with a JSON body and never with a redirect (checks 1-9, 12, outages).
+///
+/// Descriptions are written for the client and never contain a password, a token or the
+/// Authorization header.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ApiError {
+    /// Check 1.
+    #[error("only POST is allowed")]
+    MethodNotAllowed,
+    /// Check 2: not `application/x-www-form-urlencoded`.
+    #[error("the body must be application/x-www-form-urlencoded")]
+    UnsupportedMediaType,
+    /// Check 2: over the body cap.
+    #[error("the body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    /// Checks 2, 3, 5, 6: malformed or incomplete request, unknown client, bad redirect URI.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// Check 4: the client is not on the direct-approval whitelist.
+    #[error("this client is not allowed to use direct approval")]
+    UnauthorizedClient,
+    /// Check 7: no usable Basic credentials.
+    #[error("Basic credentials are missing or malformed")]
+    MissingCredentials,
+    /// Check 8: the username is in a back-off window.
+    #[error("too many failed logins; retry later")]
+    BackOff { retry_after_secs: u64 },
+    /// Check 9: unknown user, disabled user or wrong password, indistinguishably.
+    #[error("invalid username or password")]
+    LoginFailed,
+    /// SSM or DynamoDB could not be reached, or throttled us; the client may retry.
+    #[error("the service is temporarily unavailable; retry later")]
+    Unavailable { retry_after_secs: u64 },
+    /// Something that retrying will not fix (e.g. token ids colliding twice).
+    #[error("the server could not complete the request")]
+    ServerError,
+}
+
+impl ApiError {
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        ApiError::InvalidRequest(description.into())
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::MethodNotAllowed => 405,
+            ApiError::UnsupportedMediaType => 415,
+            ApiError::PayloadTooLarge { .. } => 413,
+            ApiError::InvalidRequest(_) => 400,
+            ApiError::UnauthorizedClient => 403,
+            ApiError::MissingCredentials | ApiError::LoginFailed => 401,
+            ApiError::BackOff { .. } => 429,
+            ApiError::Unavailable { .. } => 503,
+            ApiError::ServerError => 500,
+        }
+    }
+
+    /// The `error` member of the JSON body (RFC 6749 §4.1.2.1 / §5.2 vocabulary).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::MethodNotAllowed
+            | ApiError::UnsupportedMediaType
+            | ApiError::PayloadTooLarge { .. }
+            | ApiError::InvalidRequest(_) => "invalid_request",
+            ApiError::UnauthorizedClient => "unauthorized_client",
+            ApiError::MissingCredentials | ApiError::LoginFailed => "access_denied",
+            ApiError::BackOff { .. } | ApiError::Unavailable { .. } => "temporarily_unavailable",
+            ApiError::ServerError => "server_error",
+        }
+    }
+
+    /// Seconds for a `Retry-After` header, where the client should retry.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::BackOff { retry_after_secs } | ApiError::Unavailable { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the response carries `WWW-Authenticate: Basic` (RFC 7235 §3.1 for 401).
+    pub fn challenges(&self) -> bool {
+        self.status() == 401
+    }
+}
+
+/// Failures that redirect to the validated redirect URI with the error in the fragment
+/// (checks 10-11, RFC 6749 §4.2.2.1).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RedirectError {
+    #[error("{0}")]
+    UnsupportedResponseType(String),
+    #[error("{0}")]
+    InvalidScope(String),
+    #[error("{0}")]
+    AccessDenied(String),
+}
+
+impl RedirectError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            RedirectError::UnsupportedResponseType(_) => "unsupported_response_type",
+            RedirectError::InvalidScope(_) => "invalid_scope",
+            RedirectError::AccessDenied(_) => "access_denied",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_the_contract_table() {
+        let cases = [
+            (ApiError::MethodNotAllowed, 405, "invalid_request"),
+            (ApiError::UnsupportedMediaType, 415, "invalid_request"),
+            (
+                ApiError::PayloadTooLarge { limit: 1 },
+                413,
+                "invalid_request",
+            ),
+            (ApiError::invalid_request("x"), 400, "invalid_request"),
+            (ApiError::UnauthorizedClient, 403, "unauthorized_client"),
+            (ApiError::MissingCredentials, 401, "access_denied"),
+            (
+                ApiError::BackOff {
+                    retry_after_secs: 1,
+                },
+                429,
+                "temporarily_unavailable",
+            ),
+            (ApiError::LoginFailed, 401, "access_denied"),
+            (
+                ApiError::Unavailable {
+                    retry_after_secs: 1,
+                },
+                503,
+                "temporarily_unavailable",
+            ),
+            (ApiError::ServerError, 500, "server_error"),
+        ];
+        for (err, status, code) in cases {
+            assert_eq!(err.status(), status, "{err:?}");
+            assert_eq!(err.code(), code, "{err:?}");
+        }
+    }
+
+    #[test]
+    fn only_back_off_and_outages_say_when_to_retry() {
+        assert_eq!(
+            ApiError::BackOff {
+                retry_after_secs: 3
+            }
+            .retry_after(),
+            Some(3)
+        );
+        assert_eq!(
+            ApiError::Unavailable {
+                retry_after_secs: 2
+            }
+            .retry_after(),
+            Some(2)
+        );
+        assert_eq!(ApiError::LoginFailed.retry_after(), None);
+        assert!(ApiError::LoginFailed.challenges());
+        assert!(ApiError::MissingCredentials.challenges());
+        assert!(!ApiError::UnauthorizedClient.challenges());
+    }
+}

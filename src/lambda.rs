@@ -1,0 +1,128 @@
+//! Glue between the Lambda runtime and [`Service`]: logging, and a guard that keeps
+//! client-controlled event fields from reaching the places where `lambda_http` panics.
+
+use std::convert::Infallible;
+use std::task::{Context, Poll};
+
+use base64::Engine;
+use lambda_http::http::HeaderMap;
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Adapter, LambdaEvent, Request, Service, service_fn};
+
+use crate::clock::Clock;
+use crate::random::Random;
+use crate::request::BODY_ERROR_HEADER;
+use crate::service::Service as Flow;
+use crate::store::{Directory, FailureCounter, TokenWriter};
+use crate::whitelist::WhitelistSource;
+
+/// JSON log lines on stdout (CloudWatch's JSON log format reads them as fields).
+pub fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .init();
+}
+
+/// Serves `flow` on the Lambda Runtime API until the process ends.
+pub async fn run<St, Src, C, R>(
+    flow: &'static Flow<St, Src, C, R>,
+) -> Result<(), lambda_http::Error>
+where
+    St: Directory + TokenWriter + FailureCounter + 'static,
+    Src: WhitelistSource + 'static,
+    C: Clock + 'static,
+    R: Random + 'static,
+{
+    let handler =
+        service_fn(move |req: Request| async move { Ok::<_, Infallible>(flow.handle(&req).await) });
+    lambda_runtime::run(EventGuard(Adapter::from(handler))).await
+}
+
+/// Runs before `lambda_http` turns the event into a request, and removes what would make
+/// that conversion panic: a body flagged base64 that is not (marked with
+/// [`BODY_ERROR_HEADER`] and answered 400), and a `Host`/`X-Forwarded-Proto` that does not
+/// form a URL (dropped: the function does not use them).
+pub struct EventGuard<S>(pub S);
+
+impl<S> Service<LambdaEvent<LambdaRequest>> for EventGuard<S>
+where
+    S: Service<LambdaEvent<LambdaRequest>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut event: LambdaEvent<LambdaRequest>) -> Self::Future {
+        sanitize(&mut event.payload);
+        self.0.call(event)
+    }
+}
+
+/// Makes an event safe to convert; see [`EventGuard`].
+pub fn sanitize(event: &mut LambdaRequest) {
+    match event {
+        LambdaRequest::ApiGatewayV1(e) => {
+            fix_body(&mut e.body, &mut e.is_base64_encoded, &mut e.headers);
+            fix_host(&mut e.headers, e.path.as_deref());
+            e.multi_value_headers.remove(BODY_ERROR_HEADER);
+        }
+        LambdaRequest::ApiGatewayV2(e) => {
+            fix_body(&mut e.body, &mut e.is_base64_encoded, &mut e.headers);
+            fix_host(&mut e.headers, e.raw_path.as_deref());
+        }
+        LambdaRequest::Alb(e) => {
+            fix_body(&mut e.body, &mut e.is_base64_encoded, &mut e.headers);
+            fix_host(&mut e.headers, e.path.as_deref());
+            e.multi_value_headers.remove(BODY_ERROR_HEADER);
+        }
+        _ => {}
+    }
+}
+
+fn fix_body(body: &mut Option<String>, is_base64: &mut bool, headers: &mut HeaderMap) {
+    // A client must not be able to set the marker itself.
+    headers.remove(BODY_ERROR_HEADER);
+    if !*is_base64 {
+        return;
+    }
+    let valid = body
+        .as_deref()
+        .is_none_or(|b| base64::engine::general_purpose::STANDARD.decode(b).is_ok());
+    if !valid {
+        *body = None;
+        *is_base64 = false;
+        headers.insert(
+            BODY_ERROR_HEADER,
+            "invalid-base64".parse().expect("static value"),
+        );
+    }
+}
+
+fn fix_host(headers: &mut HeaderMap, path: Option<&str>) {
+    let proto_ok = headers
+        .get("x-forwarded-proto")
+        .is_none_or(|p| p == "http" || p == "https");
+    if !proto_ok {
+        headers.remove("x-forwarded-proto");
+    }
+    let host = headers.get("host").map(|h| h.to_str().map(str::to_string));
+    let host_ok = match host {
+        None => true,
+        Some(Err(_)) => false,
+        Some(Ok(h)) => url::Url::parse(&format!("https://{h}{}", path.unwrap_or("/"))).is_ok(),
+    };
+    if !host_ok {
+        headers.remove("host");
+    }
+}

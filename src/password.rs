@@ -1,0 +1,166 @@
+//! Password hashing and verification.
+//!
+//! New hashes are argon2id at OWASP's parameters (m = 19 MiB, t = 2, p = 1). Hashes
+//! imported from Quay are bcrypt; they verify, and the caller replaces them with argon2id
+//! at the next successful login.
+
+use argon2::password_hash::PasswordHasher;
+use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+#[error("could not hash the password: {0}")]
+pub struct HashError(String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    Invalid,
+    Valid,
+    /// Valid, but stored with an older scheme or weaker parameters: store a fresh hash.
+    ValidNeedsRehash,
+}
+
+impl Verification {
+    pub fn is_valid(self) -> bool {
+        self != Verification::Invalid
+    }
+}
+
+pub struct PasswordHasherArgon {
+    argon2: Argon2<'static>,
+    /// A hash of a random password with the current parameters. Unknown users are verified
+    /// against it, so that they take as long as known ones (contract check 9).
+    dummy: String,
+}
+
+impl std::fmt::Debug for PasswordHasherArgon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordHasherArgon")
+    }
+}
+
+impl PasswordHasherArgon {
+    /// Hashes one random password to build the dummy: costs one hash per cold start.
+    pub fn new() -> Result<Self, HashError> {
+        let argon2 = Argon2::default();
+        let mut random = [0u8; 32];
+        getrandom::fill(&mut random).map_err(|e| HashError(e.to_string()))?;
+        let dummy = argon2
+            .hash_password(&random)
+            .map_err(|e| HashError(e.to_string()))?
+            .to_string();
+        Ok(PasswordHasherArgon { argon2, dummy })
+    }
+
+    pub fn hash(&self, password: &str) -> Result<String, HashError> {
+        self.argon2
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| HashError(e.to_string()))
+    }
+
+    /// Verifies `password` against a stored PHC (argon2) or modular-crypt (bcrypt) hash.
+    /// An unreadable hash never verifies.
+    pub fn verify(&self, stored: &str, password: &str) -> Verification {
+        if is_bcrypt(stored) {
+            return match bcrypt::verify(password, stored) {
+                Ok(true) => Verification::ValidNeedsRehash,
+                _ => Verification::Invalid,
+            };
+        }
+        let Ok(parsed) = PasswordHash::new(stored) else {
+            return Verification::Invalid;
+        };
+        if self
+            .argon2
+            .verify_password(password.as_bytes(), &parsed)
+            .is_err()
+        {
+            return Verification::Invalid;
+        }
+        if self.is_current(&parsed) {
+            Verification::Valid
+        } else {
+            Verification::ValidNeedsRehash
+        }
+    }
+
+    /// Spends the time of one verification without a stored hash; always `Invalid`.
+    pub fn verify_dummy(&self, password: &str) -> Verification {
+        let _ = self.verify(&self.dummy, password);
+        Verification::Invalid
+    }
+
+    fn is_current(&self, parsed: &PasswordHash) -> bool {
+        let Ok(dummy) = PasswordHash::new(&self.dummy) else {
+            return false;
+        };
+        parsed.algorithm == dummy.algorithm
+            && parsed.version == dummy.version
+            && parsed.params == dummy.params
+    }
+}
+
+fn is_bcrypt(stored: &str) -> bool {
+    ["$2a$", "$2b$", "$2y$", "$2x$"]
+        .iter()
+        .any(|p| stored.starts_with(p))
+}
+
+/// Whether `stored` is a hash this module can verify (for the admin CLI's import).
+pub fn is_supported_hash(stored: &str) -> bool {
+    (is_bcrypt(stored) && stored.len() == 60) || PasswordHash::new(stored).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argon2id_round_trip_at_owasp_parameters() {
+        let h = PasswordHasherArgon::new().unwrap();
+        let stored = h.hash("passwordhere").unwrap();
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{stored}"
+        );
+        assert_eq!(h.verify(&stored, "passwordhere"), Verification::Valid);
+        assert_eq!(h.verify(&stored, "passwordHere"), Verification::Invalid);
+        assert_eq!(h.verify(&stored, ""), Verification::Invalid);
+        assert!(!stored.contains("passwordhere"));
+    }
+
+    #[test]
+    fn weaker_argon2_parameters_ask_for_a_rehash() {
+        let h = PasswordHasherArgon::new().unwrap();
+        let weak = Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            argon2::Params::new(1024, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"pw")
+        .unwrap()
+        .to_string();
+        assert_eq!(h.verify(&weak, "pw"), Verification::ValidNeedsRehash);
+    }
+
+    #[test]
+    fn bcrypt_from_quay_verifies_and_asks_for_a_rehash() {
+        let h = PasswordHasherArgon::new().unwrap();
+        let quay = bcrypt::hash("passwordhere", 4).unwrap();
+        assert_eq!(
+            h.verify(&quay, "passwordhere"),
+            Verification::ValidNeedsRehash
+        );
+        assert_eq!(h.verify(&quay, "nope"), Verification::Invalid);
+    }
+
+    #[test]
+    fn garbage_hashes_never_verify() {
+        let h = PasswordHasherArgon::new().unwrap();
+        for stored in ["", "plain", "$argon2id$broken", "$2b$12$short"] {
+            assert_eq!(h.verify(stored, "plain"), Verification::Invalid, "{stored}");
+        }
+        assert_eq!(h.verify_dummy("anything"), Verification::Invalid);
+    }
+}

@@ -1,0 +1,208 @@
+//! Outcomes to HTTP responses: the only place headers and bodies are written.
+
+use lambda_http::Body;
+use lambda_http::http::{HeaderValue, Response, StatusCode, header};
+use serde::Serialize;
+use url::form_urlencoded;
+
+use crate::error::{ApiError, RedirectError};
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    error_description: String,
+}
+
+/// A JSON error (checks 1-9, 12, outages): never a redirect.
+pub fn error(err: &ApiError, realm: &str) -> Response<Body> {
+    let body = serde_json::to_string(&ErrorBody {
+        error: err.code(),
+        error_description: err.to_string(),
+    })
+    .unwrap_or_default();
+    let mut builder = Response::builder()
+        .status(err.status())
+        .header(header::CONTENT_TYPE, "application/json");
+    if *err == ApiError::MethodNotAllowed {
+        builder = builder.header(header::ALLOW, "POST");
+    }
+    if let Some(seconds) = err.retry_after() {
+        builder = builder.header(header::RETRY_AFTER, seconds.max(1));
+    }
+    if err.challenges() {
+        builder = builder.header(
+            header::WWW_AUTHENTICATE,
+            format!("Basic realm=\"{realm}\", charset=\"UTF-8\""),
+        );
+    }
+    finish(builder, Body::Text(body))
+}
+
+/// The success redirect: `#access_token=…&token_type=Bearer&expires_in=…[&state=…]`.
+pub fn issued(
+    redirect_uri: &str,
+    token: &str,
+    expires_in: u64,
+    state: Option<&str>,
+) -> Response<Body> {
+    let expires_in = expires_in.to_string();
+    let mut pairs = vec![
+        ("access_token", token),
+        ("token_type", "Bearer"),
+        ("expires_in", expires_in.as_str()),
+    ];
+    pairs.extend(state.map(|s| ("state", s)));
+    redirect(redirect_uri, &pairs)
+}
+
+/// An error redirect (checks 10-11, RFC 6749 §4.2.2.1).
+pub fn redirect_error(
+    redirect_uri: &str,
+    err: &RedirectError,
+    state: Option<&str>,
+) -> Response<Body> {
+    let description = err.to_string();
+    let mut pairs = vec![
+        ("error", err.code()),
+        ("error_description", description.as_str()),
+    ];
+    pairs.extend(state.map(|s| ("state", s)));
+    redirect(redirect_uri, &pairs)
+}
+
+fn redirect(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response<Body> {
+    let mut fragment = String::new();
+    for (name, value) in pairs {
+        if !fragment.is_empty() {
+            fragment.push('&');
+        }
+        fragment.push_str(name);
+        fragment.push('=');
+        fragment.extend(form_urlencoded::byte_serialize(value.as_bytes()));
+    }
+    let Ok(location) = HeaderValue::try_from(format!("{redirect_uri}#{fragment}")) else {
+        // Registration only accepts printable ASCII, so this means a corrupt record.
+        return error(&ApiError::ServerError, "");
+    };
+    let builder = Response::builder()
+        .status(StatusCode::FOUND)
+        .header(header::LOCATION, location);
+    finish(builder, Body::Empty)
+}
+
+/// Headers every response carries (contract: no-store, no-cache, no referrer, no CORS).
+fn finish(builder: lambda_http::http::response::Builder, body: Body) -> Response<Body> {
+    builder
+        .header(header::CACHE_CONTROL, "no-store")
+        .header(header::PRAGMA, "no-cache")
+        .header("referrer-policy", "no-referrer")
+        .body(body)
+        .unwrap_or_else(|_| {
+            let mut fallback = Response::new(Body::Empty);
+            *fallback.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            fallback
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header<'a>(r: &'a Response<Body>, name: &str) -> Option<&'a str> {
+        r.headers().get(name).map(|v| v.to_str().unwrap())
+    }
+
+    fn json(r: &Response<Body>) -> serde_json::Value {
+        serde_json::from_slice(r.body().as_ref()).unwrap()
+    }
+
+    #[test]
+    fn success_location_has_the_contract_order() {
+        let r = issued(
+            "https://my/internal/application/token_created",
+            "abc-_123",
+            315_576_000,
+            None,
+        );
+        assert_eq!(r.status(), 302);
+        assert_eq!(
+            header(&r, "location"),
+            Some(
+                "https://my/internal/application/token_created#access_token=abc-_123&token_type=Bearer&expires_in=315576000"
+            )
+        );
+        assert_eq!(header(&r, "cache-control"), Some("no-store"));
+        assert_eq!(header(&r, "pragma"), Some("no-cache"));
+        assert_eq!(header(&r, "referrer-policy"), Some("no-referrer"));
+        assert!(r.body().is_empty());
+        assert!(
+            r.headers()
+                .keys()
+                .all(|k| !k.as_str().starts_with("access-control"))
+        );
+    }
+
+    #[test]
+    fn state_is_form_encoded_and_cannot_inject() {
+        let r = issued(
+            "https://a.example/cb?x=1",
+            "tok",
+            60,
+            Some("s&access_token=evil#x y"),
+        );
+        assert_eq!(
+            header(&r, "location"),
+            Some(
+                "https://a.example/cb?x=1#access_token=tok&token_type=Bearer&expires_in=60&state=s%26access_token%3Devil%23x+y"
+            )
+        );
+    }
+
+    #[test]
+    fn redirect_errors_carry_error_description_and_state() {
+        let r = redirect_error(
+            "https://a.example/cb",
+            &RedirectError::InvalidScope("unknown scope x:y".into()),
+            Some("st"),
+        );
+        assert_eq!(r.status(), 302);
+        assert_eq!(
+            header(&r, "location"),
+            Some(
+                "https://a.example/cb#error=invalid_scope&error_description=unknown+scope+x%3Ay&state=st"
+            )
+        );
+    }
+
+    #[test]
+    fn json_errors_have_their_headers() {
+        let r = error(&ApiError::MethodNotAllowed, "r");
+        assert_eq!(r.status(), 405);
+        assert_eq!(header(&r, "allow"), Some("POST"));
+        assert_eq!(header(&r, "content-type"), Some("application/json"));
+        assert_eq!(json(&r)["error"], "invalid_request");
+
+        let r = error(&ApiError::LoginFailed, "direct-oauth");
+        assert_eq!(r.status(), 401);
+        assert_eq!(
+            header(&r, "www-authenticate"),
+            Some("Basic realm=\"direct-oauth\", charset=\"UTF-8\"")
+        );
+        assert_eq!(
+            json(&r)["error_description"],
+            "invalid username or password"
+        );
+
+        let r = error(
+            &ApiError::Unavailable {
+                retry_after_secs: 2,
+            },
+            "r",
+        );
+        assert_eq!(r.status(), 503);
+        assert_eq!(header(&r, "retry-after"), Some("2"));
+        assert_eq!(json(&r)["error"], "temporarily_unavailable");
+        assert!(header(&r, "location").is_none());
+        assert_eq!(header(&r, "cache-control"), Some("no-store"));
+    }
+}

@@ -1,0 +1,329 @@
+//! The request flow: the contract's checks in order, each decided by the pure core and
+//! fed by the adapters. Nothing here chooses a status; `error` and `response` do.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use lambda_http::Body;
+use lambda_http::http::{Request, Response};
+use tracing::{info, warn};
+
+use crate::basic_auth::Credentials;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::{ApiError, RedirectError};
+use crate::password::{PasswordHasherArgon, Verification};
+use crate::random::Random;
+use crate::request::{self, AuthorizeRequest};
+use crate::response;
+use crate::scope::{self, ScopePolicy};
+use crate::store::{
+    AfterLogin, Directory, FailureCounter, Lookup, StoreError, TokenRecord, TokenWriter, User,
+};
+use crate::throttle;
+use crate::token::AccessToken;
+use crate::whitelist::{CachedWhitelist, WhitelistSource};
+
+/// Seconds a client is told to wait after an outage.
+const OUTAGE_RETRY_AFTER_SECS: u64 = 2;
+
+/// Failed-login records live at least this long, so a count is not forgotten between
+/// attempts of a slow guesser.
+const FAILED_LOGIN_MEMORY: Duration = Duration::from_secs(24 * 3600);
+
+/// Settings the flow needs, taken from [`Config`].
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub token_lifetime: Duration,
+    pub scopes: BTreeSet<String>,
+    pub backoff_cap: Duration,
+    pub realm: String,
+}
+
+impl From<&Config> for Settings {
+    fn from(c: &Config) -> Self {
+        Settings {
+            token_lifetime: c.token_lifetime,
+            scopes: c.scopes.clone(),
+            backoff_cap: c.backoff_cap,
+            realm: c.realm.clone(),
+        }
+    }
+}
+
+pub struct Service<St, Src, C, R> {
+    store: St,
+    whitelist: CachedWhitelist<Src>,
+    clock: C,
+    random: R,
+    hasher: PasswordHasherArgon,
+    settings: Settings,
+}
+
+/// Where checks 4-12 lead when they do not fail outright.
+enum Decision {
+    Issued {
+        redirect_uri: String,
+        token: AccessToken,
+        username: String,
+        scopes: Vec<String>,
+    },
+    /// Checks 10-11: the redirect URI is trusted, so the error goes there.
+    Redirect {
+        redirect_uri: String,
+        error: RedirectError,
+    },
+}
+
+fn unavailable(err: impl std::fmt::Display) -> ApiError {
+    warn!(error = %err, "dependency unavailable");
+    ApiError::Unavailable {
+        retry_after_secs: OUTAGE_RETRY_AFTER_SECS,
+    }
+}
+
+impl<St, Src, C, R> Service<St, Src, C, R>
+where
+    St: Directory + TokenWriter + FailureCounter,
+    Src: WhitelistSource,
+    C: Clock,
+    R: Random,
+{
+    pub fn new(
+        store: St,
+        whitelist: CachedWhitelist<Src>,
+        clock: C,
+        random: R,
+        hasher: PasswordHasherArgon,
+        settings: Settings,
+    ) -> Self {
+        Service {
+            store,
+            whitelist,
+            clock,
+            random,
+            hasher,
+            settings,
+        }
+    }
+
+    pub fn store(&self) -> &St {
+        &self.store
+    }
+
+    pub fn whitelist(&self) -> &CachedWhitelist<Src> {
+        &self.whitelist
+    }
+
+    /// Answers one `POST /oauth/authorizeapp`. Never fails: every error is a response.
+    pub async fn handle<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Response<Body> {
+        let parsed = match request::parse(req) {
+            Ok(p) => p,
+            Err(e) => return self.refuse(&e, None),
+        };
+        match self.authorize(&parsed).await {
+            Ok(Decision::Issued {
+                redirect_uri,
+                token,
+                username,
+                scopes,
+            }) => {
+                // The audit line: who got which token for what; never the token itself.
+                info!(
+                    event = "token_issued",
+                    status = 302,
+                    client_id = %parsed.client_id,
+                    username = %username,
+                    scopes = %scopes.join(" "),
+                    token_id = %token.id(),
+                );
+                let expires_in = self.settings.token_lifetime.as_secs();
+                response::issued(
+                    &redirect_uri,
+                    &token.expose(),
+                    expires_in,
+                    parsed.state.as_deref(),
+                )
+            }
+            Ok(Decision::Redirect {
+                redirect_uri,
+                error,
+            }) => {
+                info!(event = "redirect_error", status = 302, client_id = %parsed.client_id, error = error.code(), description = %error);
+                response::redirect_error(&redirect_uri, &error, parsed.state.as_deref())
+            }
+            Err(e) => self.refuse(&e, Some(&parsed.client_id)),
+        }
+    }
+
+    fn refuse(&self, err: &ApiError, client_id: Option<&str>) -> Response<Body> {
+        info!(event = "refused", status = err.status(), client_id = client_id.unwrap_or(""), error = err.code(), description = %err);
+        response::error(err, &self.settings.realm)
+    }
+
+    /// Checks 4-12; `Err` is answered without redirecting.
+    async fn authorize(&self, req: &AuthorizeRequest) -> Result<Decision, ApiError> {
+        let now_ms = self.clock.now_ms();
+        // 4: whitelist.
+        if !self
+            .whitelist
+            .allows(&req.client_id, now_ms)
+            .await
+            .map_err(unavailable)?
+        {
+            return Err(ApiError::UnauthorizedClient);
+        }
+        // One read for the application, the user and the user's failed logins.
+        let username = req.credentials.as_ref().map(|c| c.username.as_str());
+        let lookup = self
+            .store
+            .lookup(&req.client_id, username)
+            .await
+            .map_err(unavailable)?;
+        // 5: registered application; 6: redirect URI.
+        let app = lookup
+            .application
+            .as_ref()
+            .ok_or_else(|| ApiError::invalid_request("unknown client"))?;
+        let redirect_uri =
+            crate::redirect::select(&app.redirect_uris, req.redirect_uri.as_deref())?;
+        // 7: credentials.
+        let credentials = req
+            .credentials
+            .as_ref()
+            .ok_or(ApiError::MissingCredentials)?;
+        // 8: back-off.
+        if let Some(secs) = throttle::retry_after(
+            lookup.failed_logins.as_ref(),
+            now_ms,
+            self.settings.backoff_cap,
+        ) {
+            return Err(ApiError::BackOff {
+                retry_after_secs: secs,
+            });
+        }
+        // 9: password.
+        let (user, verification) = self.login(credentials, &lookup, now_ms).await?;
+        // 10: response type.
+        let response_type = req.response_type.as_deref().unwrap_or("token");
+        if response_type != "token" {
+            let error = RedirectError::UnsupportedResponseType(
+                "only response_type=token is supported for direct approval".into(),
+            );
+            return Ok(Decision::Redirect {
+                redirect_uri,
+                error,
+            });
+        }
+        // 11: scopes.
+        let policy = ScopePolicy {
+            catalogue: &self.settings.scopes,
+            ceiling: app.scope_ceiling.as_ref(),
+            superuser: user.superuser,
+        };
+        let scopes = match scope::grant(req.scope.as_deref(), &policy) {
+            Ok(s) => s,
+            Err(error) => {
+                return Ok(Decision::Redirect {
+                    redirect_uri,
+                    error,
+                });
+            }
+        };
+        // 12: store the token, then hand it out.
+        let after = AfterLogin {
+            reset_failures: lookup.failed_logins.is_some(),
+            new_password_hash: self.rehash(verification, &credentials.password),
+        };
+        let token = self
+            .issue(&user.username, &req.client_id, &scopes, &after, now_ms)
+            .await?;
+        Ok(Decision::Issued {
+            redirect_uri,
+            token,
+            username: user.username.clone(),
+            scopes,
+        })
+    }
+
+    /// Check 9: unknown, disabled and wrong-password logins cost one verification each and
+    /// give the same error, then count as a failure.
+    async fn login<'a>(
+        &self,
+        credentials: &Credentials,
+        lookup: &'a Lookup,
+        now_ms: u64,
+    ) -> Result<(&'a User, Verification), ApiError> {
+        let verification = match &lookup.user {
+            Some(user) => {
+                let v = self
+                    .hasher
+                    .verify(&user.password_hash, &credentials.password);
+                if user.enabled {
+                    v
+                } else {
+                    Verification::Invalid
+                }
+            }
+            None => self.hasher.verify_dummy(&credentials.password),
+        };
+        match (&lookup.user, verification.is_valid()) {
+            (Some(user), true) => Ok((user, verification)),
+            _ => {
+                let expires_at =
+                    (now_ms / 1000) + FAILED_LOGIN_MEMORY.max(self.settings.backoff_cap).as_secs();
+                self.store
+                    .record_failure(&credentials.username, now_ms, expires_at)
+                    .await
+                    .map_err(unavailable)?;
+                Err(ApiError::LoginFailed)
+            }
+        }
+    }
+
+    fn rehash(&self, verification: Verification, password: &str) -> Option<String> {
+        if verification != Verification::ValidNeedsRehash {
+            return None;
+        }
+        // A failed rehash only delays the upgrade to the next login.
+        self.hasher
+            .hash(password)
+            .inspect_err(|e| warn!(error = %e, "rehash failed"))
+            .ok()
+    }
+
+    /// Writes the token record with a fresh id; one retry with a new id if the id exists.
+    async fn issue(
+        &self,
+        username: &str,
+        client_id: &str,
+        scopes: &[String],
+        after: &AfterLogin,
+        now_ms: u64,
+    ) -> Result<AccessToken, ApiError> {
+        let issued_at = now_ms / 1000;
+        for _ in 0..2 {
+            let token = AccessToken::generate(&self.random).map_err(|e| {
+                warn!(error = %e, "no randomness");
+                ApiError::ServerError
+            })?;
+            let record = TokenRecord {
+                token_id: token.id().to_string(),
+                secret_hash: token.secret_hash(),
+                username: username.to_string(),
+                client_id: client_id.to_string(),
+                scopes: scopes.to_vec(),
+                issued_at,
+                expires_at: issued_at + self.settings.token_lifetime.as_secs(),
+            };
+            match self.store.put_token(&record, after).await {
+                Ok(()) => return Ok(token),
+                Err(StoreError::Conflict) => {
+                    warn!(token_id = %record.token_id, "token id collision; retrying with a new id")
+                }
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        Err(ApiError::ServerError)
+    }
+}

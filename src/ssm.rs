@@ -1,0 +1,129 @@
+//! SSM Parameter Store: the whitelist source, and the operator's edits of it.
+
+use aws_sdk_ssm::Client;
+use aws_sdk_ssm::error::DisplayErrorContext;
+use aws_sdk_ssm::types::ParameterType;
+
+use crate::whitelist::{self, SourceError, WhitelistSource};
+
+/// SSM refuses empty values, so an empty whitelist is stored as a lone comma.
+pub const EMPTY_LIST_VALUE: &str = ",";
+
+#[derive(Debug, Clone)]
+pub struct SsmWhitelist {
+    client: Client,
+    name: String,
+}
+
+fn source_error(e: impl std::error::Error) -> SourceError {
+    SourceError(DisplayErrorContext(e).to_string())
+}
+
+impl SsmWhitelist {
+    pub fn new(client: Client, name: impl Into<String>) -> Self {
+        SsmWhitelist {
+            client,
+            name: name.into(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The value and type, or `None` when the parameter does not exist.
+    async fn read(&self) -> Result<Option<(String, ParameterType)>, SourceError> {
+        match self
+            .client
+            .get_parameter()
+            .name(&self.name)
+            .with_decryption(true)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.parameter.map(|p| {
+                (
+                    p.value.unwrap_or_default(),
+                    p.r#type.unwrap_or(ParameterType::StringList),
+                )
+            })),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_parameter_not_found()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(source_error(e)),
+        }
+    }
+
+    /// Creates the parameter with an empty list unless it exists. Returns whether it created.
+    pub async fn ensure_exists(&self) -> Result<bool, SourceError> {
+        if self.read().await?.is_some() {
+            return Ok(false);
+        }
+        self.write(&[], ParameterType::StringList).await?;
+        Ok(true)
+    }
+
+    /// The whitelisted client ids, sorted.
+    pub async fn list(&self) -> Result<Vec<String>, SourceError> {
+        let value = self.read().await?.map(|(v, _)| v).unwrap_or_default();
+        let mut ids: Vec<String> = whitelist::parse(&value).into_iter().collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// Adds or removes one client id, keeping the parameter's type (a SecureString stays one).
+    pub async fn edit(&self, client_id: &str, add: bool) -> Result<bool, SourceError> {
+        let (value, kind) = self
+            .read()
+            .await?
+            .unwrap_or_else(|| (String::new(), ParameterType::StringList));
+        let mut ids: Vec<String> = whitelist::parse(&value).into_iter().collect();
+        let present = ids.iter().any(|i| i == client_id);
+        if present == add {
+            return Ok(false);
+        }
+        if add {
+            ids.push(client_id.to_string());
+        } else {
+            ids.retain(|i| i != client_id);
+        }
+        ids.sort();
+        self.write(&ids, kind).await?;
+        Ok(true)
+    }
+
+    async fn write(&self, ids: &[String], kind: ParameterType) -> Result<(), SourceError> {
+        let value = if ids.is_empty() {
+            EMPTY_LIST_VALUE.to_string()
+        } else {
+            ids.join(",")
+        };
+        self.client
+            .put_parameter()
+            .name(&self.name)
+            .value(value)
+            .r#type(kind)
+            .overwrite(true)
+            .description("Client ids allowed to use direct OAuth approval (direct-oauth)")
+            .send()
+            .await
+            .map_err(source_error)?;
+        Ok(())
+    }
+}
+
+impl WhitelistSource for SsmWhitelist {
+    async fn fetch(&self) -> Result<String, SourceError> {
+        match self.read().await? {
+            Some((value, _)) => Ok(value),
+            // A missing parameter is a misconfiguration, not an empty list: fail closed.
+            None => Err(SourceError(format!(
+                "parameter {} does not exist",
+                self.name
+            ))),
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! The whitelist of client ids allowed to use direct approval (contract check 4): read
+//! from a source (SSM in production), cached for a configurable time, failing closed.
+//!
+//! When the source fails after the cache expired, the last good list is served for a
+//! bounded "stale" time, so that an SSM hiccup does not take the endpoint down; past that,
+//! or with nothing cached, requests get 503, never "allowed".
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use thiserror::Error;
+use tokio::sync::Mutex;
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("the whitelist could not be read: {0}")]
+pub struct SourceError(pub String);
+
+/// Where the raw whitelist value comes from.
+pub trait WhitelistSource: Send + Sync {
+    /// The parameter's value: client ids separated by commas (StringList) or whitespace.
+    fn fetch(&self) -> impl Future<Output = Result<String, SourceError>> + Send;
+}
+
+/// Client ids from a parameter value: split on commas and whitespace, empties skipped.
+pub fn parse(value: &str) -> HashSet<String> {
+    value
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[derive(Debug)]
+struct Cached {
+    clients: Arc<HashSet<String>>,
+    fetched_ms: u64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    cached: Option<Cached>,
+    /// After a failed fetch, wait this long before asking the source again, so that an
+    /// outage does not add a timeout to every request.
+    retry_not_before_ms: u64,
+    fetches: u64,
+}
+
+pub struct CachedWhitelist<S> {
+    source: S,
+    ttl: Duration,
+    stale: Duration,
+    state: Mutex<State>,
+}
+
+/// Pause between fetch attempts while the source is failing.
+const RETRY_PAUSE_MS: u64 = 1_000;
+
+impl<S: WhitelistSource> CachedWhitelist<S> {
+    pub fn new(source: S, ttl: Duration, stale: Duration) -> Self {
+        CachedWhitelist {
+            source,
+            ttl,
+            stale,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// Whether `client_id` may use direct approval; `Err` when no trustworthy list exists.
+    pub async fn allows(&self, client_id: &str, now_ms: u64) -> Result<bool, SourceError> {
+        Ok(self.current(now_ms).await?.contains(client_id))
+    }
+
+    /// The list to use now, fetching it when the cached one is due.
+    pub async fn current(&self, now_ms: u64) -> Result<Arc<HashSet<String>>, SourceError> {
+        // One fetch at a time: concurrent requests wait for it instead of all asking SSM.
+        let mut state = self.state.lock().await;
+        let ttl_ms = self.ttl.as_millis() as u64;
+        if let Some(c) = &state.cached
+            && now_ms.saturating_sub(c.fetched_ms) < ttl_ms
+        {
+            return Ok(c.clients.clone());
+        }
+        let fetched = if now_ms >= state.retry_not_before_ms {
+            state.fetches += 1;
+            self.source.fetch().await
+        } else {
+            Err(SourceError("waiting before asking the source again".into()))
+        };
+        match fetched {
+            Ok(value) => {
+                let clients = Arc::new(parse(&value));
+                state.cached = Some(Cached {
+                    clients: clients.clone(),
+                    fetched_ms: now_ms,
+                });
+                Ok(clients)
+            }
+            Err(err) => {
+                state.retry_not_before_ms = now_ms + RETRY_PAUSE_MS;
+                let stale_ms = ttl_ms + self.stale.as_millis() as u64;
+                match &state.cached {
+                    Some(c) if now_ms.saturating_sub(c.fetched_ms) < stale_ms => {
+                        tracing::warn!(error = %err, "serving the last good whitelist");
+                        Ok(c.clients.clone())
+                    }
+                    _ => Err(err),
+                }
+            }
+        }
+    }
+
+    /// How many times the source was asked (for tests and the round-trip counters).
+    pub async fn fetches(&self) -> u64 {
+        self.state.lock().await.fetches
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex as StdMutex;
+
+    #[derive(Default)]
+    struct Scripted {
+        answers: StdMutex<Vec<Result<String, SourceError>>>,
+    }
+
+    impl Scripted {
+        fn push(&self, a: Result<&str, &str>) {
+            self.answers.lock().unwrap().insert(
+                0,
+                a.map(str::to_string)
+                    .map_err(|e| SourceError(e.to_string())),
+            );
+        }
+    }
+
+    impl WhitelistSource for Scripted {
+        async fn fetch(&self) -> Result<String, SourceError> {
+            self.answers
+                .lock()
+                .unwrap()
+                .pop()
+                .unwrap_or_else(|| Err(SourceError("no scripted answer".into())))
+        }
+    }
+
+    fn list(ttl: u64, stale: u64) -> CachedWhitelist<Scripted> {
+        CachedWhitelist::new(
+            Scripted::default(),
+            Duration::from_secs(ttl),
+            Duration::from_secs(stale),
+        )
+    }
+
+    #[test]
+    fn parses_string_lists_and_whitespace() {
+        let got = parse(" a,b ,,c\nd ");
+        assert_eq!(got.len(), 4);
+        assert!(got.contains("a") && got.contains("d"));
+        assert!(parse(",").is_empty());
+    }
+
+    #[tokio::test]
+    async fn caches_for_the_ttl_then_refreshes() {
+        let w = list(60, 0);
+        w.source.push(Ok("a,b"));
+        w.source.push(Ok("b"));
+        assert!(w.allows("a", 0).await.unwrap());
+        assert!(w.allows("a", 59_999).await.unwrap());
+        assert_eq!(w.fetches().await, 1);
+        assert!(
+            !w.allows("a", 60_000).await.unwrap(),
+            "removal takes effect after the TTL"
+        );
+        assert_eq!(w.fetches().await, 2);
+    }
+
+    #[tokio::test]
+    async fn fails_closed_with_nothing_cached() {
+        let w = list(60, 300);
+        w.source.push(Err("ssm down"));
+        assert!(w.allows("a", 0).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn serves_stale_for_a_bounded_time() {
+        let w = list(60, 300);
+        w.source.push(Ok("a"));
+        assert!(w.allows("a", 0).await.unwrap());
+        w.source.push(Err("down"));
+        assert!(
+            w.allows("a", 61_000).await.unwrap(),
+            "stale but within the grace time"
+        );
+        // Within the retry pause the source is not asked again.
+        assert!(w.allows("a", 61_500).await.unwrap());
+        assert_eq!(w.fetches().await, 2);
+        w.source.push(Err("down"));
+        assert!(
+            w.allows("a", 360_000).await.is_err(),
+            "past ttl + stale: 503"
+        );
+        w.source.push(Ok("a"));
+        assert!(
+            w.allows("a", 362_000).await.unwrap(),
+            "recovers when the source does"
+        );
+    }
+
+    #[tokio::test]
+    async fn zero_stale_fails_closed_at_expiry() {
+        let w = list(60, 0);
+        w.source.push(Ok("a"));
+        assert!(w.allows("a", 0).await.unwrap());
+        w.source.push(Err("down"));
+        assert!(w.allows("a", 60_000).await.is_err());
+    }
+}
