@@ -4,6 +4,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
 VENV="$ROOT/.venv"
 export PATH="$VENV/bin:$HOME/.cargo/bin:$PATH"
 export SAM_CLI_TELEMETRY=0
@@ -81,8 +82,8 @@ provision_demo() {
 start_watch() {
   port_free "$1" || die "port $1 is in use (set WATCH_PORT)"
   log "cargo lambda watch on 127.0.0.1:$1 (the first request waits for the build)"
-  (cd "$ROOT" && setsid cargo lambda watch -A 127.0.0.1 -P "$1" --env-file "$2" --disable-cors \
-      --bin "$FUNCTION" >"$3" 2>&1) &
+  setsid cargo lambda watch -A 127.0.0.1 -P "$1" --env-file "$2" --disable-cors \
+    --bin "$FUNCTION" >"$3" 2>&1 &
   PIDS+=($!)
   local url="http://127.0.0.1:$1/lambda-url/$FUNCTION/oauth/authorizeapp" i
   for i in $(seq 1 100); do

@@ -11,7 +11,7 @@ trap 'exit 130' INT TERM
 stack_env "$MOTO_PORT"
 write_env "$ROOT/.local/env"
 log "building"
-(cd "$ROOT" && cargo build --bins)
+cargo build --bins
 start_moto "$MOTO_PORT" "$ROOT/.local/moto.log"
 provision_demo
 start_watch "$WATCH_PORT" "$ROOT/.local/env" "$ROOT/.local/watch.log"

@@ -111,6 +111,10 @@ where
         &self.store
     }
 
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
     pub fn whitelist(&self) -> &CachedWhitelist<Src> {
         &self.whitelist
     }

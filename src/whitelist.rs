@@ -32,6 +32,27 @@ pub fn parse(value: &str) -> HashSet<String> {
         .collect()
 }
 
+/// A whitelist held in memory, for tests and benchmarks; `None` behaves like an outage.
+#[derive(Debug, Default)]
+pub struct MemorySource(std::sync::Mutex<Option<String>>);
+
+impl MemorySource {
+    pub fn new(value: Option<&str>) -> Self {
+        MemorySource(std::sync::Mutex::new(value.map(str::to_string)))
+    }
+
+    pub fn set(&self, value: Option<&str>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = value.map(str::to_string);
+    }
+}
+
+impl WhitelistSource for MemorySource {
+    async fn fetch(&self) -> Result<String, SourceError> {
+        let value = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        value.ok_or_else(|| SourceError("memory source set unavailable".into()))
+    }
+}
+
 #[derive(Debug)]
 struct Cached {
     clients: Arc<HashSet<String>>,
@@ -65,6 +86,10 @@ impl<S: WhitelistSource> CachedWhitelist<S> {
             stale,
             state: Mutex::new(State::default()),
         }
+    }
+
+    pub fn source(&self) -> &S {
+        &self.source
     }
 
     /// Whether `client_id` may use direct approval; `Err` when no trustworthy list exists.
