@@ -6,6 +6,7 @@ use std::task::{Context, Poll};
 
 use base64::Engine;
 use lambda_http::http::HeaderMap;
+use lambda_http::http::header::AUTHORIZATION;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, LambdaEvent, Request, Service, service_fn};
 
@@ -73,6 +74,7 @@ where
 pub fn sanitize(event: &mut LambdaRequest) {
     match event {
         LambdaRequest::ApiGatewayV1(e) => {
+            keep_repeated_credentials(&mut e.headers, &e.multi_value_headers);
             fix_body(&mut e.body, &mut e.is_base64_encoded, &mut e.headers);
             fix_host(&mut e.headers, e.path.as_deref());
             e.multi_value_headers.remove(BODY_ERROR_HEADER);
@@ -82,11 +84,20 @@ pub fn sanitize(event: &mut LambdaRequest) {
             fix_host(&mut e.headers, e.raw_path.as_deref());
         }
         LambdaRequest::Alb(e) => {
+            keep_repeated_credentials(&mut e.headers, &e.multi_value_headers);
             fix_body(&mut e.body, &mut e.is_base64_encoded, &mut e.headers);
             fix_host(&mut e.headers, e.path.as_deref());
             e.multi_value_headers.remove(BODY_ERROR_HEADER);
         }
         _ => {}
+    }
+}
+
+/// `lambda_http` lets the single-value `Authorization` replace the multi-value ones, which
+/// would hide a second credential; dropping the single copy keeps all of them visible.
+fn keep_repeated_credentials(headers: &mut HeaderMap, multi: &HeaderMap) {
+    if multi.get_all(AUTHORIZATION).iter().count() > 1 {
+        headers.remove(AUTHORIZATION);
     }
 }
 
@@ -124,5 +135,65 @@ fn fix_host(headers: &mut HeaderMap, path: Option<&str>) {
     };
     if !host_ok {
         headers.remove("host");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(json: &str) -> LambdaRequest {
+        serde_json::from_str(json).expect("a valid event")
+    }
+
+    fn convert(json: &str) -> Request {
+        let mut e = event(json);
+        sanitize(&mut e);
+        e.into()
+    }
+
+    const V2_BAD_BASE64: &str = r#"{"version":"2.0","routeKey":"$default","rawPath":"/oauth/authorizeapp",
+        "rawQueryString":"","headers":{"content-type":"application/x-www-form-urlencoded"},
+        "requestContext":{"accountId":"1","apiId":"a","domainName":"a.example","domainPrefix":"a",
+        "http":{"method":"POST","path":"/oauth/authorizeapp","protocol":"HTTP/1.1","sourceIp":"1.2.3.4","userAgent":"x"},
+        "requestId":"r","routeKey":"$default","stage":"$default","time":"t","timeEpoch":0},
+        "body":"not base64!!","isBase64Encoded":true}"#;
+
+    #[test]
+    fn bad_base64_is_marked_instead_of_panicking() {
+        let req = convert(V2_BAD_BASE64);
+        assert!(req.headers().contains_key(BODY_ERROR_HEADER));
+        assert_eq!(crate::request::parse(&req).unwrap_err().status(), 400);
+    }
+
+    #[test]
+    fn clients_cannot_set_the_marker() {
+        let json = V2_BAD_BASE64.replace("not base64!!", "YT1i").replace(
+            r#""content-type""#,
+            &format!(r#""{BODY_ERROR_HEADER}":"x","content-type""#),
+        );
+        assert!(!convert(&json).headers().contains_key(BODY_ERROR_HEADER));
+    }
+
+    #[test]
+    fn a_bad_host_header_is_dropped_instead_of_panicking() {
+        let json = V2_BAD_BASE64.replace("not base64!!", "YT1i").replace(
+            r#""content-type""#,
+            r#""host":"exa mple:x:y","x-forwarded-proto":"ht tp","content-type""#,
+        );
+        let req = convert(&json);
+        assert!(!req.headers().contains_key("host"));
+    }
+
+    #[test]
+    fn two_credentials_in_a_rest_event_stay_two() {
+        let json = r#"{"resource":"/","path":"/oauth/authorizeapp","httpMethod":"POST",
+            "headers":{"Authorization":"Basic dTpw"},
+            "multiValueHeaders":{"Authorization":["Basic dXNlcm5hbWU6cGFzc3dvcmRoZXJl","Basic dTpw"]},
+            "requestContext":{"accountId":"1","resourceId":"r","stage":"prod","requestId":"i",
+              "identity":{"sourceIp":"1.2.3.4"},"resourcePath":"/","httpMethod":"POST","apiId":"a"},
+            "body":"client_id=x","isBase64Encoded":false}"#;
+        let req = convert(json);
+        assert_eq!(req.headers().get_all(AUTHORIZATION).iter().count(), 2);
     }
 }

@@ -27,13 +27,20 @@ type Flow = Service<MemoryStore, MemorySource, ManualClock, CountingRandom>;
 
 fn basic(user: &str, password: &str) -> String {
     let raw = format!("{user}:{password}");
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
 }
 
 fn flow_with(settings: impl FnOnce(&mut Settings)) -> Flow {
     let hasher = PasswordHasherArgon::new().unwrap();
     let store = MemoryStore::default();
-    for (name, superuser, enabled) in [("username", false, true), ("root", true, true), ("gone", false, false)] {
+    for (name, superuser, enabled) in [
+        ("username", false, true),
+        ("root", true, true),
+        ("gone", false, false),
+    ] {
         store.put_user(User {
             username: name.into(),
             password_hash: hasher.hash("passwordhere").unwrap(),
@@ -58,7 +65,14 @@ fn flow_with(settings: impl FnOnce(&mut Settings)) -> Flow {
     settings(&mut s);
     let source = MemorySource::new(Some("some_client_id,multi,unregistered"));
     let whitelist = CachedWhitelist::new(source, Duration::from_secs(60), Duration::from_secs(0));
-    Service::new(store, whitelist, ManualClock::at(NOW_MS), CountingRandom::default(), hasher, s)
+    Service::new(
+        store,
+        whitelist,
+        ManualClock::at(NOW_MS),
+        CountingRandom::default(),
+        hasher,
+        s,
+    )
 }
 
 fn flow() -> Flow {
@@ -98,7 +112,9 @@ fn assert_refused(f: &Flow, r: &Response<Body>, status: u16, error: &str) {
 fn fragment(r: &Response<Body>) -> Vec<(String, String)> {
     let location = header(r, "location").expect("a Location");
     let (_, frag) = location.split_once('#').expect("a fragment");
-    url::form_urlencoded::parse(frag.as_bytes()).into_owned().collect()
+    url::form_urlencoded::parse(frag.as_bytes())
+        .into_owned()
+        .collect()
 }
 
 #[tokio::test]
@@ -111,7 +127,12 @@ async fn success_issues_a_stored_token_in_the_contract_format() {
         .strip_prefix(&format!("{REDIRECT}#access_token="))
         .and_then(|rest| rest.strip_suffix("&token_type=Bearer&expires_in=315576000"))
         .unwrap_or_else(|| panic!("unexpected Location {location}"));
-    assert!(token.len() >= 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    assert!(
+        token.len() >= 43
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    );
     assert_eq!(header(&r, "referrer-policy"), Some("no-referrer"));
     assert_eq!(header(&r, "cache-control"), Some("no-store"));
     assert!(r.body().is_empty());
@@ -122,17 +143,28 @@ async fn success_issues_a_stored_token_in_the_contract_format() {
     let parsed = AccessToken::parse(token).unwrap();
     assert_eq!(rec.token_id, parsed.id());
     assert!(parsed.secret_matches(&rec.secret_hash));
-    assert_eq!((rec.username.as_str(), rec.client_id.as_str()), ("username", CLIENT));
+    assert_eq!(
+        (rec.username.as_str(), rec.client_id.as_str()),
+        ("username", CLIENT)
+    );
     assert_eq!(rec.scopes, ["repo:write", "org:admin"]);
     assert_eq!(rec.issued_at, NOW_MS / 1000);
     assert_eq!(rec.expires_at, NOW_MS / 1000 + 315_576_000);
-    assert!(!format!("{rec:?}").contains(&token[22..]), "the secret is not stored");
+    assert!(
+        !format!("{rec:?}").contains(&token[22..]),
+        "the secret is not stored"
+    );
 }
 
 #[tokio::test]
 async fn state_is_echoed_last_and_lifetime_is_configurable() {
     let f = flow_with(|s| s.token_lifetime = Duration::from_secs(3600));
-    let r = f.handle(&post(Some(QUAY_AUTH), &format!("{GOOD_BODY}&state=xyz%26access_token%3Devil"))).await;
+    let r = f
+        .handle(&post(
+            Some(QUAY_AUTH),
+            &format!("{GOOD_BODY}&state=xyz%26access_token%3Devil"),
+        ))
+        .await;
     let pairs = fragment(&r);
     let names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(names, ["access_token", "token_type", "expires_in", "state"]);
@@ -144,10 +176,17 @@ async fn state_is_echoed_last_and_lifetime_is_configurable() {
 async fn redirect_uri_may_be_omitted_with_one_registered() {
     let f = flow();
     let r = f
-        .handle(&post(Some(QUAY_AUTH), "client_id=some_client_id&scope=repo:read"))
+        .handle(&post(
+            Some(QUAY_AUTH),
+            "client_id=some_client_id&scope=repo:read",
+        ))
         .await;
     assert_eq!(r.status(), 302);
-    assert!(header(&r, "location").unwrap().starts_with(&format!("{REDIRECT}#access_token=")));
+    assert!(
+        header(&r, "location")
+            .unwrap()
+            .starts_with(&format!("{REDIRECT}#access_token="))
+    );
 }
 
 #[tokio::test]
@@ -156,7 +195,11 @@ async fn loopback_redirect_may_change_port() {
     let body = "client_id=multi&redirect_uri=http://127.0.0.1:53111/cb&scope=repo:read";
     let r = f.handle(&post(Some(QUAY_AUTH), body)).await;
     assert_eq!(r.status(), 302);
-    assert!(header(&r, "location").unwrap().starts_with("http://127.0.0.1:53111/cb#access_token="));
+    assert!(
+        header(&r, "location")
+            .unwrap()
+            .starts_with("http://127.0.0.1:53111/cb#access_token=")
+    );
 }
 
 #[tokio::test]
@@ -174,15 +217,23 @@ async fn row_1_method_must_be_post() {
 async fn row_2_body_must_be_a_small_well_formed_form() {
     let f = flow();
     let mut json_req = post(Some(QUAY_AUTH), r#"{"client_id":"some_client_id"}"#);
-    json_req.headers_mut().insert("content-type", "application/json".parse().unwrap());
+    json_req
+        .headers_mut()
+        .insert("content-type", "application/json".parse().unwrap());
     assert_refused(&f, &f.handle(&json_req).await, 415, "invalid_request");
 
-    let mut no_type = post(Some(QUAY_AUTH), GOOD_BODY);
-    no_type.headers_mut().remove("content-type");
-    assert_refused(&f, &f.handle(&no_type).await, 415, "invalid_request");
+    let mut text = post(Some(QUAY_AUTH), GOOD_BODY);
+    text.headers_mut()
+        .insert("content-type", "text/plain".parse().unwrap());
+    assert_refused(&f, &f.handle(&text).await, 415, "invalid_request");
 
     let big = format!("{GOOD_BODY}&pad={}", "x".repeat(16 * 1024));
-    assert_refused(&f, &f.handle(&post(Some(QUAY_AUTH), &big)).await, 413, "invalid_request");
+    assert_refused(
+        &f,
+        &f.handle(&post(Some(QUAY_AUTH), &big)).await,
+        413,
+        "invalid_request",
+    );
 
     for body in [
         &format!("{GOOD_BODY}&client_id=other")[..],
@@ -191,7 +242,12 @@ async fn row_2_body_must_be_a_small_well_formed_form() {
         "client_id=some%zzclient",
         "client_id=%FF",
     ] {
-        assert_refused(&f, &f.handle(&post(Some(QUAY_AUTH), body)).await, 400, "invalid_request");
+        assert_refused(
+            &f,
+            &f.handle(&post(Some(QUAY_AUTH), body)).await,
+            400,
+            "invalid_request",
+        );
     }
 }
 
@@ -210,7 +266,12 @@ async fn row_4_client_must_be_whitelisted_before_credentials_matter() {
     let f = flow();
     let body = "client_id=not_listed&redirect_uri=https://my/internal/application/token_created&scope=repo:read";
     for auth in [Some(QUAY_AUTH), None, Some("Basic !!")] {
-        assert_refused(&f, &f.handle(&post(auth, body)).await, 403, "unauthorized_client");
+        assert_refused(
+            &f,
+            &f.handle(&post(auth, body)).await,
+            403,
+            "unauthorized_client",
+        );
     }
 }
 
@@ -226,7 +287,12 @@ async fn row_4_whitelist_outage_with_nothing_cached_is_503() {
 #[tokio::test]
 async fn row_5_application_must_be_registered() {
     let f = flow();
-    let r = f.handle(&post(Some(QUAY_AUTH), "client_id=unregistered&scope=repo:read")).await;
+    let r = f
+        .handle(&post(
+            Some(QUAY_AUTH),
+            "client_id=unregistered&scope=repo:read",
+        ))
+        .await;
     assert_refused(&f, &r, 400, "invalid_request");
     assert_eq!(json(&r)["error_description"], "unknown client");
 }
@@ -247,21 +313,40 @@ async fn row_6_redirect_uri_must_match_exactly_and_never_redirects() {
         let body = format!("client_id=some_client_id&redirect_uri={uri}&scope=repo:read");
         // Even without credentials: the URI is judged before them and never redirected to.
         for auth in [Some(QUAY_AUTH), None] {
-            assert_refused(&f, &f.handle(&post(auth, &body)).await, 400, "invalid_request");
+            assert_refused(
+                &f,
+                &f.handle(&post(auth, &body)).await,
+                400,
+                "invalid_request",
+            );
         }
     }
-    let r = f.handle(&post(Some(QUAY_AUTH), "client_id=multi&scope=repo:read")).await;
+    let r = f
+        .handle(&post(Some(QUAY_AUTH), "client_id=multi&scope=repo:read"))
+        .await;
     assert_refused(&f, &r, 400, "invalid_request");
 }
 
 #[tokio::test]
 async fn row_7_credentials_are_required_and_well_formed() {
     let f = flow();
-    let no_colon = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("usernamepasswordhere"));
-    for auth in [None, Some("Bearer abc"), Some("Basic %%%"), Some(no_colon.as_str()), Some("Basic Og==")] {
+    let no_colon = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("usernamepasswordhere")
+    );
+    for auth in [
+        None,
+        Some("Bearer abc"),
+        Some("Basic %%%"),
+        Some(no_colon.as_str()),
+        Some("Basic Og=="),
+    ] {
         let r = f.handle(&post(auth, GOOD_BODY)).await;
         assert_refused(&f, &r, 401, "access_denied");
-        assert_eq!(header(&r, "www-authenticate"), Some("Basic realm=\"direct-oauth\", charset=\"UTF-8\""));
+        assert_eq!(
+            header(&r, "www-authenticate"),
+            Some("Basic realm=\"direct-oauth\", charset=\"UTF-8\"")
+        );
     }
     // Malformed credentials are not a login attempt: nothing is counted.
     assert!(f.store().failed_logins("username").is_none());
@@ -271,15 +356,26 @@ async fn row_7_credentials_are_required_and_well_formed() {
 async fn row_8_failed_logins_back_off_without_verifying() {
     let f = flow();
     let wrong = basic("username", "wrong");
-    assert_refused(&f, &f.handle(&post(Some(&wrong), GOOD_BODY)).await, 401, "access_denied");
+    assert_refused(
+        &f,
+        &f.handle(&post(Some(&wrong), GOOD_BODY)).await,
+        401,
+        "access_denied",
+    );
     // Within 0.5 s even the right password is refused, and not verified.
     let r = f.handle(&post(Some(QUAY_AUTH), GOOD_BODY)).await;
     assert_refused(&f, &r, 429, "temporarily_unavailable");
     assert_eq!(header(&r, "retry-after"), Some("1"));
     assert_eq!(f.store().failed_logins("username").unwrap().failures, 1);
     f.clock().advance_ms(500);
-    assert_eq!(f.handle(&post(Some(QUAY_AUTH), GOOD_BODY)).await.status(), 302);
-    assert!(f.store().failed_logins("username").is_none(), "a success resets the count");
+    assert_eq!(
+        f.handle(&post(Some(QUAY_AUTH), GOOD_BODY)).await.status(),
+        302
+    );
+    assert!(
+        f.store().failed_logins("username").is_none(),
+        "a success resets the count"
+    );
 }
 
 #[tokio::test]
@@ -303,8 +399,14 @@ async fn row_8_windows_grow_and_are_capped() {
 async fn row_9_unknown_disabled_and_wrong_password_look_the_same() {
     let f = flow();
     let mut seen = Vec::new();
-    for (user, password) in [("username", "wrong"), ("no-such-user", "passwordhere"), ("gone", "passwordhere")] {
-        let r = f.handle(&post(Some(&basic(user, password)), GOOD_BODY)).await;
+    for (user, password) in [
+        ("username", "wrong"),
+        ("no-such-user", "passwordhere"),
+        ("gone", "passwordhere"),
+    ] {
+        let r = f
+            .handle(&post(Some(&basic(user, password)), GOOD_BODY))
+            .await;
         assert_refused(&f, &r, 401, "access_denied");
         let mut headers: Vec<(String, String)> = r
             .headers()
@@ -313,24 +415,48 @@ async fn row_9_unknown_disabled_and_wrong_password_look_the_same() {
             .collect();
         headers.sort();
         seen.push((headers, r.body().as_ref().to_vec()));
-        assert_eq!(f.store().failed_logins(user).unwrap().failures, 1, "{user} counted");
+        assert_eq!(
+            f.store().failed_logins(user).unwrap().failures,
+            1,
+            "{user} counted"
+        );
     }
-    assert!(seen.windows(2).all(|w| w[0] == w[1]), "responses differ: {seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[0] == w[1]),
+        "responses differ: {seen:?}"
+    );
 }
 
 #[tokio::test]
 async fn row_10_response_type_must_be_token() {
     let f = flow();
     for rt in ["code", "id_token", "token%20code"] {
-        let r = f.handle(&post(Some(QUAY_AUTH), &format!("{GOOD_BODY}&response_type={rt}&state=s1"))).await;
+        let r = f
+            .handle(&post(
+                Some(QUAY_AUTH),
+                &format!("{GOOD_BODY}&response_type={rt}&state=s1"),
+            ))
+            .await;
         assert_eq!(r.status(), 302);
         let pairs = fragment(&r);
-        assert_eq!(pairs[0], ("error".into(), "unsupported_response_type".into()));
+        assert_eq!(
+            pairs[0],
+            ("error".into(), "unsupported_response_type".into())
+        );
         assert_eq!(pairs.last().unwrap(), &("state".into(), "s1".into()));
-        assert!(header(&r, "location").unwrap().starts_with(&format!("{REDIRECT}#error=")));
+        assert!(
+            header(&r, "location")
+                .unwrap()
+                .starts_with(&format!("{REDIRECT}#error="))
+        );
         assert!(f.store().tokens().is_empty());
     }
-    let r = f.handle(&post(Some(QUAY_AUTH), &format!("{GOOD_BODY}&response_type=token"))).await;
+    let r = f
+        .handle(&post(
+            Some(QUAY_AUTH),
+            &format!("{GOOD_BODY}&response_type=token"),
+        ))
+        .await;
     assert_eq!(r.status(), 302);
     assert_eq!(fragment(&r)[0].0, "access_token");
 }
@@ -340,7 +466,12 @@ async fn row_10_and_11_come_after_the_password() {
     let f = flow();
     let wrong = basic("username", "wrong");
     let body = format!("{GOOD_BODY}&response_type=code");
-    assert_refused(&f, &f.handle(&post(Some(&wrong), &body)).await, 401, "access_denied");
+    assert_refused(
+        &f,
+        &f.handle(&post(Some(&wrong), &body)).await,
+        401,
+        "access_denied",
+    );
     let body = "client_id=some_client_id&scope=repo:push";
     assert_refused(&f, &f.handle(&post(None, body)).await, 401, "access_denied");
 }
@@ -349,20 +480,49 @@ async fn row_10_and_11_come_after_the_password() {
 async fn row_11_scopes_are_checked() {
     let f = flow();
     let cases = [
-        ("client_id=some_client_id&scope=repo:push,org:admin", QUAY_AUTH.to_string(), "invalid_scope"),
-        ("client_id=some_client_id", QUAY_AUTH.to_string(), "invalid_scope"),
-        ("client_id=some_client_id&scope=%22bad%22", QUAY_AUTH.to_string(), "invalid_scope"),
-        ("client_id=some_client_id&scope=super:user", QUAY_AUTH.to_string(), "access_denied"),
-        ("client_id=multi&redirect_uri=https://a.example/cb&scope=repo:write", QUAY_AUTH.to_string(), "invalid_scope"),
+        (
+            "client_id=some_client_id&scope=repo:push,org:admin",
+            QUAY_AUTH.to_string(),
+            "invalid_scope",
+        ),
+        (
+            "client_id=some_client_id",
+            QUAY_AUTH.to_string(),
+            "invalid_scope",
+        ),
+        (
+            "client_id=some_client_id&scope=%22bad%22",
+            QUAY_AUTH.to_string(),
+            "invalid_scope",
+        ),
+        (
+            "client_id=some_client_id&scope=super:user",
+            QUAY_AUTH.to_string(),
+            "access_denied",
+        ),
+        (
+            "client_id=multi&redirect_uri=https://a.example/cb&scope=repo:write",
+            QUAY_AUTH.to_string(),
+            "invalid_scope",
+        ),
     ];
     for (body, auth, error) in cases {
         let r = f.handle(&post(Some(&auth), body)).await;
         assert_eq!(r.status(), 302, "{body}");
-        assert_eq!(fragment(&r)[0], ("error".to_string(), error.to_string()), "{body}");
+        assert_eq!(
+            fragment(&r)[0],
+            ("error".to_string(), error.to_string()),
+            "{body}"
+        );
         assert!(f.store().tokens().is_empty());
     }
     let root = basic("root", "passwordhere");
-    let r = f.handle(&post(Some(&root), "client_id=some_client_id&scope=super:user repo:read")).await;
+    let r = f
+        .handle(&post(
+            Some(&root),
+            "client_id=some_client_id&scope=super:user repo:read",
+        ))
+        .await;
     assert_eq!(fragment(&r)[0].0, "access_token");
 }
 
@@ -379,7 +539,10 @@ async fn row_12_store_outage_is_503_without_a_token() {
 async fn row_12_an_id_collision_is_retried_once_then_500() {
     let f = flow();
     f.store().inject_conflicts(1);
-    assert_eq!(f.handle(&post(Some(QUAY_AUTH), GOOD_BODY)).await.status(), 302);
+    assert_eq!(
+        f.handle(&post(Some(QUAY_AUTH), GOOD_BODY)).await.status(),
+        302
+    );
     assert_eq!(f.store().tokens().len(), 1);
     let f = flow();
     f.store().inject_conflicts(2);
@@ -396,7 +559,9 @@ async fn bcrypt_hashes_from_quay_verify_and_are_upgraded() {
         enabled: true,
         superuser: false,
     });
-    let r = f.handle(&post(Some(&basic("quay-user", "s3cret")), GOOD_BODY)).await;
+    let r = f
+        .handle(&post(Some(&basic("quay-user", "s3cret")), GOOD_BODY))
+        .await;
     assert_eq!(r.status(), 302);
     let upgraded = f.store().user("quay-user").unwrap().password_hash;
     assert!(upgraded.starts_with("$argon2id$"), "{upgraded}");

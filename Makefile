@@ -1,0 +1,32 @@
+# direct-oauth: `make run` starts the local stack, `make test` runs every test.
+# Tools (cargo-lambda, moto, SAM, cfn-lint, pytest) go into .venv, pinned in tools/requirements.txt.
+
+SHELL := /bin/bash
+VENV := .venv
+STAMP := $(VENV)/.installed-$(shell sha1sum tools/requirements.txt | cut -c1-12)
+
+.PHONY: help run test venv events clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+run: $(STAMP) ## Start moto + the function locally and print a curl that gets a token
+	@scripts/run.sh
+
+test: $(STAMP) ## Every test: fmt, clippy, unit, adapters against moto, end to end
+	@scripts/test.sh
+
+venv: $(STAMP) ## Install the pinned tools into .venv
+
+$(STAMP): tools/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r tools/requirements.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+events: $(STAMP) ## Regenerate events/ from `sam local generate-event` shapes
+	$(VENV)/bin/python tools/gen_events.py
+
+clean: ## Remove build output, the virtualenv and local state
+	rm -rf target $(VENV) .local .aws-sam

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `make test`: every check of the project. Starts its own moto and cargo lambda watch on
+# ports other than `make run`'s, and stops them when done.
+source "$(dirname "$0")/lib.sh"
+
+MOTO_PORT="${TEST_MOTO_PORT:-4577}"
+WATCH_PORT="${TEST_WATCH_PORT:-9077}"
+LOGS="$ROOT/.local/test"
+mkdir -p "$LOGS"
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+start=$(date +%s)
+
+step() { log "$* ($(( $(date +%s) - start ))s)"; }
+
+step "format"
+cargo fmt --check
+step "clippy"
+cargo clippy --all-targets --locked -- -D warnings
+step "build"
+cargo build --locked --all-targets
+
+step "local stack"
+stack_env "$MOTO_PORT"
+# A short whitelist cache, so the tests can see a removal take effect.
+export DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=1 DIRECT_OAUTH_WHITELIST_STALE_SECONDS=0
+export DIRECT_OAUTH_LOG_LEVEL=info
+write_env "$LOGS/env"
+start_moto "$MOTO_PORT" "$LOGS/moto.log"
+provision_demo 2>"$LOGS/provision.log"
+start_watch "$WATCH_PORT" "$LOGS/env" "$LOGS/watch.log"
+export WATCH_PORT E2E_ENDPOINT="http://127.0.0.1:$WATCH_PORT/lambda-url/$FUNCTION/oauth/authorizeapp"
+
+step "cargo test (unit, flow, adapters against moto)"
+cargo test --locked --all-targets
+step "end to end (cargo lambda watch and invoke, events/)"
+python -m pytest -q -p no:cacheprovider tests/e2e
+step "done"

@@ -1,0 +1,138 @@
+"""Fixtures for the end-to-end tests: the stack `make test` started (moto + cargo lambda
+watch), the admin CLI, and direct access to the tables to check what was stored."""
+
+import base64
+import http.client
+import json
+import os
+import subprocess
+import sys
+import uuid
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+QUAY_REDIRECT = "https://my/internal/application/token_created"
+
+
+def require(name):
+    value = os.environ.get(name)
+    if not value:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} is not set: run these tests through `make test`")
+        pytest.skip(f"{name} is not set: run these tests through `make test`")
+    return value
+
+
+@pytest.fixture(scope="session")
+def endpoint():
+    return require("E2E_ENDPOINT")
+
+
+@pytest.fixture(scope="session")
+def dynamodb():
+    require("AWS_ENDPOINT_URL")
+    return boto3.client("dynamodb")
+
+
+@pytest.fixture(scope="session")
+def tables():
+    return {
+        "users": os.environ["DIRECT_OAUTH_USERS_TABLE"],
+        "applications": os.environ["DIRECT_OAUTH_APPLICATIONS_TABLE"],
+        "tokens": os.environ["DIRECT_OAUTH_TOKENS_TABLE"],
+        "failed_logins": os.environ["DIRECT_OAUTH_FAILED_LOGINS_TABLE"],
+    }
+
+
+def admin(*args, stdin=None, check=True):
+    """Runs direct-oauth-admin against the test stack."""
+    return subprocess.run([os.path.join(ROOT, "target", "debug", "direct-oauth-admin"), *args],
+                          input=stdin, capture_output=True, text=True, check=check)
+
+
+def basic(user, password):
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@pytest.fixture
+def make_user():
+    """Creates a fresh user; returns (name, password)."""
+    def make(password="correct horse", superuser=False):
+        name = "user-" + uuid.uuid4().hex[:10]
+        args = ["user", "add", name, "--password-stdin"] + (["--superuser"] if superuser else [])
+        admin(*args, stdin=password + "\n")
+        return name, password
+    return make
+
+
+@pytest.fixture
+def reset_failures(dynamodb, tables):
+    def reset(username):
+        dynamodb.delete_item(TableName=tables["failed_logins"], Key={"username": {"S": username}})
+    return reset
+
+
+class Reply:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # lower-case name -> list of values
+        self.body = body
+
+    def header(self, name):
+        values = self.headers.get(name.lower())
+        return values[0] if values else None
+
+    def json(self):
+        assert self.header("content-type") == "application/json", self.headers
+        return json.loads(self.body)
+
+    def fragment(self):
+        from urllib.parse import parse_qsl
+        location = self.header("location")
+        assert location and "#" in location, location
+        return parse_qsl(location.split("#", 1)[1], keep_blank_values=True)
+
+
+def http_request(url, method="POST", body=None, headers=None):
+    """One request, redirects not followed."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    path = parts.path + ("?" + parts.query if parts.query else "")
+    data = body.encode() if isinstance(body, str) else body
+    conn.request(method, path, body=data, headers=headers or {})
+    resp = conn.getresponse()
+    out = {}
+    for k, v in resp.getheaders():
+        out.setdefault(k.lower(), []).append(v)
+    reply = Reply(resp.status, out, resp.read().decode("utf-8", "replace"))
+    conn.close()
+    return reply
+
+
+@pytest.fixture
+def post(endpoint):
+    def send(body, auth=None, content_type="application/x-www-form-urlencoded", method="POST",
+             extra_headers=None):
+        headers = {}
+        if content_type:
+            headers["Content-Type"] = content_type
+        if auth:
+            headers["Authorization"] = auth
+        headers.update(extra_headers or {})
+        return http_request(endpoint, method=method, body=body, headers=headers)
+    return send
+
+
+def scan_all(dynamodb, tables):
+    """Every attribute value of every item, as text."""
+    values = []
+    for table in tables.values():
+        for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+            for item in page["Items"]:
+                values.append(json.dumps(item, default=lambda b: base64.b64encode(b).decode()))
+    return values

@@ -1,0 +1,111 @@
+//! The SSM whitelist source and the cache over it, against moto's server.
+
+mod common;
+
+use std::time::Duration;
+
+use aws_sdk_ssm::types::ParameterType;
+use direct_oauth::ssm::SsmWhitelist;
+use direct_oauth::whitelist::{CachedWhitelist, WhitelistSource};
+
+async fn source() -> Option<(SsmWhitelist, aws_sdk_ssm::Client)> {
+    let sdk = common::moto().await?;
+    let client = direct_oauth::aws::ssm(&sdk);
+    Some((
+        SsmWhitelist::new(client.clone(), common::unique_name("/test/whitelist-")),
+        client,
+    ))
+}
+
+#[tokio::test]
+async fn edits_are_idempotent_and_listed_sorted() {
+    let Some((w, _)) = source().await else { return };
+    assert!(w.ensure_exists().await.unwrap());
+    assert!(!w.ensure_exists().await.unwrap());
+    assert_eq!(w.list().await.unwrap(), Vec::<String>::new());
+    assert!(w.edit("b-client", true).await.unwrap());
+    assert!(w.edit("a-client", true).await.unwrap());
+    assert!(!w.edit("a-client", true).await.unwrap());
+    assert_eq!(w.list().await.unwrap(), ["a-client", "b-client"]);
+    assert!(w.edit("b-client", false).await.unwrap());
+    assert!(!w.edit("b-client", false).await.unwrap());
+    assert_eq!(w.list().await.unwrap(), ["a-client"]);
+    assert!(w.edit("a-client", false).await.unwrap());
+    assert_eq!(w.list().await.unwrap(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn reads_string_lists_strings_and_secure_strings() {
+    let Some((w, client)) = source().await else {
+        return;
+    };
+    for (kind, value) in [
+        (ParameterType::StringList, "one,two"),
+        (ParameterType::String, "one, two"),
+        (ParameterType::SecureString, "one,two"),
+    ] {
+        client
+            .put_parameter()
+            .name(w.name())
+            .value(value)
+            .r#type(kind.clone())
+            .overwrite(true)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(w.list().await.unwrap(), ["one", "two"], "{kind:?}");
+    }
+    // Edits keep the type: a SecureString stays secure.
+    w.edit("three", true).await.unwrap();
+    let p = client
+        .get_parameter()
+        .name(w.name())
+        .send()
+        .await
+        .unwrap()
+        .parameter
+        .unwrap();
+    assert_eq!(p.r#type, Some(ParameterType::SecureString));
+}
+
+#[tokio::test]
+async fn a_missing_parameter_fails_closed() {
+    let Some((w, _)) = source().await else { return };
+    assert!(w.fetch().await.is_err());
+    let cached = CachedWhitelist::new(w, Duration::from_secs(60), Duration::from_secs(60));
+    assert!(cached.allows("anyone", 0).await.is_err());
+}
+
+#[tokio::test]
+async fn removal_takes_effect_after_the_cache_time() {
+    let Some((w, _)) = source().await else { return };
+    w.edit("client", true).await.unwrap();
+    let admin = w.clone();
+    let cached = CachedWhitelist::new(w, Duration::from_secs(60), Duration::ZERO);
+    assert!(cached.allows("client", 0).await.unwrap());
+    admin.edit("client", false).await.unwrap();
+    assert!(cached.allows("client", 59_000).await.unwrap(), "cached");
+    assert!(!cached.allows("client", 60_000).await.unwrap(), "refreshed");
+    assert_eq!(
+        cached.fetches().await,
+        2,
+        "one SSM call per cold start and per expiry"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_ssm_with_nothing_cached_fails_closed() {
+    let Some((w, _)) = source().await else {
+        return;
+    };
+    w.edit("some_client_id", true).await.unwrap();
+    let sdk = common::moto().await.unwrap();
+    let unreachable = SsmWhitelist::new(common::unreachable_ssm(&sdk), w.name());
+    assert!(unreachable.fetch().await.is_err());
+    let cached = CachedWhitelist::new(
+        unreachable,
+        Duration::from_secs(60),
+        Duration::from_secs(300),
+    );
+    assert!(cached.allows("some_client_id", 0).await.is_err());
+}
