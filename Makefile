@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell sha1sum tools/requirements.txt | cut -c1-12)
 
-.PHONY: help run test venv events clean
+.PHONY: help run test venv events package deploy bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,6 +27,13 @@ $(STAMP): tools/requirements.txt
 
 events: $(STAMP) ## Regenerate events/ from `sam local generate-event` shapes
 	$(VENV)/bin/python tools/gen_events.py
+
+package: $(STAMP) ## Build the arm64 Lambda zip (target/lambda/authorize-app/bootstrap.zip)
+	@scripts/package.sh
+
+deploy: $(STAMP) ## sam build + sam deploy --guided to a real AWS account (needs credentials)
+	$(VENV)/bin/sam build
+	$(VENV)/bin/sam deploy --guided
 
 clean: ## Remove build output, the virtualenv and local state
 	rm -rf target $(VENV) .local .aws-sam

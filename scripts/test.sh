@@ -20,6 +20,11 @@ cargo clippy --all-targets --locked -- -D warnings
 step "build"
 cargo build --locked --all-targets
 
+step "template (cfn-lint $(cfn-lint --version | cut -d' ' -f2), sam validate)"
+cfn-lint template.yaml
+sam validate --region us-east-1
+python -m pytest -q -p no:cacheprovider tests/template
+
 step "local stack"
 stack_env "$MOTO_PORT"
 # A short whitelist cache, so the tests can see a removal take effect.

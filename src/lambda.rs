@@ -17,10 +17,34 @@ use crate::service::Service as Flow;
 use crate::store::{Directory, FailureCounter, TokenWriter};
 use crate::whitelist::WhitelistSource;
 
-/// JSON log lines on stdout (CloudWatch's JSON log format reads them as fields).
-pub fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+/// Libraries that log whole events or signed AWS requests (Authorization headers, session
+/// tokens) at debug or trace; they stay at info whatever the configured level.
+const CAPPED_AT_INFO: [&str; 8] = [
+    "lambda_runtime",
+    "lambda_runtime_api_client",
+    "lambda_http",
+    "aws_sigv4",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "hyper_util",
+    "h2",
+];
+
+/// The configured filter, with [`CAPPED_AT_INFO`] applied last so it wins.
+pub fn log_filter(configured: &str) -> tracing_subscriber::EnvFilter {
+    let mut filter = tracing_subscriber::EnvFilter::try_new(configured)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    for target in CAPPED_AT_INFO {
+        if let Ok(directive) = format!("{target}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
+}
+
+/// JSON log lines on stdout (CloudWatch's JSON log format reads them as fields).
+pub fn init_logging(configured: &str) {
+    let filter = log_filter(configured);
     tracing_subscriber::fmt()
         .json()
         .flatten_event(true)

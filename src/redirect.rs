@@ -23,11 +23,16 @@ pub fn select(registered: &[String], requested: Option<&str>) -> Result<String, 
                 "redirect_uri is required: the application has several registered",
             )),
         },
-        Some(uri) if registered.iter().any(|r| matches(r, uri)) => Ok(uri.to_string()),
+        Some(uri) if matches_any(registered, uri) => Ok(uri.to_string()),
         Some(_) => Err(ApiError::invalid_request(
             "redirect_uri does not match a registered redirect URI",
         )),
     }
+}
+
+/// Whether `requested` may be used for any of the registered URIs.
+pub fn matches_any<S: AsRef<str>>(registered: &[S], requested: &str) -> bool {
+    registered.iter().any(|r| matches(r.as_ref(), requested))
 }
 
 /// Whether `requested` may be used for the registered URI `registered`.

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from urllib.parse import urlsplit
 
@@ -136,3 +137,61 @@ def scan_all(dynamodb, tables):
             for item in page["Items"]:
                 values.append(json.dumps(item, default=lambda b: base64.b64encode(b).decode()))
     return values
+
+
+def v2_event(form=None, auth=None, method="POST"):
+    """An HTTP API (v2) event, from events/apigw-http-v2/success.json."""
+    with open(os.path.join(ROOT, "events", "apigw-http-v2", "success.json")) as f:
+        event = json.load(f)
+    event["requestContext"]["http"]["method"] = method
+    if auth is None:
+        event["headers"].pop("authorization", None)
+    else:
+        event["headers"]["authorization"] = auth
+    if form is not None:
+        event["body"] = base64.b64encode(form.encode()).decode()
+    return event
+
+
+class Function:
+    """The release-shaped binary on a local Runtime API, with its own environment."""
+
+    def __init__(self, env, binary=None):
+        from runtime_api import RuntimeApi
+        self.api = RuntimeApi()
+        binary = binary or os.path.join(ROOT, "target", "debug", "authorize-app")
+        # A file, not a pipe: a chatty function must never block on a full pipe.
+        self.log = tempfile.TemporaryFile()
+        self.proc = self.api.start_function(binary, env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.output = None
+
+    def invoke(self, event):
+        kind, reply, _ = self.api.invoke(event)
+        assert kind == "response", reply
+        headers = {k.lower(): v for k, v in (reply.get("headers") or {}).items()}
+        return reply["statusCode"], headers, reply.get("body") or ""
+
+    def stop(self):
+        if self.output is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.log.seek(0)
+            self.output = self.log.read().decode("utf-8", "replace")
+            self.log.close()
+            self.api.close()
+        return self.output
+
+
+@pytest.fixture
+def start_function():
+    started = []
+
+    def start(**overrides):
+        env = dict(os.environ)
+        env.update({k: str(v) for k, v in overrides.items()})
+        f = Function(env)
+        started.append(f)
+        return f
+    yield start
+    for f in started:
+        f.stop()

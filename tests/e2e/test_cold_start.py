@@ -3,6 +3,7 @@ here, an SSM that cannot be reached at cold start."""
 
 import json
 import os
+import subprocess
 
 import pytest
 
@@ -33,12 +34,12 @@ def test_ssm_unreachable_at_cold_start_is_503(runtime, dynamodb, tables, reset_f
     reset_failures("username")
     before = count_tokens(dynamodb, tables)
     env = dict(os.environ, AWS_ENDPOINT_URL_SSM="http://127.0.0.1:9")
-    proc = runtime.start_function(BINARY, env)
+    proc = runtime.start_function(BINARY, env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         kind, reply, _ = runtime.invoke(event("apigw-http-v2", "success"))
     finally:
         proc.kill()
-        out, err = proc.communicate()
+        proc.wait()
     assert kind == "response", reply
     assert reply["statusCode"] == 503
     assert json.loads(reply["body"])["error"] == "temporarily_unavailable"
@@ -49,11 +50,12 @@ def test_ssm_unreachable_at_cold_start_is_503(runtime, dynamodb, tables, reset_f
 
 def test_the_same_binary_issues_when_ssm_is_there(runtime, reset_failures):
     reset_failures("username")
-    proc = runtime.start_function(BINARY, dict(os.environ))
+    proc = runtime.start_function(BINARY, dict(os.environ), stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
     try:
         kind, reply, _ = runtime.invoke(event("apigw-http-v2", "success"))
     finally:
         proc.kill()
-        proc.communicate()
+        proc.wait()
     assert reply["statusCode"] == 302
     assert "#access_token=" in reply["headers"]["location"]

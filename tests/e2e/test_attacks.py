@@ -1,0 +1,200 @@
+"""Attacks against the running function (cargo lambda watch): each answers as the
+contract says, and none writes a token."""
+
+import base64
+import json
+import os
+import subprocess
+import time
+from urllib.parse import parse_qsl, quote
+
+import pytest
+
+from conftest import ROOT, admin, basic, require
+
+CLIENT = "attack_client"
+REGISTERED = "https://app.example/cb"
+LOOPBACK = "http://127.0.0.1/cb"
+
+
+@pytest.fixture(scope="module")
+def attack_user():
+    require("E2E_ENDPOINT")
+    admin("app", "add", CLIENT, "--redirect-uri", REGISTERED, "--redirect-uri", LOOPBACK,
+          check=False)
+    admin("whitelist", "add", CLIENT)
+    admin("user", "add", "attacker-target", "--password-stdin", stdin="s3cret-pw\n", check=False)
+    time.sleep(1.1)  # the test stack caches the whitelist for 1 s
+    return basic("attacker-target", "s3cret-pw")
+
+
+@pytest.fixture(autouse=True)
+def no_token_written(dynamodb, tables, reset_failures):
+    reset_failures("attacker-target")
+    count = lambda: dynamodb.scan(TableName=tables["tokens"], Select="COUNT")["Count"]  # noqa
+    before = count()
+    yield
+    assert count() == before, "an attack got a token written"
+
+
+def form(redirect_uri=None, scope="repo:read", extra=""):
+    parts = [f"client_id={CLIENT}", f"scope={quote(scope, safe='')}"]
+    if redirect_uri is not None:
+        parts.append("redirect_uri=" + quote(redirect_uri, safe=""))
+    return "&".join(parts) + extra
+
+
+REDIRECT_ATTACKS = [
+    "https://app.example/cb/extra",            # prefix
+    "https://app.example/c",                   # shorter
+    "https://app.example/cbx",
+    "https://evil.example@app.example/cb",     # userinfo
+    "https://app.example@evil.example/cb",
+    "https://app.example/cb/../../evil",       # traversal
+    "https://app.example/cb/%2e%2e/evil",      # encoded traversal
+    "https://app.example/cb%2F..%2Fevil",
+    "https://app.example\\@evil.example/cb",   # backslashes
+    "https:\\\\evil.example/cb",
+    "https://APP.example/cb",                  # case
+    "HTTPS://app.example/cb",
+    "https://app.example/CB",
+    "https://app.example/cb?next=evil",        # extra query
+    "https://app.example/cb#",                 # fragments
+    "https://app.example/cb#frag",
+    "//app.example/cb",                        # scheme-relative
+    "javascript:alert(document.domain)//https://app.example/cb",
+    "data:text/html,<script>alert(1)</script>",
+    "http://app.example/cb",                   # http, not loopback
+    "http://127.0.0.1.evil.example/cb",        # loopback look-alikes
+    "http://127.0.0.1@evil.example/cb",
+    "http://127.0.0.1:80@evil.example/cb",
+    "http://localhost/cb",
+    "http://127.1/cb",
+    "http://0x7f000001/cb",
+    "http://[::ffff:127.0.0.1]/cb",
+    "https://127.0.0.1/cb",
+    "http://127.0.0.1:99999/cb",
+    " https://app.example/cb",
+    "https://app.example/cb ",
+]
+
+
+@pytest.mark.parametrize("uri", REDIRECT_ATTACKS)
+def test_redirect_tricks_are_400_without_location(post, attack_user, uri):
+    reply = post(form(uri), auth=attack_user)
+    assert reply.status == 400, (uri, reply.status, reply.body)
+    assert reply.json()["error"] == "invalid_request"
+    assert reply.header("location") is None
+
+
+@pytest.mark.parametrize("extra", ["&client_id=other", "&scope=repo:admin",
+                                   "&redirect_uri=https%3A%2F%2Fapp.example%2Fcb",
+                                   "&state=a&state=b", "&response_type=token&response_type=token"])
+def test_repeated_parameters_are_400(post, attack_user, extra):
+    reply = post(form(REGISTERED, extra=extra), auth=attack_user)
+    assert reply.status == 400 and reply.json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("field,value", [
+    ("state", "x&access_token=evil&token_type=Bearer"),
+    ("state", "x#access_token=evil"),
+    ("scope", "repo:read&access_token=evil"),
+    ("scope", "repo:push#access_token=evil"),
+])
+def test_state_and_scope_cannot_inject_a_token(post, attack_user, field, value):
+    body = form(REGISTERED, scope=value if field == "scope" else "repo:push")
+    if field == "state":
+        body += "&state=" + quote(value, safe="")
+    reply = post(body, auth=attack_user)
+    assert reply.status == 302
+    location = reply.header("location")
+    base, fragment = location.split("#", 1)
+    assert base == REGISTERED
+    names = [k for k, _ in parse_qsl(fragment, keep_blank_values=True)]
+    assert names[0] == "error" and "access_token" not in names, location
+    assert "#" not in fragment
+
+
+BAD_BASIC = {
+    "no colon": "Basic " + base64.b64encode(b"attacker-targets3cret-pw").decode(),
+    "empty user": "Basic " + base64.b64encode(b":s3cret-pw").decode(),
+    "invalid base64": "Basic $$$not*base64$$$",
+    "invalid utf-8": "Basic " + base64.b64encode(b"attacker-target:\xff\xfe").decode(),
+    "control characters": "Basic " + base64.b64encode(b"attacker-target\x00:s3cret-pw").decode(),
+    "8 KB value": "Basic " + "A" * 8192,
+    "another scheme": "Bearer " + base64.b64encode(b"attacker-target:s3cret-pw").decode(),
+    "digest": 'Digest username="attacker-target", realm="x"',
+    "scheme only": "Basic",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_BASIC))
+def test_malformed_basic_is_401(post, attack_user, name):
+    reply = post(form(REGISTERED), auth=BAD_BASIC[name])
+    assert reply.status == 401, (name, reply.body)
+    assert reply.json()["error"] == "access_denied"
+    assert reply.header("www-authenticate").startswith('Basic realm="')
+    assert reply.header("location") is None
+
+
+def invoke_event(event, name):
+    port = require("WATCH_PORT")
+    path = os.path.join(ROOT, ".local", "test", name + ".json")
+    with open(path, "w") as f:
+        json.dump(event, f)
+    out = subprocess.run(
+        ["cargo", "lambda", "invoke", "authorize-app", "--data-file", path, "--invoke-address",
+         "127.0.0.1", "--invoke-port", port, "--output-format", "json"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    reply = json.loads(out.stdout)
+    headers = {k.lower(): v for k, v in (reply.get("headers") or {}).items()}
+    for k, v in (reply.get("multiValueHeaders") or {}).items():
+        headers[k.lower()] = v[0]
+    return reply["statusCode"], headers, reply.get("body") or ""
+
+
+def door_event(door):
+    with open(os.path.join(ROOT, "events", door, "success.json")) as f:
+        return json.load(f)
+
+
+def test_two_credentials_are_401(attack_user):
+    other = basic("someone-else", "x")
+    # HTTP APIs and function URLs join repeated headers with commas.
+    v2 = door_event("apigw-http-v2")
+    v2["headers"]["authorization"] = attack_user + ", " + other
+    # REST APIs and ALBs with multi-value headers keep both.
+    v1 = door_event("apigw-rest-v1")
+    v1["multiValueHeaders"]["Authorization"] = [attack_user, other]
+    v1["headers"]["Authorization"] = other
+    alb = door_event("alb-multi-value")
+    alb["multiValueHeaders"]["authorization"] = [attack_user, other]
+    for name, event in [("v2", v2), ("v1", v1), ("alb", alb)]:
+        status, headers, body = invoke_event(event, "two-credentials-" + name)
+        assert status == 401, (name, body)
+        assert headers["www-authenticate"].startswith("Basic realm=")
+
+
+@pytest.mark.parametrize("content_type,body,status", [
+    ("application/json", json.dumps({"client_id": CLIENT, "scope": "repo:read"}), 415),
+    ("application/x-www-form-urlencoded", json.dumps({"client_id": CLIENT}), 400),
+    ("application/x-www-form-urlencoded", form(REGISTERED) + "&pad=" + "a" * 17000, 413),
+    ("text/plain", form(REGISTERED), 415),
+    ("multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"client_id\"\r\n\r\nc\r\n--x--", 415),
+    ("application/x-www-form-urlencoded", "client_id=%zz", 400),
+    ("application/x-www-form-urlencoded", "client_id=%ff%fe", 400),
+    ("application/x-www-form-urlencoded; charset=iso-8859-1", form(REGISTERED), 415),
+])
+def test_bodies_that_are_not_small_forms(post, attack_user, content_type, body, status):
+    reply = post(body, auth=attack_user, content_type=content_type)
+    assert reply.status == status, (reply.status, reply.body)
+    assert reply.json()["error"] == "invalid_request"
+
+
+def test_body_flagged_base64_that_is_not():
+    event = door_event("apigw-http-v2")
+    event["body"] = "this is not base64 %%%"
+    status, headers, body = invoke_event(event, "bad-base64")
+    assert status == 400
+    assert json.loads(body)["error"] == "invalid_request"
