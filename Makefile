@@ -31,6 +31,9 @@ events: $(STAMP) ## Regenerate events/ from `sam local generate-event` shapes
 package: $(STAMP) ## Build the arm64 Lambda zip (target/lambda/authorize-app/bootstrap.zip)
 	@scripts/package.sh
 
+bench: $(STAMP) ## Cold start, round trips, CPU per request, password cost, size (a table)
+	@scripts/bench.sh
+
 deploy: $(STAMP) ## sam build + sam deploy --guided to a real AWS account (needs credentials)
 	$(VENV)/bin/sam build
 	$(VENV)/bin/sam deploy --guided

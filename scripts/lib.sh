@@ -82,8 +82,8 @@ provision_demo() {
 start_watch() {
   port_free "$1" || die "port $1 is in use (set WATCH_PORT)"
   log "cargo lambda watch on 127.0.0.1:$1 (the first request waits for the build)"
-  setsid cargo lambda watch -A 127.0.0.1 -P "$1" --env-file "$2" --disable-cors \
-    --bin "$FUNCTION" >"$3" 2>&1 &
+  # Every binary of the crate is served: authorize-app and token-authorizer.
+  setsid cargo lambda watch -A 127.0.0.1 -P "$1" --env-file "$2" --disable-cors >"$3" 2>&1 &
   PIDS+=($!)
   local url="http://127.0.0.1:$1/lambda-url/$FUNCTION/oauth/authorizeapp" i
   for i in $(seq 1 100); do

@@ -1,13 +1,19 @@
-//! One AWS SDK configuration per process, shared by every client.
+//! One AWS SDK configuration per process, shared by every client, and a counter of the
+//! round trips each client makes.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 
-/// Loads region, credentials and endpoint (`AWS_ENDPOINT_URL`) from the environment, with
-/// short timeouts: a Lambda answering 503 quickly beats one that waits for its own timeout.
+/// Loads region, credentials and endpoint (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`)
+/// from the environment, with short timeouts: a Lambda answering 503 quickly beats one that
+/// waits for its own timeout.
 pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(
@@ -22,10 +28,50 @@ pub async fn sdk_config() -> SdkConfig {
         .await
 }
 
-pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(config)
+/// Counts HTTP attempts (retries included) of one client: the round trips a request costs.
+#[derive(Debug, Clone, Default)]
+pub struct CallCounter(Arc<AtomicU32>);
+
+impl CallCounter {
+    /// The count so far, resetting it to zero.
+    pub fn take(&self) -> u32 {
+        self.0.swap(0, Ordering::Relaxed)
+    }
 }
 
-pub fn ssm(config: &SdkConfig) -> aws_sdk_ssm::Client {
-    aws_sdk_ssm::Client::new(config)
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "CallCounter"
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Round-trip counters for the two services the function calls.
+#[derive(Debug, Clone, Default)]
+pub struct AwsCalls {
+    pub dynamodb: CallCounter,
+    pub ssm: CallCounter,
+}
+
+pub fn dynamodb(config: &SdkConfig, calls: &AwsCalls) -> aws_sdk_dynamodb::Client {
+    let conf = aws_sdk_dynamodb::config::Builder::from(config)
+        .interceptor(calls.dynamodb.clone())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+pub fn ssm(config: &SdkConfig, calls: &AwsCalls) -> aws_sdk_ssm::Client {
+    let conf = aws_sdk_ssm::config::Builder::from(config)
+        .interceptor(calls.ssm.clone())
+        .build();
+    aws_sdk_ssm::Client::from_conf(conf)
 }

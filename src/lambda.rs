@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::random::Random;
 use crate::request::BODY_ERROR_HEADER;
 use crate::service::Service as Flow;
-use crate::store::{Directory, FailureCounter, TokenWriter};
+use crate::store::{Directory, FailureCounter, TokenRevoker, TokenWriter};
 use crate::whitelist::WhitelistSource;
 
 /// Libraries that log whole events or signed AWS requests (Authorization headers, session
@@ -60,7 +60,7 @@ pub async fn run<St, Src, C, R>(
     flow: &'static Flow<St, Src, C, R>,
 ) -> Result<(), lambda_http::Error>
 where
-    St: Directory + TokenWriter + FailureCounter + 'static,
+    St: Directory + TokenWriter + FailureCounter + TokenRevoker + 'static,
     Src: WhitelistSource + 'static,
     C: Clock + 'static,
     R: Random + 'static,

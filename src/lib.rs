@@ -4,6 +4,7 @@
 //! traits reach DynamoDB, SSM, the clock and the operating system's randomness.
 
 // Pure core.
+pub mod authorizer; // Lambda authorizer: bearer token -> allow/deny
 pub mod basic_auth; // RFC 7617 `Authorization: Basic` parsing
 pub mod error; // the contract's failures and their statuses, in one place
 pub mod form; // strict application/x-www-form-urlencoded parsing

@@ -26,6 +26,16 @@ impl Verification {
     }
 }
 
+/// Password hashing as the request flow needs it; [`PasswordHasherArgon`] in production.
+pub trait Passwords: Send + Sync {
+    /// Verifies `password` against a stored hash.
+    fn verify(&self, stored: &str, password: &str) -> Verification;
+    /// Costs what [`Passwords::verify`] costs, for a user that does not exist; never valid.
+    fn verify_dummy(&self, password: &str) -> Verification;
+    /// A new hash at the current parameters.
+    fn hash(&self, password: &str) -> Result<String, HashError>;
+}
+
 pub struct PasswordHasherArgon {
     argon2: Argon2<'static>,
     /// A hash of a random password with the current parameters. Unknown users are verified
@@ -52,7 +62,7 @@ impl PasswordHasherArgon {
         Ok(PasswordHasherArgon { argon2, dummy })
     }
 
-    pub fn hash(&self, password: &str) -> Result<String, HashError> {
+    fn hash_now(&self, password: &str) -> Result<String, HashError> {
         self.argon2
             .hash_password(password.as_bytes())
             .map(|h| h.to_string())
@@ -61,7 +71,7 @@ impl PasswordHasherArgon {
 
     /// Verifies `password` against a stored PHC (argon2) or modular-crypt (bcrypt) hash.
     /// An unreadable hash never verifies.
-    pub fn verify(&self, stored: &str, password: &str) -> Verification {
+    fn check(&self, stored: &str, password: &str) -> Verification {
         if is_bcrypt(stored) {
             return match bcrypt::verify(password, stored) {
                 Ok(true) => Verification::ValidNeedsRehash,
@@ -85,12 +95,6 @@ impl PasswordHasherArgon {
         }
     }
 
-    /// Spends the time of one verification without a stored hash; always `Invalid`.
-    pub fn verify_dummy(&self, password: &str) -> Verification {
-        let _ = self.verify(&self.dummy, password);
-        Verification::Invalid
-    }
-
     fn is_current(&self, parsed: &PasswordHash) -> bool {
         let Ok(dummy) = PasswordHash::new(&self.dummy) else {
             return false;
@@ -98,6 +102,21 @@ impl PasswordHasherArgon {
         parsed.algorithm == dummy.algorithm
             && parsed.version == dummy.version
             && parsed.params == dummy.params
+    }
+}
+
+impl Passwords for PasswordHasherArgon {
+    fn verify(&self, stored: &str, password: &str) -> Verification {
+        self.check(stored, password)
+    }
+
+    fn verify_dummy(&self, password: &str) -> Verification {
+        let _ = self.check(&self.dummy, password);
+        Verification::Invalid
+    }
+
+    fn hash(&self, password: &str) -> Result<String, HashError> {
+        self.hash_now(password)
     }
 }
 

@@ -23,9 +23,8 @@ pub struct AuthorizeRequest {
     pub credentials: Option<Credentials>,
 }
 
-pub fn parse<B: AsRef<[u8]>>(
-    req: &lambda_http::http::Request<B>,
-) -> Result<AuthorizeRequest, ApiError> {
+/// Checks 1-2, shared by both endpoints: a POST with a well-formed form body.
+fn read_form<B: AsRef<[u8]>>(req: &lambda_http::http::Request<B>) -> Result<form::Form, ApiError> {
     if req.method() != Method::POST {
         return Err(ApiError::MethodNotAllowed);
     }
@@ -40,7 +39,24 @@ pub fn parse<B: AsRef<[u8]>>(
             "the body is flagged as base64 but is not valid base64",
         ));
     }
-    let form = form::parse(req.body().as_ref())?;
+    form::parse(req.body().as_ref())
+}
+
+/// `POST /oauth/revoke` (RFC 7009 §2.1): the token to revoke. A `token_type_hint` is
+/// allowed and ignored, since there is one kind of token.
+pub fn parse_revoke<B: AsRef<[u8]>>(
+    req: &lambda_http::http::Request<B>,
+) -> Result<String, ApiError> {
+    let form = read_form(req)?;
+    form.get("token")
+        .map(str::to_string)
+        .ok_or_else(|| ApiError::invalid_request("token is required"))
+}
+
+pub fn parse<B: AsRef<[u8]>>(
+    req: &lambda_http::http::Request<B>,
+) -> Result<AuthorizeRequest, ApiError> {
+    let form = read_form(req)?;
     let field = |name: &str| form.get(name).map(str::to_string);
     let client_id =
         field("client_id").ok_or_else(|| ApiError::invalid_request("client_id is required"))?;
@@ -190,6 +206,26 @@ mod tests {
                 "{body}"
             );
         }
+    }
+
+    #[test]
+    fn revoke_needs_a_token() {
+        assert_eq!(
+            parse_revoke(&post(FORM, &[], "token=abc&token_type_hint=access_token")).unwrap(),
+            "abc"
+        );
+        assert_eq!(
+            parse_revoke(&post(FORM, &[], "")).unwrap_err().status(),
+            400
+        );
+        assert_eq!(
+            parse_revoke(&post(FORM, &[], "token=a&token=b"))
+                .unwrap_err()
+                .status(),
+            400
+        );
+        let get = Request::builder().method("GET").body(Vec::new()).unwrap();
+        assert_eq!(parse_revoke(&get).unwrap_err(), ApiError::MethodNotAllowed);
     }
 
     #[test]

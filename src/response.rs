@@ -38,6 +38,11 @@ pub fn error(err: &ApiError, realm: &str) -> Response<Body> {
     finish(builder, Body::Text(body))
 }
 
+/// RFC 7009 §2.2: 200 whether or not the token existed.
+pub fn revoked() -> Response<Body> {
+    finish(Response::builder().status(StatusCode::OK), Body::Empty)
+}
+
 /// The success redirect: `#access_token=…&token_type=Bearer&expires_in=…[&state=…]`.
 pub fn issued(
     redirect_uri: &str,

@@ -8,17 +8,19 @@ use lambda_http::Body;
 use lambda_http::http::{Request, Response};
 use tracing::{info, warn};
 
+use crate::aws::AwsCalls;
 use crate::basic_auth::Credentials;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{ApiError, RedirectError};
-use crate::password::{PasswordHasherArgon, Verification};
+use crate::password::{PasswordHasherArgon, Passwords, Verification};
 use crate::random::Random;
 use crate::request::{self, AuthorizeRequest};
 use crate::response;
 use crate::scope::{self, ScopePolicy};
 use crate::store::{
-    AfterLogin, Directory, FailureCounter, Lookup, StoreError, TokenRecord, TokenWriter, User,
+    AfterLogin, Directory, FailureCounter, Lookup, StoreError, TokenRecord, TokenRevoker,
+    TokenWriter, User,
 };
 use crate::throttle;
 use crate::token::AccessToken;
@@ -51,13 +53,27 @@ impl From<&Config> for Settings {
     }
 }
 
-pub struct Service<St, Src, C, R> {
+pub struct Service<St, Src, C, R, P = PasswordHasherArgon> {
     store: St,
     whitelist: CachedWhitelist<Src>,
     clock: C,
     random: R,
-    hasher: PasswordHasherArgon,
+    hasher: P,
     settings: Settings,
+    calls: AwsCalls,
+}
+
+/// The fields of the one log line each request gets. Never a secret.
+#[derive(Default)]
+struct RequestLog {
+    event: &'static str,
+    status: u16,
+    client_id: String,
+    error: &'static str,
+    description: String,
+    username: String,
+    scopes: String,
+    token_id: String,
 }
 
 /// Where checks 4-12 lead when they do not fail outright.
@@ -75,6 +91,17 @@ enum Decision {
     },
 }
 
+fn refused_log(err: &ApiError, client_id: String) -> RequestLog {
+    RequestLog {
+        event: "refused",
+        status: err.status(),
+        client_id,
+        error: err.code(),
+        description: err.to_string(),
+        ..RequestLog::default()
+    }
+}
+
 fn unavailable(err: impl std::fmt::Display) -> ApiError {
     warn!(error = %err, "dependency unavailable");
     ApiError::Unavailable {
@@ -82,19 +109,20 @@ fn unavailable(err: impl std::fmt::Display) -> ApiError {
     }
 }
 
-impl<St, Src, C, R> Service<St, Src, C, R>
+impl<St, Src, C, R, P> Service<St, Src, C, R, P>
 where
-    St: Directory + TokenWriter + FailureCounter,
+    St: Directory + TokenWriter + FailureCounter + TokenRevoker,
     Src: WhitelistSource,
     C: Clock,
     R: Random,
+    P: Passwords,
 {
     pub fn new(
         store: St,
         whitelist: CachedWhitelist<Src>,
         clock: C,
         random: R,
-        hasher: PasswordHasherArgon,
+        hasher: P,
         settings: Settings,
     ) -> Self {
         Service {
@@ -104,7 +132,14 @@ where
             random,
             hasher,
             settings,
+            calls: AwsCalls::default(),
         }
+    }
+
+    /// Counters the AWS clients feed, reported on each request's log line.
+    pub fn with_aws_calls(mut self, calls: AwsCalls) -> Self {
+        self.calls = calls;
+        self
     }
 
     pub fn store(&self) -> &St {
@@ -121,10 +156,36 @@ where
 
     /// Answers one `POST /oauth/authorizeapp`. Never fails: every error is a response.
     pub async fn handle<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Response<Body> {
+        // Lambda runs one request at a time per process, so the counts are this request's.
+        self.calls.dynamodb.take();
+        self.calls.ssm.take();
+        let (response, log) = self.respond(req).await;
+        info!(
+            event = log.event,
+            status = log.status,
+            client_id = %log.client_id,
+            error = log.error,
+            description = %log.description,
+            username = %log.username,
+            scopes = %log.scopes,
+            token_id = %log.token_id,
+            dynamodb_calls = self.calls.dynamodb.take(),
+            ssm_calls = self.calls.ssm.take(),
+        );
+        response
+    }
+
+    async fn respond<B: AsRef<[u8]>>(&self, req: &Request<B>) -> (Response<Body>, RequestLog) {
+        // One function serves both endpoints; the path's end tells which (stages and
+        // function URL prefixes come before it).
+        if req.uri().path().ends_with("/oauth/revoke") {
+            return self.revoke(req).await;
+        }
         let parsed = match request::parse(req) {
             Ok(p) => p,
-            Err(e) => return self.refuse(&e, None),
+            Err(e) => return (self.refuse(&e), refused_log(&e, String::new())),
         };
+        let client_id = parsed.client_id.clone();
         match self.authorize(&parsed).await {
             Ok(Decision::Issued {
                 redirect_uri,
@@ -132,36 +193,85 @@ where
                 username,
                 scopes,
             }) => {
-                // The audit line: who got which token for what; never the token itself.
-                info!(
-                    event = "token_issued",
-                    status = 302,
-                    client_id = %parsed.client_id,
-                    username = %username,
-                    scopes = %scopes.join(" "),
-                    token_id = %token.id(),
-                );
                 let expires_in = self.settings.token_lifetime.as_secs();
-                response::issued(
+                let response = response::issued(
                     &redirect_uri,
                     &token.expose(),
                     expires_in,
                     parsed.state.as_deref(),
-                )
+                );
+                // The audit record: who got which token for what; never the token itself.
+                let log = RequestLog {
+                    event: "token_issued",
+                    status: 302,
+                    client_id,
+                    username,
+                    scopes: scopes.join(" "),
+                    token_id: token.id().to_string(),
+                    ..RequestLog::default()
+                };
+                (response, log)
             }
             Ok(Decision::Redirect {
                 redirect_uri,
                 error,
             }) => {
-                info!(event = "redirect_error", status = 302, client_id = %parsed.client_id, error = error.code(), description = %error);
-                response::redirect_error(&redirect_uri, &error, parsed.state.as_deref())
+                let response =
+                    response::redirect_error(&redirect_uri, &error, parsed.state.as_deref());
+                let log = RequestLog {
+                    event: "redirect_error",
+                    status: 302,
+                    client_id,
+                    error: error.code(),
+                    description: error.to_string(),
+                    ..RequestLog::default()
+                };
+                (response, log)
             }
-            Err(e) => self.refuse(&e, Some(&parsed.client_id)),
+            Err(e) => (self.refuse(&e), refused_log(&e, client_id)),
         }
     }
 
-    fn refuse(&self, err: &ApiError, client_id: Option<&str>) -> Response<Body> {
-        info!(event = "refused", status = err.status(), client_id = client_id.unwrap_or(""), error = err.code(), description = %err);
+    /// `POST /oauth/revoke` (RFC 7009): whoever holds a token may revoke it. 200 whether
+    /// or not it existed, so the endpoint tells nothing about other tokens.
+    async fn revoke<B: AsRef<[u8]>>(&self, req: &Request<B>) -> (Response<Body>, RequestLog) {
+        let presented = match request::parse_revoke(req) {
+            Ok(t) => t,
+            Err(e) => return (self.refuse(&e), refused_log(&e, String::new())),
+        };
+        let mut log = RequestLog {
+            event: "token_revoked",
+            status: 200,
+            ..RequestLog::default()
+        };
+        let Some(token) = AccessToken::parse(&presented) else {
+            log.description = "not one of our tokens".into();
+            return (response::revoked(), log);
+        };
+        let now_secs = self.clock.now_ms() / 1000;
+        match self
+            .store
+            .revoke_token(token.id(), &token.secret_hash(), now_secs)
+            .await
+        {
+            Ok(revoked) => {
+                log.token_id = token.id().to_string();
+                log.description = if revoked {
+                    "revoked"
+                } else {
+                    "nothing to revoke"
+                }
+                .into();
+                (response::revoked(), log)
+            }
+            Err(e) => {
+                let err = unavailable(e);
+                (self.refuse(&err), refused_log(&err, String::new()))
+            }
+        }
+    }
+
+    fn refuse(&self, err: &ApiError) -> Response<Body> {
         response::error(err, &self.settings.realm)
     }
 
@@ -319,6 +429,8 @@ where
                 scopes: scopes.to_vec(),
                 issued_at,
                 expires_at: issued_at + self.settings.token_lifetime.as_secs(),
+                revoked_at: None,
+                user_disabled: false,
             };
             match self.store.put_token(&record, after).await {
                 Ok(()) => return Ok(token),

@@ -5,12 +5,13 @@ mod common;
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use direct_oauth::store::dynamodb::DynamoStore;
 use direct_oauth::store::{
-    AfterLogin, Application, Directory, FailureCounter, StoreError, TokenRecord, TokenWriter, User,
+    AfterLogin, Application, Directory, FailureCounter, StoreError, TokenReader, TokenRecord,
+    TokenRevoker, TokenWriter, User,
 };
 
 async fn store() -> Option<(DynamoStore, aws_sdk_dynamodb::Client)> {
     let sdk = common::moto().await?;
-    let client = direct_oauth::aws::dynamodb(&sdk);
+    let client = direct_oauth::aws::dynamodb(&sdk, &Default::default());
     let store = DynamoStore::new(client.clone(), common::unique_tables());
     store.create_tables().await.expect("tables created");
     Some((store, client))
@@ -34,6 +35,8 @@ fn token(id: &str) -> TokenRecord {
         scopes: vec!["repo:read".into(), "org:admin".into()],
         issued_at: 1_700_000_000,
         expires_at: 1_700_000_060,
+        revoked_at: None,
+        user_disabled: false,
     }
 }
 
@@ -236,9 +239,136 @@ async fn a_missing_table_is_unavailable() {
     let Some(sdk) = common::moto().await else {
         return;
     };
-    let store = DynamoStore::new(direct_oauth::aws::dynamodb(&sdk), common::unique_tables());
+    let store = DynamoStore::new(
+        direct_oauth::aws::dynamodb(&sdk, &Default::default()),
+        common::unique_tables(),
+    );
     assert!(matches!(
         store.lookup("cli", None).await,
         Err(StoreError::Unavailable(_))
     ));
+}
+
+#[tokio::test]
+async fn revocation_needs_the_secret_and_happens_once() {
+    let Some((store, _)) = store().await else {
+        return;
+    };
+    store
+        .put_token(&token("id-r"), &AfterLogin::default())
+        .await
+        .unwrap();
+    assert!(
+        !store.revoke_token("id-r", &[8; 32], 50).await.unwrap(),
+        "wrong secret"
+    );
+    assert!(
+        !store.revoke_token("nope", &[7; 32], 50).await.unwrap(),
+        "unknown id"
+    );
+    assert!(store.revoke_token("id-r", &[7; 32], 50).await.unwrap());
+    assert!(
+        !store.revoke_token("id-r", &[7; 32], 60).await.unwrap(),
+        "already revoked"
+    );
+    assert_eq!(
+        store.get_token("id-r").await.unwrap().unwrap().revoked_at,
+        Some(50)
+    );
+    assert!(store.get_token("nope").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn operators_list_revoke_and_disable() {
+    let Some((store, _)) = store().await else {
+        return;
+    };
+    store.put_user(&user("alice"), false).await.unwrap();
+    for (id, issued) in [("t-old", 10), ("t-new", 20)] {
+        let mut t = token(id);
+        t.issued_at = issued;
+        store.put_token(&t, &AfterLogin::default()).await.unwrap();
+    }
+    let listed: Vec<String> = store
+        .list_tokens_for_user("alice")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.token_id)
+        .collect();
+    assert_eq!(listed, ["t-new", "t-old"], "newest first");
+
+    assert!(store.revoke_token_by_id("t-old", 99).await.unwrap());
+    assert!(!store.revoke_token_by_id("t-old", 99).await.unwrap());
+    assert!(!store.revoke_token_by_id("missing", 99).await.unwrap());
+
+    assert!(store.set_user_enabled("alice", false).await.unwrap());
+    assert!(!store.get_user("alice").await.unwrap().unwrap().enabled);
+    assert!(
+        store
+            .get_token("t-new")
+            .await
+            .unwrap()
+            .unwrap()
+            .user_disabled
+    );
+    assert!(
+        !store
+            .get_token("t-old")
+            .await
+            .unwrap()
+            .unwrap()
+            .user_disabled,
+        "revoked tokens stay as they are"
+    );
+    assert!(store.set_user_enabled("alice", true).await.unwrap());
+    assert!(
+        !store
+            .get_token("t-new")
+            .await
+            .unwrap()
+            .unwrap()
+            .user_disabled
+    );
+    assert!(!store.set_user_enabled("nobody", false).await.unwrap());
+
+    assert!(
+        store
+            .set_password_hash("alice", "$argon2id$x")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .set_password_hash("nobody", "$argon2id$x")
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn applications_are_listed_and_removed() {
+    let Some((store, _)) = store().await else {
+        return;
+    };
+    for id in ["b-app", "a-app"] {
+        let app = Application {
+            client_id: id.into(),
+            name: id.into(),
+            redirect_uris: vec!["https://a.example/cb".into()],
+            scope_ceiling: None,
+        };
+        store.put_application(&app, false).await.unwrap();
+    }
+    let ids: Vec<String> = store
+        .list_applications()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.client_id)
+        .collect();
+    assert_eq!(ids, ["a-app", "b-app"]);
+    assert!(store.delete_application("a-app").await.unwrap());
+    assert!(!store.delete_application("a-app").await.unwrap());
+    assert!(store.get_application("a-app").await.unwrap().is_none());
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use base64::Engine;
 use direct_oauth::clock::ManualClock;
 use direct_oauth::config::{Config, QUAY_SCOPES};
-use direct_oauth::password::PasswordHasherArgon;
+use direct_oauth::password::{PasswordHasherArgon, Passwords};
 use direct_oauth::random::CountingRandom;
 use direct_oauth::service::{Service, Settings};
 use direct_oauth::store::memory::MemoryStore;

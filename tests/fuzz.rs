@@ -9,7 +9,7 @@ use direct_oauth::basic_auth;
 use direct_oauth::clock::ManualClock;
 use direct_oauth::config::Config;
 use direct_oauth::form;
-use direct_oauth::password::PasswordHasherArgon;
+use direct_oauth::password::{PasswordHasherArgon, Passwords};
 use direct_oauth::random::OsRandom;
 use direct_oauth::redirect;
 use direct_oauth::service::{Service, Settings};

@@ -10,7 +10,7 @@ use direct_oauth::whitelist::{CachedWhitelist, WhitelistSource};
 
 async fn source() -> Option<(SsmWhitelist, aws_sdk_ssm::Client)> {
     let sdk = common::moto().await?;
-    let client = direct_oauth::aws::ssm(&sdk);
+    let client = direct_oauth::aws::ssm(&sdk, &Default::default());
     Some((
         SsmWhitelist::new(client.clone(), common::unique_name("/test/whitelist-")),
         client,

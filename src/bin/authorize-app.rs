@@ -31,8 +31,9 @@ async fn main() -> ExitCode {
     };
     // One SDK config, so every client shares one credentials cache and HTTP client.
     let sdk = aws::sdk_config().await;
-    let store = DynamoStore::new(aws::dynamodb(&sdk), config.tables.clone());
-    let source = SsmWhitelist::new(aws::ssm(&sdk), config.whitelist_parameter.clone());
+    let calls = aws::AwsCalls::default();
+    let store = DynamoStore::new(aws::dynamodb(&sdk, &calls), config.tables.clone());
+    let source = SsmWhitelist::new(aws::ssm(&sdk, &calls), config.whitelist_parameter.clone());
     let whitelist = CachedWhitelist::new(source, config.whitelist_cache, config.whitelist_stale);
     let service = Service::new(
         store,
@@ -41,7 +42,8 @@ async fn main() -> ExitCode {
         OsRandom,
         hasher,
         Settings::from(&config),
-    );
+    )
+    .with_aws_calls(calls);
     // The service lives as long as the process; leaking it gives the handler a 'static borrow.
     let service = Box::leak(Box::new(service));
     match lambda::run(service).await {

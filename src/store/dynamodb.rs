@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::types::{
 
 use super::{
     AfterLogin, Application, Directory, FailedLogins, FailureCounter, Lookup, StoreError,
-    TokenRecord, TokenWriter, User,
+    TokenReader, TokenRecord, TokenRevoker, TokenWriter, User,
 };
 use crate::config::Tables;
 
@@ -36,6 +36,8 @@ pub mod attr {
     pub const SCOPES: &str = "scopes";
     pub const ISSUED_AT: &str = "issued_at";
     pub const EXPIRES_AT: &str = "expires_at";
+    pub const REVOKED_AT: &str = "revoked_at";
+    pub const USER_DISABLED: &str = "user_disabled";
     pub const FAILURES: &str = "failures";
     pub const LAST_FAILURE_MS: &str = "last_failure_ms";
 }
@@ -210,6 +212,51 @@ impl TokenWriter for DynamoStore {
                     Err(unavailable(e))
                 }
             }
+        }
+    }
+}
+
+impl TokenReader for DynamoStore {
+    async fn get_token(&self, token_id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.get_item(&self.tables.tokens, attr::TOKEN_ID, token_id)
+            .await?
+            .map(|i| token_from(&i))
+            .transpose()
+    }
+}
+
+impl TokenRevoker for DynamoStore {
+    async fn revoke_token(
+        &self,
+        token_id: &str,
+        secret_hash: &[u8; 32],
+        now_secs: u64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.tokens)
+            .set_key(Some(Self::key(attr::TOKEN_ID, token_id)))
+            .update_expression("SET revoked_at = :now")
+            .condition_expression("secret_sha256 = :hash AND attribute_not_exists(revoked_at)")
+            .expression_attribute_values(":now", n(now_secs))
+            .expression_attribute_values(
+                ":hash",
+                AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(
+                    secret_hash.to_vec(),
+                )),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
         }
     }
 }
@@ -461,11 +508,133 @@ impl DynamoStore {
             .transpose()
     }
 
-    pub async fn get_token(&self, token_id: &str) -> Result<Option<TokenRecord>, StoreError> {
-        self.get_item(&self.tables.tokens, attr::TOKEN_ID, token_id)
-            .await?
-            .map(|i| token_from(&i))
-            .transpose()
+    /// A user's tokens, newest first (through the `by-username` index).
+    pub async fn list_tokens_for_user(
+        &self,
+        username: &str,
+    ) -> Result<Vec<TokenRecord>, StoreError> {
+        let mut tokens = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.tables.tokens)
+            .index_name(TOKENS_BY_USER_INDEX)
+            .key_condition_expression("username = :u")
+            .expression_attribute_values(":u", AttributeValue::S(username.to_string()))
+            .scan_index_forward(false)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = pages.next().await {
+            tokens.push(token_from(&item.map_err(unavailable)?)?);
+        }
+        Ok(tokens)
+    }
+
+    /// Revokes a token by its public id (operator action). Returns whether it was revoked now.
+    pub async fn revoke_token_by_id(
+        &self,
+        token_id: &str,
+        now_secs: u64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.tokens)
+            .set_key(Some(Self::key(attr::TOKEN_ID, token_id)))
+            .update_expression("SET revoked_at = :now")
+            .condition_expression("attribute_exists(token_id) AND attribute_not_exists(revoked_at)")
+            .expression_attribute_values(":now", n(now_secs))
+            .send()
+            .await;
+        conditional(result.map(|_| ()))
+    }
+
+    /// Enables or disables a user, and marks or unmarks the user's unrevoked tokens so the
+    /// authorizer needs only the token's item. Returns whether the user exists.
+    pub async fn set_user_enabled(
+        &self,
+        username: &str,
+        enabled: bool,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.users)
+            .set_key(Some(Self::key(attr::USERNAME, username)))
+            .update_expression("SET enabled = :e")
+            .condition_expression("attribute_exists(username)")
+            .expression_attribute_values(":e", AttributeValue::Bool(enabled))
+            .send()
+            .await;
+        if !conditional(result.map(|_| ()))? {
+            return Ok(false);
+        }
+        for token in self.list_tokens_for_user(username).await? {
+            if token.revoked_at.is_some() || token.user_disabled != enabled {
+                continue;
+            }
+            let update = self
+                .client
+                .update_item()
+                .table_name(&self.tables.tokens)
+                .set_key(Some(Self::key(attr::TOKEN_ID, &token.token_id)))
+                .condition_expression("attribute_exists(token_id)");
+            let update = if enabled {
+                update.update_expression("REMOVE user_disabled")
+            } else {
+                update
+                    .update_expression("SET user_disabled = :t")
+                    .expression_attribute_values(":t", AttributeValue::Bool(true))
+            };
+            conditional(update.send().await.map(|_| ()))?;
+        }
+        Ok(true)
+    }
+
+    /// Replaces a user's password hash. Returns whether the user exists.
+    pub async fn set_password_hash(&self, username: &str, hash: &str) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.users)
+            .set_key(Some(Self::key(attr::USERNAME, username)))
+            .update_expression("SET password_hash = :h")
+            .condition_expression("attribute_exists(username)")
+            .expression_attribute_values(":h", AttributeValue::S(hash.to_string()))
+            .send()
+            .await;
+        conditional(result.map(|_| ()))
+    }
+
+    /// Removes an application. Returns whether it existed.
+    pub async fn delete_application(&self, client_id: &str) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.tables.applications)
+            .set_key(Some(Self::key(attr::CLIENT_ID, client_id)))
+            .condition_expression("attribute_exists(client_id)")
+            .send()
+            .await;
+        conditional(result.map(|_| ()))
+    }
+
+    /// Every application, sorted by client id.
+    pub async fn list_applications(&self) -> Result<Vec<Application>, StoreError> {
+        let mut apps = Vec::new();
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.tables.applications)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = pages.next().await {
+            apps.push(application_from(&item.map_err(unavailable)?)?);
+        }
+        apps.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        Ok(apps)
     }
 
     pub async fn get_failed_logins(
@@ -476,6 +645,28 @@ impl DynamoStore {
             .await?
             .map(|i| failed_logins_from(&i))
             .transpose()
+    }
+}
+
+/// `Ok(true)` for success, `Ok(false)` when the write's condition failed.
+fn conditional<E>(
+    result: Result<
+        (),
+        aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+    >,
+) -> Result<bool, StoreError>
+where
+    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + 'static,
+{
+    match result {
+        Ok(()) => Ok(true),
+        Err(e)
+            if e.as_service_error().and_then(|s| s.code())
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(unavailable(e)),
     }
 }
 
@@ -578,7 +769,7 @@ fn failed_logins_from(i: &Item) -> Result<FailedLogins, StoreError> {
 }
 
 fn token_item(t: &TokenRecord) -> Item {
-    HashMap::from([
+    let mut item = HashMap::from([
         (
             attr::TOKEN_ID.to_string(),
             AttributeValue::S(t.token_id.clone()),
@@ -603,7 +794,14 @@ fn token_item(t: &TokenRecord) -> Item {
         ),
         (attr::ISSUED_AT.to_string(), n(t.issued_at)),
         (attr::EXPIRES_AT.to_string(), n(t.expires_at)),
-    ])
+    ]);
+    if let Some(at) = t.revoked_at {
+        item.insert(attr::REVOKED_AT.to_string(), n(at));
+    }
+    if t.user_disabled {
+        item.insert(attr::USER_DISABLED.to_string(), AttributeValue::Bool(true));
+    }
+    item
 }
 
 fn token_from(i: &Item) -> Result<TokenRecord, StoreError> {
@@ -620,5 +818,10 @@ fn token_from(i: &Item) -> Result<TokenRecord, StoreError> {
         scopes: i.strings(attr::SCOPES)?.unwrap_or_default(),
         issued_at: i.num(attr::ISSUED_AT)?,
         expires_at: i.num(attr::EXPIRES_AT)?,
+        revoked_at: i
+            .get(attr::REVOKED_AT)
+            .map(|_| i.num(attr::REVOKED_AT))
+            .transpose()?,
+        user_disabled: i.flag(attr::USER_DISABLED).unwrap_or(false),
     })
 }

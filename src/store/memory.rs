@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use super::{
     AfterLogin, Application, Directory, FailedLogins, FailureCounter, Lookup, StoreError,
-    TokenRecord, TokenWriter, User,
+    TokenReader, TokenRecord, TokenRevoker, TokenWriter, User,
 };
 
 #[derive(Debug, Default)]
@@ -42,6 +42,10 @@ impl MemoryStore {
 
     pub fn user(&self, username: &str) -> Option<User> {
         self.with(|i| i.users.get(username).cloned())
+    }
+
+    pub fn put_token_record(&self, token: TokenRecord) {
+        self.with(|i| i.tokens.insert(token.token_id.clone(), token));
     }
 
     pub fn tokens(&self) -> Vec<TokenRecord> {
@@ -105,6 +109,35 @@ impl TokenWriter for MemoryStore {
                 user.password_hash = hash.clone();
             }
             Ok(())
+        })
+    }
+}
+
+impl TokenReader for MemoryStore {
+    async fn get_token(&self, token_id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.with(|i| {
+            Self::check_available(i)?;
+            Ok(i.tokens.get(token_id).cloned())
+        })
+    }
+}
+
+impl TokenRevoker for MemoryStore {
+    async fn revoke_token(
+        &self,
+        token_id: &str,
+        secret_hash: &[u8; 32],
+        now_secs: u64,
+    ) -> Result<bool, StoreError> {
+        self.with(|i| {
+            Self::check_available(i)?;
+            match i.tokens.get_mut(token_id) {
+                Some(t) if &t.secret_hash == secret_hash && t.revoked_at.is_none() => {
+                    t.revoked_at = Some(now_secs);
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
         })
     }
 }

@@ -44,6 +44,10 @@ pub struct TokenRecord {
     pub issued_at: u64,
     /// Seconds since the epoch; the table's TTL attribute.
     pub expires_at: u64,
+    /// Seconds since the epoch when revoked; a revoked token is never accepted again.
+    pub revoked_at: Option<u64>,
+    /// Set on every token of a disabled user (so a check reads one item), cleared on enable.
+    pub user_disabled: bool,
 }
 
 /// Everything one request needs, read in one round trip.
@@ -92,6 +96,25 @@ pub trait TokenWriter: Send + Sync {
         token: &TokenRecord,
         after: &AfterLogin,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Reads one token record by its public id (the authorizer's one read).
+pub trait TokenReader: Send + Sync {
+    fn get_token(
+        &self,
+        token_id: &str,
+    ) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
+}
+
+/// Revokes a token for whoever holds it: the id and the secret's hash must both match.
+/// Returns whether a token was revoked now.
+pub trait TokenRevoker: Send + Sync {
+    fn revoke_token(
+        &self,
+        token_id: &str,
+        secret_hash: &[u8; 32],
+        now_secs: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Counts a failed login for a username, known or not, and returns the new count.

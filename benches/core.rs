@@ -1,0 +1,142 @@
+//! CPU cost of one request through the whole flow with in-memory adapters and the password
+//! check left out (target: ≤ 20 µs), and of password verification at the shipped parameters.
+
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use direct_oauth::clock::ManualClock;
+use direct_oauth::config::Config;
+use direct_oauth::password::{HashError, PasswordHasherArgon, Passwords, Verification};
+use direct_oauth::random::OsRandom;
+use direct_oauth::service::{Service, Settings};
+use direct_oauth::store::{
+    AfterLogin, Application, Directory, FailedLogins, FailureCounter, Lookup, StoreError,
+    TokenRecord, TokenRevoker, TokenWriter, User,
+};
+use direct_oauth::whitelist::{CachedWhitelist, MemorySource};
+use lambda_http::http::Request;
+
+/// Answers every lookup with the Quay example and accepts every write: no growth, no I/O.
+struct FixedStore(Lookup);
+
+impl Directory for FixedStore {
+    async fn lookup(&self, _: &str, _: Option<&str>) -> Result<Lookup, StoreError> {
+        Ok(self.0.clone())
+    }
+}
+
+impl TokenWriter for FixedStore {
+    async fn put_token(&self, _: &TokenRecord, _: &AfterLogin) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+impl TokenRevoker for FixedStore {
+    async fn revoke_token(&self, _: &str, _: &[u8; 32], _: u64) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+}
+
+impl FailureCounter for FixedStore {
+    async fn record_failure(
+        &self,
+        _: &str,
+        now_ms: u64,
+        _: u64,
+    ) -> Result<FailedLogins, StoreError> {
+        Ok(FailedLogins {
+            failures: 1,
+            last_failure_ms: now_ms,
+        })
+    }
+}
+
+/// "The password check left out": compares the stored string with the password.
+struct PlainPasswords;
+
+impl Passwords for PlainPasswords {
+    fn verify(&self, stored: &str, password: &str) -> Verification {
+        if stored == password {
+            Verification::Valid
+        } else {
+            Verification::Invalid
+        }
+    }
+    fn verify_dummy(&self, _: &str) -> Verification {
+        Verification::Invalid
+    }
+    fn hash(&self, password: &str) -> Result<String, HashError> {
+        Ok(password.to_string())
+    }
+}
+
+fn quay_request() -> Request<Vec<u8>> {
+    Request::builder()
+        .method("POST")
+        .uri("/oauth/authorizeapp")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", "Basic dXNlcm5hbWU6cGFzc3dvcmRoZXJl")
+        .body(
+            b"client_id=some_client_id&redirect_uri=https://my/internal/application/token_created&scope=repo:write,org:admin"
+                .to_vec(),
+        )
+        .unwrap()
+}
+
+fn pure_core(c: &mut Criterion) {
+    let lookup = Lookup {
+        application: Some(Application {
+            client_id: "some_client_id".into(),
+            name: "Quay example".into(),
+            redirect_uris: vec!["https://my/internal/application/token_created".into()],
+            scope_ceiling: None,
+        }),
+        user: Some(User {
+            username: "username".into(),
+            password_hash: "passwordhere".into(),
+            enabled: true,
+            superuser: false,
+        }),
+        failed_logins: None,
+    };
+    let config = Config::from_lookup(|_| None).unwrap();
+    let whitelist = CachedWhitelist::new(
+        MemorySource::new(Some("some_client_id")),
+        Duration::from_secs(3600),
+        Duration::ZERO,
+    );
+    let service = Service::new(
+        FixedStore(lookup),
+        whitelist,
+        ManualClock::at(1_800_000_000_000),
+        OsRandom,
+        PlainPasswords,
+        Settings::from(&config),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let req = quay_request();
+    assert_eq!(rt.block_on(service.handle(&req)).status(), 302);
+    c.bench_function("pure_core/quay_example_302", |b| {
+        b.iter(|| rt.block_on(service.handle(&req)))
+    });
+}
+
+fn passwords(c: &mut Criterion) {
+    let argon = PasswordHasherArgon::new().unwrap();
+    let stored = argon.hash("passwordhere").unwrap();
+    let bcrypt12 = bcrypt::hash("passwordhere", 12).unwrap();
+    let mut group = c.benchmark_group("password");
+    group.sample_size(10);
+    group.bench_function("argon2id_m19456_t2_p1_verify", |b| {
+        b.iter(|| assert!(argon.verify(&stored, "passwordhere").is_valid()))
+    });
+    group.bench_function("bcrypt_cost12_verify", |b| {
+        b.iter(|| assert!(argon.verify(&bcrypt12, "passwordhere").is_valid()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, pure_core, passwords);
+criterion_main!(benches);

@@ -1,0 +1,64 @@
+//! The Lambda authorizer: API Gateway asks it whether a bearer token may call a route.
+//! One DynamoDB read per check, no password hashing.
+
+use std::process::ExitCode;
+
+use direct_oauth::authorizer::{self, UNAUTHORIZED};
+use direct_oauth::clock::{Clock, SystemClock};
+use direct_oauth::config::Config;
+use direct_oauth::store::TokenReader;
+use direct_oauth::store::dynamodb::DynamoStore;
+use direct_oauth::{aws, lambda};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+use tracing::{info, warn};
+
+async fn check(store: &DynamoStore, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let Some(check) = authorizer::parse_event(&event.payload) else {
+        warn!(event = "authorizer", outcome = "unknown_event_shape");
+        return Err(Error::from(UNAUTHORIZED));
+    };
+    let decision = match authorizer::bearer(check.authorization.as_deref()) {
+        Err(denial) => Err(denial),
+        Ok(token) => {
+            // An outage is an error, never an allow: API Gateway answers 500 and the client retries.
+            let record = store.get_token(token.id()).await.map_err(|e| {
+                warn!(event = "authorizer", outcome = "store_unavailable", error = %e);
+                Error::from("token store unavailable")
+            })?;
+            authorizer::decide(&token, record.as_ref(), SystemClock.now_ms() / 1000)
+        }
+    };
+    match &decision {
+        Ok(g) => {
+            info!(event = "authorizer", outcome = "allow", username = %g.username, client_id = %g.client_id, token_id = %g.token_id)
+        }
+        Err(d) => info!(event = "authorizer", outcome = "deny", reason = d.reason()),
+    }
+    authorizer::respond(&check, &decision).map_err(Error::from)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("direct-oauth: invalid configuration: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    lambda::init_logging(&config.log_level);
+    let sdk = aws::sdk_config().await;
+    let store = DynamoStore::new(
+        aws::dynamodb(&sdk, &aws::AwsCalls::default()),
+        config.tables.clone(),
+    );
+    let store: &'static DynamoStore = Box::leak(Box::new(store));
+    match lambda_runtime::run(service_fn(move |event| check(store, event))).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "runtime stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
