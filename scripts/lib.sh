@@ -76,6 +76,7 @@ provision_demo() {
   admin app add some_client_id --name "Quay example" \
     --redirect-uri https://my/internal/application/token_created >&2
   admin whitelist add some_client_id >&2
+  python "$ROOT/tools/sample_tokens.py"
 }
 
 # start_watch PORT ENVFILE LOGFILE: serve the function; returns once it answers.

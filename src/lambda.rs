@@ -9,6 +9,10 @@ use lambda_http::http::HeaderMap;
 use lambda_http::http::header::AUTHORIZATION;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, LambdaEvent, Request, Service, service_fn};
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::clock::Clock;
 use crate::random::Random;
@@ -30,28 +34,33 @@ const CAPPED_AT_INFO: [&str; 8] = [
     "h2",
 ];
 
-/// The configured filter, with [`CAPPED_AT_INFO`] applied last so it wins.
-pub fn log_filter(configured: &str) -> tracing_subscriber::EnvFilter {
-    let mut filter = tracing_subscriber::EnvFilter::try_new(configured)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+/// The configured filter (`info`, `direct_oauth=debug,info`, ...), with
+/// [`CAPPED_AT_INFO`] applied so it wins. `Targets` rather than `EnvFilter`: the same
+/// directive syntax without span filters, and without a regex engine in the binary.
+pub fn log_filter(configured: &str) -> Targets {
+    let mut filter: Targets = configured
+        .parse()
+        .unwrap_or_else(|_| Targets::new().with_default(LevelFilter::INFO));
     for target in CAPPED_AT_INFO {
-        if let Ok(directive) = format!("{target}=info").parse() {
-            filter = filter.add_directive(directive);
-        }
+        let level = filter.iter().find(|(t, _)| *t == target).map(|(_, l)| l);
+        let wanted = level.unwrap_or(filter.default_level().unwrap_or(LevelFilter::OFF));
+        filter = filter.with_target(target, wanted.min(LevelFilter::INFO));
     }
     filter
 }
 
 /// JSON log lines on stdout (CloudWatch's JSON log format reads them as fields).
 pub fn init_logging(configured: &str) {
-    let filter = log_filter(configured);
-    tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_ansi(false)
-        .with_env_filter(filter)
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .with_span_list(false)
+                .with_ansi(false),
+        )
+        .with(log_filter(configured))
         .init();
 }
 
@@ -165,6 +174,22 @@ fn fix_host(headers: &mut HeaderMap, path: Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chatty_libraries_are_capped_at_info() {
+        let f = log_filter("trace");
+        assert!(f.would_enable("direct_oauth::service", &tracing::Level::TRACE));
+        assert!(!f.would_enable("lambda_runtime::runtime", &tracing::Level::DEBUG));
+        assert!(f.would_enable("lambda_runtime::runtime", &tracing::Level::INFO));
+        let f = log_filter("warn,aws_smithy_runtime=trace");
+        assert!(!f.would_enable("aws_smithy_runtime::client", &tracing::Level::DEBUG));
+        assert!(
+            !f.would_enable("lambda_runtime", &tracing::Level::INFO),
+            "not raised above the default"
+        );
+        let f = log_filter("not a filter ===");
+        assert!(f.would_enable("direct_oauth", &tracing::Level::INFO));
+    }
 
     fn event(json: &str) -> LambdaRequest {
         serde_json::from_str(json).expect("a valid event")

@@ -101,6 +101,62 @@ def alb(base, method, auth, body, multi):
     return e
 
 
+# Sample tokens for the authorizer's events. They exist only where a test (or you, with
+# tools/sample_tokens.py) writes their records into a local stack.
+SAMPLE_TOKENS = {
+    "valid": "sampleValidTokenId0001" + "localTestSecretForTheValidSampleToken000001",
+    "expired": "sampleExpiredTokenId01" + "localTestSecretForTheExpiredSampleToken0001",
+    "revoked": "sampleRevokedTokenId01" + "localTestSecretForTheRevokedSampleToken0001",
+    "unknown": "sampleUnknownTokenId01" + "localTestSecretForAnUnknownSampleToken00001",
+}
+SAMPLE_TOKENS["wrong-secret"] = SAMPLE_TOKENS["valid"][:22] + "x" * 43
+
+AUTHORIZER_SCENARIOS = {name: "Bearer " + token for name, token in SAMPLE_TOKENS.items()}
+AUTHORIZER_SCENARIOS["malformed"] = "Bearer not-a-direct-oauth-token"
+AUTHORIZER_SCENARIOS["basic-scheme"] = "Basic dXNlcm5hbWU6cGFzc3dvcmRoZXJl"
+AUTHORIZER_SCENARIOS["missing-header"] = None
+
+ROUTE = "GET /whoami"
+
+
+def authorizer_events(token_base, request_base):
+    """(door, scenario) -> event, for HTTP API v2 (simple responses), REST TOKEN, REST REQUEST."""
+    out = {}
+    for scenario, auth in AUTHORIZER_SCENARIOS.items():
+        v2 = {
+            "version": "2.0", "type": "REQUEST",
+            "routeArn": "arn:aws:execute-api:us-east-1:123456789012:abcdef123/$default/GET/whoami",
+            "identitySource": [auth] if auth else [],
+            "routeKey": ROUTE, "rawPath": "/whoami", "rawQueryString": "",
+            "headers": {"host": "abcdef123.execute-api.us-east-1.amazonaws.com",
+                        "user-agent": "direct-oauth-sample/1.0"},
+            "requestContext": {
+                "accountId": "123456789012", "apiId": "abcdef123",
+                "domainName": "abcdef123.execute-api.us-east-1.amazonaws.com",
+                "domainPrefix": "abcdef123",
+                "http": {"method": "GET", "path": "/whoami", "protocol": "HTTP/1.1",
+                         "sourceIp": "192.0.2.1", "userAgent": "direct-oauth-sample/1.0"},
+                "requestId": "id", "routeKey": ROUTE, "stage": "$default",
+                "time": "12/Mar/2020:19:03:58 +0000", "timeEpoch": 1583348638390,
+            },
+        }
+        if auth:
+            v2["headers"]["authorization"] = auth
+        out[("http-api-v2", scenario)] = v2
+        token = copy.deepcopy(token_base)
+        token["authorizationToken"] = auth or ""
+        out[("rest-token", scenario)] = token
+        request = copy.deepcopy(request_base)
+        request["headers"] = {k: v for k, v in request["headers"].items()
+                              if k.lower() != "authorization"}
+        request["multiValueHeaders"] = {k: [v] for k, v in request["headers"].items()}
+        if auth:
+            request["headers"]["Authorization"] = auth
+            request["multiValueHeaders"]["Authorization"] = [auth]
+        out[("rest-request", scenario)] = request
+    return out
+
+
 def main():
     bases = {
         "rest": sam_event("apigateway", "aws-proxy", "--method", "POST", "--path", PATH[1:]),
@@ -122,7 +178,16 @@ def main():
             with open(path, "w") as f:
                 json.dump(make(method, auth, body), f, indent=2)
                 f.write("\n")
-    print(f"wrote {len(doors) * len(SCENARIOS)} events under events/", file=sys.stderr)
+    authorizer = authorizer_events(sam_event("apigateway", "authorizer"),
+                                   sam_event("apigateway", "request-authorizer"))
+    for (door, scenario), ev in authorizer.items():
+        folder = os.path.join(ROOT, "events", "token-authorizer", door)
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, scenario + ".json"), "w") as f:
+            json.dump(ev, f, indent=2)
+            f.write("\n")
+    print(f"wrote {len(doors) * len(SCENARIOS) + len(authorizer)} events under events/",
+          file=sys.stderr)
 
 
 if __name__ == "__main__":

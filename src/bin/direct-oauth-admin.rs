@@ -117,8 +117,12 @@ enum TokenCommand {
     },
     /// Revoke one token by its public id, or all of a user's tokens with --user.
     Revoke {
-        /// The token's public id (its first 22 characters).
-        #[arg(required_unless_present = "user", conflicts_with = "user")]
+        /// The token's public id (its first 22 characters; it may start with "-").
+        #[arg(
+            required_unless_present = "user",
+            conflicts_with = "user",
+            allow_hyphen_values = true
+        )]
         id: Option<String>,
         #[arg(long, value_name = "NAME")]
         user: Option<String>,

@@ -151,3 +151,25 @@ def test_outputs_name_the_endpoint_tables_and_parameter():
     for name in ["Endpoint", "UsersTableName", "ApplicationsTableName", "TokensTableName",
                  "FailedLoginsTableName", "WhitelistParameterName"]:
         assert name in outputs
+
+
+def test_authorizer_reads_one_table_and_guards_the_sample_route():
+    r = resources()
+    fn = r["TokenAuthorizerFunction"]
+    assert fn["Metadata"]["BuildProperties"]["Binary"] == "token-authorizer"
+    actions = set()
+    for policy in r["TokenAuthorizerRole"]["Properties"]["Policies"]:
+        for s in policy["PolicyDocument"]["Statement"]:
+            acts = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+            actions.update(acts)
+            if "dynamodb:GetItem" in acts:
+                assert s["Resource"] == {"Fn::GetAtt": ["TokensTable", "Arn"]}
+    assert actions == {"dynamodb:GetItem", "logs:CreateLogStream", "logs:PutLogEvents"}
+    auth = r["HttpApi"]["Properties"]["Auth"]["Authorizers"]["TokenAuthorizer"]
+    assert auth["AuthorizerPayloadFormatVersion"] == "2.0"
+    assert auth["EnableSimpleResponses"] is True
+    assert auth["Identity"]["ReauthorizeEvery"] == 0, "no caching: revocation is immediate"
+    route = r["WhoAmIFunction"]["Properties"]["Events"]["WhoAmI"]["Properties"]
+    assert route["Auth"]["Authorizer"] == "TokenAuthorizer"
+    revoke = r["AuthorizeAppFunction"]["Properties"]["Events"]["Revoke"]["Properties"]
+    assert revoke["Path"] == "/oauth/revoke"

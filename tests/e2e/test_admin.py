@@ -1,0 +1,171 @@
+"""Every direct-oauth-admin command against moto, and what each changes for the function."""
+
+import time
+import uuid
+
+import bcrypt
+import pytest
+
+from conftest import admin, basic, require
+
+FORM = "client_id=some_client_id&scope=repo:read"
+
+
+@pytest.fixture(autouse=True)
+def stack():
+    require("AWS_ENDPOINT_URL")
+
+
+def uid(prefix):
+    return prefix + uuid.uuid4().hex[:8]
+
+
+def test_every_command_has_help():
+    for args in [[], ["init"], ["user"], ["user", "add"], ["user", "disable"], ["user", "enable"],
+                 ["user", "set-password"], ["user", "import-quay"], ["app"], ["app", "add"],
+                 ["app", "update"], ["app", "remove"], ["app", "list"], ["whitelist"],
+                 ["whitelist", "add"], ["whitelist", "remove"], ["whitelist", "list"], ["token"],
+                 ["token", "list"], ["token", "revoke"], ["token", "verify"]]:
+        out = admin(*args, "--help")
+        assert out.returncode == 0 and "Usage:" in out.stdout, args
+
+
+def test_init_is_idempotent():
+    out = admin("init")
+    assert "exists" in out.stdout and "created" not in out.stdout.replace("created (empty)", "")
+
+
+def test_user_add_refuses_duplicates_and_bad_input():
+    name = uid("u-")
+    admin("user", "add", name, "--password-stdin", stdin="pw-1\n")
+    dup = admin("user", "add", name, "--password-stdin", stdin="pw-1\n", check=False)
+    assert dup.returncode == 1 and "already exists" in dup.stderr
+    assert admin("user", "add", uid("u-"), "--password-stdin", stdin="\n", check=False).returncode == 1
+    assert admin("user", "add", "a:b", "--password-stdin", stdin="x\n", check=False).returncode == 1
+    assert admin("user", "add", uid("u-"), check=False).returncode == 2, "--password-stdin is required"
+
+
+def test_disable_enable_and_set_password_change_logins(post, make_user, reset_failures):
+    name, password = make_user()
+    assert post(FORM, auth=basic(name, password)).status == 302
+    admin("user", "disable", name)
+    assert post(FORM, auth=basic(name, password)).status == 401
+    reset_failures(name)
+    admin("user", "enable", name)
+    assert post(FORM, auth=basic(name, password)).status == 302
+    admin("user", "set-password", name, "--password-stdin", stdin="new-password\n")
+    assert post(FORM, auth=basic(name, password)).status == 401
+    reset_failures(name)
+    assert post(FORM, auth=basic(name, "new-password")).status == 302
+    assert admin("user", "disable", "no-such-" + name, check=False).returncode == 1
+
+
+def test_quay_import_verifies_bcrypt_then_rehashes(post, dynamodb, tables):
+    # Hashes made by another tool (Python's bcrypt), as Quay stores them.
+    alice, root = uid("quay-"), uid("quay-root-")
+    lines = [
+        "# exported from Quay",
+        f"{alice},{bcrypt.hashpw(b'alice-pw', bcrypt.gensalt(rounds=4)).decode()}",
+        f"{root},{bcrypt.hashpw(b'root-pw', bcrypt.gensalt(rounds=4, prefix=b'2a')).decode()},true",
+        "broken-line-without-hash",
+    ]
+    out = admin("user", "import-quay", stdin="\n".join(lines) + "\n", check=False)
+    assert out.returncode == 1 and "line 4" in out.stderr, out
+    assert "imported 2" in out.stdout
+    assert "$2" not in out.stdout + out.stderr, "hashes are never echoed"
+
+    stored = lambda name: dynamodb.get_item(  # noqa: E731
+        TableName=tables["users"], Key={"username": {"S": name}}, ConsistentRead=True
+    )["Item"]
+    assert stored(alice)["password_hash"]["S"].startswith("$2b$")
+    assert post(FORM, auth=basic(alice, "alice-pw")).status == 302
+    assert stored(alice)["password_hash"]["S"].startswith("$argon2id$"), "rehashed at login"
+    assert post(FORM, auth=basic(alice, "alice-pw")).status == 302, "and still verifies"
+    assert stored(root)["superuser"]["BOOL"] is True
+    reply = post("client_id=some_client_id&scope=super:user", auth=basic(root, "root-pw"))
+    assert reply.status == 302 and "access_token=" in reply.header("location")
+
+    again = admin("user", "import-quay", stdin=lines[1] + "\n")
+    assert "exists, left alone" in again.stdout
+
+
+def test_app_commands(post):
+    client = uid("app-")
+    for bad in ["/relative", "https://x.example/cb#frag", "http://x.example/cb", "javascript:alert(1)"]:
+        out = admin("app", "add", client, "--redirect-uri", bad, check=False)
+        assert out.returncode == 1 and "redirect URI" in out.stderr, bad
+    admin("app", "add", client, "--redirect-uri", "https://a.example/cb",
+          "--redirect-uri", "http://127.0.0.1:8080/cb", "--scope-ceiling", "repo:read", "--name", "A")
+    assert admin("app", "add", client, "--redirect-uri", "https://a.example/cb",
+                 check=False).returncode == 1
+    listed = admin("app", "list").stdout
+    assert f"{client}\tA\thttps://a.example/cb http://127.0.0.1:8080/cb\trepo:read" in listed
+    admin("app", "update", client, "--redirect-uri", "https://b.example/cb", "--no-scope-ceiling")
+    assert f"{client}\tA\thttps://b.example/cb\t(any)" in admin("app", "list").stdout
+    assert admin("app", "update", client, "--scope-ceiling", "bogus:scope", check=False).returncode == 1
+    admin("app", "remove", client)
+    assert client not in admin("app", "list").stdout
+    assert admin("app", "remove", client, check=False).returncode == 1
+
+
+def test_whitelist_commands():
+    client = uid("wl-")
+    assert "whitelisted" in admin("whitelist", "add", client).stdout
+    assert "already" in admin("whitelist", "add", client).stdout
+    assert client in admin("whitelist", "list").stdout.split()
+    assert "removed" in admin("whitelist", "remove", client).stdout
+    assert client not in admin("whitelist", "list").stdout.split()
+    assert "some_client_id" in admin("whitelist", "list").stdout.split()
+
+
+def issue(post, name, password):
+    reply = post(FORM, auth=basic(name, password))
+    assert reply.status == 302, reply.body
+    return dict(reply.fragment())["access_token"]
+
+
+def test_token_commands(post, make_user):
+    name, password = make_user()
+    first, second = issue(post, name, password), issue(post, name, password)
+    listed = admin("token", "list", "--user", name).stdout
+    assert listed.startswith("TOKEN_ID\tCLIENT_ID\tSCOPES\tISSUED\tEXPIRES\tSTATUS")
+    assert first[:22] in listed and second[:22] in listed
+    assert first[22:] not in listed and second[22:] not in listed, "never secrets"
+    assert listed.count("\tvalid") == 2
+
+    out = admin("token", "verify", stdin=first + "\n")
+    assert out.stdout.startswith(f"valid: user {name} client some_client_id scopes \"repo:read\"")
+    admin("token", "revoke", first[:22])
+    out = admin("token", "verify", stdin=first, check=False)
+    assert out.returncode == 1 and "revoked" in out.stderr
+    assert admin("token", "revoke", first[:22], check=False).returncode == 1
+    assert admin("token", "verify", stdin="garbage", check=False).returncode == 1
+    assert admin("token", "verify", stdin=first[:22] + "A" * 43, check=False).returncode == 1
+
+    third = issue(post, name, password)
+    out = admin("token", "revoke", "--user", name).stdout
+    assert "2 token(s) revoked" in out
+    for t in (second, third):
+        assert "revoked" in admin("token", "verify", stdin=t, check=False).stderr
+    assert admin("token", "revoke", check=False).returncode == 2
+
+
+def test_token_ids_may_start_with_a_dash(dynamodb, tables):
+    # Ids are base64url: one in 32 starts with "-", which must not read as an option.
+    token_id = "-" + uuid.uuid4().hex[:21]
+    dynamodb.put_item(TableName=tables["tokens"], Item={
+        "token_id": {"S": token_id}, "secret_sha256": {"B": b"\0" * 32},
+        "username": {"S": "dash-user"}, "client_id": {"S": "some_client_id"},
+        "scopes": {"L": [{"S": "repo:read"}]}, "issued_at": {"N": "1"},
+        "expires_at": {"N": str(int(time.time()) + 3600)}})
+    assert "revoked" in admin("token", "revoke", token_id).stdout
+
+
+def test_disabling_a_user_refuses_its_tokens_until_enabled(post, make_user):
+    name, password = make_user()
+    token = issue(post, name, password)
+    admin("user", "disable", name)
+    out = admin("token", "verify", stdin=token, check=False)
+    assert out.returncode == 1 and "user_disabled" in out.stderr
+    admin("user", "enable", name)
+    assert admin("token", "verify", stdin=token).returncode == 0

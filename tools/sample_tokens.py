@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+"""Writes the records of the sample tokens used by events/token-authorizer/ into the
+local stack's tokens table (valid, expired, revoked; the "unknown" one stays unknown).
+Local stacks only: these tokens are public."""
+
+import hashlib
+import os
+import sys
+import time
+
+import boto3
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gen_events import SAMPLE_TOKENS  # noqa: E402
+
+
+def write(table=None, username="username", client_id="some_client_id"):
+    table = table or os.environ.get("DIRECT_OAUTH_TOKENS_TABLE", "direct-oauth-tokens")
+    ddb = boto3.client("dynamodb")
+    now = int(time.time())
+    for name in ("valid", "expired", "revoked"):
+        token = SAMPLE_TOKENS[name]
+        item = {
+            "token_id": {"S": token[:22]},
+            "secret_sha256": {"B": hashlib.sha256(token[22:].encode()).digest()},
+            "username": {"S": username},
+            "client_id": {"S": client_id},
+            "scopes": {"L": [{"S": "repo:read"}, {"S": "org:admin"}]},
+            "issued_at": {"N": str(now - 3600)},
+            "expires_at": {"N": str(now - 60 if name == "expired" else now + 315576000)},
+        }
+        if name == "revoked":
+            item["revoked_at"] = {"N": str(now - 30)}
+        ddb.put_item(TableName=table, Item=item)
+
+
+if __name__ == "__main__":
+    write()
+    print("sample tokens written: valid, expired, revoked", file=sys.stderr)
