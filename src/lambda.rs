@@ -49,6 +49,21 @@ pub fn log_filter(configured: &str) -> Targets {
     filter
 }
 
+/// The configuration, read once at cold start, with logging set up from it; on a bad
+/// value, the message goes to stderr (there is no logger yet) and the process exits.
+pub fn start() -> Result<crate::config::Config, std::process::ExitCode> {
+    match crate::config::Config::from_env() {
+        Ok(config) => {
+            init_logging(&config.log_level);
+            Ok(config)
+        }
+        Err(e) => {
+            eprintln!("direct-oauth: invalid configuration: {e}");
+            Err(std::process::ExitCode::FAILURE)
+        }
+    }
+}
+
 /// JSON log lines on stdout (CloudWatch's JSON log format reads them as fields).
 pub fn init_logging(configured: &str) {
     tracing_subscriber::registry()

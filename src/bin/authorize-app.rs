@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 
 use direct_oauth::clock::SystemClock;
-use direct_oauth::config::Config;
 use direct_oauth::password::PasswordHasherArgon;
 use direct_oauth::random::OsRandom;
 use direct_oauth::service::{Service, Settings};
@@ -14,14 +13,10 @@ use direct_oauth::{aws, lambda};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let config = match Config::from_env() {
+    let config = match lambda::start() {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("direct-oauth: invalid configuration: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
-    lambda::init_logging(&config.log_level);
     let hasher = match PasswordHasherArgon::new() {
         Ok(h) => h,
         Err(e) => {

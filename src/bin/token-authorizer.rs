@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use direct_oauth::authorizer::{self, UNAUTHORIZED};
 use direct_oauth::clock::{Clock, SystemClock};
-use direct_oauth::config::Config;
 use direct_oauth::store::TokenReader;
 use direct_oauth::store::dynamodb::DynamoStore;
 use direct_oauth::{aws, lambda};
@@ -40,14 +39,10 @@ async fn check(store: &DynamoStore, event: LambdaEvent<Value>) -> Result<Value, 
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let config = match Config::from_env() {
+    let config = match lambda::start() {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("direct-oauth: invalid configuration: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
-    lambda::init_logging(&config.log_level);
     let sdk = aws::sdk_config().await;
     let store = DynamoStore::new(
         aws::dynamodb(&sdk, &aws::AwsCalls::default()),

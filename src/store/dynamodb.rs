@@ -101,6 +101,28 @@ impl DynamoStore {
         ))
     }
 
+    /// `UpdateItem` under a condition: `Ok(false)` when the condition does not hold.
+    async fn update_if(
+        &self,
+        table: &str,
+        key: (&str, &str),
+        update: &str,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<bool, StoreError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(table)
+            .set_key(Some(Self::key(key.0, key.1)))
+            .update_expression(update)
+            .condition_expression(condition);
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
+        conditional(request.send().await.map(|_| ()))
+    }
+
     fn keys(name: &str, value: &str) -> KeysAndAttributes {
         KeysAndAttributes::builder()
             .keys(Self::key(name, value))
@@ -232,32 +254,17 @@ impl TokenRevoker for DynamoStore {
         secret_hash: &[u8; 32],
         now_secs: u64,
     ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.tokens)
-            .set_key(Some(Self::key(attr::TOKEN_ID, token_id)))
-            .update_expression("SET revoked_at = :now")
-            .condition_expression("secret_sha256 = :hash AND attribute_not_exists(revoked_at)")
-            .expression_attribute_values(":now", n(now_secs))
-            .expression_attribute_values(
-                ":hash",
-                AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(
-                    secret_hash.to_vec(),
-                )),
-            )
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        let hash = AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(
+            secret_hash.to_vec(),
+        ));
+        self.update_if(
+            &self.tables.tokens,
+            (attr::TOKEN_ID, token_id),
+            "SET revoked_at = :now",
+            "secret_sha256 = :hash AND attribute_not_exists(revoked_at)",
+            vec![(":now", n(now_secs)), (":hash", hash)],
+        )
+        .await
     }
 }
 
@@ -537,17 +544,14 @@ impl DynamoStore {
         token_id: &str,
         now_secs: u64,
     ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.tokens)
-            .set_key(Some(Self::key(attr::TOKEN_ID, token_id)))
-            .update_expression("SET revoked_at = :now")
-            .condition_expression("attribute_exists(token_id) AND attribute_not_exists(revoked_at)")
-            .expression_attribute_values(":now", n(now_secs))
-            .send()
-            .await;
-        conditional(result.map(|_| ()))
+        self.update_if(
+            &self.tables.tokens,
+            (attr::TOKEN_ID, token_id),
+            "SET revoked_at = :now",
+            "attribute_exists(token_id) AND attribute_not_exists(revoked_at)",
+            vec![(":now", n(now_secs))],
+        )
+        .await
     }
 
     /// Enables or disables a user, and marks or unmarks the user's unrevoked tokens so the
@@ -557,54 +561,53 @@ impl DynamoStore {
         username: &str,
         enabled: bool,
     ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.users)
-            .set_key(Some(Self::key(attr::USERNAME, username)))
-            .update_expression("SET enabled = :e")
-            .condition_expression("attribute_exists(username)")
-            .expression_attribute_values(":e", AttributeValue::Bool(enabled))
-            .send()
-            .await;
-        if !conditional(result.map(|_| ()))? {
+        let exists = self
+            .update_if(
+                &self.tables.users,
+                (attr::USERNAME, username),
+                "SET enabled = :e",
+                "attribute_exists(username)",
+                vec![(":e", AttributeValue::Bool(enabled))],
+            )
+            .await?;
+        if !exists {
             return Ok(false);
         }
         for token in self.list_tokens_for_user(username).await? {
             if token.revoked_at.is_some() || token.user_disabled != enabled {
                 continue;
             }
-            let update = self
-                .client
-                .update_item()
-                .table_name(&self.tables.tokens)
-                .set_key(Some(Self::key(attr::TOKEN_ID, &token.token_id)))
-                .condition_expression("attribute_exists(token_id)");
-            let update = if enabled {
-                update.update_expression("REMOVE user_disabled")
+            let key = (attr::TOKEN_ID, token.token_id.as_str());
+            let exists = "attribute_exists(token_id)";
+            if enabled {
+                self.update_if(
+                    &self.tables.tokens,
+                    key,
+                    "REMOVE user_disabled",
+                    exists,
+                    vec![],
+                )
+                .await?;
             } else {
-                update
-                    .update_expression("SET user_disabled = :t")
-                    .expression_attribute_values(":t", AttributeValue::Bool(true))
-            };
-            conditional(update.send().await.map(|_| ()))?;
+                let set = "SET user_disabled = :t";
+                let values = vec![(":t", AttributeValue::Bool(true))];
+                self.update_if(&self.tables.tokens, key, set, exists, values)
+                    .await?;
+            }
         }
         Ok(true)
     }
 
     /// Replaces a user's password hash. Returns whether the user exists.
     pub async fn set_password_hash(&self, username: &str, hash: &str) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.users)
-            .set_key(Some(Self::key(attr::USERNAME, username)))
-            .update_expression("SET password_hash = :h")
-            .condition_expression("attribute_exists(username)")
-            .expression_attribute_values(":h", AttributeValue::S(hash.to_string()))
-            .send()
-            .await;
-        conditional(result.map(|_| ()))
+        self.update_if(
+            &self.tables.users,
+            (attr::USERNAME, username),
+            "SET password_hash = :h",
+            "attribute_exists(username)",
+            vec![(":h", AttributeValue::S(hash.to_string()))],
+        )
+        .await
     }
 
     /// Removes an application. Returns whether it existed.
