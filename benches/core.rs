@@ -138,5 +138,37 @@ fn passwords(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, pure_core, passwords);
+/// The authorizer's CPU per check, once the token's item is read: event parsing, bearer
+/// parsing, the constant-time hash comparison and the answer.
+fn authorizer_core(c: &mut Criterion) {
+    use direct_oauth::authorizer;
+    use direct_oauth::token::AccessToken;
+    let token = AccessToken::generate(&OsRandom).unwrap();
+    let record = TokenRecord {
+        token_id: token.id().to_string(),
+        secret_hash: token.secret_hash(),
+        username: "username".into(),
+        client_id: "some_client_id".into(),
+        scopes: vec!["repo:read".into(), "org:admin".into()],
+        issued_at: 0,
+        expires_at: u64::MAX,
+        revoked_at: None,
+        user_disabled: false,
+    };
+    let event = serde_json::json!({
+        "version": "2.0", "type": "REQUEST",
+        "routeArn": "arn:aws:execute-api:us-east-1:123456789012:abcdef123/$default/GET/whoami",
+        "headers": {"authorization": format!("Bearer {}", token.expose())},
+    });
+    c.bench_function("authorizer/check_without_the_read", |b| {
+        b.iter(|| {
+            let check = authorizer::parse_event(&event).unwrap();
+            let presented = authorizer::bearer(check.authorization.as_deref()).unwrap();
+            let decision = authorizer::decide(&presented, Some(&record), 1);
+            authorizer::respond(&check, &decision).unwrap()
+        })
+    });
+}
+
+criterion_group!(benches, pure_core, passwords, authorizer_core);
 criterion_main!(benches);

@@ -2,6 +2,6 @@
 # `make bench`: release builds, then tools/bench.py prints the figures.
 source "$(dirname "$0")/lib.sh"
 export AWS_LC_SYS_NO_JITTER_ENTROPY=1
-cargo build --release --bin authorize-app --bin direct-oauth-admin --example hello-lambda
+cargo build --release --bins --example hello-lambda
 [ -f target/lambda/authorize-app/bootstrap.zip ] || scripts/package.sh
 python tools/bench.py

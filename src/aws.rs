@@ -15,7 +15,18 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 /// from the environment, with short timeouts: a Lambda answering 503 quickly beats one that
 /// waits for its own timeout.
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    // Lambda always sets these: taking them directly skips building the default
+    // credentials chain (profile files, SSO, web identity, container and IMDS providers).
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
+        loader = loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        );
+    }
+    if let Some(region) = std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()) {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    loader
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(1))

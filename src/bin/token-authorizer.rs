@@ -12,7 +12,15 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use tracing::{info, warn};
 
-async fn check(store: &DynamoStore, event: LambdaEvent<Value>) -> Result<Value, Error> {
+/// What a check needs, built once per cold start.
+struct Authorizer {
+    store: DynamoStore,
+    calls: aws::AwsCalls,
+}
+
+async fn check(state: &Authorizer, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    state.calls.dynamodb.take();
+    let store = &state.store;
     let Some(check) = authorizer::parse_event(&event.payload) else {
         warn!(event = "authorizer", outcome = "unknown_event_shape");
         return Err(Error::from(UNAUTHORIZED));
@@ -28,11 +36,17 @@ async fn check(store: &DynamoStore, event: LambdaEvent<Value>) -> Result<Value, 
             authorizer::decide(&token, record.as_ref(), SystemClock.now_ms() / 1000)
         }
     };
+    let dynamodb_calls = state.calls.dynamodb.take();
     match &decision {
         Ok(g) => {
-            info!(event = "authorizer", outcome = "allow", username = %g.username, client_id = %g.client_id, token_id = %g.token_id)
+            info!(event = "authorizer", outcome = "allow", username = %g.username, client_id = %g.client_id, token_id = %g.token_id, dynamodb_calls)
         }
-        Err(d) => info!(event = "authorizer", outcome = "deny", reason = d.reason()),
+        Err(d) => info!(
+            event = "authorizer",
+            outcome = "deny",
+            reason = d.reason(),
+            dynamodb_calls
+        ),
     }
     authorizer::respond(&check, &decision).map_err(Error::from)
 }
@@ -44,12 +58,10 @@ async fn main() -> ExitCode {
         Err(code) => return code,
     };
     let sdk = aws::sdk_config().await;
-    let store = DynamoStore::new(
-        aws::dynamodb(&sdk, &aws::AwsCalls::default()),
-        config.tables.clone(),
-    );
-    let store: &'static DynamoStore = Box::leak(Box::new(store));
-    match lambda_runtime::run(service_fn(move |event| check(store, event))).await {
+    let calls = aws::AwsCalls::default();
+    let store = DynamoStore::new(aws::dynamodb(&sdk, &calls), config.tables.clone());
+    let state: &'static Authorizer = Box::leak(Box::new(Authorizer { store, calls }));
+    match lambda_runtime::run(service_fn(move |event| check(state, event))).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "runtime stopped");
