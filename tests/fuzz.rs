@@ -19,6 +19,14 @@ use direct_oauth::whitelist::{CachedWhitelist, MemorySource};
 use lambda_http::http::Request;
 use proptest::prelude::*;
 
+/// `PROPTEST_CASES` when set (for longer runs outside `make test`), else the default.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 const REGISTERED: [&str; 3] = [
     "https://app.example/cb",
     "https://app.example/cb?x=1",
@@ -26,7 +34,7 @@ const REGISTERED: [&str; 3] = [
 ];
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(cases(512)))]
 
     #[test]
     fn form_parser_never_panics(body in proptest::collection::vec(any::<u8>(), 0..300)) {
@@ -225,7 +233,7 @@ impl Attempt {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(ProptestConfig::with_cases(cases(200)))]
 
     #[test]
     fn the_flow_never_panics_and_issues_only_for_valid_requests(a in attempt()) {
