@@ -7,6 +7,10 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 /// the work an attacker can make us do.
 pub const MAX_HEADER_BYTES: usize = 4096;
 
+/// Longest username accepted. The admin CLI allows 255; DynamoDB keys stop at 2048 bytes,
+/// and a longer name must be a clear 401, not a failed read answered 503.
+pub const MAX_USERNAME_BYTES: usize = 255;
+
 /// Standard alphabet; padding optional, since some clients drop it.
 const BASE64: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,
@@ -49,7 +53,10 @@ pub fn parse<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Option<Credentia
     let decoded = String::from_utf8(decoded).ok()?;
     let (username, password) = decoded.split_once(':')?;
     // RFC 7617 §2: neither part may contain control characters.
-    if username.is_empty() || decoded.chars().any(char::is_control) {
+    if username.is_empty()
+        || username.len() > MAX_USERNAME_BYTES
+        || decoded.chars().any(char::is_control)
+    {
         return None;
     }
     Some(Credentials {
@@ -125,6 +132,14 @@ mod tests {
         }
         assert_eq!(parse([]), None);
         assert_eq!(parse([&b"Basic \xff"[..]]), None);
+    }
+
+    #[test]
+    fn usernames_are_at_most_255_bytes() {
+        let ok = format!("{}:pw", "u".repeat(MAX_USERNAME_BYTES));
+        assert!(one(&basic(ok.as_bytes())).is_some());
+        let long = format!("{}:pw", "u".repeat(MAX_USERNAME_BYTES + 1));
+        assert_eq!(one(&basic(long.as_bytes())), None);
     }
 
     #[test]

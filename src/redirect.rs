@@ -80,6 +80,11 @@ pub fn validate_registration(uri: &str) -> Result<(), String> {
     if uri.is_empty() || uri.len() > 2048 {
         return Err("a redirect URI must be 1 to 2048 characters".into());
     }
+    if !uri.is_ascii() {
+        return Err(
+            "a redirect URI must be ASCII: percent-encode other characters (RFC 3986)".into(),
+        );
+    }
     if uri
         .chars()
         .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
@@ -236,6 +241,7 @@ mod tests {
             "https://user:pw@app.example/cb",
             "https://app.example/c b",
             "https://app.example/cb\n",
+            "https://app.example/caf\u{e9}",
             "",
         ] {
             assert!(validate_registration(bad).is_err(), "{bad}");

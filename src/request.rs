@@ -11,6 +11,10 @@ use crate::form;
 /// base64, but it was not): the request is refused at check 2 instead of panicking.
 pub const BODY_ERROR_HEADER: &str = "x-direct-oauth-body-error";
 
+/// Longest `state` echoed back: it goes into the `Location` header, percent-encoded (up to
+/// three times longer), and gateways limit header sizes.
+pub const MAX_STATE_BYTES: usize = 1024;
+
 /// The fields of a direct-approval request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizeRequest {
@@ -60,6 +64,11 @@ pub fn parse<B: AsRef<[u8]>>(
     let field = |name: &str| form.get(name).map(str::to_string);
     let client_id =
         field("client_id").ok_or_else(|| ApiError::invalid_request("client_id is required"))?;
+    if field("state").is_some_and(|s| s.len() > MAX_STATE_BYTES) {
+        return Err(ApiError::invalid_request(format!(
+            "state is longer than {MAX_STATE_BYTES} bytes"
+        )));
+    }
     Ok(AuthorizeRequest {
         client_id,
         redirect_uri: field("redirect_uri"),
@@ -206,6 +215,14 @@ mod tests {
                 "{body}"
             );
         }
+    }
+
+    #[test]
+    fn state_is_capped() {
+        let ok = format!("{QUAY_BODY}&state={}", "s".repeat(MAX_STATE_BYTES));
+        assert!(parse(&post(FORM, &[], &ok)).is_ok());
+        let long = format!("{QUAY_BODY}&state={}", "s".repeat(MAX_STATE_BYTES + 1));
+        assert_eq!(parse(&post(FORM, &[], &long)).unwrap_err().status(), 400);
     }
 
     #[test]

@@ -122,6 +122,7 @@ BAD_BASIC = {
     "invalid utf-8": "Basic " + base64.b64encode(b"attacker-target:\xff\xfe").decode(),
     "control characters": "Basic " + base64.b64encode(b"attacker-target\x00:s3cret-pw").decode(),
     "8 KB value": "Basic " + "A" * 8192,
+    "300-byte username": "Basic " + base64.b64encode(b"u" * 300 + b":s3cret-pw").decode(),
     "another scheme": "Bearer " + base64.b64encode(b"attacker-target:s3cret-pw").decode(),
     "digest": 'Digest username="attacker-target", realm="x"',
     "scheme only": "Basic",
@@ -174,6 +175,11 @@ def test_two_credentials_are_401(attack_user):
         status, headers, body = invoke_event(event, "two-credentials-" + name)
         assert status == 401, (name, body)
         assert headers["www-authenticate"].startswith("Basic realm=")
+
+
+def test_an_oversized_state_is_400(post, attack_user):
+    reply = post(form(REGISTERED) + "&state=" + "s" * 1025, auth=attack_user)
+    assert reply.status == 400 and reply.json()["error"] == "invalid_request"
 
 
 @pytest.mark.parametrize("content_type,body,status", [
