@@ -97,6 +97,16 @@ impl<S: WhitelistSource> CachedWhitelist<S> {
         Ok(self.current(now_ms).await?.contains(client_id))
     }
 
+    /// The answer from a cached list that is not yet due, without waiting or asking the
+    /// source; `None` when a fetch is due or under way. Lets the caller start its other
+    /// reads while SSM answers instead of after.
+    pub fn fresh(&self, client_id: &str, now_ms: u64) -> Option<bool> {
+        let state = self.state.try_lock().ok()?;
+        let cached = state.cached.as_ref()?;
+        (now_ms.saturating_sub(cached.fetched_ms) < self.ttl.as_millis() as u64)
+            .then(|| cached.clients.contains(client_id))
+    }
+
     /// The list to use now, fetching it when the cached one is due.
     pub async fn current(&self, now_ms: u64) -> Result<Arc<HashSet<String>>, SourceError> {
         // One fetch at a time: concurrent requests wait for it instead of all asking SSM.
@@ -201,6 +211,19 @@ mod tests {
             "removal takes effect after the TTL"
         );
         assert_eq!(w.fetches().await, 2);
+    }
+
+    #[tokio::test]
+    async fn fresh_answers_only_from_a_list_that_is_not_due() {
+        let w = list(60, 300);
+        assert_eq!(w.fresh("a", 0), None, "nothing cached yet");
+        w.source.push(Ok("a"));
+        assert!(w.allows("a", 0).await.unwrap());
+        assert_eq!(w.fresh("a", 59_999), Some(true));
+        assert_eq!(w.fresh("b", 59_999), Some(false));
+        assert_eq!(w.fresh("a", 60_000), None, "due: the source must be asked");
+        let _fetching = w.state.lock().await;
+        assert_eq!(w.fresh("a", 1), None, "a fetch under way holds the state");
     }
 
     #[tokio::test]

@@ -2,6 +2,8 @@
 //! no network, no AWS. The DynamoDB and SSM adapters have their own tests against moto.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
@@ -13,7 +15,7 @@ use direct_oauth::service::{Service, Settings};
 use direct_oauth::store::memory::MemoryStore;
 use direct_oauth::store::{Application, User};
 use direct_oauth::token::AccessToken;
-use direct_oauth::whitelist::{CachedWhitelist, MemorySource};
+use direct_oauth::whitelist::{CachedWhitelist, MemorySource, SourceError, WhitelistSource};
 use lambda_http::Body;
 use lambda_http::http::{Request, Response};
 
@@ -34,6 +36,16 @@ fn basic(user: &str, password: &str) -> String {
 }
 
 fn flow_with(settings: impl FnOnce(&mut Settings)) -> Flow {
+    service(settings, |_| {
+        MemorySource::new(Some("some_client_id,multi,unregistered"))
+    })
+}
+
+/// The flow over the demo data, with the whitelist read from whatever `source` makes.
+fn service<S: WhitelistSource>(
+    settings: impl FnOnce(&mut Settings),
+    source: impl FnOnce(&MemoryStore) -> S,
+) -> Service<MemoryStore, S, ManualClock, CountingRandom> {
     let hasher = PasswordHasherArgon::new().unwrap();
     let store = MemoryStore::default();
     for (name, superuser, enabled) in [
@@ -63,7 +75,7 @@ fn flow_with(settings: impl FnOnce(&mut Settings)) -> Flow {
     let config = Config::from_lookup(|_| None).unwrap();
     let mut s = Settings::from(&config);
     settings(&mut s);
-    let source = MemorySource::new(Some("some_client_id,multi,unregistered"));
+    let source = source(&store);
     let whitelist = CachedWhitelist::new(source, Duration::from_secs(60), Duration::from_secs(0));
     Service::new(
         store,
@@ -282,6 +294,64 @@ async fn row_4_whitelist_outage_with_nothing_cached_is_503() {
     let r = f.handle(&post(Some(QUAY_AUTH), GOOD_BODY)).await;
     assert_refused(&f, &r, 503, "temporarily_unavailable");
     assert!(header(&r, "retry-after").is_some());
+}
+
+#[tokio::test]
+async fn row_4_refusal_from_the_cached_list_reads_nothing() {
+    let f = flow();
+    let reads = f.store().lookup_counter();
+    f.whitelist().current(NOW_MS).await.unwrap();
+    let before = reads.load(Ordering::Relaxed);
+    let body = "client_id=not_listed&redirect_uri=https://my/internal/application/token_created&scope=repo:read";
+    let r = f.handle(&post(Some(QUAY_AUTH), body)).await;
+    assert_refused(&f, &r, 403, "unauthorized_client");
+    assert_eq!(
+        reads.load(Ordering::Relaxed),
+        before,
+        "no DynamoDB read for a refusal"
+    );
+}
+
+#[tokio::test]
+async fn row_4_comes_before_a_store_outage_on_a_cold_list() {
+    let f = flow();
+    f.store().set_unavailable(true);
+    let body = "client_id=not_listed&redirect_uri=https://my/internal/application/token_created&scope=repo:read";
+    let r = f.handle(&post(Some(QUAY_AUTH), body)).await;
+    assert_refused(&f, &r, 403, "unauthorized_client");
+}
+
+/// A whitelist source that answers only once the store has been read, and fails if it is
+/// never read: the flow passes only when it asks both at the same time.
+struct AnswersAfterTheStoreRead(Arc<AtomicU32>);
+
+impl WhitelistSource for AnswersAfterTheStoreRead {
+    async fn fetch(&self) -> Result<String, SourceError> {
+        for _ in 0..100 {
+            if self.0.load(Ordering::Relaxed) > 0 {
+                return Ok("some_client_id".into());
+            }
+            tokio::task::yield_now().await;
+        }
+        Err(SourceError(
+            "the store was not read while SSM was asked".into(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_due_whitelist_is_fetched_while_the_store_is_read() {
+    let f = service(
+        |_| {},
+        |store| AnswersAfterTheStoreRead(store.lookup_counter()),
+    );
+    let r = f.handle(&post(Some(QUAY_AUTH), GOOD_BODY)).await;
+    assert_eq!(r.status(), 302, "{:?}", json(&r));
+    assert_eq!(
+        f.store().lookup_counter().load(Ordering::Relaxed),
+        1,
+        "one read, not two"
+    );
 }
 
 #[tokio::test]

@@ -2,7 +2,8 @@
 //! shared between processes.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 
 use super::{
     AfterLogin, Application, Directory, FailedLogins, FailureCounter, Lookup, StoreError,
@@ -12,6 +13,9 @@ use super::{
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    /// Reads made through [`Directory::lookup`]; shared so that a test double elsewhere
+    /// (a whitelist source, say) can see them as they happen.
+    lookups: Arc<AtomicU32>,
 }
 
 #[derive(Debug, Default)]
@@ -56,6 +60,11 @@ impl MemoryStore {
         self.with(|i| i.failed_logins.get(username).copied())
     }
 
+    /// A live view of how many lookups this store has answered.
+    pub fn lookup_counter(&self) -> Arc<AtomicU32> {
+        self.lookups.clone()
+    }
+
     pub fn set_unavailable(&self, unavailable: bool) {
         self.with(|i| i.unavailable = unavailable);
     }
@@ -77,6 +86,7 @@ impl MemoryStore {
 
 impl Directory for MemoryStore {
     async fn lookup(&self, client_id: &str, username: Option<&str>) -> Result<Lookup, StoreError> {
+        self.lookups.fetch_add(1, Ordering::Relaxed);
         self.with(|i| {
             Self::check_available(i)?;
             Ok(Lookup {
