@@ -3,5 +3,6 @@
 source "$(dirname "$0")/lib.sh"
 export AWS_LC_SYS_NO_JITTER_ENTROPY=1
 cargo build --release --bins --example hello-lambda
-[ -f target/lambda/authorize-app/bootstrap.zip ] || scripts/package.sh
+# Always rebuilt (incrementally): a zip left from older code would report a stale size.
+scripts/package.sh
 python tools/bench.py
