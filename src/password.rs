@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use argon2::password_hash::PasswordHasher;
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordVerifier, Version};
 use subtle::ConstantTimeEq;
 use thiserror::Error;
@@ -61,7 +61,7 @@ pub struct PasswordHasherArgon {
 /// 4,864 fresh pages on each of the first two logins of every process (the allocator hands
 /// the second one fresh heap too), about 7-10 ms each on the bench machine.
 /// [`Passwords::prepare`] allocates it on a background thread while the first request
-/// waits for DynamoDB, so no login waits on page faults.
+/// waits for DynamoDB, so the first login usually finds it ready.
 ///
 /// Huge pages (MADV_HUGEPAGE) were tried: the first login's median dropped 5 ms but its
 /// 90th percentile rose from 49 to 75 ms (synchronous compaction), so they are not used.
@@ -91,7 +91,10 @@ impl Workspace {
     fn allocate_in_background(&self) {
         if !self.allocating.swap(true, Ordering::Relaxed) {
             let this = self.clone();
-            std::thread::spawn(move || drop(this.lock()));
+            // Without a thread the first verification allocates instead: slower, not wrong.
+            let _ = std::thread::Builder::new()
+                .name("argon2-memory".into())
+                .spawn(move || drop(this.lock()));
         }
     }
 }
@@ -147,11 +150,29 @@ impl PasswordHasherArgon {
         hashed.is_ok() && bool::from(out.ct_eq(expected.as_bytes()))
     }
 
+    /// A new argon2id hash at the shipped parameters, computed in the kept working memory
+    /// (a rehash follows a verification, and a second 19 MiB would raise the peak by that).
     fn hash_now(&self, password: &str) -> Result<String, HashError> {
+        let fail = |e: &dyn std::fmt::Display| HashError(e.to_string());
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).map_err(|e| fail(&e))?;
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
         self.argon2
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| HashError(e.to_string()))
+            .hash_password_into_with_memory(
+                password.as_bytes(),
+                &salt,
+                &mut out,
+                &mut self.memory.lock()[..WORKSPACE_BLOCKS],
+            )
+            .map_err(|e| fail(&e))?;
+        let hash = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&Params::DEFAULT).map_err(|e| fail(&e))?,
+            salt: Some(Salt::new(&salt).map_err(|e| fail(&e))?),
+            hash: Some(Output::new(&out).map_err(|e| fail(&e))?),
+        };
+        Ok(hash.to_string())
     }
 
     /// Verifies `password` against a stored PHC (argon2) or modular-crypt (bcrypt) hash.
@@ -217,11 +238,25 @@ pub fn is_supported_hash(stored: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::PasswordHasher;
+    use argon2::{AssociatedData, KeyId, ParamsBuilder};
 
     #[test]
     fn argon2id_round_trip_at_owasp_parameters() {
         let h = PasswordHasherArgon::new().unwrap();
         let stored = h.hash("passwordhere").unwrap();
+        let parsed = PasswordHash::new(&stored).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"passwordhere", &parsed)
+                .is_ok(),
+            "the crate accepts what the kept memory computed"
+        );
+        assert_ne!(
+            stored,
+            h.hash("passwordhere").unwrap(),
+            "a fresh salt each time"
+        );
         assert!(
             stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
             "{stored}"
@@ -292,6 +327,17 @@ mod tests {
                 Version::V0x13,
                 Params::new(20 * 1024, 1, 1, None).unwrap(),
             ),
+            (
+                Algorithm::Argon2id,
+                Version::V0x13,
+                ParamsBuilder::new()
+                    .m_cost(32)
+                    .t_cost(1)
+                    .keyid(KeyId::new(b"kid1").unwrap())
+                    .data(AssociatedData::new(b"context").unwrap())
+                    .build()
+                    .unwrap(),
+            ),
         ];
         for (algorithm, version, params) in cases {
             let argon2 = Argon2::new(algorithm, version, params);
@@ -305,11 +351,21 @@ mod tests {
                 assert_eq!(h.argon2_matches(&parsed, password), crate_says, "{stored}");
             }
         }
-        assert_eq!(
-            h.memory.lock().len(),
-            WORKSPACE_BLOCKS,
-            "never grown past the shipped size"
-        );
+        // No `v=`: both read it as version 0x13.
+        let stored = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"right")
+        .unwrap()
+        .to_string()
+        .replace("$v=19", "");
+        let parsed = PasswordHash::new(&stored).unwrap();
+        assert!(parsed.version.is_none(), "{stored}");
+        assert!(Argon2::default().verify_password(b"right", &parsed).is_ok());
+        assert!(h.argon2_matches(&parsed, b"right"));
+        assert!(!h.argon2_matches(&parsed, b"wrong"));
     }
 
     #[test]

@@ -280,25 +280,28 @@ where
         let now_ms = self.clock.now_ms();
         // One read for the application, the user and the user's failed logins.
         let username = req.credentials.as_ref().map(|c| c.username.as_str());
-        // 4: whitelist. When the cached list is due (every cold start and cache expiry),
-        // SSM and DynamoDB are asked at once, so the request waits for one round trip
-        // instead of two. The answers are still judged in contract order; a client refused
-        // then has cost one read, a refusal from the cached list costs none.
+        // A password check is likely: the hasher gets ready while the reads below wait.
         if username.is_some() {
             self.hasher.prepare();
         }
+        // 4: whitelist. When the cached list is due (every cold start and cache expiry),
+        // SSM and DynamoDB are asked at once, so the request waits for one round trip
+        // instead of two. The answers are still judged in contract order: a DynamoDB error
+        // never hides a refusal. A refusal from a fresh cached list costs no read.
         let lookup = match self.whitelist.fresh(&req.client_id, now_ms) {
             Some(false) => return Err(ApiError::UnauthorizedClient),
             Some(true) => self.store.lookup(&req.client_id, username).await,
             None => {
-                let (allowed, lookup) = tokio::join!(
-                    self.whitelist.allows(&req.client_id, now_ms),
-                    self.store.lookup(&req.client_id, username)
-                );
-                if !allowed.map_err(unavailable)? {
-                    return Err(ApiError::UnauthorizedClient);
-                }
-                lookup
+                // A refusal or an SSM failure answers at once, dropping the read.
+                let whitelisted = async {
+                    match self.whitelist.allows(&req.client_id, now_ms).await {
+                        Ok(true) => Ok(()),
+                        Ok(false) => Err(ApiError::UnauthorizedClient),
+                        Err(e) => Err(unavailable(e)),
+                    }
+                };
+                let read = async { Ok(self.store.lookup(&req.client_id, username).await) };
+                tokio::try_join!(whitelisted, read)?.1
             }
         }
         .map_err(unavailable)?;

@@ -264,7 +264,8 @@ proptest! {
 #[test]
 fn the_generator_reaches_issuance() {
     // Runs the property with its own runner so the count belongs to this test.
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(100));
+    const CASES: u32 = 400;
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(CASES));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -279,8 +280,12 @@ fn the_generator_reaches_issuance() {
         })
         .unwrap();
     let issued = issued.get();
+    eprintln!("{issued} of {CASES} generated requests got a token");
+    // About 12 % get one (47-54 of 400 in three runs). A floor of 5 % keeps random
+    // generation from failing by chance (100 cases with a 10 % floor failed at 9),
+    // while still catching a generator that stops reaching issuance.
     assert!(
-        issued >= 10,
-        "only {issued} of 100 generated requests got a token"
+        issued * 20 >= CASES as usize,
+        "only {issued} of {CASES} generated requests got a token"
     );
 }
