@@ -16,6 +16,10 @@ use thiserror::Error;
 #[error("could not hash the password: {0}")]
 pub struct HashError(String);
 
+fn hash_error(e: impl std::fmt::Display) -> HashError {
+    HashError(e.to_string())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verification {
     Invalid,
@@ -107,7 +111,7 @@ impl std::fmt::Debug for PasswordHasherArgon {
 
 impl PasswordHasherArgon {
     pub fn new() -> Result<Self, HashError> {
-        let dummy = PasswordHash::new(DUMMY_HASH).map_err(|e| HashError(e.to_string()))?;
+        let dummy = PasswordHash::new(DUMMY_HASH).map_err(hash_error)?;
         Ok(PasswordHasherArgon {
             argon2: Argon2::default(),
             dummy,
@@ -153,9 +157,8 @@ impl PasswordHasherArgon {
     /// A new argon2id hash at the shipped parameters, computed in the kept working memory
     /// (a rehash follows a verification, and a second 19 MiB would raise the peak by that).
     fn hash_now(&self, password: &str) -> Result<String, HashError> {
-        let fail = |e: &dyn std::fmt::Display| HashError(e.to_string());
         let mut salt = [0u8; 16];
-        getrandom::fill(&mut salt).map_err(|e| fail(&e))?;
+        getrandom::fill(&mut salt).map_err(hash_error)?;
         let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
         self.argon2
             .hash_password_into_with_memory(
@@ -164,13 +167,13 @@ impl PasswordHasherArgon {
                 &mut out,
                 &mut self.memory.lock()[..WORKSPACE_BLOCKS],
             )
-            .map_err(|e| fail(&e))?;
+            .map_err(hash_error)?;
         let hash = PasswordHash {
             algorithm: Algorithm::Argon2id.ident(),
             version: Some(Version::V0x13.into()),
-            params: ParamsString::try_from(&Params::DEFAULT).map_err(|e| fail(&e))?,
-            salt: Some(Salt::new(&salt).map_err(|e| fail(&e))?),
-            hash: Some(Output::new(&out).map_err(|e| fail(&e))?),
+            params: ParamsString::try_from(&Params::DEFAULT).map_err(hash_error)?,
+            salt: Some(Salt::new(&salt).map_err(hash_error)?),
+            hash: Some(Output::new(&out).map_err(hash_error)?),
         };
         Ok(hash.to_string())
     }

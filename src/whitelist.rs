@@ -59,6 +59,13 @@ struct Cached {
     fetched_ms: u64,
 }
 
+impl Cached {
+    /// Whether this list is younger than `max_age`.
+    fn younger_than(&self, max_age: Duration, now_ms: u64) -> bool {
+        now_ms.saturating_sub(self.fetched_ms) < max_age.as_millis() as u64
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
     cached: Option<Cached>,
@@ -103,7 +110,8 @@ impl<S: WhitelistSource> CachedWhitelist<S> {
     pub fn fresh(&self, client_id: &str, now_ms: u64) -> Option<bool> {
         let state = self.state.try_lock().ok()?;
         let cached = state.cached.as_ref()?;
-        (now_ms.saturating_sub(cached.fetched_ms) < self.ttl.as_millis() as u64)
+        cached
+            .younger_than(self.ttl, now_ms)
             .then(|| cached.clients.contains(client_id))
     }
 
@@ -111,9 +119,8 @@ impl<S: WhitelistSource> CachedWhitelist<S> {
     pub async fn current(&self, now_ms: u64) -> Result<Arc<HashSet<String>>, SourceError> {
         // One fetch at a time: concurrent requests wait for it instead of all asking SSM.
         let mut state = self.state.lock().await;
-        let ttl_ms = self.ttl.as_millis() as u64;
         if let Some(c) = &state.cached
-            && now_ms.saturating_sub(c.fetched_ms) < ttl_ms
+            && c.younger_than(self.ttl, now_ms)
         {
             return Ok(c.clients.clone());
         }
@@ -134,9 +141,8 @@ impl<S: WhitelistSource> CachedWhitelist<S> {
             }
             Err(err) => {
                 state.retry_not_before_ms = now_ms + RETRY_PAUSE_MS;
-                let stale_ms = ttl_ms + self.stale.as_millis() as u64;
                 match &state.cached {
-                    Some(c) if now_ms.saturating_sub(c.fetched_ms) < stale_ms => {
+                    Some(c) if c.younger_than(self.ttl + self.stale, now_ms) => {
                         tracing::warn!(error = %err, "serving the last good whitelist");
                         Ok(c.clients.clone())
                     }
