@@ -6,9 +6,10 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use direct_oauth::clock::ManualClock;
 use direct_oauth::config::Config;
+use direct_oauth::flow::{Flow, Settings};
+use direct_oauth::lambda::token_authorizer;
 use direct_oauth::password::{HashError, PasswordHasherArgon, Passwords, Verification};
 use direct_oauth::random::OsRandom;
-use direct_oauth::service::{Service, Settings};
 use direct_oauth::store::{
     AfterLogin, Application, Directory, FailedLogins, FailureCounter, Lookup, StoreError,
     TokenRecord, TokenRevoker, TokenWriter, User,
@@ -105,7 +106,7 @@ fn pure_core(c: &mut Criterion) {
         Duration::from_secs(3600),
         Duration::ZERO,
     );
-    let service = Service::new(
+    let service = Flow::new(
         FixedStore(lookup),
         whitelist,
         ManualClock::at(1_800_000_000_000),
@@ -117,7 +118,7 @@ fn pure_core(c: &mut Criterion) {
         .build()
         .unwrap();
     let req = quay_request();
-    assert_eq!(rt.block_on(service.handle(&req)).status(), 302);
+    assert_eq!(rt.block_on(service.handle(&req)).response.status(), 302);
     c.bench_function("pure_core/quay_example_302", |b| {
         b.iter(|| rt.block_on(service.handle(&req)))
     });
@@ -155,14 +156,15 @@ fn authorizer_core(c: &mut Criterion) {
         revoked_at: None,
         user_disabled: false,
     };
-    let event = serde_json::json!({
-        "version": "2.0", "type": "REQUEST",
-        "routeArn": "arn:aws:execute-api:us-east-1:123456789012:abcdef123/$default/GET/whoami",
-        "headers": {"authorization": format!("Bearer {}", token.expose())},
-    });
+    // The sample HTTP API event, carrying this token.
+    let mut event: serde_json::Value = serde_json::from_str(include_str!(
+        "../events/token-authorizer/http-api-v2/valid.json"
+    ))
+    .unwrap();
+    event["headers"]["authorization"] = format!("Bearer {}", token.expose()).into();
     c.bench_function("authorizer/check_without_the_read", |b| {
         b.iter(|| {
-            let check = authorizer::parse_event(&event).unwrap();
+            let check = token_authorizer::read_event(event.clone()).unwrap();
             let presented = authorizer::bearer(check.authorization.as_deref()).unwrap();
             let decision = authorizer::decide(&presented, Some(&record), 1);
             authorizer::respond(&check, &decision).unwrap()

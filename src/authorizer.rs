@@ -1,11 +1,12 @@
-//! The Lambda authorizer's pure core: read the bearer token from an API Gateway authorizer
-//! event, decide from the one token record, and answer in the shape that event expects.
+//! The Lambda authorizer's pure core: read the bearer token of an API Gateway authorizer
+//! request, decide from the one token record, and answer in the shape that request's door
+//! expects. Reading the event itself is the glue's job (`crate::lambda::token_authorizer`).
 //!
 //! HTTP APIs get payload 2.0 "simple" responses (`isAuthorized`); REST APIs get an IAM
 //! policy. A missing or malformed token is `Unauthorized` (API Gateway answers 401); a
 //! well-formed token that is not good is a deny (403).
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::store::TokenRecord;
 use crate::token::AccessToken;
@@ -20,7 +21,7 @@ pub enum Door {
     RestRequest,
 }
 
-/// What an authorizer event asks.
+/// What an authorizer event asks, whatever its door.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
     pub door: Door,
@@ -66,38 +67,6 @@ pub struct Grant {
 /// The error message API Gateway turns into a 401.
 pub const UNAUTHORIZED: &str = "Unauthorized";
 
-/// Reads an authorizer event; `None` when it is none of the three shapes.
-pub fn parse_event(event: &Value) -> Option<Check> {
-    let kind = event.get("type").and_then(Value::as_str)?;
-    let header = |headers: Option<&Value>| -> Option<String> {
-        let headers = headers?.as_object()?;
-        headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-            .and_then(|(_, v)| v.as_str())
-            .map(str::to_string)
-    };
-    let text = |name: &str| event.get(name).and_then(Value::as_str).map(str::to_string);
-    match (kind, event.get("version").and_then(Value::as_str)) {
-        ("REQUEST", Some("2.0")) => Some(Check {
-            door: Door::HttpApi,
-            authorization: header(event.get("headers")),
-            resource: text("routeArn").unwrap_or_default(),
-        }),
-        ("TOKEN", _) => Some(Check {
-            door: Door::RestToken,
-            authorization: text("authorizationToken"),
-            resource: text("methodArn")?,
-        }),
-        ("REQUEST", _) => Some(Check {
-            door: Door::RestRequest,
-            authorization: header(event.get("headers")),
-            resource: text("methodArn")?,
-        }),
-        _ => None,
-    }
-}
-
 /// `Bearer <token>` (scheme case-insensitive, RFC 6750 §2.1) to a token of ours.
 pub fn bearer(authorization: Option<&str>) -> Result<AccessToken, Denial> {
     let value = authorization.ok_or(Denial::Malformed)?.trim();
@@ -136,44 +105,100 @@ pub fn decide(
     })
 }
 
+/// The answer for API Gateway, in the shape the event's door expects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum AuthorizerAnswer {
+    /// HTTP API payload 2.0 "simple" response.
+    Simple(SimpleAnswer),
+    /// REST API (TOKEN or REQUEST authorizer): an IAM policy.
+    Policy(PolicyAnswer),
+}
+
+/// `{"isAuthorized": …, "context": {…}}`; a denial carries no context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimpleAnswer {
+    pub is_authorized: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<GrantContext>,
+}
+
+/// An IAM policy for `execute-api:Invoke` on the one resource asked about.
+///
+/// Written here rather than taken from `aws_lambda_events`, whose response types serialize
+/// a denial's absent context and usage key as `null`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyAnswer {
+    pub principal_id: String,
+    pub policy_document: PolicyDocument,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<GrantContext>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PolicyDocument {
+    pub version: &'static str,
+    pub statement: Vec<PolicyStatement>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PolicyStatement {
+    pub action: &'static str,
+    pub effect: &'static str,
+    pub resource: String,
+}
+
+/// What the backend behind API Gateway learns of an accepted token (string values only:
+/// API Gateway's context takes no arrays).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GrantContext {
+    pub username: String,
+    pub client_id: String,
+    /// Space-separated.
+    pub scopes: String,
+    pub token_id: String,
+}
+
 /// The answer for API Gateway; `Err(UNAUTHORIZED)` for a REST API's 401.
-pub fn respond(check: &Check, decision: &Result<Grant, Denial>) -> Result<Value, &'static str> {
-    let context = decision.as_ref().ok().map(|g| {
-        json!({
-            "username": g.username,
-            "client_id": g.client_id,
-            "scopes": g.scopes.join(" "),
-            "token_id": g.token_id,
-        })
+pub fn respond(
+    check: &Check,
+    decision: &Result<Grant, Denial>,
+) -> Result<AuthorizerAnswer, &'static str> {
+    let context = decision.as_ref().ok().map(|g| GrantContext {
+        username: g.username.clone(),
+        client_id: g.client_id.clone(),
+        scopes: g.scopes.join(" "),
+        token_id: g.token_id.clone(),
     });
     match check.door {
-        Door::HttpApi => Ok(match context {
-            Some(context) => json!({ "isAuthorized": true, "context": context }),
-            None => json!({ "isAuthorized": false }),
-        }),
+        Door::HttpApi => Ok(AuthorizerAnswer::Simple(SimpleAnswer {
+            is_authorized: context.is_some(),
+            context,
+        })),
         Door::RestToken | Door::RestRequest => {
             if decision == &Err(Denial::Malformed) {
                 return Err(UNAUTHORIZED);
             }
             let (principal, effect) = match decision {
-                Ok(g) => (g.username.as_str(), "Allow"),
-                Err(_) => ("anonymous", "Deny"),
+                Ok(g) => (g.username.clone(), "Allow"),
+                Err(_) => ("anonymous".to_string(), "Deny"),
             };
-            let mut answer = json!({
-                "principalId": principal,
-                "policyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [{
-                        "Action": "execute-api:Invoke",
-                        "Effect": effect,
-                        "Resource": check.resource,
+            Ok(AuthorizerAnswer::Policy(PolicyAnswer {
+                principal_id: principal,
+                policy_document: PolicyDocument {
+                    version: "2012-10-17",
+                    statement: vec![PolicyStatement {
+                        action: "execute-api:Invoke",
+                        effect,
+                        resource: check.resource.clone(),
                     }],
                 },
-            });
-            if let Some(context) = context {
-                answer["context"] = context;
-            }
-            Ok(answer)
+                context,
+            }))
         }
     }
 }
@@ -182,6 +207,10 @@ pub fn respond(check: &Check, decision: &Result<Grant, Denial>) -> Result<Value,
 mod tests {
     use super::*;
     use crate::random::OsRandom;
+
+    fn json(answer: AuthorizerAnswer) -> serde_json::Value {
+        serde_json::to_value(answer).unwrap()
+    }
 
     fn record(token: &AccessToken) -> TokenRecord {
         TokenRecord {
@@ -195,29 +224,6 @@ mod tests {
             revoked_at: None,
             user_disabled: false,
         }
-    }
-
-    #[test]
-    fn parses_the_three_event_shapes() {
-        let v2 = json!({"version": "2.0", "type": "REQUEST", "routeArn": "arn:r",
-                        "headers": {"authorization": "Bearer x"}});
-        assert_eq!(parse_event(&v2).unwrap().door, Door::HttpApi);
-        assert_eq!(
-            parse_event(&v2).unwrap().authorization.as_deref(),
-            Some("Bearer x")
-        );
-        let token =
-            json!({"type": "TOKEN", "authorizationToken": "Bearer y", "methodArn": "arn:m"});
-        let c = parse_event(&token).unwrap();
-        assert_eq!((c.door, c.resource.as_str()), (Door::RestToken, "arn:m"));
-        let request = json!({"type": "REQUEST", "methodArn": "arn:m", "headers": {"Authorization": "Bearer z"}});
-        let c = parse_event(&request).unwrap();
-        assert_eq!(
-            (c.door, c.authorization.as_deref()),
-            (Door::RestRequest, Some("Bearer z"))
-        );
-        assert!(parse_event(&json!({"type": "OTHER"})).is_none());
-        assert!(parse_event(&json!({})).is_none());
     }
 
     #[test]
@@ -270,12 +276,12 @@ mod tests {
             authorization: None,
             resource: "arn:r".into(),
         };
-        let ok = respond(&v2, &grant).unwrap();
+        let ok = json(respond(&v2, &grant).unwrap());
         assert_eq!(ok["isAuthorized"], true);
         assert_eq!(ok["context"]["scopes"], "repo:read org:admin");
         assert_eq!(
-            respond(&v2, &Err(Denial::Malformed)).unwrap(),
-            json!({"isAuthorized": false})
+            json(respond(&v2, &Err(Denial::Malformed)).unwrap()),
+            serde_json::json!({"isAuthorized": false})
         );
 
         let rest = Check {
@@ -283,12 +289,12 @@ mod tests {
             authorization: None,
             resource: "arn:m".into(),
         };
-        let ok = respond(&rest, &grant).unwrap();
+        let ok = json(respond(&rest, &grant).unwrap());
         assert_eq!(ok["principalId"], "alice");
         assert_eq!(ok["policyDocument"]["Statement"][0]["Effect"], "Allow");
         assert_eq!(ok["policyDocument"]["Statement"][0]["Resource"], "arn:m");
         assert_eq!(ok["context"]["client_id"], "cli");
-        let deny = respond(&rest, &Err(Denial::Revoked)).unwrap();
+        let deny = json(respond(&rest, &Err(Denial::Revoked)).unwrap());
         assert_eq!(deny["policyDocument"]["Statement"][0]["Effect"], "Deny");
         assert!(deny.get("context").is_none());
         assert_eq!(respond(&rest, &Err(Denial::Malformed)), Err(UNAUTHORIZED));

@@ -1,5 +1,6 @@
-//! One AWS SDK configuration per process, shared by every client, and a counter of the
-//! round trips each client makes.
+//! Adapter support: one AWS SDK configuration per process, shared by every client, and a
+//! counter of the round trips each client makes. Only the adapters, the Lambda glue and the
+//! admin CLI use this module.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -71,6 +72,14 @@ impl Intercept for CallCounter {
 pub struct AwsCalls {
     pub dynamodb: CallCounter,
     pub ssm: CallCounter,
+}
+
+impl AwsCalls {
+    /// Starts counting afresh (at the start of each request).
+    pub fn reset(&self) {
+        self.dynamodb.take();
+        self.ssm.take();
+    }
 }
 
 pub fn dynamodb(config: &SdkConfig, calls: &AwsCalls) -> aws_sdk_dynamodb::Client {

@@ -7,9 +7,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 /// the work an attacker can make us do.
 pub const MAX_HEADER_BYTES: usize = 4096;
 
-/// Longest username accepted. The admin CLI allows 255; DynamoDB keys stop at 2048 bytes,
-/// and a longer name must be a clear 401, not a failed read answered 503.
-pub const MAX_USERNAME_BYTES: usize = 255;
+pub use crate::identifier::MAX_USERNAME_BYTES;
 
 /// Standard alphabet; padding optional, since some clients drop it.
 const BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -53,10 +51,7 @@ pub fn parse<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Option<Credentia
     let decoded = String::from_utf8(decoded).ok()?;
     let (username, password) = decoded.split_once(':')?;
     // RFC 7617 §2: neither part may contain control characters.
-    if username.is_empty()
-        || username.len() > MAX_USERNAME_BYTES
-        || decoded.chars().any(char::is_control)
-    {
+    if !crate::identifier::is_username(username) || password.chars().any(char::is_control) {
         return None;
     }
     Some(Credentials {

@@ -1,14 +1,19 @@
 //! Direct OAuth approval (Quay's `POST /oauth/authorizeapp`) as an AWS Lambda function.
 //!
-//! The pure core (no I/O) parses, decides and builds responses; adapters behind small
-//! traits reach DynamoDB, SSM, the clock and the operating system's randomness.
+//! This is the project's one module map. Three layers, and the arrows point inwards only:
+//! the glue uses the adapters and the core; the adapters implement the core's ports; the
+//! core uses neither (a test, `tests/it/architecture.rs`, fails if a core file names the
+//! AWS SDK, `aws_config`, `crate::aws` or the Lambda runtime crates).
 
-// Pure core.
-pub mod authorizer; // Lambda authorizer: bearer token -> allow/deny
+// ---- Core: parse, decide, build the answer. No I/O, no AWS or Lambda types. ----
+pub mod authorizer; // the Lambda authorizer's decision: bearer token + record -> allow/deny
 pub mod basic_auth; // RFC 7617 `Authorization: Basic` parsing
+pub mod config; // environment -> validated Config, once per cold start
 pub mod error; // the contract's failures and their statuses, in one place
+pub mod flow; // the request flow: the contract's checks in order, over the ports
 pub mod form; // strict application/x-www-form-urlencoded parsing
-pub mod password; // argon2id hashing, argon2id/bcrypt verification
+pub mod identifier; // username and client-id rules, shared with the admin CLI
+pub mod password; // argon2id hashing, argon2id/bcrypt verification (CPU only)
 pub mod redirect; // registered redirect URI matching and validation
 pub mod request; // HTTP request -> AuthorizeRequest (checks 1-3, 7)
 pub mod response; // outcome -> HTTP response (302 / JSON error)
@@ -16,13 +21,12 @@ pub mod scope; // scope parsing and grant decisions (check 11)
 pub mod throttle; // failed-login back-off windows (check 8)
 pub mod token; // token generation, splitting and hashing
 
-// Adapters and wiring.
-pub mod aws; // one shared AWS SDK configuration
-pub mod clock; // wall clock behind a trait
-pub mod config; // environment -> validated Config, once per cold start
-pub mod lambda; // lambda_http glue: event guard, logging, run loop
-pub mod random; // OS CSPRNG behind a trait
-pub mod service; // the request flow: core decisions fed by adapters
-pub mod ssm; // SSM Parameter Store whitelist source
-pub mod store; // users, applications, tokens, failed logins
-pub mod whitelist; // cached whitelist of direct-approval client ids
+// ---- Ports, each with its adapters in its own folder or file. ----
+pub mod clock; // Clock; SystemClock, ManualClock
+pub mod random; // Random; OsRandom (the OS CSPRNG), CountingRandom
+pub mod store; // users, applications, tokens, failed logins; store::{memory, dynamodb}
+pub mod whitelist; // the cached whitelist policy; whitelist::{memory, ssm}
+
+// ---- Adapter support and glue: the only code that knows it runs on AWS. ----
+pub mod aws; // one shared AWS SDK configuration; round-trip counters
+pub mod lambda; // start-up, logging, event guard, the two Lambda handlers

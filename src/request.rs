@@ -1,7 +1,7 @@
 //! From an HTTP request to an [`AuthorizeRequest`]: checks 1-3 of the contract, plus the
 //! Basic credentials, whose absence is only reported at check 7.
 
-use lambda_http::http::{Method, header};
+use http::{Method, header};
 
 use crate::basic_auth::{self, Credentials};
 use crate::error::ApiError;
@@ -28,7 +28,7 @@ pub struct AuthorizeRequest {
 }
 
 /// Checks 1-2, shared by both endpoints: a POST with a well-formed form body.
-fn read_form<B: AsRef<[u8]>>(req: &lambda_http::http::Request<B>) -> Result<form::Form, ApiError> {
+fn read_form<B: AsRef<[u8]>>(req: &http::Request<B>) -> Result<form::Form, ApiError> {
     if req.method() != Method::POST {
         return Err(ApiError::MethodNotAllowed);
     }
@@ -48,18 +48,14 @@ fn read_form<B: AsRef<[u8]>>(req: &lambda_http::http::Request<B>) -> Result<form
 
 /// `POST /oauth/revoke` (RFC 7009 §2.1): the token to revoke. A `token_type_hint` is
 /// allowed and ignored, since there is one kind of token.
-pub fn parse_revoke<B: AsRef<[u8]>>(
-    req: &lambda_http::http::Request<B>,
-) -> Result<String, ApiError> {
+pub fn parse_revoke<B: AsRef<[u8]>>(req: &http::Request<B>) -> Result<String, ApiError> {
     let form = read_form(req)?;
     form.get("token")
         .map(str::to_string)
         .ok_or_else(|| ApiError::invalid_request("token is required"))
 }
 
-pub fn parse<B: AsRef<[u8]>>(
-    req: &lambda_http::http::Request<B>,
-) -> Result<AuthorizeRequest, ApiError> {
+pub fn parse<B: AsRef<[u8]>>(req: &http::Request<B>) -> Result<AuthorizeRequest, ApiError> {
     let form = read_form(req)?;
     let field = |name: &str| form.get(name).map(str::to_string);
     let client_id =
@@ -113,7 +109,7 @@ fn check_content_type<'a>(mut values: impl Iterator<Item = &'a [u8]>) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lambda_http::http::Request;
+    use http::Request;
 
     const QUAY_BODY: &str = "client_id=some_client_id&redirect_uri=https://my/internal/application/token_created&scope=repo:write,org:admin";
 

@@ -1,11 +1,16 @@
 //! Outcomes to HTTP responses: the only place headers and bodies are written.
+//!
+//! Responses are plain `http` types with a `String` body (empty for none), so the core
+//! never names the Lambda runtime's types; the glue converts them.
 
-use lambda_http::Body;
-use lambda_http::http::{HeaderValue, Response, StatusCode, header};
+use http::{HeaderValue, Response, StatusCode, header};
 use serde::Serialize;
 use url::form_urlencoded;
 
 use crate::error::{ApiError, RedirectError};
+
+/// What every endpoint answers: status, headers, and a body that is empty or JSON.
+pub type HttpResponse = Response<String>;
 
 #[derive(Serialize)]
 struct ErrorBody<'a> {
@@ -14,7 +19,7 @@ struct ErrorBody<'a> {
 }
 
 /// A JSON error (checks 1-9, 12, outages): never a redirect.
-pub fn error(err: &ApiError, realm: &str) -> Response<Body> {
+pub fn error(err: &ApiError, realm: &str) -> HttpResponse {
     let body = serde_json::to_string(&ErrorBody {
         error: err.code(),
         error_description: err.to_string(),
@@ -35,12 +40,12 @@ pub fn error(err: &ApiError, realm: &str) -> Response<Body> {
             format!("Basic realm=\"{realm}\", charset=\"UTF-8\""),
         );
     }
-    finish(builder, Body::Text(body))
+    finish(builder, body)
 }
 
 /// RFC 7009 §2.2: 200 whether or not the token existed.
-pub fn revoked() -> Response<Body> {
-    finish(Response::builder().status(StatusCode::OK), Body::Empty)
+pub fn revoked() -> HttpResponse {
+    finish(Response::builder().status(StatusCode::OK), String::new())
 }
 
 /// The success redirect: `#access_token=…&token_type=Bearer&expires_in=…[&state=…]`.
@@ -49,7 +54,7 @@ pub fn issued(
     token: &str,
     expires_in: u64,
     state: Option<&str>,
-) -> Response<Body> {
+) -> HttpResponse {
     let expires_in = expires_in.to_string();
     let mut pairs = vec![
         ("access_token", token),
@@ -65,7 +70,7 @@ pub fn redirect_error(
     redirect_uri: &str,
     err: &RedirectError,
     state: Option<&str>,
-) -> Response<Body> {
+) -> HttpResponse {
     let description = err.to_string();
     let mut pairs = vec![
         ("error", err.code()),
@@ -75,7 +80,7 @@ pub fn redirect_error(
     redirect(redirect_uri, &pairs)
 }
 
-fn redirect(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response<Body> {
+fn redirect(redirect_uri: &str, pairs: &[(&str, &str)]) -> HttpResponse {
     let mut fragment = String::new();
     for (name, value) in pairs {
         if !fragment.is_empty() {
@@ -92,18 +97,18 @@ fn redirect(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response<Body> {
     let builder = Response::builder()
         .status(StatusCode::FOUND)
         .header(header::LOCATION, location);
-    finish(builder, Body::Empty)
+    finish(builder, String::new())
 }
 
 /// Headers every response carries (contract: no-store, no-cache, no referrer, no CORS).
-fn finish(builder: lambda_http::http::response::Builder, body: Body) -> Response<Body> {
+fn finish(builder: http::response::Builder, body: String) -> HttpResponse {
     builder
         .header(header::CACHE_CONTROL, "no-store")
         .header(header::PRAGMA, "no-cache")
         .header("referrer-policy", "no-referrer")
         .body(body)
         .unwrap_or_else(|_| {
-            let mut fallback = Response::new(Body::Empty);
+            let mut fallback = Response::new(String::new());
             *fallback.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
             fallback
         })
@@ -113,12 +118,12 @@ fn finish(builder: lambda_http::http::response::Builder, body: Body) -> Response
 mod tests {
     use super::*;
 
-    fn header<'a>(r: &'a Response<Body>, name: &str) -> Option<&'a str> {
+    fn header<'a>(r: &'a HttpResponse, name: &str) -> Option<&'a str> {
         r.headers().get(name).map(|v| v.to_str().unwrap())
     }
 
-    fn json(r: &Response<Body>) -> serde_json::Value {
-        serde_json::from_slice(r.body().as_ref()).unwrap()
+    fn json(r: &HttpResponse) -> serde_json::Value {
+        serde_json::from_str(r.body()).unwrap()
     }
 
     #[test]

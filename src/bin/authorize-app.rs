@@ -1,15 +1,8 @@
-//! The Lambda function behind `POST /oauth/authorizeapp`.
+//! The Lambda function behind `POST /oauth/authorizeapp` and `POST /oauth/revoke`.
 
 use std::process::ExitCode;
 
-use direct_oauth::clock::SystemClock;
-use direct_oauth::password::PasswordHasherArgon;
-use direct_oauth::random::OsRandom;
-use direct_oauth::service::{Service, Settings};
-use direct_oauth::ssm::SsmWhitelist;
-use direct_oauth::store::dynamodb::DynamoStore;
-use direct_oauth::whitelist::CachedWhitelist;
-use direct_oauth::{aws, lambda};
+use direct_oauth::lambda::{self, authorize_app};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -17,35 +10,13 @@ async fn main() -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let hasher = match PasswordHasherArgon::new() {
-        Ok(h) => h,
+    let app = match authorize_app::App::from_config(&config).await {
+        Ok(app) => app,
         Err(e) => {
             tracing::error!(error = %e, "cannot set up password hashing");
             return ExitCode::FAILURE;
         }
     };
-    // One SDK config, so every client shares one credentials cache and HTTP client.
-    let sdk = aws::sdk_config().await;
-    let calls = aws::AwsCalls::default();
-    let store = DynamoStore::new(aws::dynamodb(&sdk, &calls), config.tables.clone());
-    let source = SsmWhitelist::new(aws::ssm(&sdk, &calls), config.whitelist_parameter.clone());
-    let whitelist = CachedWhitelist::new(source, config.whitelist_cache, config.whitelist_stale);
-    let service = Service::new(
-        store,
-        whitelist,
-        SystemClock,
-        OsRandom,
-        hasher,
-        Settings::from(&config),
-    )
-    .with_aws_calls(calls);
-    // The service lives as long as the process; leaking it gives the handler a 'static borrow.
-    let service = Box::leak(Box::new(service));
-    match lambda::run(service).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = %e, "runtime stopped");
-            ExitCode::FAILURE
-        }
-    }
+    // `app` lives until the runtime loop ends, so every request borrows it.
+    lambda::exit_code(authorize_app::serve(&app).await)
 }

@@ -1,7 +1,11 @@
-//! What the function keeps in DynamoDB, and the small traits the request flow needs.
+//! The store's port: what the function keeps (models), the small traits the request flow
+//! needs, and their adapters.
 //!
-//! `memory` is an in-memory store for fast tests of the flow; `dynamodb` is the real one.
-//! Both are tested against the same expectations.
+//! - [`dynamodb`]: the real store;
+//! - [`memory`]: an in-memory store for fast tests of the flow.
+//!
+//! Both pass one contract suite (`tests/it/store_contract.rs`): the memory store always,
+//! the DynamoDB store against moto.
 
 use std::collections::BTreeSet;
 use std::future::Future;

@@ -1,5 +1,4 @@
 //! Helpers for tests that need the local AWS-API server (moto), started by `make test`.
-#![allow(dead_code)]
 
 use aws_config::SdkConfig;
 use direct_oauth::config::Tables;

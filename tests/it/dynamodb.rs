@@ -1,43 +1,23 @@
-//! The DynamoDB adapter against moto's server (started by `make test`).
-
-mod common;
+//! What only the DynamoDB adapter does, against moto's server (started by `make test`):
+//! tables and TTL, item shapes, outages, operator functions. What every store does is in
+//! `store_contract`.
 
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use direct_oauth::store::dynamodb::DynamoStore;
 use direct_oauth::store::{
-    AfterLogin, Application, Directory, FailureCounter, StoreError, TokenReader, TokenRecord,
-    TokenRevoker, TokenWriter, User,
+    AfterLogin, Application, Directory, FailureCounter, StoreError, TokenReader, TokenWriter,
 };
 
-async fn store() -> Option<(DynamoStore, aws_sdk_dynamodb::Client)> {
-    let sdk = common::moto().await?;
+use crate::moto;
+use crate::store_contract::{token, user};
+
+/// A DynamoDB store on fresh tables in moto, and its client; `None` outside `make test`.
+pub async fn store() -> Option<(DynamoStore, aws_sdk_dynamodb::Client)> {
+    let sdk = moto::moto().await?;
     let client = direct_oauth::aws::dynamodb(&sdk, &Default::default());
-    let store = DynamoStore::new(client.clone(), common::unique_tables());
+    let store = DynamoStore::new(client.clone(), moto::unique_tables());
     store.create_tables().await.expect("tables created");
     Some((store, client))
-}
-
-fn user(name: &str) -> User {
-    User {
-        username: name.into(),
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into(),
-        enabled: true,
-        superuser: false,
-    }
-}
-
-fn token(id: &str) -> TokenRecord {
-    TokenRecord {
-        token_id: id.into(),
-        secret_hash: [7; 32],
-        username: "alice".into(),
-        client_id: "cli".into(),
-        scopes: vec!["repo:read".into(), "org:admin".into()],
-        issued_at: 1_700_000_000,
-        expires_at: 1_700_000_060,
-        revoked_at: None,
-        user_disabled: false,
-    }
 }
 
 #[tokio::test]
@@ -67,56 +47,6 @@ async fn init_is_idempotent_and_enables_ttl() {
 }
 
 #[tokio::test]
-async fn lookup_reads_application_user_and_failures_together() {
-    let Some((store, _)) = store().await else {
-        return;
-    };
-    let app = Application {
-        client_id: "cli".into(),
-        name: "Client".into(),
-        redirect_uris: vec!["https://a.example/cb".into(), "http://127.0.0.1/cb".into()],
-        scope_ceiling: Some(["repo:read".to_string()].into()),
-    };
-    store.put_application(&app, false).await.unwrap();
-    store.put_user(&user("alice"), false).await.unwrap();
-    let got = store.lookup("cli", Some("alice")).await.unwrap();
-    assert_eq!(got.application.as_ref(), Some(&app));
-    assert_eq!(got.user, Some(user("alice")));
-    assert_eq!(got.failed_logins, None);
-
-    store.record_failure("alice", 1_000, 99).await.unwrap();
-    let n = store.record_failure("alice", 2_000, 99).await.unwrap();
-    assert_eq!((n.failures, n.last_failure_ms), (2, 2_000));
-    let got = store.lookup("cli", Some("alice")).await.unwrap();
-    assert_eq!(got.failed_logins.unwrap().failures, 2);
-
-    let none = store.lookup("nope", Some("nobody")).await.unwrap();
-    assert_eq!(
-        (none.application, none.user, none.failed_logins),
-        (None, None, None)
-    );
-    let app_only = store.lookup("cli", None).await.unwrap();
-    assert!(app_only.application.is_some() && app_only.user.is_none());
-}
-
-#[tokio::test]
-async fn failures_are_counted_for_unknown_names_too() {
-    let Some((store, _)) = store().await else {
-        return;
-    };
-    store.record_failure("ghost", 5, 99).await.unwrap();
-    assert_eq!(
-        store
-            .get_failed_logins("ghost")
-            .await
-            .unwrap()
-            .unwrap()
-            .failures,
-        1
-    );
-}
-
-#[tokio::test]
 async fn put_user_and_application_refuse_to_overwrite() {
     let Some((store, _)) = store().await else {
         return;
@@ -133,7 +63,7 @@ async fn put_user_and_application_refuse_to_overwrite() {
 }
 
 #[tokio::test]
-async fn token_writes_never_overwrite() {
+async fn a_token_item_holds_only_the_documented_attributes() {
     let Some((store, client)) = store().await else {
         return;
     };
@@ -141,26 +71,7 @@ async fn token_writes_never_overwrite() {
         .put_token(&token("id-1"), &AfterLogin::default())
         .await
         .unwrap();
-    let mut other = token("id-1");
-    other.username = "mallory".into();
-    assert_eq!(
-        store.put_token(&other, &AfterLogin::default()).await,
-        Err(StoreError::Conflict)
-    );
-    let with_reset = AfterLogin {
-        reset_failures: true,
-        new_password_hash: None,
-    };
-    assert_eq!(
-        store.put_token(&other, &with_reset).await,
-        Err(StoreError::Conflict)
-    );
-    assert_eq!(
-        store.get_token("id-1").await.unwrap().unwrap(),
-        token("id-1")
-    );
-
-    // The stored item holds exactly the documented attributes: no token, no secret.
+    // No token, no secret: only its id and the secret's hash.
     let item = client
         .get_item()
         .table_name(&store.tables().tokens)
@@ -187,41 +98,13 @@ async fn token_writes_never_overwrite() {
 }
 
 #[tokio::test]
-async fn a_login_resets_failures_and_upgrades_the_hash_with_the_token() {
-    let Some((store, _)) = store().await else {
-        return;
-    };
-    store.put_user(&user("alice"), false).await.unwrap();
-    store.record_failure("alice", 1, 99).await.unwrap();
-    let after = AfterLogin {
-        reset_failures: true,
-        new_password_hash: Some("$argon2id$new".into()),
-    };
-    store.put_token(&token("id-2"), &after).await.unwrap();
-    assert_eq!(store.get_failed_logins("alice").await.unwrap(), None);
-    assert_eq!(
-        store
-            .get_user("alice")
-            .await
-            .unwrap()
-            .unwrap()
-            .password_hash,
-        "$argon2id$new"
-    );
-    assert!(store.get_token("id-2").await.unwrap().is_some());
-}
-
-#[tokio::test]
 async fn an_unreachable_dynamodb_is_unavailable_not_a_panic() {
     let Some((reachable, _)) = store().await else {
         return;
     };
-    let sdk = common::moto().await.unwrap();
+    let sdk = moto::moto().await.unwrap();
     // The same tables, which exist, through an endpoint that does not answer.
-    let store = DynamoStore::new(
-        common::unreachable_dynamodb(&sdk),
-        reachable.tables().clone(),
-    );
+    let store = DynamoStore::new(moto::unreachable_dynamodb(&sdk), reachable.tables().clone());
     assert!(reachable.lookup("cli", Some("alice")).await.is_ok());
     let err = store.lookup("cli", Some("alice")).await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
@@ -236,46 +119,21 @@ async fn an_unreachable_dynamodb_is_unavailable_not_a_panic() {
 
 #[tokio::test]
 async fn a_missing_table_is_unavailable() {
-    let Some(sdk) = common::moto().await else {
+    let Some(sdk) = moto::moto().await else {
         return;
     };
-    let store = DynamoStore::new(
-        direct_oauth::aws::dynamodb(&sdk, &Default::default()),
-        common::unique_tables(),
-    );
-    assert!(matches!(
-        store.lookup("cli", None).await,
-        Err(StoreError::Unavailable(_))
-    ));
-}
-
-#[tokio::test]
-async fn revocation_needs_the_secret_and_happens_once() {
-    let Some((store, _)) = store().await else {
-        return;
-    };
-    store
-        .put_token(&token("id-r"), &AfterLogin::default())
-        .await
-        .unwrap();
-    assert!(
-        !store.revoke_token("id-r", &[8; 32], 50).await.unwrap(),
-        "wrong secret"
-    );
-    assert!(
-        !store.revoke_token("nope", &[7; 32], 50).await.unwrap(),
-        "unknown id"
-    );
-    assert!(store.revoke_token("id-r", &[7; 32], 50).await.unwrap());
-    assert!(
-        !store.revoke_token("id-r", &[7; 32], 60).await.unwrap(),
-        "already revoked"
-    );
-    assert_eq!(
-        store.get_token("id-r").await.unwrap().unwrap().revoked_at,
-        Some(50)
-    );
-    assert!(store.get_token("nope").await.unwrap().is_none());
+    let client = direct_oauth::aws::dynamodb(&sdk, &Default::default());
+    // The same client reaches moto, so the error below is the missing table's, not a
+    // refused connection's.
+    client.list_tables().send().await.expect("moto answers");
+    let store = DynamoStore::new(client, moto::unique_tables());
+    match store.lookup("cli", None).await {
+        Err(StoreError::Unavailable(why)) => assert!(
+            why.contains("ResourceNotFoundException"),
+            "the table's absence, not another failure: {why}"
+        ),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
 }
 
 #[tokio::test]

@@ -1,98 +1,15 @@
-//! Glue between the Lambda runtime and [`Service`]: logging, and a guard that keeps
-//! client-controlled event fields from reaching the places where `lambda_http` panics.
+//! The event guard: keeps client-controlled event fields from reaching the places where
+//! `lambda_http`'s conversion of an event into a request panics.
 
-use std::convert::Infallible;
 use std::task::{Context, Poll};
 
 use base64::Engine;
-use lambda_http::http::HeaderMap;
-use lambda_http::http::header::AUTHORIZATION;
+use http::HeaderMap;
+use http::header::AUTHORIZATION;
 use lambda_http::request::LambdaRequest;
-use lambda_http::{Adapter, LambdaEvent, Request, Service, service_fn};
-use tracing::level_filters::LevelFilter;
-use tracing_subscriber::filter::Targets;
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
+use lambda_http::{LambdaEvent, Service};
 
-use crate::clock::Clock;
-use crate::random::Random;
 use crate::request::BODY_ERROR_HEADER;
-use crate::service::Service as Flow;
-use crate::store::{Directory, FailureCounter, TokenRevoker, TokenWriter};
-use crate::whitelist::WhitelistSource;
-
-/// Libraries that log whole events or signed AWS requests (Authorization headers, session
-/// tokens) at debug or trace; they stay at info whatever the configured level.
-const CAPPED_AT_INFO: [&str; 8] = [
-    "lambda_runtime",
-    "lambda_runtime_api_client",
-    "lambda_http",
-    "aws_sigv4",
-    "aws_smithy_runtime",
-    "aws_smithy_runtime_api",
-    "hyper_util",
-    "h2",
-];
-
-/// The configured filter (`info`, `direct_oauth=debug,info`, ...), with
-/// [`CAPPED_AT_INFO`] applied so it wins. `Targets` rather than `EnvFilter`: the same
-/// directive syntax without span filters, and without a regex engine in the binary.
-pub fn log_filter(configured: &str) -> Targets {
-    let mut filter: Targets = configured
-        .parse()
-        .unwrap_or_else(|_| Targets::new().with_default(LevelFilter::INFO));
-    for target in CAPPED_AT_INFO {
-        let level = filter.iter().find(|(t, _)| *t == target).map(|(_, l)| l);
-        let wanted = level.unwrap_or(filter.default_level().unwrap_or(LevelFilter::OFF));
-        filter = filter.with_target(target, wanted.min(LevelFilter::INFO));
-    }
-    filter
-}
-
-/// The configuration, read once at cold start, with logging set up from it; on a bad
-/// value, the message goes to stderr (there is no logger yet) and the process exits.
-pub fn start() -> Result<crate::config::Config, std::process::ExitCode> {
-    match crate::config::Config::from_env() {
-        Ok(config) => {
-            init_logging(&config.log_level);
-            Ok(config)
-        }
-        Err(e) => {
-            eprintln!("direct-oauth: invalid configuration: {e}");
-            Err(std::process::ExitCode::FAILURE)
-        }
-    }
-}
-
-/// JSON log lines on stdout (CloudWatch's JSON log format reads them as fields).
-pub fn init_logging(configured: &str) {
-    tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .flatten_event(true)
-                .with_current_span(false)
-                .with_span_list(false)
-                .with_ansi(false),
-        )
-        .with(log_filter(configured))
-        .init();
-}
-
-/// Serves `flow` on the Lambda Runtime API until the process ends.
-pub async fn run<St, Src, C, R>(
-    flow: &'static Flow<St, Src, C, R>,
-) -> Result<(), lambda_http::Error>
-where
-    St: Directory + TokenWriter + FailureCounter + TokenRevoker + 'static,
-    Src: WhitelistSource + 'static,
-    C: Clock + 'static,
-    R: Random + 'static,
-{
-    let handler =
-        service_fn(move |req: Request| async move { Ok::<_, Infallible>(flow.handle(&req).await) });
-    lambda_runtime::run(EventGuard(Adapter::from(handler))).await
-}
 
 /// Runs before `lambda_http` turns the event into a request, and removes what would make
 /// that conversion panic: a body flagged base64 that is not (marked with
@@ -189,22 +106,7 @@ fn fix_host(headers: &mut HeaderMap, path: Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn chatty_libraries_are_capped_at_info() {
-        let f = log_filter("trace");
-        assert!(f.would_enable("direct_oauth::service", &tracing::Level::TRACE));
-        assert!(!f.would_enable("lambda_runtime::runtime", &tracing::Level::DEBUG));
-        assert!(f.would_enable("lambda_runtime::runtime", &tracing::Level::INFO));
-        let f = log_filter("warn,aws_smithy_runtime=trace");
-        assert!(!f.would_enable("aws_smithy_runtime::client", &tracing::Level::DEBUG));
-        assert!(
-            !f.would_enable("lambda_runtime", &tracing::Level::INFO),
-            "not raised above the default"
-        );
-        let f = log_filter("not a filter ===");
-        assert!(f.would_enable("direct_oauth", &tracing::Level::INFO));
-    }
+    use lambda_http::Request;
 
     fn event(json: &str) -> LambdaRequest {
         serde_json::from_str(json).expect("a valid event")

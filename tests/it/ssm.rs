@@ -1,18 +1,18 @@
 //! The SSM whitelist source and the cache over it, against moto's server.
 
-mod common;
-
 use std::time::Duration;
 
 use aws_sdk_ssm::types::ParameterType;
-use direct_oauth::ssm::SsmWhitelist;
+use direct_oauth::whitelist::ssm::SsmWhitelist;
 use direct_oauth::whitelist::{CachedWhitelist, WhitelistSource};
 
+use crate::moto;
+
 async fn source() -> Option<(SsmWhitelist, aws_sdk_ssm::Client)> {
-    let sdk = common::moto().await?;
+    let sdk = moto::moto().await?;
     let client = direct_oauth::aws::ssm(&sdk, &Default::default());
     Some((
-        SsmWhitelist::new(client.clone(), common::unique_name("/test/whitelist-")),
+        SsmWhitelist::new(client.clone(), moto::unique_name("/test/whitelist-")),
         client,
     ))
 }
@@ -70,8 +70,21 @@ async fn reads_string_lists_strings_and_secure_strings() {
 
 #[tokio::test]
 async fn a_missing_parameter_fails_closed() {
-    let Some((w, _)) = source().await else { return };
-    assert!(w.fetch().await.is_err());
+    let Some((w, client)) = source().await else {
+        return;
+    };
+    // The same client reaches moto, so the error below is the parameter's absence, not a
+    // refused connection's.
+    client
+        .describe_parameters()
+        .send()
+        .await
+        .expect("moto answers");
+    let err = w.fetch().await.unwrap_err();
+    assert!(
+        err.to_string().contains("does not exist"),
+        "the parameter's absence, not another failure: {err}"
+    );
     let cached = CachedWhitelist::new(w, Duration::from_secs(60), Duration::from_secs(60));
     assert!(cached.allows("anyone", 0).await.is_err());
 }
@@ -99,8 +112,8 @@ async fn an_unreachable_ssm_with_nothing_cached_fails_closed() {
         return;
     };
     w.edit("some_client_id", true).await.unwrap();
-    let sdk = common::moto().await.unwrap();
-    let unreachable = SsmWhitelist::new(common::unreachable_ssm(&sdk), w.name());
+    let sdk = moto::moto().await.unwrap();
+    let unreachable = SsmWhitelist::new(moto::unreachable_ssm(&sdk), w.name());
     assert!(unreachable.fetch().await.is_err());
     let cached = CachedWhitelist::new(
         unreachable,

@@ -8,15 +8,15 @@ use base64::Engine;
 use direct_oauth::basic_auth;
 use direct_oauth::clock::ManualClock;
 use direct_oauth::config::Config;
+use direct_oauth::flow::{Flow, Settings};
 use direct_oauth::form;
 use direct_oauth::password::{PasswordHasherArgon, Passwords};
 use direct_oauth::random::OsRandom;
 use direct_oauth::redirect;
-use direct_oauth::service::{Service, Settings};
 use direct_oauth::store::memory::MemoryStore;
 use direct_oauth::store::{Application, User};
 use direct_oauth::whitelist::{CachedWhitelist, MemorySource};
-use lambda_http::http::Request;
+use http::Request;
 use proptest::prelude::*;
 
 /// `PROPTEST_CASES` when set (for longer runs outside `make test`), else the default.
@@ -92,7 +92,7 @@ proptest! {
     }
 }
 
-fn flow() -> Service<MemoryStore, MemorySource, ManualClock, OsRandom> {
+fn flow() -> Flow<MemoryStore, MemorySource, ManualClock, OsRandom> {
     let hasher = PasswordHasherArgon::new().unwrap();
     let store = MemoryStore::default();
     store.put_user(User {
@@ -113,7 +113,7 @@ fn flow() -> Service<MemoryStore, MemorySource, ManualClock, OsRandom> {
         Duration::from_secs(60),
         Duration::ZERO,
     );
-    Service::new(
+    Flow::new(
         store,
         whitelist,
         ManualClock::at(1_000_000),
@@ -224,7 +224,7 @@ impl Attempt {
         if let Some(a) = self
             .auth
             .as_deref()
-            .filter(|a| lambda_http::http::HeaderValue::from_str(a).is_ok())
+            .filter(|a| http::HeaderValue::from_str(a).is_ok())
         {
             b = b.header("authorization", a);
         }
@@ -239,7 +239,7 @@ proptest! {
     fn the_flow_never_panics_and_issues_only_for_valid_requests(a in attempt()) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let f = flow();
-        let r = rt.block_on(f.handle(&a.request()));
+        let r = rt.block_on(f.handle(&a.request())).response;
         prop_assert!([302, 400, 401, 403, 405, 413, 415, 429, 503].contains(&r.status().as_u16()), "{}", r.status());
         let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_string());
         if let Some(loc) = &location {

@@ -1,19 +1,16 @@
-//! The request flow: the contract's checks in order, each decided by the pure core and
-//! fed by the adapters. Nothing here chooses a status; `error` and `response` do.
+//! `POST /oauth/authorizeapp`: checks 1-12 of the contract, in order; the first failure
+//! answers.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
-use lambda_http::Body;
-use lambda_http::http::{Request, Response};
-use tracing::{info, warn};
+use http::Request;
+use tracing::warn;
 
-use crate::aws::AwsCalls;
+use super::{Answer, Flow, RequestLog, unavailable};
 use crate::basic_auth::Credentials;
 use crate::clock::Clock;
-use crate::config::Config;
 use crate::error::{ApiError, RedirectError};
-use crate::password::{PasswordHasherArgon, Passwords, Verification};
+use crate::password::{Passwords, Verification};
 use crate::random::Random;
 use crate::request::{self, AuthorizeRequest};
 use crate::response;
@@ -22,59 +19,13 @@ use crate::store::{
     AfterLogin, Directory, FailureCounter, Lookup, StoreError, TokenRecord, TokenRevoker,
     TokenWriter, User,
 };
-use crate::throttle;
 use crate::token::AccessToken;
-use crate::whitelist::{CachedWhitelist, WhitelistSource};
-
-/// Seconds a client is told to wait after an outage.
-const OUTAGE_RETRY_AFTER_SECS: u64 = 2;
+use crate::whitelist::WhitelistSource;
+use crate::{identifier, throttle};
 
 /// Failed-login records live at least this long, so a count is not forgotten between
 /// attempts of a slow guesser.
 const FAILED_LOGIN_MEMORY: Duration = Duration::from_secs(24 * 3600);
-
-/// Settings the flow needs, taken from [`Config`].
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub token_lifetime: Duration,
-    pub scopes: BTreeSet<String>,
-    pub backoff_cap: Duration,
-    pub realm: String,
-}
-
-impl From<&Config> for Settings {
-    fn from(c: &Config) -> Self {
-        Settings {
-            token_lifetime: c.token_lifetime,
-            scopes: c.scopes.clone(),
-            backoff_cap: c.backoff_cap,
-            realm: c.realm.clone(),
-        }
-    }
-}
-
-pub struct Service<St, Src, C, R, P = PasswordHasherArgon> {
-    store: St,
-    whitelist: CachedWhitelist<Src>,
-    clock: C,
-    random: R,
-    hasher: P,
-    settings: Settings,
-    calls: AwsCalls,
-}
-
-/// The fields of the one log line each request gets. Never a secret.
-#[derive(Default)]
-struct RequestLog {
-    event: &'static str,
-    status: u16,
-    client_id: String,
-    error: &'static str,
-    description: String,
-    username: String,
-    scopes: String,
-    token_id: String,
-}
 
 /// Where checks 4-12 lead when they do not fail outright.
 enum Decision {
@@ -91,25 +42,7 @@ enum Decision {
     },
 }
 
-fn refused_log(err: &ApiError, client_id: String) -> RequestLog {
-    RequestLog {
-        event: "refused",
-        status: err.status(),
-        client_id,
-        error: err.code(),
-        description: err.to_string(),
-        ..RequestLog::default()
-    }
-}
-
-fn unavailable(err: impl std::fmt::Display) -> ApiError {
-    warn!(error = %err, "dependency unavailable");
-    ApiError::Unavailable {
-        retry_after_secs: OUTAGE_RETRY_AFTER_SECS,
-    }
-}
-
-impl<St, Src, C, R, P> Service<St, Src, C, R, P>
+impl<St, Src, C, R, P> Flow<St, Src, C, R, P>
 where
     St: Directory + TokenWriter + FailureCounter + TokenRevoker,
     Src: WhitelistSource,
@@ -117,76 +50,14 @@ where
     R: Random,
     P: Passwords,
 {
-    pub fn new(
-        store: St,
-        whitelist: CachedWhitelist<Src>,
-        clock: C,
-        random: R,
-        hasher: P,
-        settings: Settings,
-    ) -> Self {
-        Service {
-            store,
-            whitelist,
-            clock,
-            random,
-            hasher,
-            settings,
-            calls: AwsCalls::default(),
-        }
-    }
-
-    /// Counters the AWS clients feed, reported on each request's log line.
-    pub fn with_aws_calls(mut self, calls: AwsCalls) -> Self {
-        self.calls = calls;
-        self
-    }
-
-    pub fn store(&self) -> &St {
-        &self.store
-    }
-
-    pub fn clock(&self) -> &C {
-        &self.clock
-    }
-
-    pub fn whitelist(&self) -> &CachedWhitelist<Src> {
-        &self.whitelist
-    }
-
-    /// Answers one `POST /oauth/authorizeapp`. Never fails: every error is a response.
-    pub async fn handle<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Response<Body> {
-        // Lambda runs one request at a time per process, so the counts are this request's.
-        self.calls.dynamodb.take();
-        self.calls.ssm.take();
-        let (response, log) = self.respond(req).await;
-        info!(
-            event = log.event,
-            status = log.status,
-            client_id = %log.client_id,
-            error = log.error,
-            description = %log.description,
-            username = %log.username,
-            scopes = %log.scopes,
-            token_id = %log.token_id,
-            dynamodb_calls = self.calls.dynamodb.take(),
-            ssm_calls = self.calls.ssm.take(),
-        );
-        response
-    }
-
-    async fn respond<B: AsRef<[u8]>>(&self, req: &Request<B>) -> (Response<Body>, RequestLog) {
-        // One function serves both endpoints; the path's end tells which (stages and
-        // function URL prefixes come before it).
-        if req.uri().path().ends_with("/oauth/revoke") {
-            return self.revoke(req).await;
-        }
+    pub(super) async fn authorize<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Answer {
         let parsed = match request::parse(req) {
             Ok(p) => p,
-            Err(e) => return (self.refuse(&e), refused_log(&e, String::new())),
+            Err(e) => return self.refused(&e, String::new()),
         };
         let client_id = parsed.client_id.clone();
-        match self.authorize(&parsed).await {
+        let state = parsed.state.as_deref();
+        match self.decide(&parsed).await {
             Ok(Decision::Issued {
                 redirect_uri,
                 token,
@@ -194,12 +65,7 @@ where
                 scopes,
             }) => {
                 let expires_in = self.settings.token_lifetime.as_secs();
-                let response = response::issued(
-                    &redirect_uri,
-                    &token.expose(),
-                    expires_in,
-                    parsed.state.as_deref(),
-                );
+                let response = response::issued(&redirect_uri, &token.expose(), expires_in, state);
                 // The audit record: who got which token for what; never the token itself.
                 let log = RequestLog {
                     event: "token_issued",
@@ -210,14 +76,13 @@ where
                     token_id: token.id().to_string(),
                     ..RequestLog::default()
                 };
-                (response, log)
+                Answer { response, log }
             }
             Ok(Decision::Redirect {
                 redirect_uri,
                 error,
             }) => {
-                let response =
-                    response::redirect_error(&redirect_uri, &error, parsed.state.as_deref());
+                let response = response::redirect_error(&redirect_uri, &error, state);
                 let log = RequestLog {
                     event: "redirect_error",
                     status: 302,
@@ -226,58 +91,20 @@ where
                     description: error.to_string(),
                     ..RequestLog::default()
                 };
-                (response, log)
+                Answer { response, log }
             }
-            Err(e) => (self.refuse(&e), refused_log(&e, client_id)),
+            Err(e) => self.refused(&e, client_id),
         }
-    }
-
-    /// `POST /oauth/revoke` (RFC 7009): whoever holds a token may revoke it. 200 whether
-    /// or not it existed, so the endpoint tells nothing about other tokens.
-    async fn revoke<B: AsRef<[u8]>>(&self, req: &Request<B>) -> (Response<Body>, RequestLog) {
-        let presented = match request::parse_revoke(req) {
-            Ok(t) => t,
-            Err(e) => return (self.refuse(&e), refused_log(&e, String::new())),
-        };
-        let mut log = RequestLog {
-            event: "token_revoked",
-            status: 200,
-            ..RequestLog::default()
-        };
-        let Some(token) = AccessToken::parse(&presented) else {
-            log.description = "not one of our tokens".into();
-            return (response::revoked(), log);
-        };
-        let now_secs = self.clock.now_ms() / 1000;
-        match self
-            .store
-            .revoke_token(token.id(), &token.secret_hash(), now_secs)
-            .await
-        {
-            Ok(revoked) => {
-                log.token_id = token.id().to_string();
-                log.description = if revoked {
-                    "revoked"
-                } else {
-                    "nothing to revoke"
-                }
-                .into();
-                (response::revoked(), log)
-            }
-            Err(e) => {
-                let err = unavailable(e);
-                (self.refuse(&err), refused_log(&err, String::new()))
-            }
-        }
-    }
-
-    fn refuse(&self, err: &ApiError) -> Response<Body> {
-        response::error(err, &self.settings.realm)
     }
 
     /// Checks 4-12; `Err` is answered without redirecting.
-    async fn authorize(&self, req: &AuthorizeRequest) -> Result<Decision, ApiError> {
+    async fn decide(&self, req: &AuthorizeRequest) -> Result<Decision, ApiError> {
         let now_ms = self.clock.now_ms();
+        // An id that breaks the identifier rules can never be on the whitelist: refused as
+        // not whitelisted, without asking SSM or DynamoDB.
+        if !identifier::is_client_id(&req.client_id) {
+            return Err(ApiError::UnauthorizedClient);
+        }
         // One read for the application, the user and the user's failed logins.
         let username = req.credentials.as_ref().map(|c| c.username.as_str());
         // A password check is likely: the hasher gets ready while the reads below wait.

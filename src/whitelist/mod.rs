@@ -4,6 +4,9 @@
 //! When the source fails after the cache expired, the last good list is served for a
 //! bounded "stale" time, so that an SSM hiccup does not take the endpoint down; past that,
 //! or with nothing cached, requests get 503, never "allowed".
+//!
+//! The port is [`WhitelistSource`]; its adapters are [`ssm::SsmWhitelist`] (Parameter
+//! Store) and [`MemorySource`] (tests and benchmarks).
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -12,6 +15,11 @@ use std::time::Duration;
 
 use thiserror::Error;
 use tokio::sync::Mutex;
+
+pub mod memory;
+pub mod ssm;
+
+pub use memory::MemorySource;
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[error("the whitelist could not be read: {0}")]
@@ -30,27 +38,6 @@ pub fn parse(value: &str) -> HashSet<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect()
-}
-
-/// A whitelist held in memory, for tests and benchmarks; `None` behaves like an outage.
-#[derive(Debug, Default)]
-pub struct MemorySource(std::sync::Mutex<Option<String>>);
-
-impl MemorySource {
-    pub fn new(value: Option<&str>) -> Self {
-        MemorySource(std::sync::Mutex::new(value.map(str::to_string)))
-    }
-
-    pub fn set(&self, value: Option<&str>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = value.map(str::to_string);
-    }
-}
-
-impl WhitelistSource for MemorySource {
-    async fn fetch(&self) -> Result<String, SourceError> {
-        let value = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        value.ok_or_else(|| SourceError("memory source set unavailable".into()))
-    }
 }
 
 #[derive(Debug)]

@@ -1,0 +1,141 @@
+//! The command line: clap's definitions only. What each command does is in `commands`.
+
+use clap::{Args, Parser, Subcommand};
+
+/// Administer direct-oauth: tables, users, applications and the direct-approval whitelist.
+///
+/// Reads the same environment variables as the function (DIRECT_OAUTH_*_TABLE,
+/// DIRECT_OAUTH_WHITELIST_PARAMETER, ...) and the usual AWS ones (AWS_REGION,
+/// AWS_ENDPOINT_URL, credentials). For the local stack: `. .local/env` first.
+#[derive(Parser)]
+#[command(name = "direct-oauth-admin", version)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Create the DynamoDB tables (with TTL) and the whitelist parameter. Safe to re-run:
+    /// what exists is left as it is.
+    Init,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage OAuth applications.
+    #[command(subcommand)]
+    App(AppCommand),
+    /// Manage the whitelist of client ids allowed to use direct approval.
+    #[command(subcommand)]
+    Whitelist(WhitelistCommand),
+    /// List, revoke and check issued tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum UserCommand {
+    /// Add a user; the password is read from standard input (one line).
+    Add {
+        /// The username (no colon: Basic authentication splits at the first one).
+        name: String,
+        /// Read the password from standard input. Required: passwords never go in arguments.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// May be granted the super:user scope.
+        #[arg(long)]
+        superuser: bool,
+    },
+    /// Disable a user: no new tokens, and the authorizer refuses the existing ones.
+    Disable { name: String },
+    /// Enable a disabled user again; its unrevoked tokens work again.
+    Enable { name: String },
+    /// Replace a user's password; the new one is read from standard input (one line).
+    SetPassword {
+        name: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Import users from Quay: `username,bcrypt_hash[,superuser]` lines on standard input.
+    /// The bcrypt hashes verify as they are and become argon2id at each user's next login.
+    /// Existing users are left alone.
+    ImportQuay,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AppCommand {
+    /// Register an application and its redirect URIs.
+    Add(AppArgs),
+    /// Change an application: what is given replaces what was there.
+    Update(AppUpdateArgs),
+    /// Remove an application (its tokens stay valid until revoked or expired).
+    Remove { client_id: String },
+    /// List the applications.
+    List,
+}
+
+#[derive(Args)]
+pub(crate) struct AppUpdateArgs {
+    pub(crate) client_id: String,
+    /// The new redirect URIs (repeatable); replaces all registered ones.
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub(crate) redirect_uris: Vec<String>,
+    /// The new scope ceiling.
+    #[arg(long, value_name = "SCOPES", conflicts_with = "no_scope_ceiling")]
+    pub(crate) scope_ceiling: Option<String>,
+    /// Remove the scope ceiling (the whole catalogue may be granted).
+    #[arg(long)]
+    pub(crate) no_scope_ceiling: bool,
+    /// The new name.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum TokenCommand {
+    /// List a user's tokens: public ids, client, scopes, dates. Never secrets.
+    List {
+        #[arg(long, value_name = "NAME")]
+        user: String,
+    },
+    /// Revoke one token by its public id, or all of a user's tokens with --user.
+    Revoke {
+        /// The token's public id (its first 22 characters; it may start with "-").
+        #[arg(
+            required_unless_present = "user",
+            conflicts_with = "user",
+            allow_hyphen_values = true
+        )]
+        id: Option<String>,
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+    },
+    /// Read a token on standard input; print its owner, scopes and expiry, or why it is
+    /// not valid (exit status 1).
+    Verify,
+}
+
+#[derive(Args)]
+pub(crate) struct AppArgs {
+    /// The OAuth client id.
+    pub(crate) client_id: String,
+    /// A redirect URI (repeatable): absolute, no fragment, https or loopback http.
+    #[arg(long = "redirect-uri", required = true, value_name = "URI")]
+    pub(crate) redirect_uris: Vec<String>,
+    /// The most this application may ever be granted, e.g. "repo:read repo:write".
+    #[arg(long, value_name = "SCOPES")]
+    pub(crate) scope_ceiling: Option<String>,
+    /// A human-readable name.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum WhitelistCommand {
+    /// Allow a client id to use direct approval.
+    Add { client_id: String },
+    /// Stop allowing a client id (takes effect within the function's cache time).
+    Remove { client_id: String },
+    /// Print the whitelisted client ids, one per line.
+    List,
+}

@@ -1,0 +1,113 @@
+//! `app …`: register, update, remove and list OAuth applications.
+
+use std::collections::BTreeSet;
+
+use direct_oauth::store::{Application, StoreError};
+use direct_oauth::{redirect, scope};
+
+use super::{CliResult, Ctx, check_client_id, done, store_err};
+use crate::cli::{AppArgs, AppCommand, AppUpdateArgs};
+
+pub(crate) async fn run(ctx: &Ctx, cmd: AppCommand) -> CliResult {
+    match cmd {
+        AppCommand::Add(args) => app_add(ctx, args).await,
+        AppCommand::Update(args) => app_update(ctx, args).await,
+        AppCommand::Remove { client_id } => match ctx
+            .store
+            .delete_application(&client_id)
+            .await
+            .map_err(store_err)?
+        {
+            true => done(format!("application {client_id}: removed")),
+            false => Err(format!("no application {client_id}")),
+        },
+        AppCommand::List => {
+            for app in ctx.store.list_applications().await.map_err(store_err)? {
+                let ceiling = app
+                    .scope_ceiling
+                    .map(|c| c.into_iter().collect::<Vec<_>>().join(" "))
+                    .unwrap_or_else(|| "(any)".into());
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    app.client_id,
+                    app.name,
+                    app.redirect_uris.join(" "),
+                    ceiling
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn scope_ceiling(ctx: &Ctx, raw: Option<&str>) -> Result<Option<BTreeSet<String>>, String> {
+    let Some(raw) = raw else { return Ok(None) };
+    let scopes: BTreeSet<String> = scope::split(raw).map(str::to_string).collect();
+    if scopes.is_empty() {
+        return Err("--scope-ceiling needs at least one scope".into());
+    }
+    if let Some(unknown) = scopes.iter().find(|s| !ctx.config.scopes.contains(*s)) {
+        return Err(format!("unknown scope {unknown:?} in --scope-ceiling"));
+    }
+    Ok(Some(scopes))
+}
+
+fn check_redirect_uris(uris: &[String]) -> CliResult {
+    for uri in uris {
+        redirect::validate_registration(uri)
+            .map_err(|why| format!("redirect URI {uri:?}: {why}"))?;
+    }
+    Ok(())
+}
+
+async fn app_update(ctx: &Ctx, args: AppUpdateArgs) -> CliResult {
+    let Some(mut app) = ctx
+        .store
+        .get_application(&args.client_id)
+        .await
+        .map_err(store_err)?
+    else {
+        return Err(format!("no application {}", args.client_id));
+    };
+    if !args.redirect_uris.is_empty() {
+        check_redirect_uris(&args.redirect_uris)?;
+        app.redirect_uris = args.redirect_uris;
+    }
+    if args.no_scope_ceiling {
+        app.scope_ceiling = None;
+    } else if let Some(raw) = args.scope_ceiling.as_deref() {
+        app.scope_ceiling = scope_ceiling(ctx, Some(raw))?;
+    }
+    if let Some(name) = args.name {
+        app.name = name;
+    }
+    ctx.store
+        .put_application(&app, true)
+        .await
+        .map_err(store_err)?;
+    println!("application {}: updated", app.client_id);
+    Ok(())
+}
+
+async fn app_add(ctx: &Ctx, args: AppArgs) -> CliResult {
+    check_client_id(&args.client_id)?;
+    check_redirect_uris(&args.redirect_uris)?;
+    let app = Application {
+        name: args.name.unwrap_or_else(|| args.client_id.clone()),
+        client_id: args.client_id,
+        redirect_uris: args.redirect_uris,
+        scope_ceiling: scope_ceiling(ctx, args.scope_ceiling.as_deref())?,
+    };
+    match ctx.store.put_application(&app, false).await {
+        Ok(()) => {
+            println!(
+                "application {}: added with {} redirect URI(s)",
+                app.client_id,
+                app.redirect_uris.len()
+            );
+            Ok(())
+        }
+        Err(StoreError::Conflict) => Err(format!("application {} already exists", app.client_id)),
+        Err(e) => Err(store_err(e)),
+    }
+}

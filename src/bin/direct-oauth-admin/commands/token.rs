@@ -1,0 +1,133 @@
+//! `token …`: list, revoke and verify issued tokens.
+
+use std::io::Read;
+
+use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
+use direct_oauth::authorizer;
+use direct_oauth::store::{TokenReader, TokenRecord};
+use direct_oauth::token::AccessToken;
+
+use super::{CliResult, Ctx, done, now_secs, store_err};
+use crate::cli::TokenCommand;
+
+/// `2026-11-28T10:00:00Z` for epoch seconds.
+fn utc(secs: u64) -> String {
+    let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+    DateTime::from_secs(secs)
+        .fmt(DateTimeFormat::DateTime)
+        .unwrap_or_else(|_| format!("{secs}s since the epoch"))
+}
+
+fn status(t: &TokenRecord, now: u64) -> &'static str {
+    if t.revoked_at.is_some() {
+        "revoked"
+    } else if t.user_disabled {
+        "user-disabled"
+    } else if t.expires_at <= now {
+        "expired"
+    } else {
+        "valid"
+    }
+}
+
+pub(crate) async fn run(ctx: &Ctx, cmd: TokenCommand) -> CliResult {
+    match cmd {
+        TokenCommand::List { user } => {
+            let now = now_secs();
+            println!("TOKEN_ID\tCLIENT_ID\tSCOPES\tISSUED\tEXPIRES\tSTATUS");
+            for t in ctx
+                .store
+                .list_tokens_for_user(&user)
+                .await
+                .map_err(store_err)?
+            {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    t.token_id,
+                    t.client_id,
+                    t.scopes.join(" "),
+                    utc(t.issued_at),
+                    utc(t.expires_at),
+                    status(&t, now)
+                );
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { id: Some(id), .. } => {
+            match ctx
+                .store
+                .revoke_token_by_id(&id, now_secs())
+                .await
+                .map_err(store_err)?
+            {
+                true => done(format!("token {id}: revoked")),
+                false => Err(format!("no unrevoked token {id}")),
+            }
+        }
+        TokenCommand::Revoke {
+            user: Some(user), ..
+        } => {
+            let mut revoked = 0;
+            for t in ctx
+                .store
+                .list_tokens_for_user(&user)
+                .await
+                .map_err(store_err)?
+            {
+                if t.revoked_at.is_none()
+                    && ctx
+                        .store
+                        .revoke_token_by_id(&t.token_id, now_secs())
+                        .await
+                        .map_err(store_err)?
+                {
+                    revoked += 1;
+                }
+            }
+            println!("user {user}: {revoked} token(s) revoked");
+            Ok(())
+        }
+        TokenCommand::Revoke { .. } => Err("give a token id or --user NAME".into()),
+        TokenCommand::Verify => {
+            let mut input = String::new();
+            std::io::stdin()
+                .read_to_string(&mut input)
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
+            let Some(presented) = AccessToken::parse(input.trim()) else {
+                return Err("not valid: not a direct-oauth token".into());
+            };
+            let record = ctx
+                .store
+                .get_token(presented.id())
+                .await
+                .map_err(store_err)?;
+            match authorizer::decide(&presented, record.as_ref(), now_secs()) {
+                Ok(g) => {
+                    let expires = record.map(|r| utc(r.expires_at)).unwrap_or_default();
+                    println!(
+                        "valid: user {} client {} scopes \"{}\" expires {}",
+                        g.username,
+                        g.client_id,
+                        g.scopes.join(" "),
+                        expires
+                    );
+                    Ok(())
+                }
+                Err(d) => Err(format!("not valid: {}", d.reason())),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_formats_known_dates() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc(1_795_867_200), "2026-11-28T12:00:00Z");
+        assert_eq!(utc(4_102_444_799), "2099-12-31T23:59:59Z");
+    }
+}

@@ -1,0 +1,156 @@
+//! `user …`: add, disable, enable, set a password, import from Quay.
+
+use std::io::Read;
+
+use direct_oauth::identifier;
+use direct_oauth::password::{self, Passwords};
+use direct_oauth::store::{StoreError, User};
+
+use super::{CliResult, Ctx, done, hasher, read_password, store_err};
+use crate::cli::UserCommand;
+
+pub(crate) async fn run(ctx: &Ctx, cmd: UserCommand) -> CliResult {
+    match cmd {
+        UserCommand::Add {
+            name, superuser, ..
+        } => user_add(ctx, &name, superuser).await,
+        UserCommand::Disable { name } => user_enable(ctx, &name, false).await,
+        UserCommand::Enable { name } => user_enable(ctx, &name, true).await,
+        UserCommand::SetPassword { name, .. } => {
+            let password = read_password()?;
+            let hash = hasher()?.hash(&password).map_err(|e| e.to_string())?;
+            match ctx
+                .store
+                .set_password_hash(&name, &hash)
+                .await
+                .map_err(store_err)?
+            {
+                true => done(format!("user {name}: password replaced")),
+                false => Err(format!("no user {name}")),
+            }
+        }
+        UserCommand::ImportQuay => import_quay(ctx).await,
+    }
+}
+
+async fn user_enable(ctx: &Ctx, name: &str, enabled: bool) -> CliResult {
+    match ctx
+        .store
+        .set_user_enabled(name, enabled)
+        .await
+        .map_err(store_err)?
+    {
+        true => done(format!(
+            "user {name}: {}",
+            if enabled { "enabled" } else { "disabled" }
+        )),
+        false => Err(format!("no user {name}")),
+    }
+}
+
+/// One `username,bcrypt_hash[,superuser]` line of a Quay export.
+fn quay_line(line: &str) -> Result<User, String> {
+    let mut fields = line.split(',').map(str::trim);
+    let (Some(name), Some(hash)) = (fields.next(), fields.next()) else {
+        return Err("expected username,bcrypt_hash[,superuser]".into());
+    };
+    let superuser = match fields.next() {
+        None | Some("") | Some("false") | Some("0") | Some("no") => false,
+        Some("true") | Some("1") | Some("yes") | Some("superuser") => true,
+        Some(_) => return Err("the third field is true or false".into()),
+    };
+    if fields.next().is_some() {
+        return Err("too many fields".into());
+    }
+    if !identifier::is_username(name) {
+        return Err(identifier::USERNAME_RULE.into());
+    }
+    if !hash.starts_with("$2") || !password::is_supported_hash(hash) {
+        return Err("the second field is not a bcrypt hash".into());
+    }
+    Ok(User {
+        username: name.to_string(),
+        password_hash: hash.to_string(),
+        enabled: true,
+        superuser,
+    })
+}
+
+async fn import_quay(ctx: &Ctx) -> CliResult {
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .map_err(|e| format!("cannot read standard input: {e}"))?;
+    let (mut imported, mut skipped, mut bad) = (0, 0, 0);
+    for (number, line) in input.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let user = match quay_line(line) {
+            Ok(u) => u,
+            Err(why) => {
+                // The line may hold a hash: name the line, not its content.
+                eprintln!("line {}: {why}", number + 1);
+                bad += 1;
+                continue;
+            }
+        };
+        match ctx.store.put_user(&user, false).await {
+            Ok(()) => imported += 1,
+            Err(StoreError::Conflict) => {
+                println!("user {}: exists, left alone", user.username);
+                skipped += 1;
+            }
+            Err(e) => return Err(store_err(e)),
+        }
+    }
+    println!("imported {imported}, existing {skipped}, refused {bad}");
+    if bad > 0 {
+        return Err(format!("{bad} line(s) refused"));
+    }
+    Ok(())
+}
+
+async fn user_add(ctx: &Ctx, name: &str, superuser: bool) -> CliResult {
+    if !identifier::is_username(name) {
+        return Err(identifier::USERNAME_RULE.into());
+    }
+    let password = read_password()?;
+    let user = User {
+        username: name.to_string(),
+        password_hash: hasher()?.hash(&password).map_err(|e| e.to_string())?,
+        enabled: true,
+        superuser,
+    };
+    match ctx.store.put_user(&user, false).await {
+        Ok(()) => {
+            println!(
+                "user {name}: added{}",
+                if superuser { " (superuser)" } else { "" }
+            );
+            Ok(())
+        }
+        Err(StoreError::Conflict) => Err(format!("user {name} already exists")),
+        Err(e) => Err(store_err(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quay_lines() {
+        let hash = "$2b$04$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234";
+        assert_eq!(hash.len(), 60);
+        let u = quay_line(&format!("alice,{hash}")).unwrap();
+        assert!(!u.superuser && u.enabled);
+        assert!(quay_line(&format!("root,{hash},true")).unwrap().superuser);
+        assert!(quay_line("alice").is_err());
+        assert!(quay_line("alice,plaintext").is_err());
+        assert!(quay_line(&format!("al:ice,{hash}")).is_err());
+        assert!(quay_line(&format!("alice,{hash},maybe")).is_err());
+        assert!(quay_line(&format!("alice,{hash},true,extra")).is_err());
+    }
+}

@@ -1,0 +1,39 @@
+//! `whitelist …`: the SSM parameter of client ids allowed to use direct approval.
+
+use super::{CliResult, Ctx, check_client_id};
+use crate::cli::WhitelistCommand;
+
+pub(crate) async fn run(ctx: &Ctx, cmd: WhitelistCommand) -> CliResult {
+    let w = &ctx.whitelist;
+    match cmd {
+        WhitelistCommand::Add { client_id } => {
+            check_client_id(&client_id)?;
+            let changed = w.edit(&client_id, true).await.map_err(|e| e.to_string())?;
+            println!(
+                "{client_id}: {}",
+                if changed {
+                    "whitelisted"
+                } else {
+                    "already whitelisted"
+                }
+            );
+        }
+        WhitelistCommand::Remove { client_id } => {
+            let changed = w.edit(&client_id, false).await.map_err(|e| e.to_string())?;
+            println!(
+                "{client_id}: {}",
+                if changed {
+                    "removed"
+                } else {
+                    "was not whitelisted"
+                }
+            );
+        }
+        WhitelistCommand::List => {
+            for id in w.list().await.map_err(|e| e.to_string())? {
+                println!("{id}");
+            }
+        }
+    }
+    Ok(())
+}

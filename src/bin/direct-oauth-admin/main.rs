@@ -1,0 +1,49 @@
+//! Operator CLI: creates the tables and the whitelist parameter, and manages users,
+//! applications, the whitelist and tokens, through the same environment as the function.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use direct_oauth::aws;
+use direct_oauth::config::Config;
+use direct_oauth::store::dynamodb::DynamoStore;
+use direct_oauth::whitelist::ssm::SsmWhitelist;
+
+mod cli;
+mod commands;
+
+use cli::{Cli, Command};
+use commands::Ctx;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: invalid configuration: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let sdk = aws::sdk_config().await;
+    let calls = aws::AwsCalls::default();
+    let ctx = Ctx {
+        store: DynamoStore::new(aws::dynamodb(&sdk, &calls), config.tables.clone()),
+        whitelist: SsmWhitelist::new(aws::ssm(&sdk, &calls), config.whitelist_parameter.clone()),
+        config,
+    };
+    let result = match cli.command {
+        Command::Init => commands::init(&ctx).await,
+        Command::User(cmd) => commands::user::run(&ctx, cmd).await,
+        Command::App(cmd) => commands::app::run(&ctx, cmd).await,
+        Command::Whitelist(cmd) => commands::whitelist::run(&ctx, cmd).await,
+        Command::Token(cmd) => commands::token::run(&ctx, cmd).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

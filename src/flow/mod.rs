@@ -1,0 +1,160 @@
+//! The request flow: the contract's checks in order, each decided by the pure core and fed
+//! by the ports (store, whitelist, clock, randomness, passwords). Nothing here chooses a
+//! status (`error` and `response` do), performs I/O of its own or names an AWS type; the
+//! Lambda glue (`crate::lambda`) turns an [`Answer`] into a log line and a Lambda response.
+//!
+//! One function serves both endpoints of the main Lambda function:
+//! - `authorize`: `POST /oauth/authorizeapp`, checks 1-12 of the contract;
+//! - `revoke`: `POST /oauth/revoke` (RFC 7009).
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use http::Request;
+use tracing::warn;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::password::{PasswordHasherArgon, Passwords};
+use crate::random::Random;
+use crate::response::{self, HttpResponse};
+use crate::store::{Directory, FailureCounter, TokenRevoker, TokenWriter};
+use crate::whitelist::{CachedWhitelist, WhitelistSource};
+
+mod authorize;
+mod revoke;
+
+/// Seconds a client is told to wait after an outage.
+const OUTAGE_RETRY_AFTER_SECS: u64 = 2;
+
+/// Settings the flow needs, taken from [`Config`].
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub token_lifetime: Duration,
+    pub scopes: BTreeSet<String>,
+    pub backoff_cap: Duration,
+    pub realm: String,
+}
+
+impl From<&Config> for Settings {
+    fn from(c: &Config) -> Self {
+        Settings {
+            token_lifetime: c.token_lifetime,
+            scopes: c.scopes.clone(),
+            backoff_cap: c.backoff_cap,
+            realm: c.realm.clone(),
+        }
+    }
+}
+
+/// The fields of the one log line each request gets. Never a secret: no password, no
+/// token, no token secret, no header value.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RequestLog {
+    /// `token_issued`, `redirect_error`, `refused` or `token_revoked`.
+    pub event: &'static str,
+    pub status: u16,
+    pub client_id: String,
+    /// The contract's error code, empty on success.
+    pub error: &'static str,
+    pub description: String,
+    pub username: String,
+    pub scopes: String,
+    /// The token's public id, never the token.
+    pub token_id: String,
+}
+
+/// What a request gets, and what is logged about it.
+#[derive(Debug)]
+pub struct Answer {
+    pub response: HttpResponse,
+    pub log: RequestLog,
+}
+
+/// The contract's flow over its ports. Built once per cold start and borrowed by every
+/// request.
+pub struct Flow<St, Src, C, R, P = PasswordHasherArgon> {
+    store: St,
+    whitelist: CachedWhitelist<Src>,
+    clock: C,
+    random: R,
+    hasher: P,
+    settings: Settings,
+}
+
+impl<St, Src, C, R, P> Flow<St, Src, C, R, P>
+where
+    St: Directory + TokenWriter + FailureCounter + TokenRevoker,
+    Src: WhitelistSource,
+    C: Clock,
+    R: Random,
+    P: Passwords,
+{
+    pub fn new(
+        store: St,
+        whitelist: CachedWhitelist<Src>,
+        clock: C,
+        random: R,
+        hasher: P,
+        settings: Settings,
+    ) -> Self {
+        Flow {
+            store,
+            whitelist,
+            clock,
+            random,
+            hasher,
+            settings,
+        }
+    }
+
+    pub fn store(&self) -> &St {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    pub fn whitelist(&self) -> &CachedWhitelist<Src> {
+        &self.whitelist
+    }
+
+    pub fn hasher(&self) -> &P {
+        &self.hasher
+    }
+
+    /// Answers one request to either endpoint. Never fails: every error is a response.
+    pub async fn handle<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Answer {
+        // The path's end tells the endpoint (stages and function URL prefixes come before it).
+        if req.uri().path().ends_with("/oauth/revoke") {
+            self.revoke(req).await
+        } else {
+            self.authorize(req).await
+        }
+    }
+
+    /// A JSON error answer and its log line.
+    fn refused(&self, err: &ApiError, client_id: String) -> Answer {
+        Answer {
+            response: response::error(err, &self.settings.realm),
+            log: RequestLog {
+                event: "refused",
+                status: err.status(),
+                client_id,
+                error: err.code(),
+                description: err.to_string(),
+                ..RequestLog::default()
+            },
+        }
+    }
+}
+
+/// An outage of a dependency: logged here, answered 503 with `Retry-After`.
+fn unavailable(err: impl std::fmt::Display) -> ApiError {
+    warn!(error = %err, "dependency unavailable");
+    ApiError::Unavailable {
+        retry_after_secs: OUTAGE_RETRY_AFTER_SECS,
+    }
+}

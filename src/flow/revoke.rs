@@ -1,0 +1,65 @@
+//! `POST /oauth/revoke` (RFC 7009): whoever holds a token may revoke it.
+
+use http::Request;
+
+use super::{Answer, Flow, RequestLog, unavailable};
+use crate::clock::Clock;
+use crate::password::Passwords;
+use crate::random::Random;
+use crate::request;
+use crate::response;
+use crate::store::{Directory, FailureCounter, TokenRevoker, TokenWriter};
+use crate::token::AccessToken;
+use crate::whitelist::WhitelistSource;
+
+impl<St, Src, C, R, P> Flow<St, Src, C, R, P>
+where
+    St: Directory + TokenWriter + FailureCounter + TokenRevoker,
+    Src: WhitelistSource,
+    C: Clock,
+    R: Random,
+    P: Passwords,
+{
+    /// 200 whether or not the token existed, so the endpoint tells nothing about other
+    /// tokens. The store's write is conditional on the secret's hash: knowing a token's
+    /// public id is not enough.
+    pub(super) async fn revoke<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Answer {
+        let presented = match request::parse_revoke(req) {
+            Ok(t) => t,
+            Err(e) => return self.refused(&e, String::new()),
+        };
+        let mut log = RequestLog {
+            event: "token_revoked",
+            status: 200,
+            ..RequestLog::default()
+        };
+        let Some(token) = AccessToken::parse(&presented) else {
+            log.description = "not one of our tokens".into();
+            return Answer {
+                response: response::revoked(),
+                log,
+            };
+        };
+        let now_secs = self.clock.now_ms() / 1000;
+        match self
+            .store
+            .revoke_token(token.id(), &token.secret_hash(), now_secs)
+            .await
+        {
+            Ok(revoked) => {
+                log.token_id = token.id().to_string();
+                log.description = if revoked {
+                    "revoked"
+                } else {
+                    "nothing to revoke"
+                }
+                .into();
+                Answer {
+                    response: response::revoked(),
+                    log,
+                }
+            }
+            Err(e) => self.refused(&unavailable(e), String::new()),
+        }
+    }
+}

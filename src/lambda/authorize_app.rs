@@ -1,0 +1,111 @@
+//! The `authorize-app` function: the flow over DynamoDB and SSM, served on the Lambda
+//! Runtime API, with one log line per request carrying its AWS round trips.
+
+use std::convert::Infallible;
+
+use lambda_http::{Adapter, Body, Request, Response, service_fn};
+use tracing::info;
+
+use crate::aws::{self, AwsCalls};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::flow::{Answer, Flow, Settings};
+use crate::password::{HashError, PasswordHasherArgon, Passwords};
+use crate::random::{OsRandom, Random};
+use crate::response::HttpResponse;
+use crate::store::dynamodb::DynamoStore;
+use crate::store::{Directory, FailureCounter, TokenRevoker, TokenWriter};
+use crate::whitelist::ssm::SsmWhitelist;
+use crate::whitelist::{CachedWhitelist, WhitelistSource};
+
+use super::guard::EventGuard;
+
+/// The flow as deployed.
+pub type AwsFlow = Flow<DynamoStore, SsmWhitelist, SystemClock, OsRandom, PasswordHasherArgon>;
+
+/// What the function keeps between requests: built once per cold start, then borrowed.
+pub struct App<F> {
+    pub flow: F,
+    /// Round trips of the AWS clients the flow's adapters use.
+    pub calls: AwsCalls,
+}
+
+impl App<AwsFlow> {
+    /// The production wiring: one SDK configuration, so every client shares one
+    /// credentials cache and HTTP client.
+    pub async fn from_config(config: &Config) -> Result<Self, HashError> {
+        let hasher = PasswordHasherArgon::new()?;
+        let sdk = aws::sdk_config().await;
+        let calls = AwsCalls::default();
+        let store = DynamoStore::new(aws::dynamodb(&sdk, &calls), config.tables.clone());
+        let source = SsmWhitelist::new(aws::ssm(&sdk, &calls), config.whitelist_parameter.clone());
+        let whitelist =
+            CachedWhitelist::new(source, config.whitelist_cache, config.whitelist_stale);
+        let flow = Flow::new(
+            store,
+            whitelist,
+            SystemClock,
+            OsRandom,
+            hasher,
+            Settings::from(config),
+        );
+        Ok(App { flow, calls })
+    }
+}
+
+/// Serves `app` on the Lambda Runtime API until the process ends.
+pub async fn serve<St, Src, C, R, P>(
+    app: &App<Flow<St, Src, C, R, P>>,
+) -> Result<(), lambda_runtime::Error>
+where
+    St: Directory + TokenWriter + FailureCounter + TokenRevoker,
+    Src: WhitelistSource,
+    C: Clock,
+    R: Random,
+    P: Passwords,
+{
+    let handler =
+        service_fn(|req: Request| async move { Ok::<_, Infallible>(answer(app, &req).await) });
+    lambda_runtime::run(EventGuard(Adapter::from(handler))).await
+}
+
+/// One request: the flow's answer, logged with the round trips it cost.
+pub async fn answer<St, Src, C, R, P>(
+    app: &App<Flow<St, Src, C, R, P>>,
+    req: &Request,
+) -> Response<Body>
+where
+    St: Directory + TokenWriter + FailureCounter + TokenRevoker,
+    Src: WhitelistSource,
+    C: Clock,
+    R: Random,
+    P: Passwords,
+{
+    // Lambda runs one request at a time per process, so the counts are this request's.
+    app.calls.reset();
+    let Answer { response, log } = app.flow.handle(req).await;
+    info!(
+        event = log.event,
+        status = log.status,
+        client_id = %log.client_id,
+        error = log.error,
+        description = %log.description,
+        username = %log.username,
+        scopes = %log.scopes,
+        token_id = %log.token_id,
+        dynamodb_calls = app.calls.dynamodb.take(),
+        ssm_calls = app.calls.ssm.take(),
+    );
+    into_lambda(response)
+}
+
+/// The core's response as `lambda_http` wants it: an empty body is no body.
+pub fn into_lambda(response: HttpResponse) -> Response<Body> {
+    response.map(|body| {
+        if body.is_empty() {
+            Body::Empty
+        } else {
+            Body::Text(body)
+        }
+    })
+}

@@ -1,0 +1,300 @@
+//! Operator functions, used by the admin CLI and the tests: creating tables, writing
+//! users and applications, listing and revoking tokens. Not on the request path.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    TimeToLiveStatus,
+};
+
+use super::item::{self, application_from, attr, failed_logins_from, n, token_from, user_from};
+use super::{DynamoStore, TOKENS_BY_USER_INDEX, conditional, unavailable};
+use crate::store::{Application, FailedLogins, StoreError, TokenRecord, User};
+
+impl DynamoStore {
+    /// Creates the four tables with TTL where needed; tables that exist are left alone.
+    /// Returns the names it created.
+    pub async fn create_tables(&self) -> Result<Vec<String>, StoreError> {
+        let t = self.tables.clone();
+        let mut created = Vec::new();
+        for (table, key, ttl) in [
+            (&t.users, attr::USERNAME, false),
+            (&t.applications, attr::CLIENT_ID, false),
+            (&t.tokens, attr::TOKEN_ID, true),
+            (&t.failed_logins, attr::USERNAME, true),
+        ] {
+            if self.create_table(table, key, table == &t.tokens).await? {
+                created.push(table.clone());
+            }
+            if ttl {
+                self.enable_ttl(table).await?;
+            }
+        }
+        Ok(created)
+    }
+
+    async fn create_table(
+        &self,
+        table: &str,
+        key: &str,
+        with_user_index: bool,
+    ) -> Result<bool, StoreError> {
+        let mut req = self
+            .client
+            .create_table()
+            .table_name(table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr_def(key, ScalarAttributeType::S))
+            .key_schema(key_elem(key, KeyType::Hash));
+        if with_user_index {
+            let index = GlobalSecondaryIndex::builder()
+                .index_name(TOKENS_BY_USER_INDEX)
+                .key_schema(key_elem(attr::USERNAME, KeyType::Hash))
+                .key_schema(key_elem(attr::ISSUED_AT, KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .map_err(unavailable)?;
+            req = req
+                .attribute_definitions(attr_def(attr::USERNAME, ScalarAttributeType::S))
+                .attribute_definitions(attr_def(attr::ISSUED_AT, ScalarAttributeType::N))
+                .global_secondary_indexes(index);
+        }
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_in_use_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn enable_ttl(&self, table: &str) -> Result<(), StoreError> {
+        let current = self
+            .client
+            .describe_time_to_live()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let status = current
+            .time_to_live_description()
+            .and_then(|d| d.time_to_live_status());
+        if matches!(
+            status,
+            Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+        ) {
+            return Ok(());
+        }
+        let spec = TimeToLiveSpecification::builder()
+            .enabled(true)
+            .attribute_name(attr::EXPIRES_AT)
+            .build()
+            .map_err(unavailable)?;
+        self.client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(spec)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Writes a user; with `overwrite` false an existing name is a [`StoreError::Conflict`].
+    pub async fn put_user(&self, user: &User, overwrite: bool) -> Result<(), StoreError> {
+        self.put_item(
+            &self.tables.users,
+            item::user_item(user),
+            (!overwrite).then_some("attribute_not_exists(username)"),
+        )
+        .await
+    }
+
+    pub async fn put_application(
+        &self,
+        app: &Application,
+        overwrite: bool,
+    ) -> Result<(), StoreError> {
+        self.put_item(
+            &self.tables.applications,
+            item::application_item(app),
+            (!overwrite).then_some("attribute_not_exists(client_id)"),
+        )
+        .await
+    }
+
+    pub async fn get_user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.get_item(&self.tables.users, attr::USERNAME, username)
+            .await?
+            .map(|i| user_from(&i))
+            .transpose()
+    }
+
+    pub async fn get_application(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<Application>, StoreError> {
+        self.get_item(&self.tables.applications, attr::CLIENT_ID, client_id)
+            .await?
+            .map(|i| application_from(&i))
+            .transpose()
+    }
+
+    /// A user's tokens, newest first (through the `by-username` index).
+    pub async fn list_tokens_for_user(
+        &self,
+        username: &str,
+    ) -> Result<Vec<TokenRecord>, StoreError> {
+        let mut tokens = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.tables.tokens)
+            .index_name(TOKENS_BY_USER_INDEX)
+            .key_condition_expression("username = :u")
+            .expression_attribute_values(":u", AttributeValue::S(username.to_string()))
+            .scan_index_forward(false)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = pages.next().await {
+            tokens.push(token_from(&item.map_err(unavailable)?)?);
+        }
+        Ok(tokens)
+    }
+
+    /// Revokes a token by its public id (operator action). Returns whether it was revoked now.
+    pub async fn revoke_token_by_id(
+        &self,
+        token_id: &str,
+        now_secs: u64,
+    ) -> Result<bool, StoreError> {
+        self.update_if(
+            &self.tables.tokens,
+            (attr::TOKEN_ID, token_id),
+            "SET revoked_at = :now",
+            "attribute_exists(token_id) AND attribute_not_exists(revoked_at)",
+            vec![(":now", n(now_secs))],
+        )
+        .await
+    }
+
+    /// Enables or disables a user, and marks or unmarks the user's unrevoked tokens so the
+    /// authorizer needs only the token's item. Returns whether the user exists.
+    pub async fn set_user_enabled(
+        &self,
+        username: &str,
+        enabled: bool,
+    ) -> Result<bool, StoreError> {
+        let exists = self
+            .update_if(
+                &self.tables.users,
+                (attr::USERNAME, username),
+                "SET enabled = :e",
+                "attribute_exists(username)",
+                vec![(":e", AttributeValue::Bool(enabled))],
+            )
+            .await?;
+        if !exists {
+            return Ok(false);
+        }
+        for token in self.list_tokens_for_user(username).await? {
+            if token.revoked_at.is_some() || token.user_disabled != enabled {
+                continue;
+            }
+            let key = (attr::TOKEN_ID, token.token_id.as_str());
+            let exists = "attribute_exists(token_id)";
+            if enabled {
+                self.update_if(
+                    &self.tables.tokens,
+                    key,
+                    "REMOVE user_disabled",
+                    exists,
+                    vec![],
+                )
+                .await?;
+            } else {
+                let set = "SET user_disabled = :t";
+                let values = vec![(":t", AttributeValue::Bool(true))];
+                self.update_if(&self.tables.tokens, key, set, exists, values)
+                    .await?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Replaces a user's password hash. Returns whether the user exists.
+    pub async fn set_password_hash(&self, username: &str, hash: &str) -> Result<bool, StoreError> {
+        self.update_if(
+            &self.tables.users,
+            (attr::USERNAME, username),
+            "SET password_hash = :h",
+            "attribute_exists(username)",
+            vec![(":h", AttributeValue::S(hash.to_string()))],
+        )
+        .await
+    }
+
+    /// Removes an application. Returns whether it existed.
+    pub async fn delete_application(&self, client_id: &str) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.tables.applications)
+            .set_key(Some(Self::key(attr::CLIENT_ID, client_id)))
+            .condition_expression("attribute_exists(client_id)")
+            .send()
+            .await;
+        conditional(result.map(|_| ()))
+    }
+
+    /// Every application, sorted by client id.
+    pub async fn list_applications(&self) -> Result<Vec<Application>, StoreError> {
+        let mut apps = Vec::new();
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.tables.applications)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = pages.next().await {
+            apps.push(application_from(&item.map_err(unavailable)?)?);
+        }
+        apps.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        Ok(apps)
+    }
+
+    pub async fn get_failed_logins(
+        &self,
+        username: &str,
+    ) -> Result<Option<FailedLogins>, StoreError> {
+        self.get_item(&self.tables.failed_logins, attr::USERNAME, username)
+            .await?
+            .map(|i| failed_logins_from(&i))
+            .transpose()
+    }
+}
+
+fn attr_def(name: &str, kind: ScalarAttributeType) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(kind)
+        .build()
+        .expect("name and type are set")
+}
+
+fn key_elem(name: &str, kind: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .expect("name and type are set")
+}

@@ -1,0 +1,217 @@
+//! Items <-> models: the one place that knows how users, applications, tokens and
+//! failed-login counters look as DynamoDB items. The README's "Data" section documents the
+//! same layout.
+
+use std::collections::{BTreeSet, HashMap};
+
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::store::{Application, FailedLogins, StoreError, TokenRecord, User};
+
+pub(super) type Item = HashMap<String, AttributeValue>;
+
+/// Attribute names, shared by the adapter, the admin CLI and the README.
+pub mod attr {
+    pub const USERNAME: &str = "username";
+    pub const PASSWORD_HASH: &str = "password_hash";
+    pub const ENABLED: &str = "enabled";
+    pub const SUPERUSER: &str = "superuser";
+    pub const CLIENT_ID: &str = "client_id";
+    pub const NAME: &str = "name";
+    pub const REDIRECT_URIS: &str = "redirect_uris";
+    pub const SCOPE_CEILING: &str = "scope_ceiling";
+    pub const TOKEN_ID: &str = "token_id";
+    pub const SECRET_SHA256: &str = "secret_sha256";
+    pub const SCOPES: &str = "scopes";
+    pub const ISSUED_AT: &str = "issued_at";
+    pub const EXPIRES_AT: &str = "expires_at";
+    pub const REVOKED_AT: &str = "revoked_at";
+    pub const USER_DISABLED: &str = "user_disabled";
+    pub const FAILURES: &str = "failures";
+    pub const LAST_FAILURE_MS: &str = "last_failure_ms";
+}
+
+pub(super) fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// Typed reads of item attributes, so item parsing reads like the model.
+trait ItemExt {
+    fn s(&self, name: &str) -> Result<String, StoreError>;
+    fn num(&self, name: &str) -> Result<u64, StoreError>;
+    fn flag(&self, name: &str) -> Result<bool, StoreError>;
+    fn strings(&self, name: &str) -> Result<Option<Vec<String>>, StoreError>;
+}
+
+fn missing(name: &str) -> StoreError {
+    StoreError::Corrupt(format!("attribute {name} is missing or of the wrong type"))
+}
+
+impl ItemExt for Item {
+    fn s(&self, name: &str) -> Result<String, StoreError> {
+        self.get(name)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .ok_or_else(|| missing(name))
+    }
+
+    fn num(&self, name: &str) -> Result<u64, StoreError> {
+        self.get(name)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| missing(name))
+    }
+
+    fn flag(&self, name: &str) -> Result<bool, StoreError> {
+        self.get(name)
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .ok_or_else(|| missing(name))
+    }
+
+    /// A list of strings (`L` of `S`) or a string set (`SS`); `None` when absent.
+    fn strings(&self, name: &str) -> Result<Option<Vec<String>>, StoreError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(AttributeValue::Ss(v)) => Ok(Some(v.clone())),
+            Some(AttributeValue::L(v)) => v
+                .iter()
+                .map(|e| e.as_s().cloned().map_err(|_| missing(name)))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(missing(name)),
+        }
+    }
+}
+
+pub(super) fn user_from(i: &Item) -> Result<User, StoreError> {
+    Ok(User {
+        username: i.s(attr::USERNAME)?,
+        password_hash: i.s(attr::PASSWORD_HASH)?,
+        enabled: i.flag(attr::ENABLED)?,
+        superuser: i.flag(attr::SUPERUSER).unwrap_or(false),
+    })
+}
+
+pub(super) fn application_from(i: &Item) -> Result<Application, StoreError> {
+    Ok(Application {
+        client_id: i.s(attr::CLIENT_ID)?,
+        name: i.s(attr::NAME).unwrap_or_default(),
+        redirect_uris: i.strings(attr::REDIRECT_URIS)?.unwrap_or_default(),
+        scope_ceiling: i
+            .strings(attr::SCOPE_CEILING)?
+            .map(|v| v.into_iter().collect::<BTreeSet<_>>()),
+    })
+}
+
+pub(super) fn failed_logins_from(i: &Item) -> Result<FailedLogins, StoreError> {
+    Ok(FailedLogins {
+        failures: i.num(attr::FAILURES)?.min(u32::MAX as u64) as u32,
+        last_failure_ms: i.num(attr::LAST_FAILURE_MS)?,
+    })
+}
+
+pub(super) fn token_item(t: &TokenRecord) -> Item {
+    let mut item = HashMap::from([
+        (
+            attr::TOKEN_ID.to_string(),
+            AttributeValue::S(t.token_id.clone()),
+        ),
+        (
+            attr::SECRET_SHA256.to_string(),
+            AttributeValue::B(Blob::new(t.secret_hash.to_vec())),
+        ),
+        (
+            attr::USERNAME.to_string(),
+            AttributeValue::S(t.username.clone()),
+        ),
+        (
+            attr::CLIENT_ID.to_string(),
+            AttributeValue::S(t.client_id.clone()),
+        ),
+        (
+            attr::SCOPES.to_string(),
+            AttributeValue::L(t.scopes.iter().cloned().map(AttributeValue::S).collect()),
+        ),
+        (attr::ISSUED_AT.to_string(), n(t.issued_at)),
+        (attr::EXPIRES_AT.to_string(), n(t.expires_at)),
+    ]);
+    if let Some(at) = t.revoked_at {
+        item.insert(attr::REVOKED_AT.to_string(), n(at));
+    }
+    if t.user_disabled {
+        item.insert(attr::USER_DISABLED.to_string(), AttributeValue::Bool(true));
+    }
+    item
+}
+
+pub(super) fn token_from(i: &Item) -> Result<TokenRecord, StoreError> {
+    let hash = i
+        .get(attr::SECRET_SHA256)
+        .and_then(|v| v.as_b().ok())
+        .and_then(|b| <[u8; 32]>::try_from(b.as_ref()).ok())
+        .ok_or_else(|| missing(attr::SECRET_SHA256))?;
+    Ok(TokenRecord {
+        token_id: i.s(attr::TOKEN_ID)?,
+        secret_hash: hash,
+        username: i.s(attr::USERNAME)?,
+        client_id: i.s(attr::CLIENT_ID)?,
+        scopes: i.strings(attr::SCOPES)?.unwrap_or_default(),
+        issued_at: i.num(attr::ISSUED_AT)?,
+        expires_at: i.num(attr::EXPIRES_AT)?,
+        revoked_at: i
+            .get(attr::REVOKED_AT)
+            .map(|_| i.num(attr::REVOKED_AT))
+            .transpose()?,
+        user_disabled: i.flag(attr::USER_DISABLED).unwrap_or(false),
+    })
+}
+
+pub(super) fn user_item(user: &User) -> Item {
+    HashMap::from([
+        (
+            attr::USERNAME.to_string(),
+            AttributeValue::S(user.username.clone()),
+        ),
+        (
+            attr::PASSWORD_HASH.to_string(),
+            AttributeValue::S(user.password_hash.clone()),
+        ),
+        (
+            attr::ENABLED.to_string(),
+            AttributeValue::Bool(user.enabled),
+        ),
+        (
+            attr::SUPERUSER.to_string(),
+            AttributeValue::Bool(user.superuser),
+        ),
+    ])
+}
+
+pub(super) fn application_item(app: &Application) -> Item {
+    let mut item = HashMap::from([
+        (
+            attr::CLIENT_ID.to_string(),
+            AttributeValue::S(app.client_id.clone()),
+        ),
+        (attr::NAME.to_string(), AttributeValue::S(app.name.clone())),
+        (
+            attr::REDIRECT_URIS.to_string(),
+            AttributeValue::L(
+                app.redirect_uris
+                    .iter()
+                    .cloned()
+                    .map(AttributeValue::S)
+                    .collect(),
+            ),
+        ),
+    ]);
+    if let Some(ceiling) = &app.scope_ceiling {
+        item.insert(
+            attr::SCOPE_CEILING.to_string(),
+            AttributeValue::Ss(ceiling.iter().cloned().collect()),
+        );
+    }
+    item
+}

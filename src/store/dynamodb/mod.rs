@@ -1,0 +1,346 @@
+//! The DynamoDB adapter of the store's ports: four tables, one item per user,
+//! application, token and failed-login counter.
+//!
+//! - this file: the client, and the request path (one `BatchGetItem` to read, one
+//!   conditional write to issue, revoke or count a failure);
+//! - [`admin`]: operator functions for the admin CLI and the tests;
+//! - [`item`]: items <-> models.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
+};
+
+use super::{
+    AfterLogin, Directory, FailedLogins, FailureCounter, Lookup, StoreError, TokenReader,
+    TokenRecord, TokenRevoker, TokenWriter,
+};
+use crate::config::Tables;
+
+mod admin;
+mod item;
+
+pub use item::attr;
+use item::{Item, application_from, failed_logins_from, n, token_from, token_item, user_from};
+
+/// The tokens table's index for listing a user's tokens.
+pub const TOKENS_BY_USER_INDEX: &str = "by-username";
+
+/// Batch reads can leave keys unprocessed under load; they are asked again this often.
+const BATCH_ATTEMPTS: u32 = 3;
+
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    tables: Tables,
+}
+
+fn unavailable(err: impl std::error::Error) -> StoreError {
+    StoreError::Unavailable(DisplayErrorContext(err).to_string())
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, tables: Tables) -> Self {
+        DynamoStore { client, tables }
+    }
+
+    pub fn tables(&self) -> &Tables {
+        &self.tables
+    }
+
+    fn key(name: &str, value: &str) -> Item {
+        HashMap::from([(name.to_string(), AttributeValue::S(value.to_string()))])
+    }
+
+    /// Reads the given keys with `BatchGetItem`, asking again for unprocessed keys.
+    async fn batch_get(
+        &self,
+        mut wanted: HashMap<String, KeysAndAttributes>,
+    ) -> Result<HashMap<String, Vec<Item>>, StoreError> {
+        let mut found: HashMap<String, Vec<Item>> = HashMap::new();
+        for attempt in 0..BATCH_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
+            }
+            let out = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(wanted))
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for (table, items) in out.responses.unwrap_or_default() {
+                found.entry(table).or_default().extend(items);
+            }
+            match out.unprocessed_keys {
+                Some(rest) if !rest.is_empty() => wanted = rest,
+                _ => return Ok(found),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "DynamoDB left keys unprocessed".into(),
+        ))
+    }
+
+    /// `UpdateItem` under a condition: `Ok(false)` when the condition does not hold.
+    async fn update_if(
+        &self,
+        table: &str,
+        key: (&str, &str),
+        update: &str,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<bool, StoreError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(table)
+            .set_key(Some(Self::key(key.0, key.1)))
+            .update_expression(update)
+            .condition_expression(condition);
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
+        conditional(request.send().await.map(|_| ()))
+    }
+
+    fn keys(name: &str, value: &str) -> KeysAndAttributes {
+        KeysAndAttributes::builder()
+            .keys(Self::key(name, value))
+            .consistent_read(true)
+            .build()
+            .expect("keys is set")
+    }
+}
+
+impl Directory for DynamoStore {
+    async fn lookup(&self, client_id: &str, username: Option<&str>) -> Result<Lookup, StoreError> {
+        let t = &self.tables;
+        let mut wanted = HashMap::from([(
+            t.applications.clone(),
+            Self::keys(attr::CLIENT_ID, client_id),
+        )]);
+        if let Some(username) = username {
+            wanted.insert(t.users.clone(), Self::keys(attr::USERNAME, username));
+            wanted.insert(
+                t.failed_logins.clone(),
+                Self::keys(attr::USERNAME, username),
+            );
+        }
+        let mut found = self.batch_get(wanted).await?;
+        let mut first = |table: &str| found.remove(table).and_then(|mut v| v.pop());
+        Ok(Lookup {
+            application: first(&t.applications)
+                .map(|i| application_from(&i))
+                .transpose()?,
+            user: first(&t.users).map(|i| user_from(&i)).transpose()?,
+            failed_logins: first(&t.failed_logins)
+                .map(|i| failed_logins_from(&i))
+                .transpose()?,
+        })
+    }
+}
+
+impl TokenWriter for DynamoStore {
+    async fn put_token(&self, token: &TokenRecord, after: &AfterLogin) -> Result<(), StoreError> {
+        let item = token_item(token);
+        let condition = "attribute_not_exists(token_id)";
+        if !after.reset_failures && after.new_password_hash.is_none() {
+            return match self
+                .client
+                .put_item()
+                .table_name(&self.tables.tokens)
+                .set_item(Some(item))
+                .condition_expression(condition)
+                .send()
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+                {
+                    Err(StoreError::Conflict)
+                }
+                Err(e) => Err(unavailable(e)),
+            };
+        }
+        // The token and what the login changes go in one transaction: one round trip, and
+        // no reset without a token or token without a reset.
+        let put = Put::builder()
+            .table_name(&self.tables.tokens)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .build()
+            .map_err(unavailable)?;
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        if after.reset_failures {
+            let delete = Delete::builder()
+                .table_name(&self.tables.failed_logins)
+                .set_key(Some(Self::key(attr::USERNAME, &token.username)))
+                .build()
+                .map_err(unavailable)?;
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        if let Some(hash) = &after.new_password_hash {
+            let update = Update::builder()
+                .table_name(&self.tables.users)
+                .set_key(Some(Self::key(attr::USERNAME, &token.username)))
+                .update_expression("SET password_hash = :h")
+                .condition_expression("attribute_exists(username)")
+                .expression_attribute_values(":h", AttributeValue::S(hash.clone()))
+                .build()
+                .map_err(unavailable)?;
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let token_conflict = match e.as_service_error() {
+                    Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                        c.cancellation_reasons().first().and_then(|r| r.code())
+                            == Some("ConditionalCheckFailed")
+                    }
+                    _ => false,
+                };
+                if token_conflict {
+                    Err(StoreError::Conflict)
+                } else {
+                    Err(unavailable(e))
+                }
+            }
+        }
+    }
+}
+
+impl TokenReader for DynamoStore {
+    async fn get_token(&self, token_id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.get_item(&self.tables.tokens, attr::TOKEN_ID, token_id)
+            .await?
+            .map(|i| token_from(&i))
+            .transpose()
+    }
+}
+
+impl TokenRevoker for DynamoStore {
+    async fn revoke_token(
+        &self,
+        token_id: &str,
+        secret_hash: &[u8; 32],
+        now_secs: u64,
+    ) -> Result<bool, StoreError> {
+        let hash = AttributeValue::B(Blob::new(secret_hash.to_vec()));
+        self.update_if(
+            &self.tables.tokens,
+            (attr::TOKEN_ID, token_id),
+            "SET revoked_at = :now",
+            "secret_sha256 = :hash AND attribute_not_exists(revoked_at)",
+            vec![(":now", n(now_secs)), (":hash", hash)],
+        )
+        .await
+    }
+}
+
+impl FailureCounter for DynamoStore {
+    async fn record_failure(
+        &self,
+        username: &str,
+        now_ms: u64,
+        expires_at: u64,
+    ) -> Result<FailedLogins, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.tables.failed_logins)
+            .set_key(Some(Self::key(attr::USERNAME, username)))
+            .update_expression("ADD failures :one SET last_failure_ms = :now, expires_at = :exp")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":exp", n(expires_at))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        failed_logins_from(&out.attributes.unwrap_or_default())
+    }
+}
+
+impl DynamoStore {
+    async fn put_item(
+        &self,
+        table: &str,
+        item: Item,
+        condition: Option<&str>,
+    ) -> Result<(), StoreError> {
+        match self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_string))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::Conflict)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn get_item(
+        &self,
+        table: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(table)
+            .set_key(Some(Self::key(key, value)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.item)
+    }
+}
+
+/// `Ok(true)` for success, `Ok(false)` when the write's condition failed.
+pub(super) fn conditional<E>(
+    result: Result<
+        (),
+        aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+    >,
+) -> Result<bool, StoreError>
+where
+    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + 'static,
+{
+    match result {
+        Ok(()) => Ok(true),
+        Err(e)
+            if e.as_service_error().and_then(|s| s.code())
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(unavailable(e)),
+    }
+}

@@ -1,0 +1,24 @@
+//! A whitelist source held in memory, for tests and benchmarks.
+
+use super::{SourceError, WhitelistSource};
+
+/// A whitelist held in memory, for tests and benchmarks; `None` behaves like an outage.
+#[derive(Debug, Default)]
+pub struct MemorySource(std::sync::Mutex<Option<String>>);
+
+impl MemorySource {
+    pub fn new(value: Option<&str>) -> Self {
+        MemorySource(std::sync::Mutex::new(value.map(str::to_string)))
+    }
+
+    pub fn set(&self, value: Option<&str>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = value.map(str::to_string);
+    }
+}
+
+impl WhitelistSource for MemorySource {
+    async fn fetch(&self) -> Result<String, SourceError> {
+        let value = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        value.ok_or_else(|| SourceError("memory source set unavailable".into()))
+    }
+}

@@ -1,0 +1,133 @@
+//! The contract, row by row, through the whole request flow with in-memory adapters:
+//! no network, no AWS. The DynamoDB and SSM adapters have their own tests against moto.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use base64::Engine;
+use direct_oauth::clock::ManualClock;
+use direct_oauth::config::{Config, QUAY_SCOPES};
+use direct_oauth::flow::{Flow, Settings};
+use direct_oauth::password::{PasswordHasherArgon, Passwords};
+use direct_oauth::random::CountingRandom;
+use direct_oauth::store::memory::MemoryStore;
+use direct_oauth::store::{Application, User};
+use direct_oauth::token::AccessToken;
+use direct_oauth::whitelist::{CachedWhitelist, MemorySource, SourceError, WhitelistSource};
+use http::{Request, Response};
+
+const CLIENT: &str = "some_client_id";
+const REDIRECT: &str = "https://my/internal/application/token_created";
+const QUAY_AUTH: &str = "Basic dXNlcm5hbWU6cGFzc3dvcmRoZXJl";
+const GOOD_BODY: &str = "client_id=some_client_id&redirect_uri=https://my/internal/application/token_created&scope=repo:write,org:admin";
+pub(crate) const NOW_MS: u64 = 1_800_000_000_000;
+
+pub(crate) type TestFlow = Flow<MemoryStore, MemorySource, ManualClock, CountingRandom>;
+
+fn basic(user: &str, password: &str) -> String {
+    let raw = format!("{user}:{password}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
+}
+
+fn flow_with(settings: impl FnOnce(&mut Settings)) -> TestFlow {
+    service(settings, |_| {
+        MemorySource::new(Some("some_client_id,multi,unregistered"))
+    })
+}
+
+/// The flow over the demo data, with the whitelist read from whatever `source` makes.
+fn service<S: WhitelistSource>(
+    settings: impl FnOnce(&mut Settings),
+    source: impl FnOnce(&MemoryStore) -> S,
+) -> Flow<MemoryStore, S, ManualClock, CountingRandom> {
+    let hasher = PasswordHasherArgon::new().unwrap();
+    let store = MemoryStore::default();
+    for (name, superuser, enabled) in [
+        ("username", false, true),
+        ("root", true, true),
+        ("gone", false, false),
+    ] {
+        store.put_user(User {
+            username: name.into(),
+            password_hash: hasher.hash("passwordhere").unwrap(),
+            enabled,
+            superuser,
+        });
+    }
+    store.put_application(Application {
+        client_id: CLIENT.into(),
+        name: "Quay example".into(),
+        redirect_uris: vec![REDIRECT.into()],
+        scope_ceiling: None,
+    });
+    store.put_application(Application {
+        client_id: "multi".into(),
+        name: "two URIs".into(),
+        redirect_uris: vec!["https://a.example/cb".into(), "http://127.0.0.1/cb".into()],
+        scope_ceiling: Some(["repo:read".to_string()].into()),
+    });
+    let config = Config::from_lookup(|_| None).unwrap();
+    let mut s = Settings::from(&config);
+    settings(&mut s);
+    let source = source(&store);
+    let whitelist = CachedWhitelist::new(source, Duration::from_secs(60), Duration::from_secs(0));
+    Flow::new(
+        store,
+        whitelist,
+        ManualClock::at(NOW_MS),
+        CountingRandom::default(),
+        hasher,
+        s,
+    )
+}
+
+pub(crate) fn flow() -> TestFlow {
+    flow_with(|_| {})
+}
+
+fn post(auth: Option<&str>, body: &str) -> Request<Vec<u8>> {
+    let mut b = Request::builder()
+        .method("POST")
+        .uri("/oauth/authorizeapp")
+        .header("content-type", "application/x-www-form-urlencoded");
+    if let Some(a) = auth {
+        b = b.header("authorization", a);
+    }
+    b.body(body.as_bytes().to_vec()).unwrap()
+}
+
+fn header<'a>(r: &'a Response<String>, name: &str) -> Option<&'a str> {
+    r.headers().get(name).map(|v| v.to_str().unwrap())
+}
+
+fn json(r: &Response<String>) -> serde_json::Value {
+    assert_eq!(header(r, "content-type"), Some("application/json"));
+    serde_json::from_str(r.body()).expect("a JSON error body")
+}
+
+/// Every JSON error: status, error code, no redirect, no-store; and no token written.
+fn assert_refused(f: &TestFlow, r: &Response<String>, status: u16, error: &str) {
+    assert_eq!(r.status(), status, "{:?}", r.body());
+    assert_eq!(json(r)["error"], error);
+    assert!(header(r, "location").is_none());
+    assert_eq!(header(r, "cache-control"), Some("no-store"));
+    assert_eq!(header(r, "pragma"), Some("no-cache"));
+    assert!(f.store().tokens().is_empty(), "no token may be written");
+}
+
+fn fragment(r: &Response<String>) -> Vec<(String, String)> {
+    let location = header(r, "location").expect("a Location");
+    let (_, frag) = location.split_once('#').expect("a fragment");
+    url::form_urlencoded::parse(frag.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+mod checks_1_to_7;
+mod checks_8_to_12;
+mod success;

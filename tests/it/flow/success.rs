@@ -1,0 +1,115 @@
+//! Successful requests: the token, its record, and what the contract lets vary.
+
+use super::*;
+
+#[tokio::test]
+async fn success_issues_a_stored_token_in_the_contract_format() {
+    let f = flow();
+    let r = f.handle(&post(Some(QUAY_AUTH), GOOD_BODY)).await.response;
+    assert_eq!(r.status(), 302);
+    let location = header(&r, "location").unwrap();
+    let token = location
+        .strip_prefix(&format!("{REDIRECT}#access_token="))
+        .and_then(|rest| rest.strip_suffix("&token_type=Bearer&expires_in=315576000"))
+        .unwrap_or_else(|| panic!("unexpected Location {location}"));
+    assert!(
+        token.len() >= 43
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    );
+    assert_eq!(header(&r, "referrer-policy"), Some("no-referrer"));
+    assert_eq!(header(&r, "cache-control"), Some("no-store"));
+    assert!(r.body().is_empty());
+
+    let records = f.store().tokens();
+    assert_eq!(records.len(), 1);
+    let rec = &records[0];
+    let parsed = AccessToken::parse(token).unwrap();
+    assert_eq!(rec.token_id, parsed.id());
+    assert!(parsed.secret_matches(&rec.secret_hash));
+    assert_eq!(
+        (rec.username.as_str(), rec.client_id.as_str()),
+        ("username", CLIENT)
+    );
+    assert_eq!(rec.scopes, ["repo:write", "org:admin"]);
+    assert_eq!(rec.issued_at, NOW_MS / 1000);
+    assert_eq!(rec.expires_at, NOW_MS / 1000 + 315_576_000);
+    assert!(
+        !format!("{rec:?}").contains(&token[22..]),
+        "the secret is not stored"
+    );
+}
+
+#[tokio::test]
+async fn state_is_echoed_last_and_lifetime_is_configurable() {
+    let f = flow_with(|s| s.token_lifetime = Duration::from_secs(3600));
+    let r = f
+        .handle(&post(
+            Some(QUAY_AUTH),
+            &format!("{GOOD_BODY}&state=xyz%26access_token%3Devil"),
+        ))
+        .await
+        .response;
+    let pairs = fragment(&r);
+    let names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(names, ["access_token", "token_type", "expires_in", "state"]);
+    assert_eq!(pairs[2].1, "3600");
+    assert_eq!(pairs[3].1, "xyz&access_token=evil");
+}
+
+#[tokio::test]
+async fn redirect_uri_may_be_omitted_with_one_registered() {
+    let f = flow();
+    let r = f
+        .handle(&post(
+            Some(QUAY_AUTH),
+            "client_id=some_client_id&scope=repo:read",
+        ))
+        .await
+        .response;
+    assert_eq!(r.status(), 302);
+    assert!(
+        header(&r, "location")
+            .unwrap()
+            .starts_with(&format!("{REDIRECT}#access_token="))
+    );
+}
+
+#[tokio::test]
+async fn loopback_redirect_may_change_port() {
+    let f = flow();
+    let body = "client_id=multi&redirect_uri=http://127.0.0.1:53111/cb&scope=repo:read";
+    let r = f.handle(&post(Some(QUAY_AUTH), body)).await.response;
+    assert_eq!(r.status(), 302);
+    assert!(
+        header(&r, "location")
+            .unwrap()
+            .starts_with("http://127.0.0.1:53111/cb#access_token=")
+    );
+}
+
+#[tokio::test]
+async fn bcrypt_hashes_from_quay_verify_and_are_upgraded() {
+    let f = flow();
+    f.store().put_user(User {
+        username: "quay-user".into(),
+        password_hash: bcrypt::hash("s3cret", 4).unwrap(),
+        enabled: true,
+        superuser: false,
+    });
+    let r = f
+        .handle(&post(Some(&basic("quay-user", "s3cret")), GOOD_BODY))
+        .await
+        .response;
+    assert_eq!(r.status(), 302);
+    let upgraded = f.store().user("quay-user").unwrap().password_hash;
+    assert!(upgraded.starts_with("$argon2id$"), "{upgraded}");
+}
+
+#[test]
+fn the_default_catalogue_is_quays() {
+    let config = Config::from_lookup(|_| None).unwrap();
+    let expected: BTreeSet<String> = QUAY_SCOPES.split(' ').map(str::to_string).collect();
+    assert_eq!(config.scopes, expected);
+}

@@ -1,0 +1,23 @@
+//! Every Rust integration test, in one binary (one link of the AWS SDK instead of one per
+//! file). `make test` runs them with moto up; outside it, the moto tests skip (and fail
+//! under `CI=true`).
+//!
+//! - `flow`: the contract, row by row, through the whole flow with in-memory adapters;
+//! - `store_contract`: one suite of store expectations, run on `MemoryStore` always and on
+//!   the DynamoDB store against moto (`dynamodb`);
+//! - `dynamodb`, `ssm`: what only the real adapters do (tables, TTL, parameter types);
+//! - `events`: every file in `events/` through the real event conversion, into the flow
+//!   and the authorizer;
+//! - `authorizer`: the authorizer handler with the memory store;
+//! - `fuzz`: property tests of the parsers and the flow;
+//! - `architecture`: the layering rules of `src/lib.rs`, and file sizes.
+
+mod architecture;
+mod authorizer;
+mod dynamodb;
+mod events;
+mod flow;
+mod fuzz;
+mod moto;
+mod ssm;
+mod store_contract;
