@@ -1,7 +1,7 @@
 //! An in-memory store for unit tests of the request flow. Not for production: nothing is
 //! shared between processes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -9,6 +9,16 @@ use super::{
     AfterLogin, Application, Directory, FailedLogins, FailureCounter, Lookup, StoreError,
     TokenReader, TokenRecord, TokenRevoker, TokenWriter, User,
 };
+
+/// The store's operations, for failing one of them on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    Lookup,
+    PutToken,
+    GetToken,
+    RevokeToken,
+    RecordFailure,
+}
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -26,6 +36,9 @@ struct Inner {
     failed_logins: HashMap<String, FailedLogins>,
     /// When set, every call fails as DynamoDB would during an outage.
     unavailable: bool,
+    /// Operations that fail as during an outage while the others work: a write that fails
+    /// after a good read, say.
+    failing: HashSet<Operation>,
     /// Token writes to refuse with a conflict before accepting one.
     conflicts_to_inject: u32,
 }
@@ -69,12 +82,23 @@ impl MemoryStore {
         self.with(|i| i.unavailable = unavailable);
     }
 
+    /// Makes `operation` fail as during an outage (or work again), whatever the others do.
+    pub fn set_failing(&self, operation: Operation, failing: bool) {
+        self.with(|i| {
+            if failing {
+                i.failing.insert(operation);
+            } else {
+                i.failing.remove(&operation);
+            }
+        });
+    }
+
     pub fn inject_conflicts(&self, n: u32) {
         self.with(|i| i.conflicts_to_inject = n);
     }
 
-    fn check_available(i: &Inner) -> Result<(), StoreError> {
-        if i.unavailable {
+    fn check_available(i: &Inner, operation: Operation) -> Result<(), StoreError> {
+        if i.unavailable || i.failing.contains(&operation) {
             Err(StoreError::Unavailable(
                 "memory store set unavailable".into(),
             ))
@@ -88,7 +112,7 @@ impl Directory for MemoryStore {
     async fn lookup(&self, client_id: &str, username: Option<&str>) -> Result<Lookup, StoreError> {
         self.lookups.fetch_add(1, Ordering::Relaxed);
         self.with(|i| {
-            Self::check_available(i)?;
+            Self::check_available(i, Operation::Lookup)?;
             Ok(Lookup {
                 application: i.applications.get(client_id).cloned(),
                 user: username.and_then(|u| i.users.get(u).cloned()),
@@ -101,7 +125,7 @@ impl Directory for MemoryStore {
 impl TokenWriter for MemoryStore {
     async fn put_token(&self, token: &TokenRecord, after: &AfterLogin) -> Result<(), StoreError> {
         self.with(|i| {
-            Self::check_available(i)?;
+            Self::check_available(i, Operation::PutToken)?;
             if i.conflicts_to_inject > 0 {
                 i.conflicts_to_inject -= 1;
                 return Err(StoreError::Conflict);
@@ -126,7 +150,7 @@ impl TokenWriter for MemoryStore {
 impl TokenReader for MemoryStore {
     async fn get_token(&self, token_id: &str) -> Result<Option<TokenRecord>, StoreError> {
         self.with(|i| {
-            Self::check_available(i)?;
+            Self::check_available(i, Operation::GetToken)?;
             Ok(i.tokens.get(token_id).cloned())
         })
     }
@@ -140,7 +164,7 @@ impl TokenRevoker for MemoryStore {
         now_secs: u64,
     ) -> Result<bool, StoreError> {
         self.with(|i| {
-            Self::check_available(i)?;
+            Self::check_available(i, Operation::RevokeToken)?;
             match i.tokens.get_mut(token_id) {
                 Some(t) if &t.secret_hash == secret_hash && t.revoked_at.is_none() => {
                     t.revoked_at = Some(now_secs);
@@ -160,7 +184,7 @@ impl FailureCounter for MemoryStore {
         _expires_at: u64,
     ) -> Result<FailedLogins, StoreError> {
         self.with(|i| {
-            Self::check_available(i)?;
+            Self::check_available(i, Operation::RecordFailure)?;
             let entry = i
                 .failed_logins
                 .entry(username.to_string())

@@ -12,10 +12,16 @@ async fn row_8_failed_logins_back_off_without_verifying() {
         401,
         "access_denied",
     );
+    assert_eq!(f.hasher().verifications(), 1);
     // Within 0.5 s even the right password is refused, and not verified.
     let r = f.handle(&post(Some(QUAY_AUTH), GOOD_BODY)).await.response;
     assert_refused(&f, &r, 429, "temporarily_unavailable");
     assert_eq!(header(&r, "retry-after"), Some("1"));
+    assert_eq!(
+        f.hasher().verifications(),
+        1,
+        "no verification while backing off"
+    );
     assert_eq!(f.store().failed_logins("username").unwrap().failures, 1);
     f.clock().advance_ms(500);
     assert_eq!(
@@ -195,6 +201,62 @@ async fn row_12_store_outage_is_503_without_a_token() {
     let r = f.handle(&post(Some(QUAY_AUTH), GOOD_BODY)).await.response;
     assert_refused(&f, &r, 503, "temporarily_unavailable");
     assert_eq!(header(&r, "retry-after"), Some("2"));
+}
+
+#[tokio::test]
+async fn row_12_a_token_write_failing_after_a_good_read_is_503_without_a_token() {
+    let f = flow();
+    let reads = f.store().lookup_counter();
+    f.store().set_failing(Operation::PutToken, true);
+    let r = f.handle(&post(Some(QUAY_AUTH), GOOD_BODY)).await.response;
+    assert_refused(&f, &r, 503, "temporarily_unavailable");
+    assert_eq!(header(&r, "retry-after"), Some("2"));
+    assert_eq!(reads.load(Ordering::SeqCst), 1, "the read succeeded");
+    assert_eq!(f.hasher().verifications(), 1, "the password was checked");
+    f.store().set_failing(Operation::PutToken, false);
+    assert_eq!(
+        f.handle(&post(Some(QUAY_AUTH), GOOD_BODY))
+            .await
+            .response
+            .status(),
+        302,
+        "the next request, with the store back, succeeds"
+    );
+    assert_eq!(f.store().tokens().len(), 1);
+}
+
+#[tokio::test]
+async fn row_9_a_failure_count_that_cannot_be_written_is_503_not_401() {
+    // Answering 401 without the count would let guesses through the back-off whenever
+    // the counter write fails (throttling, say).
+    let f = flow();
+    f.store().set_failing(Operation::RecordFailure, true);
+    let r = f
+        .handle(&post(Some(&basic("username", "wrong")), GOOD_BODY))
+        .await
+        .response;
+    assert_refused(&f, &r, 503, "temporarily_unavailable");
+    assert_eq!(f.hasher().verifications(), 1);
+    assert!(f.store().failed_logins("username").is_none());
+}
+
+#[tokio::test]
+async fn revocation_with_the_store_failing_is_503() {
+    let f = flow();
+    let issued = f.handle(&post(Some(QUAY_AUTH), GOOD_BODY)).await.response;
+    let token = fragment(&issued)
+        .into_iter()
+        .find(|(k, _)| k == "access_token")
+        .unwrap()
+        .1;
+    f.store().set_failing(Operation::RevokeToken, true);
+    let body = format!("token={token}");
+    let mut req = post(None, &body);
+    *req.uri_mut() = "/oauth/revoke".parse().unwrap();
+    let r = f.handle(&req).await.response;
+    assert_eq!(r.status(), 503);
+    assert_eq!(json(&r)["error"], "temporarily_unavailable");
+    assert!(f.store().tokens()[0].revoked_at.is_none());
 }
 
 #[tokio::test]

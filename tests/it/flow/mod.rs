@@ -10,9 +10,9 @@ use base64::Engine;
 use direct_oauth::clock::ManualClock;
 use direct_oauth::config::{Config, QUAY_SCOPES};
 use direct_oauth::flow::{Flow, Settings};
-use direct_oauth::password::{PasswordHasherArgon, Passwords};
+use direct_oauth::password::{HashError, PasswordHasherArgon, Passwords, Verification};
 use direct_oauth::random::CountingRandom;
-use direct_oauth::store::memory::MemoryStore;
+use direct_oauth::store::memory::{MemoryStore, Operation};
 use direct_oauth::store::{Application, User};
 use direct_oauth::token::AccessToken;
 use direct_oauth::whitelist::{CachedWhitelist, MemorySource, SourceError, WhitelistSource};
@@ -24,7 +24,44 @@ const QUAY_AUTH: &str = "Basic dXNlcm5hbWU6cGFzc3dvcmRoZXJl";
 const GOOD_BODY: &str = "client_id=some_client_id&redirect_uri=https://my/internal/application/token_created&scope=repo:write,org:admin";
 pub(crate) const NOW_MS: u64 = 1_800_000_000_000;
 
-pub(crate) type TestFlow = Flow<MemoryStore, MemorySource, ManualClock, CountingRandom>;
+pub(crate) type TestFlow =
+    Flow<MemoryStore, MemorySource, ManualClock, CountingRandom, CountingPasswords>;
+
+/// The real hasher, counting the verifications it is asked for (dummy ones included), so a
+/// test can tell "refused without verifying" from "verified, then refused".
+pub(crate) struct CountingPasswords {
+    inner: PasswordHasherArgon,
+    verifications: AtomicU32,
+}
+
+impl Default for CountingPasswords {
+    fn default() -> Self {
+        CountingPasswords {
+            inner: PasswordHasherArgon::new().unwrap(),
+            verifications: AtomicU32::new(0),
+        }
+    }
+}
+
+impl CountingPasswords {
+    pub(crate) fn verifications(&self) -> u32 {
+        self.verifications.load(Ordering::SeqCst)
+    }
+}
+
+impl Passwords for CountingPasswords {
+    fn verify(&self, stored: &str, password: &str) -> Verification {
+        self.verifications.fetch_add(1, Ordering::SeqCst);
+        self.inner.verify(stored, password)
+    }
+    fn verify_dummy(&self, password: &str) -> Verification {
+        self.verifications.fetch_add(1, Ordering::SeqCst);
+        self.inner.verify_dummy(password)
+    }
+    fn hash(&self, password: &str) -> Result<String, HashError> {
+        self.inner.hash(password)
+    }
+}
 
 fn basic(user: &str, password: &str) -> String {
     let raw = format!("{user}:{password}");
@@ -44,8 +81,8 @@ fn flow_with(settings: impl FnOnce(&mut Settings)) -> TestFlow {
 fn service<S: WhitelistSource>(
     settings: impl FnOnce(&mut Settings),
     source: impl FnOnce(&MemoryStore) -> S,
-) -> Flow<MemoryStore, S, ManualClock, CountingRandom> {
-    let hasher = PasswordHasherArgon::new().unwrap();
+) -> Flow<MemoryStore, S, ManualClock, CountingRandom, CountingPasswords> {
+    let hasher = CountingPasswords::default();
     let store = MemoryStore::default();
     for (name, superuser, enabled) in [
         ("username", false, true),

@@ -4,13 +4,16 @@
 //! imported from Quay are bcrypt; they verify, and the caller replaces them with argon2id
 //! at the next successful login.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use argon2::password_hash::phc::{Output, ParamsString, Salt};
-use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordVerifier, Version};
+use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordVerifier, Version};
 use subtle::ConstantTimeEq;
 use thiserror::Error;
+
+mod workspace;
+
+use workspace::{WORKSPACE_BLOCKS, Workspace};
 
 #[derive(Debug, Error)]
 #[error("could not hash the password: {0}")]
@@ -58,49 +61,8 @@ pub struct PasswordHasherArgon {
     argon2: Argon2<'static>,
     dummy: PasswordHash,
     memory: Workspace,
-}
-
-/// Argon2's working memory at the shipped parameters (19 MiB), allocated once and kept.
-/// Allocated per verification, as the crate does, it made the kernel fault in and zero
-/// 4,864 fresh pages on each of the first two logins of every process (the allocator hands
-/// the second one fresh heap too), about 7-10 ms each on the bench machine.
-/// [`Passwords::prepare`] allocates it on a background thread while the first request
-/// waits for DynamoDB, so the first login usually finds it ready.
-///
-/// Huge pages (MADV_HUGEPAGE) were tried: the first login's median dropped 5 ms but its
-/// 90th percentile rose from 49 to 75 ms (synchronous compaction), so they are not used.
-#[derive(Clone, Default)]
-struct Workspace {
-    blocks: Arc<Mutex<Vec<Block>>>,
-    allocating: Arc<AtomicBool>,
-}
-
-/// Blocks the shipped parameters need; the workspace never holds more.
-const WORKSPACE_BLOCKS: usize = Params::DEFAULT.block_count();
-
-impl Workspace {
-    /// The working memory, allocated and touched on first use.
-    fn lock(&self) -> MutexGuard<'_, Vec<Block>> {
-        let mut blocks = self.blocks.lock().unwrap_or_else(|e| e.into_inner());
-        if blocks.is_empty() {
-            // `reserve` + `resize` writes every block, so the pages are faulted in here;
-            // a zeroed allocation would leave that to the first hash.
-            blocks.reserve_exact(WORKSPACE_BLOCKS);
-            blocks.resize(WORKSPACE_BLOCKS, Block::default());
-        }
-        blocks
-    }
-
-    /// Allocates on a background thread, once per process.
-    fn allocate_in_background(&self) {
-        if !self.allocating.swap(true, Ordering::Relaxed) {
-            let this = self.clone();
-            // Without a thread the first verification allocates instead: slower, not wrong.
-            let _ = std::thread::Builder::new()
-                .name("argon2-memory".into())
-                .spawn(move || drop(this.lock()));
-        }
-    }
+    /// argon2 evaluations made for verifications, dummy ones included: what a login cost.
+    runs: AtomicU64,
 }
 
 impl std::fmt::Debug for PasswordHasherArgon {
@@ -116,7 +78,13 @@ impl PasswordHasherArgon {
             argon2: Argon2::default(),
             dummy,
             memory: Workspace::default(),
+            runs: AtomicU64::new(0),
         })
+    }
+
+    /// How many argon2 evaluations verifications have made so far (dummy ones included).
+    pub fn argon2_runs(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
     }
 
     /// Whether `password` hashes to `parsed`, computed in the kept working memory.
@@ -136,6 +104,7 @@ impl PasswordHasherArgon {
             Ok(v) => v.unwrap_or_default(),
             Err(_) => return false,
         };
+        self.runs.fetch_add(1, Ordering::Relaxed);
         let count = params.block_count();
         if count > WORKSPACE_BLOCKS {
             return self.argon2.verify_password(password, parsed).is_ok();
@@ -378,5 +347,23 @@ mod tests {
             assert_eq!(h.verify(stored, "plain"), Verification::Invalid, "{stored}");
         }
         assert_eq!(h.verify_dummy("anything"), Verification::Invalid);
+    }
+
+    /// Unknown users must cost what known ones do: one argon2 run at the same parameters.
+    #[test]
+    fn a_dummy_verification_costs_one_argon2_run_like_a_real_one() {
+        let h = PasswordHasherArgon::new().unwrap();
+        let real = h.hash("secret").unwrap();
+        assert_eq!(h.argon2_runs(), 0, "hashing is not verifying");
+        assert_eq!(h.verify(&real, "wrong"), Verification::Invalid);
+        assert_eq!(h.argon2_runs(), 1);
+        assert_eq!(h.verify_dummy("secret"), Verification::Invalid);
+        assert_eq!(h.argon2_runs(), 2, "the dummy ran argon2 too");
+        let dummy = PasswordHash::new(DUMMY_HASH).unwrap();
+        assert_eq!(
+            Params::try_from(&dummy).unwrap(),
+            Params::try_from(&PasswordHash::new(&real).unwrap()).unwrap(),
+            "at the parameters a real user's hash has"
+        );
     }
 }
