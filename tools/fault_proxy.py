@@ -3,11 +3,23 @@
 function behaves when AWS does: unreachable, throttling, or a token write whose condition
 fails. Tests point the function's AWS_ENDPOINT_URL_DYNAMODB / _SSM at it.
 
-Modes (set `proxy.mode`):
+Modes (set `proxy.mode`), for every request:
   pass        forward everything
   refuse      close every connection without answering (AWS unreachable)
   throttle    answer DynamoDB's ProvisionedThroughputExceededException (HTTP 400)
   conflict    answer ConditionalCheckFailedException to the next `conflicts` PutItem calls
+
+Chosen operations only (`proxy.fail_operations("PutItem", "UpdateItem", how=...)`), while
+the others (e.g. `BatchGetItem`) go through; `times=N` fails only the next N requests for
+those operations, then forwards them again. `how` is one of:
+  refuse      close the connection without answering
+  throttle    ProvisionedThroughputExceededException (HTTP 400)
+  internal    InternalServerError (HTTP 500)
+  lost        forward to moto (the write happens) and drop the answer: a lost response
+
+Every request is recorded in `proxy.requests` as (operation, parsed JSON body, outcome),
+operation being the part of `X-Amz-Target` after the dot ("ssm" requests keep their whole
+target) and outcome "forwarded" or the failure; `proxy.calls` keeps the raw targets.
 """
 
 import http.client
@@ -20,6 +32,14 @@ THROTTLE = {"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExc
             "message": "Rate of requests exceeds the allowed throughput."}
 CONFLICT = {"__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
             "message": "The conditional request failed"}
+INTERNAL = {"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError",
+            "message": "Internal server error (injected by fault_proxy)"}
+HOWS = ("refuse", "throttle", "internal", "lost")
+
+
+def operation(target):
+    """`DynamoDB_20120810.PutItem` -> `PutItem`."""
+    return target.rsplit(".", 1)[-1] if target.startswith("DynamoDB_") else target
 
 
 class FaultProxy:
@@ -28,7 +48,10 @@ class FaultProxy:
         self.upstream = (target.hostname, target.port)
         self.mode = "pass"
         self.conflicts = 0
+        self.failing = {}  # operation name -> [how, requests left or None for all]
         self.calls = []  # X-Amz-Target (DynamoDB) or "ssm" of every request seen
+        self.requests = []  # (operation, JSON body or None, outcome)
+        self.lock = threading.Lock()
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -45,26 +68,55 @@ class FaultProxy:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _drop(self):
+                self.close_connection = True
+                self.connection.close()
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 target = self.headers.get("X-Amz-Target", "")
-                proxy.calls.append(target)
-                if proxy.mode == "refuse":
-                    self.close_connection = True
-                    self.connection.close()
-                    return
-                if proxy.mode == "throttle" and target.startswith("DynamoDB_"):
+                op = operation(target)
+                try:
+                    parsed = json.loads(body) if body else None
+                except ValueError:
+                    parsed = None
+                with proxy.lock:
+                    proxy.calls.append(target)
+                    how = None
+                    rule = proxy.failing.get(op)
+                    if rule and rule[1] != 0:
+                        how = rule[0]
+                        if rule[1] is not None:
+                            rule[1] -= 1
+                    outcome = "forwarded"
+                    if proxy.mode == "refuse":
+                        outcome = "refuse"
+                    elif proxy.mode == "throttle" and target.startswith("DynamoDB_"):
+                        outcome = "throttle"
+                    elif (proxy.mode == "conflict" and op == "PutItem"
+                          and proxy.conflicts > 0):
+                        proxy.conflicts -= 1
+                        outcome = "conflict"
+                    elif how:
+                        outcome = how
+                    proxy.requests.append((op, parsed, outcome))
+                if outcome == "refuse":
+                    return self._drop()
+                if outcome == "throttle":
                     return self._answer(400, THROTTLE)
-                if (proxy.mode == "conflict" and target.endswith(".PutItem")
-                        and proxy.conflicts > 0):
-                    proxy.conflicts -= 1
+                if outcome == "conflict":
                     return self._answer(400, CONFLICT)
+                if outcome == "internal":
+                    return self._answer(500, INTERNAL)
                 conn = http.client.HTTPConnection(*proxy.upstream, timeout=10)
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 headers["Host"] = "%s:%d" % proxy.upstream
                 conn.request("POST", self.path, body=body, headers=headers)
                 resp = conn.getresponse()
                 data = resp.read()
+                conn.close()
+                if outcome == "lost":
+                    return self._drop()
                 self.send_response(resp.status)
                 for k, v in resp.getheaders():
                     if k.lower() not in ("content-length", "transfer-encoding", "connection"):
@@ -72,12 +124,36 @@ class FaultProxy:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
-                conn.close()
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def fail_operations(self, *operations, how="refuse", times=None):
+        """Fails later requests for these operations (`PutItem`, `UpdateItem`,
+        `TransactWriteItems`, ...) in the way `how` says, every one or the next `times`
+        (counted per operation); other operations are forwarded."""
+        if how not in HOWS:
+            raise ValueError(f"how must be one of {HOWS}")
+        with self.lock:
+            for op in operations:
+                self.failing[operation(op)] = [how, times]
+
+    def heal(self):
+        """Forwards everything again."""
+        with self.lock:
+            self.failing.clear()
+            self.mode = "pass"
+
+    def mark(self):
+        """The index of the next request, to look at one invocation's requests."""
+        with self.lock:
+            return len(self.requests)
+
+    def since(self, mark):
+        with self.lock:
+            return list(self.requests[mark:])
 
     def close(self):
         self.server.shutdown()

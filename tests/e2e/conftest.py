@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from urllib.parse import urlsplit
 
@@ -76,6 +77,43 @@ def reset_failures(dynamodb, tables):
     def reset(username):
         dynamodb.delete_item(TableName=tables["failed_logins"], Key={"username": {"S": username}})
     return reset
+
+
+def failed_logins(dynamodb, tables, username):
+    """The failed-login counter item of a name, or None."""
+    return dynamodb.get_item(TableName=tables["failed_logins"],
+                             Key={"username": {"S": username}}, ConsistentRead=True).get("Item")
+
+
+def tokens_of(dynamodb, tables, username):
+    """Every token record of a user."""
+    items = []
+    for page in dynamodb.get_paginator("scan").paginate(
+            TableName=tables["tokens"], ConsistentRead=True,
+            FilterExpression="username = :u", ExpressionAttributeValues={":u": {"S": username}}):
+        items += page["Items"]
+    return items
+
+
+def back_off_until(item):
+    """When the back-off window of a failed-login item ends (epoch seconds): 0.5 s x
+    (2^n - 1) after the last failure (README, "Failed-login back-off")."""
+    n, last_ms = int(item["failures"]["N"]), int(item["last_failure_ms"]["N"])
+    return last_ms / 1000 + 0.5 * (2 ** n - 1)
+
+
+def wait_out_back_off(dynamodb, tables, username):
+    """Sleeps until the stored failures no longer hold the name back: judged from the
+    record itself, so a slow machine waits longer instead of failing."""
+    item = failed_logins(dynamodb, tables, username)
+    if item:
+        time.sleep(max(0.0, back_off_until(item) + 0.05 - time.time()))
+
+
+def token_from(location):
+    """The access token in a success Location."""
+    assert location and "#access_token=" in location, location
+    return location.split("access_token=", 1)[1].split("&", 1)[0]
 
 
 class Reply:

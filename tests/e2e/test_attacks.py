@@ -6,37 +6,47 @@ import json
 import os
 import subprocess
 import time
+import uuid
 from urllib.parse import parse_qsl, quote
 
 import pytest
 
-from conftest import ROOT, admin, basic, require
+from conftest import ROOT, admin, basic, http_request, require
 
-CLIENT = "attack_client"
+# Fresh names per run: registration must succeed (check=True), never "already exists".
+SUFFIX = uuid.uuid4().hex[:8]
+CLIENT = "attack_client_" + SUFFIX
+USER = "attacker-target-" + SUFFIX
 REGISTERED = "https://app.example/cb"
 LOOPBACK = "http://127.0.0.1/cb"
 
+NO_MATCH = "redirect_uri does not match a registered redirect URI"
+BAD_CREDENTIALS = "Basic credentials are missing or malformed"
+
 
 @pytest.fixture(scope="module")
-def attack_user():
+def attack_user(dynamodb, tables):
+    """Registers the application, whitelists it and adds the user, then proves the setup
+    works: the registered URIs get a token. Without that, every redirect case below would
+    pass on "unknown client" (also a 400 invalid_request)."""
     require("E2E_ENDPOINT")
-    admin("app", "add", CLIENT, "--redirect-uri", REGISTERED, "--redirect-uri", LOOPBACK,
-          check=False)
+    admin("app", "add", CLIENT, "--redirect-uri", REGISTERED, "--redirect-uri", LOOPBACK)
     admin("whitelist", "add", CLIENT)
-    admin("user", "add", "attacker-target", "--password-stdin", stdin="s3cret-pw\n", check=False)
-    time.sleep(1.1)  # the test stack caches the whitelist for 1 s
-    return basic("attacker-target", "s3cret-pw")
-
-
-@pytest.fixture(autouse=True)
-def no_token_written(dynamodb, tables, reset_failures):
-    reset_failures("attacker-target")
-    count = lambda: dynamodb.scan(TableName=tables["tokens"], Select="COUNT")["Count"]  # noqa
-    before = count()
-    yield
-    assert count() == before, "an attack got a token written"
-
-
+    admin("user", "add", USER, "--password-stdin", stdin="s3cret-pw\n")
+    assert CLIENT in admin("whitelist", "list").stdout
+    auth = basic(USER, "s3cret-pw")
+    deadline = time.monotonic() + 30
+    for uri in [REGISTERED, "http://127.0.0.1:8123/cb"]:
+        while True:
+            reply = http_request(require("E2E_ENDPOINT"), body=form(uri), headers={
+                "Authorization": auth, "Content-Type": "application/x-www-form-urlencoded"})
+            # The test stack caches the whitelist for 1 s: 403 until it has expired.
+            if reply.status != 403 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert reply.status == 302, ("setup: the registered URI must work", uri, reply.body)
+        assert reply.header("location").startswith(uri + "#access_token="), reply.headers
+    return auth
 def form(redirect_uri=None, scope="repo:read", extra=""):
     parts = [f"client_id={CLIENT}", f"scope={quote(scope, safe='')}"]
     if redirect_uri is not None:
@@ -83,25 +93,36 @@ REDIRECT_ATTACKS = [
 def test_redirect_tricks_are_400_without_location(post, attack_user, uri):
     reply = post(form(uri), auth=attack_user)
     assert reply.status == 400, (uri, reply.status, reply.body)
-    assert reply.json()["error"] == "invalid_request"
+    assert reply.json() == {"error": "invalid_request", "error_description": NO_MATCH}, uri
     assert reply.header("location") is None
 
 
-@pytest.mark.parametrize("extra", ["&client_id=other", "&scope=repo:admin",
-                                   "&redirect_uri=https%3A%2F%2Fapp.example%2Fcb",
-                                   "&state=a&state=b", "&response_type=token&response_type=token"])
-def test_repeated_parameters_are_400(post, attack_user, extra):
-    reply = post(form(REGISTERED, extra=extra), auth=attack_user)
-    assert reply.status == 400 and reply.json()["error"] == "invalid_request"
+def test_no_redirect_uri_with_two_registered_is_400(post, attack_user):
+    reply = post(form(None), auth=attack_user)
+    assert reply.status == 400 and reply.header("location") is None
+    assert reply.json()["error_description"] == \
+        "redirect_uri is required: the application has several registered"
 
 
-@pytest.mark.parametrize("field,value", [
-    ("state", "x&access_token=evil&token_type=Bearer"),
-    ("state", "x#access_token=evil"),
-    ("scope", "repo:read&access_token=evil"),
-    ("scope", "repo:push#access_token=evil"),
+@pytest.mark.parametrize("extra,field", [
+    ("&client_id=other", "client_id"), ("&scope=repo:admin", "scope"),
+    ("&redirect_uri=https%3A%2F%2Fapp.example%2Fcb", "redirect_uri"),
+    ("&state=a&state=b", "state"), ("&response_type=token&response_type=token", "response_type"),
 ])
-def test_state_and_scope_cannot_inject_a_token(post, attack_user, field, value):
+def test_repeated_parameters_are_400(post, attack_user, extra, field):
+    reply = post(form(REGISTERED, extra=extra), auth=attack_user)
+    assert reply.status == 400 and reply.header("location") is None
+    assert reply.json() == {"error": "invalid_request",
+                            "error_description": f"the field {field} is repeated"}
+
+
+@pytest.mark.parametrize("field,value,description", [
+    ("state", "x&access_token=evil&token_type=Bearer", "unknown scope repo:push"),
+    ("state", "x#access_token=evil", "unknown scope repo:push"),
+    ("scope", "repo:read&access_token=evil", "unknown scope repo:read&access_token=evil"),
+    ("scope", "repo:push#access_token=evil", "unknown scope repo:push#access_token=evil"),
+])
+def test_state_and_scope_cannot_inject_a_token(post, attack_user, field, value, description):
     body = form(REGISTERED, scope=value if field == "scope" else "repo:push")
     if field == "state":
         body += "&state=" + quote(value, safe="")
@@ -110,21 +131,29 @@ def test_state_and_scope_cannot_inject_a_token(post, attack_user, field, value):
     location = reply.header("location")
     base, fragment = location.split("#", 1)
     assert base == REGISTERED
-    names = [k for k, _ in parse_qsl(fragment, keep_blank_values=True)]
+    pairs = parse_qsl(fragment, keep_blank_values=True)
+    names = [k for k, _ in pairs]
     assert names[0] == "error" and "access_token" not in names, location
     assert "#" not in fragment
+    assert pairs[:2] == [("error", "invalid_scope"), ("error_description", description)], pairs
+    if field == "state":
+        assert pairs[2:] == [("state", value)], pairs
 
 
+# Each carries the real user's name and password where it can, so only the malformation
+# can be what refuses it.
+_U = USER.encode()
 BAD_BASIC = {
-    "no colon": "Basic " + base64.b64encode(b"attacker-targets3cret-pw").decode(),
+    "no colon": "Basic " + base64.b64encode(_U + b"s3cret-pw").decode(),
     "empty user": "Basic " + base64.b64encode(b":s3cret-pw").decode(),
     "invalid base64": "Basic $$$not*base64$$$",
-    "invalid utf-8": "Basic " + base64.b64encode(b"attacker-target:\xff\xfe").decode(),
-    "control characters": "Basic " + base64.b64encode(b"attacker-target\x00:s3cret-pw").decode(),
+    "unencoded": "Basic " + USER + ":s3cret-pw",
+    "invalid utf-8": "Basic " + base64.b64encode(_U + b":s3cret-pw\xff\xfe").decode(),
+    "control characters": "Basic " + base64.b64encode(_U + b"\x00:s3cret-pw").decode(),
     "8 KB value": "Basic " + "A" * 8192,
     "300-byte username": "Basic " + base64.b64encode(b"u" * 300 + b":s3cret-pw").decode(),
-    "another scheme": "Bearer " + base64.b64encode(b"attacker-target:s3cret-pw").decode(),
-    "digest": 'Digest username="attacker-target", realm="x"',
+    "another scheme": "Bearer " + base64.b64encode(_U + b":s3cret-pw").decode(),
+    "digest": f'Digest username="{USER}", realm="x"',
     "scheme only": "Basic",
 }
 
@@ -133,7 +162,7 @@ BAD_BASIC = {
 def test_malformed_basic_is_401(post, attack_user, name):
     reply = post(form(REGISTERED), auth=BAD_BASIC[name])
     assert reply.status == 401, (name, reply.body)
-    assert reply.json()["error"] == "access_denied"
+    assert reply.json() == {"error": "access_denied", "error_description": BAD_CREDENTIALS}
     assert reply.header("www-authenticate").startswith('Basic realm="')
     assert reply.header("location") is None
 
@@ -174,28 +203,40 @@ def test_two_credentials_are_401(attack_user):
     for name, event in [("v2", v2), ("v1", v1), ("alb", alb)]:
         status, headers, body = invoke_event(event, "two-credentials-" + name)
         assert status == 401, (name, body)
+        assert json.loads(body)["error_description"] == BAD_CREDENTIALS, (name, body)
         assert headers["www-authenticate"].startswith("Basic realm=")
 
 
 def test_an_oversized_state_is_400(post, attack_user):
     reply = post(form(REGISTERED) + "&state=" + "s" * 1025, auth=attack_user)
-    assert reply.status == 400 and reply.json()["error"] == "invalid_request"
+    assert reply.status == 400 and reply.json() == {
+        "error": "invalid_request", "error_description": "state is longer than 1024 bytes"}
 
 
-@pytest.mark.parametrize("content_type,body,status", [
-    ("application/json", json.dumps({"client_id": CLIENT, "scope": "repo:read"}), 415),
-    ("application/x-www-form-urlencoded", json.dumps({"client_id": CLIENT}), 400),
-    ("application/x-www-form-urlencoded", form(REGISTERED) + "&pad=" + "a" * 17000, 413),
-    ("text/plain", form(REGISTERED), 415),
-    ("multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"client_id\"\r\n\r\nc\r\n--x--", 415),
-    ("application/x-www-form-urlencoded", "client_id=%zz", 400),
-    ("application/x-www-form-urlencoded", "client_id=%ff%fe", 400),
-    ("application/x-www-form-urlencoded; charset=iso-8859-1", form(REGISTERED), 415),
+NOT_A_FORM = "the body must be application/x-www-form-urlencoded"
+
+
+@pytest.mark.parametrize("content_type,body,status,description", [
+    ("application/json", json.dumps({"client_id": CLIENT, "scope": "repo:read"}), 415,
+     NOT_A_FORM),
+    # JSON read as a form: one field named `{"client_id": "..."}`, so no client_id.
+    ("application/x-www-form-urlencoded", json.dumps({"client_id": CLIENT}), 400,
+     "client_id is required"),
+    ("application/x-www-form-urlencoded", form(REGISTERED) + "&pad=" + "a" * 17000, 413,
+     "the body is larger than 16384 bytes"),
+    ("text/plain", form(REGISTERED), 415, NOT_A_FORM),
+    ("multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"client_id\"\r\n\r\nc\r\n--x--", 415, NOT_A_FORM),
+    ("application/x-www-form-urlencoded", "client_id=%zz", 400,
+     "the body has an invalid percent-escape"),
+    ("application/x-www-form-urlencoded", "client_id=%ff%fe", 400,
+     "the body is not valid UTF-8 once decoded"),
+    ("application/x-www-form-urlencoded; charset=iso-8859-1", form(REGISTERED), 415, NOT_A_FORM),
 ])
-def test_bodies_that_are_not_small_forms(post, attack_user, content_type, body, status):
+def test_bodies_that_are_not_small_forms(post, attack_user, content_type, body, status,
+                                         description):
     reply = post(body, auth=attack_user, content_type=content_type)
     assert reply.status == status, (reply.status, reply.body)
-    assert reply.json()["error"] == "invalid_request"
+    assert reply.json() == {"error": "invalid_request", "error_description": description}
 
 
 def test_body_flagged_base64_that_is_not():
@@ -203,4 +244,6 @@ def test_body_flagged_base64_that_is_not():
     event["body"] = "this is not base64 %%%"
     status, headers, body = invoke_event(event, "bad-base64")
     assert status == 400
-    assert json.loads(body)["error"] == "invalid_request"
+    assert json.loads(body) == {
+        "error": "invalid_request",
+        "error_description": "the body is flagged as base64 but is not valid base64"}

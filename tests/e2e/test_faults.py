@@ -1,16 +1,18 @@
 """AWS faults, against moto behind a proxy that can fail on demand: the function answers
 503 (never 500, never a token it did not store) and recovers without a restart."""
 
+import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 
 import pytest
 
-from conftest import QUAY_REDIRECT, admin, require, v2_event
+import local_moto
+from conftest import (QUAY_REDIRECT, basic, failed_logins, require, tokens_of, v2_event,
+                      wait_out_back_off)
 from fault_proxy import FaultProxy
 
 QUAY_AUTH = "Basic dXNlcm5hbWU6cGFzc3dvcmRoZXJl"
@@ -102,25 +104,6 @@ def test_a_failed_token_condition_is_retried_once_with_a_new_id(
     assert token_count(dynamodb, tables) == before + 1
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_moto(port):
-    proc = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("moto did not start")
-
-
 def provision(endpoint):
     env = dict(os.environ, AWS_ENDPOINT_URL=endpoint)
     run = lambda *a, stdin=None: subprocess.run(  # noqa: E731
@@ -135,9 +118,9 @@ def provision(endpoint):
 
 def test_moto_stopped_and_restarted_mid_run(start_function):
     require("AWS_ENDPOINT_URL")
-    port = free_port()
+    # A private moto on a port of its own (retried if the port is taken before moto binds).
+    moto, port = local_moto.start()
     endpoint = f"http://127.0.0.1:{port}"
-    moto = start_moto(port)
     try:
         provision(endpoint)
         f = start_function(AWS_ENDPOINT_URL=endpoint, DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=0,
@@ -148,10 +131,119 @@ def test_moto_stopped_and_restarted_mid_run(start_function):
         moto.wait()
         time.sleep(1.1)  # past the whitelist retry pause
         assert_503(*f.invoke(ok))
-        moto = start_moto(port)
+        moto, _ = local_moto.start(port)  # the function's endpoint: the same port
         provision(endpoint)
         time.sleep(1.1)
         assert f.invoke(ok)[0] == 302, "the same process recovers"
     finally:
         os.killpg(moto.pid, signal.SIGKILL)
         moto.wait()
+
+
+# ---- Writes that fail after a successful read ----
+
+LONG_CACHE = dict(DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=3600)
+
+
+def outcomes(requests):
+    return [(op, outcome) for op, _, outcome in requests]
+
+
+@pytest.mark.parametrize("how", ["refuse", "internal", "throttle"])
+def test_a_token_write_failing_after_the_read_is_503_without_a_token(
+        proxies, start_function, dynamodb, tables, make_user, how):
+    ddb, ssm = proxies
+    name, password = make_user()
+    f = start_function(**through(ddb, ssm, **LONG_CACHE))
+    ddb.fail_operations("PutItem", "TransactWriteItems", how=how)
+    mark = ddb.mark()
+    assert_503(*f.invoke(v2_event(FORM, basic(name, password))))
+    seen = outcomes(ddb.since(mark))
+    # The read succeeded; the only write was the token's, and it failed (each attempt).
+    assert seen[0] == ("BatchGetItem", "forwarded"), seen
+    assert {op for op, _ in seen[1:]} == {"PutItem"}, seen
+    assert all(outcome == how for _, outcome in seen[1:]), seen
+    assert tokens_of(dynamodb, tables, name) == []
+    # The same process issues once the write goes through again.
+    ddb.heal()
+    status, headers, _ = f.invoke(v2_event(FORM, basic(name, password)))
+    assert status == 302 and "#access_token=" in headers["location"]
+    assert len(tokens_of(dynamodb, tables, name)) == 1
+
+
+def test_a_failing_transaction_neither_issues_nor_resets_the_count(
+        proxies, start_function, dynamodb, tables, make_user):
+    """A success after a failure writes the token and clears the count in one
+    TransactWriteItems; when that write fails, neither happens."""
+    ddb, ssm = proxies
+    name, password = make_user()
+    f = start_function(**through(ddb, ssm, **LONG_CACHE))
+    assert f.invoke(v2_event(FORM, basic(name, "wrong")))[0] == 401
+    before = failed_logins(dynamodb, tables, name)
+    assert before and before["failures"]["N"] == "1"
+    wait_out_back_off(dynamodb, tables, name)
+    ddb.fail_operations("TransactWriteItems", "PutItem", "DeleteItem", how="internal")
+    mark = ddb.mark()
+    assert_503(*f.invoke(v2_event(FORM, basic(name, password))))
+    seen = outcomes(ddb.since(mark))
+    assert seen[0] == ("BatchGetItem", "forwarded"), seen
+    assert {op for op, _ in seen[1:]} == {"TransactWriteItems"}, seen
+    assert tokens_of(dynamodb, tables, name) == []
+    assert failed_logins(dynamodb, tables, name) == before, "the count is kept"
+
+
+def test_a_failure_count_write_failing_is_503_without_a_token(
+        proxies, start_function, dynamodb, tables, make_user):
+    """service.rs `login`: a failed login whose count cannot be written answers 503
+    (temporarily_unavailable, Retry-After), not 401: the count is never silently lost."""
+    ddb, ssm = proxies
+    name, password = make_user()
+    f = start_function(**through(ddb, ssm, **LONG_CACHE))
+    ddb.fail_operations("UpdateItem", how="refuse")
+    for user in (name, name + "-nobody"):  # wrong password, unknown user
+        mark = ddb.mark()
+        status, headers, body = f.invoke(v2_event(FORM, basic(user, "wrong")))
+        assert_503(status, headers, body)
+        assert "www-authenticate" not in headers
+        seen = outcomes(ddb.since(mark))
+        assert seen[0] == ("BatchGetItem", "forwarded"), seen
+        assert {op for op, _ in seen[1:]} == {"UpdateItem"}, seen
+        assert failed_logins(dynamodb, tables, user) is None
+    assert tokens_of(dynamodb, tables, name) == []
+    # Only that write fails: the right password still gets a token (no count to write).
+    status, headers, _ = f.invoke(v2_event(FORM, basic(name, password)))
+    assert status == 302 and "#access_token=" in headers["location"]
+    assert len(tokens_of(dynamodb, tables, name)) == 1
+    ddb.heal()
+    assert f.invoke(v2_event(FORM, basic(name, "wrong")))[0] == 401
+    assert failed_logins(dynamodb, tables, name)["failures"]["N"] == "1"
+
+
+def test_a_lost_answer_to_the_token_write_still_hands_out_a_stored_token(
+        proxies, start_function, dynamodb, tables, make_user):
+    """moto stores the token but its answer is lost (the connection drops after the
+    write). The SDK's retry then meets the id's condition, the function takes that as a
+    collision and writes a second token: the one handed out is stored and verifies."""
+    ddb, ssm = proxies
+    name, password = make_user()
+    f = start_function(**through(ddb, ssm, **LONG_CACHE))
+    ddb.fail_operations("PutItem", how="lost", times=1)
+    status, headers, body = f.invoke(v2_event(FORM, basic(name, password)))
+    assert status == 302, body
+    token = headers["location"].split("access_token=")[1].split("&")[0]
+    assert [o for op, o in outcomes(ddb.since(0)) if op == "PutItem"][0] == "lost"
+    stored = {i["token_id"]["S"]: i for i in tokens_of(dynamodb, tables, name)}
+    assert token[:22] in stored, "the token handed out was stored"
+    assert stored[token[:22]]["secret_sha256"]["B"] == hashlib.sha256(token[22:].encode()).digest()
+
+
+def test_answers_lost_on_every_attempt_are_503_without_a_location(
+        proxies, start_function, make_user):
+    """Both SDK attempts of the token write are stored by moto and their answers lost: the
+    function cannot know the write happened, so it hands out nothing and answers 503."""
+    ddb, ssm = proxies
+    name, password = make_user()
+    f = start_function(**through(ddb, ssm, **LONG_CACHE))
+    ddb.fail_operations("PutItem", how="lost")
+    assert_503(*f.invoke(v2_event(FORM, basic(name, password))))
+    assert [o for op, o in outcomes(ddb.since(0)) if op == "PutItem"] == ["lost", "lost"]

@@ -1,14 +1,22 @@
 """AWS round trips per invocation, as the function reports them on its request log line:
 a warm success costs at most 2 DynamoDB round trips and no SSM call; a cold start and each
-cache expiry cost exactly 1 SSM call."""
+cache expiry cost exactly 1 SSM call.
+
+Each test starts its own function instance and uses its own fresh user, so neither the
+order of the tests nor a slow machine changes what they see: requests that must hit the
+cached whitelist run on an instance with an hour-long cache, and the one that must miss it
+waits longer than its instance's 1 s cache (a lower bound only)."""
 
 import json
+import os
 import time
 
-from conftest import QUAY_REDIRECT, basic, v2_event
+from conftest import (QUAY_REDIRECT, basic, failed_logins, token_from, tokens_of, v2_event,
+                      wait_out_back_off)
+from fault_proxy import FaultProxy
 
-QUAY_AUTH = "Basic dXNlcm5hbWU6cGFzc3dvcmRoZXJl"
 FORM = "client_id=some_client_id&redirect_uri=" + QUAY_REDIRECT + "&scope=repo:read"
+LONG_CACHE = dict(DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=3600)
 
 
 def request_lines(output):
@@ -16,41 +24,78 @@ def request_lines(output):
     return [l for l in lines if "dynamodb_calls" in l]
 
 
-def test_round_trips_per_request(start_function, reset_failures, make_user):
-    reset_failures("username")
-    name, _ = make_user()
-    f = start_function(DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=1)
-    ok = v2_event(FORM, QUAY_AUTH)
+def calls(line):
+    return line["ssm_calls"], line["dynamodb_calls"]
+
+
+def test_round_trips_per_request(start_function, make_user):
+    name, password = make_user()
+    ok = v2_event(FORM, basic(name, password))
+    f = start_function(**LONG_CACHE)
     assert f.invoke(ok)[0] == 302          # cold
     assert f.invoke(ok)[0] == 302          # warm
-    assert f.invoke(v2_event(FORM, basic(name, "wrong")))[0] == 401
-    time.sleep(1.1)
-    assert f.invoke(ok)[0] == 302          # whitelist cache expired
-    assert f.invoke(v2_event(None, QUAY_AUTH, method="GET"))[0] == 405
-    cold, warm, failed, expired, get = request_lines(f.stop())
-    assert (cold["ssm_calls"], cold["dynamodb_calls"]) == (1, 2)
-    assert (warm["ssm_calls"], warm["dynamodb_calls"]) == (0, 2)
+    assert f.invoke(v2_event(FORM, basic(name + "-nobody", "wrong")))[0] == 401
+    assert f.invoke(v2_event(None, basic(name, password), method="GET"))[0] == 405
+    cold, warm, failed, get = request_lines(f.stop())
+    assert [l["status"] for l in (cold, warm, failed, get)] == [302, 302, 401, 405]
+    assert calls(cold) == (1, 2)
+    assert calls(warm) == (0, 2)
     # A failed login: the batch read and the failure count.
-    assert (failed["ssm_calls"], failed["dynamodb_calls"]) == (0, 2)
-    assert (expired["ssm_calls"], expired["dynamodb_calls"]) == (1, 2)
-    assert (get["ssm_calls"], get["dynamodb_calls"]) == (0, 0)
+    assert calls(failed) == (0, 2)
+    assert calls(get) == (0, 0)
 
 
-def test_a_refusal_from_the_cached_whitelist_reads_nothing(start_function):
-    f = start_function()
-    assert f.invoke(v2_event(FORM, QUAY_AUTH))[0] == 302
-    refused = v2_event(FORM.replace("some_client_id", "not_listed"), QUAY_AUTH)
+def test_each_whitelist_cache_expiry_costs_one_ssm_call(start_function, make_user):
+    name, password = make_user()
+    ok = v2_event(FORM, basic(name, password))
+    f = start_function(DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=1)
+    assert f.invoke(ok)[0] == 302          # cold
+    time.sleep(1.1)  # the list was fetched before that answer: now it is older than 1 s
+    assert f.invoke(ok)[0] == 302          # whitelist cache expired
+    cold, expired = request_lines(f.stop())
+    assert calls(cold) == (1, 2)
+    assert calls(expired) == (1, 2)
+
+
+def test_a_refusal_from_the_cached_whitelist_reads_nothing(start_function, make_user):
+    name, password = make_user()
+    f = start_function(**LONG_CACHE)
+    assert f.invoke(v2_event(FORM, basic(name, password)))[0] == 302
+    refused = v2_event(FORM.replace("some_client_id", "not_listed"), basic(name, password))
     assert f.invoke(refused)[0] == 403
     _, not_listed = request_lines(f.stop())
-    assert (not_listed["ssm_calls"], not_listed["dynamodb_calls"]) == (0, 0)
+    assert calls(not_listed) == (0, 0)
 
 
-def test_a_success_after_failures_resets_in_the_same_write(start_function, reset_failures,
-                                                           make_user):
+def test_a_success_after_failures_resets_in_the_same_write(start_function, make_user, dynamodb,
+                                                           tables):
     name, password = make_user()
-    f = start_function()
-    assert f.invoke(v2_event(FORM, basic(name, "wrong")))[0] == 401
-    time.sleep(0.6)  # past the first back-off window
-    assert f.invoke(v2_event(FORM, basic(name, password)))[0] == 302
+    upstream = os.environ["AWS_ENDPOINT_URL"]
+    ddb = FaultProxy(upstream)  # forwards everything; records each operation and its body
+    try:
+        f = start_function(AWS_ENDPOINT_URL_DYNAMODB=ddb.url, **LONG_CACHE)
+        assert f.invoke(v2_event(FORM, basic(name, "wrong")))[0] == 401
+        counter = failed_logins(dynamodb, tables, name)
+        assert counter and counter["failures"]["N"] == "1", counter
+        wait_out_back_off(dynamodb, tables, name)
+        mark = ddb.mark()
+        status, headers, _ = f.invoke(v2_event(FORM, basic(name, password)))
+        assert status == 302
+        token_id = token_from(headers["location"])[:22]
+        success = ddb.since(mark)
+    finally:
+        ddb.close()
+
+    # The counter is gone, and the token is stored.
+    assert failed_logins(dynamodb, tables, name) is None, "the failed-login count was reset"
+    assert [t["token_id"]["S"] for t in tokens_of(dynamodb, tables, name)] == [token_id]
+    # ... by one TransactWriteItems holding both: the token's Put and the counter's Delete.
+    assert [op for op, _, _ in success] == ["BatchGetItem", "TransactWriteItems"], success
+    items = success[1][1]["TransactItems"]
+    puts = [i["Put"] for i in items if "Put" in i]
+    deletes = [i["Delete"] for i in items if "Delete" in i]
+    assert [p["TableName"] for p in puts] == [tables["tokens"]]
+    assert puts[0]["Item"]["token_id"] == {"S": token_id}
+    assert deletes == [{"TableName": tables["failed_logins"], "Key": {"username": {"S": name}}}]
     lines = request_lines(f.stop())
-    assert lines[-1]["dynamodb_calls"] == 2, "token write and counter reset in one transaction"
+    assert calls(lines[-1]) == (0, 2), "token write and counter reset in one round trip"
