@@ -57,7 +57,8 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 start_moto() {
   port_free "$1" || die "port $1 is in use (another moto? set MOTO_PORT)"
   log "moto on 127.0.0.1:$1"
-  setsid moto_server -H 127.0.0.1 -p "$1" >"$2" 2>&1 &
+  # Atomic DynamoDB item operations, as on AWS (see tools/moto_server.py).
+  setsid python "$ROOT/tools/moto_server.py" -H 127.0.0.1 -p "$1" >"$2" 2>&1 &
   PIDS+=($!)
   local i
   for i in $(seq 1 100); do

@@ -12,6 +12,11 @@ import socket
 import subprocess
 import time
 import urllib.request
+import os
+import sys
+
+# moto with atomic DynamoDB item operations, as on AWS (tools/moto_server.py).
+MOTO_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "moto_server.py")
 
 
 class MotoDidNotStart(RuntimeError):
@@ -63,7 +68,7 @@ def start(port=None, attempts=5, timeout=30.0):
     last = None
     for _ in range(attempts):
         chosen = port or _pick_port()
-        proc = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(chosen)],
+        proc = subprocess.Popen([sys.executable, MOTO_SERVER, "-H", "127.0.0.1", "-p", str(chosen)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 start_new_session=True)
         deadline = time.monotonic() + timeout

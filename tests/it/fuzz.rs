@@ -39,6 +39,8 @@ fn config(default_cases: u32) -> ProptestConfig {
     if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
         config.rng_seed = RngSeed::Fixed(SEED);
     }
+    // The seed replays a failure; no regression files in the tree.
+    config.failure_persistence = None;
     config
 }
 
