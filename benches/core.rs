@@ -11,8 +11,8 @@ use direct_oauth::lambda::token_authorizer;
 use direct_oauth::password::{HashError, PasswordHasherArgon, Passwords, Verification};
 use direct_oauth::random::OsRandom;
 use direct_oauth::store::{
-    AfterLogin, Application, Directory, FailedLogins, FailureCounter, Lookup, StoreError,
-    TokenRecord, TokenRevoker, TokenWriter, User,
+    Admission, Application, Directory, FailedLogins, FailureCounter, Lease, Lookup, StoreError,
+    TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, Verified,
 };
 use direct_oauth::whitelist::{CachedWhitelist, MemorySource};
 use lambda_http::http::Request;
@@ -27,8 +27,14 @@ impl Directory for FixedStore {
 }
 
 impl TokenWriter for FixedStore {
-    async fn put_token(&self, _: &TokenRecord, _: &AfterLogin) -> Result<(), StoreError> {
+    async fn put_token(&self, _: &TokenRecord, _: &Verified) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+impl TokenReader for FixedStore {
+    async fn get_token(&self, _: &str) -> Result<Option<TokenRecord>, StoreError> {
+        Ok(None)
     }
 }
 
@@ -39,16 +45,25 @@ impl TokenRevoker for FixedStore {
 }
 
 impl FailureCounter for FixedStore {
+    async fn admit(&self, _: &str, _: &Lease, _: u64, _: u64) -> Result<Admission, StoreError> {
+        Ok(Admission::Admitted { counts: None })
+    }
+
     async fn record_failure(
         &self,
         _: &str,
         now_ms: u64,
+        _: u64,
         _: u64,
     ) -> Result<FailedLogins, StoreError> {
         Ok(FailedLogins {
             failures: 1,
             last_failure_ms: now_ms,
         })
+    }
+
+    async fn release(&self, _: &str, _: &Lease, _: bool) -> Result<(), StoreError> {
+        Ok(())
     }
 }
 
@@ -97,8 +112,9 @@ fn pure_core(c: &mut Criterion) {
             password_hash: "passwordhere".into(),
             enabled: true,
             superuser: false,
+            generation: 0,
         }),
-        failed_logins: None,
+        bcrypt_cost: None,
     };
     let config = Config::from_lookup(|_| None).unwrap();
     let whitelist = CachedWhitelist::new(

@@ -1,11 +1,14 @@
 //! Wall-clock time behind a trait, so expiry and back-off can be tested without sleeping.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub trait Clock: Send + Sync {
     /// Milliseconds since the Unix epoch.
     fn now_ms(&self) -> u64;
+    /// Waits `d` (a timer, not CPU).
+    fn sleep(&self, d: Duration) -> impl Future<Output = ()> + Send;
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -17,6 +20,10 @@ impl Clock for SystemClock {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0)
+    }
+
+    async fn sleep(&self, d: Duration) {
+        tokio::time::sleep(d).await;
     }
 }
 
@@ -37,5 +44,10 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now_ms(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
+    }
+
+    /// Returns at once, the clock moved on by `d`.
+    async fn sleep(&self, d: Duration) {
+        self.advance_ms(d.as_millis() as u64);
     }
 }

@@ -24,6 +24,8 @@ pub struct Tables {
     pub applications: String,
     pub tokens: String,
     pub failed_logins: String,
+    /// Every token of a user, listed in the same write as the token (see `store::dynamodb`).
+    pub user_tokens: String,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +71,8 @@ pub mod vars {
         "DIRECT_OAUTH_FAILED_LOGINS_TABLE",
         "direct-oauth-failed-logins",
     );
+    pub const USER_TOKENS_TABLE: (&str, &str) =
+        ("DIRECT_OAUTH_USER_TOKENS_TABLE", "direct-oauth-user-tokens");
     pub const WHITELIST_PARAMETER: (&str, &str) = (
         "DIRECT_OAUTH_WHITELIST_PARAMETER",
         "/direct-oauth/client-whitelist",
@@ -102,6 +106,7 @@ impl Config {
             applications: table_name(get(vars::APPLICATIONS_TABLE))?,
             tokens: table_name(get(vars::TOKENS_TABLE))?,
             failed_logins: table_name(get(vars::FAILED_LOGINS_TABLE))?,
+            user_tokens: table_name(get(vars::USER_TOKENS_TABLE))?,
         };
         Ok(Config {
             tables,

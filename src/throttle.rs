@@ -1,5 +1,6 @@
 //! Failed-login back-off (contract check 8): after n failures a username is refused for
-//! 0.5 s × (2ⁿ − 1), capped, counted from the last failure.
+//! 0.5 s × (2ⁿ − 1), capped, counted from the last failure; and while one attempt is
+//! being verified, every other attempt for the name is refused without a verification.
 
 use std::time::Duration;
 
@@ -20,6 +21,22 @@ pub fn window(failures: u32, cap: Duration) -> Duration {
     };
     let millis = half_seconds.saturating_mul(500);
     Duration::from_millis(millis).min(cap)
+}
+
+/// How long an admitted attempt keeps the name to itself. It is given up as soon as the
+/// attempt ends; the bound only matters when an instance dies mid-attempt. Well above the
+/// slowest verification (bcrypt at cost 12: about 0.4 s at 1,024 MB) plus two writes.
+pub const VERIFY_LEASE: Duration = Duration::from_secs(5);
+
+/// When the next attempt may be verified, after the `failures`-th failure at `now_ms`.
+pub fn next_attempt_ms(failures: u32, now_ms: u64, cap: Duration) -> u64 {
+    now_ms.saturating_add(window(failures, cap).as_millis() as u64)
+}
+
+/// `Retry-After` for a refused attempt: the rest of the back-off window, or one second
+/// when only another attempt in flight stood in the way.
+pub fn refused_retry_after(window_until_ms: u64, now_ms: u64) -> u64 {
+    window_until_ms.saturating_sub(now_ms).div_ceil(1000).max(1)
 }
 
 /// Whole seconds the name must still wait, or `None` when an attempt may go ahead.
@@ -46,6 +63,18 @@ mod tests {
         assert_eq!(window(10, CAP), Duration::from_millis(511_500));
         assert_eq!(window(11, CAP), CAP);
         assert_eq!(window(u32::MAX, CAP), CAP);
+    }
+
+    #[test]
+    fn next_attempts_and_refusals() {
+        assert_eq!(next_attempt_ms(1, 10_000, CAP), 10_500);
+        assert_eq!(next_attempt_ms(40, 10_000, CAP), 910_000);
+        assert_eq!(refused_retry_after(13_500, 10_000), 4);
+        assert_eq!(
+            refused_retry_after(0, 10_000),
+            1,
+            "a lease alone: one second"
+        );
     }
 
     #[test]

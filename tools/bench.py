@@ -168,6 +168,46 @@ def request_logs(binary, env, steps):
     return lines
 
 
+def enumeration_medians(fn, env, runs):
+    """401 medians of an unknown name, a wrong password and a wrong password for a user
+    imported from Quay (bcrypt, cost 12), interleaved on one warm instance; the three must
+    look alike (README, "Uniform failures")."""
+    import bcrypt
+    import boto3
+    ddb = boto3.client("dynamodb", endpoint_url=env["AWS_ENDPOINT_URL"])
+    quay_hash = bcrypt.hashpw(b"quay-password", bcrypt.gensalt(rounds=12)).decode()
+    admin(env, "user", "import-quay", stdin=f"imported-user,{quay_hash}\n")
+    users = {"wrong": "username", "unknown": "no-such-user", "imported": "imported-user"}
+    api = RuntimeApi()
+    proc = api.start_function(fn, env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    times = {kind: [] for kind in users}
+    answers = set()
+    try:
+        for i in range(runs * len(users)):
+            kind = list(users)[i % len(users)]
+            ddb.delete_item(TableName="direct-oauth-failed-logins",
+                            Key={"username": {"S": users[kind]}})
+            t0 = time.monotonic()
+            got, reply, at = api.invoke(with_auth(event(), users[kind], "wrong-password"))
+            check(got == "response", f"401 {kind} #{i}: want a response", reply)
+            status_is(401)(reply, f"401 {kind} #{i}")
+            answers.add(reply.get("body"))
+            times[kind].append((at - t0) * 1000)
+    finally:
+        proc.kill()
+        proc.wait()
+        api.close()
+    check(len(answers) == 1, "every kind of failure: one identical answer", answers)
+    m = {kind: statistics.median(t) for kind, t in times.items()}
+    rows = [(f"401 median, {label} (n={runs})", "", f"{m[kind]:.2f} ms")
+            for kind, label in [("unknown", "unknown user"), ("wrong", "wrong password"),
+                                ("imported", "imported bcrypt user, cost 12")]]
+    slowest = max(m.values())
+    rows.append(("401 medians, fastest vs slowest of the three", "within 15%",
+                 f"{(slowest - min(m.values())) / slowest * 100:.1f}%"))
+    return rows
+
+
 def criterion():
     env = dict(os.environ, AWS_LC_SYS_NO_JITTER_ENTROPY="1")
     out = subprocess.run(["cargo", "bench", "--bench", "core", "--", "--noplot"], cwd=ROOT,
@@ -217,12 +257,40 @@ def print_table(rows, header):
         print(f"| {name} | {target} | {met(target, value)} | {value} |")
 
 
+def enumeration_only(bindir):
+    """The 401 medians alone, for comparing two builds (`--enumeration target/debug`)."""
+    global RELEASE
+    RELEASE = bindir
+    moto, port = local_moto.start()
+    env = dict(os.environ, AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+               AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+               AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1",
+               AWS_EC2_METADATA_DISABLED="true", DIRECT_OAUTH_WHITELIST_CACHE_SECONDS="3600")
+    for name in [n for n in env if n.startswith("DIRECT_OAUTH_") and n.endswith("_TABLE")]:
+        del env[name]
+    try:
+        admin(env, "init")
+        admin(env, "user", "add", "username", "--password-stdin", stdin="passwordhere\n")
+        admin(env, "app", "add", "some_client_id", "--redirect-uri",
+              "https://my/internal/application/token_created")
+        admin(env, "whitelist", "add", "some_client_id")
+        print_table(enumeration_medians(os.path.join(bindir, "authorize-app"), env, 20),
+                    f"401 medians, {bindir}, measured at {measured_at()}")
+    finally:
+        os.killpg(moto.pid, signal.SIGKILL)
+        moto.wait()
+
+
 def main():
     global RELEASE, RUNS, LOGIN_RUNS, WARM_RUNS, AUTHZ_RUNS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dry-run", action="store_true",
                         help="check the bench: debug binaries, 2 runs, no criterion or zip")
+    parser.add_argument("--enumeration", metavar="BINDIR",
+                        help="only the 401 medians, with the binaries in BINDIR (20 runs)")
     args = parser.parse_args()
+    if args.enumeration:
+        return enumeration_only(args.enumeration)
     if args.dry_run:
         RELEASE = os.path.join(ROOT, "target", "debug")
         RUNS, LOGIN_RUNS, WARM_RUNS, AUTHZ_RUNS = 2, 2, 2, 2
@@ -345,35 +413,9 @@ def main():
         rows.append(("authorizer DynamoDB round trips per check", "1",
                      "1" if calls == {1} else f"not all 1: {seen}"))
 
-        # Hardening: unknown user vs wrong password, interleaved, release build.
-        import boto3
-        ddb = boto3.client("dynamodb", endpoint_url=endpoint)
-        api = RuntimeApi()
-        proc = api.start_function(fn, env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times = {"unknown": [], "wrong": []}
-        answers = set()
-        try:
-            for i in range(LOGIN_RUNS * 2):
-                kind = "unknown" if i % 2 else "wrong"
-                user = "no-such-user" if kind == "unknown" else "username"
-                ddb.delete_item(TableName="direct-oauth-failed-logins",
-                                Key={"username": {"S": user}})
-                t0 = time.monotonic()
-                got, reply, at = api.invoke(with_auth(event(), user, "wrong-password"))
-                check(got == "response", f"401 {kind} #{i}: want a response", reply)
-                status_is(401)(reply, f"401 {kind} #{i}")
-                answers.add(reply.get("body"))
-                times[kind].append((at - t0) * 1000)
-        finally:
-            proc.kill()
-            proc.wait()
-            api.close()
-        check(len(answers) == 1, "unknown user and wrong password: one identical answer", answers)
-        mu, mw = statistics.median(times["unknown"]), statistics.median(times["wrong"])
-        rows.append((f"401 median, unknown user (n={LOGIN_RUNS})", "", f"{mu:.2f} ms"))
-        rows.append((f"401 median, wrong password (n={LOGIN_RUNS})", "", f"{mw:.2f} ms"))
-        rows.append(("unknown vs wrong password", "within 15%",
-                     f"{abs(mu - mw) / mw * 100:.1f}%"))
+        # Hardening: unknown user vs wrong password vs a user imported from Quay with a
+        # bcrypt hash at cost 12, interleaved, release build.
+        rows.extend(enumeration_medians(fn, env, LOGIN_RUNS))
     finally:
         os.killpg(moto.pid, signal.SIGKILL)
         moto.wait()

@@ -7,7 +7,8 @@ Modes (set `proxy.mode`), for every request:
   pass        forward everything
   refuse      close every connection without answering (AWS unreachable)
   throttle    answer DynamoDB's ProvisionedThroughputExceededException (HTTP 400)
-  conflict    answer ConditionalCheckFailedException to the next `conflicts` PutItem calls
+  conflict    cancel the next `conflicts` token writes (TransactWriteItems) on the token id's
+              condition, as DynamoDB does when the id exists
 
 Chosen operations only (`proxy.fail_operations("PutItem", "UpdateItem", how=...)`), while
 the others (e.g. `BatchGetItem`) go through; `times=N` fails only the next N requests for
@@ -30,8 +31,13 @@ from urllib.parse import urlsplit
 
 THROTTLE = {"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
             "message": "Rate of requests exceeds the allowed throughput."}
-CONFLICT = {"__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
-            "message": "The conditional request failed"}
+# The token write's transaction cancelled on its first item (the token id's condition).
+CONFLICT = {"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+            "message": "Transaction cancelled, please refer cancellation reasons for specific "
+                       "reasons [ConditionalCheckFailed, None, None]",
+            "CancellationReasons": [{"Code": "ConditionalCheckFailed",
+                                     "Message": "The conditional request failed"},
+                                    {"Code": "None"}, {"Code": "None"}]}
 INTERNAL = {"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError",
             "message": "Internal server error (injected by fault_proxy)"}
 HOWS = ("refuse", "throttle", "internal", "lost")
@@ -84,7 +90,7 @@ class FaultProxy:
                     proxy.calls.append(target)
                     how = None
                     rule = proxy.failing.get(op)
-                    if rule and rule[1] != 0:
+                    if rule and rule[1] != 0 and (rule[2] is None or rule[2] in body):
                         how = rule[0]
                         if rule[1] is not None:
                             rule[1] -= 1
@@ -93,7 +99,7 @@ class FaultProxy:
                         outcome = "refuse"
                     elif proxy.mode == "throttle" and target.startswith("DynamoDB_"):
                         outcome = "throttle"
-                    elif (proxy.mode == "conflict" and op == "PutItem"
+                    elif (proxy.mode == "conflict" and op == "TransactWriteItems"
                           and proxy.conflicts > 0):
                         proxy.conflicts -= 1
                         outcome = "conflict"
@@ -130,15 +136,18 @@ class FaultProxy:
         self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def fail_operations(self, *operations, how="refuse", times=None):
+    def fail_operations(self, *operations, how="refuse", times=None, matching=None):
         """Fails later requests for these operations (`PutItem`, `UpdateItem`,
         `TransactWriteItems`, ...) in the way `how` says, every one or the next `times`
-        (counted per operation); other operations are forwarded."""
+        (counted per operation); with `matching`, only requests whose body contains that
+        text (e.g. "ADD failures" for the failure count, not the admission); other
+        requests are forwarded."""
         if how not in HOWS:
             raise ValueError(f"how must be one of {HOWS}")
         with self.lock:
             for op in operations:
-                self.failing[operation(op)] = [how, times]
+                self.failing[operation(op)] = [how, times,
+                                               matching.encode() if matching else None]
 
     def heal(self):
         """Forwards everything again."""

@@ -6,26 +6,23 @@ use std::time::Duration;
 use http::Request;
 use tracing::warn;
 
+use super::attempt::Attempt;
 use super::{Answer, Flow, RequestLog, unavailable};
 use crate::basic_auth::Credentials;
 use crate::clock::Clock;
 use crate::error::{ApiError, RedirectError};
-use crate::password::{Passwords, Verification};
+use crate::password::{self, Passwords, Verification};
 use crate::random::Random;
 use crate::request::{self, AuthorizeRequest};
 use crate::response;
 use crate::scope::{self, ScopePolicy};
 use crate::store::{
-    AfterLogin, Directory, FailureCounter, Lookup, StoreError, TokenRecord, TokenRevoker,
-    TokenWriter, User,
+    Admission, Directory, FailureCounter, Lookup, StoreError, TokenReader, TokenRecord,
+    TokenRevoker, TokenWriter, User, Verified,
 };
 use crate::token::AccessToken;
 use crate::whitelist::WhitelistSource;
 use crate::{identifier, throttle};
-
-/// Failed-login records live at least this long, so a count is not forgotten between
-/// attempts of a slow guesser.
-const FAILED_LOGIN_MEMORY: Duration = Duration::from_secs(24 * 3600);
 
 /// Where checks 4-12 lead when they do not fail outright.
 enum Decision {
@@ -35,16 +32,25 @@ enum Decision {
         username: String,
         scopes: Vec<String>,
     },
-    /// Checks 10-11: the redirect URI is trusted, so the error goes there.
+    /// Checks 10-11: the redirect URI is trusted, so the error goes there. The password
+    /// was right, so the line names the user.
     Redirect {
         redirect_uri: String,
         error: RedirectError,
+        username: String,
     },
 }
 
+/// What the reads brought: the application and user, and the attempt's admission (none
+/// without credentials).
+type Reads = (
+    Result<Lookup, StoreError>,
+    Option<Result<Admission, StoreError>>,
+);
+
 impl<St, Src, C, R, P> Flow<St, Src, C, R, P>
 where
-    St: Directory + TokenWriter + FailureCounter + TokenRevoker,
+    St: Directory + TokenWriter + FailureCounter + TokenRevoker + TokenReader,
     Src: WhitelistSource,
     C: Clock,
     R: Random,
@@ -81,6 +87,7 @@ where
             Ok(Decision::Redirect {
                 redirect_uri,
                 error,
+                username,
             }) => {
                 let response = response::redirect_error(&redirect_uri, &error, state);
                 let log = RequestLog {
@@ -89,6 +96,7 @@ where
                     client_id,
                     error: error.code(),
                     description: error.to_string(),
+                    username,
                     ..RequestLog::default()
                 };
                 Answer { response, log }
@@ -105,21 +113,62 @@ where
         if !identifier::is_client_id(&req.client_id) {
             return Err(ApiError::UnauthorizedClient);
         }
-        // One read for the application, the user and the user's failed logins.
-        let username = req.credentials.as_ref().map(|c| c.username.as_str());
-        // A password check is likely: the hasher gets ready while the reads below wait.
-        if username.is_some() {
-            self.hasher.prepare();
+        let attempt = match &req.credentials {
+            Some(credentials) => {
+                // A password check is likely: the hasher gets ready while the reads wait.
+                self.hasher.prepare();
+                Some(Attempt {
+                    credentials,
+                    lease: self.new_lease(now_ms)?,
+                })
+            }
+            None => None,
+        };
+        let (lookup, admission) = self.read(req, attempt.as_ref(), now_ms).await?;
+        let admitted = matches!(admission, Some(Ok(Admission::Admitted { .. })));
+        let mut settled = false;
+        let outcome = self
+            .judge(
+                req,
+                attempt.as_ref(),
+                lookup,
+                admission,
+                now_ms,
+                &mut settled,
+            )
+            .await;
+        if let (true, false, Some(attempt)) = (admitted, settled, &attempt) {
+            // Refused before the password (checks 5-7, an outage) or after it (10-11, a
+            // token write that failed): the name is free again; after a confirmed
+            // password, its failures are forgotten too.
+            let confirmed = matches!(outcome, Ok(Decision::Redirect { .. }));
+            self.give_up(attempt, confirmed).await;
         }
-        // 4: whitelist. When the cached list is due (every cold start and cache expiry),
-        // SSM and DynamoDB are asked at once, so the request waits for one round trip
-        // instead of two. The answers are still judged in contract order: a DynamoDB error
-        // never hides a refusal. A refusal from a fresh cached list costs no read.
-        let lookup = match self.whitelist.fresh(&req.client_id, now_ms) {
-            Some(false) => return Err(ApiError::UnauthorizedClient),
-            Some(true) => self.store.lookup(&req.client_id, username).await,
+        outcome
+    }
+
+    /// Check 4, the reads, and the attempt's admission. With a fresh cached whitelist the
+    /// read and the admission go together (one round trip); when the list is due, SSM and
+    /// the read go together and the admission follows, so a request from a client that is
+    /// not whitelisted never holds a name. A refusal or an SSM failure answers at once.
+    async fn read(
+        &self,
+        req: &AuthorizeRequest,
+        attempt: Option<&Attempt<'_>>,
+        now_ms: u64,
+    ) -> Result<Reads, ApiError> {
+        let username = attempt.map(|a| a.credentials.username.as_str());
+        let lookup = self.store.lookup(&req.client_id, username);
+        let admit = async {
+            match attempt {
+                Some(a) => Some(self.admit(a, now_ms).await),
+                None => None,
+            }
+        };
+        match self.whitelist.fresh(&req.client_id, now_ms) {
+            Some(false) => Err(ApiError::UnauthorizedClient),
+            Some(true) => Ok(tokio::join!(lookup, admit)),
             None => {
-                // A refusal or an SSM failure answers at once, dropping the read.
                 let whitelisted = async {
                     match self.whitelist.allows(&req.client_id, now_ms).await {
                         Ok(true) => Ok(()),
@@ -127,11 +176,25 @@ where
                         Err(e) => Err(unavailable(e)),
                     }
                 };
-                let read = async { Ok(self.store.lookup(&req.client_id, username).await) };
-                tokio::try_join!(whitelisted, read)?.1
+                let read = async { Ok(lookup.await) };
+                let ((), lookup) = tokio::try_join!(whitelisted, read)?;
+                Ok((lookup, admit.await))
             }
         }
-        .map_err(unavailable)?;
+    }
+
+    /// Checks 5-12, in contract order, once the reads are in. Sets `settled` when the
+    /// attempt's lease was dealt with here (a failure counted, or released with the token).
+    async fn judge(
+        &self,
+        req: &AuthorizeRequest,
+        attempt: Option<&Attempt<'_>>,
+        lookup: Result<Lookup, StoreError>,
+        admission: Option<Result<Admission, StoreError>>,
+        now_ms: u64,
+        settled: &mut bool,
+    ) -> Result<Decision, ApiError> {
+        let lookup = lookup.map_err(unavailable)?;
         // 5: registered application; 6: redirect URI.
         let app = lookup
             .application
@@ -140,22 +203,40 @@ where
         let redirect_uri =
             crate::redirect::select(&app.redirect_uris, req.redirect_uri.as_deref())?;
         // 7: credentials.
-        let credentials = req
-            .credentials
-            .as_ref()
-            .ok_or(ApiError::MissingCredentials)?;
-        // 8: back-off.
-        if let Some(secs) = throttle::retry_after(
-            lookup.failed_logins.as_ref(),
-            now_ms,
-            self.settings.backoff_cap,
-        ) {
+        let (Some(attempt), Some(admission)) = (attempt, admission) else {
+            return Err(ApiError::MissingCredentials);
+        };
+        // 8: back-off, and one verification at a time per name.
+        let counts = match admission.map_err(unavailable)? {
+            Admission::Refused {
+                window_until_ms, ..
+            } => {
+                return Err(ApiError::BackOff {
+                    retry_after_secs: throttle::refused_retry_after(window_until_ms, now_ms),
+                });
+            }
+            Admission::Admitted { counts } => counts,
+        };
+        // A counter written before windows were stored is judged from its counts.
+        let cap = self.settings.backoff_cap;
+        if let Some(secs) = throttle::retry_after(counts.as_ref(), now_ms, cap) {
             return Err(ApiError::BackOff {
                 retry_after_secs: secs,
             });
         }
         // 9: password.
-        let (user, verification) = self.login(credentials, &lookup, now_ms).await?;
+        let credentials = attempt.credentials;
+        let Some((user, verification)) = self.verify(credentials, &lookup) else {
+            *settled = true;
+            let failures = counts.map_or(0, |c| c.failures).saturating_add(1);
+            let next = throttle::next_attempt_ms(failures, now_ms, cap);
+            self.store
+                .record_failure(&credentials.username, now_ms, next, self.expiry(now_ms))
+                .await
+                .map_err(unavailable)?;
+            self.hold_to_the_slowest(&lookup, now_ms).await;
+            return Err(ApiError::LoginFailed);
+        };
         // 10: response type.
         let response_type = req.response_type.as_deref().unwrap_or("token");
         if response_type != "token" {
@@ -165,6 +246,7 @@ where
             return Ok(Decision::Redirect {
                 redirect_uri,
                 error,
+                username: user.username.clone(),
             });
         }
         // 11: scopes.
@@ -179,33 +261,55 @@ where
                 return Ok(Decision::Redirect {
                     redirect_uri,
                     error,
+                    username: user.username.clone(),
                 });
             }
         };
-        // 12: store the token, then hand it out.
-        let after = AfterLogin {
-            reset_failures: lookup.failed_logins.is_some(),
-            new_password_hash: self.rehash(verification, &credentials.password),
+        // 12: store the token, tied to the user as verified, while the name is released
+        // and its failures forgotten (a separate write: a failure counted meanwhile cannot
+        // cancel the token).
+        *settled = true;
+        let verified = Verified {
+            username: user.username.clone(),
+            password_hash: user.password_hash.clone(),
+            generation: user.generation,
+            new_password_hash: self.rehash(user, verification, &credentials.password),
         };
-        let token = self
-            .issue(&user.username, &req.client_id, &scopes, &after, now_ms)
-            .await?;
+        let (token, ()) = tokio::join!(
+            self.issue(&verified, &req.client_id, &scopes, now_ms),
+            self.give_up(attempt, true)
+        );
         Ok(Decision::Issued {
             redirect_uri,
-            token,
+            token: token?,
             username: user.username.clone(),
             scopes,
         })
     }
 
-    /// Check 9: unknown, disabled and wrong-password logins cost one verification each and
-    /// give the same error, then count as a failure.
-    async fn login<'a>(
+    /// While imported bcrypt hashes remain, a failed login is answered no sooner than the
+    /// slowest of them takes to verify (a wait, not CPU): an unknown or argon2 name must
+    /// not answer faster than an imported one.
+    async fn hold_to_the_slowest(&self, lookup: &Lookup, started_ms: u64) {
+        let Some(cost) = lookup.bcrypt_cost else {
+            return;
+        };
+        let floor = self.hasher.failure_floor(cost).as_millis() as u64;
+        let elapsed = self.clock.now_ms().saturating_sub(started_ms);
+        if floor > elapsed {
+            self.clock
+                .sleep(Duration::from_millis(floor - elapsed))
+                .await;
+        }
+    }
+
+    /// Check 9's verification: unknown, disabled and wrong-password logins cost one
+    /// verification each and are all `None`.
+    fn verify<'a>(
         &self,
         credentials: &Credentials,
         lookup: &'a Lookup,
-        now_ms: u64,
-    ) -> Result<(&'a User, Verification), ApiError> {
+    ) -> Option<(&'a User, Verification)> {
         let verification = match &lookup.user {
             Some(user) => {
                 let v = self
@@ -220,21 +324,19 @@ where
             None => self.hasher.verify_dummy(&credentials.password),
         };
         match (&lookup.user, verification.is_valid()) {
-            (Some(user), true) => Ok((user, verification)),
-            _ => {
-                let expires_at =
-                    (now_ms / 1000) + FAILED_LOGIN_MEMORY.max(self.settings.backoff_cap).as_secs();
-                self.store
-                    .record_failure(&credentials.username, now_ms, expires_at)
-                    .await
-                    .map_err(unavailable)?;
-                Err(ApiError::LoginFailed)
-            }
+            (Some(user), true) => Some((user, verification)),
+            _ => None,
         }
     }
 
-    fn rehash(&self, verification: Verification, password: &str) -> Option<String> {
+    /// The new hash to store with the token, when the verified one is outdated.
+    fn rehash(&self, user: &User, verification: Verification, password: &str) -> Option<String> {
         if verification != Verification::ValidNeedsRehash {
+            return None;
+        }
+        // bcrypt verifies only a password's first 72 bytes: argon2id of the whole longer
+        // string would lock the user out of every other string bcrypt accepted.
+        if password::is_bcrypt(&user.password_hash) && password.len() > password::BCRYPT_MAX_BYTES {
             return None;
         }
         // A failed rehash only delays the upgrade to the next login.
@@ -244,13 +346,20 @@ where
             .ok()
     }
 
+    /// Whether `record` is stored as it is (its id and its secret's hash).
+    async fn is_stored(&self, record: &TokenRecord) -> bool {
+        match self.store.get_token(&record.token_id).await {
+            Ok(Some(stored)) => stored.secret_hash == record.secret_hash,
+            _ => false,
+        }
+    }
+
     /// Writes the token record with a fresh id; one retry with a new id if the id exists.
     async fn issue(
         &self,
-        username: &str,
+        user: &Verified,
         client_id: &str,
         scopes: &[String],
-        after: &AfterLogin,
         now_ms: u64,
     ) -> Result<AccessToken, ApiError> {
         let issued_at = now_ms / 1000;
@@ -262,7 +371,7 @@ where
             let record = TokenRecord {
                 token_id: token.id().to_string(),
                 secret_hash: token.secret_hash(),
-                username: username.to_string(),
+                username: user.username.clone(),
                 client_id: client_id.to_string(),
                 scopes: scopes.to_vec(),
                 issued_at,
@@ -270,11 +379,19 @@ where
                 revoked_at: None,
                 user_disabled: false,
             };
-            match self.store.put_token(&record, after).await {
+            match self.store.put_token(&record, user).await {
                 Ok(()) => return Ok(token),
                 Err(StoreError::Conflict) => {
+                    // The id holds this very token when an earlier attempt of this write
+                    // succeeded and only its answer was lost (the SDK retried it).
+                    if self.is_stored(&record).await {
+                        return Ok(token);
+                    }
                     warn!(token_id = %record.token_id, "token id collision; retrying with a new id")
                 }
+                // Disabled, reset or revoked since the read: as if the password were wrong,
+                // but not counted against the name.
+                Err(StoreError::UserChanged) => return Err(ApiError::LoginFailed),
                 Err(e) => return Err(unavailable(e)),
             }
         }

@@ -19,9 +19,10 @@ use crate::error::ApiError;
 use crate::password::{PasswordHasherArgon, Passwords};
 use crate::random::Random;
 use crate::response::{self, HttpResponse};
-use crate::store::{Directory, FailureCounter, TokenRevoker, TokenWriter};
+use crate::store::{Directory, FailureCounter, TokenReader, TokenRevoker, TokenWriter};
 use crate::whitelist::{CachedWhitelist, WhitelistSource};
 
+mod attempt;
 mod authorize;
 mod revoke;
 
@@ -85,7 +86,7 @@ pub struct Flow<St, Src, C, R, P = PasswordHasherArgon> {
 
 impl<St, Src, C, R, P> Flow<St, Src, C, R, P>
 where
-    St: Directory + TokenWriter + FailureCounter + TokenRevoker,
+    St: Directory + TokenWriter + FailureCounter + TokenRevoker + TokenReader,
     Src: WhitelistSource,
     C: Clock,
     R: Random,

@@ -14,7 +14,7 @@ use crate::password::{HashError, PasswordHasherArgon, Passwords};
 use crate::random::{OsRandom, Random};
 use crate::response::HttpResponse;
 use crate::store::dynamodb::DynamoStore;
-use crate::store::{Directory, FailureCounter, TokenRevoker, TokenWriter};
+use crate::store::{Directory, FailureCounter, TokenReader, TokenRevoker, TokenWriter};
 use crate::whitelist::ssm::SsmWhitelist;
 use crate::whitelist::{CachedWhitelist, WhitelistSource};
 
@@ -58,7 +58,7 @@ pub async fn serve<St, Src, C, R, P>(
     app: &App<Flow<St, Src, C, R, P>>,
 ) -> Result<(), lambda_runtime::Error>
 where
-    St: Directory + TokenWriter + FailureCounter + TokenRevoker,
+    St: Directory + TokenWriter + FailureCounter + TokenRevoker + TokenReader,
     Src: WhitelistSource,
     C: Clock,
     R: Random,
@@ -75,7 +75,7 @@ pub async fn answer<St, Src, C, R, P>(
     req: &Request,
 ) -> Response<Body>
 where
-    St: Directory + TokenWriter + FailureCounter + TokenRevoker,
+    St: Directory + TokenWriter + FailureCounter + TokenRevoker + TokenReader,
     Src: WhitelistSource,
     C: Clock,
     R: Random,

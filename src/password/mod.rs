@@ -11,8 +11,12 @@ use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordVerifier, Version}
 use subtle::ConstantTimeEq;
 use thiserror::Error;
 
+mod timing;
 mod workspace;
 
+use std::time::{Duration, Instant};
+
+use timing::Timings;
 use workspace::{WORKSPACE_BLOCKS, Workspace};
 
 #[derive(Debug, Error)]
@@ -48,6 +52,12 @@ pub trait Passwords: Send + Sync {
     /// A verification may follow: get ready for it (in the background) while the caller
     /// waits on the network. Cheap to call on every request.
     fn prepare(&self) {}
+    /// How long the slowest verification in use takes, while bcrypt hashes of up to
+    /// `bcrypt_cost` remain: a failed login is answered no sooner.
+    fn failure_floor(&self, bcrypt_cost: u32) -> Duration {
+        let _ = bcrypt_cost;
+        Duration::ZERO
+    }
 }
 
 /// A hash, at the current parameters, of a random password that was thrown away. Unknown
@@ -63,6 +73,7 @@ pub struct PasswordHasherArgon {
     memory: Workspace,
     /// argon2 evaluations made for verifications, dummy ones included: what a login cost.
     runs: AtomicU64,
+    timings: Timings,
 }
 
 impl std::fmt::Debug for PasswordHasherArgon {
@@ -79,6 +90,7 @@ impl PasswordHasherArgon {
             dummy,
             memory: Workspace::default(),
             runs: AtomicU64::new(0),
+            timings: Timings::default(),
         })
     }
 
@@ -114,12 +126,14 @@ impl PasswordHasherArgon {
             return false;
         };
         let mut blocks = self.memory.lock();
+        let started = Instant::now();
         let hashed = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
             password,
             salt,
             out,
             &mut blocks[..count],
         );
+        self.timings.argon2(started.elapsed());
         hashed.is_ok() && bool::from(out.ct_eq(expected.as_bytes()))
     }
 
@@ -150,8 +164,11 @@ impl PasswordHasherArgon {
     /// Verifies `password` against a stored PHC (argon2) or modular-crypt (bcrypt) hash.
     /// An unreadable hash never verifies.
     fn check(&self, stored: &str, password: &str) -> Verification {
-        if is_bcrypt(stored) {
-            return match bcrypt::verify(password, stored) {
+        if let Some(cost) = bcrypt_cost(stored) {
+            let started = Instant::now();
+            let verified = bcrypt::verify(password, stored);
+            self.timings.bcrypt(cost, started.elapsed());
+            return match verified {
                 Ok(true) => Verification::ValidNeedsRehash,
                 _ => Verification::Invalid,
             };
@@ -194,12 +211,28 @@ impl Passwords for PasswordHasherArgon {
     fn prepare(&self) {
         self.memory.allocate_in_background();
     }
+
+    fn failure_floor(&self, bcrypt_cost: u32) -> Duration {
+        self.timings.bcrypt_estimate(bcrypt_cost)
+    }
 }
 
-fn is_bcrypt(stored: &str) -> bool {
+/// bcrypt reads at most this many bytes of a password and ignores the rest.
+pub const BCRYPT_MAX_BYTES: usize = 72;
+
+/// Whether `stored` is a bcrypt hash (as Quay stores them).
+pub fn is_bcrypt(stored: &str) -> bool {
     ["$2a$", "$2b$", "$2y$", "$2x$"]
         .iter()
         .any(|p| stored.starts_with(p))
+}
+
+/// The cost of a bcrypt hash (`$2b$12$…` is 12), or `None` for anything else.
+pub fn bcrypt_cost(stored: &str) -> Option<u32> {
+    if !is_bcrypt(stored) {
+        return None;
+    }
+    stored.get(4..6)?.parse().ok()
 }
 
 /// Whether `stored` is a hash this module can verify (for the admin CLI's import).
@@ -208,162 +241,4 @@ pub fn is_supported_hash(stored: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use argon2::password_hash::PasswordHasher;
-    use argon2::{AssociatedData, KeyId, ParamsBuilder};
-
-    #[test]
-    fn argon2id_round_trip_at_owasp_parameters() {
-        let h = PasswordHasherArgon::new().unwrap();
-        let stored = h.hash("passwordhere").unwrap();
-        let parsed = PasswordHash::new(&stored).unwrap();
-        assert!(
-            Argon2::default()
-                .verify_password(b"passwordhere", &parsed)
-                .is_ok(),
-            "the crate accepts what the kept memory computed"
-        );
-        assert_ne!(
-            stored,
-            h.hash("passwordhere").unwrap(),
-            "a fresh salt each time"
-        );
-        assert!(
-            stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-            "{stored}"
-        );
-        assert_eq!(h.verify(&stored, "passwordhere"), Verification::Valid);
-        assert_eq!(h.verify(&stored, "passwordHere"), Verification::Invalid);
-        assert_eq!(h.verify(&stored, ""), Verification::Invalid);
-        assert!(!stored.contains("passwordhere"));
-    }
-
-    #[test]
-    fn weaker_argon2_parameters_ask_for_a_rehash() {
-        let h = PasswordHasherArgon::new().unwrap();
-        let weak = Argon2::new(
-            argon2::Algorithm::Argon2id,
-            argon2::Version::V0x13,
-            argon2::Params::new(1024, 1, 1, None).unwrap(),
-        )
-        .hash_password(b"pw")
-        .unwrap()
-        .to_string();
-        assert_eq!(h.verify(&weak, "pw"), Verification::ValidNeedsRehash);
-    }
-
-    #[test]
-    fn bcrypt_from_quay_verifies_and_asks_for_a_rehash() {
-        let h = PasswordHasherArgon::new().unwrap();
-        let quay = bcrypt::hash("passwordhere", 4).unwrap();
-        assert_eq!(
-            h.verify(&quay, "passwordhere"),
-            Verification::ValidNeedsRehash
-        );
-        assert_eq!(h.verify(&quay, "nope"), Verification::Invalid);
-    }
-
-    #[test]
-    fn the_dummy_has_the_shipped_parameters() {
-        let h = PasswordHasherArgon::new().unwrap();
-        let fresh = h.hash("x").unwrap();
-        assert!(h.is_current(&PasswordHash::new(&fresh).unwrap()));
-        assert_eq!(fresh.split('$').nth(3), DUMMY_HASH.split('$').nth(3));
-    }
-
-    /// The kept-memory path must agree with the crate's own verification for every
-    /// parameter set a stored hash can carry, including ones that do not fit the workspace.
-    #[test]
-    fn kept_memory_agrees_with_the_crate() {
-        let h = PasswordHasherArgon::new().unwrap();
-        let cases = [
-            (
-                Algorithm::Argon2id,
-                Version::V0x13,
-                Params::new(8, 1, 1, None).unwrap(),
-            ),
-            (
-                Algorithm::Argon2i,
-                Version::V0x10,
-                Params::new(64, 3, 2, Some(16)).unwrap(),
-            ),
-            (
-                Algorithm::Argon2d,
-                Version::V0x13,
-                Params::new(256, 1, 4, Some(64)).unwrap(),
-            ),
-            (Algorithm::Argon2id, Version::V0x13, Params::DEFAULT),
-            (
-                Algorithm::Argon2id,
-                Version::V0x13,
-                Params::new(20 * 1024, 1, 1, None).unwrap(),
-            ),
-            (
-                Algorithm::Argon2id,
-                Version::V0x13,
-                ParamsBuilder::new()
-                    .m_cost(32)
-                    .t_cost(1)
-                    .keyid(KeyId::new(b"kid1").unwrap())
-                    .data(AssociatedData::new(b"context").unwrap())
-                    .build()
-                    .unwrap(),
-            ),
-        ];
-        for (algorithm, version, params) in cases {
-            let argon2 = Argon2::new(algorithm, version, params);
-            let stored = argon2.hash_password(b"right").unwrap().to_string();
-            let parsed = PasswordHash::new(&stored).unwrap();
-            for (password, crate_says) in [(&b"right"[..], true), (b"wrong", false), (b"", false)] {
-                assert_eq!(
-                    argon2.verify_password(password, &parsed).is_ok(),
-                    crate_says
-                );
-                assert_eq!(h.argon2_matches(&parsed, password), crate_says, "{stored}");
-            }
-        }
-        // No `v=`: both read it as version 0x13.
-        let stored = Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            Params::new(8, 1, 1, None).unwrap(),
-        )
-        .hash_password(b"right")
-        .unwrap()
-        .to_string()
-        .replace("$v=19", "");
-        let parsed = PasswordHash::new(&stored).unwrap();
-        assert!(parsed.version.is_none(), "{stored}");
-        assert!(Argon2::default().verify_password(b"right", &parsed).is_ok());
-        assert!(h.argon2_matches(&parsed, b"right"));
-        assert!(!h.argon2_matches(&parsed, b"wrong"));
-    }
-
-    #[test]
-    fn garbage_hashes_never_verify() {
-        let h = PasswordHasherArgon::new().unwrap();
-        for stored in ["", "plain", "$argon2id$broken", "$2b$12$short"] {
-            assert_eq!(h.verify(stored, "plain"), Verification::Invalid, "{stored}");
-        }
-        assert_eq!(h.verify_dummy("anything"), Verification::Invalid);
-    }
-
-    /// Unknown users must cost what known ones do: one argon2 run at the same parameters.
-    #[test]
-    fn a_dummy_verification_costs_one_argon2_run_like_a_real_one() {
-        let h = PasswordHasherArgon::new().unwrap();
-        let real = h.hash("secret").unwrap();
-        assert_eq!(h.argon2_runs(), 0, "hashing is not verifying");
-        assert_eq!(h.verify(&real, "wrong"), Verification::Invalid);
-        assert_eq!(h.argon2_runs(), 1);
-        assert_eq!(h.verify_dummy("secret"), Verification::Invalid);
-        assert_eq!(h.argon2_runs(), 2, "the dummy ran argon2 too");
-        let dummy = PasswordHash::new(DUMMY_HASH).unwrap();
-        assert_eq!(
-            Params::try_from(&dummy).unwrap(),
-            Params::try_from(&PasswordHash::new(&real).unwrap()).unwrap(),
-            "at the parameters a real user's hash has"
-        );
-    }
-}
+mod tests;

@@ -6,14 +6,16 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{
-    AfterLogin, Application, Directory, FailedLogins, FailureCounter, Lookup, StoreError,
-    TokenReader, TokenRecord, TokenRevoker, TokenWriter, User,
+    Admission, Application, Directory, FailedLogins, FailureCounter, Lease, Lookup, StoreError,
+    TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, Verified,
 };
 
 /// The store's operations, for failing one of them on purpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operation {
     Lookup,
+    Admit,
+    Release,
     PutToken,
     GetToken,
     RevokeToken,
@@ -28,12 +30,20 @@ pub struct MemoryStore {
     lookups: Arc<AtomicU32>,
 }
 
+/// A failed-logins item: what DynamoDB keeps per username.
+#[derive(Debug, Clone, Default)]
+struct Counter {
+    counts: Option<FailedLogins>,
+    next_attempt_ms: u64,
+    lease: Option<Lease>,
+}
+
 #[derive(Debug, Default)]
 struct Inner {
     users: HashMap<String, User>,
     applications: HashMap<String, Application>,
     tokens: HashMap<String, TokenRecord>,
-    failed_logins: HashMap<String, FailedLogins>,
+    failed_logins: HashMap<String, Counter>,
     /// When set, every call fails as DynamoDB would during an outage.
     unavailable: bool,
     /// Operations that fail as during an outage while the others work: a write that fails
@@ -41,6 +51,11 @@ struct Inner {
     failing: HashSet<Operation>,
     /// Token writes to refuse with a conflict before accepting one.
     conflicts_to_inject: u32,
+    /// See [`Lookup::bcrypt_cost`].
+    bcrypt_cost: Option<u32>,
+    /// Token writes to store and then report as a conflict: a write whose answer was lost,
+    /// retried by the SDK into its own condition.
+    lost_answers_to_inject: u32,
 }
 
 impl MemoryStore {
@@ -70,7 +85,12 @@ impl MemoryStore {
     }
 
     pub fn failed_logins(&self, username: &str) -> Option<FailedLogins> {
-        self.with(|i| i.failed_logins.get(username).copied())
+        self.with(|i| i.failed_logins.get(username).and_then(|c| c.counts))
+    }
+
+    /// Whether an attempt for `username` holds the name now (for tests of the lease).
+    pub fn lease(&self, username: &str) -> Option<Lease> {
+        self.with(|i| i.failed_logins.get(username).and_then(|c| c.lease.clone()))
     }
 
     /// A live view of how many lookups this store has answered.
@@ -91,6 +111,15 @@ impl MemoryStore {
                 i.failing.remove(&operation);
             }
         });
+    }
+
+    /// Marks imported bcrypt hashes of up to `cost` as still in use (or none).
+    pub fn set_bcrypt_cost(&self, cost: Option<u32>) {
+        self.with(|i| i.bcrypt_cost = cost);
+    }
+
+    pub fn inject_lost_answers(&self, n: u32) {
+        self.with(|i| i.lost_answers_to_inject = n);
     }
 
     pub fn inject_conflicts(&self, n: u32) {
@@ -116,14 +145,14 @@ impl Directory for MemoryStore {
             Ok(Lookup {
                 application: i.applications.get(client_id).cloned(),
                 user: username.and_then(|u| i.users.get(u).cloned()),
-                failed_logins: username.and_then(|u| i.failed_logins.get(u).copied()),
+                bcrypt_cost: username.and(i.bcrypt_cost),
             })
         })
     }
 }
 
 impl TokenWriter for MemoryStore {
-    async fn put_token(&self, token: &TokenRecord, after: &AfterLogin) -> Result<(), StoreError> {
+    async fn put_token(&self, token: &TokenRecord, user: &Verified) -> Result<(), StoreError> {
         self.with(|i| {
             Self::check_available(i, Operation::PutToken)?;
             if i.conflicts_to_inject > 0 {
@@ -133,14 +162,22 @@ impl TokenWriter for MemoryStore {
             if i.tokens.contains_key(&token.token_id) {
                 return Err(StoreError::Conflict);
             }
-            i.tokens.insert(token.token_id.clone(), token.clone());
-            if after.reset_failures {
-                i.failed_logins.remove(&token.username);
+            let stored = i.users.get_mut(&user.username);
+            let unchanged = stored.as_ref().is_some_and(|u| {
+                u.enabled
+                    && u.password_hash == user.password_hash
+                    && u.generation == user.generation
+            });
+            if !unchanged {
+                return Err(StoreError::UserChanged);
             }
-            if let (Some(hash), Some(user)) =
-                (&after.new_password_hash, i.users.get_mut(&token.username))
-            {
-                user.password_hash = hash.clone();
+            if let (Some(stored), Some(hash)) = (stored, &user.new_password_hash) {
+                stored.password_hash = hash.clone();
+            }
+            i.tokens.insert(token.token_id.clone(), token.clone());
+            if i.lost_answers_to_inject > 0 {
+                i.lost_answers_to_inject -= 1;
+                return Err(StoreError::Conflict);
             }
             Ok(())
         })
@@ -177,24 +214,64 @@ impl TokenRevoker for MemoryStore {
 }
 
 impl FailureCounter for MemoryStore {
+    async fn admit(
+        &self,
+        username: &str,
+        lease: &Lease,
+        now_ms: u64,
+        _expires_at: u64,
+    ) -> Result<Admission, StoreError> {
+        self.with(|i| {
+            Self::check_available(i, Operation::Admit)?;
+            let c = i.failed_logins.entry(username.to_string()).or_default();
+            let lease_until_ms = c.lease.as_ref().map_or(0, |l| l.until_ms);
+            if c.next_attempt_ms > now_ms || lease_until_ms > now_ms {
+                return Ok(Admission::Refused {
+                    window_until_ms: c.next_attempt_ms,
+                    lease_until_ms,
+                });
+            }
+            c.lease = Some(lease.clone());
+            Ok(Admission::Admitted { counts: c.counts })
+        })
+    }
+
     async fn record_failure(
         &self,
         username: &str,
         now_ms: u64,
+        next_attempt_ms: u64,
         _expires_at: u64,
     ) -> Result<FailedLogins, StoreError> {
         self.with(|i| {
             Self::check_available(i, Operation::RecordFailure)?;
-            let entry = i
-                .failed_logins
-                .entry(username.to_string())
-                .or_insert(FailedLogins {
-                    failures: 0,
-                    last_failure_ms: now_ms,
-                });
-            entry.failures = entry.failures.saturating_add(1);
-            entry.last_failure_ms = now_ms;
-            Ok(*entry)
+            let c = i.failed_logins.entry(username.to_string()).or_default();
+            let failures = c.counts.map_or(0, |f| f.failures).saturating_add(1);
+            let counts = FailedLogins {
+                failures,
+                last_failure_ms: now_ms,
+            };
+            c.counts = Some(counts);
+            c.next_attempt_ms = next_attempt_ms;
+            c.lease = None;
+            Ok(counts)
+        })
+    }
+
+    async fn release(&self, username: &str, lease: &Lease, reset: bool) -> Result<(), StoreError> {
+        self.with(|i| {
+            Self::check_available(i, Operation::Release)?;
+            let Some(c) = i.failed_logins.get_mut(username) else {
+                return Ok(());
+            };
+            if c.lease.as_ref().is_some_and(|held| held.id == lease.id) {
+                if reset {
+                    i.failed_logins.remove(username);
+                } else {
+                    c.lease = None;
+                }
+            }
+            Ok(())
         })
     }
 }

@@ -4,7 +4,7 @@
 //! - [`dynamodb`]: the real store;
 //! - [`memory`]: an in-memory store for fast tests of the flow.
 //!
-//! Both pass one contract suite (`tests/it/store_contract.rs`): the memory store always,
+//! Both pass one contract suite (`tests/it/store_contract/`): the memory store always,
 //! the DynamoDB store against moto.
 
 use std::collections::BTreeSet;
@@ -24,6 +24,9 @@ pub struct User {
     pub password_hash: String,
     pub enabled: bool,
     pub superuser: bool,
+    /// Raised by every operator action that ends the user's tokens (disable, revoke all,
+    /// a password reset): a login that read an older generation cannot write a token.
+    pub generation: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,21 +57,48 @@ pub struct TokenRecord {
     pub user_disabled: bool,
 }
 
-/// Everything one request needs, read in one round trip.
+/// The application and the user one request needs, read in one round trip.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Lookup {
     pub application: Option<Application>,
     pub user: Option<User>,
-    pub failed_logins: Option<FailedLogins>,
+    /// While users imported with bcrypt hashes remain, the highest cost among them (read
+    /// with the user): failed logins are then answered no sooner than such a hash takes.
+    pub bcrypt_cost: Option<u32>,
 }
 
-/// What else to write with a token after a successful login.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AfterLogin {
-    /// Delete the failed-login record (only when there is one: saves a write).
-    pub reset_failures: bool,
-    /// Replace the user's password hash (a bcrypt or outdated argon2 hash that verified).
+/// The user as the login verified it: the token is written only if the user is still so
+/// (same hash, same generation, still enabled).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub username: String,
+    pub password_hash: String,
+    pub generation: u64,
+    /// Replace the password hash in the same write (a bcrypt or outdated argon2 hash that
+    /// verified); conditional on the old hash, so a password reset meanwhile wins.
     pub new_password_hash: Option<String>,
+}
+
+/// The right to verify one password for a username, held by one attempt at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// Random, so only its holder releases it.
+    pub id: String,
+    /// Past this moment another attempt may take the name, as if it had been released.
+    pub until_ms: u64,
+}
+
+/// The failed-logins counter's answer to an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// This attempt holds the lease; `counts` are the name's failures so far.
+    Admitted { counts: Option<FailedLogins> },
+    /// The back-off window is not over (`window_until_ms`), or another attempt holds the
+    /// lease (`lease_until_ms`).
+    Refused {
+        window_until_ms: u64,
+        lease_until_ms: u64,
+    },
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -76,6 +106,10 @@ pub enum StoreError {
     /// A conditional write found the item already there.
     #[error("the item already exists")]
     Conflict,
+    /// The user changed after the login read it (disabled, password reset, tokens revoked):
+    /// nothing was written.
+    #[error("the user changed during the login")]
+    UserChanged,
     /// DynamoDB could not be reached, throttled, or refused the call.
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
@@ -84,7 +118,7 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// Reads the application, the user and the user's failed logins together.
+/// Reads the application and the user together.
 pub trait Directory: Send + Sync {
     fn lookup(
         &self,
@@ -93,12 +127,15 @@ pub trait Directory: Send + Sync {
     ) -> impl Future<Output = Result<Lookup, StoreError>> + Send;
 }
 
-/// Writes a token record, never overwriting an existing one.
+/// Writes a token record, never overwriting an existing one, and only while the user is
+/// as the login verified it: [`StoreError::Conflict`] for an existing id,
+/// [`StoreError::UserChanged`] when the user changed. The token is also listed under its
+/// user in the same write, so operators can find every token of a user at once.
 pub trait TokenWriter: Send + Sync {
     fn put_token(
         &self,
         token: &TokenRecord,
-        after: &AfterLogin,
+        user: &Verified,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
@@ -121,12 +158,34 @@ pub trait TokenRevoker: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
-/// Counts a failed login for a username, known or not, and returns the new count.
+/// The failed-logins counter of a username, known or not: admits one attempt at a time to
+/// password verification, and counts failures. Each call is one conditional write.
 pub trait FailureCounter: Send + Sync {
+    /// Takes `lease` if the back-off window is over and no other attempt holds one.
+    fn admit(
+        &self,
+        username: &str,
+        lease: &Lease,
+        now_ms: u64,
+        expires_at: u64,
+    ) -> impl Future<Output = Result<Admission, StoreError>> + Send;
+
+    /// Counts a failure, sets the next window's end and gives the lease up; returns the
+    /// new count.
     fn record_failure(
         &self,
         username: &str,
         now_ms: u64,
+        next_attempt_ms: u64,
         expires_at: u64,
     ) -> impl Future<Output = Result<FailedLogins, StoreError>> + Send;
+
+    /// Gives `lease` up (if still held); with `reset`, forgets the failures too. Does
+    /// nothing when another attempt holds the name now.
+    fn release(
+        &self,
+        username: &str,
+        lease: &Lease,
+        reset: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

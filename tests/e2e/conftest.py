@@ -48,6 +48,7 @@ def tables():
         "applications": os.environ["DIRECT_OAUTH_APPLICATIONS_TABLE"],
         "tokens": os.environ["DIRECT_OAUTH_TOKENS_TABLE"],
         "failed_logins": os.environ["DIRECT_OAUTH_FAILED_LOGINS_TABLE"],
+        "user_tokens": os.environ["DIRECT_OAUTH_USER_TOKENS_TABLE"],
     }
 
 

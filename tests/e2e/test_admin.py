@@ -89,6 +89,28 @@ def test_quay_import_verifies_bcrypt_then_rehashes(post, dynamodb, tables):
     assert "exists, left alone" in again.stdout
 
 
+def test_quay_import_refuses_costs_above_the_limit(dynamodb, tables):
+    """Each bcrypt cost step doubles a login's CPU, and failed logins wait for the slowest
+    imported hash: costs above --max-bcrypt-cost (12 unless raised) are refused."""
+    name = uid("quay-costly-")
+    line = f"{name},{bcrypt.hashpw(b'pw', bcrypt.gensalt(rounds=13)).decode()}\n"
+    out = admin("user", "import-quay", stdin=line, check=False)
+    assert out.returncode == 1 and "cost 13 is above --max-bcrypt-cost 12" in out.stderr, out
+    assert "Item" not in dynamodb.get_item(TableName=tables["users"],
+                                           Key={"username": {"S": name}})
+    # The limit is the operator's (small costs here: the stack is shared by other tests).
+    line = f"{name},{bcrypt.hashpw(b'pw', bcrypt.gensalt(rounds=5)).decode()}\n"
+    assert admin("user", "import-quay", "--max-bcrypt-cost", "4", stdin=line,
+                 check=False).returncode == 1
+    assert "imported 1" in admin("user", "import-quay", "--max-bcrypt-cost", "5",
+                                 stdin=line).stdout
+    marker = dynamodb.get_item(TableName=tables["users"], Key={"username": {"S": ":bcrypt"}},
+                               ConsistentRead=True)["Item"]
+    assert int(marker["max_cost"]["N"]) >= 5, "failed logins now wait for such a hash"
+    remaining = admin("user", "bcrypt-remaining").stdout
+    assert "still have a bcrypt hash" in remaining, remaining
+
+
 def test_app_commands(post):
     client = uid("app-")
     for bad in ["/relative", "https://x.example/cb#frag", "http://x.example/cb", "javascript:alert(1)"]:

@@ -38,10 +38,11 @@ def test_round_trips_per_request(start_function, make_user):
     assert f.invoke(v2_event(None, basic(name, password), method="GET"))[0] == 405
     cold, warm, failed, get = request_lines(f.stop())
     assert [l["status"] for l in (cold, warm, failed, get)] == [302, 302, 401, 405]
-    assert calls(cold) == (1, 2)
-    assert calls(warm) == (0, 2)
-    # A failed login: the batch read and the failure count.
-    assert calls(failed) == (0, 2)
+    # A success: the batch read and the admission, then the token write and the release.
+    assert calls(cold) == (1, 4)
+    assert calls(warm) == (0, 4)
+    # A failed login: the batch read and the admission, then the failure count.
+    assert calls(failed) == (0, 3)
     assert calls(get) == (0, 0)
 
 
@@ -53,8 +54,8 @@ def test_each_whitelist_cache_expiry_costs_one_ssm_call(start_function, make_use
     time.sleep(1.1)  # the list was fetched before that answer: now it is older than 1 s
     assert f.invoke(ok)[0] == 302          # whitelist cache expired
     cold, expired = request_lines(f.stop())
-    assert calls(cold) == (1, 2)
-    assert calls(expired) == (1, 2)
+    assert calls(cold) == (1, 4)
+    assert calls(expired) == (1, 4)
 
 
 def test_a_refusal_from_the_cached_whitelist_reads_nothing(start_function, make_user):
@@ -67,8 +68,12 @@ def test_a_refusal_from_the_cached_whitelist_reads_nothing(start_function, make_
     assert calls(not_listed) == (0, 0)
 
 
-def test_a_success_after_failures_resets_in_the_same_write(start_function, make_user, dynamodb,
-                                                           tables):
+def test_a_success_after_failures_resets_the_count_beside_the_token_write(
+        start_function, make_user, dynamodb, tables):
+    """A success writes its token in one TransactWriteItems (the token, its entry under
+    the user, a condition on the user as verified) and, at the same time, deletes the
+    failed-logins item in a DeleteItem of its own: a failure counted at that moment can
+    cancel neither."""
     name, password = make_user()
     upstream = os.environ["AWS_ENDPOINT_URL"]
     ddb = FaultProxy(upstream)  # forwards everything; records each operation and its body
@@ -89,13 +94,20 @@ def test_a_success_after_failures_resets_in_the_same_write(start_function, make_
     # The counter is gone, and the token is stored.
     assert failed_logins(dynamodb, tables, name) is None, "the failed-login count was reset"
     assert [t["token_id"]["S"] for t in tokens_of(dynamodb, tables, name)] == [token_id]
-    # ... by one TransactWriteItems holding both: the token's Put and the counter's Delete.
-    assert [op for op, _, _ in success] == ["BatchGetItem", "TransactWriteItems"], success
-    items = success[1][1]["TransactItems"]
+    by_op = {op: body for op, body, _ in success}
+    assert sorted(by_op) == ["BatchGetItem", "DeleteItem", "TransactWriteItems", "UpdateItem"]
+    assert len(success) == 4, success
+    items = by_op["TransactWriteItems"]["TransactItems"]
     puts = [i["Put"] for i in items if "Put" in i]
-    deletes = [i["Delete"] for i in items if "Delete" in i]
-    assert [p["TableName"] for p in puts] == [tables["tokens"]]
+    assert [p["TableName"] for p in puts] == [tables["tokens"], tables["user_tokens"]]
     assert puts[0]["Item"]["token_id"] == {"S": token_id}
-    assert deletes == [{"TableName": tables["failed_logins"], "Key": {"username": {"S": name}}}]
+    held = [i.get("ConditionCheck") or i.get("Update") for i in items[2:]]
+    assert held[0]["TableName"] == tables["users"]
+    assert "generation" in held[0]["ConditionExpression"]
+    assert not any("Delete" in i for i in items), "no counter in the transaction"
+    delete = by_op["DeleteItem"]
+    assert (delete["TableName"], delete["Key"]) == (tables["failed_logins"],
+                                                   {"username": {"S": name}})
+    assert "lease_id" in delete["ConditionExpression"], "only the attempt's own lease"
     lines = request_lines(f.stop())
-    assert calls(lines[-1]) == (0, 2), "token write and counter reset in one round trip"
+    assert calls(lines[-1]) == (0, 4)

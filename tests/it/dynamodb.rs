@@ -5,11 +5,11 @@
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use direct_oauth::store::dynamodb::DynamoStore;
 use direct_oauth::store::{
-    AfterLogin, Application, Directory, FailureCounter, StoreError, TokenReader, TokenWriter,
+    Application, Directory, FailureCounter, StoreError, TokenReader, TokenWriter,
 };
 
 use crate::moto;
-use crate::store_contract::{token, user};
+use crate::store_contract::{token, user, verified};
 
 /// A DynamoDB store on fresh tables in moto, and its client; `None` outside `make test`.
 pub async fn store() -> Option<(DynamoStore, aws_sdk_dynamodb::Client)> {
@@ -67,8 +67,9 @@ async fn a_token_item_holds_only_the_documented_attributes() {
     let Some((store, client)) = store().await else {
         return;
     };
+    store.put_user(&user("alice"), false).await.unwrap();
     store
-        .put_token(&token("id-1"), &AfterLogin::default())
+        .put_token(&token("id-1"), &verified(&user("alice")))
         .await
         .unwrap();
     // No token, no secret: only its id and the secret's hash.
@@ -109,11 +110,11 @@ async fn an_unreachable_dynamodb_is_unavailable_not_a_panic() {
     let err = store.lookup("cli", Some("alice")).await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     let err = store
-        .put_token(&token("x"), &AfterLogin::default())
+        .put_token(&token("x"), &verified(&user("alice")))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
-    let err = store.record_failure("alice", 1, 2).await.unwrap_err();
+    let err = store.record_failure("alice", 1, 2, 3).await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
 }
 
@@ -137,6 +138,83 @@ async fn a_missing_table_is_unavailable() {
 }
 
 #[tokio::test]
+async fn ending_a_users_tokens_reaches_every_token_and_every_login_in_flight() {
+    let Some((store, _)) = store().await else {
+        return;
+    };
+    let alice = user("alice");
+    store.put_user(&alice, false).await.unwrap();
+    // Two logins read alice; one writes its token now, the other after the revocation.
+    let as_read = verified(&alice);
+    store.put_token(&token("t-1"), &as_read).await.unwrap();
+    assert_eq!(store.user_token_ids("alice").await.unwrap(), ["t-1"]);
+    assert_eq!(
+        store.revoke_user_tokens("alice", 77).await.unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        store.put_token(&token("t-2"), &as_read).await,
+        Err(StoreError::UserChanged),
+        "the login in flight read the old generation"
+    );
+    assert_eq!(
+        store.get_token("t-1").await.unwrap().unwrap().revoked_at,
+        Some(77)
+    );
+    assert!(store.get_token("t-2").await.unwrap().is_none());
+    assert_eq!(store.revoke_user_tokens("nobody", 77).await.unwrap(), None);
+
+    // The same for disable, and a password reset.
+    let fresh = store.get_user("alice").await.unwrap().unwrap();
+    store
+        .put_token(&token("t-3"), &verified(&fresh))
+        .await
+        .unwrap();
+    assert!(store.set_user_enabled("alice", false).await.unwrap());
+    assert!(store.get_token("t-3").await.unwrap().unwrap().user_disabled);
+    assert!(store.set_user_enabled("alice", true).await.unwrap());
+    let enabled = store.get_user("alice").await.unwrap().unwrap();
+    assert!(
+        store
+            .set_password_hash("alice", "$argon2id$new")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.put_token(&token("t-4"), &verified(&enabled)).await,
+        Err(StoreError::UserChanged),
+        "verified the old password"
+    );
+}
+
+#[tokio::test]
+async fn the_bcrypt_marker_only_rises_and_goes_with_the_last_hash() {
+    let Some((store, _)) = store().await else {
+        return;
+    };
+    let quay = direct_oauth::store::User {
+        password_hash: "$2b$04$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234".into(),
+        ..user("quay")
+    };
+    store.put_user(&quay, false).await.unwrap();
+    store.mark_bcrypt_in_use(12).await.unwrap();
+    store.mark_bcrypt_in_use(10).await.unwrap();
+    let cost = |s: &DynamoStore| {
+        let s = s.clone();
+        async move { s.lookup("cli", Some("x")).await.unwrap().bcrypt_cost }
+    };
+    assert_eq!(cost(&store).await, Some(12), "never lowered");
+    assert_eq!(store.settle_bcrypt_marker().await.unwrap(), 1);
+    assert_eq!(cost(&store).await, Some(12), "kept while a hash remains");
+    store
+        .set_password_hash("quay", "$argon2id$x")
+        .await
+        .unwrap();
+    assert_eq!(store.settle_bcrypt_marker().await.unwrap(), 0);
+    assert_eq!(cost(&store).await, None, "gone with the last one");
+}
+
+#[tokio::test]
 async fn operators_list_revoke_and_disable() {
     let Some((store, _)) = store().await else {
         return;
@@ -145,7 +223,10 @@ async fn operators_list_revoke_and_disable() {
     for (id, issued) in [("t-old", 10), ("t-new", 20)] {
         let mut t = token(id);
         t.issued_at = issued;
-        store.put_token(&t, &AfterLogin::default()).await.unwrap();
+        store
+            .put_token(&t, &verified(&user("alice")))
+            .await
+            .unwrap();
     }
     let listed: Vec<String> = store
         .list_tokens_for_user("alice")

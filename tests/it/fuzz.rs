@@ -161,6 +161,7 @@ fn flow() -> Flow<MemoryStore, MemorySource, ManualClock, OsRandom> {
         password_hash: hasher.hash("pw").unwrap(),
         enabled: true,
         superuser: false,
+        generation: 0,
     });
     store.put_application(Application {
         client_id: "app".into(),

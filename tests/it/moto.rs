@@ -32,6 +32,7 @@ pub fn unique_tables() -> Tables {
         applications: format!("t-{tag}-apps"),
         tokens: format!("t-{tag}-tokens"),
         failed_logins: format!("t-{tag}-failed"),
+        user_tokens: format!("t-{tag}-user-tokens"),
     }
 }
 

@@ -96,19 +96,20 @@ def test_function_is_arm64_al2023_cargo_lambda_with_json_logs():
 
 def test_every_config_variable_is_wired():
     env = resources()["AuthorizeAppFunction"]["Properties"]["Environment"]["Variables"]
-    for name in ["USERS", "APPLICATIONS", "TOKENS", "FAILED_LOGINS"]:
+    for name in ["USERS", "APPLICATIONS", "TOKENS", "FAILED_LOGINS", "USER_TOKENS"]:
         assert f"DIRECT_OAUTH_{name}_TABLE" in env
     assert "DIRECT_OAUTH_WHITELIST_PARAMETER" in env
 
 
 def test_tables_are_on_demand_encrypted_recoverable_with_ttl():
     r = resources()
-    for name in ["UsersTable", "ApplicationsTable", "TokensTable", "FailedLoginsTable"]:
+    for name in ["UsersTable", "ApplicationsTable", "TokensTable", "FailedLoginsTable",
+                 "UserTokensTable"]:
         p = r[name]["Properties"]
         assert p["BillingMode"] == "PAY_PER_REQUEST", name
         assert p["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, name
         assert p["SSESpecification"] == {"SSEEnabled": True}, name
-    for name in ["TokensTable", "FailedLoginsTable"]:
+    for name in ["TokensTable", "FailedLoginsTable", "UserTokensTable"]:
         ttl = r[name]["Properties"]["TimeToLiveSpecification"]
         assert ttl == {"AttributeName": "expires_at", "Enabled": True}
 
@@ -125,6 +126,7 @@ def statements():
 def test_iam_is_least_privilege():
     allowed = {"logs:CreateLogStream", "logs:PutLogEvents", "dynamodb:BatchGetItem",
                "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+               "dynamodb:GetItem", "dynamodb:ConditionCheckItem",
                "ssm:GetParameter", "kms:Decrypt"}
     seen = set()
     for s in statements():
@@ -148,7 +150,7 @@ def test_kms_decrypt_only_for_a_secure_string():
 
 def test_outputs_name_the_endpoint_tables_and_parameter():
     outputs = parsed()["Outputs"]
-    for name in ["Endpoint", "UsersTableName", "ApplicationsTableName", "TokensTableName",
+    for name in ["Endpoint", "UsersTableName", "ApplicationsTableName", "TokensTableName", "UserTokensTableName",
                  "FailedLoginsTableName", "WhitelistParameterName"]:
         assert name in outputs
 

@@ -51,15 +51,28 @@ pub(crate) enum UserCommand {
     /// Enable a disabled user again; its unrevoked tokens work again.
     Enable { name: String },
     /// Replace a user's password; the new one is read from standard input (one line).
+    /// A login that verified the old password meanwhile gets no token.
     SetPassword {
         name: String,
         #[arg(long, required = true)]
         password_stdin: bool,
+        /// Also revoke every token of the user, including any a login in flight writes.
+        #[arg(long)]
+        revoke_tokens: bool,
     },
+    /// Count the users whose bcrypt hash (from Quay) was not yet replaced at a login;
+    /// when none remain, stop holding failed logins to bcrypt's time.
+    BcryptRemaining,
     /// Import users from Quay: `username,bcrypt_hash[,superuser]` lines on standard input.
     /// The bcrypt hashes verify as they are and become argon2id at each user's next login.
     /// Existing users are left alone.
-    ImportQuay,
+    ImportQuay {
+        /// The highest bcrypt cost accepted. Each step doubles a login's CPU (cost 12 is
+        /// about 0.2 s of a core), and every failed login is answered no sooner than the
+        /// slowest imported hash takes.
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(4..=31))]
+        max_bcrypt_cost: u32,
+    },
 }
 
 #[derive(Subcommand)]

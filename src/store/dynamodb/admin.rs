@@ -12,18 +12,22 @@ use super::{DynamoStore, TOKENS_BY_USER_INDEX, conditional, unavailable};
 use crate::store::{Application, FailedLogins, StoreError, TokenRecord, User};
 
 impl DynamoStore {
-    /// Creates the four tables with TTL where needed; tables that exist are left alone.
+    /// Creates the five tables with TTL where needed; tables that exist are left alone.
     /// Returns the names it created.
     pub async fn create_tables(&self) -> Result<Vec<String>, StoreError> {
         let t = self.tables.clone();
         let mut created = Vec::new();
-        for (table, key, ttl) in [
-            (&t.users, attr::USERNAME, false),
-            (&t.applications, attr::CLIENT_ID, false),
-            (&t.tokens, attr::TOKEN_ID, true),
-            (&t.failed_logins, attr::USERNAME, true),
+        for (table, key, sort, ttl) in [
+            (&t.users, attr::USERNAME, None, false),
+            (&t.applications, attr::CLIENT_ID, None, false),
+            (&t.tokens, attr::TOKEN_ID, None, true),
+            (&t.failed_logins, attr::USERNAME, None, true),
+            (&t.user_tokens, attr::USERNAME, Some(attr::TOKEN_ID), true),
         ] {
-            if self.create_table(table, key, table == &t.tokens).await? {
+            if self
+                .create_table(table, key, sort, table == &t.tokens)
+                .await?
+            {
                 created.push(table.clone());
             }
             if ttl {
@@ -37,6 +41,7 @@ impl DynamoStore {
         &self,
         table: &str,
         key: &str,
+        sort: Option<&str>,
         with_user_index: bool,
     ) -> Result<bool, StoreError> {
         let mut req = self
@@ -46,6 +51,11 @@ impl DynamoStore {
             .billing_mode(BillingMode::PayPerRequest)
             .attribute_definitions(attr_def(key, ScalarAttributeType::S))
             .key_schema(key_elem(key, KeyType::Hash));
+        if let Some(sort) = sort {
+            req = req
+                .attribute_definitions(attr_def(sort, ScalarAttributeType::S))
+                .key_schema(key_elem(sort, KeyType::Range));
+        }
         if with_user_index {
             let index = GlobalSecondaryIndex::builder()
                 .index_name(TOKENS_BY_USER_INDEX)
@@ -182,62 +192,6 @@ impl DynamoStore {
             "SET revoked_at = :now",
             "attribute_exists(token_id) AND attribute_not_exists(revoked_at)",
             vec![(":now", n(now_secs))],
-        )
-        .await
-    }
-
-    /// Enables or disables a user, and marks or unmarks the user's unrevoked tokens so the
-    /// authorizer needs only the token's item. Returns whether the user exists.
-    pub async fn set_user_enabled(
-        &self,
-        username: &str,
-        enabled: bool,
-    ) -> Result<bool, StoreError> {
-        let exists = self
-            .update_if(
-                &self.tables.users,
-                (attr::USERNAME, username),
-                "SET enabled = :e",
-                "attribute_exists(username)",
-                vec![(":e", AttributeValue::Bool(enabled))],
-            )
-            .await?;
-        if !exists {
-            return Ok(false);
-        }
-        for token in self.list_tokens_for_user(username).await? {
-            if token.revoked_at.is_some() || token.user_disabled != enabled {
-                continue;
-            }
-            let key = (attr::TOKEN_ID, token.token_id.as_str());
-            let exists = "attribute_exists(token_id)";
-            if enabled {
-                self.update_if(
-                    &self.tables.tokens,
-                    key,
-                    "REMOVE user_disabled",
-                    exists,
-                    vec![],
-                )
-                .await?;
-            } else {
-                let set = "SET user_disabled = :t";
-                let values = vec![(":t", AttributeValue::Bool(true))];
-                self.update_if(&self.tables.tokens, key, set, exists, values)
-                    .await?;
-            }
-        }
-        Ok(true)
-    }
-
-    /// Replaces a user's password hash. Returns whether the user exists.
-    pub async fn set_password_hash(&self, username: &str, hash: &str) -> Result<bool, StoreError> {
-        self.update_if(
-            &self.tables.users,
-            (attr::USERNAME, username),
-            "SET password_hash = :h",
-            "attribute_exists(username)",
-            vec![(":h", AttributeValue::S(hash.to_string()))],
         )
         .await
     }

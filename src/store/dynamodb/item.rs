@@ -30,6 +30,10 @@ pub mod attr {
     pub const USER_DISABLED: &str = "user_disabled";
     pub const FAILURES: &str = "failures";
     pub const LAST_FAILURE_MS: &str = "last_failure_ms";
+    pub const NEXT_ATTEMPT_MS: &str = "next_attempt_ms";
+    pub const LEASE_UNTIL_MS: &str = "lease_until_ms";
+    pub const GENERATION: &str = "generation";
+    pub const MAX_COST: &str = "max_cost";
 }
 
 pub(super) fn n(value: impl ToString) -> AttributeValue {
@@ -37,7 +41,7 @@ pub(super) fn n(value: impl ToString) -> AttributeValue {
 }
 
 /// Typed reads of item attributes, so item parsing reads like the model.
-trait ItemExt {
+pub(super) trait ItemExt {
     fn s(&self, name: &str) -> Result<String, StoreError>;
     fn num(&self, name: &str) -> Result<u64, StoreError>;
     fn flag(&self, name: &str) -> Result<bool, StoreError>;
@@ -91,6 +95,7 @@ pub(super) fn user_from(i: &Item) -> Result<User, StoreError> {
         password_hash: i.s(attr::PASSWORD_HASH)?,
         enabled: i.flag(attr::ENABLED)?,
         superuser: i.flag(attr::SUPERUSER).unwrap_or(false),
+        generation: i.num(attr::GENERATION).unwrap_or(0),
     })
 }
 
@@ -146,6 +151,22 @@ pub(super) fn token_item(t: &TokenRecord) -> Item {
     item
 }
 
+/// The token's entry in the user-tokens table: how operators find every token of a user
+/// with one strongly consistent query. Expires with the token.
+pub(super) fn user_token_item(t: &TokenRecord) -> Item {
+    HashMap::from([
+        (
+            attr::USERNAME.to_string(),
+            AttributeValue::S(t.username.clone()),
+        ),
+        (
+            attr::TOKEN_ID.to_string(),
+            AttributeValue::S(t.token_id.clone()),
+        ),
+        (attr::EXPIRES_AT.to_string(), n(t.expires_at)),
+    ])
+}
+
 pub(super) fn token_from(i: &Item) -> Result<TokenRecord, StoreError> {
     let hash = i
         .get(attr::SECRET_SHA256)
@@ -178,6 +199,7 @@ pub(super) fn user_item(user: &User) -> Item {
             attr::PASSWORD_HASH.to_string(),
             AttributeValue::S(user.password_hash.clone()),
         ),
+        (attr::GENERATION.to_string(), n(user.generation)),
         (
             attr::ENABLED.to_string(),
             AttributeValue::Bool(user.enabled),

@@ -1,8 +1,10 @@
 //! The DynamoDB adapter of the store's ports: four tables, one item per user,
 //! application, token and failed-login counter.
 //!
-//! - this file: the client, and the request path (one `BatchGetItem` to read, one
-//!   conditional write to issue, revoke or count a failure);
+//! - this file: the client and the request path's reads (one `BatchGetItem` for the
+//!   application and the user; one `GetItem` for a token) and revocation;
+//! - [`issue`]: the token write, tied to the user as the login verified it;
+//! - [`attempts`]: the failed-logins counter (admit, count, release);
 //! - [`admin`]: operator functions for the admin CLI and the tests;
 //! - [`item`]: items <-> models.
 
@@ -11,23 +13,24 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
-use super::{
-    AfterLogin, Directory, FailedLogins, FailureCounter, Lookup, StoreError, TokenReader,
-    TokenRecord, TokenRevoker, TokenWriter,
-};
+use super::{Directory, Lookup, StoreError, TokenReader, TokenRecord, TokenRevoker};
 use crate::config::Tables;
 
 mod admin;
+mod attempts;
+mod issue;
 mod item;
+mod lifecycle;
 
 pub use item::attr;
-use item::{Item, application_from, failed_logins_from, n, token_from, token_item, user_from};
+use item::{Item, ItemExt, application_from, n, token_from, user_from};
+
+/// The users table's item that says imported bcrypt hashes remain, and their highest
+/// cost. No user can be called this: Basic authentication splits at the colon.
+pub const BCRYPT_MARKER: &str = ":bcrypt";
 
 /// The tokens table's index for listing a user's tokens.
 pub const TOKENS_BY_USER_INDEX: &str = "by-username";
@@ -127,101 +130,34 @@ impl Directory for DynamoStore {
             Self::keys(attr::CLIENT_ID, client_id),
         )]);
         if let Some(username) = username {
-            wanted.insert(t.users.clone(), Self::keys(attr::USERNAME, username));
-            wanted.insert(
-                t.failed_logins.clone(),
-                Self::keys(attr::USERNAME, username),
-            );
+            // The user, and the marker of imported bcrypt hashes: one more key, same trip.
+            let users = KeysAndAttributes::builder()
+                .keys(Self::key(attr::USERNAME, username))
+                .keys(Self::key(attr::USERNAME, BCRYPT_MARKER))
+                .consistent_read(true)
+                .build()
+                .map_err(unavailable)?;
+            wanted.insert(t.users.clone(), users);
         }
         let mut found = self.batch_get(wanted).await?;
-        let mut first = |table: &str| found.remove(table).and_then(|mut v| v.pop());
-        Ok(Lookup {
-            application: first(&t.applications)
-                .map(|i| application_from(&i))
-                .transpose()?,
-            user: first(&t.users).map(|i| user_from(&i)).transpose()?,
-            failed_logins: first(&t.failed_logins)
-                .map(|i| failed_logins_from(&i))
-                .transpose()?,
-        })
-    }
-}
-
-impl TokenWriter for DynamoStore {
-    async fn put_token(&self, token: &TokenRecord, after: &AfterLogin) -> Result<(), StoreError> {
-        let item = token_item(token);
-        let condition = "attribute_not_exists(token_id)";
-        if !after.reset_failures && after.new_password_hash.is_none() {
-            return match self
-                .client
-                .put_item()
-                .table_name(&self.tables.tokens)
-                .set_item(Some(item))
-                .condition_expression(condition)
-                .send()
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-                {
-                    Err(StoreError::Conflict)
-                }
-                Err(e) => Err(unavailable(e)),
-            };
-        }
-        // The token and what the login changes go in one transaction: one round trip, and
-        // no reset without a token or token without a reset.
-        let put = Put::builder()
-            .table_name(&self.tables.tokens)
-            .set_item(Some(item))
-            .condition_expression(condition)
-            .build()
-            .map_err(unavailable)?;
-        let mut items = vec![TransactWriteItem::builder().put(put).build()];
-        if after.reset_failures {
-            let delete = Delete::builder()
-                .table_name(&self.tables.failed_logins)
-                .set_key(Some(Self::key(attr::USERNAME, &token.username)))
-                .build()
-                .map_err(unavailable)?;
-            items.push(TransactWriteItem::builder().delete(delete).build());
-        }
-        if let Some(hash) = &after.new_password_hash {
-            let update = Update::builder()
-                .table_name(&self.tables.users)
-                .set_key(Some(Self::key(attr::USERNAME, &token.username)))
-                .update_expression("SET password_hash = :h")
-                .condition_expression("attribute_exists(username)")
-                .expression_attribute_values(":h", AttributeValue::S(hash.clone()))
-                .build()
-                .map_err(unavailable)?;
-            items.push(TransactWriteItem::builder().update(update).build());
-        }
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let token_conflict = match e.as_service_error() {
-                    Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-                        c.cancellation_reasons().first().and_then(|r| r.code())
-                            == Some("ConditionalCheckFailed")
-                    }
-                    _ => false,
-                };
-                if token_conflict {
-                    Err(StoreError::Conflict)
-                } else {
-                    Err(unavailable(e))
-                }
+        let application = found
+            .remove(&t.applications)
+            .and_then(|mut v| v.pop())
+            .map(|i| application_from(&i))
+            .transpose()?;
+        let (mut user, mut bcrypt_cost) = (None, None);
+        for item in found.remove(&t.users).unwrap_or_default() {
+            if item.s(attr::USERNAME).as_deref() == Ok(BCRYPT_MARKER) {
+                bcrypt_cost = item.num(attr::MAX_COST).ok().map(|c| c.min(31) as u32);
+            } else {
+                user = Some(user_from(&item)?);
             }
         }
+        Ok(Lookup {
+            application,
+            user,
+            bcrypt_cost,
+        })
     }
 }
 
@@ -250,30 +186,6 @@ impl TokenRevoker for DynamoStore {
             vec![(":now", n(now_secs)), (":hash", hash)],
         )
         .await
-    }
-}
-
-impl FailureCounter for DynamoStore {
-    async fn record_failure(
-        &self,
-        username: &str,
-        now_ms: u64,
-        expires_at: u64,
-    ) -> Result<FailedLogins, StoreError> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.tables.failed_logins)
-            .set_key(Some(Self::key(attr::USERNAME, username)))
-            .update_expression("ADD failures :one SET last_failure_ms = :now, expires_at = :exp")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", n(now_ms))
-            .expression_attribute_values(":exp", n(expires_at))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        failed_logins_from(&out.attributes.unwrap_or_default())
     }
 }
 

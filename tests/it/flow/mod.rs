@@ -7,13 +7,15 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
-use direct_oauth::clock::ManualClock;
+use direct_oauth::clock::{Clock, ManualClock};
 use direct_oauth::config::{Config, QUAY_SCOPES};
 use direct_oauth::flow::{Flow, Settings};
 use direct_oauth::password::{HashError, PasswordHasherArgon, Passwords, Verification};
 use direct_oauth::random::CountingRandom;
 use direct_oauth::store::memory::{MemoryStore, Operation};
-use direct_oauth::store::{Application, User};
+use direct_oauth::store::{
+    Application, Directory, FailureCounter, TokenReader, TokenRevoker, TokenWriter, User,
+};
 use direct_oauth::token::AccessToken;
 use direct_oauth::whitelist::{CachedWhitelist, MemorySource, SourceError, WhitelistSource};
 use http::{Request, Response};
@@ -61,6 +63,10 @@ impl Passwords for CountingPasswords {
     fn hash(&self, password: &str) -> Result<String, HashError> {
         self.inner.hash(password)
     }
+    /// A stand-in for the timed floor, so tests can see the wait: 25 ms per cost step.
+    fn failure_floor(&self, bcrypt_cost: u32) -> Duration {
+        Duration::from_millis(25 * u64::from(bcrypt_cost))
+    }
 }
 
 fn basic(user: &str, password: &str) -> String {
@@ -82,6 +88,18 @@ fn service<S: WhitelistSource>(
     settings: impl FnOnce(&mut Settings),
     source: impl FnOnce(&MemoryStore) -> S,
 ) -> Flow<MemoryStore, S, ManualClock, CountingRandom, CountingPasswords> {
+    service_over(|store| store, settings, source)
+}
+
+/// [`service`] over a store made from the demo store (a test double around it, say).
+fn service_over<St, S: WhitelistSource>(
+    wrap: impl FnOnce(MemoryStore) -> St,
+    settings: impl FnOnce(&mut Settings),
+    source: impl FnOnce(&MemoryStore) -> S,
+) -> Flow<St, S, ManualClock, CountingRandom, CountingPasswords>
+where
+    St: Directory + TokenWriter + FailureCounter + TokenRevoker + TokenReader,
+{
     let hasher = CountingPasswords::default();
     let store = MemoryStore::default();
     for (name, superuser, enabled) in [
@@ -94,6 +112,7 @@ fn service<S: WhitelistSource>(
             password_hash: hasher.hash("passwordhere").unwrap(),
             enabled,
             superuser,
+            generation: 0,
         });
     }
     store.put_application(Application {
@@ -114,7 +133,7 @@ fn service<S: WhitelistSource>(
     let source = source(&store);
     let whitelist = CachedWhitelist::new(source, Duration::from_secs(60), Duration::from_secs(0));
     Flow::new(
-        store,
+        wrap(store),
         whitelist,
         ManualClock::at(NOW_MS),
         CountingRandom::default(),
@@ -165,6 +184,8 @@ fn fragment(r: &Response<String>) -> Vec<(String, String)> {
         .collect()
 }
 
+mod attempts;
 mod checks_1_to_7;
 mod checks_8_to_12;
+mod overlap;
 mod success;

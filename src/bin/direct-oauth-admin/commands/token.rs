@@ -67,25 +67,16 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TokenCommand) -> CliResult {
         TokenCommand::Revoke {
             user: Some(user), ..
         } => {
-            let mut revoked = 0;
-            for t in ctx
+            // Also ends any token a login in flight is writing (see store::dynamodb).
+            match ctx
                 .store
-                .list_tokens_for_user(&user)
+                .revoke_user_tokens(&user, now_secs())
                 .await
                 .map_err(store_err)?
             {
-                if t.revoked_at.is_none()
-                    && ctx
-                        .store
-                        .revoke_token_by_id(&t.token_id, now_secs())
-                        .await
-                        .map_err(store_err)?
-                {
-                    revoked += 1;
-                }
+                Some(revoked) => done(format!("user {user}: {revoked} token(s) revoked")),
+                None => Err(format!("no user {user}")),
             }
-            println!("user {user}: {revoked} token(s) revoked");
-            Ok(())
         }
         TokenCommand::Revoke { .. } => Err("give a token id or --user NAME".into()),
         TokenCommand::Verify => {

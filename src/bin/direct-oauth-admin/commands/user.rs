@@ -6,7 +6,7 @@ use direct_oauth::identifier;
 use direct_oauth::password::{self, Passwords};
 use direct_oauth::store::{StoreError, User};
 
-use super::{CliResult, Ctx, done, hasher, read_password, store_err};
+use super::{CliResult, Ctx, done, hasher, now_secs, read_password, store_err};
 use crate::cli::UserCommand;
 
 pub(crate) async fn run(ctx: &Ctx, cmd: UserCommand) -> CliResult {
@@ -16,20 +16,43 @@ pub(crate) async fn run(ctx: &Ctx, cmd: UserCommand) -> CliResult {
         } => user_add(ctx, &name, superuser).await,
         UserCommand::Disable { name } => user_enable(ctx, &name, false).await,
         UserCommand::Enable { name } => user_enable(ctx, &name, true).await,
-        UserCommand::SetPassword { name, .. } => {
+        UserCommand::SetPassword {
+            name,
+            revoke_tokens,
+            ..
+        } => {
             let password = read_password()?;
             let hash = hasher()?.hash(&password).map_err(|e| e.to_string())?;
-            match ctx
+            if !ctx
                 .store
                 .set_password_hash(&name, &hash)
                 .await
                 .map_err(store_err)?
             {
-                true => done(format!("user {name}: password replaced")),
-                false => Err(format!("no user {name}")),
+                return Err(format!("no user {name}"));
             }
+            if !revoke_tokens {
+                return done(format!("user {name}: password replaced"));
+            }
+            let revoked = ctx
+                .store
+                .revoke_user_tokens(&name, now_secs())
+                .await
+                .map_err(store_err)?
+                .unwrap_or(0);
+            done(format!(
+                "user {name}: password replaced, {revoked} token(s) revoked"
+            ))
         }
-        UserCommand::ImportQuay => import_quay(ctx).await,
+        UserCommand::ImportQuay { max_bcrypt_cost } => import_quay(ctx, max_bcrypt_cost).await,
+        UserCommand::BcryptRemaining => {
+            let remaining = ctx.store.settle_bcrypt_marker().await.map_err(store_err)?;
+            done(if remaining == 0 {
+                "no bcrypt hashes remain: failed logins are no longer held to bcrypt's time".into()
+            } else {
+                format!("{remaining} user(s) still have a bcrypt hash from Quay")
+            })
+        }
     }
 }
 
@@ -49,7 +72,7 @@ async fn user_enable(ctx: &Ctx, name: &str, enabled: bool) -> CliResult {
 }
 
 /// One `username,bcrypt_hash[,superuser]` line of a Quay export.
-fn quay_line(line: &str) -> Result<User, String> {
+fn quay_line(line: &str, max_cost: u32) -> Result<User, String> {
     let mut fields = line.split(',').map(str::trim);
     let (Some(name), Some(hash)) = (fields.next(), fields.next()) else {
         return Err("expected username,bcrypt_hash[,superuser]".into());
@@ -68,15 +91,25 @@ fn quay_line(line: &str) -> Result<User, String> {
     if !hash.starts_with("$2") || !password::is_supported_hash(hash) {
         return Err("the second field is not a bcrypt hash".into());
     }
+    match password::bcrypt_cost(hash) {
+        Some(cost) if cost <= max_cost => {}
+        Some(cost) => {
+            return Err(format!(
+                "bcrypt cost {cost} is above --max-bcrypt-cost {max_cost}"
+            ));
+        }
+        None => return Err("the second field is not a bcrypt hash".into()),
+    }
     Ok(User {
         username: name.to_string(),
         password_hash: hash.to_string(),
         enabled: true,
         superuser,
+        generation: 0,
     })
 }
 
-async fn import_quay(ctx: &Ctx) -> CliResult {
+async fn import_quay(ctx: &Ctx, max_cost: u32) -> CliResult {
     let mut input = String::new();
     std::io::stdin()
         .read_to_string(&mut input)
@@ -87,7 +120,7 @@ async fn import_quay(ctx: &Ctx) -> CliResult {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let user = match quay_line(line) {
+        let user = match quay_line(line, max_cost) {
             Ok(u) => u,
             Err(why) => {
                 // The line may hold a hash: name the line, not its content.
@@ -96,6 +129,13 @@ async fn import_quay(ctx: &Ctx) -> CliResult {
                 continue;
             }
         };
+        // Marked before the user exists, so no login ever meets an imported hash unmarked.
+        if let Some(cost) = password::bcrypt_cost(&user.password_hash) {
+            ctx.store
+                .mark_bcrypt_in_use(cost)
+                .await
+                .map_err(store_err)?;
+        }
         match ctx.store.put_user(&user, false).await {
             Ok(()) => imported += 1,
             Err(StoreError::Conflict) => {
@@ -122,6 +162,7 @@ async fn user_add(ctx: &Ctx, name: &str, superuser: bool) -> CliResult {
         password_hash: hasher()?.hash(&password).map_err(|e| e.to_string())?,
         enabled: true,
         superuser,
+        generation: 0,
     };
     match ctx.store.put_user(&user, false).await {
         Ok(()) => {
@@ -144,13 +185,23 @@ mod tests {
     fn quay_lines() {
         let hash = "$2b$04$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234";
         assert_eq!(hash.len(), 60);
-        let u = quay_line(&format!("alice,{hash}")).unwrap();
+        let line = |l: &str| quay_line(l, 12);
+        let u = line(&format!("alice,{hash}")).unwrap();
         assert!(!u.superuser && u.enabled);
-        assert!(quay_line(&format!("root,{hash},true")).unwrap().superuser);
-        assert!(quay_line("alice").is_err());
-        assert!(quay_line("alice,plaintext").is_err());
-        assert!(quay_line(&format!("al:ice,{hash}")).is_err());
-        assert!(quay_line(&format!("alice,{hash},maybe")).is_err());
-        assert!(quay_line(&format!("alice,{hash},true,extra")).is_err());
+        assert!(line(&format!("root,{hash},true")).unwrap().superuser);
+        assert!(line("alice").is_err());
+        assert!(line("alice,plaintext").is_err());
+        assert!(line(&format!("al:ice,{hash}")).is_err());
+        assert!(line(&format!("alice,{hash},maybe")).is_err());
+        assert!(line(&format!("alice,{hash},true,extra")).is_err());
+        let costly = hash.replace("$04$", "$13$");
+        assert!(
+            line(&format!("alice,{costly}")).is_err(),
+            "above the default"
+        );
+        assert!(
+            quay_line(&format!("alice,{costly}"), 13).is_ok(),
+            "allowed by the flag"
+        );
     }
 }

@@ -3,11 +3,14 @@
 //! (skipped outside `make test`, failing under `CI=true`), so the fake the flow tests use
 //! cannot drift from the real adapter.
 
+mod attempts;
+
+use attempts::*;
 use direct_oauth::store::dynamodb::DynamoStore;
 use direct_oauth::store::memory::MemoryStore;
 use direct_oauth::store::{
-    AfterLogin, Application, Directory, FailureCounter, StoreError, TokenReader, TokenRecord,
-    TokenRevoker, TokenWriter, User,
+    Admission, Application, Directory, FailedLogins, FailureCounter, Lease, StoreError,
+    TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, Verified,
 };
 
 /// A store under test: the ports, plus a way to seed what operators write.
@@ -16,6 +19,8 @@ pub trait ContractStore:
 {
     async fn seed_user(&self, user: User);
     async fn seed_application(&self, app: Application);
+    /// What `user import-quay` records: bcrypt hashes of up to `cost` remain.
+    async fn seed_bcrypt_cost(&self, cost: u32);
 }
 
 impl ContractStore for MemoryStore {
@@ -24,6 +29,9 @@ impl ContractStore for MemoryStore {
     }
     async fn seed_application(&self, app: Application) {
         self.put_application(app);
+    }
+    async fn seed_bcrypt_cost(&self, cost: u32) {
+        self.set_bcrypt_cost(Some(cost));
     }
 }
 
@@ -36,6 +44,9 @@ impl ContractStore for DynamoStore {
             .await
             .expect("application written");
     }
+    async fn seed_bcrypt_cost(&self, cost: u32) {
+        self.mark_bcrypt_in_use(cost).await.expect("marker written");
+    }
 }
 
 pub fn user(name: &str) -> User {
@@ -44,6 +55,7 @@ pub fn user(name: &str) -> User {
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into(),
         enabled: true,
         superuser: false,
+        generation: 0,
     }
 }
 
@@ -61,6 +73,16 @@ pub fn token(id: &str) -> TokenRecord {
     }
 }
 
+/// `alice` as a login verified her: what the token write holds her to.
+pub fn verified(u: &User) -> Verified {
+    Verified {
+        username: u.username.clone(),
+        password_hash: u.password_hash.clone(),
+        generation: u.generation,
+        new_password_hash: None,
+    }
+}
+
 fn app() -> Application {
     Application {
         client_id: "cli".into(),
@@ -70,111 +92,143 @@ fn app() -> Application {
     }
 }
 
-async fn lookup_reads_application_user_and_failures_together(store: &impl ContractStore) {
+pub(super) fn lease(id: &str, until_ms: u64) -> Lease {
+    Lease {
+        id: id.into(),
+        until_ms,
+    }
+}
+
+pub(super) const NOW: u64 = 1_000_000;
+pub(super) const EXP: u64 = 99_999;
+
+async fn lookup_reads_application_and_user_together(store: &impl ContractStore) {
     store.seed_application(app()).await;
     store.seed_user(user("alice")).await;
     let got = store.lookup("cli", Some("alice")).await.unwrap();
     assert_eq!(got.application, Some(app()));
     assert_eq!(got.user, Some(user("alice")));
-    assert_eq!(got.failed_logins, None);
-
-    store.record_failure("alice", 1_000, 99).await.unwrap();
-    let got = store.lookup("cli", Some("alice")).await.unwrap();
-    assert_eq!(got.failed_logins.map(|f| f.failures), Some(1));
-
     let none = store.lookup("nope", Some("nobody")).await.unwrap();
-    assert_eq!(
-        (none.application, none.user, none.failed_logins),
-        (None, None, None)
-    );
+    assert_eq!((none.application, none.user), (None, None));
     let app_only = store.lookup("cli", None).await.unwrap();
     assert!(app_only.application.is_some() && app_only.user.is_none());
-    assert!(
-        app_only.failed_logins.is_none(),
-        "no name, no failed-login read"
-    );
 }
 
-async fn failures_count_up_for_any_name(store: &impl ContractStore) {
-    let first = store.record_failure("ghost", 1_000, 99).await.unwrap();
-    assert_eq!((first.failures, first.last_failure_ms), (1, 1_000));
-    let second = store.record_failure("ghost", 2_000, 99).await.unwrap();
-    assert_eq!((second.failures, second.last_failure_ms), (2, 2_000));
-    let seen = store.lookup("cli", Some("ghost")).await.unwrap();
+async fn the_bcrypt_marker_is_read_with_the_user(store: &impl ContractStore) {
+    store.seed_application(app()).await;
+    store.seed_user(user("alice")).await;
     assert_eq!(
-        seen.failed_logins,
-        Some(second),
-        "unknown names are counted"
+        store
+            .lookup("cli", Some("alice"))
+            .await
+            .unwrap()
+            .bcrypt_cost,
+        None
     );
-    assert!(seen.user.is_none());
+    store.seed_bcrypt_cost(12).await;
+    let seen = store.lookup("cli", Some("alice")).await.unwrap();
+    assert_eq!(
+        (seen.bcrypt_cost, seen.user),
+        (Some(12), Some(user("alice")))
+    );
+    let unknown = store.lookup("cli", Some("nobody")).await.unwrap();
+    assert_eq!(
+        (unknown.bcrypt_cost, unknown.user),
+        (Some(12), None),
+        "for any name"
+    );
 }
 
 async fn token_writes_never_overwrite(store: &impl ContractStore) {
+    let alice = user("alice");
+    store.seed_user(alice.clone()).await;
     store
-        .put_token(&token("id-1"), &AfterLogin::default())
+        .put_token(&token("id-1"), &verified(&alice))
         .await
         .unwrap();
     let mut other = token("id-1");
-    other.username = "mallory".into();
+    other.scopes = vec!["repo:admin".into()];
     assert_eq!(
-        store.put_token(&other, &AfterLogin::default()).await,
+        store.put_token(&other, &verified(&alice)).await,
         Err(StoreError::Conflict)
-    );
-    let with_reset = AfterLogin {
-        reset_failures: true,
-        new_password_hash: None,
-    };
-    assert_eq!(
-        store.put_token(&other, &with_reset).await,
-        Err(StoreError::Conflict),
-        "also when the write is a transaction"
     );
     assert_eq!(store.get_token("id-1").await.unwrap(), Some(token("id-1")));
     assert_eq!(store.get_token("id-2").await.unwrap(), None);
 }
 
-async fn a_login_resets_failures_and_upgrades_the_hash_with_the_token(store: &impl ContractStore) {
-    store.seed_application(app()).await;
-    store.seed_user(user("alice")).await;
-    store.record_failure("alice", 1, 99).await.unwrap();
-    let after = AfterLogin {
-        reset_failures: true,
-        new_password_hash: Some("$argon2id$new".into()),
-    };
-    store.put_token(&token("id-2"), &after).await.unwrap();
-    let seen = store.lookup("cli", Some("alice")).await.unwrap();
-    assert_eq!(seen.failed_logins, None);
-    assert_eq!(seen.user.unwrap().password_hash, "$argon2id$new");
-    assert!(store.get_token("id-2").await.unwrap().is_some());
+async fn a_token_is_written_only_for_the_user_as_verified(store: &impl ContractStore) {
+    let alice = user("alice");
+    let as_read = verified(&alice);
+    for (changed, why) in [
+        (
+            User {
+                enabled: false,
+                ..alice.clone()
+            },
+            "disabled",
+        ),
+        (
+            User {
+                password_hash: "$argon2id$other".into(),
+                ..alice.clone()
+            },
+            "password reset",
+        ),
+        (
+            User {
+                generation: 1,
+                ..alice.clone()
+            },
+            "tokens revoked",
+        ),
+    ] {
+        store.seed_user(changed).await;
+        assert_eq!(
+            store.put_token(&token("id-x"), &as_read).await,
+            Err(StoreError::UserChanged),
+            "{why}"
+        );
+        assert_eq!(
+            store.get_token("id-x").await.unwrap(),
+            None,
+            "{why}: nothing written"
+        );
+    }
+    let gone = verified(&user("nobody"));
+    assert_eq!(
+        store.put_token(&token("id-y"), &gone).await,
+        Err(StoreError::UserChanged),
+        "a user that does not exist"
+    );
 }
 
-async fn a_token_conflict_changes_nothing_else(store: &impl ContractStore) {
+async fn a_rehash_replaces_only_the_verified_hash(store: &impl ContractStore) {
     store.seed_application(app()).await;
-    store.seed_user(user("alice")).await;
-    store.record_failure("alice", 1, 99).await.unwrap();
-    store
-        .put_token(&token("id-3"), &AfterLogin::default())
-        .await
-        .unwrap();
-    let after = AfterLogin {
-        reset_failures: true,
+    let alice = user("alice");
+    store.seed_user(alice.clone()).await;
+    let upgrade = Verified {
         new_password_hash: Some("$argon2id$new".into()),
+        ..verified(&alice)
     };
+    store.put_token(&token("id-2"), &upgrade).await.unwrap();
+    let seen = store.lookup("cli", Some("alice")).await.unwrap();
+    assert_eq!(seen.user.unwrap().password_hash, "$argon2id$new");
+    // A second login that verified the old hash, after the upgrade (or a reset): no
+    // token, and the hash stays.
     assert_eq!(
-        store.put_token(&token("id-3"), &after).await,
-        Err(StoreError::Conflict)
+        store.put_token(&token("id-3"), &upgrade).await,
+        Err(StoreError::UserChanged)
     );
     let seen = store.lookup("cli", Some("alice")).await.unwrap();
-    assert!(seen.failed_logins.is_some(), "no reset without a token");
-    assert_eq!(
-        seen.user.unwrap().password_hash,
-        user("alice").password_hash
-    );
+    assert_eq!(seen.user.unwrap().password_hash, "$argon2id$new");
+    assert_eq!(store.get_token("id-3").await.unwrap(), None);
 }
 
 async fn revocation_needs_the_secret_and_happens_once(store: &impl ContractStore) {
+    let alice = user("alice");
+    store.seed_user(alice.clone()).await;
     store
-        .put_token(&token("id-r"), &AfterLogin::default())
+        .put_token(&token("id-r"), &verified(&alice))
         .await
         .unwrap();
     assert!(
@@ -231,10 +285,15 @@ macro_rules! contract {
 }
 
 contract!(
-    lookup_reads_application_user_and_failures_together,
+    lookup_reads_application_and_user_together,
+    the_bcrypt_marker_is_read_with_the_user,
+    one_attempt_per_name_is_admitted_at_a_time,
+    a_failure_opens_a_window_and_is_counted,
+    an_ended_lease_is_taken_and_its_old_holder_changes_nothing,
     failures_count_up_for_any_name,
+    a_success_forgets_the_failures,
     token_writes_never_overwrite,
-    a_login_resets_failures_and_upgrades_the_hash_with_the_token,
-    a_token_conflict_changes_nothing_else,
+    a_token_is_written_only_for_the_user_as_verified,
+    a_rehash_replaces_only_the_verified_hash,
     revocation_needs_the_secret_and_happens_once,
 );

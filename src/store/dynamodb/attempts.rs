@@ -1,0 +1,129 @@
+//! The failed-logins counter: one item per username, known or not. Each call is one
+//! conditional `UpdateItem` or `DeleteItem`, never part of a transaction, so a failure
+//! counted at the same moment cannot cancel a success's token write.
+
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+
+use super::item::{Item, ItemExt, attr, failed_logins_from, n};
+use super::{DynamoStore, conditional, unavailable};
+use crate::store::{Admission, FailedLogins, FailureCounter, Lease, StoreError};
+
+/// Counts in an item, when it has any.
+fn counts(item: &Item) -> Result<Option<FailedLogins>, StoreError> {
+    if item.contains_key(attr::FAILURES) {
+        failed_logins_from(item).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+impl FailureCounter for DynamoStore {
+    async fn admit(
+        &self,
+        username: &str,
+        lease: &Lease,
+        now_ms: u64,
+        expires_at: u64,
+    ) -> Result<Admission, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.failed_logins)
+            .set_key(Some(Self::key(attr::USERNAME, username)))
+            .update_expression("SET lease_id = :id, lease_until_ms = :until, expires_at = :exp")
+            .condition_expression(
+                "(attribute_not_exists(next_attempt_ms) OR next_attempt_ms <= :now) \
+                 AND (attribute_not_exists(lease_until_ms) OR lease_until_ms <= :now)",
+            )
+            .expression_attribute_values(":id", AttributeValue::S(lease.id.clone()))
+            .expression_attribute_values(":until", n(lease.until_ms))
+            .expression_attribute_values(":exp", n(expires_at))
+            .expression_attribute_values(":now", n(now_ms))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(Admission::Admitted {
+                counts: counts(&out.attributes.unwrap_or_default())?,
+            }),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(refused)) => {
+                    let item = refused.item().cloned().unwrap_or_default();
+                    let at = |name: &str| item.num(name).unwrap_or(0);
+                    Ok(Admission::Refused {
+                        // Without the old item (it cannot be missing, but if it were), a
+                        // second's wait is the safe answer.
+                        window_until_ms: if item.is_empty() {
+                            now_ms + 1000
+                        } else {
+                            at(attr::NEXT_ATTEMPT_MS)
+                        },
+                        lease_until_ms: at(attr::LEASE_UNTIL_MS),
+                    })
+                }
+                _ => Err(unavailable(e)),
+            },
+        }
+    }
+
+    async fn record_failure(
+        &self,
+        username: &str,
+        now_ms: u64,
+        next_attempt_ms: u64,
+        expires_at: u64,
+    ) -> Result<FailedLogins, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.tables.failed_logins)
+            .set_key(Some(Self::key(attr::USERNAME, username)))
+            .update_expression(
+                "ADD failures :one SET last_failure_ms = :now, next_attempt_ms = :next, \
+                 expires_at = :exp REMOVE lease_id, lease_until_ms",
+            )
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":next", n(next_attempt_ms))
+            .expression_attribute_values(":exp", n(expires_at))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        failed_logins_from(&out.attributes.unwrap_or_default())
+    }
+
+    async fn release(&self, username: &str, lease: &Lease, reset: bool) -> Result<(), StoreError> {
+        let key = Self::key(attr::USERNAME, username);
+        let mine = "lease_id = :id";
+        let id = AttributeValue::S(lease.id.clone());
+        // A failed condition means another attempt holds the name now: leave it be.
+        let result = if reset {
+            let sent = self
+                .client
+                .delete_item()
+                .table_name(&self.tables.failed_logins)
+                .set_key(Some(key))
+                .condition_expression(mine)
+                .expression_attribute_values(":id", id)
+                .send()
+                .await;
+            conditional(sent.map(|_| ()))
+        } else {
+            let sent = self
+                .client
+                .update_item()
+                .table_name(&self.tables.failed_logins)
+                .set_key(Some(key))
+                .update_expression("REMOVE lease_id, lease_until_ms")
+                .condition_expression(mine)
+                .expression_attribute_values(":id", id)
+                .send()
+                .await;
+            conditional(sent.map(|_| ()))
+        };
+        result.map(|_| ())
+    }
+}

@@ -1,0 +1,192 @@
+"""Many instances of the real function at once (tools/fleet.py), against moto with atomic
+item operations (tools/moto_server.py): what Lambda does under load. Each test states
+the read-decide-write it covers and the figure it prints for the notes."""
+
+import os
+import subprocess
+import threading
+import time
+import uuid
+from collections import Counter
+
+import bcrypt
+import pytest
+
+from conftest import QUAY_REDIRECT, ROOT, basic, require, v2_event
+from fleet import Fleet
+
+FORM = "client_id=some_client_id&redirect_uri=" + QUAY_REDIRECT + "&scope=repo:read"
+# A request every instance answers without touching a counter or a token: it loads the
+# whitelist and opens the connections, so the tests meet warm instances.
+WARM_UP = v2_event(FORM, None)
+
+
+TABLES = {"USERS": "users", "APPLICATIONS": "applications", "TOKENS": "tokens",
+          "FAILED_LOGINS": "failed_logins", "USER_TOKENS": "user_tokens"}
+ENV = {}  # the current test's environment, for fresh_user
+
+
+@pytest.fixture
+def env():
+    """Tables of the test's own (the same moto and whitelist): what it imports or counts
+    cannot slow or refuse the other tests' logins."""
+    require("AWS_ENDPOINT_URL")
+    tag = uuid.uuid4().hex[:8]
+    e = dict(os.environ)
+    for var in TABLES:
+        e[f"DIRECT_OAUTH_{var}_TABLE"] = f"conc-{tag}-{var.lower().replace('_', '-')}"
+    # A cache longer than any test: the whitelist is read once per instance.
+    e["DIRECT_OAUTH_WHITELIST_CACHE_SECONDS"] = "3600"
+    run(e, "init")
+    run(e, "app", "add", "some_client_id", "--redirect-uri", QUAY_REDIRECT)
+    ENV.clear()
+    ENV.update(e)
+    return e
+
+
+@pytest.fixture
+def own_tables(env):
+    return {key: env[f"DIRECT_OAUTH_{var}_TABLE"] for var, key in TABLES.items()}
+
+
+def run(e, *args, stdin=None):
+    """The admin CLI on the test's own tables."""
+    return subprocess.run([os.path.join(ROOT, "target", "debug", "direct-oauth-admin"), *args],
+                          env=e, input=stdin, capture_output=True, text=True, check=True)
+
+
+def fresh_user(password="correct horse"):
+    name = "burst-" + uuid.uuid4().hex[:10]
+    run(ENV, "user", "add", name, "--password-stdin", stdin=password + "\n")
+    return name, password
+
+
+def statuses(answers):
+    return Counter(a[0] for a in answers)
+
+
+@pytest.mark.parametrize("c", [12, 50])
+def test_simultaneous_guesses_for_one_name_are_verified_once(env, c):
+    """Back-off (check 8) reads the count, verifies, then writes: C guesses sent at once
+    must not all be verified. One is; the others get 429 without a verification."""
+    name, _ = fresh_user()
+    with Fleet(c, env) as fleet:
+        assert statuses(fleet.warm(WARM_UP)) == {401: c}
+        answers = fleet.fire([v2_event(FORM, basic(name, "wrong guess"))] * c)
+    seen = statuses(answers)
+    print(f"\nburst C={c}: verified (401) {seen[401]}, 429 {seen[429]}, other {dict(seen)}")
+    assert seen[401] == 1, seen
+    assert seen[429] == c - 1, seen
+    for status, headers, _, _ in answers:
+        if status == 429:
+            assert int(headers["retry-after"]) >= 1
+
+
+def token_id(headers):
+    from urllib.parse import parse_qs
+    fragment = headers.get("location", "").split("#", 1)[-1]
+    return parse_qs(fragment)["access_token"][0][:22]
+
+
+def race(env, dynamodb, tables, command, rounds, instances, in_flight_until):
+    """Logins with the right password in waves around the time `command` runs. Returns
+    (tokens handed out by logins sent before `in_flight_until` of the command, "start" or
+    "end", how many of those are still valid once every login has answered)."""
+    handed_out = valid_after = 0
+    for round_ in range(rounds):
+        name, password = fresh_user()
+        with Fleet(instances, env) as fleet:
+            fleet.warm(WARM_UP)
+            login = v2_event(FORM, basic(name, password))
+            done = {}
+
+            def run_command():
+                # A different moment in each round, so some logins straddle the command.
+                time.sleep(0.005 * round_)
+                done["start"] = time.time()
+                run(env, *command(name))
+                done["end"] = time.time()
+
+            t = threading.Thread(target=run_command)
+            t.start()
+            waves = []
+            for _ in range(8):
+                sent = time.time()
+                waves.append((sent, fleet.fire([login] * instances)))
+            t.join()
+        ids = [token_id(headers) for sent, answers in waves if sent < done[in_flight_until]
+               for status, headers, _, _ in answers if status == 302]
+        handed_out += len(ids)
+        for i in ids:
+            item = dynamodb.get_item(TableName=tables["tokens"], Key={"token_id": {"S": i}},
+                                     ConsistentRead=True)["Item"]
+            if "revoked_at" not in item and not item.get("user_disabled", {}).get("BOOL"):
+                valid_after += 1
+    return handed_out, valid_after
+
+
+def test_no_token_outlives_user_disable(env, dynamodb, own_tables):
+    """A disabled user has no valid token once `user disable` returns, whatever logins
+    were sent before it returned."""
+    issued, valid = race(env, dynamodb, own_tables, lambda n: ("user", "disable", n),
+                         rounds=12, instances=3, in_flight_until="end")
+    print(f"\ndisable race: 12 rounds, tokens handed out to logins sent before the command "
+          f"returned {issued}, still valid after it {valid}")
+    assert valid == 0
+
+
+def test_no_token_outlives_revoke_all(env, dynamodb, own_tables):
+    """Every login in flight when `token revoke --user` starts ends with no valid token
+    once it returns. (A login that reads the user after the revocation took effect is a
+    new login, and its token is good.)"""
+    issued, valid = race(env, dynamodb, own_tables, lambda n: ("token", "revoke", "--user", n),
+                         rounds=12, instances=3, in_flight_until="start")
+    print(f"\nrevoke --user race: 12 rounds, tokens handed out to logins sent before the "
+          f"command started {issued}, still valid after it returned {valid}")
+    assert valid == 0
+
+
+def test_a_password_reset_wins_over_a_rehash_in_flight(env, dynamodb, own_tables):
+    """An imported (bcrypt) user logs in with the old password while `user set-password`
+    runs: the login's rehash must not write argon2id(old password) over the reset. After
+    both, the new password works and the old one does not."""
+    rounds, overwritten = 5, 0
+    for _ in range(rounds):
+        name = "reset-" + uuid.uuid4().hex[:10]
+        slow = bcrypt.hashpw(b"old password", bcrypt.gensalt(rounds=13)).decode()
+        run(env, "user", "import-quay", "--max-bcrypt-cost", "13", stdin=f"{name},{slow}\n")
+        with Fleet(1, env) as fleet:
+            fleet.warm(WARM_UP)
+            t = threading.Thread(target=lambda: run(env, "user", "set-password", name,
+                                                    "--password-stdin",
+                                                    stdin="new password\n"))
+            login = v2_event(FORM, basic(name, "old password"))
+            t.start()  # the CLI takes longer to start than the login to read the user
+            fleet.fire([login])
+            t.join()
+            # A login that read the new hash failed and opened a 0.5 s window: wait it out.
+            time.sleep(0.6)
+            new = fleet.fire([v2_event(FORM, basic(name, "new password"))])[0][0]
+            if new != 302:
+                time.sleep(5)
+                new = fleet.fire([v2_event(FORM, basic(name, "new password"))])[0][0]
+        overwritten += new != 302
+    print(f"\nreset vs rehash: {rounds} rounds, reset overwritten by a rehash {overwritten}")
+    assert overwritten == 0
+
+
+def test_a_right_password_meets_no_503_from_a_failure_at_the_same_moment(env):
+    """Wrong and right passwords for one name at the same moment: the failure's count
+    must not cancel the success's token write (a transaction conflict on the counter, on
+    DynamoDB). Every answer is 302, 401 or 429, never 503."""
+    name, password = fresh_user()
+    with Fleet(4, env) as fleet:
+        fleet.warm(WARM_UP)
+        seen = Counter()
+        for _ in range(10):
+            right, wrong = v2_event(FORM, basic(name, password)), v2_event(FORM, basic(name, "x"))
+            seen.update(statuses(fleet.fire([right, wrong, right, wrong])))
+            time.sleep(0.6)  # past the window one failure opens
+    print(f"\nright and wrong at once: {dict(seen)}")
+    assert set(seen) <= {302, 401, 429}, seen
+    assert seen[302] > 0

@@ -1,0 +1,95 @@
+//! A success costs two sequential rounds of DynamoDB calls, not four: the read goes with
+//! the attempt's admission, and the token write with the release of the name. A store
+//! double makes each call of a pair wait for the other: if the flow made them one after
+//! the other, the first would wait in vain and the request would fail.
+
+use std::time::Duration;
+
+use direct_oauth::store::{
+    Admission, Directory, FailedLogins, FailureCounter, Lease, Lookup, StoreError, TokenReader,
+    TokenRecord, TokenRevoker, TokenWriter, Verified,
+};
+use tokio::sync::Notify;
+
+use super::*;
+
+struct Overlapping {
+    inner: MemoryStore,
+    admitted: Notify,
+    released: Notify,
+}
+
+/// Waits for `partner`; an error (answered 503) if it never comes.
+async fn after(partner: &Notify, what: &str) -> Result<(), StoreError> {
+    tokio::time::timeout(Duration::from_secs(2), partner.notified())
+        .await
+        .map_err(|_| StoreError::Unavailable(format!("{what} was not sent alongside")))
+}
+
+impl Directory for Overlapping {
+    async fn lookup(&self, client_id: &str, username: Option<&str>) -> Result<Lookup, StoreError> {
+        if username.is_some() {
+            after(&self.admitted, "the admission").await?;
+        }
+        self.inner.lookup(client_id, username).await
+    }
+}
+
+impl FailureCounter for Overlapping {
+    async fn admit(&self, u: &str, l: &Lease, now: u64, exp: u64) -> Result<Admission, StoreError> {
+        let admission = self.inner.admit(u, l, now, exp).await;
+        self.admitted.notify_one();
+        admission
+    }
+    async fn record_failure(
+        &self,
+        u: &str,
+        now: u64,
+        next: u64,
+        exp: u64,
+    ) -> Result<FailedLogins, StoreError> {
+        self.inner.record_failure(u, now, next, exp).await
+    }
+    async fn release(&self, u: &str, l: &Lease, reset: bool) -> Result<(), StoreError> {
+        let released = self.inner.release(u, l, reset).await;
+        self.released.notify_one();
+        released
+    }
+}
+
+impl TokenWriter for Overlapping {
+    async fn put_token(&self, t: &TokenRecord, user: &Verified) -> Result<(), StoreError> {
+        after(&self.released, "the release").await?;
+        self.inner.put_token(t, user).await
+    }
+}
+
+impl TokenReader for Overlapping {
+    async fn get_token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.inner.get_token(id).await
+    }
+}
+
+impl TokenRevoker for Overlapping {
+    async fn revoke_token(&self, id: &str, h: &[u8; 32], now: u64) -> Result<bool, StoreError> {
+        self.inner.revoke_token(id, h, now).await
+    }
+}
+
+#[tokio::test]
+async fn a_success_makes_two_rounds_of_calls_each_of_two_at_once() {
+    let f = service_over(
+        |inner| Overlapping {
+            inner,
+            admitted: Notify::new(),
+            released: Notify::new(),
+        },
+        |_| {},
+        |_| MemorySource::new(Some(CLIENT)),
+    );
+    // A cached list: the read and the admission can go together from the start.
+    assert!(f.whitelist().allows(CLIENT, NOW_MS).await.unwrap());
+    let r = f.handle(&post(Some(QUAY_AUTH), GOOD_BODY)).await.response;
+    assert_eq!(r.status(), 302, "{:?}", r.body());
+    assert_eq!(f.store().inner.tokens().len(), 1);
+}
