@@ -174,7 +174,9 @@ def enumeration_medians(fn, env, runs):
     look alike (README, "Uniform failures")."""
     import bcrypt
     import boto3
-    ddb = boto3.client("dynamodb", endpoint_url=env["AWS_ENDPOINT_URL"])
+    ddb = boto3.client("dynamodb", endpoint_url=env["AWS_ENDPOINT_URL"],
+                       region_name=env["AWS_REGION"], aws_access_key_id="testing",
+                       aws_secret_access_key="testing")
     quay_hash = bcrypt.hashpw(b"quay-password", bcrypt.gensalt(rounds=12)).decode()
     admin(env, "user", "import-quay", stdin=f"imported-user,{quay_hash}\n")
     users = {"wrong": "username", "unknown": "no-such-user", "imported": "imported-user"}
