@@ -12,7 +12,8 @@ use crate::error::ApiError;
 use crate::password::Passwords;
 use crate::random::Random;
 use crate::store::{
-    Admission, Directory, FailureCounter, Lease, StoreError, TokenReader, TokenRevoker, TokenWriter,
+    Admission, Directory, FailureCounter, Lease, Lookup, StoreError, TokenReader, TokenRevoker,
+    TokenWriter,
 };
 use crate::throttle;
 use crate::whitelist::WhitelistSource;
@@ -71,5 +72,21 @@ where
     /// When a failed-logins record may be forgotten (its TTL), in epoch seconds.
     pub(super) fn expiry(&self, now_ms: u64) -> u64 {
         (now_ms / 1000) + FAILED_LOGIN_MEMORY.max(self.settings.backoff_cap).as_secs()
+    }
+
+    /// While imported bcrypt hashes remain, a failed verification takes no less than the
+    /// slowest of them (a wait, not CPU): an unknown or argon2 name must not answer faster
+    /// than an imported one.
+    pub(super) async fn hold_to_the_slowest(&self, lookup: &Lookup, started_ms: u64) {
+        let Some(cost) = lookup.bcrypt_cost else {
+            return;
+        };
+        let floor = self.hasher.failure_floor(cost).as_millis() as u64;
+        let elapsed = self.clock.now_ms().saturating_sub(started_ms);
+        if floor > elapsed {
+            self.clock
+                .sleep(Duration::from_millis(floor - elapsed))
+                .await;
+        }
     }
 }

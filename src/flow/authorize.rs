@@ -1,8 +1,6 @@
 //! `POST /oauth/authorizeapp`: checks 1-12 of the contract, in order; the first failure
 //! answers.
 
-use std::time::Duration;
-
 use http::Request;
 use tracing::warn;
 
@@ -226,15 +224,17 @@ where
         }
         // 9: password.
         let credentials = attempt.credentials;
+        let verifying_since = self.clock.now_ms();
         let Some((user, verification)) = self.verify(credentials, &lookup) else {
             *settled = true;
+            // Held before the count's write, so every failure then costs the same write.
+            self.hold_to_the_slowest(&lookup, verifying_since).await;
             let failures = counts.map_or(0, |c| c.failures).saturating_add(1);
             let next = throttle::next_attempt_ms(failures, now_ms, cap);
             self.store
                 .record_failure(&credentials.username, now_ms, next, self.expiry(now_ms))
                 .await
                 .map_err(unavailable)?;
-            self.hold_to_the_slowest(&lookup, now_ms).await;
             return Err(ApiError::LoginFailed);
         };
         // 10: response type.
@@ -285,22 +285,6 @@ where
             username: user.username.clone(),
             scopes,
         })
-    }
-
-    /// While imported bcrypt hashes remain, a failed login is answered no sooner than the
-    /// slowest of them takes to verify (a wait, not CPU): an unknown or argon2 name must
-    /// not answer faster than an imported one.
-    async fn hold_to_the_slowest(&self, lookup: &Lookup, started_ms: u64) {
-        let Some(cost) = lookup.bcrypt_cost else {
-            return;
-        };
-        let floor = self.hasher.failure_floor(cost).as_millis() as u64;
-        let elapsed = self.clock.now_ms().saturating_sub(started_ms);
-        if floor > elapsed {
-            self.clock
-                .sleep(Duration::from_millis(floor - elapsed))
-                .await;
-        }
     }
 
     /// Check 9's verification: unknown, disabled and wrong-password logins cost one
