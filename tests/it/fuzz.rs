@@ -34,7 +34,7 @@ fn cases(default: u32) -> u32 {
 const SEED: u64 = 0x5eed_d1ec_7a0a_7401;
 
 /// `cases` cases (or `PROPTEST_CASES`), from [`SEED`] (or `PROPTEST_RNG_SEED`).
-fn config(default_cases: u32) -> ProptestConfig {
+pub(crate) fn config(default_cases: u32) -> ProptestConfig {
     let mut config = ProptestConfig::with_cases(cases(default_cases));
     if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
         config.rng_seed = RngSeed::Fixed(SEED);

@@ -8,6 +8,8 @@
 //! - `dynamodb`, `ssm`: what only the real adapters do (tables, TTL, parameter types);
 //! - `events`: every file in `events/` through the real event conversion, into the flow
 //!   and the authorizer;
+//! - `event_fuzz`: arbitrary strings in every client-influenced field of every kind of
+//!   event, through the same conversion: no panic, no 5xx;
 //! - `authorizer`: the authorizer handler with the memory store;
 //! - `fuzz`: property tests of the parsers and the flow;
 //! - `architecture`: the layering rules of `src/lib.rs`, and file sizes.
@@ -15,6 +17,7 @@
 mod architecture;
 mod authorizer;
 mod dynamodb;
+mod event_fuzz;
 mod events;
 mod flow;
 mod fuzz;
