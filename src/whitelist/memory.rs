@@ -19,6 +19,6 @@ impl MemorySource {
 impl WhitelistSource for MemorySource {
     async fn fetch(&self) -> Result<String, SourceError> {
         let value = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        value.ok_or_else(|| SourceError("memory source set unavailable".into()))
+        value.ok_or_else(|| SourceError::Unavailable("memory source set unavailable".into()))
     }
 }

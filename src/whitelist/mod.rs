@@ -22,13 +22,36 @@ pub mod ssm;
 pub use memory::MemorySource;
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
-#[error("the whitelist could not be read: {0}")]
-pub struct SourceError(pub String);
+pub enum SourceError {
+    /// Throttling, a timeout, a 5xx, the network: it passes, so the last good list may be
+    /// served for the stale time.
+    #[error("the whitelist could not be read: {0}")]
+    Unavailable(String),
+    /// No parameter, no access, a value that is not a list of client ids: an operator's
+    /// doing (deleting the parameter is a kill switch), so never served stale.
+    #[error("the whitelist is misconfigured: {0}")]
+    Misconfigured(String),
+}
 
 /// Where the raw whitelist value comes from.
 pub trait WhitelistSource: Send + Sync {
     /// The parameter's value: client ids separated by commas (StringList) or whitespace.
     fn fetch(&self) -> impl Future<Output = Result<String, SourceError>> + Send;
+}
+
+/// The client ids of a value the function will trust: every entry must be a client id
+/// (the admin CLI writes nothing else), else the value is misconfigured.
+pub fn parse_strict(value: &str) -> Result<HashSet<String>, SourceError> {
+    let clients = parse(value);
+    match clients
+        .iter()
+        .position(|c| !crate::identifier::is_client_id(c))
+    {
+        None => Ok(clients),
+        Some(_) => Err(SourceError::Misconfigured(
+            "the parameter holds an entry that is not a client id".into(),
+        )),
+    }
 }
 
 /// Client ids from a parameter value: split on commas and whitespace, empties skipped.
@@ -59,6 +82,8 @@ struct State {
     /// After a failed fetch, wait this long before asking the source again, so that an
     /// outage does not add a timeout to every request.
     retry_not_before_ms: u64,
+    /// Why the last fetch failed, answered again until the source is asked again.
+    last_error: Option<SourceError>,
     fetches: u64,
 }
 
@@ -113,21 +138,33 @@ impl<S: WhitelistSource> CachedWhitelist<S> {
         }
         let fetched = if now_ms >= state.retry_not_before_ms {
             state.fetches += 1;
-            self.source.fetch().await
+            let fetched = self.source.fetch().await;
+            if fetched.is_err() {
+                state.retry_not_before_ms = now_ms + RETRY_PAUSE_MS;
+            }
+            fetched.and_then(|value| parse_strict(&value))
         } else {
-            Err(SourceError("waiting before asking the source again".into()))
+            Err(state.last_error.clone().unwrap_or_else(|| {
+                SourceError::Unavailable("waiting before asking the source again".into())
+            }))
         };
         match fetched {
-            Ok(value) => {
-                let clients = Arc::new(parse(&value));
+            Ok(clients) => {
+                let clients = Arc::new(clients);
+                state.last_error = None;
                 state.cached = Some(Cached {
                     clients: clients.clone(),
                     fetched_ms: now_ms,
                 });
                 Ok(clients)
             }
+            Err(err @ SourceError::Misconfigured(_)) => {
+                tracing::error!(operator_error = true, error = %err, "whitelist misconfigured: failing closed");
+                state.last_error = Some(err.clone());
+                Err(err)
+            }
             Err(err) => {
-                state.retry_not_before_ms = now_ms + RETRY_PAUSE_MS;
+                state.last_error = Some(err.clone());
                 match &state.cached {
                     Some(c) if c.younger_than(self.ttl + self.stale, now_ms) => {
                         tracing::warn!(error = %err, "serving the last good whitelist");
@@ -156,11 +193,15 @@ mod tests {
     }
 
     impl Scripted {
+        fn push_err(&self, e: SourceError) {
+            self.answers.lock().unwrap().insert(0, Err(e));
+        }
+
         fn push(&self, a: Result<&str, &str>) {
             self.answers.lock().unwrap().insert(
                 0,
                 a.map(str::to_string)
-                    .map_err(|e| SourceError(e.to_string())),
+                    .map_err(|e| SourceError::Unavailable(e.to_string())),
             );
         }
     }
@@ -171,7 +212,7 @@ mod tests {
                 .lock()
                 .unwrap()
                 .pop()
-                .unwrap_or_else(|| Err(SourceError("no scripted answer".into())))
+                .unwrap_or_else(|| Err(SourceError::Unavailable("no scripted answer".into())))
         }
     }
 
@@ -249,6 +290,43 @@ mod tests {
             w.allows("a", 362_000).await.unwrap(),
             "recovers when the source does"
         );
+    }
+
+    #[tokio::test]
+    async fn a_misconfiguration_is_never_served_stale() {
+        let w = list(60, 300);
+        w.source.push(Ok("a"));
+        assert!(w.allows("a", 0).await.unwrap());
+        w.source
+            .push_err(SourceError::Misconfigured("parameter deleted".into()));
+        assert!(
+            matches!(
+                w.allows("a", 60_000).await,
+                Err(SourceError::Misconfigured(_))
+            ),
+            "a deleted parameter is a kill switch: 503 at once, no stale list"
+        );
+        assert!(
+            matches!(
+                w.allows("a", 60_500).await,
+                Err(SourceError::Misconfigured(_))
+            ),
+            "and so it stays until the source is asked again"
+        );
+        w.source.push(Ok("a"));
+        assert!(w.allows("a", 61_000).await.unwrap(), "restored");
+    }
+
+    #[tokio::test]
+    async fn a_value_that_is_not_a_list_of_client_ids_fails_closed() {
+        let w = list(60, 300);
+        w.source.push(Ok("a"));
+        assert!(w.allows("a", 0).await.unwrap());
+        w.source.push(Ok("a,b\u{7}c"));
+        assert!(matches!(
+            w.allows("a", 60_000).await,
+            Err(SourceError::Misconfigured(_))
+        ));
     }
 
     #[tokio::test]

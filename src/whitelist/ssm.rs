@@ -1,7 +1,9 @@
 //! SSM Parameter Store: the whitelist source, and the operator's edits of it.
 
 use aws_sdk_ssm::Client;
-use aws_sdk_ssm::error::DisplayErrorContext;
+use aws_sdk_ssm::config::http::HttpResponse;
+use aws_sdk_ssm::error::{DisplayErrorContext, SdkError};
+use aws_sdk_ssm::operation::get_parameter::GetParameterError;
 use aws_sdk_ssm::types::ParameterType;
 
 use crate::whitelist::{self, SourceError, WhitelistSource};
@@ -16,7 +18,30 @@ pub struct SsmWhitelist {
 }
 
 fn source_error(e: impl std::error::Error) -> SourceError {
-    SourceError(DisplayErrorContext(e).to_string())
+    SourceError::Unavailable(DisplayErrorContext(e).to_string())
+}
+
+/// Stale service is for what passes by itself: throttling, timeouts, the network, SSM's
+/// own 5xx. Anything else SSM says (access denied, a KMS key it cannot use, ...) is an
+/// operator's doing and fails closed.
+fn classify(e: SdkError<GetParameterError, HttpResponse>) -> SourceError {
+    let passing = match &e {
+        SdkError::ServiceError(s) => {
+            let code = s.err().meta().code().unwrap_or_default();
+            s.raw().status().as_u16() >= 500
+                || matches!(
+                    code,
+                    "ThrottlingException" | "TooManyRequestsException" | "InternalServerError"
+                )
+        }
+        _ => true,
+    };
+    let text = DisplayErrorContext(&e).to_string();
+    if passing {
+        SourceError::Unavailable(text)
+    } else {
+        SourceError::Misconfigured(text)
+    }
 }
 
 impl SsmWhitelist {
@@ -53,7 +78,7 @@ impl SsmWhitelist {
             {
                 Ok(None)
             }
-            Err(e) => Err(source_error(e)),
+            Err(e) => Err(classify(e)),
         }
     }
 
@@ -120,7 +145,7 @@ impl WhitelistSource for SsmWhitelist {
         match self.read().await? {
             Some((value, _)) => Ok(value),
             // A missing parameter is a misconfiguration, not an empty list: fail closed.
-            None => Err(SourceError(format!(
+            None => Err(SourceError::Misconfigured(format!(
                 "parameter {} does not exist",
                 self.name
             ))),

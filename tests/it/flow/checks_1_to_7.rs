@@ -126,7 +126,7 @@ impl WhitelistSource for AnswersAfterTheStoreRead {
             }
             tokio::task::yield_now().await;
         }
-        Err(SourceError(
+        Err(SourceError::Unavailable(
             "the store was not read while SSM was asked".into(),
         ))
     }
