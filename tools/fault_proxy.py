@@ -18,6 +18,10 @@ those operations, then forwards them again. `how` is one of:
   internal    InternalServerError (HTTP 500)
   lost        forward to moto (the write happens) and drop the answer: a lost response
 
+Rate limits (`proxy.limit_rate("AmazonSSM.GetParameter", per_second=40)`): a token bucket
+per operation, as Parameter Store's default quota; requests over it get ThrottlingException
+("Rate exceeded", HTTP 400) and are recorded with the outcome "throttle".
+
 Every request is recorded in `proxy.requests` as (operation, parsed JSON body, outcome),
 operation being the part of `X-Amz-Target` after the dot ("ssm" requests keep their whole
 target) and outcome "forwarded" or the failure; `proxy.calls` keeps the raw targets.
@@ -27,6 +31,7 @@ import http.client
 import http.server
 import json
 import threading
+import time
 from urllib.parse import urlsplit
 
 THROTTLE = {"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
@@ -40,6 +45,7 @@ CONFLICT = {"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledExcep
                                     {"Code": "None"}, {"Code": "None"}]}
 INTERNAL = {"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError",
             "message": "Internal server error (injected by fault_proxy)"}
+SSM_THROTTLE = {"__type": "ThrottlingException", "message": "Rate exceeded"}
 HOWS = ("refuse", "throttle", "internal", "lost")
 
 
@@ -58,6 +64,7 @@ class FaultProxy:
         self.calls = []  # X-Amz-Target (DynamoDB) or "ssm" of every request seen
         self.requests = []  # (operation, JSON body or None, outcome)
         self.lock = threading.Lock()
+        self.buckets = {}  # operation -> [tokens, per second, last refill, burst]
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -105,11 +112,21 @@ class FaultProxy:
                         outcome = "conflict"
                     elif how:
                         outcome = how
+                    elif op in proxy.buckets:
+                        bucket = proxy.buckets[op]
+                        now = time.monotonic()
+                        bucket[0] = min(bucket[3], bucket[0] + (now - bucket[2]) * bucket[1])
+                        bucket[2] = now
+                        if bucket[0] >= 1:
+                            bucket[0] -= 1
+                        else:
+                            outcome = "throttle"
                     proxy.requests.append((op, parsed, outcome))
                 if outcome == "refuse":
                     return self._drop()
                 if outcome == "throttle":
-                    return self._answer(400, THROTTLE)
+                    return self._answer(400, SSM_THROTTLE if not target.startswith("DynamoDB_")
+                                        else THROTTLE)
                 if outcome == "conflict":
                     return self._answer(400, CONFLICT)
                 if outcome == "internal":
@@ -148,6 +165,13 @@ class FaultProxy:
             for op in operations:
                 self.failing[operation(op)] = [how, times,
                                                matching.encode() if matching else None]
+
+    def limit_rate(self, op, per_second, burst=1):
+        """At most `per_second` requests a second for `op`, evenly (a burst of `burst`);
+        the rest throttled."""
+        with self.lock:
+            self.buckets[op] = [float(burst), float(per_second), time.monotonic(),
+                                float(burst)]
 
     def heal(self):
         """Forwards everything again."""

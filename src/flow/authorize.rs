@@ -1,11 +1,13 @@
 //! `POST /oauth/authorizeapp`: checks 1-12 of the contract, in order; the first failure
 //! answers.
 
+use std::time::Duration;
+
 use http::Request;
 use tracing::warn;
 
 use super::attempt::Attempt;
-use super::{Answer, Flow, RequestLog, unavailable};
+use super::{Answer, Flow, RequestLog, fetch_budget, unavailable};
 use crate::basic_auth::Credentials;
 use crate::clock::Clock;
 use crate::error::{ApiError, RedirectError};
@@ -61,7 +63,8 @@ where
         };
         let client_id = parsed.client_id.clone();
         let state = parsed.state.as_deref();
-        match self.decide(&parsed).await {
+        let budget = fetch_budget(req, self.clock.now_ms());
+        match self.decide(&parsed, budget).await {
             Ok(Decision::Issued {
                 redirect_uri,
                 token,
@@ -104,7 +107,7 @@ where
     }
 
     /// Checks 4-12; `Err` is answered without redirecting.
-    async fn decide(&self, req: &AuthorizeRequest) -> Result<Decision, ApiError> {
+    async fn decide(&self, req: &AuthorizeRequest, budget: Duration) -> Result<Decision, ApiError> {
         let now_ms = self.clock.now_ms();
         // An id that breaks the identifier rules can never be on the whitelist: refused as
         // not whitelisted, without asking SSM or DynamoDB.
@@ -122,7 +125,7 @@ where
             }
             None => None,
         };
-        let (lookup, admission) = self.read(req, attempt.as_ref(), now_ms).await?;
+        let (lookup, admission) = self.read(req, attempt.as_ref(), now_ms, budget).await?;
         let admitted = matches!(admission, Some(Ok(Admission::Admitted { .. })));
         let mut settled = false;
         let outcome = self
@@ -154,6 +157,7 @@ where
         req: &AuthorizeRequest,
         attempt: Option<&Attempt<'_>>,
         now_ms: u64,
+        budget: Duration,
     ) -> Result<Reads, ApiError> {
         let username = attempt.map(|a| a.credentials.username.as_str());
         let lookup = self.store.lookup(&req.client_id, username);
@@ -168,7 +172,11 @@ where
             Some(true) => Ok(tokio::join!(lookup, admit)),
             None => {
                 let whitelisted = async {
-                    match self.whitelist.allows(&req.client_id, now_ms).await {
+                    match self
+                        .whitelist
+                        .allows_within(&req.client_id, now_ms, budget)
+                        .await
+                    {
                         Ok(true) => Ok(()),
                         Ok(false) => Err(ApiError::UnauthorizedClient),
                         Err(e) => Err(unavailable(e)),

@@ -29,6 +29,31 @@ mod revoke;
 /// Seconds a client is told to wait after an outage.
 const OUTAGE_RETRY_AFTER_SECS: u64 = 2;
 
+/// When the invocation must have answered (epoch ms): the Lambda runtime's deadline, put on
+/// the request by the glue. A whitelist fetch may use what is left of it, less room to
+/// answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline(pub u64);
+
+/// Room kept after a whitelist fetch for the DynamoDB rounds and the answer.
+const ANSWER_RESERVE_MS: u64 = 4_000;
+/// The longest a fetch may take, however late the deadline.
+const MAX_FETCH_BUDGET_MS: u64 = 10_000;
+/// The shortest: one quick attempt even when the deadline is near.
+const MIN_FETCH_BUDGET_MS: u64 = 200;
+
+/// What a whitelist fetch may take for this request.
+fn fetch_budget<B>(req: &Request<B>, now_ms: u64) -> Duration {
+    match req.extensions().get::<Deadline>() {
+        Some(Deadline(at)) => Duration::from_millis(
+            at.saturating_sub(now_ms)
+                .saturating_sub(ANSWER_RESERVE_MS)
+                .clamp(MIN_FETCH_BUDGET_MS, MAX_FETCH_BUDGET_MS),
+        ),
+        None => crate::whitelist::DEFAULT_FETCH_BUDGET,
+    }
+}
+
 /// Settings the flow needs, taken from [`Config`].
 #[derive(Debug, Clone)]
 pub struct Settings {

@@ -3,13 +3,13 @@
 
 use std::convert::Infallible;
 
-use lambda_http::{Adapter, Body, Request, Response, service_fn};
+use lambda_http::{Adapter, Body, Request, RequestExt, Response, service_fn};
 use tracing::info;
 
 use crate::aws::{self, AwsCalls};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::flow::{Answer, Flow, Settings};
+use crate::flow::{Answer, Deadline, Flow, Settings};
 use crate::password::{HashError, PasswordHasherArgon, Passwords};
 use crate::random::{OsRandom, Random};
 use crate::response::HttpResponse;
@@ -64,8 +64,13 @@ where
     R: Random,
     P: Passwords,
 {
-    let handler =
-        service_fn(|req: Request| async move { Ok::<_, Infallible>(answer(app, &req).await) });
+    let handler = service_fn(|mut req: Request| async move {
+        // The runtime's deadline bounds how long the whitelist fetch may retry.
+        if let Some(deadline) = req.lambda_context_ref().map(|c| c.deadline) {
+            req.extensions_mut().insert(Deadline(deadline));
+        }
+        Ok::<_, Infallible>(answer(app, &req).await)
+    });
     lambda_runtime::run(EventGuard(Adapter::from(handler))).await
 }
 

@@ -37,7 +37,20 @@ pub enum SourceError {
 pub trait WhitelistSource: Send + Sync {
     /// The parameter's value: client ids separated by commas (StringList) or whitespace.
     fn fetch(&self) -> impl Future<Output = Result<String, SourceError>> + Send;
+
+    /// The same, retrying what passes (throttling) for at most `budget`: the time the
+    /// request can give before it must answer.
+    fn fetch_within(
+        &self,
+        budget: Duration,
+    ) -> impl Future<Output = Result<String, SourceError>> + Send {
+        let _ = budget;
+        self.fetch()
+    }
 }
+
+/// What a fetch may take when the caller names no budget (the admin CLI, tests).
+pub const DEFAULT_FETCH_BUDGET: Duration = Duration::from_secs(3);
 
 /// The client ids of a value the function will trust: every entry must be a client id
 /// (the admin CLI writes nothing else), else the value is misconfigured.
@@ -113,7 +126,21 @@ impl<S: WhitelistSource> CachedWhitelist<S> {
 
     /// Whether `client_id` may use direct approval; `Err` when no trustworthy list exists.
     pub async fn allows(&self, client_id: &str, now_ms: u64) -> Result<bool, SourceError> {
-        Ok(self.current(now_ms).await?.contains(client_id))
+        self.allows_within(client_id, now_ms, DEFAULT_FETCH_BUDGET)
+            .await
+    }
+
+    /// [`Self::allows`], giving a fetch at most `budget`.
+    pub async fn allows_within(
+        &self,
+        client_id: &str,
+        now_ms: u64,
+        budget: Duration,
+    ) -> Result<bool, SourceError> {
+        Ok(self
+            .current_within(now_ms, budget)
+            .await?
+            .contains(client_id))
     }
 
     /// The answer from a cached list that is not yet due, without waiting or asking the
@@ -129,6 +156,15 @@ impl<S: WhitelistSource> CachedWhitelist<S> {
 
     /// The list to use now, fetching it when the cached one is due.
     pub async fn current(&self, now_ms: u64) -> Result<Arc<HashSet<String>>, SourceError> {
+        self.current_within(now_ms, DEFAULT_FETCH_BUDGET).await
+    }
+
+    /// [`Self::current`], giving a fetch at most `budget`.
+    pub async fn current_within(
+        &self,
+        now_ms: u64,
+        budget: Duration,
+    ) -> Result<Arc<HashSet<String>>, SourceError> {
         // One fetch at a time: concurrent requests wait for it instead of all asking SSM.
         let mut state = self.state.lock().await;
         if let Some(c) = &state.cached
@@ -138,7 +174,7 @@ impl<S: WhitelistSource> CachedWhitelist<S> {
         }
         let fetched = if now_ms >= state.retry_not_before_ms {
             state.fetches += 1;
-            let fetched = self.source.fetch().await;
+            let fetched = self.source.fetch_within(budget).await;
             if fetched.is_err() {
                 state.retry_not_before_ms = now_ms + RETRY_PAUSE_MS;
             }

@@ -1,7 +1,11 @@
 //! SSM Parameter Store: the whitelist source, and the operator's edits of it.
 
+use std::time::Duration;
+
 use aws_sdk_ssm::Client;
 use aws_sdk_ssm::config::http::HttpResponse;
+use aws_sdk_ssm::config::retry::RetryConfig;
+use aws_sdk_ssm::config::timeout::TimeoutConfig;
 use aws_sdk_ssm::error::{DisplayErrorContext, SdkError};
 use aws_sdk_ssm::operation::get_parameter::GetParameterError;
 use aws_sdk_ssm::types::ParameterType;
@@ -58,14 +62,25 @@ impl SsmWhitelist {
 
     /// The value and type, or `None` when the parameter does not exist.
     async fn read(&self) -> Result<Option<(String, ParameterType)>, SourceError> {
-        match self
+        self.read_within(None).await
+    }
+
+    /// [`Self::read`]; with a budget, throttling is retried with jittered exponential
+    /// backoff until the budget is spent (see [`herd_retries`]).
+    async fn read_within(
+        &self,
+        budget: Option<Duration>,
+    ) -> Result<Option<(String, ParameterType)>, SourceError> {
+        let mut request = self
             .client
             .get_parameter()
             .name(&self.name)
             .with_decryption(true)
-            .send()
-            .await
-        {
+            .customize();
+        if let Some(budget) = budget {
+            request = request.config_override(herd_retries(budget));
+        }
+        match request.send().await {
             Ok(out) => Ok(out.parameter.map(|p| {
                 (
                     p.value.unwrap_or_default(),
@@ -140,9 +155,38 @@ impl SsmWhitelist {
     }
 }
 
+/// A burst of new instances all read the parameter at once, and Parameter Store serves
+/// 40 `GetParameter`s a second by default: the rest are throttled. Each throttled read is
+/// retried after a random wait of up to 100 ms × 2ⁿ (full jitter, at most 2 s), which
+/// spreads a burst over the seconds the quota needs, until `budget` is spent.
+fn herd_retries(budget: Duration) -> aws_sdk_ssm::config::Builder {
+    aws_sdk_ssm::config::Builder::default()
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(HERD_ATTEMPTS)
+                .with_initial_backoff(Duration::from_millis(100))
+                .with_max_backoff(Duration::from_secs(2)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_attempt_timeout(Duration::from_secs(2))
+                .operation_timeout(budget)
+                .build(),
+        )
+}
+
+/// Attempts within a budget: enough that the budget, not the count, ends the retries.
+const HERD_ATTEMPTS: u32 = 12;
+
 impl WhitelistSource for SsmWhitelist {
     async fn fetch(&self) -> Result<String, SourceError> {
-        match self.read().await? {
+        self.fetch_within(crate::whitelist::DEFAULT_FETCH_BUDGET)
+            .await
+    }
+
+    async fn fetch_within(&self, budget: Duration) -> Result<String, SourceError> {
+        match self.read_within(Some(budget)).await? {
             Some((value, _)) => Ok(value),
             // A missing parameter is a misconfiguration, not an empty list: fail closed.
             None => Err(SourceError::Misconfigured(format!(

@@ -216,3 +216,39 @@ async fn row_7_credentials_are_required_and_well_formed() {
     // Malformed credentials are not a login attempt: nothing is counted.
     assert!(f.store().failed_logins("username").is_none());
 }
+
+/// Records the budget each fetch was given.
+#[derive(Default)]
+struct Budgeted(std::sync::Mutex<Vec<Duration>>);
+
+impl WhitelistSource for Budgeted {
+    async fn fetch(&self) -> Result<String, SourceError> {
+        Ok(CLIENT.into())
+    }
+    async fn fetch_within(&self, budget: Duration) -> Result<String, SourceError> {
+        self.0.lock().unwrap().push(budget);
+        Ok(CLIENT.into())
+    }
+}
+
+#[tokio::test]
+async fn row_4_a_due_whitelist_is_fetched_within_the_invocation_deadline() {
+    use direct_oauth::flow::Deadline;
+    let f = service(|_| {}, |_| Budgeted::default());
+    let mut req = post(Some(QUAY_AUTH), GOOD_BODY);
+    // 9 s left: the fetch may retry for 5 s, leaving 4 s to read, write and answer.
+    req.extensions_mut().insert(Deadline(NOW_MS + 9_000));
+    assert_eq!(f.handle(&req).await.response.status(), 302);
+    f.clock().advance_ms(61_000);
+    let mut late = post(Some(QUAY_AUTH), GOOD_BODY);
+    late.extensions_mut()
+        .insert(Deadline(NOW_MS + 61_000 + 1_000));
+    let r = f.handle(&late).await.response;
+    assert_ne!(r.status(), 503);
+    let budgets = f.whitelist().source().0.lock().unwrap().clone();
+    assert_eq!(
+        budgets,
+        [Duration::from_millis(5_000), Duration::from_millis(200)],
+        "what the deadline leaves, and one quick attempt when it leaves nothing"
+    );
+}
