@@ -373,12 +373,15 @@ where
             };
             match self.store.put_token(&record, user).await {
                 Ok(()) => return Ok(token),
+                // When an earlier attempt of this write succeeded and only its answer was
+                // lost, the SDK's retry meets that write: the token stored under its id, the
+                // user's hash already replaced. Our token there means it was written.
+                Err(StoreError::Conflict | StoreError::UserChanged)
+                    if self.is_stored(&record).await =>
+                {
+                    return Ok(token);
+                }
                 Err(StoreError::Conflict) => {
-                    // The id holds this very token when an earlier attempt of this write
-                    // succeeded and only its answer was lost (the SDK retried it).
-                    if self.is_stored(&record).await {
-                        return Ok(token);
-                    }
                     warn!(token_id = %record.token_id, "token id collision; retrying with a new id")
                 }
                 // Disabled, reset or revoked since the read: as if the password were wrong,

@@ -176,8 +176,13 @@ impl TokenWriter for MemoryStore {
             }
             i.tokens.insert(token.token_id.clone(), token.clone());
             if i.lost_answers_to_inject > 0 {
+                // What the SDK's retry meets: its own token, and the hash it replaced.
                 i.lost_answers_to_inject -= 1;
-                return Err(StoreError::Conflict);
+                return Err(if user.new_password_hash.is_some() {
+                    StoreError::UserChanged
+                } else {
+                    StoreError::Conflict
+                });
             }
             Ok(())
         })
@@ -224,7 +229,8 @@ impl FailureCounter for MemoryStore {
         self.with(|i| {
             Self::check_available(i, Operation::Admit)?;
             let c = i.failed_logins.entry(username.to_string()).or_default();
-            let lease_until_ms = c.lease.as_ref().map_or(0, |l| l.until_ms);
+            let held = c.lease.as_ref().filter(|held| held.id != lease.id);
+            let lease_until_ms = held.map_or(0, |l| l.until_ms);
             if c.next_attempt_ms > now_ms || lease_until_ms > now_ms {
                 return Ok(Admission::Refused {
                     window_until_ms: c.next_attempt_ms,

@@ -31,10 +31,12 @@ impl FailureCounter for DynamoStore {
             .update_item()
             .table_name(&self.tables.failed_logins)
             .set_key(Some(Self::key(attr::USERNAME, username)))
+            // `lease_id = :id`: the SDK's retry of an admission whose answer was lost.
             .update_expression("SET lease_id = :id, lease_until_ms = :until, expires_at = :exp")
             .condition_expression(
                 "(attribute_not_exists(next_attempt_ms) OR next_attempt_ms <= :now) \
-                 AND (attribute_not_exists(lease_until_ms) OR lease_until_ms <= :now)",
+                 AND (attribute_not_exists(lease_until_ms) OR lease_until_ms <= :now \
+                      OR lease_id = :id)",
             )
             .expression_attribute_values(":id", AttributeValue::S(lease.id.clone()))
             .expression_attribute_values(":until", n(lease.until_ms))

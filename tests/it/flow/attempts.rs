@@ -126,3 +126,24 @@ async fn row_9_while_bcrypt_hashes_remain_failures_wait_for_the_slowest() {
         }
     }
 }
+
+#[tokio::test]
+async fn row_12_a_lost_answer_to_a_rehashing_write_hands_out_the_stored_token() {
+    // A user imported from Quay: the write also replaces the hash, so the SDK's retry of a
+    // write whose answer was lost meets the new hash (the user "changed") and its token.
+    let f = flow();
+    f.store().put_user(User {
+        username: "quay-user".into(),
+        password_hash: bcrypt::hash("s3cret", 4).unwrap(),
+        enabled: true,
+        superuser: false,
+        generation: 0,
+    });
+    f.store().inject_lost_answers(1);
+    let r = f
+        .handle(&post(Some(&basic("quay-user", "s3cret")), GOOD_BODY))
+        .await
+        .response;
+    assert_eq!(r.status(), 302);
+    assert_eq!(f.store().tokens().len(), 1);
+}

@@ -112,3 +112,17 @@ pub(super) async fn a_success_forgets_the_failures(store: &impl ContractStore) {
         Admission::Admitted { counts: None }
     );
 }
+
+pub(super) async fn an_admission_retried_after_a_lost_answer_is_still_admitted(
+    store: &impl ContractStore,
+) {
+    let a = lease("a", NOW + 5_000);
+    store.admit("alice", &a, NOW, EXP).await.unwrap();
+    assert!(
+        matches!(
+            store.admit("alice", &a, NOW + 10, EXP).await.unwrap(),
+            Admission::Admitted { .. }
+        ),
+        "the same lease: the SDK retrying a write whose answer was lost"
+    );
+}

@@ -288,6 +288,7 @@ contract!(
     lookup_reads_application_and_user_together,
     the_bcrypt_marker_is_read_with_the_user,
     one_attempt_per_name_is_admitted_at_a_time,
+    an_admission_retried_after_a_lost_answer_is_still_admitted,
     a_failure_opens_a_window_and_is_counted,
     an_ended_lease_is_taken_and_its_old_holder_changes_nothing,
     failures_count_up_for_any_name,
