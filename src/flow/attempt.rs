@@ -11,10 +11,7 @@ use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::password::Passwords;
 use crate::random::Random;
-use crate::store::{
-    Admission, Directory, FailureCounter, Lease, Lookup, StoreError, TokenReader, TokenRevoker,
-    TokenWriter,
-};
+use crate::store::{Admission, Lease, Lookup, Store, StoreError};
 use crate::throttle;
 use crate::whitelist::WhitelistSource;
 
@@ -30,7 +27,7 @@ pub(super) struct Attempt<'a> {
 
 impl<St, Src, C, R, P> Flow<St, Src, C, R, P>
 where
-    St: Directory + TokenWriter + FailureCounter + TokenRevoker + TokenReader,
+    St: Store,
     Src: WhitelistSource,
     C: Clock,
     R: Random,

@@ -16,10 +16,7 @@ use crate::random::Random;
 use crate::request::{self, AuthorizeRequest};
 use crate::response;
 use crate::scope::{self, ScopePolicy};
-use crate::store::{
-    Admission, Directory, FailureCounter, Lookup, StoreError, TokenReader, TokenRecord,
-    TokenRevoker, TokenWriter, User, Verified,
-};
+use crate::store::{Admission, Lookup, Store, StoreError, TokenRecord, User, Verified};
 use crate::token::AccessToken;
 use crate::whitelist::WhitelistSource;
 use crate::{identifier, throttle};
@@ -50,7 +47,7 @@ type Reads = (
 
 impl<St, Src, C, R, P> Flow<St, Src, C, R, P>
 where
-    St: Directory + TokenWriter + FailureCounter + TokenRevoker + TokenReader,
+    St: Store,
     Src: WhitelistSource,
     C: Clock,
     R: Random,

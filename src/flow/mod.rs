@@ -19,7 +19,7 @@ use crate::error::ApiError;
 use crate::password::{PasswordHasherArgon, Passwords};
 use crate::random::Random;
 use crate::response::{self, HttpResponse};
-use crate::store::{Directory, FailureCounter, TokenReader, TokenRevoker, TokenWriter};
+use crate::store::Store;
 use crate::whitelist::{CachedWhitelist, WhitelistSource};
 
 mod attempt;
@@ -111,7 +111,7 @@ pub struct Flow<St, Src, C, R, P = PasswordHasherArgon> {
 
 impl<St, Src, C, R, P> Flow<St, Src, C, R, P>
 where
-    St: Directory + TokenWriter + FailureCounter + TokenRevoker + TokenReader,
+    St: Store,
     Src: WhitelistSource,
     C: Clock,
     R: Random,

@@ -8,13 +8,13 @@ use crate::password::Passwords;
 use crate::random::Random;
 use crate::request;
 use crate::response;
-use crate::store::{Directory, FailureCounter, TokenReader, TokenRevoker, TokenWriter};
+use crate::store::Store;
 use crate::token::AccessToken;
 use crate::whitelist::WhitelistSource;
 
 impl<St, Src, C, R, P> Flow<St, Src, C, R, P>
 where
-    St: Directory + TokenWriter + FailureCounter + TokenRevoker + TokenReader,
+    St: Store,
     Src: WhitelistSource,
     C: Clock,
     R: Random,

@@ -13,8 +13,8 @@ use crate::flow::{Answer, Deadline, Flow, Settings};
 use crate::password::{HashError, PasswordHasherArgon, Passwords};
 use crate::random::{OsRandom, Random};
 use crate::response::HttpResponse;
+use crate::store::Store;
 use crate::store::dynamodb::DynamoStore;
-use crate::store::{Directory, FailureCounter, TokenReader, TokenRevoker, TokenWriter};
 use crate::whitelist::ssm::SsmWhitelist;
 use crate::whitelist::{CachedWhitelist, WhitelistSource};
 
@@ -58,7 +58,7 @@ pub async fn serve<St, Src, C, R, P>(
     app: &App<Flow<St, Src, C, R, P>>,
 ) -> Result<(), lambda_runtime::Error>
 where
-    St: Directory + TokenWriter + FailureCounter + TokenRevoker + TokenReader,
+    St: Store,
     Src: WhitelistSource,
     C: Clock,
     R: Random,
@@ -80,7 +80,7 @@ pub async fn answer<St, Src, C, R, P>(
     req: &Request,
 ) -> Response<Body>
 where
-    St: Directory + TokenWriter + FailureCounter + TokenRevoker + TokenReader,
+    St: Store,
     Src: WhitelistSource,
     C: Clock,
     R: Random,

@@ -189,3 +189,8 @@ pub trait FailureCounter: Send + Sync {
         reset: bool,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
+
+/// Every port of the store the request flow uses, as one bound.
+pub trait Store: Directory + TokenWriter + TokenReader + TokenRevoker + FailureCounter {}
+
+impl<T> Store for T where T: Directory + TokenWriter + TokenReader + TokenRevoker + FailureCounter {}

@@ -26,19 +26,24 @@ TABLES = {"USERS": "users", "APPLICATIONS": "applications", "TOKENS": "tokens",
 ENV = {}  # the current test's environment, for fresh_user
 
 
-@pytest.fixture
-def env():
-    """Tables of the test's own (the same moto and whitelist): what it imports or counts
-    cannot slow or refuse the other tests' logins."""
+def own_env(prefix):
+    """The environment of a stack with tables of its own (the same moto and whitelist):
+    what a test imports or counts there cannot slow or refuse the other tests' logins."""
     require("AWS_ENDPOINT_URL")
     tag = uuid.uuid4().hex[:8]
     e = dict(os.environ)
     for var in TABLES:
-        e[f"DIRECT_OAUTH_{var}_TABLE"] = f"conc-{tag}-{var.lower().replace('_', '-')}"
+        e[f"DIRECT_OAUTH_{var}_TABLE"] = f"{prefix}-{tag}-{var.lower().replace('_', '-')}"
     # A cache longer than any test: the whitelist is read once per instance.
     e["DIRECT_OAUTH_WHITELIST_CACHE_SECONDS"] = "3600"
     run(e, "init")
     run(e, "app", "add", "some_client_id", "--redirect-uri", QUAY_REDIRECT)
+    return e
+
+
+@pytest.fixture
+def env():
+    e = own_env("conc")
     ENV.clear()
     ENV.update(e)
     return e

@@ -13,9 +13,7 @@ use direct_oauth::flow::{Flow, Settings};
 use direct_oauth::password::{HashError, PasswordHasherArgon, Passwords, Verification};
 use direct_oauth::random::CountingRandom;
 use direct_oauth::store::memory::{MemoryStore, Operation};
-use direct_oauth::store::{
-    Application, Directory, FailureCounter, TokenReader, TokenRevoker, TokenWriter, User,
-};
+use direct_oauth::store::{Application, Store, User};
 use direct_oauth::token::AccessToken;
 use direct_oauth::whitelist::{CachedWhitelist, MemorySource, SourceError, WhitelistSource};
 use http::{Request, Response};
@@ -98,7 +96,7 @@ fn service_over<St, S: WhitelistSource>(
     source: impl FnOnce(&MemoryStore) -> S,
 ) -> Flow<St, S, ManualClock, CountingRandom, CountingPasswords>
 where
-    St: Directory + TokenWriter + FailureCounter + TokenRevoker + TokenReader,
+    St: Store,
 {
     let hasher = CountingPasswords::default();
     let store = MemoryStore::default();
