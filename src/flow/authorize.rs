@@ -234,10 +234,13 @@ where
             *settled = true;
             // Held before the count's write, so every failure then costs the same write.
             self.hold_to_the_slowest(&lookup, verifying_since).await;
+            // The window runs from the failure, not from when the request came in.
+            let failed_ms = self.clock.now_ms();
             let failures = counts.map_or(0, |c| c.failures).saturating_add(1);
-            let next = throttle::next_attempt_ms(failures, now_ms, cap);
+            let next = throttle::next_attempt_ms(failures, failed_ms, cap);
+            let expires_at = self.expiry(failed_ms);
             self.store
-                .record_failure(&credentials.username, now_ms, next, self.expiry(now_ms))
+                .record_failure(&credentials.username, failed_ms, next, expires_at)
                 .await
                 .map_err(unavailable)?;
             return Err(ApiError::LoginFailed);
