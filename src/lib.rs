@@ -25,7 +25,7 @@ pub mod token; // token generation, splitting and hashing
 pub mod clock; // Clock; SystemClock, ManualClock
 pub mod random; // Random; OsRandom (the OS CSPRNG), CountingRandom
 pub mod store; // users, applications, tokens, failed logins; store::{memory, dynamodb}
-pub mod whitelist; // the cached whitelist policy; whitelist::{memory, ssm}
+pub mod whitelist; // the port and parsing; whitelist::{cache (policy), memory, ssm}
 
 // ---- Adapter support and glue: the only code that knows it runs on AWS. ----
 pub mod aws; // one shared AWS SDK configuration; round-trip counters

@@ -17,6 +17,8 @@ those operations, then forwards them again. `how` is one of:
   throttle    ProvisionedThroughputExceededException (HTTP 400)
   internal    InternalServerError (HTTP 500)
   lost        forward to moto (the write happens) and drop the answer: a lost response
+  hold        keep the request unanswered until `proxy.release()` (at most HOLD_SECONDS),
+              then forward it: a dependency slow to answer
 
 Rate limits (`proxy.limit_rate("AmazonSSM.GetParameter", per_second=40)`): a token bucket
 per operation, as Parameter Store's default quota; requests over it get ThrottlingException
@@ -46,7 +48,9 @@ CONFLICT = {"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledExcep
 INTERNAL = {"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError",
             "message": "Internal server error (injected by fault_proxy)"}
 SSM_THROTTLE = {"__type": "ThrottlingException", "message": "Rate exceeded"}
-HOWS = ("refuse", "throttle", "internal", "lost")
+HOWS = ("refuse", "throttle", "internal", "lost", "hold")
+# A held request is forwarded after this long even if the test never releases it.
+HOLD_SECONDS = 30
 
 
 def operation(target):
@@ -65,6 +69,7 @@ class FaultProxy:
         self.requests = []  # (operation, JSON body or None, outcome)
         self.lock = threading.Lock()
         self.buckets = {}  # operation -> [tokens, per second, last refill, burst]
+        self.released = threading.Event()  # lets "hold" requests through
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -122,6 +127,8 @@ class FaultProxy:
                         else:
                             outcome = "throttle"
                     proxy.requests.append((op, parsed, outcome))
+                if outcome == "hold":
+                    proxy.released.wait(HOLD_SECONDS)
                 if outcome == "refuse":
                     return self._drop()
                 if outcome == "throttle":
@@ -172,6 +179,10 @@ class FaultProxy:
         with self.lock:
             self.buckets[op] = [float(burst), float(per_second), time.monotonic(),
                                 float(burst)]
+
+    def release(self):
+        """Lets held requests (and any later ones) through."""
+        self.released.set()
 
     def heal(self):
         """Forwards everything again."""

@@ -145,8 +145,9 @@ where
         outcome
     }
 
-    /// Check 4, the reads, and the attempt's admission. With a fresh cached whitelist the
-    /// read and the admission go together (one round trip); when the list is due, SSM and
+    /// Check 4, the reads, and the attempt's admission. With a whitelist held (fresh, or
+    /// within its stale bound while it refreshes beside the request) the read and the
+    /// admission go together (one round trip); when the request must wait for SSM, SSM and
     /// the read go together and the admission follows, so a request from a client that is
     /// not whitelisted never holds a name. A refusal or an SSM failure answers at once.
     async fn read(
@@ -164,7 +165,7 @@ where
                 None => None,
             }
         };
-        match self.whitelist.fresh(&req.client_id, now_ms) {
+        match self.whitelist.answer_now(&req.client_id, now_ms) {
             Some(false) => Err(ApiError::UnauthorizedClient),
             Some(true) => Ok(tokio::join!(lookup, admit)),
             None => {

@@ -11,7 +11,7 @@ import time
 import pytest
 
 import local_moto
-from conftest import (QUAY_REDIRECT, basic, failed_logins, require, tokens_of, v2_event,
+from conftest import (QUAY_REDIRECT, admin, basic, failed_logins, require, tokens_of, v2_event,
                       wait_out_back_off)
 from fault_proxy import FaultProxy
 
@@ -59,6 +59,40 @@ def test_ssm_failing_after_expiry_serves_the_last_list_for_a_bounded_time(
     ssm.mode = "pass"
     time.sleep(1.1)
     assert f.invoke(ok)[0] == 302, "recovers when SSM does"
+
+
+def test_a_due_whitelist_refreshes_beside_the_request_that_finds_it(
+        proxies, start_function, make_user):
+    """Past the cache time, within the stale bound: the request is answered from the held
+    list while SSM has not answered yet, and the refresh it started is what the next
+    request sees (here: a client removed from the whitelist is refused)."""
+    ddb, ssm = proxies
+    name, password = make_user()
+    client = "refresh_" + name.replace("-", "_")
+    admin("app", "add", client, "--redirect-uri", "https://refresh.example/cb")
+    admin("whitelist", "add", client)
+    try:
+        f = start_function(**through(ddb, ssm, DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=1,
+                                     DIRECT_OAUTH_WHITELIST_STALE_SECONDS=60))
+        ok = v2_event(f"client_id={client}&scope=repo:read", basic(name, password))
+        assert f.invoke(ok)[0] == 302
+        admin("whitelist", "remove", client)
+        ssm.fail_operations("AmazonSSM.GetParameter", how="hold", times=1)
+        time.sleep(1.1)
+        mark = ssm.mark()
+        assert f.invoke(ok)[0] == 302, "answered from the held list"
+        ssm.release()
+        status, _, body = f.invoke(ok)
+        deadline = time.time() + 10
+        while status == 302 and time.time() < deadline:  # the refresh may still be landing
+            time.sleep(0.1)
+            status, _, body = f.invoke(ok)
+        assert status == 403 and json.loads(body)["error"] == "unauthorized_client", body
+        asks = [o for op, _, o in ssm.since(mark) if op == "AmazonSSM.GetParameter"]
+        assert asks == ["hold"], \
+            "one refresh, started by the request that found the list due and not waited for"
+    finally:
+        admin("whitelist", "remove", client, check=False)
 
 
 def test_dynamodb_unreachable_is_503_then_recovers(proxies, start_function, dynamodb, tables,

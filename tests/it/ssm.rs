@@ -107,6 +107,23 @@ async fn removal_takes_effect_after_the_cache_time() {
 }
 
 #[tokio::test]
+async fn past_the_cache_time_a_removal_is_in_after_one_refresh_beside_the_request() {
+    let Some((w, _)) = source().await else { return };
+    w.edit("client", true).await.unwrap();
+    let admin = w.clone();
+    let cached = CachedWhitelist::new(w, Duration::from_secs(60), Duration::from_secs(300));
+    assert!(cached.allows("client", 0).await.unwrap());
+    admin.edit("client", false).await.unwrap();
+    assert!(
+        cached.allows("client", 60_000).await.unwrap(),
+        "the request that finds the list due is answered from it"
+    );
+    cached.refreshed().await;
+    assert!(!cached.allows("client", 60_001).await.unwrap(), "refreshed");
+    assert_eq!(cached.fetches().await, 2);
+}
+
+#[tokio::test]
 async fn an_unreachable_ssm_with_nothing_cached_fails_closed() {
     let Some((w, _)) = source().await else {
         return;
