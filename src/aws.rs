@@ -2,14 +2,17 @@
 //! counter of the round trips each client makes. Only the adapters, the Lambda glue and the
 //! admin CLI use this module.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::interceptors::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextRef,
+};
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 
 /// Loads region, credentials and endpoint (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`)
@@ -67,11 +70,71 @@ impl Intercept for CallCounter {
     }
 }
 
-/// Round-trip counters for the two services the function calls.
+/// The wall time during which at least one AWS operation of any client was under way:
+/// what a request spent waiting on AWS, however its calls overlapped.
+#[derive(Debug, Clone, Default)]
+pub struct AwsTime(Arc<Mutex<Span>>);
+
+#[derive(Debug, Default)]
+struct Span {
+    in_flight: u32,
+    since: Option<Instant>,
+    total: Duration,
+}
+
+impl AwsTime {
+    /// The time so far, starting afresh. An operation whose future was dropped (a branch
+    /// cancelled by an early answer) never reports its end; it counts until this call.
+    pub fn take(&self) -> Duration {
+        let mut span = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let open = span.since.take().map_or(Duration::ZERO, |t| t.elapsed());
+        let total = std::mem::take(&mut span.total) + open;
+        span.in_flight = 0;
+        total
+    }
+}
+
+impl Intercept for AwsTime {
+    fn name(&self) -> &'static str {
+        "AwsTime"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let mut span = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if span.in_flight == 0 {
+            span.since = Some(Instant::now());
+        }
+        span.in_flight += 1;
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let mut span = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        span.in_flight = span.in_flight.saturating_sub(1);
+        if span.in_flight == 0
+            && let Some(since) = span.since.take()
+        {
+            span.total += since.elapsed();
+        }
+        Ok(())
+    }
+}
+
+/// Round-trip counters for the two services the function calls, and the time spent on them.
 #[derive(Debug, Clone, Default)]
 pub struct AwsCalls {
     pub dynamodb: CallCounter,
     pub ssm: CallCounter,
+    pub time: AwsTime,
 }
 
 impl AwsCalls {
@@ -79,12 +142,14 @@ impl AwsCalls {
     pub fn reset(&self) {
         self.dynamodb.take();
         self.ssm.take();
+        self.time.take();
     }
 }
 
 pub fn dynamodb(config: &SdkConfig, calls: &AwsCalls) -> aws_sdk_dynamodb::Client {
     let conf = aws_sdk_dynamodb::config::Builder::from(config)
         .interceptor(calls.dynamodb.clone())
+        .interceptor(calls.time.clone())
         .build();
     aws_sdk_dynamodb::Client::from_conf(conf)
 }
@@ -92,6 +157,7 @@ pub fn dynamodb(config: &SdkConfig, calls: &AwsCalls) -> aws_sdk_dynamodb::Clien
 pub fn ssm(config: &SdkConfig, calls: &AwsCalls) -> aws_sdk_ssm::Client {
     let conf = aws_sdk_ssm::config::Builder::from(config)
         .interceptor(calls.ssm.clone())
+        .interceptor(calls.time.clone())
         .build();
     aws_sdk_ssm::Client::from_conf(conf)
 }

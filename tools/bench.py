@@ -120,6 +120,61 @@ def cold_start(binary, env, ev, judge, what):
     return (at - start) * 1000, rss
 
 
+def cold_split(binary, env, ev, what):
+    """One cold start of a Quay example 302, split: (process start -> first request for an
+    event: start-up, the request's own time, and of that the AWS wait and the password
+    hashing its log line reports)."""
+    api = RuntimeApi()
+    path = os.path.join(ROOT, ".local", "bench-cold.log")
+    with open(path, "w") as out:
+        start = time.monotonic()
+        proc = api.start_function(binary, env, stdout=out, stderr=subprocess.STDOUT)
+        kind, reply, at = api.invoke(ev)
+        proc.kill()
+        proc.wait()
+    api.close()
+    check(kind == "response", what + ": want a response", (kind, reply))
+    issued(reply, what)
+    lines = [json.loads(l) for l in open(path) if l.startswith("{") and "total_ms" in l]
+    check(len(lines) == 1, what + ": one request log line", lines)
+    startup = (api.ready_at - start) * 1000
+    return dict(total=(at - start) * 1000, startup=startup, request=(at - api.ready_at) * 1000,
+                aws=lines[0]["aws_ms"], hashing=lines[0]["hashing_ms"])
+
+
+def tls_rows(fn, env, moto_port):
+    """Cold starts over plain HTTP and over TLS (moto behind a local terminator with a
+    throw-away CA, trusted through SSL_CERT_FILE), each split into its parts."""
+    from tls_terminator import TlsTerminator
+    rows = []
+    with TlsTerminator("127.0.0.1", moto_port) as tls:
+        # Both trust the one throw-away CA, so the difference is TLS alone, not the loading
+        # of a larger certificate store.
+        env = dict(env, SSL_CERT_FILE=tls.ca_file)
+        tls_env = dict(env, AWS_ENDPOINT_URL=tls.url)
+        splits = {"plain HTTP": [], "TLS": []}
+        handshakes = []
+        for i in range(RUNS):
+            splits["plain HTTP"].append(cold_split(fn, env, event(), f"cold 302 plain #{i}"))
+            before = tls.handshakes
+            splits["TLS"].append(cold_split(fn, tls_env, event(), f"cold 302 TLS #{i}"))
+            handshakes.append(tls.handshakes - before)
+    medians = {}
+    for kind, runs in splits.items():
+        m = {part: statistics.median(r[part] for r in runs) for part in runs[0]}
+        medians[kind] = m
+        rows.append((f"cold start 302, {kind} (median of {RUNS}): start-up + request", "",
+                     f"{m['total']:.1f} ms = {m['startup']:.1f} + {m['request']:.1f}"))
+        rows.append((f"  of the request, {kind}: AWS round trips / password hashing / rest", "",
+                     f"{m['aws']:.1f} / {m['hashing']:.1f} / "
+                     f"{m['request'] - m['aws'] - m['hashing']:.1f} ms"))
+    rows.append(("what TLS adds to a cold start (median difference)", "",
+                 f"{medians['TLS']['total'] - medians['plain HTTP']['total']:.1f} ms"))
+    rows.append(("TLS connections opened by a cold 302 (SSM + DynamoDB)", "",
+                 ",".join(str(h) for h in sorted(set(handshakes)))))
+    return rows
+
+
 def warm_latency(binary, env, ev, judge, what, runs=WARM_RUNS, skip=3):
     """Median invocation -> response time on one process, after `skip` warm-up requests;
     every answer, warm-up included, is judged."""
@@ -361,6 +416,9 @@ def main():
         # MiB, as Lambda's "Max Memory Used" and its memory sizes count.
         rows.append(("peak RSS, cold start run (max, MiB)", "<= 30", f"{max(rss) / 1024:.1f} MiB "
                      f"({max(rss) * 1024 / 1e6:.1f} MB)"))
+
+        # Cold start with TLS, as on AWS, and the split of a cold start.
+        rows.extend(tls_rows(fn, env, port))
 
         # 2: AWS round trips per request, from the function's own log lines.
         # The warm request runs on an hour-long cache (inside it whatever the machine's

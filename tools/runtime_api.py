@@ -23,6 +23,8 @@ class RuntimeApi:
         self.events = queue.Queue()
         self.results = {}
         self.done = threading.Condition()
+        # When the function first asked for an event: the end of its init phase.
+        self.ready_at = None
         api = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -42,6 +44,8 @@ class RuntimeApi:
             def do_GET(self):
                 if self.path != PREFIX + "/invocation/next":
                     return self._reply(404)
+                if api.ready_at is None:
+                    api.ready_at = time.monotonic()
                 request_id, event = api.events.get()
                 self._reply(200, json.dumps(event).encode(), {
                     "Content-Type": "application/json",

@@ -1,7 +1,9 @@
 //! The `authorize-app` function: the flow over DynamoDB and SSM, served on the Lambda
-//! Runtime API, with one log line per request carrying its AWS round trips.
+//! Runtime API, with one log line per request carrying its AWS round trips and where its
+//! time went.
 
 use std::convert::Infallible;
+use std::time::{Duration, Instant};
 
 use lambda_http::{Adapter, Body, Request, RequestExt, Response, service_fn};
 use tracing::info;
@@ -19,22 +21,27 @@ use crate::whitelist::ssm::SsmWhitelist;
 use crate::whitelist::{CachedWhitelist, WhitelistSource};
 
 use super::guard::EventGuard;
+use super::timing::{HashingTime, TimedPasswords};
 
 /// The flow as deployed.
-pub type AwsFlow = Flow<DynamoStore, SsmWhitelist, SystemClock, OsRandom, PasswordHasherArgon>;
+pub type AwsFlow =
+    Flow<DynamoStore, SsmWhitelist, SystemClock, OsRandom, TimedPasswords<PasswordHasherArgon>>;
 
 /// What the function keeps between requests: built once per cold start, then borrowed.
 pub struct App<F> {
     pub flow: F,
-    /// Round trips of the AWS clients the flow's adapters use.
+    /// Round trips of the AWS clients the flow's adapters use, and their time.
     pub calls: AwsCalls,
+    /// Time spent hashing passwords (zero for a flow whose hasher is not timed).
+    pub hashing: HashingTime,
 }
 
 impl App<AwsFlow> {
     /// The production wiring: one SDK configuration, so every client shares one
     /// credentials cache and HTTP client.
     pub async fn from_config(config: &Config) -> Result<Self, HashError> {
-        let hasher = PasswordHasherArgon::new()?;
+        let hasher = TimedPasswords::new(PasswordHasherArgon::new()?);
+        let hashing = hasher.time();
         let sdk = aws::sdk_config().await;
         let calls = AwsCalls::default();
         let store = DynamoStore::new(aws::dynamodb(&sdk, &calls), config.tables.clone());
@@ -49,7 +56,11 @@ impl App<AwsFlow> {
             hasher,
             Settings::from(config),
         );
-        Ok(App { flow, calls })
+        Ok(App {
+            flow,
+            calls,
+            hashing,
+        })
     }
 }
 
@@ -74,7 +85,9 @@ where
     lambda_runtime::run(EventGuard(Adapter::from(handler))).await
 }
 
-/// One request: the flow's answer, logged with the round trips it cost.
+/// One request: the flow's answer, logged with the round trips it cost and where its time
+/// went: `aws_ms` waiting on AWS (overlapping calls counted once), `hashing_ms` hashing
+/// passwords; the rest of `total_ms` is the function's own work.
 pub async fn answer<St, Src, C, R, P>(
     app: &App<Flow<St, Src, C, R, P>>,
     req: &Request,
@@ -88,6 +101,8 @@ where
 {
     // Lambda runs one request at a time per process, so the counts are this request's.
     app.calls.reset();
+    app.hashing.take();
+    let started = Instant::now();
     let Answer { response, log } = app.flow.handle(req).await;
     info!(
         event = log.event,
@@ -100,8 +115,16 @@ where
         token_id = %log.token_id,
         dynamodb_calls = app.calls.dynamodb.take(),
         ssm_calls = app.calls.ssm.take(),
+        total_ms = ms(started.elapsed()),
+        aws_ms = ms(app.calls.time.take()),
+        hashing_ms = ms(app.hashing.take()),
     );
     into_lambda(response)
+}
+
+/// Milliseconds with one decimal, as the log line carries them.
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 10_000.0).round() / 10.0
 }
 
 /// The core's response as `lambda_http` wants it: an empty body is no body.

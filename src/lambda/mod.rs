@@ -15,6 +15,7 @@ use crate::config::Config;
 pub mod authorize_app;
 pub mod guard;
 pub mod logging;
+pub mod timing;
 pub mod token_authorizer;
 
 /// The configuration, read once at cold start, with logging set up from it; on a bad

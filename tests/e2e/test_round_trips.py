@@ -46,6 +46,20 @@ def test_round_trips_per_request(start_function, make_user):
     assert calls(get) == (0, 0)
 
 
+def test_the_log_line_says_where_the_time_went(start_function, make_user):
+    """`total_ms` of the request, `aws_ms` waiting on AWS (overlapping calls once) and
+    `hashing_ms` hashing passwords: the parts the cold-start split of `make bench` reads."""
+    name, password = make_user()
+    f = start_function(**LONG_CACHE)
+    assert f.invoke(v2_event(FORM, basic(name, password)))[0] == 302
+    assert f.invoke(v2_event(None, basic(name, password), method="GET"))[0] == 405
+    login, get = request_lines(f.stop())
+    assert login["aws_ms"] > 0 and login["hashing_ms"] > 0, login
+    assert login["total_ms"] >= max(login["aws_ms"], login["hashing_ms"]), login
+    assert (get["aws_ms"], get["hashing_ms"]) == (0, 0), get
+    assert get["total_ms"] >= 0
+
+
 def test_each_whitelist_cache_expiry_costs_one_ssm_call(start_function, make_user):
     name, password = make_user()
     ok = v2_event(FORM, basic(name, password))

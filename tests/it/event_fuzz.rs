@@ -150,6 +150,7 @@ fn instance() -> &'static (tokio::runtime::Runtime, App<TestFlow>) {
         let app = App {
             flow: flow(),
             calls: Default::default(),
+            hashing: Default::default(),
         };
         (rt, app)
     })

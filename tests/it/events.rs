@@ -65,6 +65,7 @@ async fn every_front_door_event_gets_the_answer_its_name_promises() {
             let app = App {
                 flow: demo_flow(),
                 calls: Default::default(),
+                hashing: Default::default(),
             };
             let mut event: LambdaRequest = serde_json::from_value(json)
                 .unwrap_or_else(|e| panic!("{door}/{scenario}: not a Lambda HTTP event: {e}"));
