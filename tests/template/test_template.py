@@ -3,7 +3,9 @@ copies, and the properties the deployment relies on are there."""
 
 import os
 import re
+import signal
 import subprocess
+import time
 
 import pytest
 from cfnlint.decode import decode_str
@@ -87,7 +89,9 @@ def test_function_is_arm64_al2023_cargo_lambda_with_json_logs():
     assert fn["Metadata"] == {"BuildMethod": "rust-cargolambda",
                               "BuildProperties": {"Binary": "authorize-app"}}
     assert fn["Properties"]["Handler"] == "bootstrap"
-    assert fn["Properties"]["LoggingConfig"]["LogFormat"] == "JSON"
+    assert glob["LoggingConfig"]["LogFormat"] == "JSON"
+    assert glob["LoggingConfig"]["ApplicationLogLevel"] == {"Ref": "LogLevel"}
+    assert fn["Properties"]["LoggingConfig"] == {"LogGroup": {"Ref": "AuthorizeAppLogGroup"}}
     assert "RetentionInDays" in t["Resources"]["AuthorizeAppLogGroup"]["Properties"]
     event = fn["Properties"]["Events"]["AuthorizeApp"]
     assert event["Type"] == "HttpApi"
@@ -114,9 +118,19 @@ def test_tables_are_on_demand_encrypted_recoverable_with_ttl():
         assert ttl == {"AttributeName": "expires_at", "Enabled": True}
 
 
-def statements():
-    role = resources()["AuthorizeAppRole"]["Properties"]
-    for policy in role["Policies"]:
+def policies(role):
+    """A role's inline policies, each with the condition it holds under (or None)."""
+    for policy in resources()[role]["Properties"]["Policies"]:
+        if "Fn::If" in policy:
+            yield policy["Fn::If"][0], policy["Fn::If"][1]
+        else:
+            yield None, policy
+
+
+def statements(role="AuthorizeAppRole", condition=None):
+    for held_under, policy in policies(role):
+        if held_under != condition:
+            continue
         for s in policy["PolicyDocument"]["Statement"]:
             if "Fn::If" in s:
                 s = s["Fn::If"][1]
@@ -140,6 +154,15 @@ def test_iam_is_least_privilege():
     assert "ManagedPolicyArns" not in resources()["AuthorizeAppRole"]["Properties"]
 
 
+def test_tracing_is_a_parameter_and_grants_only_xray_writes():
+    for role in ["AuthorizeAppRole", "TokenAuthorizerRole"]:
+        xray = list(statements(role, condition="UseTracing"))
+        assert len(xray) == 1, role
+        assert sorted(xray[0]["Action"]) == ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+    assert parsed()["Globals"]["Function"]["Tracing"] == {
+        "Fn::If": ["UseTracing", "Active", "PassThrough"]}
+
+
 def test_kms_decrypt_only_for_a_secure_string():
     kms = [s for s in statements() if s["Action"] == "kms:Decrypt"]
     assert len(kms) == 1
@@ -160,8 +183,8 @@ def test_authorizer_reads_one_table_and_guards_the_sample_route():
     fn = r["TokenAuthorizerFunction"]
     assert fn["Metadata"]["BuildProperties"]["Binary"] == "token-authorizer"
     actions = set()
-    for policy in r["TokenAuthorizerRole"]["Properties"]["Policies"]:
-        for s in policy["PolicyDocument"]["Statement"]:
+    for s in statements("TokenAuthorizerRole"):
+        if True:
             acts = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
             actions.update(acts)
             if "dynamodb:GetItem" in acts:
@@ -175,3 +198,94 @@ def test_authorizer_reads_one_table_and_guards_the_sample_route():
     assert route["Auth"]["Authorizer"] == "TokenAuthorizer"
     revoke = r["AuthorizeAppFunction"]["Properties"]["Events"]["Revoke"]["Properties"]
     assert revoke["Path"] == "/oauth/revoke"
+
+
+def test_names_are_stack_scoped_and_redeploy_never_meets_a_leftover():
+    r = resources()
+    assert parsed()["Parameters"]["WhitelistParameterName"]["Default"] == ""
+    assert "${AWS::StackName}" in str(r["WhitelistParameter"]["Properties"]["Name"])
+    for group in ["AuthorizeAppLogGroup", "TokenAuthorizerLogGroup"]:
+        # Retained for the audit lines, under generated names: a redeploy makes new ones.
+        assert "LogGroupName" not in r[group]["Properties"], group
+    for name, res in r.items():
+        props = res.get("Properties") or {}
+        for key in ["TableName", "FunctionName", "LogGroupName", "RoleName", "TopicName"]:
+            if res["Type"] != "AWS::Lambda::Permission":
+                assert key not in props, (name, key)
+
+
+def test_a_function_url_is_granted_both_actions_new_urls_need():
+    r = resources()
+    url = r["FunctionUrlPermission"]["Properties"]
+    invoke = r["FunctionUrlInvokePermission"]["Properties"]
+    assert (url["Action"], url["FunctionUrlAuthType"]) == ("lambda:InvokeFunctionUrl", "NONE")
+    assert (invoke["Action"], invoke["InvokedViaFunctionUrl"]) == ("lambda:InvokeFunction", True)
+    for name in ["FunctionUrlPermission", "FunctionUrlInvokePermission"]:
+        assert r[name]["Condition"] == "UseFunctionUrl"
+
+
+def test_the_api_is_throttled_and_concurrency_can_be_reserved():
+    r = resources()
+    route = r["HttpApi"]["Properties"]["DefaultRouteSettings"]
+    assert route == {"ThrottlingRateLimit": {"Ref": "ThrottlingRateLimit"},
+                     "ThrottlingBurstLimit": {"Ref": "ThrottlingBurstLimit"}}
+    stage = r["RestStage"]["Properties"]["MethodSettings"][0]
+    assert stage["ThrottlingRateLimit"] == {"Ref": "ThrottlingRateLimit"}
+    reserved = r["AuthorizeAppFunction"]["Properties"]["ReservedConcurrentExecutions"]
+    assert reserved["Fn::If"][0] == "HasReservedConcurrency"
+
+
+def test_the_sample_is_optional_and_the_authorizer_is_exported():
+    r, outputs = resources(), parsed()["Outputs"]
+    assert r["WhoAmIFunction"]["Condition"] == "UseSample"
+    assert outputs["ProtectedSampleEndpoint"]["Condition"] == "UseSample"
+    assert outputs["AuthorizerFunctionArn"]["Export"]["Name"] == {
+        "Fn::Sub": "${AWS::StackName}-AuthorizerArn"}
+    assert outputs["HttpApiId"]["Export"]["Name"] == {"Fn::Sub": "${AWS::StackName}-HttpApiId"}
+
+
+def test_alarms_cover_errors_throttles_5xx_and_login_spikes():
+    r = resources()
+    alarms = {n: a["Properties"] for n, a in r.items() if a["Type"] == "AWS::CloudWatch::Alarm"}
+    watched = {(a.get("Namespace"), a.get("MetricName")) for a in alarms.values()}
+    assert {("AWS/Lambda", "Errors"), ("AWS/Lambda", "Throttles"), ("AWS/ApiGateway", "5xx"),
+            ("DirectOAuth", "Status401"), ("DirectOAuth", "Status429")} <= watched
+    assert any("ThrottledRequests" in str(a.get("Metrics")) for a in alarms.values())
+    for name, a in alarms.items():
+        assert a["AlarmActions"] == {"Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}],
+                                                {"Ref": "AWS::NoValue"}]}, name
+    assert r["AlarmTopic"]["Condition"] == "HasAlarmEmail"
+
+
+def test_every_parameter_reaches_a_resource():
+    t = text()
+    for name in parsed()["Parameters"]:
+        uses = len(re.findall(r"(!Ref |Ref: |\$\{)" + name + r"\b", t))
+        assert uses >= 1, name
+
+
+def test_sam_build_starts_without_a_prompt_with_stdin_closed(tmp_path):
+    """samconfig.toml turns on the beta feature SAM's rust-cargolambda builds need; without
+    it `sam build` stops at a y/N prompt (and, with stdin closed, aborts). The build is
+    stopped as soon as cargo-lambda is called: only the absence of a prompt is checked."""
+    out = tmp_path / "sam.log"
+    with open(out, "w") as log:
+        proc = subprocess.Popen(
+            [os.path.join(BIN, "sam"), "build", "--config-env", "default",
+             "--build-dir", str(tmp_path / "build"), "--cache-dir", str(tmp_path / "cache")],
+            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            env=dict(ENV, PATH=BIN + os.pathsep + ENV.get("PATH", "")), start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if "Running RustCargoLambdaBuilder" in out.read_text():
+                break
+            time.sleep(0.2)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    seen = out.read_text()
+    assert "y/N" not in seen and "Aborted" not in seen, seen
+    assert "Experimental features are enabled" in seen, "samconfig.toml turns on beta features"
+    assert "Running RustCargoLambdaBuilder" in seen, seen
