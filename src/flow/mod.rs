@@ -42,15 +42,17 @@ const MAX_FETCH_BUDGET_MS: u64 = 10_000;
 /// The shortest: one quick attempt even when the deadline is near.
 const MIN_FETCH_BUDGET_MS: u64 = 200;
 
-/// What a whitelist fetch may take for this request.
+/// What a whitelist fetch may take for this request. A deadline already past when the
+/// request starts is no deadline: Lambda's is always ahead, and `cargo lambda watch` sends
+/// one from 1970, which held every local fetch to one 200 ms attempt.
 fn fetch_budget<B>(req: &Request<B>, now_ms: u64) -> Duration {
     match req.extensions().get::<Deadline>() {
-        Some(Deadline(at)) => Duration::from_millis(
+        Some(Deadline(at)) if *at > now_ms => Duration::from_millis(
             at.saturating_sub(now_ms)
                 .saturating_sub(ANSWER_RESERVE_MS)
                 .clamp(MIN_FETCH_BUDGET_MS, MAX_FETCH_BUDGET_MS),
         ),
-        None => crate::whitelist::DEFAULT_FETCH_BUDGET,
+        _ => crate::whitelist::DEFAULT_FETCH_BUDGET,
     }
 }
 

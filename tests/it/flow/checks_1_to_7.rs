@@ -252,3 +252,15 @@ async fn row_4_a_due_whitelist_is_fetched_within_the_invocation_deadline() {
         "what the deadline leaves, and one quick attempt when it leaves nothing"
     );
 }
+
+#[tokio::test]
+async fn row_4_a_deadline_already_past_is_no_deadline() {
+    // `cargo lambda watch` sends a deadline near the epoch; Lambda's is always ahead.
+    use direct_oauth::flow::Deadline;
+    let f = service(|_| {}, |_| Budgeted::default());
+    let mut req = post(Some(QUAY_AUTH), GOOD_BODY);
+    req.extensions_mut().insert(Deadline(1_000));
+    assert_eq!(f.handle(&req).await.response.status(), 302);
+    let budgets = f.whitelist().source().0.lock().unwrap().clone();
+    assert_eq!(budgets, [direct_oauth::whitelist::DEFAULT_FETCH_BUDGET]);
+}
