@@ -14,6 +14,8 @@ use aws_sdk_dynamodb::config::interceptors::{
     FinalizerInterceptorContextRef,
 };
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_ssm::error::ProvideErrorMetadata;
+use aws_sdk_ssm::operation::get_parameter::GetParameterError;
 
 /// Loads region, credentials and endpoint (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`)
 /// from the environment, with short timeouts: a Lambda answering 503 quickly beats one that
@@ -129,11 +131,49 @@ impl Intercept for AwsTime {
     }
 }
 
+/// Counts SSM attempts answered `ThrottlingException` (the herd's tell, see the README's
+/// scale section): each is retried, so [`CallCounter`] alone cannot tell them apart.
+#[derive(Debug, Clone, Default)]
+pub struct ThrottleCounter(Arc<AtomicU32>);
+
+impl ThrottleCounter {
+    /// The count so far, resetting it to zero.
+    pub fn take(&self) -> u32 {
+        self.0.swap(0, Ordering::Relaxed)
+    }
+}
+
+impl Intercept for ThrottleCounter {
+    fn name(&self) -> &'static str {
+        "ThrottleCounter"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let throttled = match context.output_or_error() {
+            Some(Err(err)) => err
+                .as_operation_error()
+                .and_then(|e| e.downcast_ref::<GetParameterError>())
+                .is_some_and(|e| e.code() == Some("ThrottlingException")),
+            _ => false,
+        };
+        if throttled {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
 /// Round-trip counters for the two services the function calls, and the time spent on them.
 #[derive(Debug, Clone, Default)]
 pub struct AwsCalls {
     pub dynamodb: CallCounter,
     pub ssm: CallCounter,
+    pub ssm_throttles: ThrottleCounter,
     pub time: AwsTime,
 }
 
@@ -142,6 +182,7 @@ impl AwsCalls {
     pub fn reset(&self) {
         self.dynamodb.take();
         self.ssm.take();
+        self.ssm_throttles.take();
         self.time.take();
     }
 }
@@ -157,6 +198,7 @@ pub fn dynamodb(config: &SdkConfig, calls: &AwsCalls) -> aws_sdk_dynamodb::Clien
 pub fn ssm(config: &SdkConfig, calls: &AwsCalls) -> aws_sdk_ssm::Client {
     let conf = aws_sdk_ssm::config::Builder::from(config)
         .interceptor(calls.ssm.clone())
+        .interceptor(calls.ssm_throttles.clone())
         .interceptor(calls.time.clone())
         .build();
     aws_sdk_ssm::Client::from_conf(conf)

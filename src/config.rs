@@ -59,6 +59,17 @@ pub enum ConfigError {
     },
 }
 
+/// The log level: Lambda's `AWS_LAMBDA_LOG_LEVEL` (what the function's logging
+/// configuration sets) wins over `DIRECT_OAUTH_LOG_LEVEL` (a filter for local runs).
+fn log_level(lookup: &impl Fn(&str) -> Option<String>) -> String {
+    match lookup("AWS_LAMBDA_LOG_LEVEL").map(|l| l.to_ascii_lowercase()) {
+        // Lambda knows FATAL; tracing's highest level is error.
+        Some(level) if level == "fatal" => "error".into(),
+        Some(level) if !level.is_empty() => level,
+        _ => lookup(vars::LOG_LEVEL.0).unwrap_or_else(|| vars::LOG_LEVEL.1.into()),
+    }
+}
+
 /// The variables and their defaults; the README documents the same list.
 pub mod vars {
     pub const USERS_TABLE: (&str, &str) = ("DIRECT_OAUTH_USERS_TABLE", "direct-oauth-users");
@@ -117,7 +128,7 @@ impl Config {
             scopes: scope_catalogue(get(vars::SCOPES))?,
             backoff_cap: seconds(get(vars::BACKOFF_CAP_SECONDS), 1, 86_400)?,
             realm: realm(get(vars::REALM))?,
-            log_level: get(vars::LOG_LEVEL).1,
+            log_level: log_level(&lookup),
         })
     }
 }
@@ -247,6 +258,20 @@ mod tests {
         assert_eq!(c.tables.tokens, "tok");
         assert_eq!(c.token_lifetime, Duration::from_secs(3600));
         assert_eq!(c.scopes.iter().collect::<Vec<_>>(), ["a:b", "c:d"]);
+    }
+
+    #[test]
+    fn lambdas_log_level_wins_over_ours() {
+        assert_eq!(config(&[]).unwrap().log_level, "info");
+        let ours = ("DIRECT_OAUTH_LOG_LEVEL", "direct_oauth=debug,warn");
+        assert_eq!(
+            config(&[ours]).unwrap().log_level,
+            "direct_oauth=debug,warn"
+        );
+        let lambda = ("AWS_LAMBDA_LOG_LEVEL", "DEBUG");
+        assert_eq!(config(&[ours, lambda]).unwrap().log_level, "debug");
+        let fatal = ("AWS_LAMBDA_LOG_LEVEL", "FATAL");
+        assert_eq!(config(&[fatal]).unwrap().log_level, "error");
     }
 
     #[test]

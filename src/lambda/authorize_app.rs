@@ -22,6 +22,7 @@ use crate::whitelist::{CachedWhitelist, WhitelistSource};
 
 use super::guard::EventGuard;
 use super::timing::{HashingTime, TimedPasswords};
+use super::{logging, metrics};
 
 /// The flow as deployed.
 pub type AwsFlow =
@@ -76,11 +77,15 @@ where
     P: Passwords,
 {
     let handler = service_fn(|mut req: Request| async move {
-        // The runtime's deadline bounds how long the whitelist fetch may retry.
-        if let Some(deadline) = req.lambda_context_ref().map(|c| c.deadline) {
-            req.extensions_mut().insert(Deadline(deadline));
+        if let Some(context) = req.lambda_context_ref() {
+            logging::begin_invocation(&context.request_id, context.xray_trace_id.as_deref());
+            // The runtime's deadline bounds how long the whitelist fetch may retry.
+            let deadline = Deadline(context.deadline);
+            req.extensions_mut().insert(deadline);
         }
-        Ok::<_, Infallible>(answer(app, &req).await)
+        let response = answer(app, &req).await;
+        logging::end_invocation();
+        Ok::<_, Infallible>(response)
     });
     lambda_runtime::run(EventGuard(Adapter::from(handler))).await
 }
@@ -104,22 +109,60 @@ where
     app.hashing.take();
     let started = Instant::now();
     let Answer { response, log } = app.flow.handle(req).await;
+    let (ssm_calls, hashing_ms) = (app.calls.ssm.take(), ms(app.hashing.take()));
+    let status = log.status;
     info!(
         event = log.event,
-        status = log.status,
+        status,
         client_id = %log.client_id,
         error = log.error,
         description = %log.description,
         username = %log.username,
         scopes = %log.scopes,
         token_id = %log.token_id,
+        source_ip = %source_ip(req),
         dynamodb_calls = app.calls.dynamodb.take(),
-        ssm_calls = app.calls.ssm.take(),
+        ssm_calls,
         total_ms = ms(started.elapsed()),
         aws_ms = ms(app.calls.time.take()),
-        hashing_ms = ms(app.hashing.take()),
+        hashing_ms,
+        // CloudWatch metrics from this line (embedded metric format).
+        _aws = metrics::metadata(epoch_ms(), &metrics::AUTHORIZE_APP),
+        Function = "authorize-app",
+        TokensIssued = metrics::count(log.event == "token_issued"),
+        Status401 = metrics::count(status == 401),
+        Status403 = metrics::count(status == 403),
+        Status429 = metrics::count(status == 429),
+        Status503 = metrics::count(status == 503),
+        SsmCalls = ssm_calls,
+        SsmThrottles = app.calls.ssm_throttles.take(),
+        HashingMs = hashing_ms,
     );
     into_lambda(response)
+}
+
+/// The caller's address as API Gateway or the function URL saw it; for an ALB, the first
+/// hop of `X-Forwarded-For` (the ALB sets it); empty when the event has none.
+fn source_ip(req: &Request) -> String {
+    use lambda_http::request::RequestContext;
+    let from_header = || {
+        req.headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_string())
+    };
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(c)) => c.http.source_ip.clone(),
+        Some(RequestContext::ApiGatewayV1(c)) => c.identity.source_ip.clone(),
+        _ => from_header(),
+    }
+    .unwrap_or_default()
+}
+
+fn epoch_ms() -> u64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    now.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Milliseconds with one decimal, as the log line carries them.

@@ -6,7 +6,10 @@
 //!   function URLs;
 //! - [`token_authorizer`]: the API Gateway Lambda authorizer;
 //! - [`guard`]: makes events safe for `lambda_http`'s conversion;
-//! - [`logging`]: JSON log lines and the filter that keeps secrets out of them.
+//! - [`logging`]: JSON log lines with the invocation's ids, and the filter that keeps
+//!   secrets out of them;
+//! - [`metrics`]: CloudWatch metrics as embedded metric format on those lines;
+//! - [`timing`]: where a request's time went.
 
 use std::process::ExitCode;
 
@@ -15,6 +18,7 @@ use crate::config::Config;
 pub mod authorize_app;
 pub mod guard;
 pub mod logging;
+pub mod metrics;
 pub mod timing;
 pub mod token_authorizer;
 

@@ -17,6 +17,8 @@ use crate::authorizer::{self, AuthorizerAnswer, Check, Door, UNAUTHORIZED};
 use crate::aws::{self, AwsCalls};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+
+use super::{logging, metrics};
 use crate::store::TokenReader;
 use crate::store::dynamodb::DynamoStore;
 
@@ -45,8 +47,12 @@ impl TokenAuthorizer<DynamoStore, SystemClock> {
 impl<T: TokenReader, C: Clock> TokenAuthorizer<T, C> {
     /// Serves authorizer events on the Lambda Runtime API until the process ends.
     pub async fn serve(&self) -> Result<(), Error> {
-        lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-            self.check(event.payload)
+        lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
+            let context = &event.context;
+            logging::begin_invocation(&context.request_id, context.xray_trace_id.as_deref());
+            let answer = self.check(event.payload).await;
+            logging::end_invocation();
+            answer
         }))
         .await
     }
@@ -70,6 +76,9 @@ impl<T: TokenReader, C: Clock> TokenAuthorizer<T, C> {
             }
         };
         let dynamodb_calls = self.calls.dynamodb.take();
+        let now_ms = self.clock.now_ms();
+        // CloudWatch metrics from the line (embedded metric format).
+        let emf = metrics::metadata(now_ms, &metrics::TOKEN_AUTHORIZER);
         match &decision {
             Ok(g) => info!(
                 event = "authorizer",
@@ -77,13 +86,21 @@ impl<T: TokenReader, C: Clock> TokenAuthorizer<T, C> {
                 username = %g.username,
                 client_id = %g.client_id,
                 token_id = %g.token_id,
-                dynamodb_calls
+                dynamodb_calls,
+                _aws = emf,
+                Function = "token-authorizer",
+                AuthorizerAllowed = 1u32,
+                AuthorizerDenied = 0u32,
             ),
             Err(d) => info!(
                 event = "authorizer",
                 outcome = "deny",
                 reason = d.reason(),
-                dynamodb_calls
+                dynamodb_calls,
+                _aws = emf,
+                Function = "token-authorizer",
+                AuthorizerAllowed = 0u32,
+                AuthorizerDenied = 1u32,
             ),
         }
         authorizer::respond(&check, &decision).map_err(Error::from)

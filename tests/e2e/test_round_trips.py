@@ -60,6 +60,42 @@ def test_the_log_line_says_where_the_time_went(start_function, make_user):
     assert get["total_ms"] >= 0
 
 
+def test_the_request_line_names_its_invocation_and_is_a_cloudwatch_metric(
+        start_function, make_user):
+    """Request id and trace id from the Runtime API, the caller's address from the event,
+    and the embedded metric format: `_aws` names each metric and the values are fields."""
+    name, password = make_user()
+    f = start_function(**LONG_CACHE)
+    assert f.invoke(v2_event(FORM, basic(name, password)))[0] == 302
+    assert f.invoke(v2_event(FORM, basic(name, "wrong")))[0] == 401
+    ok, failed = request_lines(f.stop())
+    assert ok["request_id"] and ok["request_id"] != failed["request_id"]
+    assert ok["trace_id"].startswith("Root=1-")
+    assert ok["source_ip"] == "192.168.0.1/32"  # as events/apigw-http-v2 has it
+    emf = ok["_aws"]["CloudWatchMetrics"][0]
+    assert emf["Namespace"] == "DirectOAuth" and emf["Dimensions"] == [["Function"]]
+    names = [m["Name"] for m in emf["Metrics"]]
+    assert {"TokensIssued", "Status401", "Status429", "Status503", "SsmThrottles",
+            "HashingMs"} <= set(names)
+    assert all(isinstance(line[n], (int, float)) for line in (ok, failed) for n in names)
+    assert (ok["TokensIssued"], ok["Status401"], ok["SsmCalls"]) == (1, 0, 1)
+    assert (failed["TokensIssued"], failed["Status401"], failed["SsmCalls"]) == (0, 1, 0)
+    assert ok["Function"] == "authorize-app"
+
+
+def test_throttled_ssm_attempts_are_counted(start_function, make_user):
+    name, password = make_user()
+    ssm = FaultProxy(os.environ["AWS_ENDPOINT_URL"])
+    try:
+        ssm.fail_operations("AmazonSSM.GetParameter", how="throttle", times=2)
+        f = start_function(AWS_ENDPOINT_URL_SSM=ssm.url, **LONG_CACHE)
+        assert f.invoke(v2_event(FORM, basic(name, password)))[0] == 302
+        (line,) = request_lines(f.stop())
+    finally:
+        ssm.close()
+    assert (line["SsmCalls"], line["SsmThrottles"]) == (3, 2), line
+
+
 def test_each_whitelist_cache_expiry_costs_one_ssm_call(start_function, make_user):
     name, password = make_user()
     ok = v2_event(FORM, basic(name, password))

@@ -1,5 +1,5 @@
 //! Items <-> models: the one place that knows how users, applications, tokens and
-//! failed-login counters look as DynamoDB items. The README's "Data" section documents the
+//! failed-login counters look as DynamoDB items. docs/data.md documents the
 //! same layout.
 
 use std::collections::{BTreeSet, HashMap};
@@ -11,7 +11,7 @@ use crate::store::{Application, FailedLogins, StoreError, TokenRecord, User};
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 
-/// Attribute names, shared by the adapter, the admin CLI and the README.
+/// Attribute names, shared by the adapter, the admin CLI and docs/data.md.
 pub mod attr {
     pub const USERNAME: &str = "username";
     pub const PASSWORD_HASH: &str = "password_hash";
