@@ -1,17 +1,30 @@
 //! The command line: clap's definitions only. What each command does is in `commands`.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Administer direct-oauth: tables, users, applications and the direct-approval whitelist.
 ///
-/// Reads the same environment variables as the function (DIRECT_OAUTH_*_TABLE,
-/// DIRECT_OAUTH_WHITELIST_PARAMETER, ...) and the usual AWS ones (AWS_REGION,
-/// AWS_ENDPOINT_URL, credentials). For the local stack: `. .local/env` first.
+/// Point it at a deployed stack with --stack NAME (it reads the stack's outputs), or set
+/// the same environment variables as the function (DIRECT_OAUTH_*_TABLE,
+/// DIRECT_OAUTH_WHITELIST_PARAMETER, ...). AWS credentials and region come from the usual
+/// places (AWS_PROFILE, AWS_REGION, ...). For the local stack: `. .local/env` first.
 #[derive(Parser)]
 #[command(name = "direct-oauth-admin", version)]
 pub(crate) struct Cli {
+    /// A deployed stack: its outputs name the tables and the whitelist parameter.
+    #[arg(long, global = true, env = "DIRECT_OAUTH_STACK", value_name = "NAME")]
+    pub(crate) stack: Option<String>,
+    /// How list and show commands print: text for people, json for scripts.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    pub(crate) output: Output,
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Output {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -35,12 +48,13 @@ pub(crate) enum Command {
 
 #[derive(Subcommand)]
 pub(crate) enum UserCommand {
-    /// Add a user; the password is read from standard input (one line).
+    /// Add a user; the password is asked for on the terminal (or read with --password-stdin).
     Add {
         /// The username (no colon: Basic authentication splits at the first one).
         name: String,
-        /// Read the password from standard input. Required: passwords never go in arguments.
-        #[arg(long, required = true)]
+        /// Read the password from standard input (one line) instead of asking on the
+        /// terminal. Passwords never go in arguments.
+        #[arg(long)]
         password_stdin: bool,
         /// May be granted the super:user scope.
         #[arg(long)]
@@ -50,11 +64,12 @@ pub(crate) enum UserCommand {
     Disable { name: String },
     /// Enable a disabled user again; its unrevoked tokens work again.
     Enable { name: String },
-    /// Replace a user's password; the new one is read from standard input (one line).
+    /// Replace a user's password (asked for on the terminal, or --password-stdin).
     /// A login that verified the old password meanwhile gets no token.
     SetPassword {
         name: String,
-        #[arg(long, required = true)]
+        /// Read the new password from standard input (one line).
+        #[arg(long)]
         password_stdin: bool,
         /// Also revoke every token of the user, including any a login in flight writes.
         #[arg(long)]

@@ -5,6 +5,8 @@ use std::collections::BTreeSet;
 use direct_oauth::store::{Application, StoreError};
 use direct_oauth::{redirect, scope};
 
+use serde_json::json;
+
 use super::{CliResult, Ctx, check_client_id, done, store_err};
 use crate::cli::{AppArgs, AppCommand, AppUpdateArgs};
 
@@ -22,19 +24,36 @@ pub(crate) async fn run(ctx: &Ctx, cmd: AppCommand) -> CliResult {
             false => Err(format!("no application {client_id}")),
         },
         AppCommand::List => {
-            for app in ctx.store.list_applications().await.map_err(store_err)? {
-                let ceiling = app
-                    .scope_ceiling
-                    .map(|c| c.into_iter().collect::<Vec<_>>().join(" "))
-                    .unwrap_or_else(|| "(any)".into());
-                println!(
-                    "{}\t{}\t{}\t{}",
-                    app.client_id,
-                    app.name,
-                    app.redirect_uris.join(" "),
-                    ceiling
-                );
-            }
+            let apps = ctx.store.list_applications().await.map_err(store_err)?;
+            let json = apps
+                .iter()
+                .map(|app| {
+                    json!({
+                        "client_id": app.client_id,
+                        "name": app.name,
+                        "redirect_uris": app.redirect_uris,
+                        // null: no ceiling, the whole catalogue may be granted.
+                        "scope_ceiling": app.scope_ceiling,
+                    })
+                })
+                .collect();
+            ctx.show(json, || {
+                println!("CLIENT_ID\tNAME\tREDIRECT_URIS\tSCOPE_CEILING");
+                for app in &apps {
+                    let ceiling = app
+                        .scope_ceiling
+                        .as_ref()
+                        .map(|c| c.iter().cloned().collect::<Vec<_>>().join(" "))
+                        .unwrap_or_else(|| "(any)".into());
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        app.client_id,
+                        app.name,
+                        app.redirect_uris.join(" "),
+                        ceiling
+                    );
+                }
+            });
             Ok(())
         }
     }

@@ -1,7 +1,7 @@
 //! What each command does. Every command returns `Ok` or the message to print; `main`
 //! turns that into the exit status.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 
 use direct_oauth::clock::{Clock, SystemClock};
 use direct_oauth::config::Config;
@@ -10,6 +10,8 @@ use direct_oauth::password::PasswordHasherArgon;
 use direct_oauth::store::StoreError;
 use direct_oauth::store::dynamodb::DynamoStore;
 use direct_oauth::whitelist::ssm::SsmWhitelist;
+
+use crate::cli::Output;
 
 pub(crate) mod app;
 pub(crate) mod token;
@@ -20,6 +22,17 @@ pub(crate) struct Ctx {
     pub(crate) config: Config,
     pub(crate) store: DynamoStore,
     pub(crate) whitelist: SsmWhitelist,
+    pub(crate) output: Output,
+}
+
+impl Ctx {
+    /// Prints a list or a record: `text()` for people, or the JSON value for scripts.
+    pub(crate) fn show(&self, json: serde_json::Value, text: impl FnOnce()) {
+        match self.output {
+            Output::Json => println!("{json:#}"),
+            Output::Text => text(),
+        }
+    }
 }
 
 pub(crate) type CliResult = Result<(), String>;
@@ -58,20 +71,44 @@ pub(crate) async fn init(ctx: &Ctx) -> CliResult {
     Ok(())
 }
 
-pub(crate) fn read_password() -> Result<String, String> {
-    let mut raw = String::new();
-    std::io::stdin()
-        .read_to_string(&mut raw)
-        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
-    let password = raw.strip_suffix('\n').unwrap_or(&raw);
-    let password = password.strip_suffix('\r').unwrap_or(password);
+/// The password for `user add` and `user set-password`: one line of standard input with
+/// `--password-stdin`; else asked twice on the terminal, without echo. Never an argument,
+/// where it would reach the shell's history and the process list.
+pub(crate) fn read_password(from_stdin: bool) -> Result<String, String> {
+    let password = if from_stdin {
+        let mut raw = String::new();
+        std::io::stdin()
+            .read_to_string(&mut raw)
+            .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+        let line = raw.strip_suffix('\n').unwrap_or(&raw);
+        line.strip_suffix('\r').unwrap_or(line).to_string()
+    } else if std::io::stdin().is_terminal() {
+        let ask = |prompt: &str| {
+            rpassword::prompt_password(prompt).map_err(|e| format!("cannot read the password: {e}"))
+        };
+        let first = ask("Password: ")?;
+        if ask("Password again: ")? != first {
+            return Err("the two passwords differ".into());
+        }
+        first
+    } else {
+        return Err(
+            "standard input is not a terminal: give --password-stdin to read the password from it"
+                .into(),
+        );
+    };
+    check_password(&password)?;
+    Ok(password)
+}
+
+fn check_password(password: &str) -> CliResult {
     if password.is_empty() {
-        return Err("the password on standard input is empty".into());
+        return Err("the password is empty".into());
     }
     if password.chars().any(char::is_control) {
         return Err("the password must be one line without control characters (RFC 7617)".into());
     }
-    Ok(password.to_string())
+    Ok(())
 }
 
 pub(crate) fn hasher() -> Result<PasswordHasherArgon, String> {

@@ -7,7 +7,10 @@ use direct_oauth::authorizer;
 use direct_oauth::store::{TokenReader, TokenRecord};
 use direct_oauth::token::AccessToken;
 
+use serde_json::json;
+
 use super::{CliResult, Ctx, done, now_secs, store_err};
+use crate::cli::Output;
 use crate::cli::TokenCommand;
 
 /// `2026-11-28T10:00:00Z` for epoch seconds.
@@ -34,23 +37,38 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TokenCommand) -> CliResult {
     match cmd {
         TokenCommand::List { user } => {
             let now = now_secs();
-            println!("TOKEN_ID\tCLIENT_ID\tSCOPES\tISSUED\tEXPIRES\tSTATUS");
-            for t in ctx
+            let tokens = ctx
                 .store
                 .list_tokens_for_user(&user)
                 .await
-                .map_err(store_err)?
-            {
-                println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}",
-                    t.token_id,
-                    t.client_id,
-                    t.scopes.join(" "),
-                    utc(t.issued_at),
-                    utc(t.expires_at),
-                    status(&t, now)
-                );
-            }
+                .map_err(store_err)?;
+            let json = tokens
+                .iter()
+                .map(|t| {
+                    json!({
+                        "token_id": t.token_id,
+                        "client_id": t.client_id,
+                        "scopes": t.scopes,
+                        "issued_at": utc(t.issued_at),
+                        "expires_at": utc(t.expires_at),
+                        "status": status(t, now),
+                    })
+                })
+                .collect();
+            ctx.show(json, || {
+                println!("TOKEN_ID\tCLIENT_ID\tSCOPES\tISSUED\tEXPIRES\tSTATUS");
+                for t in &tokens {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}",
+                        t.token_id,
+                        t.client_id,
+                        t.scopes.join(" "),
+                        utc(t.issued_at),
+                        utc(t.expires_at),
+                        status(t, now)
+                    );
+                }
+            });
             Ok(())
         }
         TokenCommand::Revoke { id: Some(id), .. } => {
@@ -95,16 +113,31 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TokenCommand) -> CliResult {
             match authorizer::decide(&presented, record.as_ref(), now_secs()) {
                 Ok(g) => {
                     let expires = record.map(|r| utc(r.expires_at)).unwrap_or_default();
-                    println!(
-                        "valid: user {} client {} scopes \"{}\" expires {}",
-                        g.username,
-                        g.client_id,
-                        g.scopes.join(" "),
-                        expires
-                    );
+                    let json = json!({
+                        "valid": true,
+                        "username": g.username,
+                        "client_id": g.client_id,
+                        "scopes": g.scopes,
+                        "expires_at": expires,
+                    });
+                    ctx.show(json, || {
+                        println!(
+                            "valid: user {} client {} scopes \"{}\" expires {}",
+                            g.username,
+                            g.client_id,
+                            g.scopes.join(" "),
+                            expires
+                        )
+                    });
                     Ok(())
                 }
-                Err(d) => Err(format!("not valid: {}", d.reason())),
+                Err(d) => {
+                    // Scripts read the reason from standard output; the exit status says 1.
+                    if ctx.output == Output::Json {
+                        println!("{:#}", json!({ "valid": false, "reason": d.reason() }));
+                    }
+                    Err(format!("not valid: {}", d.reason()))
+                }
             }
         }
     }

@@ -6,22 +6,26 @@ use direct_oauth::identifier;
 use direct_oauth::password::{self, Passwords};
 use direct_oauth::store::{StoreError, User};
 
+use serde_json::json;
+
 use super::{CliResult, Ctx, done, hasher, now_secs, read_password, store_err};
 use crate::cli::UserCommand;
 
 pub(crate) async fn run(ctx: &Ctx, cmd: UserCommand) -> CliResult {
     match cmd {
         UserCommand::Add {
-            name, superuser, ..
-        } => user_add(ctx, &name, superuser).await,
+            name,
+            superuser,
+            password_stdin,
+        } => user_add(ctx, &name, superuser, password_stdin).await,
         UserCommand::Disable { name } => user_enable(ctx, &name, false).await,
         UserCommand::Enable { name } => user_enable(ctx, &name, true).await,
         UserCommand::SetPassword {
             name,
             revoke_tokens,
-            ..
+            password_stdin,
         } => {
-            let password = read_password()?;
+            let password = read_password(password_stdin)?;
             let hash = hasher()?.hash(&password).map_err(|e| e.to_string())?;
             if !ctx
                 .store
@@ -47,11 +51,18 @@ pub(crate) async fn run(ctx: &Ctx, cmd: UserCommand) -> CliResult {
         UserCommand::ImportQuay { max_bcrypt_cost } => import_quay(ctx, max_bcrypt_cost).await,
         UserCommand::BcryptRemaining => {
             let remaining = ctx.store.settle_bcrypt_marker().await.map_err(store_err)?;
-            done(if remaining == 0 {
-                "no bcrypt hashes remain: failed logins are no longer held to bcrypt's time".into()
-            } else {
-                format!("{remaining} user(s) still have a bcrypt hash from Quay")
-            })
+            ctx.show(json!({ "bcrypt_remaining": remaining }), || {
+                println!(
+                    "{}",
+                    if remaining == 0 {
+                        "no bcrypt hashes remain: failed logins are no longer held to bcrypt's time"
+                            .into()
+                    } else {
+                        format!("{remaining} user(s) still have a bcrypt hash from Quay")
+                    }
+                )
+            });
+            Ok(())
         }
     }
 }
@@ -152,11 +163,11 @@ async fn import_quay(ctx: &Ctx, max_cost: u32) -> CliResult {
     Ok(())
 }
 
-async fn user_add(ctx: &Ctx, name: &str, superuser: bool) -> CliResult {
+async fn user_add(ctx: &Ctx, name: &str, superuser: bool, password_stdin: bool) -> CliResult {
     if !identifier::is_username(name) {
         return Err(identifier::USERNAME_RULE.into());
     }
-    let password = read_password()?;
+    let password = read_password(password_stdin)?;
     let user = User {
         username: name.to_string(),
         password_hash: hasher()?.hash(&password).map_err(|e| e.to_string())?,

@@ -30,9 +30,12 @@ pub(crate) async fn run(ctx: &Ctx, cmd: WhitelistCommand) -> CliResult {
             );
         }
         WhitelistCommand::List => {
-            for id in w.list().await.map_err(|e| e.to_string())? {
-                println!("{id}");
-            }
+            let ids = w.list().await.map_err(|e| e.to_string())?;
+            ctx.show(serde_json::json!(ids), || {
+                for id in &ids {
+                    println!("{id}");
+                }
+            });
         }
     }
     Ok(())

@@ -1,0 +1,117 @@
+"""How the admin CLI talks to operators and scripts: passwords asked on a terminal, JSON
+output for every list and show command, and a deployed stack named instead of five
+variables."""
+
+import json
+import os
+import pty
+import subprocess
+import uuid
+
+import boto3
+import pytest
+
+from conftest import ROOT, admin, basic, require
+
+BINARY = os.path.join(ROOT, "target", "debug", "direct-oauth-admin")
+FORM = "client_id=some_client_id&scope=repo:read"
+
+
+@pytest.fixture(autouse=True)
+def stack():
+    require("AWS_ENDPOINT_URL")
+
+
+def uid(prefix):
+    return prefix + uuid.uuid4().hex[:8]
+
+
+def on_a_terminal(args, answers):
+    """Runs the CLI with a pseudo-terminal as its standard input and output, typing each
+    answer after the prompt that asks for it; returns (exit status, what it wrote)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(BINARY, [BINARY, *args])
+    seen, pending = b"", list(answers)
+    while True:
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+        if pending and seen.rstrip().endswith(b":"):
+            os.write(fd, pending.pop(0).encode() + b"\n")
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), seen.decode("utf-8", "replace")
+
+
+def test_a_password_is_asked_twice_on_a_terminal_and_never_echoed(post):
+    name = uid("tty-")
+    code, out = on_a_terminal(["user", "add", name], ["tty secret 1", "tty secret 1"])
+    assert code == 0 and f"user {name}: added" in out, out
+    assert "tty secret 1" not in out, "no echo"
+    assert post(FORM, auth=basic(name, "tty secret 1")).status == 302
+    code, out = on_a_terminal(["user", "set-password", name], ["new one", "not the same"])
+    assert code == 1 and "differ" in out, out
+    code, out = on_a_terminal(["user", "set-password", name], ["", ""])
+    assert code == 1 and "empty" in out, out
+
+
+def test_every_list_and_show_command_speaks_json(post, make_user):
+    name, password = make_user()
+    client = uid("json_")
+    admin("app", "add", client, "--redirect-uri", "https://json.example/cb",
+          "--scope-ceiling", "repo:read")
+    apps = json.loads(admin("app", "list", "--output", "json").stdout)
+    mine = [a for a in apps if a["client_id"] == client]
+    assert mine == [{"client_id": client, "name": mine[0]["name"],
+                     "redirect_uris": ["https://json.example/cb"], "scope_ceiling": ["repo:read"]}]
+    assert "some_client_id" in json.loads(admin("--output", "json", "whitelist", "list").stdout)
+
+    reply = post(FORM, auth=basic(name, password))
+    token = dict(reply.fragment())["access_token"]
+    (listed,) = json.loads(admin("token", "list", "--user", name, "--output", "json").stdout)
+    assert listed["token_id"] == token[:22] and listed["status"] == "valid"
+    assert token[22:] not in json.dumps(listed), "never the secret"
+    shown = json.loads(admin("token", "verify", "--output", "json", stdin=token).stdout)
+    assert shown["valid"] is True and shown["username"] == name
+    admin("token", "revoke", token[:22])
+    refused = admin("token", "verify", "--output", "json", stdin=token, check=False)
+    assert refused.returncode == 1 and json.loads(refused.stdout)["valid"] is False
+    remaining = json.loads(admin("user", "bcrypt-remaining", "--output", "json").stdout)
+    assert isinstance(remaining["bcrypt_remaining"], int)
+    text = admin("app", "list").stdout
+    assert text.startswith("CLIENT_ID\tNAME\tREDIRECT_URIS\tSCOPE_CEILING\n")
+
+
+def test_a_deployed_stack_is_named_instead_of_five_variables():
+    """A stack whose outputs name the test stack's tables and a whitelist parameter of its
+    own, as template.yaml's outputs do; the CLI runs with no DIRECT_OAUTH_* variable."""
+    cf = boto3.client("cloudformation")
+    names = {"UsersTableName": "DIRECT_OAUTH_USERS_TABLE",
+             "ApplicationsTableName": "DIRECT_OAUTH_APPLICATIONS_TABLE",
+             "TokensTableName": "DIRECT_OAUTH_TOKENS_TABLE",
+             "FailedLoginsTableName": "DIRECT_OAUTH_FAILED_LOGINS_TABLE",
+             "UserTokensTableName": "DIRECT_OAUTH_USER_TOKENS_TABLE",
+             "WhitelistParameterName": "DIRECT_OAUTH_WHITELIST_PARAMETER"}
+    stack = uid("stack-")
+    outputs = {key: {"Value": os.environ[var]} for key, var in names.items()}
+    parameter = f"/{stack}/client-whitelist"
+    outputs["WhitelistParameterName"] = {"Value": parameter}
+    template = {"Resources": {"Whitelist": {"Type": "AWS::SSM::Parameter", "Properties": {
+        "Name": parameter, "Type": "StringList", "Value": "only_in_stack"}}},
+        "Outputs": outputs}
+    cf.create_stack(StackName=stack, TemplateBody=json.dumps(template))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIRECT_OAUTH_")}
+    run = lambda *args: subprocess.run([BINARY, *args], env=env, capture_output=True,  # noqa: E731
+                                       text=True)
+    listed = run("--stack", stack, "whitelist", "list")
+    assert listed.returncode == 0 and listed.stdout.split() == ["only_in_stack"], listed
+    tables = run("--stack", stack, "app", "list")
+    assert tables.returncode == 0 and "some_client_id" in tables.stdout, tables
+    by_env = run("whitelist", "list")
+    assert "only_in_stack" not in by_env.stdout, "without the stack: the variables' names"
+    missing = run("--stack", uid("no-such-"), "whitelist", "list")
+    assert missing.returncode == 1 and "no-such-" in missing.stderr
