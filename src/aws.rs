@@ -131,8 +131,8 @@ impl Intercept for AwsTime {
     }
 }
 
-/// Counts SSM attempts answered `ThrottlingException` (the herd's tell, see the README's
-/// scale section): each is retried, so [`CallCounter`] alone cannot tell them apart.
+/// Counts SSM attempts answered `ThrottlingException` (the herd's tell, see
+/// docs/performance.md): each is retried, so [`CallCounter`] alone cannot tell them apart.
 #[derive(Debug, Clone, Default)]
 pub struct ThrottleCounter(Arc<AtomicU32>);
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """`make bench`: the performance figures of issue 5 (and the enumeration timing of the
-hardening issue), measured on this machine, printed as one table in the README's form,
+hardening issue), measured here, printed as one table in docs/performance.md's form,
 headed by the commit and date it was measured at.
 
 Every answer that is timed or counted is checked first (status, Location, the authorizer's
@@ -226,7 +226,7 @@ def request_logs(binary, env, steps):
 def enumeration_medians(fn, env, runs):
     """401 medians of an unknown name, a wrong password and a wrong password for a user
     imported from Quay (bcrypt, cost 12), interleaved on one warm instance; the three must
-    look alike (README, "Uniform failures")."""
+    look alike (docs/hardening.md, "Uniform failures")."""
     import bcrypt
     import boto3
     ddb = boto3.client("dynamodb", endpoint_url=env["AWS_ENDPOINT_URL"],
@@ -304,7 +304,7 @@ def measured_at():
 
 
 def print_table(rows, header):
-    """The README's table form: figure | target | met | measured."""
+    """docs/performance.md's table form: figure | target | met | measured."""
     print()
     print(header)
     print()

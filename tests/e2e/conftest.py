@@ -98,7 +98,7 @@ def tokens_of(dynamodb, tables, username):
 
 def back_off_until(item):
     """When the back-off window of a failed-login item ends (epoch seconds): 0.5 s x
-    (2^n - 1) after the last failure (README, "Failed-login back-off")."""
+    (2^n - 1) after the last failure (docs/hardening.md, "Failed-login back-off")."""
     n, last_ms = int(item["failures"]["N"]), int(item["last_failure_ms"]["N"])
     return last_ms / 1000 + 0.5 * (2 ** n - 1)
 

@@ -1,4 +1,4 @@
-"""Contract rows 8, 10 and 11 (README, "What a request goes through") end to end: the real
+"""Contract rows 8, 10 and 11 (docs/contract.md, "The checks, in order") end to end: the real
 binary against moto, answers and stored records checked.
 
 Each test starts its own function instance (the whitelist is read at its first request, so

@@ -1,7 +1,7 @@
 """A herd of new instances at once, against Parameter Store's default quota of 40
 GetParameter calls a second (tools/fault_proxy.py throttles above it): every instance must
 answer its first request with a token. `HERD_N` sets the herd's size: 60 in `make test`,
-which keeps the 2-core machine out of its own way; the README reports 100 and 150."""
+which keeps the 2-core machine out of its own way; docs/performance.md reports 100 and 150."""
 
 import os
 import statistics
