@@ -11,8 +11,9 @@ use direct_oauth::lambda::token_authorizer;
 use direct_oauth::password::{HashError, PasswordHasherArgon, Passwords, Verification};
 use direct_oauth::random::OsRandom;
 use direct_oauth::store::{
-    Admission, Application, Directory, FailedLogins, FailureCounter, Lease, Lookup, StoreError,
-    TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, Verified,
+    Admission, Application, ClientAndToken, CodeRecord, CodeStore, Directory, FailedLogins,
+    FailureCounter, Lease, Lookup, Redemption, StoreError, TokenCanceller, TokenReader,
+    TokenRecord, TokenRevoker, TokenWriter, User, Verified,
 };
 use direct_oauth::whitelist::{CachedWhitelist, MemorySource};
 use lambda_http::http::Request;
@@ -41,6 +42,38 @@ impl TokenReader for FixedStore {
 impl TokenRevoker for FixedStore {
     async fn revoke_token(&self, _: &str, _: &[u8; 32], _: u64) -> Result<bool, StoreError> {
         Ok(false)
+    }
+}
+
+impl TokenCanceller for FixedStore {
+    async fn revoke_by_id(&self, _: &str, _: u64) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+}
+
+impl CodeStore for FixedStore {
+    async fn put_code(&self, _: &CodeRecord) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn redeem_code(
+        &self,
+        _: &[u8; 32],
+        _: &str,
+        _: &str,
+        _: &str,
+        _: u64,
+    ) -> Result<Redemption, StoreError> {
+        Ok(Redemption::Refused)
+    }
+}
+
+impl ClientAndToken for FixedStore {
+    async fn client_and_token(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<(Option<Application>, Option<TokenRecord>), StoreError> {
+        Ok((self.0.application.clone(), None))
     }
 }
 
@@ -106,6 +139,7 @@ fn pure_core(c: &mut Criterion) {
             name: "Quay example".into(),
             redirect_uris: vec!["https://my/internal/application/token_created".into()],
             scope_ceiling: None,
+            secret_hash: None,
         }),
         user: Some(User {
             username: "username".into(),

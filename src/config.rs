@@ -26,6 +26,8 @@ pub struct Tables {
     pub failed_logins: String,
     /// Every token of a user, listed in the same write as the token (see `store::dynamodb`).
     pub user_tokens: String,
+    /// Authorization codes (hashed), until redeemed or expired.
+    pub codes: String,
 }
 
 #[derive(Debug, Clone)]
@@ -39,6 +41,11 @@ pub struct Config {
     /// cannot be read. Zero fails closed as soon as the cache expires.
     pub whitelist_stale: Duration,
     pub token_lifetime: Duration,
+    /// How long an authorization code may be exchanged.
+    pub code_lifetime: Duration,
+    /// The authorization server's issuer URL (RFC 8414); `None`: the URL the request came
+    /// to, as the front door reports it.
+    pub issuer: Option<String>,
     /// Every scope name a token may carry.
     pub scopes: BTreeSet<String>,
     /// Longest back-off window after failed logins.
@@ -98,6 +105,9 @@ pub mod vars {
     pub const BACKOFF_CAP_SECONDS: (&str, &str) = ("DIRECT_OAUTH_BACKOFF_CAP_SECONDS", "900");
     pub const REALM: (&str, &str) = ("DIRECT_OAUTH_REALM", "direct-oauth");
     pub const LOG_LEVEL: (&str, &str) = ("DIRECT_OAUTH_LOG_LEVEL", "info");
+    pub const CODES_TABLE: (&str, &str) = ("DIRECT_OAUTH_CODES_TABLE", "direct-oauth-codes");
+    pub const CODE_LIFETIME_SECONDS: (&str, &str) = ("DIRECT_OAUTH_CODE_LIFETIME_SECONDS", "60");
+    pub const ISSUER: (&str, &str) = ("DIRECT_OAUTH_ISSUER", "");
 }
 
 impl Config {
@@ -118,6 +128,7 @@ impl Config {
             tokens: table_name(get(vars::TOKENS_TABLE))?,
             failed_logins: table_name(get(vars::FAILED_LOGINS_TABLE))?,
             user_tokens: table_name(get(vars::USER_TOKENS_TABLE))?,
+            codes: table_name(get(vars::CODES_TABLE))?,
         };
         Ok(Config {
             tables,
@@ -125,12 +136,33 @@ impl Config {
             whitelist_cache: seconds(get(vars::WHITELIST_CACHE_SECONDS), 0, 86_400)?,
             whitelist_stale: seconds(get(vars::WHITELIST_STALE_SECONDS), 0, 86_400)?,
             token_lifetime: seconds(get(vars::TOKEN_LIFETIME_SECONDS), 60, 100 * 365 * 86_400)?,
+            code_lifetime: seconds(get(vars::CODE_LIFETIME_SECONDS), 10, 600)?,
+            issuer: issuer(get(vars::ISSUER))?,
             scopes: scope_catalogue(get(vars::SCOPES))?,
             backoff_cap: seconds(get(vars::BACKOFF_CAP_SECONDS), 1, 86_400)?,
             realm: realm(get(vars::REALM))?,
             log_level: log_level(&lookup),
         })
     }
+}
+
+/// An `https` URL (or `http` on a loopback address) without query or fragment; empty for
+/// none. Kept without a trailing slash, so endpoints append to it.
+fn issuer((name, value): (&'static str, String)) -> Result<Option<String>, ConfigError> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let url = url::Url::parse(&value).map_err(|e| invalid(name, &value, e.to_string()))?;
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
+    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
+    if !scheme_ok || url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(
+            name,
+            &value,
+            "must be an https URL without query or fragment",
+        ));
+    }
+    Ok(Some(value.trim_end_matches('/').to_string()))
 }
 
 fn invalid(name: &'static str, value: &str, problem: impl Into<String>) -> ConfigError {

@@ -12,6 +12,9 @@ pub enum ApiError {
     /// Check 1.
     #[error("only POST is allowed")]
     MethodNotAllowed,
+    /// Check 1 of an endpoint that answers another method (discovery: GET).
+    #[error("only {0} is allowed")]
+    MethodNotAllowedHere(&'static str),
     /// Check 2: not `application/x-www-form-urlencoded`.
     #[error("the body must be application/x-www-form-urlencoded")]
     UnsupportedMediaType,
@@ -39,6 +42,17 @@ pub enum ApiError {
     /// Something that retrying will not fix (e.g. token ids colliding twice).
     #[error("the server could not complete the request")]
     ServerError,
+    /// Token endpoint: the code is unknown, used, expired, or not this client's, verifier's
+    /// or redirect URI's (RFC 6749 §5.2).
+    #[error("{0}")]
+    InvalidGrant(String),
+    /// Token and introspection endpoints: the client is unknown or its secret is wrong.
+    /// `basic`: it authenticated with the Authorization header, so the answer challenges.
+    #[error("client authentication failed")]
+    InvalidClient { basic: bool },
+    /// Token endpoint: a grant type other than `authorization_code`.
+    #[error("only grant_type=authorization_code is supported")]
+    UnsupportedGrantType,
 }
 
 impl ApiError {
@@ -48,7 +62,7 @@ impl ApiError {
 
     pub fn status(&self) -> u16 {
         match self {
-            ApiError::MethodNotAllowed => 405,
+            ApiError::MethodNotAllowed | ApiError::MethodNotAllowedHere(_) => 405,
             ApiError::UnsupportedMediaType => 415,
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::InvalidRequest(_) => 400,
@@ -57,6 +71,8 @@ impl ApiError {
             ApiError::BackOff { .. } => 429,
             ApiError::Unavailable { .. } => 503,
             ApiError::ServerError => 500,
+            ApiError::InvalidGrant(_) | ApiError::UnsupportedGrantType => 400,
+            ApiError::InvalidClient { .. } => 401,
         }
     }
 
@@ -64,6 +80,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::MethodNotAllowed
+            | ApiError::MethodNotAllowedHere(_)
             | ApiError::UnsupportedMediaType
             | ApiError::PayloadTooLarge { .. }
             | ApiError::InvalidRequest(_) => "invalid_request",
@@ -71,6 +88,9 @@ impl ApiError {
             ApiError::MissingCredentials | ApiError::LoginFailed => "access_denied",
             ApiError::BackOff { .. } | ApiError::Unavailable { .. } => "temporarily_unavailable",
             ApiError::ServerError => "server_error",
+            ApiError::InvalidGrant(_) => "invalid_grant",
+            ApiError::InvalidClient { .. } => "invalid_client",
+            ApiError::UnsupportedGrantType => "unsupported_grant_type",
         }
     }
 
@@ -84,9 +104,13 @@ impl ApiError {
         }
     }
 
-    /// Whether the response carries `WWW-Authenticate: Basic` (RFC 7235 §3.1 for 401).
+    /// Whether the response carries `WWW-Authenticate: Basic` (RFC 7235 §3.1 for 401; a
+    /// client that authenticated in the form is not challenged, RFC 6749 §5.2).
     pub fn challenges(&self) -> bool {
-        self.status() == 401
+        match self {
+            ApiError::InvalidClient { basic } => *basic,
+            _ => self.status() == 401,
+        }
     }
 }
 
@@ -94,6 +118,9 @@ impl ApiError {
 /// (checks 10-11, RFC 6749 §4.2.2.1).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum RedirectError {
+    /// `response_type=code` without PKCE (S256).
+    #[error("{0}")]
+    InvalidRequest(String),
     #[error("{0}")]
     UnsupportedResponseType(String),
     #[error("{0}")]
@@ -105,6 +132,7 @@ pub enum RedirectError {
 impl RedirectError {
     pub fn code(&self) -> &'static str {
         match self {
+            RedirectError::InvalidRequest(_) => "invalid_request",
             RedirectError::UnsupportedResponseType(_) => "unsupported_response_type",
             RedirectError::InvalidScope(_) => "invalid_scope",
             RedirectError::AccessDenied(_) => "access_denied",
@@ -145,6 +173,17 @@ mod tests {
                 "temporarily_unavailable",
             ),
             (ApiError::ServerError, 500, "server_error"),
+            (ApiError::InvalidGrant("x".into()), 400, "invalid_grant"),
+            (
+                ApiError::InvalidClient { basic: true },
+                401,
+                "invalid_client",
+            ),
+            (
+                ApiError::UnsupportedGrantType,
+                400,
+                "unsupported_grant_type",
+            ),
         ];
         for (err, status, code) in cases {
             assert_eq!(err.status(), status, "{err:?}");

@@ -8,16 +8,19 @@
 // ---- Core: parse, decide, build the answer. No I/O, no AWS or Lambda types. ----
 pub mod authorizer; // the Lambda authorizer's decision: bearer token + record -> allow/deny
 pub mod basic_auth; // RFC 7617 `Authorization: Basic` parsing
+pub mod client_auth; // client_secret_basic, client_secret_post, public clients
 pub mod config; // environment -> validated Config, once per cold start
 pub mod error; // the contract's failures and their statuses, in one place
 pub mod flow; // the request flow: the contract's checks in order, over the ports
 pub mod form; // strict application/x-www-form-urlencoded parsing
 pub mod identifier; // username and client-id rules, shared with the admin CLI
 pub mod password; // argon2id hashing, argon2id/bcrypt verification (CPU only)
+pub mod pkce; // RFC 7636 S256 challenges and verifiers
 pub mod redirect; // registered redirect URI matching and validation
 pub mod request; // HTTP request -> AuthorizeRequest (checks 1-3, 7)
 pub mod response; // outcome -> HTTP response (302 / JSON error)
 pub mod scope; // scope parsing and grant decisions (check 11)
+pub mod secret; // authorization codes and client secrets: random, stored as SHA-256
 pub mod throttle; // failed-login back-off windows (check 8)
 pub mod token; // token generation, splitting and hashing
 

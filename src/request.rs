@@ -23,12 +23,15 @@ pub struct AuthorizeRequest {
     pub scope: Option<String>,
     pub response_type: Option<String>,
     pub state: Option<String>,
+    /// PKCE (RFC 7636), for `response_type=code`.
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
     /// `None` when the Authorization header is missing or malformed.
     pub credentials: Option<Credentials>,
 }
 
-/// Checks 1-2, shared by both endpoints: a POST with a well-formed form body.
-fn read_form<B: AsRef<[u8]>>(req: &http::Request<B>) -> Result<form::Form, ApiError> {
+/// Checks 1-2, shared by the endpoints: a POST with a well-formed form body.
+pub fn read_form<B: AsRef<[u8]>>(req: &http::Request<B>) -> Result<form::Form, ApiError> {
     if req.method() != Method::POST {
         return Err(ApiError::MethodNotAllowed);
     }
@@ -71,6 +74,8 @@ pub fn parse<B: AsRef<[u8]>>(req: &http::Request<B>) -> Result<AuthorizeRequest,
         scope: field("scope"),
         response_type: field("response_type"),
         state: field("state"),
+        code_challenge: field("code_challenge"),
+        code_challenge_method: field("code_challenge_method"),
         credentials: basic_auth::parse(
             req.headers()
                 .get_all(header::AUTHORIZATION)

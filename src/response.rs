@@ -28,8 +28,10 @@ pub fn error(err: &ApiError, realm: &str) -> HttpResponse {
     let mut builder = Response::builder()
         .status(err.status())
         .header(header::CONTENT_TYPE, "application/json");
-    if *err == ApiError::MethodNotAllowed {
-        builder = builder.header(header::ALLOW, "POST");
+    match err {
+        ApiError::MethodNotAllowed => builder = builder.header(header::ALLOW, "POST"),
+        ApiError::MethodNotAllowedHere(method) => builder = builder.header(header::ALLOW, *method),
+        _ => {}
     }
     if let Some(seconds) = err.retry_after() {
         builder = builder.header(header::RETRY_AFTER, seconds.max(1));
@@ -65,11 +67,13 @@ pub fn issued(
     redirect(redirect_uri, &pairs)
 }
 
-/// An error redirect (checks 10-11, RFC 6749 §4.2.2.1).
+/// An error redirect (checks 10-11): in the fragment for tokens (RFC 6749 §4.2.2.1), in
+/// the query for codes (§4.1.2.1).
 pub fn redirect_error(
     redirect_uri: &str,
     err: &RedirectError,
     state: Option<&str>,
+    in_query: bool,
 ) -> HttpResponse {
     let description = err.to_string();
     let mut pairs = vec![
@@ -77,20 +81,66 @@ pub fn redirect_error(
         ("error_description", description.as_str()),
     ];
     pairs.extend(state.map(|s| ("state", s)));
-    redirect(redirect_uri, &pairs)
+    if in_query {
+        redirect_with_query(redirect_uri, &pairs)
+    } else {
+        redirect(redirect_uri, &pairs)
+    }
+}
+
+/// A code's redirect: `<redirect_uri>?code=…[&state=…]` (RFC 6749 §4.1.2).
+pub fn code_issued(redirect_uri: &str, code: &str, state: Option<&str>) -> HttpResponse {
+    let mut pairs = vec![("code", code)];
+    pairs.extend(state.map(|s| ("state", s)));
+    redirect_with_query(redirect_uri, &pairs)
+}
+
+/// The token endpoint's success (RFC 6749 §5.1).
+pub fn token(access_token: &str, expires_in: u64, scopes: &[String]) -> HttpResponse {
+    json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": expires_in,
+            "scope": scopes.join(" "),
+        }),
+    )
+}
+
+/// A 200 with a JSON body (introspection, discovery).
+pub fn json(status: StatusCode, body: &serde_json::Value) -> HttpResponse {
+    let builder = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json");
+    finish(builder, body.to_string())
+}
+
+fn encode(pairs: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (name, value) in pairs {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        out.push_str(name);
+        out.push('=');
+        out.extend(form_urlencoded::byte_serialize(value.as_bytes()));
+    }
+    out
+}
+
+/// The pairs added to the redirect URI's query (after its own, if it has one).
+fn redirect_with_query(redirect_uri: &str, pairs: &[(&str, &str)]) -> HttpResponse {
+    let separator = if redirect_uri.contains('?') { '&' } else { '?' };
+    location(format!("{redirect_uri}{separator}{}", encode(pairs)))
 }
 
 fn redirect(redirect_uri: &str, pairs: &[(&str, &str)]) -> HttpResponse {
-    let mut fragment = String::new();
-    for (name, value) in pairs {
-        if !fragment.is_empty() {
-            fragment.push('&');
-        }
-        fragment.push_str(name);
-        fragment.push('=');
-        fragment.extend(form_urlencoded::byte_serialize(value.as_bytes()));
-    }
-    let Ok(location) = HeaderValue::try_from(format!("{redirect_uri}#{fragment}")) else {
+    location(format!("{redirect_uri}#{}", encode(pairs)))
+}
+
+fn location(target: String) -> HttpResponse {
+    let Ok(location) = HeaderValue::try_from(target) else {
         // Registration only accepts printable ASCII, so this means a corrupt record.
         return error(&ApiError::ServerError, "");
     };
@@ -169,11 +219,27 @@ mod tests {
     }
 
     #[test]
+    fn a_code_and_a_code_request_s_errors_go_in_the_query() {
+        let r = code_issued("https://a.example/cb?x=1", "c0de", Some("s t"));
+        assert_eq!(
+            header(&r, "location"),
+            Some("https://a.example/cb?x=1&code=c0de&state=s+t")
+        );
+        let e = RedirectError::InvalidRequest("pkce".into());
+        let r = redirect_error("https://a.example/cb", &e, None, true);
+        assert_eq!(
+            header(&r, "location"),
+            Some("https://a.example/cb?error=invalid_request&error_description=pkce")
+        );
+    }
+
+    #[test]
     fn redirect_errors_carry_error_description_and_state() {
         let r = redirect_error(
             "https://a.example/cb",
             &RedirectError::InvalidScope("unknown scope x:y".into()),
             Some("st"),
+            false,
         );
         assert_eq!(r.status(), 302);
         assert_eq!(

@@ -62,15 +62,17 @@ def _answers(port):
         return False
 
 
-def start(port=None, attempts=5, timeout=30.0):
+def start(port=None, attempts=5, timeout=30.0, env=None):
     """Starts moto; returns (process, port). The process is its own session leader, so
-    `os.killpg(proc.pid, ...)` stops it whole."""
+    `os.killpg(proc.pid, ...)` stops it whole. `env`: extra environment variables for
+    moto (e.g. INITIAL_NO_AUTH_ACTION_COUNT, which turns on its IAM checks)."""
     last = None
     for _ in range(attempts):
         chosen = port or _pick_port()
         proc = subprocess.Popen([sys.executable, MOTO_SERVER, "-H", "127.0.0.1", "-p", str(chosen)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                start_new_session=True)
+                                start_new_session=True,
+                                env=dict(os.environ, **env) if env else None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:

@@ -7,6 +7,7 @@ use http::Request;
 use tracing::warn;
 
 use super::attempt::Attempt;
+use super::issue::CodeGrant;
 use super::{Answer, Flow, RequestLog, fetch_budget, unavailable};
 use crate::basic_auth::Credentials;
 use crate::clock::Clock;
@@ -16,10 +17,10 @@ use crate::random::Random;
 use crate::request::{self, AuthorizeRequest};
 use crate::response;
 use crate::scope::{self, ScopePolicy};
-use crate::store::{Admission, Lookup, Store, StoreError, TokenRecord, User, Verified};
+use crate::store::{Admission, Lookup, Store, StoreError, User, Verified};
 use crate::token::AccessToken;
 use crate::whitelist::WhitelistSource;
-use crate::{identifier, throttle};
+use crate::{identifier, pkce, throttle};
 
 /// Where checks 4-12 lead when they do not fail outright.
 enum Decision {
@@ -29,12 +30,21 @@ enum Decision {
         username: String,
         scopes: Vec<String>,
     },
-    /// Checks 10-11: the redirect URI is trusted, so the error goes there. The password
-    /// was right, so the line names the user.
+    /// `response_type=code`: the code goes to the redirect URI's query.
+    Code {
+        redirect_uri: String,
+        code: String,
+        username: String,
+        scopes: Vec<String>,
+    },
+    /// Checks 10-11: the redirect URI is trusted, so the error goes there (the query for a
+    /// code request, the fragment for a token request). The password was right, so the
+    /// line names the user.
     Redirect {
         redirect_uri: String,
         error: RedirectError,
         username: String,
+        in_query: bool,
     },
 }
 
@@ -82,12 +92,30 @@ where
                 };
                 Answer { response, log }
             }
+            Ok(Decision::Code {
+                redirect_uri,
+                code,
+                username,
+                scopes,
+            }) => {
+                let response = response::code_issued(&redirect_uri, &code, state);
+                let log = RequestLog {
+                    event: "code_issued",
+                    status: 302,
+                    client_id,
+                    username,
+                    scopes: scopes.join(" "),
+                    ..RequestLog::default()
+                };
+                Answer { response, log }
+            }
             Ok(Decision::Redirect {
                 redirect_uri,
                 error,
                 username,
+                in_query,
             }) => {
-                let response = response::redirect_error(&redirect_uri, &error, state);
+                let response = response::redirect_error(&redirect_uri, &error, state, in_query);
                 let log = RequestLog {
                     event: "redirect_error",
                     status: 302,
@@ -246,18 +274,29 @@ where
                 .map_err(unavailable)?;
             return Err(ApiError::LoginFailed);
         };
-        // 10: response type.
-        let response_type = req.response_type.as_deref().unwrap_or("token");
-        if response_type != "token" {
-            let error = RedirectError::UnsupportedResponseType(
-                "only response_type=token is supported for direct approval".into(),
-            );
-            return Ok(Decision::Redirect {
-                redirect_uri,
+        // 10: response type; a code needs PKCE (S256).
+        let refuse = |error, in_query| {
+            Ok(Decision::Redirect {
+                redirect_uri: redirect_uri.clone(),
                 error,
                 username: user.username.clone(),
-            });
-        }
+                in_query,
+            })
+        };
+        let challenge = match req.response_type.as_deref().unwrap_or("token") {
+            "token" => None,
+            "code" => {
+                let method = req.code_challenge_method.as_deref();
+                match pkce::challenge(req.code_challenge.as_deref(), method) {
+                    Ok(challenge) => Some(challenge),
+                    Err(why) => return refuse(RedirectError::InvalidRequest(why), true),
+                }
+            }
+            _ => {
+                let why = "response_type must be token or code".into();
+                return refuse(RedirectError::UnsupportedResponseType(why), false);
+            }
+        };
         // 11: scopes.
         let policy = ScopePolicy {
             catalogue: &self.settings.scopes,
@@ -266,21 +305,37 @@ where
         };
         let scopes = match scope::grant(req.scope.as_deref(), &policy) {
             Ok(s) => s,
-            Err(error) => {
-                return Ok(Decision::Redirect {
-                    redirect_uri,
-                    error,
-                    username: user.username.clone(),
-                });
-            }
+            Err(error) => return refuse(error, challenge.is_some()),
         };
+        if let Some(challenge) = challenge {
+            // 12 for a code: store it (hashed) for the exchange; the name is released and
+            // its failures forgotten beside it. A hash to upgrade waits for a token login.
+            *settled = true;
+            let grant = CodeGrant {
+                client_id: &req.client_id,
+                redirect_uri: &redirect_uri,
+                redirect_uri_given: req.redirect_uri.is_some(),
+                scopes: &scopes,
+                challenge,
+            };
+            let (code, ()) = tokio::join!(
+                self.issue_code(user, grant, now_ms),
+                self.give_up(attempt, true)
+            );
+            return Ok(Decision::Code {
+                redirect_uri,
+                code: code?,
+                username: user.username.clone(),
+                scopes,
+            });
+        }
         // 12: store the token, tied to the user as verified, while the name is released
         // and its failures forgotten (a separate write: a failure counted meanwhile cannot
         // cancel the token).
         *settled = true;
         let verified = Verified {
             username: user.username.clone(),
-            password_hash: user.password_hash.clone(),
+            password_hash: Some(user.password_hash.clone()),
             generation: user.generation,
             new_password_hash: self.rehash(user, verification, &credentials.password),
         };
@@ -337,60 +392,5 @@ where
             .hash(password)
             .inspect_err(|e| warn!(error = %e, "rehash failed"))
             .ok()
-    }
-
-    /// Whether `record` is stored as it is (its id and its secret's hash).
-    async fn is_stored(&self, record: &TokenRecord) -> bool {
-        match self.store.get_token(&record.token_id).await {
-            Ok(Some(stored)) => stored.secret_hash == record.secret_hash,
-            _ => false,
-        }
-    }
-
-    /// Writes the token record with a fresh id; one retry with a new id if the id exists.
-    async fn issue(
-        &self,
-        user: &Verified,
-        client_id: &str,
-        scopes: &[String],
-        now_ms: u64,
-    ) -> Result<AccessToken, ApiError> {
-        let issued_at = now_ms / 1000;
-        for _ in 0..2 {
-            let token = AccessToken::generate(&self.random).map_err(|e| {
-                warn!(error = %e, "no randomness");
-                ApiError::ServerError
-            })?;
-            let record = TokenRecord {
-                token_id: token.id().to_string(),
-                secret_hash: token.secret_hash(),
-                username: user.username.clone(),
-                client_id: client_id.to_string(),
-                scopes: scopes.to_vec(),
-                issued_at,
-                expires_at: issued_at + self.settings.token_lifetime.as_secs(),
-                revoked_at: None,
-                user_disabled: false,
-            };
-            match self.store.put_token(&record, user).await {
-                Ok(()) => return Ok(token),
-                // When an earlier attempt of this write succeeded and only its answer was
-                // lost, the SDK's retry meets that write: the token stored under its id, the
-                // user's hash already replaced. Our token there means it was written.
-                Err(StoreError::Conflict | StoreError::UserChanged)
-                    if self.is_stored(&record).await =>
-                {
-                    return Ok(token);
-                }
-                Err(StoreError::Conflict) => {
-                    warn!(token_id = %record.token_id, "token id collision; retrying with a new id")
-                }
-                // Disabled, reset or revoked since the read: as if the password were wrong,
-                // but not counted against the name.
-                Err(StoreError::UserChanged) => return Err(ApiError::LoginFailed),
-                Err(e) => return Err(unavailable(e)),
-            }
-        }
-        Err(ApiError::ServerError)
     }
 }

@@ -24,6 +24,10 @@ use crate::whitelist::{CachedWhitelist, WhitelistSource};
 
 mod attempt;
 mod authorize;
+mod discovery;
+mod exchange;
+mod introspect;
+mod issue;
 mod revoke;
 
 /// Seconds a client is told to wait after an outage.
@@ -34,6 +38,11 @@ const OUTAGE_RETRY_AFTER_SECS: u64 = 2;
 /// answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadline(pub u64);
+
+/// The URL the request came to, up to the API's base path (`https://host/stage`), put on
+/// the request by the glue: discovery's issuer when none is configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issuer(pub String);
 
 /// Room kept after a whitelist fetch for the DynamoDB rounds and the answer.
 const ANSWER_RESERVE_MS: u64 = 4_000;
@@ -60,18 +69,23 @@ fn fetch_budget<B>(req: &Request<B>, now_ms: u64) -> Duration {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub token_lifetime: Duration,
+    pub code_lifetime: Duration,
     pub scopes: BTreeSet<String>,
     pub backoff_cap: Duration,
     pub realm: String,
+    /// The issuer URL for discovery; `None`: taken from the request's [`Issuer`].
+    pub issuer: Option<String>,
 }
 
 impl From<&Config> for Settings {
     fn from(c: &Config) -> Self {
         Settings {
             token_lifetime: c.token_lifetime,
+            code_lifetime: c.code_lifetime,
             scopes: c.scopes.clone(),
             backoff_cap: c.backoff_cap,
             realm: c.realm.clone(),
+            issuer: c.issuer.clone(),
         }
     }
 }
@@ -156,8 +170,15 @@ where
     /// Answers one request to either endpoint. Never fails: every error is a response.
     pub async fn handle<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Answer {
         // The path's end tells the endpoint (stages and function URL prefixes come before it).
-        if req.uri().path().ends_with("/oauth/revoke") {
+        let path = req.uri().path();
+        if path.ends_with("/oauth/revoke") {
             self.revoke(req).await
+        } else if path.ends_with("/oauth/access_token") || path.ends_with("/oauth/token") {
+            self.exchange(req).await
+        } else if path.ends_with("/oauth/introspect") {
+            self.introspect(req).await
+        } else if path.ends_with("/.well-known/oauth-authorization-server") {
+            self.discovery(req)
         } else {
             self.authorize(req).await
         }

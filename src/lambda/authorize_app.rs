@@ -11,7 +11,7 @@ use tracing::info;
 use crate::aws::{self, AwsCalls};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::flow::{Answer, Deadline, Flow, Settings};
+use crate::flow::{Answer, Deadline, Flow, Issuer, Settings};
 use crate::password::{HashError, PasswordHasherArgon, Passwords};
 use crate::random::{OsRandom, Random};
 use crate::response::HttpResponse;
@@ -82,6 +82,9 @@ where
             // The runtime's deadline bounds how long the whitelist fetch may retry.
             let deadline = Deadline(context.deadline);
             req.extensions_mut().insert(deadline);
+        }
+        if let Some(issuer) = issuer(&req) {
+            req.extensions_mut().insert(issuer);
         }
         let response = answer(app, &req).await;
         logging::end_invocation();
@@ -158,6 +161,23 @@ fn source_ip(req: &Request) -> String {
         _ => from_header(),
     }
     .unwrap_or_default()
+}
+
+/// The URL the request came to, up to the API's base path: API Gateway's domain name and,
+/// for a REST API or a named HTTP API stage, the stage. `None` behind an ALB (no domain in
+/// the event): set `DIRECT_OAUTH_ISSUER` there.
+fn issuer(req: &Request) -> Option<Issuer> {
+    use lambda_http::request::RequestContext;
+    let (domain, stage) = match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(c) => (c.domain_name.clone()?, c.stage.clone()),
+        RequestContext::ApiGatewayV1(c) => (c.domain_name.clone()?, c.stage.clone()),
+        _ => return None,
+    };
+    let base = match stage.as_deref() {
+        None | Some("$default") | Some("") => String::new(),
+        Some(stage) => format!("/{stage}"),
+    };
+    Some(Issuer(format!("https://{domain}{base}")))
 }
 
 fn epoch_ms() -> u64 {

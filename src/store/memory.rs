@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{
-    Admission, Application, Directory, FailedLogins, FailureCounter, Lease, Lookup, StoreError,
-    TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, Verified,
+    Admission, Application, ClientAndToken, CodeRecord, CodeStore, Directory, FailedLogins,
+    FailureCounter, Lease, Lookup, Redemption, StoreError, TokenCanceller, TokenReader,
+    TokenRecord, TokenRevoker, TokenWriter, User, Verified,
 };
 
 /// The store's operations, for failing one of them on purpose.
@@ -20,6 +21,8 @@ pub enum Operation {
     GetToken,
     RevokeToken,
     RecordFailure,
+    PutCode,
+    RedeemCode,
 }
 
 #[derive(Debug, Default)]
@@ -43,6 +46,7 @@ struct Inner {
     users: HashMap<String, User>,
     applications: HashMap<String, Application>,
     tokens: HashMap<String, TokenRecord>,
+    codes: HashMap<[u8; 32], CodeRecord>,
     failed_logins: HashMap<String, Counter>,
     /// When set, every call fails as DynamoDB would during an outage.
     unavailable: bool,
@@ -78,6 +82,10 @@ impl MemoryStore {
 
     pub fn put_token_record(&self, token: TokenRecord) {
         self.with(|i| i.tokens.insert(token.token_id.clone(), token));
+    }
+
+    pub fn codes(&self) -> Vec<CodeRecord> {
+        self.with(|i| i.codes.values().cloned().collect())
     }
 
     pub fn tokens(&self) -> Vec<TokenRecord> {
@@ -165,7 +173,10 @@ impl TokenWriter for MemoryStore {
             let stored = i.users.get_mut(&user.username);
             let unchanged = stored.as_ref().is_some_and(|u| {
                 u.enabled
-                    && u.password_hash == user.password_hash
+                    && user
+                        .password_hash
+                        .as_ref()
+                        .is_none_or(|h| *h == u.password_hash)
                     && u.generation == user.generation
             });
             if !unchanged {
@@ -214,6 +225,79 @@ impl TokenRevoker for MemoryStore {
                 }
                 _ => Ok(false),
             }
+        })
+    }
+}
+
+impl TokenCanceller for MemoryStore {
+    async fn revoke_by_id(&self, token_id: &str, now_secs: u64) -> Result<bool, StoreError> {
+        self.with(|i| {
+            Self::check_available(i, Operation::RevokeToken)?;
+            match i.tokens.get_mut(token_id) {
+                Some(t) if t.revoked_at.is_none() => {
+                    t.revoked_at = Some(now_secs);
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        })
+    }
+}
+
+impl CodeStore for MemoryStore {
+    async fn put_code(&self, code: &CodeRecord) -> Result<(), StoreError> {
+        self.with(|i| {
+            Self::check_available(i, Operation::PutCode)?;
+            if i.codes.contains_key(&code.code_hash) {
+                return Err(StoreError::Conflict);
+            }
+            i.codes.insert(code.code_hash, code.clone());
+            Ok(())
+        })
+    }
+
+    async fn redeem_code(
+        &self,
+        code_hash: &[u8; 32],
+        client_id: &str,
+        code_challenge: &str,
+        token_id: &str,
+        now_secs: u64,
+    ) -> Result<Redemption, StoreError> {
+        self.with(|i| {
+            Self::check_available(i, Operation::RedeemCode)?;
+            let Some(code) = i.codes.get_mut(code_hash) else {
+                return Ok(Redemption::Refused);
+            };
+            if code.used_at.is_some() {
+                return Ok(Redemption::Replayed(code.clone()));
+            }
+            if code.expires_at <= now_secs
+                || code.client_id != client_id
+                || code.code_challenge != code_challenge
+            {
+                return Ok(Redemption::Refused);
+            }
+            let issued = code.clone();
+            code.used_at = Some(now_secs);
+            code.token_id = Some(token_id.to_string());
+            Ok(Redemption::Redeemed(issued))
+        })
+    }
+}
+
+impl ClientAndToken for MemoryStore {
+    async fn client_and_token(
+        &self,
+        client_id: &str,
+        token_id: &str,
+    ) -> Result<(Option<Application>, Option<TokenRecord>), StoreError> {
+        self.with(|i| {
+            Self::check_available(i, Operation::GetToken)?;
+            Ok((
+                i.applications.get(client_id).cloned(),
+                i.tokens.get(token_id).cloned(),
+            ))
         })
     }
 }

@@ -37,6 +37,9 @@ pub struct Application {
     pub redirect_uris: Vec<String>,
     /// Scopes the application may ever be granted; `None` means the whole catalogue.
     pub scope_ceiling: Option<BTreeSet<String>>,
+    /// SHA-256 of a confidential application's client secret (the secret is random and
+    /// shown once); `None` for a public application, which proves itself by PKCE alone.
+    pub secret_hash: Option<[u8; 32]>,
 }
 
 /// A token as stored: never the token itself, only its id and the hash of its secret.
@@ -57,6 +60,43 @@ pub struct TokenRecord {
     pub user_disabled: bool,
 }
 
+/// An authorization code as stored: never the code, only its hash, with everything it was
+/// issued for. Lives `DIRECT_OAUTH_CODE_LIFETIME_SECONDS` (the table's TTL removes it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRecord {
+    /// SHA-256 of the code: the key.
+    pub code_hash: [u8; 32],
+    pub client_id: String,
+    /// Where the code was sent.
+    pub redirect_uri: String,
+    /// Whether the authorization request named the redirect URI (then the exchange must
+    /// name the same one, RFC 6749 §4.1.3).
+    pub redirect_uri_given: bool,
+    pub scopes: Vec<String>,
+    pub username: String,
+    /// The user's generation at the login: a change since (disabled, reset, tokens
+    /// revoked) makes the code worthless.
+    pub user_generation: u64,
+    /// The PKCE S256 challenge (RFC 7636 §4.2).
+    pub code_challenge: String,
+    /// Seconds since the epoch; the table's TTL attribute.
+    pub expires_at: u64,
+    /// Set by the exchange that redeemed it, with the id of the token it issued.
+    pub used_at: Option<u64>,
+    pub token_id: Option<String>,
+}
+
+/// What redeeming a code found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redemption {
+    /// Redeemed now, by this exchange: the record as it was issued.
+    Redeemed(CodeRecord),
+    /// Redeemed before: a replay. The record names the token issued then.
+    Replayed(CodeRecord),
+    /// No such code, expired, or issued to another client or for another verifier.
+    Refused,
+}
+
 /// The application and the user one request needs, read in one round trip.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Lookup {
@@ -72,7 +112,9 @@ pub struct Lookup {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
     pub username: String,
-    pub password_hash: String,
+    /// The hash the login verified; `None` when the login happened earlier (a code's
+    /// exchange): the generation alone then holds the user to it.
+    pub password_hash: Option<String>,
     pub generation: u64,
     /// Replace the password hash in the same write (a bcrypt or outdated argon2 hash that
     /// verified); conditional on the old hash, so a password reset meanwhile wins.
@@ -158,6 +200,44 @@ pub trait TokenRevoker: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// Revokes a token by its id alone: what a replayed code's exchange does to the token the
+/// code gave (RFC 6749 §4.1.2). Returns whether a token was revoked now.
+pub trait TokenCanceller: Send + Sync {
+    fn revoke_by_id(
+        &self,
+        token_id: &str,
+        now_secs: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Authorization codes: written once, redeemed once.
+pub trait CodeStore: Send + Sync {
+    /// Writes a new code; [`StoreError::Conflict`] if its hash exists already.
+    fn put_code(&self, code: &CodeRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Redeems a code in one conditional write: only an unused, unexpired code issued to
+    /// `client_id` for `code_challenge` is marked used (with `token_id`, the token about to
+    /// be issued), so of two simultaneous exchanges one wins. A code presented with the
+    /// wrong client or verifier stays unused.
+    fn redeem_code(
+        &self,
+        code_hash: &[u8; 32],
+        client_id: &str,
+        code_challenge: &str,
+        token_id: &str,
+        now_secs: u64,
+    ) -> impl Future<Output = Result<Redemption, StoreError>> + Send;
+}
+
+/// Introspection's one read: the calling application and the token together.
+pub trait ClientAndToken: Send + Sync {
+    fn client_and_token(
+        &self,
+        client_id: &str,
+        token_id: &str,
+    ) -> impl Future<Output = Result<(Option<Application>, Option<TokenRecord>), StoreError>> + Send;
+}
+
 /// The failed-logins counter of a username, known or not: admits one attempt at a time to
 /// password verification, and counts failures. Each call is one conditional write.
 pub trait FailureCounter: Send + Sync {
@@ -191,6 +271,26 @@ pub trait FailureCounter: Send + Sync {
 }
 
 /// Every port of the store the request flow uses, as one bound.
-pub trait Store: Directory + TokenWriter + TokenReader + TokenRevoker + FailureCounter {}
+pub trait Store:
+    Directory
+    + TokenWriter
+    + TokenReader
+    + TokenRevoker
+    + TokenCanceller
+    + FailureCounter
+    + CodeStore
+    + ClientAndToken
+{
+}
 
-impl<T> Store for T where T: Directory + TokenWriter + TokenReader + TokenRevoker + FailureCounter {}
+impl<T> Store for T where
+    T: Directory
+        + TokenWriter
+        + TokenReader
+        + TokenRevoker
+        + TokenCanceller
+        + FailureCounter
+        + CodeStore
+        + ClientAndToken
+{
+}

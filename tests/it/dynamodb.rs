@@ -296,6 +296,7 @@ async fn applications_are_listed_and_removed() {
             name: id.into(),
             redirect_uris: vec!["https://a.example/cb".into()],
             scope_ceiling: None,
+            secret_hash: None,
         };
         store.put_application(&app, false).await.unwrap();
     }

@@ -33,6 +33,7 @@ pub fn unique_tables() -> Tables {
         tokens: format!("t-{tag}-tokens"),
         failed_logins: format!("t-{tag}-failed"),
         user_tokens: format!("t-{tag}-user-tokens"),
+        codes: format!("t-{tag}-codes"),
     }
 }
 

@@ -100,8 +100,10 @@ def test_function_is_arm64_al2023_cargo_lambda_with_json_logs():
 
 def test_every_config_variable_is_wired():
     env = resources()["AuthorizeAppFunction"]["Properties"]["Environment"]["Variables"]
-    for name in ["USERS", "APPLICATIONS", "TOKENS", "FAILED_LOGINS", "USER_TOKENS"]:
+    for name in ["USERS", "APPLICATIONS", "TOKENS", "FAILED_LOGINS", "USER_TOKENS", "CODES"]:
         assert f"DIRECT_OAUTH_{name}_TABLE" in env
+    for name in ["CODE_LIFETIME_SECONDS", "ISSUER", "WHITELIST_STALE_SECONDS"]:
+        assert f"DIRECT_OAUTH_{name}" in env
     assert "DIRECT_OAUTH_WHITELIST_PARAMETER" in env
 
 
@@ -289,3 +291,46 @@ def test_sam_build_starts_without_a_prompt_with_stdin_closed(tmp_path):
     assert "y/N" not in seen and "Aborted" not in seen, seen
     assert "Experimental features are enabled" in seen, "samconfig.toml turns on beta features"
     assert "Running RustCargoLambdaBuilder" in seen, seen
+
+
+def test_the_operator_policy_names_actions_and_resources():
+    """OperatorPolicy: direct-oauth-admin's actions on this stack's own resources, never a
+    wildcard action or resource (tests/e2e/test_iam.py shows each action is needed)."""
+    r, outputs = resources(), parsed()["Outputs"]
+    policy = r["OperatorPolicy"]
+    assert policy["Type"] == "AWS::IAM::ManagedPolicy"
+    assert "ManagedPolicyName" not in policy["Properties"], "a generated, stack-scoped name"
+    actions = set()
+    for s in policy["Properties"]["PolicyDocument"]["Statement"]:
+        if "Fn::If" in s:
+            assert s["Fn::If"][0] == "SecureWhitelist", s
+            s = s["Fn::If"][1]
+        acts = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        actions.update(acts)
+        assert s["Effect"] == "Allow"
+        assert not any("*" in a for a in acts), s
+        resource = str(s["Resource"])
+        assert resource != "*" and "'*'" not in resource, s
+        # Only ARN tails may end in a wildcard: a stack's id, a table's indexes.
+        assert "*" not in resource.replace("/*", ""), s
+        if any(a.startswith("kms:") for a in acts):
+            assert "kms:ViaService" in s["Condition"]["StringEquals"], s
+    assert "dynamodb:CreateTable" not in actions, "init is for local stacks only"
+    assert {"cloudformation:DescribeStacks", "dynamodb:Query", "ssm:PutParameter"} <= actions
+    assert outputs["OperatorPolicyArn"]["Value"] == {"Ref": "OperatorPolicy"}
+
+
+def test_every_endpoint_has_a_route_on_each_front_door():
+    r = resources()
+    paths = {e["Properties"]["Path"] for e in
+             r["AuthorizeAppFunction"]["Properties"]["Events"].values()}
+    assert paths == {"/oauth/authorizeapp", "/oauth/revoke", "/oauth/access_token",
+                     "/oauth/token", "/oauth/introspect",
+                     "/.well-known/oauth-authorization-server"}
+    rest = {res["Properties"]["PathPart"] for res in r.values()
+            if res["Type"] == "AWS::ApiGateway::Resource"}
+    assert {"authorizeapp", "revoke", "access_token", "token", "introspect",
+            "oauth-authorization-server"} <= rest
+    codes = r["CodesTable"]["Properties"]
+    assert codes["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert codes["KeySchema"] == [{"AttributeName": "code_sha256", "KeyType": "HASH"}]

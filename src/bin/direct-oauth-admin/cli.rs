@@ -96,6 +96,9 @@ pub(crate) enum AppCommand {
     Add(AppArgs),
     /// Change an application: what is given replaces what was there.
     Update(AppUpdateArgs),
+    /// Give a confidential application a new client secret (shown once); the old one stops
+    /// working at once.
+    RotateSecret { client_id: String },
     /// Remove an application (its tokens stay valid until revoked or expired).
     Remove { client_id: String },
     /// List the applications.
@@ -156,6 +159,11 @@ pub(crate) struct AppArgs {
     /// A human-readable name.
     #[arg(long)]
     pub(crate) name: Option<String>,
+    /// A confidential application: it gets a client secret (shown once) for the token and
+    /// introspection endpoints. Without it the application is public and proves itself
+    /// at the token endpoint by PKCE alone.
+    #[arg(long)]
+    pub(crate) confidential: bool,
 }
 
 #[derive(Subcommand)]

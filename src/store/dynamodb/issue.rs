@@ -32,12 +32,17 @@ impl TokenWriter for DynamoStore {
         } else {
             "generation = :g"
         };
-        let condition = format!("enabled = :t AND password_hash = :verified AND {generation}");
-        let values = [
+        let mut values = vec![
             (":t", AttributeValue::Bool(true)),
-            (":verified", AttributeValue::S(user.password_hash.clone())),
             (":g", n(user.generation)),
         ];
+        let condition = match &user.password_hash {
+            Some(hash) => {
+                values.push((":verified", AttributeValue::S(hash.clone())));
+                format!("enabled = :t AND password_hash = :verified AND {generation}")
+            }
+            None => format!("enabled = :t AND {generation}"),
+        };
         let key = Self::key(attr::USERNAME, &user.username);
         let hold_user = match &user.new_password_hash {
             // A rehash writes the user item: the same condition, so a reset meanwhile wins.
@@ -48,7 +53,7 @@ impl TokenWriter for DynamoStore {
                     .update_expression("SET password_hash = :new")
                     .condition_expression(condition)
                     .expression_attribute_values(":new", AttributeValue::S(hash.clone()));
-                for (name, value) in values {
+                for (name, value) in values.clone() {
                     update = update.expression_attribute_values(name, value);
                 }
                 TransactWriteItem::builder()

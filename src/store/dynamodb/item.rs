@@ -34,6 +34,12 @@ pub mod attr {
     pub const LEASE_UNTIL_MS: &str = "lease_until_ms";
     pub const GENERATION: &str = "generation";
     pub const MAX_COST: &str = "max_cost";
+    pub const CODE_SHA256: &str = "code_sha256";
+    pub const REDIRECT_URI: &str = "redirect_uri";
+    pub const REDIRECT_URI_GIVEN: &str = "redirect_uri_given";
+    pub const USER_GENERATION: &str = "user_generation";
+    pub const CODE_CHALLENGE: &str = "code_challenge";
+    pub const USED_AT: &str = "used_at";
 }
 
 pub(super) fn n(value: impl ToString) -> AttributeValue {
@@ -46,6 +52,7 @@ pub(super) trait ItemExt {
     fn num(&self, name: &str) -> Result<u64, StoreError>;
     fn flag(&self, name: &str) -> Result<bool, StoreError>;
     fn strings(&self, name: &str) -> Result<Option<Vec<String>>, StoreError>;
+    fn sha256(&self, name: &str) -> Result<Option<[u8; 32]>, StoreError>;
 }
 
 fn missing(name: &str) -> StoreError {
@@ -72,6 +79,18 @@ impl ItemExt for Item {
             .and_then(|v| v.as_bool().ok())
             .copied()
             .ok_or_else(|| missing(name))
+    }
+
+    /// A 32-byte binary (a SHA-256); `None` when absent.
+    fn sha256(&self, name: &str) -> Result<Option<[u8; 32]>, StoreError> {
+        self.get(name)
+            .map(|v| {
+                v.as_b()
+                    .ok()
+                    .and_then(|b| <[u8; 32]>::try_from(b.as_ref()).ok())
+                    .ok_or_else(|| missing(name))
+            })
+            .transpose()
     }
 
     /// A list of strings (`L` of `S`) or a string set (`SS`); `None` when absent.
@@ -107,6 +126,7 @@ pub(super) fn application_from(i: &Item) -> Result<Application, StoreError> {
         scope_ceiling: i
             .strings(attr::SCOPE_CEILING)?
             .map(|v| v.into_iter().collect::<BTreeSet<_>>()),
+        secret_hash: i.sha256(attr::SECRET_SHA256)?,
     })
 }
 
@@ -169,9 +189,7 @@ pub(super) fn user_token_item(t: &TokenRecord) -> Item {
 
 pub(super) fn token_from(i: &Item) -> Result<TokenRecord, StoreError> {
     let hash = i
-        .get(attr::SECRET_SHA256)
-        .and_then(|v| v.as_b().ok())
-        .and_then(|b| <[u8; 32]>::try_from(b.as_ref()).ok())
+        .sha256(attr::SECRET_SHA256)?
         .ok_or_else(|| missing(attr::SECRET_SHA256))?;
     Ok(TokenRecord {
         token_id: i.s(attr::TOKEN_ID)?,
@@ -233,6 +251,12 @@ pub(super) fn application_item(app: &Application) -> Item {
         item.insert(
             attr::SCOPE_CEILING.to_string(),
             AttributeValue::Ss(ceiling.iter().cloned().collect()),
+        );
+    }
+    if let Some(hash) = &app.secret_hash {
+        item.insert(
+            attr::SECRET_SHA256.to_string(),
+            AttributeValue::B(Blob::new(hash.to_vec())),
         );
     }
     item

@@ -4,6 +4,7 @@
 //! - this file: the client and the request path's reads (one `BatchGetItem` for the
 //!   application and the user; one `GetItem` for a token) and revocation;
 //! - [`issue`]: the token write, tied to the user as the login verified it;
+//! - [`codes`]: authorization codes (written once, redeemed once) and introspection's read;
 //! - [`attempts`]: the failed-logins counter (admit, count, release);
 //! - [`admin`]: operator functions for the admin CLI and the tests;
 //! - [`item`]: items <-> models.
@@ -16,11 +17,14 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
-use super::{Directory, Lookup, StoreError, TokenReader, TokenRecord, TokenRevoker};
+use super::{
+    Directory, Lookup, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker,
+};
 use crate::config::Tables;
 
 mod admin;
 mod attempts;
+mod codes;
 mod issue;
 mod item;
 mod lifecycle;

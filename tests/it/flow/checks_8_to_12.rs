@@ -88,9 +88,9 @@ async fn row_9_unknown_disabled_and_wrong_password_look_the_same() {
 }
 
 #[tokio::test]
-async fn row_10_response_type_must_be_token() {
+async fn row_10_response_type_must_be_token_or_code() {
     let f = flow();
-    for rt in ["code", "id_token", "token%20code"] {
+    for rt in ["id_token", "token%20code", "code%20token"] {
         let r = f
             .handle(&post(
                 Some(QUAY_AUTH),

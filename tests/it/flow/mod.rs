@@ -118,12 +118,14 @@ where
         name: "Quay example".into(),
         redirect_uris: vec![REDIRECT.into()],
         scope_ceiling: None,
+        secret_hash: None,
     });
     store.put_application(Application {
         client_id: "multi".into(),
         name: "two URIs".into(),
         redirect_uris: vec!["https://a.example/cb".into(), "http://127.0.0.1/cb".into()],
         scope_ceiling: Some(["repo:read".to_string()].into()),
+        secret_hash: None,
     });
     let config = Config::from_lookup(|_| None).unwrap();
     let mut s = Settings::from(&config);
@@ -185,5 +187,7 @@ fn fragment(r: &Response<String>) -> Vec<(String, String)> {
 mod attempts;
 mod checks_1_to_7;
 mod checks_8_to_12;
+mod code_flow;
+mod introspect_discovery;
 mod overlap;
 mod success;

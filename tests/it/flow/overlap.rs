@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use direct_oauth::store::{
-    Admission, Directory, FailedLogins, FailureCounter, Lease, Lookup, StoreError, TokenReader,
+    Admission, Application, ClientAndToken, CodeRecord, CodeStore, Directory, FailedLogins,
+    FailureCounter, Lease, Lookup, Redemption, StoreError, TokenCanceller, TokenReader,
     TokenRecord, TokenRevoker, TokenWriter, Verified,
 };
 use tokio::sync::Notify;
@@ -73,6 +74,40 @@ impl TokenReader for Overlapping {
 impl TokenRevoker for Overlapping {
     async fn revoke_token(&self, id: &str, h: &[u8; 32], now: u64) -> Result<bool, StoreError> {
         self.inner.revoke_token(id, h, now).await
+    }
+}
+
+impl TokenCanceller for Overlapping {
+    async fn revoke_by_id(&self, id: &str, now: u64) -> Result<bool, StoreError> {
+        self.inner.revoke_by_id(id, now).await
+    }
+}
+
+impl CodeStore for Overlapping {
+    async fn put_code(&self, code: &CodeRecord) -> Result<(), StoreError> {
+        self.inner.put_code(code).await
+    }
+    async fn redeem_code(
+        &self,
+        hash: &[u8; 32],
+        client: &str,
+        challenge: &str,
+        token: &str,
+        now: u64,
+    ) -> Result<Redemption, StoreError> {
+        self.inner
+            .redeem_code(hash, client, challenge, token, now)
+            .await
+    }
+}
+
+impl ClientAndToken for Overlapping {
+    async fn client_and_token(
+        &self,
+        client: &str,
+        token: &str,
+    ) -> Result<(Option<Application>, Option<TokenRecord>), StoreError> {
+        self.inner.client_and_token(client, token).await
     }
 }
 

@@ -4,19 +4,18 @@
 //! cannot drift from the real adapter.
 
 mod attempts;
+mod codes;
 
 use attempts::*;
+use codes::*;
 use direct_oauth::store::dynamodb::DynamoStore;
 use direct_oauth::store::memory::MemoryStore;
 use direct_oauth::store::{
-    Admission, Application, Directory, FailedLogins, FailureCounter, Lease, StoreError,
-    TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, Verified,
+    Admission, Application, FailedLogins, Lease, StoreError, TokenRecord, User, Verified,
 };
 
 /// A store under test: the ports, plus a way to seed what operators write.
-pub trait ContractStore:
-    Directory + TokenWriter + TokenReader + TokenRevoker + FailureCounter
-{
+pub trait ContractStore: direct_oauth::store::Store {
     async fn seed_user(&self, user: User);
     async fn seed_application(&self, app: Application);
     /// What `user import-quay` records: bcrypt hashes of up to `cost` remain.
@@ -77,18 +76,19 @@ pub fn token(id: &str) -> TokenRecord {
 pub fn verified(u: &User) -> Verified {
     Verified {
         username: u.username.clone(),
-        password_hash: u.password_hash.clone(),
+        password_hash: Some(u.password_hash.clone()),
         generation: u.generation,
         new_password_hash: None,
     }
 }
 
-fn app() -> Application {
+pub(super) fn app() -> Application {
     Application {
         client_id: "cli".into(),
         name: "Client".into(),
         redirect_uris: vec!["https://a.example/cb".into(), "http://127.0.0.1/cb".into()],
         scope_ceiling: Some(["repo:read".to_string()].into()),
+        secret_hash: Some([9; 32]),
     }
 }
 
@@ -297,4 +297,8 @@ contract!(
     a_token_is_written_only_for_the_user_as_verified,
     a_rehash_replaces_only_the_verified_hash,
     revocation_needs_the_secret_and_happens_once,
+    a_code_is_written_once_and_redeemed_once,
+    a_code_is_only_for_its_client_verifier_and_time,
+    two_redemptions_at_once_one_wins,
+    introspection_reads_the_client_and_the_token_at_once,
 );

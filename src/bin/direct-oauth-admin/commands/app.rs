@@ -2,8 +2,9 @@
 
 use std::collections::BTreeSet;
 
+use direct_oauth::random::OsRandom;
 use direct_oauth::store::{Application, StoreError};
-use direct_oauth::{redirect, scope};
+use direct_oauth::{redirect, scope, secret};
 
 use serde_json::json;
 
@@ -13,6 +14,7 @@ use crate::cli::{AppArgs, AppCommand, AppUpdateArgs};
 pub(crate) async fn run(ctx: &Ctx, cmd: AppCommand) -> CliResult {
     match cmd {
         AppCommand::Add(args) => app_add(ctx, args).await,
+        AppCommand::RotateSecret { client_id } => rotate_secret(ctx, &client_id).await,
         AppCommand::Update(args) => app_update(ctx, args).await,
         AppCommand::Remove { client_id } => match ctx
             .store
@@ -34,6 +36,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: AppCommand) -> CliResult {
                         "redirect_uris": app.redirect_uris,
                         // null: no ceiling, the whole catalogue may be granted.
                         "scope_ceiling": app.scope_ceiling,
+                        "confidential": app.secret_hash.is_some(),
                     })
                 })
                 .collect();
@@ -57,6 +60,35 @@ pub(crate) async fn run(ctx: &Ctx, cmd: AppCommand) -> CliResult {
             Ok(())
         }
     }
+}
+
+fn new_secret() -> Result<String, String> {
+    secret::generate(&OsRandom).map_err(|e| e.to_string())
+}
+
+/// The only time the secret is seen: only its hash is stored.
+fn show_secret(secret: &str) {
+    println!("client secret (shown once; store it now): {secret}");
+}
+
+async fn rotate_secret(ctx: &Ctx, client_id: &str) -> CliResult {
+    let Some(mut app) = ctx
+        .store
+        .get_application(client_id)
+        .await
+        .map_err(store_err)?
+    else {
+        return Err(format!("no application {client_id}"));
+    };
+    let secret = new_secret()?;
+    app.secret_hash = Some(secret::hash(&secret));
+    ctx.store
+        .put_application(&app, true)
+        .await
+        .map_err(store_err)?;
+    println!("application {client_id}: new client secret; the old one no longer works");
+    show_secret(&secret);
+    Ok(())
 }
 
 fn scope_ceiling(ctx: &Ctx, raw: Option<&str>) -> Result<Option<BTreeSet<String>>, String> {
@@ -111,19 +143,29 @@ async fn app_update(ctx: &Ctx, args: AppUpdateArgs) -> CliResult {
 async fn app_add(ctx: &Ctx, args: AppArgs) -> CliResult {
     check_client_id(&args.client_id)?;
     check_redirect_uris(&args.redirect_uris)?;
+    let secret = args.confidential.then(new_secret).transpose()?;
     let app = Application {
         name: args.name.unwrap_or_else(|| args.client_id.clone()),
         client_id: args.client_id,
         redirect_uris: args.redirect_uris,
         scope_ceiling: scope_ceiling(ctx, args.scope_ceiling.as_deref())?,
+        secret_hash: secret.as_deref().map(secret::hash),
     };
     match ctx.store.put_application(&app, false).await {
         Ok(()) => {
             println!(
-                "application {}: added with {} redirect URI(s)",
+                "application {}: added ({}) with {} redirect URI(s)",
                 app.client_id,
+                if secret.is_some() {
+                    "confidential"
+                } else {
+                    "public"
+                },
                 app.redirect_uris.len()
             );
+            if let Some(secret) = secret {
+                show_secret(&secret);
+            }
             Ok(())
         }
         Err(StoreError::Conflict) => Err(format!("application {} already exists", app.client_id)),

@@ -50,7 +50,14 @@ pub(crate) fn store_err(e: StoreError) -> String {
 pub(crate) async fn init(ctx: &Ctx) -> CliResult {
     let created = ctx.store.create_tables().await.map_err(store_err)?;
     let t = ctx.store.tables();
-    for table in [&t.users, &t.applications, &t.tokens, &t.failed_logins] {
+    for table in [
+        &t.users,
+        &t.applications,
+        &t.tokens,
+        &t.failed_logins,
+        &t.user_tokens,
+        &t.codes,
+    ] {
         let state = if created.contains(table) {
             "created"
         } else {

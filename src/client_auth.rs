@@ -1,0 +1,120 @@
+//! How a client authenticates at the token and introspection endpoints (RFC 6749 §2.3.1):
+//! `client_secret_basic` (an `Authorization: Basic` header whose two parts are each
+//! form-encoded) or `client_secret_post` (`client_id` and `client_secret` in the form), or
+//! no secret at all (a public client, token endpoint only). Never both methods at once.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use url::form_urlencoded;
+
+use crate::error::ApiError;
+use crate::form::Form;
+
+/// Who the caller says it is, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCredentials {
+    pub client_id: String,
+    pub secret: Option<String>,
+    /// Whether the header was used: a failure then answers with `WWW-Authenticate`.
+    pub basic: bool,
+}
+
+/// The client's credentials from the `Authorization` header values and the form.
+pub fn parse<'a>(
+    authorization: impl IntoIterator<Item = &'a [u8]>,
+    form: &Form,
+) -> Result<ClientCredentials, ApiError> {
+    let mut headers = authorization.into_iter();
+    let header = match (headers.next(), headers.next()) {
+        (None, _) => None,
+        (Some(h), None) => Some(h),
+        (Some(_), Some(_)) => return Err(ApiError::InvalidClient { basic: true }),
+    };
+    let posted = form.get("client_secret");
+    match header {
+        Some(value) => {
+            if posted.is_some() {
+                return Err(ApiError::invalid_request(
+                    "use one client authentication method, not two",
+                ));
+            }
+            let (client_id, secret) =
+                basic(value).ok_or(ApiError::InvalidClient { basic: true })?;
+            if form.get("client_id").is_some_and(|id| id != client_id) {
+                return Err(ApiError::InvalidClient { basic: true });
+            }
+            Ok(ClientCredentials {
+                client_id,
+                secret: Some(secret),
+                basic: true,
+            })
+        }
+        None => {
+            let client_id = form
+                .get("client_id")
+                .ok_or_else(|| ApiError::invalid_request("client_id is required"))?;
+            Ok(ClientCredentials {
+                client_id: client_id.to_string(),
+                secret: posted.map(str::to_string),
+                basic: false,
+            })
+        }
+    }
+}
+
+/// `Basic base64(urlencode(id) ":" urlencode(secret))`.
+fn basic(value: &[u8]) -> Option<(String, String)> {
+    let value = std::str::from_utf8(value).ok()?;
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape = |s: &str| {
+        form_urlencoded::parse(format!("v={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    let (id, secret) = (unescape(id)?, unescape(secret)?);
+    (!id.is_empty() && !secret.is_empty()).then_some((id, secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(body: &str) -> Form {
+        crate::form::parse(body.as_bytes()).unwrap()
+    }
+
+    fn header(id: &str, secret: &str) -> String {
+        format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+    }
+
+    #[test]
+    fn basic_post_and_public_clients() {
+        let h = header("app", "s%3Ae");
+        let c = parse([h.as_bytes()], &form("grant_type=x")).unwrap();
+        assert_eq!(
+            (c.client_id.as_str(), c.secret.as_deref(), c.basic),
+            ("app", Some("s:e"), true)
+        );
+        let c = parse([], &form("client_id=app&client_secret=s")).unwrap();
+        assert_eq!((c.secret.as_deref(), c.basic), (Some("s"), false));
+        let c = parse([], &form("client_id=app")).unwrap();
+        assert_eq!(c.secret, None);
+    }
+
+    #[test]
+    fn two_methods_a_mismatch_and_garbage_are_refused() {
+        let h = header("app", "s");
+        assert!(parse([h.as_bytes()], &form("client_secret=s")).is_err());
+        assert_eq!(
+            parse([h.as_bytes()], &form("client_id=other")),
+            Err(ApiError::InvalidClient { basic: true })
+        );
+        assert!(parse([&b"Basic !!!"[..]], &form("")).is_err());
+        assert!(parse([], &form("")).is_err());
+    }
+}

@@ -1,0 +1,180 @@
+//! `POST /oauth/access_token` (Quay's path) and `/oauth/token`: an authorization code and
+//! its PKCE verifier for a token (RFC 6749 §4.1.3, RFC 7636 §4.5).
+
+use http::{Request, header};
+
+use super::{Answer, Flow, RequestLog, unavailable};
+use crate::client_auth::{self, ClientCredentials};
+use crate::clock::Clock;
+use crate::error::ApiError;
+use crate::password::Passwords;
+use crate::random::Random;
+use crate::store::{Application, CodeRecord, Redemption, Store, StoreError, Verified};
+use crate::token::AccessToken;
+use crate::whitelist::WhitelistSource;
+use crate::{pkce, request, response, secret};
+
+/// The checks of a token request, in order; each failure answers §5.2's JSON error.
+struct Exchange {
+    client: ClientCredentials,
+    code: String,
+    verifier: String,
+    redirect_uri: Option<String>,
+}
+
+/// What a successful exchange gave.
+struct Granted {
+    token: AccessToken,
+    code: CodeRecord,
+}
+
+impl<St, Src, C, R, P> Flow<St, Src, C, R, P>
+where
+    St: Store,
+    Src: WhitelistSource,
+    C: Clock,
+    R: Random,
+    P: Passwords,
+{
+    pub(super) async fn exchange<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Answer {
+        let parsed = match parse(req) {
+            Ok(p) => p,
+            Err(e) => return self.refused(&e, String::new()),
+        };
+        let client_id = parsed.client.client_id.clone();
+        match self.redeem(&parsed).await {
+            Ok(Granted { token, code }) => {
+                let expires_in = self.settings.token_lifetime.as_secs();
+                Answer {
+                    response: response::token(&token.expose(), expires_in, &code.scopes),
+                    // The audit record, as for direct approval; never the token.
+                    log: RequestLog {
+                        event: "token_issued",
+                        status: 200,
+                        client_id,
+                        username: code.username,
+                        scopes: code.scopes.join(" "),
+                        token_id: token.id().to_string(),
+                        ..RequestLog::default()
+                    },
+                }
+            }
+            Err(e) => self.refused(&e, client_id),
+        }
+    }
+
+    async fn redeem(&self, x: &Exchange) -> Result<Granted, ApiError> {
+        let now_ms = self.clock.now_ms();
+        let lookup = self
+            .store
+            .lookup(&x.client.client_id, None)
+            .await
+            .map_err(unavailable)?;
+        authenticate(lookup.application.as_ref(), &x.client)?;
+        let Some(challenge) = pkce::challenge_of(&x.verifier) else {
+            return Err(ApiError::invalid_request(
+                "code_verifier must be 43-128 unreserved characters",
+            ));
+        };
+        let token = self.new_token()?;
+        let redemption = self
+            .store
+            .redeem_code(
+                &secret::hash(&x.code),
+                &x.client.client_id,
+                &challenge,
+                token.id(),
+                now_ms / 1000,
+            )
+            .await
+            .map_err(unavailable)?;
+        let code = match redemption {
+            Redemption::Redeemed(code) => code,
+            Redemption::Replayed(code) => {
+                // RFC 6749 §4.1.2: a code used twice may have been stolen; what it gave the
+                // first time is revoked.
+                if let Some(token_id) = &code.token_id {
+                    let revoked = self.store.revoke_by_id(token_id, now_ms / 1000).await;
+                    revoked.map_err(unavailable)?;
+                }
+                return Err(ApiError::InvalidGrant("the code was already used".into()));
+            }
+            Redemption::Refused => {
+                return Err(ApiError::InvalidGrant(
+                    "the code is unknown, expired, or not for this client and verifier".into(),
+                ));
+            }
+        };
+        // RFC 6749 §4.1.3: the redirect URI the code was requested with, if one was.
+        let same = match (&x.redirect_uri, code.redirect_uri_given) {
+            (Some(given), _) => *given == code.redirect_uri,
+            (None, given_then) => !given_then,
+        };
+        if !same {
+            return Err(ApiError::InvalidGrant(
+                "redirect_uri differs from the authorization request's".into(),
+            ));
+        }
+        let user = Verified {
+            username: code.username.clone(),
+            password_hash: None,
+            generation: code.user_generation,
+            new_password_hash: None,
+        };
+        match self
+            .write_token(&token, &user, &code.client_id, &code.scopes, now_ms)
+            .await
+        {
+            Ok(()) => Ok(Granted { token, code }),
+            Err(StoreError::UserChanged) => Err(ApiError::InvalidGrant(
+                "the user changed since the code was issued".into(),
+            )),
+            // The id was chosen before the redemption; another token holding it is as
+            // unlikely as a collision of 128 random bits.
+            Err(StoreError::Conflict) => Err(ApiError::ServerError),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+/// Checks 1-2 (POST, a form), the grant type, and the fields it needs.
+fn parse<B: AsRef<[u8]>>(req: &Request<B>) -> Result<Exchange, ApiError> {
+    let form = request::read_form(req)?;
+    match form.get("grant_type") {
+        None => return Err(ApiError::invalid_request("grant_type is required")),
+        Some("authorization_code") => {}
+        Some(_) => return Err(ApiError::UnsupportedGrantType),
+    }
+    let authorization = req.headers().get_all(header::AUTHORIZATION);
+    let client = client_auth::parse(authorization.iter().map(|v| v.as_bytes()), &form)?;
+    let required = |name: &str| {
+        form.get(name)
+            .map(str::to_string)
+            .ok_or_else(|| ApiError::invalid_request(format!("{name} is required")))
+    };
+    Ok(Exchange {
+        code: required("code")?,
+        verifier: required("code_verifier")?,
+        redirect_uri: form.get("redirect_uri").map(str::to_string),
+        client,
+    })
+}
+
+/// A confidential application proves its secret; a public one presents none (PKCE is its
+/// proof). Unknown clients and wrong secrets look alike.
+pub(super) fn authenticate(
+    app: Option<&Application>,
+    client: &ClientCredentials,
+) -> Result<(), ApiError> {
+    let refused = ApiError::InvalidClient {
+        basic: client.basic,
+    };
+    match (
+        app.map(|a| a.secret_hash.as_ref()),
+        client.secret.as_deref(),
+    ) {
+        (Some(Some(stored)), Some(secret)) if secret::matches(secret, stored) => Ok(()),
+        (Some(None), None) => Ok(()),
+        _ => Err(refused),
+    }
+}

@@ -1,0 +1,97 @@
+//! `POST /oauth/introspect` (RFC 7662): a confidential application asks whether a token is
+//! active. One read: the application and the token together.
+
+use http::{Request, StatusCode, header};
+use serde_json::json;
+
+use super::exchange::authenticate;
+use super::{Answer, Flow, RequestLog, unavailable};
+use crate::authorizer;
+use crate::client_auth;
+use crate::clock::Clock;
+use crate::error::ApiError;
+use crate::password::Passwords;
+use crate::random::Random;
+use crate::store::Store;
+use crate::token::AccessToken;
+use crate::whitelist::WhitelistSource;
+use crate::{request, response};
+
+impl<St, Src, C, R, P> Flow<St, Src, C, R, P>
+where
+    St: Store,
+    Src: WhitelistSource,
+    C: Clock,
+    R: Random,
+    P: Passwords,
+{
+    pub(super) async fn introspect<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Answer {
+        match self.inspect(req).await {
+            Ok((body, log)) => Answer {
+                response: response::json(StatusCode::OK, &body),
+                log,
+            },
+            Err((e, client_id)) => self.refused(&e, client_id),
+        }
+    }
+
+    async fn inspect<B: AsRef<[u8]>>(
+        &self,
+        req: &Request<B>,
+    ) -> Result<(serde_json::Value, RequestLog), (ApiError, String)> {
+        let form = request::read_form(req).map_err(|e| (e, String::new()))?;
+        let authorization = req.headers().get_all(header::AUTHORIZATION);
+        let client = client_auth::parse(authorization.iter().map(|v| v.as_bytes()), &form)
+            .map_err(|e| (e, String::new()))?;
+        let fail = |e| (e, client.client_id.clone());
+        // Only confidential applications may ask: a public client has no secret to show.
+        if client.secret.is_none() {
+            return Err(fail(ApiError::InvalidClient {
+                basic: client.basic,
+            }));
+        }
+        let presented = form
+            .get("token")
+            .ok_or_else(|| fail(ApiError::invalid_request("token is required")))?;
+        let token = AccessToken::parse(presented);
+        // A string that cannot be a token still costs the same read of the application.
+        let token_id = token.as_ref().map_or("-", |t| t.id());
+        let (app, record) = self
+            .store
+            .client_and_token(&client.client_id, token_id)
+            .await
+            .map_err(|e| fail(unavailable(e)))?;
+        authenticate(app.as_ref(), &client).map_err(fail)?;
+        let now_secs = self.clock.now_ms() / 1000;
+        let mut log = RequestLog {
+            event: "introspected",
+            status: 200,
+            client_id: client.client_id.clone(),
+            ..RequestLog::default()
+        };
+        let grant = token
+            .as_ref()
+            .map(|t| authorizer::decide(t, record.as_ref(), now_secs));
+        let body = match (grant, &record) {
+            (Some(Ok(grant)), Some(record)) => {
+                log.token_id = grant.token_id.clone();
+                log.description = "active".into();
+                json!({
+                    "active": true,
+                    "scope": grant.scopes.join(" "),
+                    "client_id": grant.client_id,
+                    "username": grant.username,
+                    "token_type": "Bearer",
+                    "exp": record.expires_at,
+                    "iat": record.issued_at,
+                })
+            }
+            // Unknown, expired, revoked, a disabled user's: nothing more is said.
+            _ => {
+                log.description = "inactive".into();
+                json!({ "active": false })
+            }
+        };
+        Ok((body, log))
+    }
+}

@@ -1,0 +1,144 @@
+//! Check 12's writes: a token (direct approval, or a code's exchange) or an authorization
+//! code, each under a fresh random id that is never reused.
+
+use tracing::warn;
+
+use super::{Flow, unavailable};
+use crate::clock::Clock;
+use crate::error::ApiError;
+use crate::password::Passwords;
+use crate::random::Random;
+use crate::secret;
+use crate::store::{CodeRecord, Store, StoreError, TokenRecord, User, Verified};
+use crate::token::AccessToken;
+use crate::whitelist::WhitelistSource;
+
+/// What a code is issued for, besides the user.
+pub(super) struct CodeGrant<'a> {
+    pub client_id: &'a str,
+    pub redirect_uri: &'a str,
+    pub redirect_uri_given: bool,
+    pub scopes: &'a [String],
+    pub challenge: String,
+}
+
+impl<St, Src, C, R, P> Flow<St, Src, C, R, P>
+where
+    St: Store,
+    Src: WhitelistSource,
+    C: Clock,
+    R: Random,
+    P: Passwords,
+{
+    /// Whether `record` is stored as it is (its id and its secret's hash).
+    async fn is_stored(&self, record: &TokenRecord) -> bool {
+        match self.store.get_token(&record.token_id).await {
+            Ok(Some(stored)) => stored.secret_hash == record.secret_hash,
+            _ => false,
+        }
+    }
+
+    pub(super) fn new_token(&self) -> Result<AccessToken, ApiError> {
+        AccessToken::generate(&self.random).map_err(|e| {
+            warn!(error = %e, "no randomness");
+            ApiError::ServerError
+        })
+    }
+
+    /// Writes the token record with a fresh id; one retry with a new id if the id exists.
+    pub(super) async fn issue(
+        &self,
+        user: &Verified,
+        client_id: &str,
+        scopes: &[String],
+        now_ms: u64,
+    ) -> Result<AccessToken, ApiError> {
+        for _ in 0..2 {
+            let token = self.new_token()?;
+            match self
+                .write_token(&token, user, client_id, scopes, now_ms)
+                .await
+            {
+                Ok(()) => return Ok(token),
+                Err(StoreError::Conflict) => {
+                    warn!(token_id = %token.id(), "token id collision; retrying with a new id")
+                }
+                // Disabled, reset or revoked since the read: as if the password were wrong,
+                // but not counted against the name.
+                Err(StoreError::UserChanged) => return Err(ApiError::LoginFailed),
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        Err(ApiError::ServerError)
+    }
+
+    /// One write of `token`'s record, held to the user as verified.
+    pub(super) async fn write_token(
+        &self,
+        token: &AccessToken,
+        user: &Verified,
+        client_id: &str,
+        scopes: &[String],
+        now_ms: u64,
+    ) -> Result<(), StoreError> {
+        let issued_at = now_ms / 1000;
+        let record = TokenRecord {
+            token_id: token.id().to_string(),
+            secret_hash: token.secret_hash(),
+            username: user.username.clone(),
+            client_id: client_id.to_string(),
+            scopes: scopes.to_vec(),
+            issued_at,
+            expires_at: issued_at + self.settings.token_lifetime.as_secs(),
+            revoked_at: None,
+            user_disabled: false,
+        };
+        match self.store.put_token(&record, user).await {
+            Ok(()) => Ok(()),
+            // When an earlier attempt of this write succeeded and only its answer was
+            // lost, the SDK's retry meets that write: the token stored under its id, the
+            // user's hash already replaced. Our token there means it was written.
+            Err(StoreError::Conflict | StoreError::UserChanged)
+                if self.is_stored(&record).await =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stores a new authorization code for `user`; returns the code (for the redirect only:
+    /// the store keeps its hash).
+    pub(super) async fn issue_code(
+        &self,
+        user: &User,
+        grant: CodeGrant<'_>,
+        now_ms: u64,
+    ) -> Result<String, ApiError> {
+        for _ in 0..2 {
+            let code = secret::generate(&self.random).map_err(|e| {
+                warn!(error = %e, "no randomness");
+                ApiError::ServerError
+            })?;
+            let record = CodeRecord {
+                code_hash: secret::hash(&code),
+                client_id: grant.client_id.to_string(),
+                redirect_uri: grant.redirect_uri.to_string(),
+                redirect_uri_given: grant.redirect_uri_given,
+                scopes: grant.scopes.to_vec(),
+                username: user.username.clone(),
+                user_generation: user.generation,
+                code_challenge: grant.challenge.clone(),
+                expires_at: now_ms / 1000 + self.settings.code_lifetime.as_secs(),
+                used_at: None,
+                token_id: None,
+            };
+            match self.store.put_code(&record).await {
+                Ok(()) => return Ok(code),
+                Err(StoreError::Conflict) => warn!("code collision; retrying with a new code"),
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        Err(ApiError::ServerError)
+    }
+}

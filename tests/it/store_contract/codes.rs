@@ -1,0 +1,109 @@
+//! Authorization codes, introspection's read and revocation by id: what the code flow
+//! relies on from any store.
+
+use direct_oauth::store::{CodeRecord, Redemption};
+
+use super::*;
+
+const NOW_SECS: u64 = 1_800_000_000;
+
+fn code(hash: u8) -> CodeRecord {
+    CodeRecord {
+        code_hash: [hash; 32],
+        client_id: "cli".into(),
+        redirect_uri: "https://a.example/cb".into(),
+        redirect_uri_given: false,
+        scopes: vec!["repo:read".into()],
+        username: "alice".into(),
+        user_generation: 0,
+        code_challenge: "challenge".into(),
+        expires_at: NOW_SECS + 60,
+        used_at: None,
+        token_id: None,
+    }
+}
+
+pub(super) async fn a_code_is_written_once_and_redeemed_once(store: &impl ContractStore) {
+    let c = code(1);
+    store.put_code(&c).await.unwrap();
+    assert_eq!(store.put_code(&c).await, Err(StoreError::Conflict));
+    let first = store
+        .redeem_code(&[1; 32], "cli", "challenge", "tok1", NOW_SECS)
+        .await;
+    assert_eq!(first.unwrap(), Redemption::Redeemed(c.clone()));
+    match store
+        .redeem_code(&[1; 32], "cli", "challenge", "tok2", NOW_SECS)
+        .await
+        .unwrap()
+    {
+        Redemption::Replayed(used) => {
+            assert_eq!(
+                used.token_id.as_deref(),
+                Some("tok1"),
+                "names the first token"
+            );
+            assert_eq!(used.used_at, Some(NOW_SECS));
+        }
+        other => panic!("a replay, not {other:?}"),
+    }
+}
+
+pub(super) async fn a_code_is_only_for_its_client_verifier_and_time(store: &impl ContractStore) {
+    store.put_code(&code(2)).await.unwrap();
+    let hash = [2; 32];
+    for (client, challenge, now) in [
+        ("other", "challenge", NOW_SECS),
+        ("cli", "other", NOW_SECS),
+        ("cli", "challenge", NOW_SECS + 60),
+    ] {
+        let r = store
+            .redeem_code(&hash, client, challenge, "t", now)
+            .await
+            .unwrap();
+        assert_eq!(r, Redemption::Refused, "{client} {challenge} {now}");
+    }
+    let unknown = store
+        .redeem_code(&[3; 32], "cli", "challenge", "t", NOW_SECS)
+        .await;
+    assert_eq!(unknown.unwrap(), Redemption::Refused);
+    let owner = store
+        .redeem_code(&hash, "cli", "challenge", "t", NOW_SECS + 59)
+        .await;
+    assert!(
+        matches!(owner.unwrap(), Redemption::Redeemed(_)),
+        "refusals did not use it up"
+    );
+}
+
+pub(super) async fn two_redemptions_at_once_one_wins(store: &impl ContractStore) {
+    store.put_code(&code(4)).await.unwrap();
+    let redeem = |t: &'static str| store.redeem_code(&[4; 32], "cli", "challenge", t, NOW_SECS);
+    let (a, b) = tokio::join!(redeem("a"), redeem("b"));
+    let won = [a.unwrap(), b.unwrap()]
+        .iter()
+        .filter(|r| matches!(r, Redemption::Redeemed(_)))
+        .count();
+    assert_eq!(won, 1);
+}
+
+pub(super) async fn introspection_reads_the_client_and_the_token_at_once(
+    store: &impl ContractStore,
+) {
+    let u = user("alice");
+    store.seed_user(u.clone()).await;
+    store.seed_application(app()).await;
+    store
+        .put_token(&token("tokA"), &verified(&u))
+        .await
+        .unwrap();
+    let (app_found, token_found) = store.client_and_token("cli", "tokA").await.unwrap();
+    assert_eq!(app_found, Some(app()), "the secret's hash comes with it");
+    assert_eq!(token_found.map(|t| t.token_id), Some("tokA".into()));
+    let (none, nothing) = store.client_and_token("nobody", "nothing").await.unwrap();
+    assert_eq!((none, nothing), (None, None));
+    assert!(store.revoke_by_id("tokA", NOW_SECS).await.unwrap());
+    assert!(!store.revoke_by_id("tokA", NOW_SECS).await.unwrap(), "once");
+    assert!(!store.revoke_by_id("nothing", NOW_SECS).await.unwrap());
+    let (_, revoked) = store.client_and_token("cli", "tokA").await.unwrap();
+    assert_eq!(revoked.unwrap().revoked_at, Some(NOW_SECS));
+}
