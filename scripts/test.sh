@@ -29,6 +29,8 @@ step "local stack"
 stack_env "$MOTO_PORT"
 # A short whitelist cache, so the tests can see a removal take effect.
 export DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=1 DIRECT_OAUTH_WHITELIST_STALE_SECONDS=0
+# The shortest code lifetime, so a test can wait one out.
+export DIRECT_OAUTH_CODE_LIFETIME_SECONDS=10
 export DIRECT_OAUTH_LOG_LEVEL=info
 write_env "$LOGS/env"
 start_moto "$MOTO_PORT" "$LOGS/moto.log"

@@ -23,7 +23,11 @@ GOOD_FORM = ("client_id=some_client_id"
              "&redirect_uri=https://my/internal/application/token_created"
              "&scope=repo:write,org:admin")
 
-# scenario -> (method, authorization, form body)
+# A PKCE pair (RFC 7636): the challenge is base64url(SHA-256(verifier)).
+VERIFIER = "sample-code-verifier-of-at-least-43-characters-0123456789"
+CHALLENGE = "gfzeziJ1IdYoeJRWT5yILFcSdu0V_s985iPvd-8n4BI"
+
+# scenario -> (method, authorization, form body[, path])
 SCENARIOS = {
     "success": ("POST", QUAY_AUTH, GOOD_FORM),
     "wrong-password": ("POST", WRONG_AUTH, GOOD_FORM),
@@ -31,6 +35,17 @@ SCENARIOS = {
     "redirect-mismatch": ("POST", QUAY_AUTH,
                           GOOD_FORM.replace("token_created", "token_created.evil")),
     "get": ("GET", QUAY_AUTH, None),
+    # The code flow: a code with PKCE, an exchange of a code nobody issued, introspection by
+    # a public client (refused), and discovery.
+    "code": ("POST", QUAY_AUTH, GOOD_FORM.replace("repo:write,org:admin", "repo:read")
+             + f"&response_type=code&state=s1&code_challenge={CHALLENGE}"
+             "&code_challenge_method=S256"),
+    "exchange-unknown-code": ("POST", None, "grant_type=authorization_code&client_id=some_client_id"
+                              f"&code=no-such-code&code_verifier={VERIFIER}",
+                              "/oauth/access_token"),
+    "introspect-public-client": ("POST", None, "token=whatever&client_id=some_client_id",
+                                 "/oauth/introspect"),
+    "discovery": ("GET", None, None, "/.well-known/oauth-authorization-server"),
 }
 
 
@@ -42,28 +57,30 @@ def sam_event(*args):
 
 
 def request_headers(auth, has_body):
-    headers = {"Authorization": auth, "User-Agent": "direct-oauth-sample/1.0"}
+    headers = {"User-Agent": "direct-oauth-sample/1.0"}
+    if auth:
+        headers["Authorization"] = auth
     if has_body:
         headers["Content-Type"] = "application/x-www-form-urlencoded"
     return headers
 
 
-def rest_v1(base, method, auth, body):
+def rest_v1(base, method, auth, body, path=PATH):
     e = copy.deepcopy(base)
-    e.update(httpMethod=method, path=PATH, resource=PATH, pathParameters=None,
+    e.update(httpMethod=method, path=path, resource=path, pathParameters=None,
              queryStringParameters=None, multiValueQueryStringParameters=None,
              stageVariables=None, body=body, isBase64Encoded=False)
     for name, value in request_headers(auth, body is not None).items():
         e["headers"][name] = value
         e["multiValueHeaders"][name] = [value]
-    e["requestContext"].update(httpMethod=method, path="/prod" + PATH, resourcePath=PATH,
+    e["requestContext"].update(httpMethod=method, path="/prod" + path, resourcePath=path,
                                stage="prod")
     return e
 
 
-def http_v2(base, method, auth, body, domain=None):
+def http_v2(base, method, auth, body, domain=None, path=PATH):
     e = copy.deepcopy(base)
-    e.update(routeKey="POST " + PATH if domain is None else "$default", rawPath=PATH,
+    e.update(routeKey=f"ANY {path}" if domain is None else "$default", rawPath=path,
              rawQueryString="", isBase64Encoded=body is not None)
     for k in ("cookies", "queryStringParameters", "pathParameters", "stageVariables"):
         e.pop(k, None)
@@ -73,7 +90,7 @@ def http_v2(base, method, auth, body, domain=None):
     if e["body"] is None:
         del e["body"]
     ctx = e["requestContext"]
-    ctx["http"].update(method=method, path=PATH)
+    ctx["http"].update(method=method, path=path)
     ctx.pop("authentication", None)
     ctx.pop("authorizer", None)
     if domain:
@@ -86,9 +103,9 @@ def http_v2(base, method, auth, body, domain=None):
     return e
 
 
-def alb(base, method, auth, body, multi):
+def alb(base, method, auth, body, multi, path=PATH):
     e = copy.deepcopy(base)
-    e.update(httpMethod=method, path=PATH, queryStringParameters={}, body=body or "",
+    e.update(httpMethod=method, path=path, queryStringParameters={}, body=body or "",
              isBase64Encoded=False)
     headers = dict(e["headers"])
     headers.update({k.lower(): v for k, v in request_headers(auth, body is not None).items()})
@@ -164,19 +181,21 @@ def main():
         "alb": sam_event("alb", "request"),
     }
     doors = {
-        "apigw-rest-v1": lambda m, a, b: rest_v1(bases["rest"], m, a, b),
-        "apigw-http-v2": lambda m, a, b: http_v2(bases["http"], m, a, b),
-        "alb": lambda m, a, b: alb(bases["alb"], m, a, b, multi=False),
-        "alb-multi-value": lambda m, a, b: alb(bases["alb"], m, a, b, multi=True),
-        "function-url": lambda m, a, b: http_v2(
-            bases["http"], m, a, b, domain="abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.on.aws"),
+        "apigw-rest-v1": lambda m, a, b, p: rest_v1(bases["rest"], m, a, b, p),
+        "apigw-http-v2": lambda m, a, b, p: http_v2(bases["http"], m, a, b, path=p),
+        "alb": lambda m, a, b, p: alb(bases["alb"], m, a, b, multi=False, path=p),
+        "alb-multi-value": lambda m, a, b, p: alb(bases["alb"], m, a, b, multi=True, path=p),
+        "function-url": lambda m, a, b, p: http_v2(
+            bases["http"], m, a, b, path=p,
+            domain="abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.on.aws"),
     }
     for door, make in doors.items():
         os.makedirs(os.path.join(ROOT, "events", door), exist_ok=True)
-        for scenario, (method, auth, body) in SCENARIOS.items():
-            path = os.path.join(ROOT, "events", door, scenario + ".json")
-            with open(path, "w") as f:
-                json.dump(make(method, auth, body), f, indent=2)
+        for scenario, (method, auth, body, *path) in SCENARIOS.items():
+            target = os.path.join(ROOT, "events", door, scenario + ".json")
+            with open(target, "w") as f:
+                json.dump(make(method or "POST", auth, body, path[0] if path else PATH), f,
+                          indent=2)
                 f.write("\n")
     authorizer = authorizer_events(sam_event("apigateway", "authorizer"),
                                    sam_event("apigateway", "request-authorizer"))

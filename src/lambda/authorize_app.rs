@@ -76,17 +76,11 @@ where
     R: Random,
     P: Passwords,
 {
-    let handler = service_fn(|mut req: Request| async move {
+    let handler = service_fn(|req: Request| async move {
         if let Some(context) = req.lambda_context_ref() {
             logging::begin_invocation(&context.request_id, context.xray_trace_id.as_deref());
-            // The runtime's deadline bounds how long the whitelist fetch may retry.
-            let deadline = Deadline(context.deadline);
-            req.extensions_mut().insert(deadline);
         }
-        if let Some(issuer) = issuer(&req) {
-            req.extensions_mut().insert(issuer);
-        }
-        let response = answer(app, &req).await;
+        let response = answer(app, req).await;
         logging::end_invocation();
         Ok::<_, Infallible>(response)
     });
@@ -98,7 +92,7 @@ where
 /// passwords; the rest of `total_ms` is the function's own work.
 pub async fn answer<St, Src, C, R, P>(
     app: &App<Flow<St, Src, C, R, P>>,
-    req: &Request,
+    mut req: Request,
 ) -> Response<Body>
 where
     St: Store,
@@ -107,6 +101,14 @@ where
     R: Random,
     P: Passwords,
 {
+    // The runtime's deadline bounds how long the whitelist fetch may retry.
+    if let Some(deadline) = req.lambda_context_ref().map(|c| Deadline(c.deadline)) {
+        req.extensions_mut().insert(deadline);
+    }
+    if let Some(issuer) = issuer(&req) {
+        req.extensions_mut().insert(issuer);
+    }
+    let req = &req;
     // Lambda runs one request at a time per process, so the counts are this request's.
     app.calls.reset();
     app.hashing.take();
@@ -164,15 +166,20 @@ fn source_ip(req: &Request) -> String {
 }
 
 /// The URL the request came to, up to the API's base path: API Gateway's domain name and,
-/// for a REST API or a named HTTP API stage, the stage. `None` behind an ALB (no domain in
-/// the event): set `DIRECT_OAUTH_ISSUER` there.
+/// for a REST API or a named HTTP API stage, the stage; behind an ALB, the `Host` it
+/// passed on (as the guard checked it). `DIRECT_OAUTH_ISSUER` overrides it.
 fn issuer(req: &Request) -> Option<Issuer> {
     use lambda_http::request::RequestContext;
     let (domain, stage) = match req.request_context_ref()? {
-        RequestContext::ApiGatewayV2(c) => (c.domain_name.clone()?, c.stage.clone()),
-        RequestContext::ApiGatewayV1(c) => (c.domain_name.clone()?, c.stage.clone()),
-        _ => return None,
+        RequestContext::ApiGatewayV2(c) => (c.domain_name.clone(), c.stage.clone()),
+        RequestContext::ApiGatewayV1(c) => (c.domain_name.clone(), c.stage.clone()),
+        _ => (None, None),
     };
+    let host = || {
+        let value = req.headers().get(super::guard::HOST_HEADER)?;
+        Some(value.to_str().ok()?.to_string())
+    };
+    let domain = domain.or_else(host)?;
     let base = match stage.as_deref() {
         None | Some("$default") | Some("") => String::new(),
         Some(stage) => format!("/{stage}"),

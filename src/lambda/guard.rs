@@ -49,6 +49,7 @@ pub fn sanitize(event: &mut LambdaRequest) {
             keep_repeated_credentials(&mut e.headers, &e.multi_value_headers);
             fix_body(&mut e.body, &mut e.is_base64_encoded, &mut e.headers);
             drop_uri_headers(&mut e.headers);
+            drop_uri_headers(&mut e.multi_value_headers);
             safe_path(&mut e.path);
             e.query_string_parameters = Default::default();
             e.multi_value_query_string_parameters = Default::default();
@@ -65,6 +66,7 @@ pub fn sanitize(event: &mut LambdaRequest) {
             keep_repeated_credentials(&mut e.headers, &e.multi_value_headers);
             fix_body(&mut e.body, &mut e.is_base64_encoded, &mut e.headers);
             drop_uri_headers(&mut e.headers);
+            drop_uri_headers(&mut e.multi_value_headers);
             safe_path(&mut e.path);
             e.query_string_parameters = Default::default();
             e.multi_value_query_string_parameters = Default::default();
@@ -94,10 +96,36 @@ fn safe_path(path: &mut Option<String>) {
     });
 }
 
-/// The headers `lambda_http` puts into the URI, which the function does not read.
+/// The `Host` an ALB passed on, kept here once checked to be a host name (and port): the
+/// issuer discovery names when none is configured. A client cannot set it itself.
+pub const HOST_HEADER: &str = "x-direct-oauth-host";
+
+/// The headers `lambda_http` puts into the URI, which the function does not read; a
+/// well-formed `Host` is kept aside as [`HOST_HEADER`].
 fn drop_uri_headers(headers: &mut HeaderMap) {
-    headers.remove(http::header::HOST);
+    headers.remove(HOST_HEADER);
+    if let Some(host) = headers.remove(http::header::HOST)
+        && is_host(host.as_bytes())
+    {
+        headers.insert(HOST_HEADER, host);
+    }
     headers.remove("x-forwarded-proto");
+}
+
+/// A DNS name or IPv4 address with an optional port: letters, digits, `-`, `.`, one `:`.
+fn is_host(value: &[u8]) -> bool {
+    let (name, port) = match value.iter().position(|&b| b == b':') {
+        Some(i) => (&value[..i], Some(&value[i + 1..])),
+        None => (value, None),
+    };
+    let name_ok = !name.is_empty()
+        && name.len() <= 253
+        && name
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'));
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.iter().all(u8::is_ascii_digit));
+    name_ok && port_ok
 }
 
 /// `lambda_http` lets the single-value `Authorization` replace the multi-value ones, which
@@ -163,6 +191,22 @@ mod tests {
             &format!(r#""{BODY_ERROR_HEADER}":"x","content-type""#),
         );
         assert!(!convert(&json).headers().contains_key(BODY_ERROR_HEADER));
+    }
+
+    #[test]
+    fn only_a_well_formed_host_is_kept_aside() {
+        assert!(is_host(b"id.example.com") && is_host(b"10.0.0.1:8443"));
+        for bad in [
+            &b""[..],
+            b"exa mple",
+            b"a:b:c",
+            b"a:",
+            b"\"x",
+            b"a/b",
+            b"[::1]",
+        ] {
+            assert!(!is_host(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -14,7 +14,8 @@ from conftest import QUAY_REDIRECT, ROOT, require
 # events/token-authorizer holds the authorizer's events (tests/e2e/test_authorizer.py).
 DOORS = sorted(os.path.basename(d) for d in glob.glob(os.path.join(ROOT, "events", "*"))
                if os.path.isdir(d) and os.path.basename(d) != "token-authorizer")
-SCENARIOS = ["success", "wrong-password", "not-whitelisted", "redirect-mismatch", "get"]
+SCENARIOS = ["success", "wrong-password", "not-whitelisted", "redirect-mismatch", "get", "code",
+             "exchange-unknown-code", "introspect-public-client", "discovery"]
 
 # scenario -> (status, error code or None, headers that must be present)
 EXPECTED = {
@@ -23,7 +24,13 @@ EXPECTED = {
     "not-whitelisted": (403, "unauthorized_client", {"content-type"}),
     "redirect-mismatch": (400, "invalid_request", {"content-type"}),
     "get": (405, "invalid_request", {"allow", "content-type"}),
+    "code": (302, None, {"location", "cache-control"}),
+    "exchange-unknown-code": (400, "invalid_grant", {"content-type"}),
+    "introspect-public-client": (401, "invalid_client", {"content-type"}),
+    "discovery": (200, None, {"content-type"}),
 }
+# Where a success sends the client: a token in the fragment, a code in the query.
+LOCATION = {"success": QUAY_REDIRECT + "#access_token=", "code": QUAY_REDIRECT + "?code="}
 
 
 def invoke(path):
@@ -44,8 +51,8 @@ def invoke(path):
 
 def normalise(reply, headers):
     body = reply.get("body") or ""
-    error = json.loads(body)["error"] if body else None
-    location = headers.get("location", [""])[0].split("#access_token=")[0]
+    error = json.loads(body).get("error") if body else None
+    location = headers.get("location", [""])[0].split("#access_token=")[0].split("?code=")[0]
     return reply["statusCode"], error, location, sorted(headers)
 
 
@@ -70,8 +77,11 @@ def test_all_doors_answer_alike(scenario, reset_failures):
         if error:
             assert json.loads(reply["body"])["error"] == error, door
             assert "location" not in headers, door
+        elif scenario in LOCATION:
+            assert headers["location"][0].startswith(LOCATION[scenario]), door
         else:
-            assert headers["location"][0].startswith(QUAY_REDIRECT + "#access_token="), door
+            body = json.loads(reply["body"])
+            assert body["token_endpoint"] == body["issuer"] + "/oauth/access_token", door
         if door.startswith("alb"):
             assert reply.get("statusDescription", "").startswith(str(status)), door
         seen[door] = normalise(reply, headers)

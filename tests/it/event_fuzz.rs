@@ -164,7 +164,7 @@ fn status(event: Value) -> Option<u16> {
     let request: lambda_http::Request = request.into();
     let (rt, app) = instance();
     Some(
-        rt.block_on(authorize_app::answer(app, &request))
+        rt.block_on(authorize_app::answer(app, request))
             .status()
             .as_u16(),
     )

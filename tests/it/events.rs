@@ -71,7 +71,7 @@ async fn every_front_door_event_gets_the_answer_its_name_promises() {
                 .unwrap_or_else(|e| panic!("{door}/{scenario}: not a Lambda HTTP event: {e}"));
             guard::sanitize(&mut event);
             let request: lambda_http::Request = event.into();
-            let response = authorize_app::answer(&app, &request).await;
+            let response = authorize_app::answer(&app, request).await;
             let status = response.status().as_u16();
             let body: Value = match response.body() {
                 lambda_http::Body::Text(t) => serde_json::from_str(t).unwrap(),
@@ -106,6 +106,30 @@ async fn every_front_door_event_gets_the_answer_its_name_promises() {
                     "{what}"
                 ),
                 "get" => assert_eq!(status, 405, "{what}"),
+                "code" => {
+                    assert_eq!(status, 302, "{what}");
+                    let location = response.headers()[LOCATION].to_str().unwrap();
+                    let prefix = "https://my/internal/application/token_created?code=";
+                    assert!(location.starts_with(prefix), "{what}: {location}");
+                    assert!(location.ends_with("&state=s1"), "{what}: {location}");
+                    assert_eq!(app.flow.store().codes().len(), 1, "{what}: one code");
+                }
+                "exchange-unknown-code" => assert_eq!(
+                    (status, &body["error"]),
+                    (400, &"invalid_grant".into()),
+                    "{what}"
+                ),
+                "introspect-public-client" => assert_eq!(
+                    (status, &body["error"]),
+                    (401, &"invalid_client".into()),
+                    "{what}"
+                ),
+                "discovery" => {
+                    assert_eq!(status, 200, "{what}");
+                    let issuer = body["issuer"].as_str().unwrap_or_default();
+                    let token = body["token_endpoint"].as_str().unwrap_or_default();
+                    assert_eq!(token, format!("{issuer}/oauth/access_token"), "{what}");
+                }
                 other => panic!("{door}/{other}.json: no expectation for this scenario"),
             }
             if scenario != "success" {
@@ -114,7 +138,7 @@ async fn every_front_door_event_gets_the_answer_its_name_promises() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 25, "five scenarios at each of five front doors");
+    assert_eq!(checked, 45, "nine scenarios at each of five front doors");
 }
 
 /// The sample tokens' records, as `tools/sample_tokens.py` writes them into a local stack:
