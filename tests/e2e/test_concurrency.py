@@ -22,7 +22,7 @@ WARM_UP = v2_event(FORM, None)
 
 
 TABLES = {"USERS": "users", "APPLICATIONS": "applications", "TOKENS": "tokens",
-          "FAILED_LOGINS": "failed_logins", "USER_TOKENS": "user_tokens"}
+          "FAILED_LOGINS": "failed_logins", "USER_TOKENS": "user_tokens", "CODES": "codes"}
 ENV = {}  # the current test's environment, for fresh_user
 
 
@@ -211,3 +211,39 @@ def test_a_right_password_meets_no_503_from_a_failure_at_the_same_moment(env):
     print(f"\nright and wrong at once: {dict(seen)}")
     assert set(seen) <= {302, 401, 429}, seen
     assert seen[302] > 0
+
+
+def at(path, event):
+    """`event` sent to another path of the function."""
+    event = dict(event, rawPath=path)
+    event["requestContext"] = dict(event["requestContext"])
+    event["requestContext"]["http"] = dict(event["requestContext"]["http"], path=path)
+    return event
+
+
+def test_simultaneous_exchanges_of_one_code_yield_one_token(env, dynamodb, own_tables):
+    """The exchange reads the code, checks it, and marks it used: N instances presenting
+    one code at once must get one token between them (the redemption is one conditional
+    write), and the rest invalid_grant."""
+    import base64
+    import hashlib
+    from urllib.parse import parse_qs, urlsplit
+    name, password = fresh_user()
+    verifier = "v" * 50
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(
+        b"=").decode()
+    ask = FORM + f"&response_type=code&code_challenge={challenge}&code_challenge_method=S256"
+    n = 12
+    with Fleet(n, env) as fleet:
+        fleet.warm(WARM_UP)
+        status, headers, _, _ = fleet.fire([v2_event(ask, basic(name, password))])[0]
+        assert status == 302, headers
+        code = parse_qs(urlsplit(headers["location"]).query)["code"][0]
+        swap = (f"grant_type=authorization_code&client_id=some_client_id&code={code}"
+                f"&code_verifier={verifier}&redirect_uri={QUAY_REDIRECT}")
+        answers = fleet.fire([at("/oauth/access_token", v2_event(swap, None))] * n)
+    seen = statuses(answers)
+    tokens = dynamodb.scan(TableName=own_tables["tokens"])["Items"]
+    print(f"\nexchange race: {n} instances, one code: {dict(seen)}, tokens stored {len(tokens)}")
+    assert seen[200] == 1 and seen[400] == n - 1, seen
+    assert len(tokens) == 1
