@@ -175,6 +175,101 @@ def tls_rows(fn, env, moto_port):
     return rows
 
 
+VERIFIER = "sample-code-verifier-of-at-least-43-characters-0123456789"  # events/*/code.json's
+
+
+def with_body(e, form, path=None):
+    """An HTTP API v2 event with another form body (and path)."""
+    e = json.loads(json.dumps(e))
+    e["body"] = base64.b64encode(form.encode()).decode()
+    e["headers"].pop("authorization", None)  # the user's; a client sets its own
+    if path:
+        e["rawPath"] = path
+        e["requestContext"]["http"]["path"] = path
+    return e
+
+
+def issue_code(api):
+    """A code from a running instance, for the sample verifier."""
+    kind, reply, _ = api.invoke(event(scenario="code"))
+    check(kind == "response" and reply.get("statusCode") == 302, "code: want 302", reply)
+    location = {k.lower(): v for k, v in reply["headers"].items()}["location"]
+    return location.split("?code=", 1)[1].split("&", 1)[0]
+
+
+def exchange_event(code):
+    form = (f"grant_type=authorization_code&client_id=some_client_id&code={code}"
+            f"&code_verifier={VERIFIER}&redirect_uri={QUAY_REDIRECT}")
+    return with_body(event(), form, "/oauth/access_token")
+
+
+def exchanged(reply, what):
+    check(isinstance(reply, dict) and reply.get("statusCode") == 200
+          and "access_token" in (reply.get("body") or ""), what + ": want a token", reply)
+
+
+def code_flow_rows(fn, env):
+    """The token endpoint's cold and warm times, and the round trips of an exchange and of
+    an introspection. Codes come from a separate warm instance, so the timed instance
+    does the exchange only."""
+    out = subprocess.run([os.path.join(RELEASE, "direct-oauth-admin"), "app", "add",
+                          "bench_confidential", "--redirect-uri", QUAY_REDIRECT,
+                          "--confidential"], env=env, text=True, check=True,
+                         capture_output=True).stdout
+    secret = out.strip().rsplit(" ", 1)[1]
+    issuer = RuntimeApi()
+    issuer_proc = issuer.start_function(fn, env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+    rows = []
+    try:
+        colds = []
+        for i in range(RUNS):
+            code = issue_code(issuer)
+            ms, _ = cold_start(fn, env, exchange_event(code), exchanged, f"cold exchange #{i}")
+            colds.append(ms)
+        api = RuntimeApi()
+        proc = api.start_function(fn, env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        warm = []
+        try:
+            for i in range(3 + WARM_RUNS):
+                code = issue_code(issuer)
+                t0 = time.monotonic()
+                kind, reply, at = api.invoke(exchange_event(code))
+                check(kind == "response", f"warm exchange #{i}: want a response", reply)
+                exchanged(reply, f"warm exchange #{i}")
+                if i >= 3:
+                    warm.append((at - t0) * 1000)
+        finally:
+            proc.kill()
+            proc.wait()
+            api.close()
+        code = issue_code(issuer)
+        auth = "Basic " + base64.b64encode(f"bench_confidential:{secret}".encode()).decode()
+        token_reply = {}
+
+        def keep(reply, what):
+            exchanged(reply, what)
+            token_reply.update(json.loads(reply["body"]))
+
+        steps = [("exchange", exchange_event(code), keep, 0)]
+        logs = request_logs(fn, env, steps)
+        ask = with_body(event(), f"token={token_reply['access_token']}", "/oauth/introspect")
+        ask["headers"]["authorization"] = auth
+        active = status_is(200)
+        logs += request_logs(fn, dict(env), [("introspection", ask, active, 0)])
+    finally:
+        issuer_proc.kill()
+        issuer_proc.wait()
+        issuer.close()
+    rows.append((f"token endpoint cold start, exchange 200 (median of {RUNS})", "",
+                 f"{statistics.median(colds):.1f} ms"))
+    rows.append((f"token endpoint warm exchange (median of {WARM_RUNS})", "",
+                 f"{statistics.median(warm):.1f} ms"))
+    rows.append(("DynamoDB round trips per exchange", "", str(logs[0]["dynamodb_calls"])))
+    rows.append(("DynamoDB round trips per introspection", "1", str(logs[1]["dynamodb_calls"])))
+    return rows
+
+
 def warm_latency(binary, env, ev, judge, what, runs=WARM_RUNS, skip=3):
     """Median invocation -> response time on one process, after `skip` warm-up requests;
     every answer, warm-up included, is judged."""
@@ -343,6 +438,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dry-run", action="store_true",
                         help="check the bench: debug binaries, 2 runs, no criterion or zip")
+    parser.add_argument("--focus", action="store_true",
+                        help="only the cold start over TLS and its split, and the token endpoint")
     parser.add_argument("--enumeration", metavar="BINDIR",
                         help="only the 401 medians, with the binaries in BINDIR (20 runs)")
     args = parser.parse_args()
@@ -373,8 +470,13 @@ def main():
               "https://my/internal/application/token_created")
         admin(env, "whitelist", "add", "some_client_id")
 
-        # 1 + 5: cold start and peak RSS.
         fn = os.path.join(RELEASE, "authorize-app")
+        if args.focus:
+            rows.extend(tls_rows(fn, env, port))
+            rows.extend(code_flow_rows(fn, env))
+            print_table(rows, header)
+            return
+        # 1 + 5: cold start and peak RSS.
         hello = os.path.join(RELEASE, "examples", "hello-lambda")
         ours, init_only, base, rss = [], [], [], []
         for i in range(RUNS):
@@ -417,8 +519,9 @@ def main():
         rows.append(("peak RSS, cold start run (max, MiB)", "<= 30", f"{max(rss) / 1024:.1f} MiB "
                      f"({max(rss) * 1024 / 1e6:.1f} MB)"))
 
-        # Cold start with TLS, as on AWS, and the split of a cold start.
+        # Cold start with TLS, as on AWS, and the split of a cold start; the code flow.
         rows.extend(tls_rows(fn, env, port))
+        rows.extend(code_flow_rows(fn, env))
 
         # 2: AWS round trips per request, from the function's own log lines.
         # The warm request runs on an hour-long cache (inside it whatever the machine's
