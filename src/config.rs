@@ -35,6 +35,9 @@ pub struct Config {
     pub tables: Tables,
     /// SSM parameter holding the whitelist of client ids allowed to use direct approval.
     pub whitelist_parameter: String,
+    /// The KMS key of a SecureString whitelist, for the admin CLI's edits (the function
+    /// only reads, and SSM decrypts with whatever key the value names).
+    pub whitelist_kms_key: Option<String>,
     /// How long a fetched whitelist is used before SSM is asked again.
     pub whitelist_cache: Duration,
     /// How long past its refresh time the last good whitelist may still be served while SSM
@@ -108,6 +111,7 @@ pub mod vars {
     pub const CODES_TABLE: (&str, &str) = ("DIRECT_OAUTH_CODES_TABLE", "direct-oauth-codes");
     pub const CODE_LIFETIME_SECONDS: (&str, &str) = ("DIRECT_OAUTH_CODE_LIFETIME_SECONDS", "60");
     pub const ISSUER: (&str, &str) = ("DIRECT_OAUTH_ISSUER", "");
+    pub const WHITELIST_KMS_KEY: (&str, &str) = ("DIRECT_OAUTH_WHITELIST_KMS_KEY", "");
 }
 
 impl Config {
@@ -133,6 +137,7 @@ impl Config {
         Ok(Config {
             tables,
             whitelist_parameter: parameter_name(get(vars::WHITELIST_PARAMETER))?,
+            whitelist_kms_key: Some(get(vars::WHITELIST_KMS_KEY).1).filter(|k| !k.is_empty()),
             whitelist_cache: seconds(get(vars::WHITELIST_CACHE_SECONDS), 0, 86_400)?,
             whitelist_stale: seconds(get(vars::WHITELIST_STALE_SECONDS), 0, 86_400)?,
             token_lifetime: seconds(get(vars::TOKEN_LIFETIME_SECONDS), 60, 100 * 365 * 86_400)?,

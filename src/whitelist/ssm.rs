@@ -19,6 +19,9 @@ pub const EMPTY_LIST_VALUE: &str = ",";
 pub struct SsmWhitelist {
     client: Client,
     name: String,
+    /// The KMS key a SecureString whitelist is encrypted with: what a write must name, or
+    /// SSM would re-encrypt the list under the account's default `aws/ssm` key.
+    kms_key: Option<String>,
 }
 
 fn source_error(e: impl std::error::Error) -> SourceError {
@@ -53,7 +56,14 @@ impl SsmWhitelist {
         SsmWhitelist {
             client,
             name: name.into(),
+            kms_key: None,
         }
+    }
+
+    /// The key to encrypt with when the CLI writes a SecureString whitelist.
+    pub fn with_kms_key(mut self, key: Option<String>) -> Self {
+        self.kms_key = key;
+        self
     }
 
     pub fn name(&self) -> &str {
@@ -141,11 +151,23 @@ impl SsmWhitelist {
         } else {
             ids.join(",")
         };
+        let key = match (&kind, &self.kms_key) {
+            (ParameterType::SecureString, None) => {
+                return Err(SourceError::Misconfigured(
+                    "the whitelist is a SecureString: name its KMS key (the stack's \
+                     WhitelistKmsKeyArn, or DIRECT_OAUTH_WHITELIST_KMS_KEY) so the edit keeps it"
+                        .into(),
+                ));
+            }
+            (ParameterType::SecureString, Some(key)) => Some(key.clone()),
+            _ => None,
+        };
         self.client
             .put_parameter()
             .name(&self.name)
             .value(value)
             .r#type(kind)
+            .set_key_id(key)
             .overwrite(true)
             .description("Client ids allowed to use direct OAuth approval (direct-oauth)")
             .send()

@@ -22,6 +22,7 @@ one, some flow must fail, and every failure must come from the refusal of that a
 Prints the table of the result and writes it to .local/iam-table.md.
 """
 
+import base64
 import hashlib
 import http.client
 import http.server
@@ -344,10 +345,12 @@ class Admin:
                                  Key={"username": {"S": username}},
                                  ConsistentRead=True).get("Item")
 
-    def put_app(self, client_id, name="before"):
-        self.ddb.put_item(TableName=self.t["applications"], Item={
-            "client_id": {"S": client_id}, "name": {"S": name},
-            "redirect_uris": {"L": [{"S": REDIRECT}]}})
+    def put_app(self, client_id, name="before", secret=None):
+        item = {"client_id": {"S": client_id}, "name": {"S": name},
+                "redirect_uris": {"L": [{"S": REDIRECT}]}}
+        if secret:
+            item["secret_sha256"] = {"B": hashlib.sha256(secret.encode()).digest()}
+        self.ddb.put_item(TableName=self.t["applications"], Item=item)
 
     def app(self, client_id):
         return self.ddb.get_item(TableName=self.t["applications"],
@@ -479,6 +482,70 @@ def flow_revoke(run):
     expect(kind == "response" and answer["statusCode"] == 200,
            str(answer.get("statusCode") if kind == "response" else kind))
     expect("revoked_at" in run.admin.token(token[:22]), "not revoked")
+
+
+VERIFIER = "iam-pkce-verifier-" + "v" * 40
+CONFIDENTIAL, SECRET = "iam_confidential", "iam-client-secret"
+
+
+def at_path(event, path):
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["routeKey"] = event["requestContext"]["routeKey"] = "POST " + path
+    return event
+
+
+def code_of(run, user):
+    """A code for `user` (the code's PutItem), with the PKCE challenge of VERIFIER."""
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest())
+    form = (FORM + "&response_type=code&code_challenge_method=S256&code_challenge="
+            + challenge.rstrip(b"=").decode())
+    kind, answer = invoke(run.fn, v2_event(form, basic(user, PASSWORD)))
+    expect(kind == "response" and answer["statusCode"] == 302,
+           str(answer.get("statusCode") if kind == "response" else kind))
+    location = {k.lower(): v for k, v in answer["headers"].items()}["location"]
+    return location.split("?code=", 1)[1].split("&", 1)[0]
+
+
+def exchange(run, code):
+    form = (f"grant_type=authorization_code&client_id={CLIENT}&code={code}"
+            f"&code_verifier={VERIFIER}&redirect_uri={quote(REDIRECT, safe='')}")
+    kind, answer = invoke(run.fn, at_path(v2_event(form, None), "/oauth/access_token"))
+    expect(kind == "response", f"invocation {kind}")
+    return answer
+
+
+def flow_code_exchange(run):
+    """Quay's code flow: the code written, then exchanged (the application read, the
+    code's conditional UpdateItem, the token's transaction)."""
+    user = unique("code")
+    run.admin.put_user(user)
+    answer = exchange(run, code_of(run, user))
+    expect(answer["statusCode"] == 200, f"exchange {answer['statusCode']}")
+
+
+def flow_code_replay(run):
+    """A code used twice: invalid_grant (a GetItem tells the replay), and the token of the
+    first exchange revoked (an UpdateItem on the tokens table)."""
+    user = unique("replay")
+    run.admin.put_user(user)
+    code = code_of(run, user)
+    first = exchange(run, code)
+    expect(first["statusCode"] == 200, f"first exchange {first['statusCode']}")
+    again = exchange(run, code)
+    expect(again["statusCode"] == 400, f"replay {again['statusCode']}")
+    token_id = json.loads(first["body"])["access_token"][:22]
+    expect("revoked_at" in (run.admin.token(token_id) or {}), "first token not revoked")
+
+
+def flow_introspect(run):
+    """A confidential application asks about a token: one BatchGetItem."""
+    run.admin.put_app(CONFIDENTIAL, secret=SECRET)
+    token = run.admin.mint_token(unique("intro"))
+    event = at_path(v2_event(f"token={token}", basic(CONFIDENTIAL, SECRET)), "/oauth/introspect")
+    kind, answer = invoke(run.fn, event)
+    expect(kind == "response" and answer["statusCode"] == 200,
+           str(answer.get("statusCode") if kind == "response" else kind))
+    expect(json.loads(answer["body"]).get("active") is True, "not active")
 
 
 def authorizer_event(token):
@@ -649,6 +716,9 @@ PRINCIPALS = [
         ("bcrypt login (rehash)", flow_bcrypt_login),
         ("lost token-write answer", flow_lost_answer),
         ("POST /oauth/revoke", flow_revoke),
+        ("code + exchange", flow_code_exchange),
+        ("code replayed", flow_code_replay),
+        ("POST /oauth/introspect", flow_introspect),
     ]),
     ("token-authorizer", "TokenAuthorizerRole", TOKEN_AUTHORIZER, [
         ("valid token allowed", flow_authorizer_valid),

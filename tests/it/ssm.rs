@@ -55,7 +55,14 @@ async fn reads_string_lists_strings_and_secure_strings() {
             .unwrap();
         assert_eq!(w.list().await.unwrap(), ["one", "two"], "{kind:?}");
     }
-    // Edits keep the type: a SecureString stays secure.
+    // An edit without the list's key would re-encrypt it under aws/ssm: refused.
+    assert!(matches!(
+        w.edit("three", true).await,
+        Err(SourceError::Misconfigured(why)) if why.contains("KMS key")
+    ));
+    // With the key named, edits keep the type and the key: a SecureString stays secure.
+    let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let w = w.with_kms_key(Some(key.into()));
     w.edit("three", true).await.unwrap();
     let p = client
         .get_parameter()
@@ -66,6 +73,20 @@ async fn reads_string_lists_strings_and_secure_strings() {
         .parameter
         .unwrap();
     assert_eq!(p.r#type, Some(ParameterType::SecureString));
+    let described = client
+        .describe_parameters()
+        .parameter_filters(
+            aws_sdk_ssm::types::ParameterStringFilter::builder()
+                .key("Name")
+                .values(w.name())
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let key_id = described.parameters()[0].key_id().unwrap_or_default();
+    assert_eq!(key_id, key, "the key the list was encrypted with");
 }
 
 #[tokio::test]

@@ -48,7 +48,8 @@ async fn main() -> ExitCode {
     let calls = aws::AwsCalls::default();
     let ctx = Ctx {
         store: DynamoStore::new(aws::dynamodb(&sdk, &calls), config.tables.clone()),
-        whitelist: SsmWhitelist::new(aws::ssm(&sdk, &calls), config.whitelist_parameter.clone()),
+        whitelist: SsmWhitelist::new(aws::ssm(&sdk, &calls), config.whitelist_parameter.clone())
+            .with_kms_key(config.whitelist_kms_key.clone()),
         config,
         output: cli.output,
     };

@@ -17,6 +17,9 @@ const OUTPUTS: [(&str, &str); 6] = [
     ("WhitelistParameterName", vars::WHITELIST_PARAMETER.0),
 ];
 
+/// An output only a stack with a SecureString whitelist has.
+const KMS_KEY_OUTPUT: &str = "WhitelistKmsKeyArn";
+
 /// The configuration variables the stack's outputs give (one `DescribeStacks`).
 pub(crate) async fn variables(
     sdk: &SdkConfig,
@@ -32,13 +35,17 @@ pub(crate) async fn variables(
         .stacks()
         .first()
         .ok_or_else(|| format!("no stack {stack}"))?;
-    from_outputs(
-        stack,
+    let outputs = || {
         found
             .outputs()
             .iter()
-            .filter_map(|o| Some((o.output_key()?, o.output_value()?))),
-    )
+            .filter_map(|o| Some((o.output_key()?, o.output_value()?)))
+    };
+    let mut vars = from_outputs(stack, outputs())?;
+    if let Some((_, key)) = outputs().find(|(k, _)| *k == KMS_KEY_OUTPUT) {
+        vars.insert(vars::WHITELIST_KMS_KEY.0.to_string(), key.to_string());
+    }
+    Ok(vars)
 }
 
 fn from_outputs<'a>(
