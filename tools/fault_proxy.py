@@ -29,12 +29,13 @@ operation being the part of `X-Amz-Target` after the dot ("ssm" requests keep th
 target) and outcome "forwarded" or the failure; `proxy.calls` keeps the raw targets.
 """
 
-import http.client
 import http.server
 import json
 import threading
 import time
 from urllib.parse import urlsplit
+
+from http_relay import answer, forward
 
 THROTTLE = {"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
             "message": "Rate of requests exceeds the allowed throughput."}
@@ -138,22 +139,11 @@ class FaultProxy:
                     return self._answer(400, CONFLICT)
                 if outcome == "internal":
                     return self._answer(500, INTERNAL)
-                conn = http.client.HTTPConnection(*proxy.upstream, timeout=10)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                headers["Host"] = "%s:%d" % proxy.upstream
-                conn.request("POST", self.path, body=body, headers=headers)
-                resp = conn.getresponse()
-                data = resp.read()
-                conn.close()
+                status, headers, data = forward(proxy.upstream, "POST", self.path, self.headers,
+                                                body, timeout=10)
                 if outcome == "lost":
                     return self._drop()
-                self.send_response(resp.status)
-                for k, v in resp.getheaders():
-                    if k.lower() not in ("content-length", "transfer-encoding", "connection"):
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                answer(self, status, headers, data)
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

@@ -12,7 +12,6 @@ read by rustls-native-certs) honours, so nothing in the function changes for the
 """
 
 import datetime
-import http.client
 import http.server
 import ipaddress
 import os
@@ -24,6 +23,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from http_relay import answer, forward
 
 
 def _name(common_name):
@@ -102,21 +103,8 @@ class TlsTerminator:
 
             def _forward(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                upstream = http.client.HTTPConnection(*terminator.upstream, timeout=30)
-                headers = {k: v for k, v in self.headers.items()
-                           if k.lower() not in ("host", "connection")}
-                headers["Host"] = "%s:%d" % terminator.upstream
-                upstream.request(self.command, self.path, body=body, headers=headers)
-                resp = upstream.getresponse()
-                data = resp.read()
-                upstream.close()
-                self.send_response(resp.status)
-                for k, v in resp.getheaders():
-                    if k.lower() not in ("content-length", "transfer-encoding", "connection"):
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                answer(self, *forward(terminator.upstream, self.command, self.path,
+                                      self.headers, body))
 
             do_GET = do_POST = do_PUT = do_DELETE = _forward
 

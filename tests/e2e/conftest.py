@@ -30,6 +30,17 @@ def require(name):
     return value
 
 
+@pytest.fixture
+def aws_stack():
+    """For modules that need the local stack's moto: `pytestmark = usefixtures(...)`."""
+    require("AWS_ENDPOINT_URL")
+
+
+def uid(prefix):
+    """A name no other test uses."""
+    return prefix + uuid.uuid4().hex[:8]
+
+
 @pytest.fixture(scope="session")
 def endpoint():
     return require("E2E_ENDPOINT")

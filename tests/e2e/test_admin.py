@@ -6,18 +6,10 @@ import uuid
 import bcrypt
 import pytest
 
-from conftest import admin, basic, require
+from conftest import admin, basic, uid
 
 FORM = "client_id=some_client_id&scope=repo:read"
-
-
-@pytest.fixture(autouse=True)
-def stack():
-    require("AWS_ENDPOINT_URL")
-
-
-def uid(prefix):
-    return prefix + uuid.uuid4().hex[:8]
+pytestmark = pytest.mark.usefixtures("aws_stack")
 
 
 def test_every_command_has_help():

@@ -6,24 +6,17 @@ import json
 import os
 import pty
 import subprocess
-import uuid
 
 import boto3
 import pytest
 
-from conftest import ROOT, admin, basic, require
+from conftest import ROOT, admin, basic, uid
 
 BINARY = os.path.join(ROOT, "target", "debug", "direct-oauth-admin")
 FORM = "client_id=some_client_id&scope=repo:read"
 
 
-@pytest.fixture(autouse=True)
-def stack():
-    require("AWS_ENDPOINT_URL")
-
-
-def uid(prefix):
-    return prefix + uuid.uuid4().hex[:8]
+pytestmark = pytest.mark.usefixtures("aws_stack")
 
 
 def on_a_terminal(args, answers):

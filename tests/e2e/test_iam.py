@@ -43,6 +43,7 @@ import pytest
 from cfnlint.decode import decode_str
 
 import local_moto
+from http_relay import answer, forward
 from conftest import ROOT, Function, basic, v2_event
 
 ADMIN_CLI = os.path.join(ROOT, "target", "debug", "direct-oauth-admin")
@@ -175,13 +176,7 @@ class Gateway:
                 pass
 
             def _answer(self, status, headers, data):
-                self.send_response(status)
-                for k, v in headers:
-                    if k.lower() not in ("content-length", "transfer-encoding", "connection"):
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                answer(self, status, headers, data)
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -196,14 +191,10 @@ class Gateway:
                                      "Message": f"User: {seen.key} is not authorized to perform: "
                                                 f"{refused} (in TransactWriteItems)"}).encode())
                     return
-                conn = http.client.HTTPConnection(*gateway.upstream, timeout=10)
-                headers = {k: v for k, v in self.headers.items()
-                           if k.lower() not in ("connection", "keep-alive")}
-                conn.request("POST", self.path, body=body, headers=headers)
-                resp = conn.getresponse()
-                data = resp.read()
-                conn.close()
-                if resp.status == 403:
+                # The Host header stays: the caller signed it, and moto checks signatures.
+                status, headers, data = forward(gateway.upstream, "POST", self.path,
+                                                self.headers, body, timeout=10, host=False)
+                if status == 403:
                     # moto refuses in XML: "User: arn:... is not authorized to perform: X"
                     text = data.decode("utf-8", "replace")
                     action = text.partition("not authorized to perform: ")[2].partition("<")[0]
@@ -213,7 +204,7 @@ class Gateway:
                     self.close_connection = True
                     self.connection.close()
                     return
-                self._answer(resp.status, resp.getheaders(), data)
+                self._answer(status, headers, data)
 
         class Server(http.server.ThreadingHTTPServer):
             daemon_threads = True
