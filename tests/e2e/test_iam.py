@@ -72,10 +72,10 @@ NOT_EXERCISED = {
                    "whitelist (WhitelistKmsKeyArn); moto's SSM calls no KMS",
     "kms:Encrypt": "SSM calls KMS with the caller's permissions only for a SecureString "
                    "whitelist (WhitelistKmsKeyArn); moto's SSM calls no KMS",
-    "cloudformation:DescribeStacks": "`--stack NAME` reads a deployed stack's outputs; "
-                                     "this moto has no CloudFormation backend "
-                                     "(moto[dynamodb,ssm,server])",
 }
+
+# A stack in moto whose outputs name the test's tables and parameter, as template.yaml's do.
+STACK_NAME = "iam-stack"
 
 # After a flow's failure: the gateway refused an item of a TransactWriteItems.
 GATEWAY_MARK = "¹"
@@ -673,6 +673,14 @@ def flow_whitelist_list(run):
     expect(CLIENT in cli(run, "whitelist", "list").split(), "not listed")
 
 
+def flow_stack(run):
+    """`--stack NAME` instead of the variables: the names from the stack's outputs
+    (DescribeStacks), here to list the whitelist."""
+    env = {k: v for k, v in run.env.items() if not k.startswith("DIRECT_OAUTH_")}
+    listed = cli(run, "--stack", STACK_NAME, "whitelist", "list", env=env)
+    expect(CLIENT in listed.split(), "not listed")
+
+
 def flow_token_list(run):
     user = unique("tlist")
     token = run.admin.mint_token(user)
@@ -730,6 +738,7 @@ PRINCIPALS = [
         ("whitelist add", flow_whitelist_add),
         ("whitelist remove", flow_whitelist_remove),
         ("whitelist list", flow_whitelist_list),
+        ("--stack NAME whitelist list", flow_stack),
         ("token list", flow_token_list),
         ("token revoke ID", flow_token_revoke),
         ("token revoke --user", flow_token_revoke_user),
@@ -771,7 +780,8 @@ class Run:
         self.gateway.held[key] = set(held)
         self.env = dict(stack.env, AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret,
                         AWS_ENDPOINT_URL_DYNAMODB=stack.gateway.url,
-                        AWS_ENDPOINT_URL_SSM=stack.gateway.url)
+                        AWS_ENDPOINT_URL_SSM=stack.gateway.url,
+                        AWS_ENDPOINT_URL_CLOUDFORMATION=stack.gateway.url)
         self.fn = Function(self.env, binary) if binary else None
 
     def flows(self, flows):
@@ -863,6 +873,16 @@ def stack():
 
         s = Stack()
         s.admin = Admin(endpoint, key["AccessKeyId"], key["SecretAccessKey"], names)
+        outputs = {"UsersTableName": "users", "ApplicationsTableName": "applications",
+                   "TokensTableName": "tokens", "FailedLoginsTableName": "failed_logins",
+                   "UserTokensTableName": "user_tokens", "WhitelistParameterName": "parameter"}
+        template = {"Resources": {"Marker": {"Type": "AWS::SSM::Parameter", "Properties": {
+            "Name": f"/{tag}/marker", "Type": "String", "Value": "x"}}},
+            "Outputs": {o: {"Value": names[n]} for o, n in outputs.items()}}
+        boto3.client("cloudformation", endpoint_url=endpoint, region_name=REGION,
+                     aws_access_key_id=key["AccessKeyId"],
+                     aws_secret_access_key=key["SecretAccessKey"]).create_stack(
+            StackName=STACK_NAME, TemplateBody=json.dumps(template))
         s.admin.argon2_hash = argon2_hash
         s.gateway, s.env, s.endpoint = gateway, env, endpoint
         s.setup_actions = NO_AUTH_ACTIONS - spent
