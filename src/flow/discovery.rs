@@ -28,8 +28,10 @@ where
         }
         let from_request = req.extensions().get::<Issuer>().map(|i| i.0.clone());
         let Some(issuer) = self.settings.issuer.clone().or(from_request) else {
-            // Neither configured nor known from the front door: nothing true to say.
-            return self.refused(&ApiError::ServerError, String::new());
+            // Neither configured nor known from the front door (an ALB passed a Host that is
+            // no host name): the client's request, not the server, is at fault.
+            let why = ApiError::invalid_request("the request names no host to call the issuer");
+            return self.refused(&why, String::new());
         };
         let at = |path: &str| format!("{issuer}{path}");
         let body = json!({

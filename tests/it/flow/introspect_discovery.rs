@@ -97,6 +97,17 @@ async fn discovery_names_every_endpoint_under_the_issuer() {
     let configured = flow_with(|s| s.issuer = Some("https://auth.example".into()));
     let meta = json(&configured.handle(&get).await.response);
     assert_eq!(meta["issuer"], "https://auth.example", "configured wins");
+    let unknown = Request::builder()
+        .method("GET")
+        .uri("/.well-known/oauth-authorization-server")
+        .body(vec![])
+        .unwrap();
+    let r = f.handle(&unknown).await.response;
+    assert_eq!(
+        r.status(),
+        400,
+        "no issuer known: the request's fault, not a 500"
+    );
     let post = to("/.well-known/oauth-authorization-server", None, "");
     let r = f.handle(&post).await.response;
     assert_eq!(
