@@ -46,8 +46,8 @@ impl TokenRevoker for FixedStore {
 }
 
 impl TokenCanceller for FixedStore {
-    async fn revoke_by_id(&self, _: &str, _: u64) -> Result<bool, StoreError> {
-        Ok(false)
+    async fn revoke_by_id(&self, _: &str, _: u64, _: u64) -> Result<(), StoreError> {
+        Ok(())
     }
 }
 

@@ -5,18 +5,29 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use url::form_urlencoded;
+use percent_encoding::percent_decode_str;
 
 use crate::error::ApiError;
 use crate::form::Form;
+use crate::identifier;
 
-/// Who the caller says it is, and how.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Who the caller says it is, and how. `Debug` leaves the secret out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ClientCredentials {
     pub client_id: String,
     pub secret: Option<String>,
-    /// Whether the header was used: a failure then answers with `WWW-Authenticate`.
+    /// Whether the header was used: a failure then answers 401 with `WWW-Authenticate`.
     pub basic: bool,
+}
+
+impl std::fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("client_id", &self.client_id)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("basic", &self.basic)
+            .finish()
+    }
 }
 
 /// The client's credentials from the `Authorization` header values and the form.
@@ -28,10 +39,14 @@ pub fn parse<'a>(
     let header = match (headers.next(), headers.next()) {
         (None, _) => None,
         (Some(h), None) => Some(h),
-        (Some(_), Some(_)) => return Err(ApiError::InvalidClient { basic: true }),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid_request(
+                "one Authorization header at most",
+            ));
+        }
     };
     let posted = form.get("client_secret");
-    match header {
+    let credentials = match header {
         Some(value) => {
             if posted.is_some() {
                 return Err(ApiError::invalid_request(
@@ -43,23 +58,30 @@ pub fn parse<'a>(
             if form.get("client_id").is_some_and(|id| id != client_id) {
                 return Err(ApiError::InvalidClient { basic: true });
             }
-            Ok(ClientCredentials {
+            ClientCredentials {
                 client_id,
                 secret: Some(secret),
                 basic: true,
-            })
+            }
         }
         None => {
             let client_id = form
                 .get("client_id")
                 .ok_or_else(|| ApiError::invalid_request("client_id is required"))?;
-            Ok(ClientCredentials {
+            ClientCredentials {
                 client_id: client_id.to_string(),
                 secret: posted.map(str::to_string),
                 basic: false,
-            })
+            }
         }
+    };
+    // An id no application can have is refused here, before it reaches a store key.
+    if !identifier::is_client_id(&credentials.client_id) {
+        return Err(ApiError::InvalidClient {
+            basic: credentials.basic,
+        });
     }
+    Ok(credentials)
 }
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))`.
@@ -71,10 +93,13 @@ fn basic(value: &[u8]) -> Option<(String, String)> {
     }
     let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
     let (id, secret) = decoded.split_once(':')?;
+    // Each part is application/x-www-form-urlencoded (RFC 6749 §2.3.1): `+` is a space.
     let unescape = |s: &str| {
-        form_urlencoded::parse(format!("v={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
+        let spaced = s.replace('+', " ");
+        percent_decode_str(&spaced)
+            .decode_utf8()
+            .ok()
+            .map(|v| v.into_owned())
     };
     let (id, secret) = (unescape(id)?, unescape(secret)?);
     (!id.is_empty() && !secret.is_empty()).then_some((id, secret))
@@ -110,6 +135,30 @@ mod tests {
     fn two_methods_a_mismatch_and_garbage_are_refused() {
         let h = header("app", "s");
         assert!(parse([h.as_bytes()], &form("client_secret=s")).is_err());
+        let two = parse([h.as_bytes(), h.as_bytes()], &form(""));
+        assert_eq!(
+            two.unwrap_err().status(),
+            400,
+            "two headers: a malformed request"
+        );
+        let long = "a".repeat(3000);
+        let r = parse([], &form(&format!("client_id={long}")));
+        assert_eq!(
+            r,
+            Err(ApiError::InvalidClient { basic: false }),
+            "never a store key"
+        );
+        let amp = header("app", "a%26b+c");
+        let c = parse([amp.as_bytes()], &form("")).unwrap();
+        assert_eq!(
+            c.secret.as_deref(),
+            Some("a&b c"),
+            "the whole part, decoded"
+        );
+        assert!(
+            !format!("{c:?}").contains("a&b"),
+            "Debug never shows the secret"
+        );
         assert_eq!(
             parse([h.as_bytes()], &form("client_id=other")),
             Err(ApiError::InvalidClient { basic: true })

@@ -72,7 +72,10 @@ impl ApiError {
             ApiError::Unavailable { .. } => 503,
             ApiError::ServerError => 500,
             ApiError::InvalidGrant(_) | ApiError::UnsupportedGrantType => 400,
-            ApiError::InvalidClient { .. } => 401,
+            // 401 only with a challenge to send (RFC 7235 §3.1): for a client that used the
+            // Authorization header; one that authenticated in the form gets 400 (§5.2).
+            ApiError::InvalidClient { basic: true } => 401,
+            ApiError::InvalidClient { basic: false } => 400,
         }
     }
 

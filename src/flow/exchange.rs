@@ -94,7 +94,9 @@ where
                 // RFC 6749 §4.1.2: a code used twice may have been stolen; what it gave the
                 // first time is revoked.
                 if let Some(token_id) = &code.token_id {
-                    let revoked = self.store.revoke_by_id(token_id, now_ms / 1000).await;
+                    let now_secs = now_ms / 1000;
+                    let until = now_secs + self.settings.token_lifetime.as_secs();
+                    let revoked = self.store.revoke_by_id(token_id, now_secs, until).await;
                     revoked.map_err(unavailable)?;
                 }
                 return Err(ApiError::InvalidGrant("the code was already used".into()));
@@ -129,9 +131,11 @@ where
             Err(StoreError::UserChanged) => Err(ApiError::InvalidGrant(
                 "the user changed since the code was issued".into(),
             )),
-            // The id was chosen before the redemption; another token holding it is as
-            // unlikely as a collision of 128 random bits.
-            Err(StoreError::Conflict) => Err(ApiError::ServerError),
+            // The id was chosen before the redemption, so it is taken only when a replay
+            // of the code forbade it meanwhile (or by a collision of 128 random bits).
+            Err(StoreError::Conflict) => {
+                Err(ApiError::InvalidGrant("the code was already used".into()))
+            }
             Err(e) => Err(unavailable(e)),
         }
     }

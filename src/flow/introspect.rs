@@ -50,11 +50,10 @@ where
                 basic: client.basic,
             }));
         }
-        let presented = form
-            .get("token")
-            .ok_or_else(|| fail(ApiError::invalid_request("token is required")))?;
-        let token = AccessToken::parse(presented);
-        // A string that cannot be a token still costs the same read of the application.
+        let presented = form.get("token");
+        let token = presented.and_then(AccessToken::parse);
+        // A missing token, or a string that cannot be one, costs the same read: the
+        // client is authenticated before anything about the request is answered.
         let token_id = token.as_ref().map_or("-", |t| t.id());
         let (app, record) = self
             .store
@@ -62,6 +61,9 @@ where
             .await
             .map_err(|e| fail(unavailable(e)))?;
         authenticate(app.as_ref(), &client).map_err(fail)?;
+        if presented.is_none() {
+            return Err(fail(ApiError::invalid_request("token is required")));
+        }
         let now_secs = self.clock.now_ms() / 1000;
         let mut log = RequestLog {
             event: "introspected",

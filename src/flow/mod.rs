@@ -94,7 +94,8 @@ impl From<&Config> for Settings {
 /// token, no token secret, no header value.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct RequestLog {
-    /// `token_issued`, `redirect_error`, `refused` or `token_revoked`.
+    /// `token_issued`, `code_issued`, `redirect_error`, `refused`, `token_revoked`,
+    /// `introspected` or `discovery`.
     pub event: &'static str,
     pub status: u16,
     pub client_id: String,

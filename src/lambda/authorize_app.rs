@@ -166,8 +166,9 @@ fn source_ip(req: &Request) -> String {
 }
 
 /// The URL the request came to, up to the API's base path: API Gateway's domain name and,
-/// for a REST API or a named HTTP API stage, the stage; behind an ALB, the `Host` it
-/// passed on (as the guard checked it). `DIRECT_OAUTH_ISSUER` overrides it.
+/// on its own `execute-api` domain, a REST API's or named HTTP API stage's name; behind an
+/// ALB, the `Host` it passed on (as the guard checked it). `DIRECT_OAUTH_ISSUER` overrides
+/// it, and must be set where the path to the function has a base path of its own.
 fn issuer(req: &Request) -> Option<Issuer> {
     use lambda_http::request::RequestContext;
     let (domain, stage) = match req.request_context_ref()? {
@@ -180,6 +181,8 @@ fn issuer(req: &Request) -> Option<Issuer> {
         Some(value.to_str().ok()?.to_string())
     };
     let domain = domain.or_else(host)?;
+    // A custom domain maps its own base paths to stages: the stage is not in its URLs.
+    let stage = stage.filter(|_| domain.contains(".execute-api."));
     let base = match stage.as_deref() {
         None | Some("$default") | Some("") => String::new(),
         Some(stage) => format!("/{stage}"),

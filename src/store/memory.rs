@@ -60,6 +60,10 @@ struct Inner {
     /// Token writes to store and then report as a conflict: a write whose answer was lost,
     /// retried by the SDK into its own condition.
     lost_answers_to_inject: u32,
+    /// Code redemptions to make and then answer as the SDK's retry would see them.
+    lost_redemptions_to_inject: u32,
+    /// Token ids a replayed code forbade before their token was written.
+    forbidden_tokens: HashSet<String>,
 }
 
 impl MemoryStore {
@@ -130,6 +134,10 @@ impl MemoryStore {
         self.with(|i| i.lost_answers_to_inject = n);
     }
 
+    pub fn inject_lost_redemptions(&self, n: u32) {
+        self.with(|i| i.lost_redemptions_to_inject = n);
+    }
+
     pub fn inject_conflicts(&self, n: u32) {
         self.with(|i| i.conflicts_to_inject = n);
     }
@@ -167,7 +175,9 @@ impl TokenWriter for MemoryStore {
                 i.conflicts_to_inject -= 1;
                 return Err(StoreError::Conflict);
             }
-            if i.tokens.contains_key(&token.token_id) {
+            if i.tokens.contains_key(&token.token_id)
+                || i.forbidden_tokens.contains(&token.token_id)
+            {
                 return Err(StoreError::Conflict);
             }
             let stored = i.users.get_mut(&user.username);
@@ -230,16 +240,23 @@ impl TokenRevoker for MemoryStore {
 }
 
 impl TokenCanceller for MemoryStore {
-    async fn revoke_by_id(&self, token_id: &str, now_secs: u64) -> Result<bool, StoreError> {
+    async fn revoke_by_id(
+        &self,
+        token_id: &str,
+        now_secs: u64,
+        _expires_at: u64,
+    ) -> Result<(), StoreError> {
         self.with(|i| {
             Self::check_available(i, Operation::RevokeToken)?;
             match i.tokens.get_mut(token_id) {
-                Some(t) if t.revoked_at.is_none() => {
-                    t.revoked_at = Some(now_secs);
-                    Ok(true)
+                Some(t) => {
+                    t.revoked_at.get_or_insert(now_secs);
                 }
-                _ => Ok(false),
+                None => {
+                    i.forbidden_tokens.insert(token_id.to_string());
+                }
             }
+            Ok(())
         })
     }
 }
@@ -269,18 +286,24 @@ impl CodeStore for MemoryStore {
             let Some(code) = i.codes.get_mut(code_hash) else {
                 return Ok(Redemption::Refused);
             };
-            if code.used_at.is_some() {
-                return Ok(Redemption::Replayed(code.clone()));
+            if code.client_id != client_id || code.code_challenge != code_challenge {
+                return Ok(Redemption::Refused);
             }
-            if code.expires_at <= now_secs
-                || code.client_id != client_id
-                || code.code_challenge != code_challenge
-            {
+            if code.used_at.is_some() {
+                return Ok(super::used_code(code.clone(), token_id));
+            }
+            if code.expires_at <= now_secs {
                 return Ok(Redemption::Refused);
             }
             let issued = code.clone();
             code.used_at = Some(now_secs);
             code.token_id = Some(token_id.to_string());
+            if i.lost_redemptions_to_inject > 0 {
+                // What the SDK's retry meets: the code used, by this very exchange.
+                i.lost_redemptions_to_inject -= 1;
+                let seen = i.codes[code_hash].clone();
+                return Ok(super::used_code(seen, token_id));
+            }
             Ok(Redemption::Redeemed(issued))
         })
     }

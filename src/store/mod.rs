@@ -200,14 +200,16 @@ pub trait TokenRevoker: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
-/// Revokes a token by its id alone: what a replayed code's exchange does to the token the
-/// code gave (RFC 6749 §4.1.2). Returns whether a token was revoked now.
+/// What a replayed code's exchange does to the token the code gave (RFC 6749 §4.1.2):
+/// revokes it by id, and if the first exchange has not written it yet, forbids the id, so
+/// that write fails ([`StoreError::Conflict`]) instead of storing a live token.
 pub trait TokenCanceller: Send + Sync {
     fn revoke_by_id(
         &self,
         token_id: &str,
         now_secs: u64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+        expires_at: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Authorization codes: written once, redeemed once.
@@ -218,7 +220,8 @@ pub trait CodeStore: Send + Sync {
     /// Redeems a code in one conditional write: only an unused, unexpired code issued to
     /// `client_id` for `code_challenge` is marked used (with `token_id`, the token about to
     /// be issued), so of two simultaneous exchanges one wins. A code presented with the
-    /// wrong client or verifier stays unused.
+    /// wrong client or verifier stays unused, and is never a replay: only the code's own
+    /// client and verifier can have its token revoked.
     fn redeem_code(
         &self,
         code_hash: &[u8; 32],
@@ -227,6 +230,16 @@ pub trait CodeStore: Send + Sync {
         token_id: &str,
         now_secs: u64,
     ) -> impl Future<Output = Result<Redemption, StoreError>> + Send;
+}
+
+/// What a redemption that met a used code (its client and challenge right) means: this
+/// exchange's own redemption, whose answer was lost and retried, or a replay.
+pub fn used_code(code: CodeRecord, token_id: &str) -> Redemption {
+    if code.token_id.as_deref() == Some(token_id) {
+        Redemption::Redeemed(code)
+    } else {
+        Redemption::Replayed(code)
+    }
 }
 
 /// Introspection's one read: the calling application and the token together.

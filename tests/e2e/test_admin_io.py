@@ -60,7 +60,8 @@ def test_every_list_and_show_command_speaks_json(post, make_user):
     apps = json.loads(admin("app", "list", "--output", "json").stdout)
     mine = [a for a in apps if a["client_id"] == client]
     assert mine == [{"client_id": client, "name": mine[0]["name"],
-                     "redirect_uris": ["https://json.example/cb"], "scope_ceiling": ["repo:read"]}]
+                     "redirect_uris": ["https://json.example/cb"], "scope_ceiling": ["repo:read"],
+                     "confidential": False}]
     assert "some_client_id" in json.loads(admin("--output", "json", "whitelist", "list").stdout)
 
     reply = post(FORM, auth=basic(name, password))

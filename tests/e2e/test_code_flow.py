@@ -183,3 +183,16 @@ def test_an_expired_code_is_invalid_grant(base, whitelist_settles):
     time.sleep(lifetime + 1)
     reply = exchange(base, client_id, code, v, secret)
     assert (reply.status, reply.json()["error"]) == (400, "invalid_grant")
+
+
+def test_a_rotated_secret_replaces_the_old_one_at_once(base, whitelist_settles):
+    client_id, old = register()
+    name, password = make_user()
+    out = admin("app", "rotate-secret", client_id).stdout
+    new = next(l for l in out.splitlines() if l.startswith("client secret")).rsplit(" ", 1)[1]
+    time.sleep(1.1)
+    v = generate_token(64)
+    code = code_for(base, client_id, name, password, v)["code"]
+    refused = exchange(base, client_id, code, v, old)
+    assert (refused.status, refused.json()["error"]) == (401, "invalid_client")
+    assert exchange(base, client_id, code, v, new).status == 200

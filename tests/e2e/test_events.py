@@ -26,7 +26,7 @@ EXPECTED = {
     "get": (405, "invalid_request", {"allow", "content-type"}),
     "code": (302, None, {"location", "cache-control"}),
     "exchange-unknown-code": (400, "invalid_grant", {"content-type"}),
-    "introspect-public-client": (401, "invalid_client", {"content-type"}),
+    "introspect-public-client": (400, "invalid_client", {"content-type"}),
     "discovery": (200, None, {"content-type"}),
 }
 # Where a success sends the client: a token in the fragment, a code in the query.

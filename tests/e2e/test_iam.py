@@ -650,6 +650,15 @@ def flow_app_remove(run):
     expect(run.admin.app(client) is None, "not removed")
 
 
+def flow_app_rotate_secret(run):
+    client = unique("rot").replace("-", "_")
+    run.admin.put_app(client, secret="old-secret")
+    out = cli(run, "app", "rotate-secret", client)
+    expect("client secret" in out, "no new secret shown")
+    stored = run.admin.app(client)["secret_sha256"]["B"]
+    expect(stored != hashlib.sha256(b"old-secret").digest(), "secret not replaced")
+
+
 def flow_app_list(run):
     client = unique("app_list")
     run.admin.put_app(client)
@@ -735,6 +744,7 @@ PRINCIPALS = [
         ("app update", flow_app_update),
         ("app remove", flow_app_remove),
         ("app list", flow_app_list),
+        ("app rotate-secret", flow_app_rotate_secret),
         ("whitelist add", flow_whitelist_add),
         ("whitelist remove", flow_whitelist_remove),
         ("whitelist list", flow_whitelist_list),

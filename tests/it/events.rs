@@ -121,7 +121,7 @@ async fn every_front_door_event_gets_the_answer_its_name_promises() {
                 ),
                 "introspect-public-client" => assert_eq!(
                     (status, &body["error"]),
-                    (401, &"invalid_client".into()),
+                    (400, &"invalid_client".into()),
                     "{what}"
                 ),
                 "discovery" => {

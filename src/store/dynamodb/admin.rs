@@ -141,6 +141,41 @@ impl DynamoStore {
         .await
     }
 
+    /// Rewrites an application read earlier (`app update`), only if its client secret is
+    /// still the one read: a rotation meanwhile is never undone. `Ok(false)`: it changed.
+    pub async fn replace_application(&self, app: &Application) -> Result<bool, StoreError> {
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(&self.tables.applications)
+            .set_item(Some(item::application_item(app)));
+        request = match &app.secret_hash {
+            Some(hash) => request
+                .condition_expression("secret_sha256 = :read")
+                .expression_attribute_values(":read", AttributeValue::B(hash.to_vec().into())),
+            None => request.condition_expression(
+                "attribute_exists(client_id) AND attribute_not_exists(secret_sha256)",
+            ),
+        };
+        conditional(request.send().await.map(|_| ()))
+    }
+
+    /// Gives an application a new client secret's hash, touching nothing else.
+    pub async fn set_client_secret(
+        &self,
+        client_id: &str,
+        hash: &[u8; 32],
+    ) -> Result<bool, StoreError> {
+        self.update_if(
+            &self.tables.applications,
+            (attr::CLIENT_ID, client_id),
+            "SET secret_sha256 = :h",
+            "attribute_exists(client_id)",
+            vec![(":h", AttributeValue::B(hash.to_vec().into()))],
+        )
+        .await
+    }
+
     pub async fn get_user(&self, username: &str) -> Result<Option<User>, StoreError> {
         self.get_item(&self.tables.users, attr::USERNAME, username)
             .await?

@@ -118,13 +118,21 @@ impl CodeStore for DynamoStore {
                 if conditional(Err(e))? {
                     unreachable!("an error is never a success");
                 }
-                // Refused by the condition: a replay if the code was used, else refused.
+                // Refused by the condition. Only the code's own client and verifier learn
+                // more: used by this exchange (an answer lost, the SDK's retry refused) or
+                // used before (a replay).
                 let found = self
                     .get_item(&self.tables.codes, attr::CODE_SHA256, &key)
-                    .await?;
+                    .await?
+                    .map(|i| code_from(&i, code_hash))
+                    .transpose()?;
                 return Ok(match found {
-                    Some(i) if i.contains_key(attr::USED_AT) => {
-                        Redemption::Replayed(code_from(&i, code_hash)?)
+                    Some(c)
+                        if c.client_id == client_id
+                            && c.code_challenge == code_challenge
+                            && c.used_at.is_some() =>
+                    {
+                        crate::store::used_code(c, token_id)
                     }
                     _ => Redemption::Refused,
                 });
@@ -136,8 +144,28 @@ impl CodeStore for DynamoStore {
 }
 
 impl TokenCanceller for DynamoStore {
-    async fn revoke_by_id(&self, token_id: &str, now_secs: u64) -> Result<bool, StoreError> {
-        self.revoke_token_by_id(token_id, now_secs).await
+    async fn revoke_by_id(
+        &self,
+        token_id: &str,
+        now_secs: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        // No condition: a token not yet written gets a revoked placeholder under its id,
+        // which the first exchange's `attribute_not_exists(token_id)` then meets.
+        self.client
+            .update_item()
+            .table_name(&self.tables.tokens)
+            .set_key(Some(Self::key(attr::TOKEN_ID, token_id)))
+            .update_expression(
+                "SET revoked_at = if_not_exists(revoked_at, :now), \
+                 expires_at = if_not_exists(expires_at, :exp)",
+            )
+            .expression_attribute_values(":now", n(now_secs))
+            .expression_attribute_values(":exp", n(expires_at))
+            .send()
+            .await
+            .map_err(super::unavailable)?;
+        Ok(())
     }
 }
 

@@ -160,6 +160,16 @@ async fn exchange_a_replayed_code_is_invalid_grant_and_revokes_what_it_gave() {
 }
 
 #[tokio::test]
+async fn exchange_a_redemption_whose_answer_was_lost_still_gives_the_token() {
+    let f = flow();
+    let code = code_for(&f, CLIENT, "").await;
+    f.store().inject_lost_redemptions(1);
+    let r = exchange(&f, None, &grant(CLIENT, &code, VERIFIER)).await;
+    assert_eq!(r.status(), 200, "{}", r.body());
+    assert_eq!(f.store().tokens().len(), 1);
+}
+
+#[tokio::test]
 async fn exchange_two_at_once_yield_one_token() {
     let f = flow();
     let code = code_for(&f, CLIENT, "").await;
@@ -283,14 +293,18 @@ async fn exchange_confidential_clients_prove_their_secret() {
         "Basic was used: challenged"
     );
     let posted = exchange(&f, None, &format!("{body}&client_secret=nope")).await;
-    assert_eq!(posted.status(), 401);
+    let error = json(&posted)["error"].clone();
+    assert_eq!(
+        (posted.status().as_u16(), error),
+        (400, "invalid_client".into())
+    );
     assert!(
         header(&posted, "www-authenticate").is_none(),
-        "not challenged in the form"
+        "no 401 without a challenge to send"
     );
     assert_eq!(
         exchange(&f, None, &body).await.status(),
-        401,
+        400,
         "no secret at all"
     );
     let r = exchange(&f, None, &format!("{body}&client_secret={SECRET}")).await;

@@ -47,12 +47,18 @@ async fn introspection_tells_active_tokens_to_confidential_clients_only() {
         .await
         .response;
     assert_eq!(
-        r.status().as_u16(),
-        401,
+        json(&r)["error"],
+        "invalid_client",
         "a public client may not introspect"
     );
+    let r = ask(Some(basic("multi", "wrong")), String::new()).await;
+    assert_eq!(
+        r.status(),
+        401,
+        "the client is judged before the request's fields"
+    );
     f.store()
-        .revoke_by_id(&token[..22], NOW_MS / 1000)
+        .revoke_by_id(&token[..22], NOW_MS / 1000, u64::MAX)
         .await
         .unwrap();
     let r = ask(Some(basic("multi", SECRET)), token).await;

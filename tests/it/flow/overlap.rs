@@ -78,8 +78,8 @@ impl TokenRevoker for Overlapping {
 }
 
 impl TokenCanceller for Overlapping {
-    async fn revoke_by_id(&self, id: &str, now: u64) -> Result<bool, StoreError> {
-        self.inner.revoke_by_id(id, now).await
+    async fn revoke_by_id(&self, id: &str, now: u64, until: u64) -> Result<(), StoreError> {
+        self.inner.revoke_by_id(id, now, until).await
     }
 }
 

@@ -101,9 +101,63 @@ pub(super) async fn introspection_reads_the_client_and_the_token_at_once(
     assert_eq!(token_found.map(|t| t.token_id), Some("tokA".into()));
     let (none, nothing) = store.client_and_token("nobody", "nothing").await.unwrap();
     assert_eq!((none, nothing), (None, None));
-    assert!(store.revoke_by_id("tokA", NOW_SECS).await.unwrap());
-    assert!(!store.revoke_by_id("tokA", NOW_SECS).await.unwrap(), "once");
-    assert!(!store.revoke_by_id("nothing", NOW_SECS).await.unwrap());
+    store
+        .revoke_by_id("tokA", NOW_SECS, NOW_SECS + 60)
+        .await
+        .unwrap();
+    store
+        .revoke_by_id("tokA", NOW_SECS + 1, NOW_SECS + 60)
+        .await
+        .unwrap();
     let (_, revoked) = store.client_and_token("cli", "tokA").await.unwrap();
-    assert_eq!(revoked.unwrap().revoked_at, Some(NOW_SECS));
+    assert_eq!(
+        revoked.unwrap().revoked_at,
+        Some(NOW_SECS),
+        "the first revocation stands"
+    );
+}
+
+pub(super) async fn a_replay_forbids_a_token_not_yet_written(store: &impl ContractStore) {
+    let u = user("alice");
+    store.seed_user(u.clone()).await;
+    store
+        .revoke_by_id("tokB", NOW_SECS, NOW_SECS + 60)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.put_token(&token("tokB"), &verified(&u)).await,
+        Err(StoreError::Conflict),
+        "the first exchange's write, after the replay, stores no live token"
+    );
+}
+
+pub(super) async fn only_the_code_s_client_and_verifier_see_a_replay(store: &impl ContractStore) {
+    store.put_code(&code(5)).await.unwrap();
+    let hash = [5; 32];
+    let first = store
+        .redeem_code(&hash, "cli", "challenge", "tok1", NOW_SECS)
+        .await;
+    assert!(matches!(first.unwrap(), Redemption::Redeemed(_)));
+    for (client, challenge) in [("other", "challenge"), ("cli", "other")] {
+        let r = store
+            .redeem_code(&hash, client, challenge, "t", NOW_SECS)
+            .await
+            .unwrap();
+        assert_eq!(
+            r,
+            Redemption::Refused,
+            "{client} {challenge}: no replay, no revocation"
+        );
+    }
+    let retried = store
+        .redeem_code(&hash, "cli", "challenge", "tok1", NOW_SECS + 1)
+        .await;
+    assert!(
+        matches!(retried.unwrap(), Redemption::Redeemed(_)),
+        "a redemption retried after a lost answer (same token id) is still this exchange's"
+    );
+    let replay = store
+        .redeem_code(&hash, "cli", "challenge", "tok2", NOW_SECS + 1)
+        .await;
+    assert!(matches!(replay.unwrap(), Redemption::Replayed(_)));
 }

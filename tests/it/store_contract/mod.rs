@@ -301,4 +301,6 @@ contract!(
     a_code_is_only_for_its_client_verifier_and_time,
     two_redemptions_at_once_one_wins,
     introspection_reads_the_client_and_the_token_at_once,
+    a_replay_forbids_a_token_not_yet_written,
+    only_the_code_s_client_and_verifier_see_a_replay,
 );

@@ -72,20 +72,16 @@ fn show_secret(secret: &str) {
 }
 
 async fn rotate_secret(ctx: &Ctx, client_id: &str) -> CliResult {
-    let Some(mut app) = ctx
+    let secret = new_secret()?;
+    // One UpdateItem of the secret alone: an `app update` at the same moment cannot undo it.
+    if !ctx
         .store
-        .get_application(client_id)
+        .set_client_secret(client_id, &secret::hash(&secret))
         .await
         .map_err(store_err)?
-    else {
+    {
         return Err(format!("no application {client_id}"));
-    };
-    let secret = new_secret()?;
-    app.secret_hash = Some(secret::hash(&secret));
-    ctx.store
-        .put_application(&app, true)
-        .await
-        .map_err(store_err)?;
+    }
     println!("application {client_id}: new client secret; the old one no longer works");
     show_secret(&secret);
     Ok(())
@@ -132,10 +128,17 @@ async fn app_update(ctx: &Ctx, args: AppUpdateArgs) -> CliResult {
     if let Some(name) = args.name {
         app.name = name;
     }
-    ctx.store
-        .put_application(&app, true)
+    if !ctx
+        .store
+        .replace_application(&app)
         .await
-        .map_err(store_err)?;
+        .map_err(store_err)?
+    {
+        return Err(format!(
+            "application {} changed meanwhile (its secret was rotated?): run the update again",
+            app.client_id
+        ));
+    }
     println!("application {}: updated", app.client_id);
     Ok(())
 }
