@@ -99,8 +99,9 @@ def test_unsupported_response_type_redirects_with_the_error(start_function, make
     name, password = make_user()
     f = start_function(**LONG_CACHE)
     frag = assert_redirect_error(
-        f.invoke(v2_event(form(extra="&response_type=code&state=st-1"), basic(name, password))),
-        "unsupported_response_type", "only response_type=token is supported for direct approval")
+        f.invoke(v2_event(form(extra="&response_type=id_token&state=st-1"),
+                          basic(name, password))),
+        "unsupported_response_type", "response_type must be token or code")
     assert frag["state"] == "st-1"
     assert tokens_of(dynamodb, tables, name) == []
     # Judged after the password (row 9 before row 10): a wrong one is still 401.
