@@ -6,6 +6,8 @@ import json
 import os
 import pty
 import subprocess
+import termios
+import time
 
 import boto3
 import pytest
@@ -35,6 +37,11 @@ def on_a_terminal(args, answers):
             break
         seen += chunk
         if pending and seen.rstrip().endswith(b":"):
+            # Type only once the prompt has turned echo off, as a person would after
+            # reading it: typed earlier, the terminal itself would echo the keys.
+            echo_off_by = time.monotonic() + 5
+            while termios.tcgetattr(fd)[3] & termios.ECHO and time.monotonic() < echo_off_by:
+                time.sleep(0.01)
             os.write(fd, pending.pop(0).encode() + b"\n")
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status), seen.decode("utf-8", "replace")
