@@ -132,7 +132,7 @@ where
         aws_ms = ms(app.calls.time.take()),
         hashing_ms,
         // CloudWatch metrics from this line (embedded metric format).
-        _aws = metrics::metadata(epoch_ms(), &metrics::AUTHORIZE_APP),
+        _aws = metrics::AUTHORIZE_APP_METADATA.at(epoch_ms()),
         Function = "authorize-app",
         TokensIssued = metrics::count(log.event == "token_issued"),
         Status401 = metrics::count(status == 401),

@@ -78,7 +78,7 @@ impl<T: TokenReader, C: Clock> TokenAuthorizer<T, C> {
         let dynamodb_calls = self.calls.dynamodb.take();
         let now_ms = self.clock.now_ms();
         // CloudWatch metrics from the line (embedded metric format).
-        let emf = metrics::metadata(now_ms, &metrics::TOKEN_AUTHORIZER);
+        let emf = metrics::TOKEN_AUTHORIZER_METADATA.at(now_ms);
         match &decision {
             Ok(g) => info!(
                 event = "authorizer",
