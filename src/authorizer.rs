@@ -227,6 +227,21 @@ mod tests {
     }
 
     #[test]
+    fn each_denial_logs_the_reason_the_operations_guide_names() {
+        // docs/operations.md lists these words for searching the authorizer's log lines.
+        for (denial, reason) in [
+            (Denial::Malformed, "malformed"),
+            (Denial::Unknown, "unknown_token"),
+            (Denial::WrongSecret, "wrong_secret"),
+            (Denial::Expired, "expired"),
+            (Denial::Revoked, "revoked"),
+            (Denial::UserDisabled, "user_disabled"),
+        ] {
+            assert_eq!(denial.reason(), reason);
+        }
+    }
+
+    #[test]
     fn bearer_needs_the_scheme_and_one_of_our_tokens() {
         let t = AccessToken::generate(&OsRandom).unwrap().expose();
         assert!(bearer(Some(&format!("Bearer {t}"))).is_ok());

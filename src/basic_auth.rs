@@ -64,6 +64,20 @@ pub fn parse<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Option<Credentia
 mod tests {
     use super::*;
 
+    #[test]
+    fn debug_shows_the_username_and_never_the_password() {
+        let c = Credentials {
+            username: "alice".into(),
+            password: "hunter2-secret".into(),
+        };
+        let shown = format!("{c:?}");
+        assert!(
+            shown.contains("alice") && shown.contains("<redacted>"),
+            "{shown}"
+        );
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
     fn one(v: &str) -> Option<Credentials> {
         parse([v.as_bytes()])
     }
@@ -101,6 +115,29 @@ mod tests {
         let c = one(&basic("zoë:mot de passe é".as_bytes())).unwrap();
         assert_eq!(c.username, "zoë");
         assert_eq!(one(&basic(b"bob:")).unwrap().password, "");
+    }
+
+    #[test]
+    fn whitespace_around_the_value_is_ignored() {
+        let c = one(&format!(" \t{}\t ", basic(b"alice:pw"))).unwrap();
+        assert_eq!((c.username.as_str(), c.password.as_str()), ("alice", "pw"));
+    }
+
+    #[test]
+    fn a_value_is_read_up_to_the_byte_cap_and_not_one_byte_more() {
+        // Good credentials whose unpadded base64 makes the whole value `len` bytes long.
+        let value = |password_bytes: usize| {
+            let raw = format!("alice:{}", "p".repeat(password_bytes));
+            let encoded = base64::engine::general_purpose::STANDARD_NO_PAD.encode(raw);
+            format!("Basic {encoded}")
+        };
+        let (at_cap, over) = (value(3061), value(3062));
+        assert_eq!(
+            (at_cap.len(), over.len()),
+            (MAX_HEADER_BYTES, MAX_HEADER_BYTES + 1)
+        );
+        assert!(one(&at_cap).is_some());
+        assert_eq!(one(&over), None);
     }
 
     #[test]

@@ -113,6 +113,21 @@ mod tests {
         crate::form::parse(body.as_bytes()).unwrap()
     }
 
+    #[test]
+    fn debug_shows_the_client_and_never_the_secret() {
+        let c = ClientCredentials {
+            client_id: "cli".into(),
+            secret: Some("s3cret-value".into()),
+            basic: true,
+        };
+        let shown = format!("{c:?}");
+        assert!(
+            shown.contains("cli") && shown.contains("<redacted>"),
+            "{shown}"
+        );
+        assert!(!shown.contains("s3cret"), "{shown}");
+    }
+
     fn header(id: &str, secret: &str) -> String {
         format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
     }
@@ -165,5 +180,13 @@ mod tests {
         );
         assert!(parse([&b"Basic !!!"[..]], &form("")).is_err());
         assert!(parse([], &form("")).is_err());
+        for (id, secret) in [("", "s"), ("app", "")] {
+            let h = header(id, secret);
+            assert_eq!(
+                parse([h.as_bytes()], &form("")),
+                Err(ApiError::InvalidClient { basic: true }),
+                "an empty part in the header: {id:?}:{secret:?}"
+            );
+        }
     }
 }

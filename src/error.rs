@@ -110,10 +110,8 @@ impl ApiError {
     /// Whether the response carries `WWW-Authenticate: Basic` (RFC 7235 §3.1 for 401; a
     /// client that authenticated in the form is not challenged, RFC 6749 §5.2).
     pub fn challenges(&self) -> bool {
-        match self {
-            ApiError::InvalidClient { basic } => *basic,
-            _ => self.status() == 401,
-        }
+        // `invalid_client` is 401 only for a client that used the header (see `status`).
+        self.status() == 401
     }
 }
 
@@ -214,5 +212,7 @@ mod tests {
         assert!(ApiError::LoginFailed.challenges());
         assert!(ApiError::MissingCredentials.challenges());
         assert!(!ApiError::UnauthorizedClient.challenges());
+        assert!(ApiError::InvalidClient { basic: true }.challenges());
+        assert!(!ApiError::InvalidClient { basic: false }.challenges());
     }
 }
