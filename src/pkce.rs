@@ -62,6 +62,21 @@ mod tests {
         );
         assert!(challenge(Some(c), Some("plain")).is_err());
         assert!(challenge(Some("short"), Some("S256")).is_err());
+        // The right length, but standard base64 ('+', '/') or padding: not base64url.
+        for wrong in [
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw/cM",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-c=",
+        ] {
+            assert_eq!(wrong.len(), 43);
+            assert!(challenge(Some(wrong), Some("S256")).is_err(), "{wrong}");
+        }
+        // Base64url of 32 bytes, but padded to 44 characters.
+        assert!(challenge(Some(&format!("{c}=")), Some("S256")).is_err());
+        // The boundaries of the verifier's length: 43 and 128 are allowed.
+        assert!(challenge_of(&"a".repeat(43)).is_some());
+        assert!(challenge_of(&"a".repeat(128)).is_some());
+        assert!(challenge_of(&"a".repeat(42)).is_none());
         assert!(challenge_of("too-short").is_none());
         assert!(challenge_of(&"a".repeat(129)).is_none());
         assert!(challenge_of(&format!("{}!", "a".repeat(50))).is_none());
