@@ -39,6 +39,8 @@ struct Counter {
     counts: Option<FailedLogins>,
     next_attempt_ms: u64,
     lease: Option<Lease>,
+    /// When the record may be forgotten (DynamoDB's TTL), epoch seconds.
+    expires_at: u64,
 }
 
 #[derive(Debug, Default)]
@@ -98,6 +100,11 @@ impl MemoryStore {
 
     pub fn failed_logins(&self, username: &str) -> Option<FailedLogins> {
         self.with(|i| i.failed_logins.get(username).and_then(|c| c.counts))
+    }
+
+    /// When the name's failed-logins record may be forgotten (its TTL), epoch seconds.
+    pub fn counter_expiry(&self, username: &str) -> Option<u64> {
+        self.with(|i| i.failed_logins.get(username).map(|c| c.expires_at))
     }
 
     /// Whether an attempt for `username` holds the name now (for tests of the lease).
@@ -331,7 +338,7 @@ impl FailureCounter for MemoryStore {
         username: &str,
         lease: &Lease,
         now_ms: u64,
-        _expires_at: u64,
+        expires_at: u64,
     ) -> Result<Admission, StoreError> {
         self.with(|i| {
             Self::check_available(i, Operation::Admit)?;
@@ -345,6 +352,7 @@ impl FailureCounter for MemoryStore {
                 });
             }
             c.lease = Some(lease.clone());
+            c.expires_at = c.expires_at.max(expires_at);
             Ok(Admission::Admitted { counts: c.counts })
         })
     }
@@ -354,7 +362,7 @@ impl FailureCounter for MemoryStore {
         username: &str,
         now_ms: u64,
         next_attempt_ms: u64,
-        _expires_at: u64,
+        expires_at: u64,
     ) -> Result<FailedLogins, StoreError> {
         self.with(|i| {
             Self::check_available(i, Operation::RecordFailure)?;
@@ -367,6 +375,7 @@ impl FailureCounter for MemoryStore {
             c.counts = Some(counts);
             c.next_attempt_ms = next_attempt_ms;
             c.lease = None;
+            c.expires_at = expires_at;
             Ok(counts)
         })
     }

@@ -58,6 +58,36 @@ async fn row_8_an_attempt_in_flight_holds_the_name() {
 }
 
 #[tokio::test]
+async fn row_8_an_attempt_holds_the_name_for_the_lease_and_its_count_is_kept_a_day() {
+    use direct_oauth::store::memory::Operation;
+    let f = flow();
+    // The release fails, so the lease the attempt took stays for the test to see.
+    f.store().set_failing(Operation::Release, true);
+    let r = f
+        .handle(&post(Some(&basic("username", "wrong")), GOOD_BODY))
+        .await
+        .response;
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        f.store().lease("username").map(|l| l.until_ms),
+        None,
+        "a failure's count write ends the lease"
+    );
+    f.clock().advance_ms(60_000);
+    let now_ms = NOW_MS + 60_000;
+    let r = f.handle(&post(Some(QUAY_AUTH), GOOD_BODY)).await.response;
+    assert_eq!(r.status(), 302);
+    let held = f.store().lease("username").expect("the release failed");
+    assert_eq!(held.until_ms, now_ms + 5_000, "held 5 s from the attempt");
+    // A day, or the back-off cap if longer, from the latest attempt: a slow guesser's
+    // count is not forgotten between guesses.
+    assert_eq!(
+        f.store().counter_expiry("username"),
+        Some(now_ms / 1000 + 24 * 3600)
+    );
+}
+
+#[tokio::test]
 async fn every_ending_of_an_attempt_gives_the_name_up() {
     let f = flow();
     let unknown_client = "client_id=unregistered&redirect_uri=https://x.example/cb";
