@@ -1,6 +1,7 @@
 //! Wall-clock time behind a trait, so expiry and back-off can be tested without sleeping.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -27,13 +28,14 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that only moves when told to.
-#[derive(Debug, Default)]
-pub struct ManualClock(AtomicU64);
+/// A clock that only moves when told to. Clones share the time, so a test double can move
+/// it (a verification that takes time, say).
+#[derive(Debug, Default, Clone)]
+pub struct ManualClock(Arc<AtomicU64>);
 
 impl ManualClock {
     pub fn at(ms: u64) -> Self {
-        ManualClock(AtomicU64::new(ms))
+        ManualClock(Arc::new(AtomicU64::new(ms)))
     }
 
     pub fn advance_ms(&self, ms: u64) {

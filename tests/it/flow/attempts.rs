@@ -155,6 +155,14 @@ async fn row_9_while_bcrypt_hashes_remain_failures_wait_for_the_slowest() {
             assert_eq!(got.1, 0, "a success does not wait");
         }
     }
+    // The floor counts from the request's start: a verification that took 120 ms of it
+    // leaves 180 ms to wait, not 300.
+    f.hasher().take_ms_per_verification(120);
+    f.clock().advance_ms(60_000);
+    assert_eq!(
+        waited(GOOD_BODY, basic("no-such-user", "x")).await,
+        (401, 300)
+    );
 }
 
 #[tokio::test]

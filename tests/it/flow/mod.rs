@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
@@ -29,33 +29,47 @@ pub(crate) type TestFlow =
 
 /// The real hasher, counting the verifications it is asked for (dummy ones included), so a
 /// test can tell "refused without verifying" from "verified, then refused".
+/// It can also make each verification take time on the flow's clock.
 pub(crate) struct CountingPasswords {
     inner: PasswordHasherArgon,
     verifications: AtomicU32,
-}
-
-impl Default for CountingPasswords {
-    fn default() -> Self {
-        CountingPasswords {
-            inner: PasswordHasherArgon::new().unwrap(),
-            verifications: AtomicU32::new(0),
-        }
-    }
+    clock: ManualClock,
+    verification_ms: AtomicU64,
 }
 
 impl CountingPasswords {
+    fn on(clock: ManualClock) -> Self {
+        CountingPasswords {
+            inner: PasswordHasherArgon::new().unwrap(),
+            verifications: AtomicU32::new(0),
+            clock,
+            verification_ms: AtomicU64::new(0),
+        }
+    }
+
     pub(crate) fn verifications(&self) -> u32 {
         self.verifications.load(Ordering::SeqCst)
+    }
+
+    /// From now on each verification moves the flow's clock on by `ms`.
+    pub(crate) fn take_ms_per_verification(&self, ms: u64) {
+        self.verification_ms.store(ms, Ordering::SeqCst);
+    }
+
+    fn counted(&self) {
+        self.verifications.fetch_add(1, Ordering::SeqCst);
+        self.clock
+            .advance_ms(self.verification_ms.load(Ordering::SeqCst));
     }
 }
 
 impl Passwords for CountingPasswords {
     fn verify(&self, stored: &str, password: &str) -> Verification {
-        self.verifications.fetch_add(1, Ordering::SeqCst);
+        self.counted();
         self.inner.verify(stored, password)
     }
     fn verify_dummy(&self, password: &str) -> Verification {
-        self.verifications.fetch_add(1, Ordering::SeqCst);
+        self.counted();
         self.inner.verify_dummy(password)
     }
     fn hash(&self, password: &str) -> Result<String, HashError> {
@@ -98,7 +112,8 @@ fn service_over<St, S: WhitelistSource>(
 where
     St: Store,
 {
-    let hasher = CountingPasswords::default();
+    let clock = ManualClock::at(NOW_MS);
+    let hasher = CountingPasswords::on(clock.clone());
     let store = MemoryStore::default();
     for (name, superuser, enabled) in [
         ("username", false, true),
@@ -135,7 +150,7 @@ where
     Flow::new(
         wrap(store),
         whitelist,
-        ManualClock::at(NOW_MS),
+        clock,
         CountingRandom::default(),
         hasher,
         s,
