@@ -95,6 +95,28 @@ async fn row_10_a_code_is_issued_with_pkce_into_the_query_and_stored_hashed() {
 }
 
 #[tokio::test]
+async fn row_10_a_code_s_audit_line_names_who_asked_for_what_and_never_the_code() {
+    let f = flow();
+    let body = format!(
+        "client_id={CLIENT}&response_type=code&scope=repo:read\
+         &code_challenge={}&code_challenge_method=S256",
+        challenge(VERIFIER)
+    );
+    let answer = f.handle(&post(Some(QUAY_AUTH), &body)).await;
+    let code = query(&answer.response).remove(0).1;
+    let log = &answer.log;
+    assert_eq!(
+        (log.event, log.status, log.client_id.as_str()),
+        ("code_issued", 302, CLIENT)
+    );
+    assert_eq!(
+        (log.username.as_str(), log.scopes.as_str()),
+        ("username", "repo:read")
+    );
+    assert!(!format!("{log:?}").contains(&code));
+}
+
+#[tokio::test]
 async fn row_10_a_code_without_s256_pkce_is_an_invalid_request_redirect() {
     let f = flow();
     for pkce in [

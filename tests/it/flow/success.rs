@@ -136,3 +136,25 @@ fn the_default_catalogue_is_quays() {
     let expected: BTreeSet<String> = QUAY_SCOPES.split(' ').map(str::to_string).collect();
     assert_eq!(config.scopes, expected);
 }
+
+#[tokio::test]
+async fn the_audit_line_names_who_got_which_token_for_what_and_never_its_secret() {
+    let f = flow();
+    let answer = f.handle(&post(Some(QUAY_AUTH), GOOD_BODY)).await;
+    let token = fragment(&answer.response)
+        .into_iter()
+        .find(|(k, _)| k == "access_token")
+        .unwrap()
+        .1;
+    let log = &answer.log;
+    assert_eq!(
+        (log.event, log.status, log.client_id.as_str()),
+        ("token_issued", 302, CLIENT)
+    );
+    assert_eq!(
+        (log.username.as_str(), log.scopes.as_str()),
+        ("username", "repo:write org:admin")
+    );
+    assert_eq!(log.token_id, token[..22], "the public id");
+    assert!(!format!("{log:?}").contains(&token[22..]), "not the secret");
+}
