@@ -352,7 +352,7 @@ impl FailureCounter for MemoryStore {
                 });
             }
             c.lease = Some(lease.clone());
-            c.expires_at = c.expires_at.max(expires_at);
+            c.expires_at = expires_at;
             Ok(Admission::Admitted { counts: c.counts })
         })
     }
