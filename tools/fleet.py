@@ -14,13 +14,11 @@ gives every instance's JSON log lines.
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runtime_api import RuntimeApi  # noqa: E402
+from runtime_api import RuntimeApi
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

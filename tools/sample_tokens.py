@@ -10,8 +10,7 @@ import time
 
 import boto3
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_events import SAMPLE_TOKENS  # noqa: E402
+from gen_events import SAMPLE_TOKENS
 
 
 def write(table=None, username="username", client_id="some_client_id"):

@@ -6,7 +6,6 @@ import http.client
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -16,7 +15,6 @@ import boto3
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 QUAY_REDIRECT = "https://my/internal/application/token_created"
 

@@ -1,0 +1,206 @@
+"""The flows of the two functions, each invoked on a local Runtime API and each on data
+of its own (its own users, applications, tokens): what authorize-app and token-authorizer
+must be able to do with their roles' actions."""
+
+import base64
+import hashlib
+import json
+import os
+from urllib.parse import quote
+
+import bcrypt
+
+from conftest import ROOT, basic, v2_event
+from iam.demo import CLIENT, PASSWORD, REDIRECT
+from iam.runs import expect, unique
+
+FORM = f"client_id={CLIENT}&redirect_uri={REDIRECT}&scope=repo:read"
+
+
+def invoke(fn, event):
+    """(kind, answer) of one invocation; kind is "response" or "error"."""
+    kind, answer, _ = fn.api.invoke(event)
+    return kind, answer
+
+
+def authorize(run, user, password):
+    kind, answer = invoke(run.fn, v2_event(FORM, basic(user, password)))
+    expect(kind == "response", f"invocation {kind}")
+    headers = {k.lower(): v for k, v in (answer.get("headers") or {}).items()}
+    return answer["statusCode"], headers
+
+
+def issued(run, user, password=PASSWORD):
+    status, headers = authorize(run, user, password)
+    expect(status == 302 and "#access_token=" in headers.get("location", ""), str(status))
+    return headers["location"].split("access_token=", 1)[1].split("&", 1)[0]
+
+
+def flow_login(run):
+    user = unique("login")
+    run.admin.put_user(user)
+    token = issued(run, user)
+    stored = run.admin.token(token[:22])
+    expect(stored and stored["secret_sha256"]["B"] == hashlib.sha256(token[22:].encode()).digest(),
+           "the token handed out is not stored")
+
+
+def flow_login_twice(run):
+    """A second login right after a first: the first gave its name up (the failed-logins
+    item deleted), so the second is not held back."""
+    user = unique("twice")
+    run.admin.put_user(user)
+    issued(run, user)
+    status, _ = authorize(run, user, PASSWORD)
+    expect(status == 302, f"second login {status}")
+
+
+def flow_wrong_password(run):
+    user = unique("wrong")
+    run.admin.put_user(user)
+    status, _ = authorize(run, user, "not the password")
+    expect(status == 401, str(status))
+    record = run.admin.failed_logins(user)
+    expect(record and record.get("failures", {}).get("N") == "1", "no failure counted")
+
+
+def flow_bcrypt_login(run):
+    """A user imported from Quay: the bcrypt hash verifies and is replaced by argon2id in
+    the token's transaction (an Update of the user instead of a ConditionCheck)."""
+    user = unique("bcrypt")
+    run.admin.put_user(user, bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode())
+    issued(run, user)
+    expect(run.admin.user(user)["password_hash"]["S"].startswith("$argon2"), "not rehashed")
+
+
+def flow_lost_answer(run):
+    """The token write is stored but its answer lost: the SDK's retry meets the stored
+    token, which the function reads to hand it out (one record, no orphan)."""
+    user = unique("lost")
+    run.admin.put_user(user)
+    run.gateway.lose("TransactWriteItems")
+    try:
+        token = issued(run, user)
+    finally:
+        run.gateway.heal()
+    stored = [i["token_id"]["S"] for i in run.admin.tokens_of(user)]
+    expect(stored == [token[:22]], f"{len(stored)} tokens stored")
+
+
+def revoke_event(token):
+    event = v2_event("token=" + quote(token, safe="") + "&token_type_hint=access_token", None)
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/oauth/revoke"
+    event["routeKey"] = event["requestContext"]["routeKey"] = "POST /oauth/revoke"
+    return event
+
+
+def flow_revoke(run):
+    token = run.admin.mint_token(unique("revoke"))
+    kind, answer = invoke(run.fn, revoke_event(token))
+    expect(kind == "response" and answer["statusCode"] == 200,
+           str(answer.get("statusCode") if kind == "response" else kind))
+    expect("revoked_at" in run.admin.token(token[:22]), "not revoked")
+
+
+VERIFIER = "iam-pkce-verifier-" + "v" * 40
+CONFIDENTIAL, SECRET = "iam_confidential", "iam-client-secret"
+
+
+def at_path(event, path):
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["routeKey"] = event["requestContext"]["routeKey"] = "POST " + path
+    return event
+
+
+def code_of(run, user):
+    """A code for `user` (the code's PutItem), with the PKCE challenge of VERIFIER."""
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest())
+    form = (FORM + "&response_type=code&code_challenge_method=S256&code_challenge="
+            + challenge.rstrip(b"=").decode())
+    kind, answer = invoke(run.fn, v2_event(form, basic(user, PASSWORD)))
+    expect(kind == "response" and answer["statusCode"] == 302,
+           str(answer.get("statusCode") if kind == "response" else kind))
+    location = {k.lower(): v for k, v in answer["headers"].items()}["location"]
+    return location.split("?code=", 1)[1].split("&", 1)[0]
+
+
+def exchange(run, code):
+    form = (f"grant_type=authorization_code&client_id={CLIENT}&code={code}"
+            f"&code_verifier={VERIFIER}&redirect_uri={quote(REDIRECT, safe='')}")
+    kind, answer = invoke(run.fn, at_path(v2_event(form, None), "/oauth/access_token"))
+    expect(kind == "response", f"invocation {kind}")
+    return answer
+
+
+def flow_code_exchange(run):
+    """Quay's code flow: the code written, then exchanged (the application read, the
+    code's conditional UpdateItem, the token's transaction)."""
+    user = unique("code")
+    run.admin.put_user(user)
+    answer = exchange(run, code_of(run, user))
+    expect(answer["statusCode"] == 200, f"exchange {answer['statusCode']}")
+
+
+def flow_code_replay(run):
+    """A code used twice: invalid_grant (a GetItem tells the replay), and the token of the
+    first exchange revoked (an UpdateItem on the tokens table)."""
+    user = unique("replay")
+    run.admin.put_user(user)
+    code = code_of(run, user)
+    first = exchange(run, code)
+    expect(first["statusCode"] == 200, f"first exchange {first['statusCode']}")
+    again = exchange(run, code)
+    expect(again["statusCode"] == 400, f"replay {again['statusCode']}")
+    token_id = json.loads(first["body"])["access_token"][:22]
+    expect("revoked_at" in (run.admin.token(token_id) or {}), "first token not revoked")
+
+
+def flow_introspect(run):
+    """A confidential application asks about a token: one BatchGetItem."""
+    run.admin.put_app(CONFIDENTIAL, secret=SECRET)
+    token = run.admin.mint_token(unique("intro"))
+    event = at_path(v2_event(f"token={token}", basic(CONFIDENTIAL, SECRET)), "/oauth/introspect")
+    kind, answer = invoke(run.fn, event)
+    expect(kind == "response" and answer["statusCode"] == 200,
+           str(answer.get("statusCode") if kind == "response" else kind))
+    expect(json.loads(answer["body"]).get("active") is True, "not active")
+
+
+def authorizer_event(token):
+    path = os.path.join(ROOT, "events", "token-authorizer", "http-api-v2", "valid.json")
+    with open(path) as f:
+        event = json.load(f)
+    event["headers"]["authorization"] = "Bearer " + token
+    event["identitySource"] = ["Bearer " + token]
+    return event
+
+
+def flow_authorizer_valid(run):
+    kind, answer = invoke(run.fn, authorizer_event(run.admin.mint_token(unique("valid"))))
+    expect(kind == "response", f"invocation {kind}")
+    expect(answer.get("isAuthorized") is True, "denied")
+
+
+def flow_authorizer_revoked(run):
+    token = run.admin.mint_token(unique("revoked"), revoked=True)
+    kind, answer = invoke(run.fn, authorizer_event(token))
+    expect(kind == "response", f"invocation {kind}")
+    expect(answer == {"isAuthorized": False}, str(answer))
+
+
+AUTHORIZE_APP_FLOWS = [
+    ("login", flow_login),
+    ("login twice", flow_login_twice),
+    ("wrong password", flow_wrong_password),
+    ("bcrypt login (rehash)", flow_bcrypt_login),
+    ("lost token-write answer", flow_lost_answer),
+    ("POST /oauth/revoke", flow_revoke),
+    ("code + exchange", flow_code_exchange),
+    ("code replayed", flow_code_replay),
+    ("POST /oauth/introspect", flow_introspect),
+]
+
+TOKEN_AUTHORIZER_FLOWS = [
+    ("valid token allowed", flow_authorizer_valid),
+    ("revoked token denied", flow_authorizer_revoked),
+]
