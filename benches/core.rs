@@ -205,6 +205,7 @@ fn authorizer_core(c: &mut Criterion) {
         expires_at: u64::MAX,
         revoked_at: None,
         user_disabled: false,
+        user_generation: 0,
     };
     // The sample HTTP API event, carrying this token.
     let mut event: serde_json::Value = serde_json::from_str(include_str!(

@@ -223,6 +223,7 @@ mod tests {
             expires_at: 1_000,
             revoked_at: None,
             user_disabled: false,
+            user_generation: 0,
         }
     }
 

@@ -25,10 +25,10 @@ pub mod throttle; // failed-login back-off windows (check 8)
 pub mod token; // token generation, splitting and hashing
 
 // ---- Ports, each with its adapters in its own folder or file. ----
-pub mod clock; // Clock; SystemClock, ManualClock
-pub mod random; // Random; OsRandom (the OS CSPRNG), CountingRandom
-pub mod store; // users, applications, tokens, failed logins; store::{memory, dynamodb}
-pub mod whitelist; // the port and parsing; whitelist::{cache (policy), memory, ssm}
+pub mod clock; // Clock; SystemClock (and ManualClock, with the `test-support` feature)
+pub mod random; // Random; OsRandom, the OS CSPRNG (and CountingRandom, `test-support`)
+pub mod store; // the records of the six tables; store::dynamodb (and memory, `test-support`)
+pub mod whitelist; // the port and parsing; whitelist::{cache (policy), ssm} (and memory)
 
 // ---- Adapter support and glue: the only code that knows it runs on AWS. ----
 pub mod aws; // one shared AWS SDK configuration; round-trip counters

@@ -21,9 +21,11 @@ impl Random for OsRandom {
 }
 
 /// Predictable bytes for tests and benchmarks: each call fills with the next counter value.
+#[cfg(any(test, feature = "test-support"))]
 #[derive(Debug, Default)]
 pub struct CountingRandom(std::sync::atomic::AtomicU8);
 
+#[cfg(any(test, feature = "test-support"))]
 impl Random for CountingRandom {
     fn fill(&self, buf: &mut [u8]) -> Result<(), RandomError> {
         let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -5,15 +5,14 @@ use std::time::Duration;
 
 use tracing::warn;
 
-use super::Flow;
+use super::{Deps, Flow};
 use crate::basic_auth::Credentials;
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::password::Passwords;
 use crate::random::Random;
-use crate::store::{Admission, Lease, Lookup, Store, StoreError};
+use crate::store::{Admission, FailureCounter, Lease, Lookup, StoreError};
 use crate::throttle;
-use crate::whitelist::WhitelistSource;
 
 /// Failed-login records live at least this long, so a count is not forgotten between
 /// attempts of a slow guesser.
@@ -25,14 +24,7 @@ pub(super) struct Attempt<'a> {
     pub(super) lease: Lease,
 }
 
-impl<St, Src, C, R, P> Flow<St, Src, C, R, P>
-where
-    St: Store,
-    Src: WhitelistSource,
-    C: Clock,
-    R: Random,
-    P: Passwords,
-{
+impl<D: Deps> Flow<D> {
     /// A lease on the attempt's name, with a random id only this attempt knows.
     pub(super) fn new_lease(&self, now_ms: u64) -> Result<Lease, ApiError> {
         let mut id = [0u8; 12];

@@ -8,18 +8,16 @@ use tracing::warn;
 
 use super::attempt::Attempt;
 use super::issue::CodeGrant;
-use super::{Answer, Flow, RequestLog, fetch_budget, unavailable};
+use super::{Answer, Deps, Flow, RequestLog, fetch_budget, unavailable};
 use crate::basic_auth::Credentials;
 use crate::clock::Clock;
 use crate::error::{ApiError, RedirectError};
 use crate::password::{self, Passwords, Verification};
-use crate::random::Random;
 use crate::request::{self, AuthorizeRequest};
 use crate::response;
 use crate::scope::{self, ScopePolicy};
-use crate::store::{Admission, Lookup, Store, StoreError, User, Verified};
+use crate::store::{Admission, Directory, FailureCounter, Lookup, StoreError, User, Verified};
 use crate::token::AccessToken;
-use crate::whitelist::WhitelistSource;
 use crate::{identifier, pkce, throttle};
 
 /// Where checks 4-12 lead when they do not fail outright.
@@ -55,14 +53,7 @@ type Reads = (
     Option<Result<Admission, StoreError>>,
 );
 
-impl<St, Src, C, R, P> Flow<St, Src, C, R, P>
-where
-    St: Store,
-    Src: WhitelistSource,
-    C: Clock,
-    R: Random,
-    P: Passwords,
-{
+impl<D: Deps> Flow<D> {
     pub(super) async fn authorize<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Answer {
         let parsed = match request::parse(req) {
             Ok(p) => p,

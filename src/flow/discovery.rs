@@ -4,24 +4,12 @@
 use http::{Method, Request, StatusCode};
 use serde_json::json;
 
-use super::{Answer, Flow, Issuer, RequestLog};
-use crate::clock::Clock;
+use super::{Answer, Deps, Flow, Issuer, RequestLog};
 use crate::error::ApiError;
-use crate::password::Passwords;
 use crate::pkce;
-use crate::random::Random;
 use crate::response;
-use crate::store::Store;
-use crate::whitelist::WhitelistSource;
 
-impl<St, Src, C, R, P> Flow<St, Src, C, R, P>
-where
-    St: Store,
-    Src: WhitelistSource,
-    C: Clock,
-    R: Random,
-    P: Passwords,
-{
+impl<D: Deps> Flow<D> {
     pub(super) fn discovery<B>(&self, req: &Request<B>) -> Answer {
         if req.method() != Method::GET {
             return self.refused(&ApiError::MethodNotAllowedHere("GET"), String::new());

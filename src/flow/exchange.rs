@@ -3,15 +3,14 @@
 
 use http::{Request, header};
 
-use super::{Answer, Flow, RequestLog, unavailable};
+use super::{Answer, Deps, Flow, RequestLog, unavailable};
 use crate::client_auth::{self, ClientCredentials};
 use crate::clock::Clock;
 use crate::error::ApiError;
-use crate::password::Passwords;
-use crate::random::Random;
-use crate::store::{Application, CodeRecord, Redemption, Store, StoreError, Verified};
+use crate::store::{
+    Application, CodeRecord, CodeStore, Directory, Redemption, StoreError, TokenCanceller, Verified,
+};
 use crate::token::AccessToken;
-use crate::whitelist::WhitelistSource;
 use crate::{pkce, request, response, secret};
 
 /// The checks of a token request, in order; each failure answers §5.2's JSON error.
@@ -28,14 +27,7 @@ struct Granted {
     code: CodeRecord,
 }
 
-impl<St, Src, C, R, P> Flow<St, Src, C, R, P>
-where
-    St: Store,
-    Src: WhitelistSource,
-    C: Clock,
-    R: Random,
-    P: Passwords,
-{
+impl<D: Deps> Flow<D> {
     pub(super) async fn exchange<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Answer {
         let parsed = match parse(req) {
             Ok(p) => p,

@@ -5,26 +5,16 @@ use http::{Request, StatusCode, header};
 use serde_json::json;
 
 use super::exchange::authenticate;
-use super::{Answer, Flow, RequestLog, unavailable};
+use super::{Answer, Deps, Flow, RequestLog, unavailable};
 use crate::authorizer;
 use crate::client_auth;
 use crate::clock::Clock;
 use crate::error::ApiError;
-use crate::password::Passwords;
-use crate::random::Random;
-use crate::store::Store;
+use crate::store::ClientAndToken;
 use crate::token::AccessToken;
-use crate::whitelist::WhitelistSource;
 use crate::{request, response};
 
-impl<St, Src, C, R, P> Flow<St, Src, C, R, P>
-where
-    St: Store,
-    Src: WhitelistSource,
-    C: Clock,
-    R: Random,
-    P: Passwords,
-{
+impl<D: Deps> Flow<D> {
     pub(super) async fn introspect<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Answer {
         match self.inspect(req).await {
             Ok((body, log)) => Answer {

@@ -3,15 +3,13 @@
 
 use tracing::warn;
 
-use super::{Flow, unavailable};
-use crate::clock::Clock;
+use super::{Deps, Flow, unavailable};
 use crate::error::ApiError;
-use crate::password::Passwords;
-use crate::random::Random;
 use crate::secret;
-use crate::store::{CodeRecord, Store, StoreError, TokenRecord, User, Verified};
+use crate::store::{
+    CodeRecord, CodeStore, StoreError, TokenReader, TokenRecord, TokenWriter, User, Verified,
+};
 use crate::token::AccessToken;
-use crate::whitelist::WhitelistSource;
 
 /// What a code is issued for, besides the user.
 pub(super) struct CodeGrant<'a> {
@@ -22,14 +20,7 @@ pub(super) struct CodeGrant<'a> {
     pub challenge: String,
 }
 
-impl<St, Src, C, R, P> Flow<St, Src, C, R, P>
-where
-    St: Store,
-    Src: WhitelistSource,
-    C: Clock,
-    R: Random,
-    P: Passwords,
-{
+impl<D: Deps> Flow<D> {
     /// Whether `record` is stored as it is (its id and its secret's hash).
     async fn is_stored(&self, record: &TokenRecord) -> bool {
         match self.store.get_token(&record.token_id).await {
@@ -92,6 +83,7 @@ where
             expires_at: issued_at + self.settings.token_lifetime.as_secs(),
             revoked_at: None,
             user_disabled: false,
+            user_generation: user.generation,
         };
         match self.store.put_token(&record, user).await {
             Ok(()) => Ok(()),

@@ -16,7 +16,7 @@ use tracing::warn;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::password::{PasswordHasherArgon, Passwords};
+use crate::password::Passwords;
 use crate::random::Random;
 use crate::response::{self, HttpResponse};
 use crate::store::Store;
@@ -115,24 +115,47 @@ pub struct Answer {
     pub log: RequestLog,
 }
 
-/// The contract's flow over its ports. Built once per cold start and borrowed by every
-/// request.
-pub struct Flow<St, Src, C, R, P = PasswordHasherArgon> {
-    store: St,
-    whitelist: CachedWhitelist<Src>,
-    clock: C,
-    random: R,
-    hasher: P,
-    settings: Settings,
+/// The flow's ports, named once: every `impl` of the flow is `impl<D: Deps> Flow<D>`.
+/// Any tuple `(store, whitelist source, clock, randomness, passwords)` of port
+/// implementations is one, so the glue and the tests each pick their own.
+pub trait Deps {
+    type Store: Store;
+    type Source: WhitelistSource;
+    type Clock: Clock;
+    type Random: Random;
+    type Passwords: Passwords;
 }
 
-impl<St, Src, C, R, P> Flow<St, Src, C, R, P>
+impl<St, Src, C, R, P> Deps for (St, Src, C, R, P)
 where
     St: Store,
     Src: WhitelistSource,
     C: Clock,
     R: Random,
     P: Passwords,
+{
+    type Store = St;
+    type Source = Src;
+    type Clock = C;
+    type Random = R;
+    type Passwords = P;
+}
+
+/// The contract's flow over its ports. Built once per cold start and borrowed by every
+/// request.
+pub struct Flow<D: Deps> {
+    store: D::Store,
+    whitelist: CachedWhitelist<D::Source>,
+    clock: D::Clock,
+    random: D::Random,
+    hasher: D::Passwords,
+    settings: Settings,
+}
+
+/// Built from its parts, so the parts' types name the flow's [`Deps`].
+impl<St, Src, C, R, P> Flow<(St, Src, C, R, P)>
+where
+    (St, Src, C, R, P): Deps<Store = St, Source = Src, Clock = C, Random = R, Passwords = P>,
 {
     pub fn new(
         store: St,
@@ -151,23 +174,9 @@ where
             settings,
         }
     }
+}
 
-    pub fn store(&self) -> &St {
-        &self.store
-    }
-
-    pub fn clock(&self) -> &C {
-        &self.clock
-    }
-
-    pub fn whitelist(&self) -> &CachedWhitelist<Src> {
-        &self.whitelist
-    }
-
-    pub fn hasher(&self) -> &P {
-        &self.hasher
-    }
-
+impl<D: Deps> Flow<D> {
     /// Answers one request to either endpoint. Never fails: every error is a response.
     pub async fn handle<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Answer {
         // The path's end tells the endpoint (stages and function URL prefixes come before it).

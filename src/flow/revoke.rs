@@ -2,24 +2,14 @@
 
 use http::Request;
 
-use super::{Answer, Flow, RequestLog, unavailable};
+use super::{Answer, Deps, Flow, RequestLog, unavailable};
 use crate::clock::Clock;
-use crate::password::Passwords;
-use crate::random::Random;
 use crate::request;
 use crate::response;
-use crate::store::Store;
+use crate::store::TokenRevoker;
 use crate::token::AccessToken;
-use crate::whitelist::WhitelistSource;
 
-impl<St, Src, C, R, P> Flow<St, Src, C, R, P>
-where
-    St: Store,
-    Src: WhitelistSource,
-    C: Clock,
-    R: Random,
-    P: Passwords,
-{
+impl<D: Deps> Flow<D> {
     /// 200 whether or not the token existed, so the endpoint tells nothing about other
     /// tokens. The store's write is conditional on the secret's hash: knowing a token's
     /// public id is not enough.

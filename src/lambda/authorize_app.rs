@@ -9,24 +9,28 @@ use lambda_http::{Adapter, Body, Request, RequestExt, Response, service_fn};
 use tracing::info;
 
 use crate::aws::{self, AwsCalls};
-use crate::clock::{Clock, SystemClock};
+use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::flow::{Answer, Deadline, Flow, Issuer, Settings};
-use crate::password::{HashError, PasswordHasherArgon, Passwords};
-use crate::random::{OsRandom, Random};
+use crate::flow::{Answer, Deadline, Deps, Flow, Issuer, Settings};
+use crate::password::{HashError, PasswordHasherArgon};
+use crate::random::OsRandom;
 use crate::response::HttpResponse;
-use crate::store::Store;
 use crate::store::dynamodb::DynamoStore;
+use crate::whitelist::CachedWhitelist;
 use crate::whitelist::ssm::SsmWhitelist;
-use crate::whitelist::{CachedWhitelist, WhitelistSource};
 
 use super::guard::EventGuard;
 use super::timing::{HashingTime, TimedPasswords};
 use super::{logging, metrics};
 
 /// The flow as deployed.
-pub type AwsFlow =
-    Flow<DynamoStore, SsmWhitelist, SystemClock, OsRandom, TimedPasswords<PasswordHasherArgon>>;
+pub type AwsFlow = Flow<(
+    DynamoStore,
+    SsmWhitelist,
+    SystemClock,
+    OsRandom,
+    TimedPasswords<PasswordHasherArgon>,
+)>;
 
 /// What the function keeps between requests: built once per cold start, then borrowed.
 pub struct App<F> {
@@ -66,16 +70,7 @@ impl App<AwsFlow> {
 }
 
 /// Serves `app` on the Lambda Runtime API until the process ends.
-pub async fn serve<St, Src, C, R, P>(
-    app: &App<Flow<St, Src, C, R, P>>,
-) -> Result<(), lambda_runtime::Error>
-where
-    St: Store,
-    Src: WhitelistSource,
-    C: Clock,
-    R: Random,
-    P: Passwords,
-{
+pub async fn serve<D: Deps>(app: &App<Flow<D>>) -> Result<(), lambda_runtime::Error> {
     let handler = service_fn(|req: Request| async move {
         if let Some(context) = req.lambda_context_ref() {
             logging::begin_invocation(&context.request_id, context.xray_trace_id.as_deref());
@@ -90,17 +85,7 @@ where
 /// One request: the flow's answer, logged with the round trips it cost and where its time
 /// went: `aws_ms` waiting on AWS (overlapping calls counted once), `hashing_ms` hashing
 /// passwords; the rest of `total_ms` is the function's own work.
-pub async fn answer<St, Src, C, R, P>(
-    app: &App<Flow<St, Src, C, R, P>>,
-    mut req: Request,
-) -> Response<Body>
-where
-    St: Store,
-    Src: WhitelistSource,
-    C: Clock,
-    R: Random,
-    P: Passwords,
-{
+pub async fn answer<D: Deps>(app: &App<Flow<D>>, mut req: Request) -> Response<Body> {
     // The runtime's deadline bounds how long the whitelist fetch may retry.
     if let Some(deadline) = req.lambda_context_ref().map(|c| Deadline(c.deadline)) {
         req.extensions_mut().insert(deadline);

@@ -1,8 +1,9 @@
-//! An in-memory store for unit tests of the request flow. Not for production: nothing is
-//! shared between processes.
+//! An in-memory store for unit tests of the request flow (the `test-support` feature).
+//! Not for production: nothing is shared between processes. Clones share one store, so a
+//! test keeps a handle on what the flow it built writes. Outages and lost answers are not
+//! here: tests wrap any store (this one or DynamoDB) in a fault-injecting double.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{
@@ -11,26 +12,9 @@ use super::{
     TokenRecord, TokenRevoker, TokenWriter, User, Verified,
 };
 
-/// The store's operations, for failing one of them on purpose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Operation {
-    Lookup,
-    Admit,
-    Release,
-    PutToken,
-    GetToken,
-    RevokeToken,
-    RecordFailure,
-    PutCode,
-    RedeemCode,
-}
-
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
-    inner: Mutex<Inner>,
-    /// Reads made through [`Directory::lookup`]; shared so that a test double elsewhere
-    /// (a whitelist source, say) can see them as they happen.
-    lookups: Arc<AtomicU32>,
+    inner: Arc<Mutex<Inner>>,
 }
 
 /// A failed-logins item: what DynamoDB keeps per username.
@@ -50,20 +34,8 @@ struct Inner {
     tokens: HashMap<String, TokenRecord>,
     codes: HashMap<[u8; 32], CodeRecord>,
     failed_logins: HashMap<String, Counter>,
-    /// When set, every call fails as DynamoDB would during an outage.
-    unavailable: bool,
-    /// Operations that fail as during an outage while the others work: a write that fails
-    /// after a good read, say.
-    failing: HashSet<Operation>,
-    /// Token writes to refuse with a conflict before accepting one.
-    conflicts_to_inject: u32,
     /// See [`Lookup::bcrypt_cost`].
     bcrypt_cost: Option<u32>,
-    /// Token writes to store and then report as a conflict: a write whose answer was lost,
-    /// retried by the SDK into its own condition.
-    lost_answers_to_inject: u32,
-    /// Code redemptions to make and then answer as the SDK's retry would see them.
-    lost_redemptions_to_inject: u32,
     /// Token ids a replayed code forbade before their token was written.
     forbidden_tokens: HashSet<String>,
 }
@@ -112,59 +84,15 @@ impl MemoryStore {
         self.with(|i| i.failed_logins.get(username).and_then(|c| c.lease.clone()))
     }
 
-    /// A live view of how many lookups this store has answered.
-    pub fn lookup_counter(&self) -> Arc<AtomicU32> {
-        self.lookups.clone()
-    }
-
-    pub fn set_unavailable(&self, unavailable: bool) {
-        self.with(|i| i.unavailable = unavailable);
-    }
-
-    /// Makes `operation` fail as during an outage (or work again), whatever the others do.
-    pub fn set_failing(&self, operation: Operation, failing: bool) {
-        self.with(|i| {
-            if failing {
-                i.failing.insert(operation);
-            } else {
-                i.failing.remove(&operation);
-            }
-        });
-    }
-
     /// Marks imported bcrypt hashes of up to `cost` as still in use (or none).
     pub fn set_bcrypt_cost(&self, cost: Option<u32>) {
         self.with(|i| i.bcrypt_cost = cost);
-    }
-
-    pub fn inject_lost_answers(&self, n: u32) {
-        self.with(|i| i.lost_answers_to_inject = n);
-    }
-
-    pub fn inject_lost_redemptions(&self, n: u32) {
-        self.with(|i| i.lost_redemptions_to_inject = n);
-    }
-
-    pub fn inject_conflicts(&self, n: u32) {
-        self.with(|i| i.conflicts_to_inject = n);
-    }
-
-    fn check_available(i: &Inner, operation: Operation) -> Result<(), StoreError> {
-        if i.unavailable || i.failing.contains(&operation) {
-            Err(StoreError::Unavailable(
-                "memory store set unavailable".into(),
-            ))
-        } else {
-            Ok(())
-        }
     }
 }
 
 impl Directory for MemoryStore {
     async fn lookup(&self, client_id: &str, username: Option<&str>) -> Result<Lookup, StoreError> {
-        self.lookups.fetch_add(1, Ordering::Relaxed);
         self.with(|i| {
-            Self::check_available(i, Operation::Lookup)?;
             Ok(Lookup {
                 application: i.applications.get(client_id).cloned(),
                 user: username.and_then(|u| i.users.get(u).cloned()),
@@ -177,11 +105,6 @@ impl Directory for MemoryStore {
 impl TokenWriter for MemoryStore {
     async fn put_token(&self, token: &TokenRecord, user: &Verified) -> Result<(), StoreError> {
         self.with(|i| {
-            Self::check_available(i, Operation::PutToken)?;
-            if i.conflicts_to_inject > 0 {
-                i.conflicts_to_inject -= 1;
-                return Err(StoreError::Conflict);
-            }
             if i.tokens.contains_key(&token.token_id)
                 || i.forbidden_tokens.contains(&token.token_id)
             {
@@ -203,15 +126,6 @@ impl TokenWriter for MemoryStore {
                 stored.password_hash = hash.clone();
             }
             i.tokens.insert(token.token_id.clone(), token.clone());
-            if i.lost_answers_to_inject > 0 {
-                // What the SDK's retry meets: its own token, and the hash it replaced.
-                i.lost_answers_to_inject -= 1;
-                return Err(if user.new_password_hash.is_some() {
-                    StoreError::UserChanged
-                } else {
-                    StoreError::Conflict
-                });
-            }
             Ok(())
         })
     }
@@ -219,10 +133,7 @@ impl TokenWriter for MemoryStore {
 
 impl TokenReader for MemoryStore {
     async fn get_token(&self, token_id: &str) -> Result<Option<TokenRecord>, StoreError> {
-        self.with(|i| {
-            Self::check_available(i, Operation::GetToken)?;
-            Ok(i.tokens.get(token_id).cloned())
-        })
+        self.with(|i| Ok(i.tokens.get(token_id).cloned()))
     }
 }
 
@@ -233,15 +144,12 @@ impl TokenRevoker for MemoryStore {
         secret_hash: &[u8; 32],
         now_secs: u64,
     ) -> Result<bool, StoreError> {
-        self.with(|i| {
-            Self::check_available(i, Operation::RevokeToken)?;
-            match i.tokens.get_mut(token_id) {
-                Some(t) if &t.secret_hash == secret_hash && t.revoked_at.is_none() => {
-                    t.revoked_at = Some(now_secs);
-                    Ok(true)
-                }
-                _ => Ok(false),
+        self.with(|i| match i.tokens.get_mut(token_id) {
+            Some(t) if &t.secret_hash == secret_hash && t.revoked_at.is_none() => {
+                t.revoked_at = Some(now_secs);
+                Ok(true)
             }
+            _ => Ok(false),
         })
     }
 }
@@ -254,7 +162,6 @@ impl TokenCanceller for MemoryStore {
         _expires_at: u64,
     ) -> Result<(), StoreError> {
         self.with(|i| {
-            Self::check_available(i, Operation::RevokeToken)?;
             match i.tokens.get_mut(token_id) {
                 Some(t) => {
                     t.revoked_at.get_or_insert(now_secs);
@@ -271,7 +178,6 @@ impl TokenCanceller for MemoryStore {
 impl CodeStore for MemoryStore {
     async fn put_code(&self, code: &CodeRecord) -> Result<(), StoreError> {
         self.with(|i| {
-            Self::check_available(i, Operation::PutCode)?;
             if i.codes.contains_key(&code.code_hash) {
                 return Err(StoreError::Conflict);
             }
@@ -289,7 +195,6 @@ impl CodeStore for MemoryStore {
         now_secs: u64,
     ) -> Result<Redemption, StoreError> {
         self.with(|i| {
-            Self::check_available(i, Operation::RedeemCode)?;
             let Some(code) = i.codes.get_mut(code_hash) else {
                 return Ok(Redemption::Refused);
             };
@@ -305,12 +210,6 @@ impl CodeStore for MemoryStore {
             let issued = code.clone();
             code.used_at = Some(now_secs);
             code.token_id = Some(token_id.to_string());
-            if i.lost_redemptions_to_inject > 0 {
-                // What the SDK's retry meets: the code used, by this very exchange.
-                i.lost_redemptions_to_inject -= 1;
-                let seen = i.codes[code_hash].clone();
-                return Ok(super::used_code(seen, token_id));
-            }
             Ok(Redemption::Redeemed(issued))
         })
     }
@@ -323,7 +222,6 @@ impl ClientAndToken for MemoryStore {
         token_id: &str,
     ) -> Result<(Option<Application>, Option<TokenRecord>), StoreError> {
         self.with(|i| {
-            Self::check_available(i, Operation::GetToken)?;
             Ok((
                 i.applications.get(client_id).cloned(),
                 i.tokens.get(token_id).cloned(),
@@ -341,7 +239,6 @@ impl FailureCounter for MemoryStore {
         expires_at: u64,
     ) -> Result<Admission, StoreError> {
         self.with(|i| {
-            Self::check_available(i, Operation::Admit)?;
             let c = i.failed_logins.entry(username.to_string()).or_default();
             let held = c.lease.as_ref().filter(|held| held.id != lease.id);
             let lease_until_ms = held.map_or(0, |l| l.until_ms);
@@ -365,7 +262,6 @@ impl FailureCounter for MemoryStore {
         expires_at: u64,
     ) -> Result<FailedLogins, StoreError> {
         self.with(|i| {
-            Self::check_available(i, Operation::RecordFailure)?;
             let c = i.failed_logins.entry(username.to_string()).or_default();
             let failures = c.counts.map_or(0, |f| f.failures).saturating_add(1);
             let counts = FailedLogins {
@@ -382,7 +278,6 @@ impl FailureCounter for MemoryStore {
 
     async fn release(&self, username: &str, lease: &Lease, reset: bool) -> Result<(), StoreError> {
         self.with(|i| {
-            Self::check_available(i, Operation::Release)?;
             let Some(c) = i.failed_logins.get_mut(username) else {
                 return Ok(());
             };

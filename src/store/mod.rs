@@ -15,6 +15,7 @@ use thiserror::Error;
 pub use crate::throttle::FailedLogins;
 
 pub mod dynamodb;
+#[cfg(any(test, feature = "test-support"))]
 pub mod memory;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +59,10 @@ pub struct TokenRecord {
     pub revoked_at: Option<u64>,
     /// Set on every token of a disabled user (so a check reads one item), cleared on enable.
     pub user_disabled: bool,
+    /// The user's generation the token was written under (the login's condition held it
+    /// to that generation): what the server saw, so a token is judged by the user it was
+    /// issued for, not by when its request was sent.
+    pub user_generation: u64,
 }
 
 /// An authorization code as stored: never the code, only its hash, with everything it was

@@ -2,13 +2,16 @@
 
 use super::{SourceError, WhitelistSource};
 
+use std::sync::{Arc, Mutex};
+
 /// A whitelist held in memory, for tests and benchmarks; `None` behaves like an outage.
-#[derive(Debug, Default)]
-pub struct MemorySource(std::sync::Mutex<Option<String>>);
+/// Clones share the value, so a test can change what the flow it built reads.
+#[derive(Debug, Default, Clone)]
+pub struct MemorySource(Arc<Mutex<Option<String>>>);
 
 impl MemorySource {
     pub fn new(value: Option<&str>) -> Self {
-        MemorySource(std::sync::Mutex::new(value.map(str::to_string)))
+        MemorySource(Arc::new(Mutex::new(value.map(str::to_string))))
     }
 
     pub fn set(&self, value: Option<&str>) {

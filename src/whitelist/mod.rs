@@ -17,10 +17,12 @@ use std::time::Duration;
 use thiserror::Error;
 
 mod cache;
+#[cfg(any(test, feature = "test-support"))]
 pub mod memory;
 pub mod ssm;
 
 pub use cache::CachedWhitelist;
+#[cfg(any(test, feature = "test-support"))]
 pub use memory::MemorySource;
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]

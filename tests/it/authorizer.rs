@@ -8,13 +8,15 @@ use direct_oauth::random::OsRandom;
 use direct_oauth::store::TokenRecord;
 use direct_oauth::store::memory::MemoryStore;
 use direct_oauth::token::AccessToken;
+
+use crate::faults::Faulty;
 use serde_json::{Value, json};
 
 const NOW_SECS: u64 = 1_800_000_000;
 
-fn authorizer() -> TokenAuthorizer<MemoryStore, ManualClock> {
+fn authorizer() -> TokenAuthorizer<Faulty<MemoryStore>, ManualClock> {
     TokenAuthorizer {
-        tokens: MemoryStore::default(),
+        tokens: Faulty::new(MemoryStore::default()),
         clock: ManualClock::at(NOW_SECS * 1000),
         calls: Default::default(),
     }
@@ -31,6 +33,7 @@ fn record(token: &AccessToken) -> TokenRecord {
         expires_at: NOW_SECS + 10,
         revoked_at: None,
         user_disabled: false,
+        user_generation: 0,
     }
 }
 

@@ -93,6 +93,7 @@ async fn a_token_item_holds_only_the_documented_attributes() {
             "scopes",
             "secret_sha256",
             "token_id",
+            "user_generation",
             "username"
         ]
     );

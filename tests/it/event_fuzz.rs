@@ -9,10 +9,11 @@ use lambda_http::request::LambdaRequest;
 use proptest::prelude::*;
 use serde_json::Value;
 
+use direct_oauth::flow::Flow;
 use direct_oauth::lambda::authorize_app::{self, App};
 use direct_oauth::lambda::guard;
 
-use crate::flow::{TestFlow, flow};
+use crate::flow::{TestDeps, flow};
 use crate::fuzz::config;
 
 /// A sample event per front door, and the fields (JSON paths) a client's request fills.
@@ -140,15 +141,15 @@ fn case() -> impl Strategy<Value = (usize, usize, String)> {
 }
 
 /// One warm instance for every case, as Lambda would keep it.
-fn instance() -> &'static (tokio::runtime::Runtime, App<TestFlow>) {
-    static INSTANCE: OnceLock<(tokio::runtime::Runtime, App<TestFlow>)> = OnceLock::new();
+fn instance() -> &'static (tokio::runtime::Runtime, App<Flow<TestDeps>>) {
+    static INSTANCE: OnceLock<(tokio::runtime::Runtime, App<Flow<TestDeps>>)> = OnceLock::new();
     INSTANCE.get_or_init(|| {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         let app = App {
-            flow: flow(),
+            flow: flow().into_flow(),
             calls: Default::default(),
             hashing: Default::default(),
         };

@@ -19,6 +19,7 @@ mod authorizer;
 mod dynamodb;
 mod event_fuzz;
 mod events;
+mod faults;
 mod flow;
 mod fuzz;
 mod moto;

@@ -161,6 +161,7 @@ pub(super) fn token_item(t: &TokenRecord) -> Item {
         ),
         (attr::ISSUED_AT.to_string(), n(t.issued_at)),
         (attr::EXPIRES_AT.to_string(), n(t.expires_at)),
+        (attr::USER_GENERATION.to_string(), n(t.user_generation)),
     ]);
     if let Some(at) = t.revoked_at {
         item.insert(attr::REVOKED_AT.to_string(), n(at));
@@ -204,6 +205,13 @@ pub(super) fn token_from(i: &Item) -> Result<TokenRecord, StoreError> {
             .map(|_| i.num(attr::REVOKED_AT))
             .transpose()?,
         user_disabled: i.flag(attr::USER_DISABLED).unwrap_or(false),
+        // Tokens written before the attribute existed were written under generation 0 or
+        // later; 0 is the conservative reading (older than any raise).
+        user_generation: i
+            .get(attr::USER_GENERATION)
+            .map(|_| i.num(attr::USER_GENERATION))
+            .transpose()?
+            .unwrap_or(0),
     })
 }
 

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Mutex;
-use tokio::task::JoinHandle;
 
 use super::{DEFAULT_FETCH_BUDGET, SourceError, WhitelistSource, parse_strict};
 
@@ -33,7 +32,6 @@ struct State {
     last_error: Option<SourceError>,
     /// A refresh runs beside the requests (see [`CachedWhitelist::held`]).
     refreshing: bool,
-    fetches: u64,
 }
 
 impl State {
@@ -87,8 +85,6 @@ struct Shared<S> {
     ttl: Duration,
     stale: Duration,
     state: Mutex<State>,
-    /// The refresh under way, for [`CachedWhitelist::refreshed`].
-    refresh: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 /// The whitelist as the function uses it: fetched from its source, cached for `ttl`, and
@@ -96,6 +92,15 @@ struct Shared<S> {
 /// the source fails for a reason that passes.
 pub struct CachedWhitelist<S> {
     shared: Arc<Shared<S>>,
+}
+
+/// Clones share one cache (the state and the refresh beside the requests).
+impl<S> Clone for CachedWhitelist<S> {
+    fn clone(&self) -> Self {
+        CachedWhitelist {
+            shared: self.shared.clone(),
+        }
+    }
 }
 
 /// Pause between fetch attempts while the source is failing.
@@ -109,13 +114,8 @@ impl<S: WhitelistSource> CachedWhitelist<S> {
                 ttl,
                 stale,
                 state: Mutex::new(State::default()),
-                refresh: std::sync::Mutex::new(None),
             }),
         }
-    }
-
-    pub fn source(&self) -> &S {
-        &self.shared.source
     }
 
     /// Whether `client_id` may use direct approval; `Err` when no trustworthy list exists.
@@ -178,7 +178,6 @@ impl<S: WhitelistSource> CachedWhitelist<S> {
                 _ => Err(err),
             };
         }
-        state.fetches += 1;
         let fetched = shared.source.fetch_within(budget).await;
         state.settle(
             fetched.and_then(|v| parse_strict(&v)),
@@ -206,9 +205,8 @@ impl<S: WhitelistSource> CachedWhitelist<S> {
         let clients = cached.clients.clone();
         if !state.refreshing && now_ms >= state.retry_not_before_ms {
             state.refreshing = true;
-            state.fetches += 1;
-            let task = tokio::spawn(Self::refresh(shared.clone(), now_ms));
-            *shared.refresh.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
+            // Detached: it settles the state itself, and no request waits for it.
+            tokio::spawn(Self::refresh(shared.clone(), now_ms));
         }
         Some(clients)
     }
@@ -225,24 +223,6 @@ impl<S: WhitelistSource> CachedWhitelist<S> {
             started_ms,
             shared.ttl + shared.stale,
         );
-    }
-
-    /// Waits for the refresh under way, if any (tests, and the admin's checks).
-    pub async fn refreshed(&self) {
-        let task = self
-            .shared
-            .refresh
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        if let Some(task) = task {
-            let _ = task.await;
-        }
-    }
-
-    /// How many times the source was asked (for tests and the round-trip counters).
-    pub async fn fetches(&self) -> u64 {
-        self.shared.state.lock().await.fetches
     }
 }
 

@@ -59,7 +59,7 @@ async fn row_8_an_attempt_in_flight_holds_the_name() {
 
 #[tokio::test]
 async fn row_8_an_attempt_holds_the_name_for_the_lease_and_its_count_is_kept_a_day() {
-    use direct_oauth::store::memory::Operation;
+    use crate::faults::Operation;
     let f = flow();
     // The release fails, so the lease the attempt took stays for the test to see.
     f.store().set_failing(Operation::Release, true);

@@ -83,7 +83,7 @@ async fn row_4_client_must_be_whitelisted_before_credentials_matter() {
 #[tokio::test]
 async fn row_4_whitelist_outage_with_nothing_cached_is_503() {
     let f = flow();
-    f.whitelist().source().set(None);
+    f.source().set(None);
     let r = f.handle(&post(Some(QUAY_AUTH), GOOD_BODY)).await.response;
     assert_refused(&f, &r, 503, "temporarily_unavailable");
     assert!(header(&r, "retry-after").is_some());
@@ -116,6 +116,7 @@ async fn row_4_comes_before_a_store_outage_on_a_cold_list() {
 
 /// A whitelist source that answers only once the store has been read, and fails if it is
 /// never read: the flow passes only when it asks both at the same time.
+#[derive(Clone)]
 struct AnswersAfterTheStoreRead(Arc<AtomicU32>);
 
 impl WhitelistSource for AnswersAfterTheStoreRead {
@@ -218,8 +219,9 @@ async fn row_7_credentials_are_required_and_well_formed() {
 }
 
 /// Records the budget each fetch was given.
-#[derive(Default)]
-struct Budgeted(std::sync::Mutex<Vec<Duration>>);
+/// Clones share the budgets seen.
+#[derive(Default, Clone)]
+struct Budgeted(Arc<std::sync::Mutex<Vec<Duration>>>);
 
 impl WhitelistSource for Budgeted {
     async fn fetch(&self) -> Result<String, SourceError> {
@@ -245,7 +247,7 @@ async fn row_4_a_due_whitelist_is_fetched_within_the_invocation_deadline() {
         .insert(Deadline(NOW_MS + 61_000 + 1_000));
     let r = f.handle(&late).await.response;
     assert_ne!(r.status(), 503);
-    let budgets = f.whitelist().source().0.lock().unwrap().clone();
+    let budgets = f.source().0.lock().unwrap().clone();
     assert_eq!(
         budgets,
         [Duration::from_millis(5_000), Duration::from_millis(200)],
@@ -261,6 +263,6 @@ async fn row_4_a_deadline_already_past_is_no_deadline() {
     let mut req = post(Some(QUAY_AUTH), GOOD_BODY);
     req.extensions_mut().insert(Deadline(1_000));
     assert_eq!(f.handle(&req).await.response.status(), 302);
-    let budgets = f.whitelist().source().0.lock().unwrap().clone();
+    let budgets = f.source().0.lock().unwrap().clone();
     assert_eq!(budgets, [direct_oauth::whitelist::DEFAULT_FETCH_BUDGET]);
 }

@@ -12,11 +12,13 @@ use direct_oauth::config::{Config, QUAY_SCOPES};
 use direct_oauth::flow::{Flow, Settings};
 use direct_oauth::password::{HashError, PasswordHasherArgon, Passwords, Verification};
 use direct_oauth::random::CountingRandom;
-use direct_oauth::store::memory::{MemoryStore, Operation};
+use direct_oauth::store::memory::MemoryStore;
 use direct_oauth::store::{Application, Store, User};
 use direct_oauth::token::AccessToken;
 use direct_oauth::whitelist::{CachedWhitelist, MemorySource, SourceError, WhitelistSource};
 use http::{Request, Response};
+
+use crate::faults::{Faulty, Operation};
 
 const CLIENT: &str = "some_client_id";
 const REDIRECT: &str = "https://my/internal/application/token_created";
@@ -24,26 +26,76 @@ const QUAY_AUTH: &str = "Basic dXNlcm5hbWU6cGFzc3dvcmRoZXJl";
 const GOOD_BODY: &str = "client_id=some_client_id&redirect_uri=https://my/internal/application/token_created&scope=repo:write,org:admin";
 pub(crate) const NOW_MS: u64 = 1_800_000_000_000;
 
-pub(crate) type TestFlow =
-    Flow<MemoryStore, MemorySource, ManualClock, CountingRandom, CountingPasswords>;
+/// The flow under test, over the demo store (faults injectable) and a whitelist source,
+/// with handles on its ports: clones that share their state with the flow's own, so a
+/// test sets up, moves and inspects what the flow uses without the flow exposing it.
+pub(crate) struct Harness<St: Store = Faulty<MemoryStore>, S: WhitelistSource = MemorySource> {
+    flow: Flow<(St, S, ManualClock, CountingRandom, CountingPasswords)>,
+    store: St,
+    clock: ManualClock,
+    hasher: CountingPasswords,
+    whitelist: CachedWhitelist<S>,
+    source: S,
+}
+
+pub(crate) type TestFlow = Harness;
+/// The ports of [`TestFlow`]'s flow.
+pub(crate) type TestDeps = (
+    Faulty<MemoryStore>,
+    MemorySource,
+    ManualClock,
+    CountingRandom,
+    CountingPasswords,
+);
+
+impl<St: Store, S: WhitelistSource> Harness<St, S> {
+    pub(crate) fn store(&self) -> &St {
+        &self.store
+    }
+    pub(crate) fn clock(&self) -> &ManualClock {
+        &self.clock
+    }
+    pub(crate) fn hasher(&self) -> &CountingPasswords {
+        &self.hasher
+    }
+    pub(crate) fn whitelist(&self) -> &CachedWhitelist<S> {
+        &self.whitelist
+    }
+    pub(crate) fn source(&self) -> &S {
+        &self.source
+    }
+    /// The flow alone, for the glue's handlers to own.
+    pub(crate) fn into_flow(self) -> Flow<(St, S, ManualClock, CountingRandom, CountingPasswords)> {
+        self.flow
+    }
+}
+
+impl<St: Store, S: WhitelistSource> std::ops::Deref for Harness<St, S> {
+    type Target = Flow<(St, S, ManualClock, CountingRandom, CountingPasswords)>;
+    fn deref(&self) -> &Self::Target {
+        &self.flow
+    }
+}
 
 /// The real hasher, counting the verifications it is asked for (dummy ones included), so a
 /// test can tell "refused without verifying" from "verified, then refused".
 /// It can also make each verification take time on the flow's clock.
+/// Clones share the counts.
+#[derive(Clone)]
 pub(crate) struct CountingPasswords {
-    inner: PasswordHasherArgon,
-    verifications: AtomicU32,
+    inner: Arc<PasswordHasherArgon>,
+    verifications: Arc<AtomicU32>,
     clock: ManualClock,
-    verification_ms: AtomicU64,
+    verification_ms: Arc<AtomicU64>,
 }
 
 impl CountingPasswords {
     fn on(clock: ManualClock) -> Self {
         CountingPasswords {
-            inner: PasswordHasherArgon::new().unwrap(),
-            verifications: AtomicU32::new(0),
+            inner: Arc::new(PasswordHasherArgon::new().unwrap()),
+            verifications: Arc::default(),
             clock,
-            verification_ms: AtomicU64::new(0),
+            verification_ms: Arc::default(),
         }
     }
 
@@ -96,21 +148,21 @@ fn flow_with(settings: impl FnOnce(&mut Settings)) -> TestFlow {
 }
 
 /// The flow over the demo data, with the whitelist read from whatever `source` makes.
-fn service<S: WhitelistSource>(
+fn service<S: WhitelistSource + Clone>(
     settings: impl FnOnce(&mut Settings),
-    source: impl FnOnce(&MemoryStore) -> S,
-) -> Flow<MemoryStore, S, ManualClock, CountingRandom, CountingPasswords> {
-    service_over(|store| store, settings, source)
+    source: impl FnOnce(&Faulty<MemoryStore>) -> S,
+) -> Harness<Faulty<MemoryStore>, S> {
+    service_over(Faulty::new, settings, source)
 }
 
 /// [`service`] over a store made from the demo store (a test double around it, say).
-fn service_over<St, S: WhitelistSource>(
+fn service_over<St, S: WhitelistSource + Clone>(
     wrap: impl FnOnce(MemoryStore) -> St,
     settings: impl FnOnce(&mut Settings),
-    source: impl FnOnce(&MemoryStore) -> S,
-) -> Flow<St, S, ManualClock, CountingRandom, CountingPasswords>
+    source: impl FnOnce(&St) -> S,
+) -> Harness<St, S>
 where
-    St: Store,
+    St: Store + Clone,
 {
     let clock = ManualClock::at(NOW_MS);
     let hasher = CountingPasswords::on(clock.clone());
@@ -145,16 +197,28 @@ where
     let config = Config::from_lookup(|_| None).unwrap();
     let mut s = Settings::from(&config);
     settings(&mut s);
+    let store = wrap(store);
     let source = source(&store);
-    let whitelist = CachedWhitelist::new(source, Duration::from_secs(60), Duration::from_secs(0));
-    Flow::new(
-        wrap(store),
-        whitelist,
+    let whitelist = CachedWhitelist::new(
+        source.clone(),
+        Duration::from_secs(60),
+        Duration::from_secs(0),
+    );
+    Harness {
+        flow: Flow::new(
+            store.clone(),
+            whitelist.clone(),
+            clock.clone(),
+            CountingRandom::default(),
+            hasher.clone(),
+            s,
+        ),
+        store,
         clock,
-        CountingRandom::default(),
         hasher,
-        s,
-    )
+        whitelist,
+        source,
+    }
 }
 
 pub(crate) fn flow() -> TestFlow {

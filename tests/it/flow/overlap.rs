@@ -14,10 +14,11 @@ use tokio::sync::Notify;
 
 use super::*;
 
+#[derive(Clone)]
 struct Overlapping {
     inner: MemoryStore,
-    admitted: Notify,
-    released: Notify,
+    admitted: Arc<Notify>,
+    released: Arc<Notify>,
 }
 
 /// Waits for `partner`; an error (answered 503) if it never comes.
@@ -116,8 +117,8 @@ async fn a_success_makes_two_rounds_of_calls_each_of_two_at_once() {
     let f = service_over(
         |inner| Overlapping {
             inner,
-            admitted: Notify::new(),
-            released: Notify::new(),
+            admitted: Arc::new(Notify::new()),
+            released: Arc::new(Notify::new()),
         },
         |_| {},
         |_| MemorySource::new(Some(CLIENT)),

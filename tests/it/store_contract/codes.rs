@@ -5,9 +5,9 @@ use direct_oauth::store::{CodeRecord, Redemption};
 
 use super::*;
 
-const NOW_SECS: u64 = 1_800_000_000;
+pub(super) const NOW_SECS: u64 = 1_800_000_000;
 
-fn code(hash: u8) -> CodeRecord {
+pub(super) fn code(hash: u8) -> CodeRecord {
     CodeRecord {
         code_hash: [hash; 32],
         client_id: "cli".into(),

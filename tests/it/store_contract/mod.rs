@@ -5,9 +5,11 @@
 
 mod attempts;
 mod codes;
+mod outages;
 
 use attempts::*;
 use codes::*;
+use outages::*;
 use direct_oauth::store::dynamodb::DynamoStore;
 use direct_oauth::store::memory::MemoryStore;
 use direct_oauth::store::{
@@ -69,6 +71,7 @@ pub fn token(id: &str) -> TokenRecord {
         expires_at: 1_700_000_060,
         revoked_at: None,
         user_disabled: false,
+        user_generation: 0,
     }
 }
 
@@ -303,4 +306,8 @@ contract!(
     introspection_reads_the_client_and_the_token_at_once,
     a_replay_forbids_a_token_not_yet_written,
     only_the_code_s_client_and_verifier_see_a_replay,
+    an_outage_fails_every_call_and_writes_nothing,
+    a_failing_write_after_a_good_read_writes_nothing,
+    a_token_write_whose_answer_is_lost_is_stored,
+    a_redemption_whose_answer_is_lost_is_still_the_redemption,
 );

@@ -1,0 +1,258 @@
+//! Outages and lost answers, around any store: a test double that wraps the memory store
+//! or the DynamoDB adapter alike, so the flow's tests and the store contract suite meet
+//! the same faults. Clones share the faults (and the wrapped store, when its clones do), so
+//! a test keeps a handle on the store it gave a flow.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use direct_oauth::store::{
+    Admission, Application, ClientAndToken, CodeRecord, CodeStore, Directory, FailedLogins,
+    FailureCounter, Lease, Lookup, Redemption, StoreError, TokenCanceller, TokenReader,
+    TokenRecord, TokenRevoker, TokenWriter, Verified,
+};
+
+/// The store's operations, for failing one of them on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    Lookup,
+    Admit,
+    Release,
+    PutToken,
+    GetToken,
+    RevokeToken,
+    RecordFailure,
+    PutCode,
+    RedeemCode,
+}
+
+#[derive(Debug, Default)]
+struct Faults {
+    /// Every call fails, as DynamoDB's do during an outage.
+    unavailable: bool,
+    /// Operations that fail while the others work: a write that fails after a good read.
+    failing: HashSet<Operation>,
+    /// Token writes to refuse with a conflict (an id taken) before passing one on.
+    conflicts: u32,
+    /// Token writes to make and then answer as the SDK's retry of them would see them.
+    lost_answers: u32,
+    /// Code redemptions to make and then retry, as the SDK does when an answer is lost.
+    lost_redemptions: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Faulty<S> {
+    pub inner: S,
+    faults: Arc<Mutex<Faults>>,
+    /// Reads made through [`Directory::lookup`]; shared so that a test double elsewhere
+    /// (a whitelist source, say) can see them as they happen.
+    lookups: Arc<AtomicU32>,
+}
+
+impl<S> Faulty<S> {
+    pub fn new(inner: S) -> Self {
+        Faulty {
+            inner,
+            faults: Arc::default(),
+            lookups: Arc::default(),
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Faults) -> T) -> T {
+        f(&mut self.faults.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// A live view of how many lookups the store has answered.
+    pub fn lookup_counter(&self) -> Arc<AtomicU32> {
+        self.lookups.clone()
+    }
+
+    pub fn set_unavailable(&self, unavailable: bool) {
+        self.with(|f| f.unavailable = unavailable);
+    }
+
+    /// Makes `operation` fail as during an outage (or work again), whatever the others do.
+    pub fn set_failing(&self, operation: Operation, failing: bool) {
+        self.with(|f| {
+            if failing {
+                f.failing.insert(operation);
+            } else {
+                f.failing.remove(&operation);
+            }
+        });
+    }
+
+    pub fn inject_conflicts(&self, n: u32) {
+        self.with(|f| f.conflicts = n);
+    }
+
+    pub fn inject_lost_answers(&self, n: u32) {
+        self.with(|f| f.lost_answers = n);
+    }
+
+    pub fn inject_lost_redemptions(&self, n: u32) {
+        self.with(|f| f.lost_redemptions = n);
+    }
+
+    fn check(&self, operation: Operation) -> Result<(), StoreError> {
+        if self.with(|f| f.unavailable || f.failing.contains(&operation)) {
+            Err(StoreError::Unavailable(
+                "set unavailable by the test".into(),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether one more of the faults `pick` names is due, counting it down.
+    fn take(&self, pick: impl FnOnce(&mut Faults) -> &mut u32) -> bool {
+        self.with(|f| {
+            let left = pick(f);
+            let due = *left > 0;
+            *left = left.saturating_sub(1);
+            due
+        })
+    }
+}
+
+impl<S: Directory> Directory for Faulty<S> {
+    async fn lookup(&self, client_id: &str, username: Option<&str>) -> Result<Lookup, StoreError> {
+        self.lookups.fetch_add(1, Ordering::Relaxed);
+        self.check(Operation::Lookup)?;
+        self.inner.lookup(client_id, username).await
+    }
+}
+
+impl<S: TokenWriter> TokenWriter for Faulty<S> {
+    async fn put_token(&self, token: &TokenRecord, user: &Verified) -> Result<(), StoreError> {
+        self.check(Operation::PutToken)?;
+        if self.take(|f| &mut f.conflicts) {
+            return Err(StoreError::Conflict);
+        }
+        self.inner.put_token(token, user).await?;
+        if self.take(|f| &mut f.lost_answers) {
+            // What the SDK's retry meets: its own token, and the hash it replaced.
+            return Err(if user.new_password_hash.is_some() {
+                StoreError::UserChanged
+            } else {
+                StoreError::Conflict
+            });
+        }
+        Ok(())
+    }
+}
+
+impl<S: TokenReader> TokenReader for Faulty<S> {
+    async fn get_token(&self, token_id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.check(Operation::GetToken)?;
+        self.inner.get_token(token_id).await
+    }
+}
+
+impl<S: TokenRevoker> TokenRevoker for Faulty<S> {
+    async fn revoke_token(
+        &self,
+        token_id: &str,
+        secret_hash: &[u8; 32],
+        now_secs: u64,
+    ) -> Result<bool, StoreError> {
+        self.check(Operation::RevokeToken)?;
+        self.inner
+            .revoke_token(token_id, secret_hash, now_secs)
+            .await
+    }
+}
+
+impl<S: TokenCanceller> TokenCanceller for Faulty<S> {
+    async fn revoke_by_id(
+        &self,
+        token_id: &str,
+        now_secs: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        self.check(Operation::RevokeToken)?;
+        self.inner
+            .revoke_by_id(token_id, now_secs, expires_at)
+            .await
+    }
+}
+
+impl<S: CodeStore> CodeStore for Faulty<S> {
+    async fn put_code(&self, code: &CodeRecord) -> Result<(), StoreError> {
+        self.check(Operation::PutCode)?;
+        self.inner.put_code(code).await
+    }
+
+    async fn redeem_code(
+        &self,
+        code_hash: &[u8; 32],
+        client_id: &str,
+        code_challenge: &str,
+        token_id: &str,
+        now_secs: u64,
+    ) -> Result<Redemption, StoreError> {
+        self.check(Operation::RedeemCode)?;
+        let redeem = || {
+            self.inner
+                .redeem_code(code_hash, client_id, code_challenge, token_id, now_secs)
+        };
+        let first = redeem().await?;
+        if matches!(first, Redemption::Redeemed(_)) && self.take(|f| &mut f.lost_redemptions) {
+            // The answer is lost; the retry meets the code this very exchange used.
+            return redeem().await;
+        }
+        Ok(first)
+    }
+}
+
+impl<S: ClientAndToken> ClientAndToken for Faulty<S> {
+    async fn client_and_token(
+        &self,
+        client_id: &str,
+        token_id: &str,
+    ) -> Result<(Option<Application>, Option<TokenRecord>), StoreError> {
+        self.check(Operation::GetToken)?;
+        self.inner.client_and_token(client_id, token_id).await
+    }
+}
+
+impl<S: FailureCounter> FailureCounter for Faulty<S> {
+    async fn admit(
+        &self,
+        username: &str,
+        lease: &Lease,
+        now_ms: u64,
+        expires_at: u64,
+    ) -> Result<Admission, StoreError> {
+        self.check(Operation::Admit)?;
+        self.inner.admit(username, lease, now_ms, expires_at).await
+    }
+
+    async fn record_failure(
+        &self,
+        username: &str,
+        now_ms: u64,
+        next_attempt_ms: u64,
+        expires_at: u64,
+    ) -> Result<FailedLogins, StoreError> {
+        self.check(Operation::RecordFailure)?;
+        self.inner
+            .record_failure(username, now_ms, next_attempt_ms, expires_at)
+            .await
+    }
+
+    async fn release(&self, username: &str, lease: &Lease, reset: bool) -> Result<(), StoreError> {
+        self.check(Operation::Release)?;
+        self.inner.release(username, lease, reset).await
+    }
+}
+
+/// The wrapped store's own methods (seeding, inspection) stay at hand; the ports' methods
+/// are the double's.
+impl<S> std::ops::Deref for Faulty<S> {
+    type Target = S;
+    fn deref(&self) -> &S {
+        &self.inner
+    }
+}
