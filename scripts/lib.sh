@@ -14,30 +14,31 @@ PIDS=()
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# stack_env MOTO_PORT: the environment of the function, the admin CLI and the tests.
+# stack_env MOTO_PORT: the environment of the function, the admin CLI and the tests. The
+# tables' and the parameter's names are the list in src/resources.rs, as the admin CLI
+# prints it (a name already set is kept), so the CLI must be built first.
 stack_env() {
   export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
   export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
   export AWS_EC2_METADATA_DISABLED=true
   export AWS_ENDPOINT_URL="http://127.0.0.1:$1"
-  export DIRECT_OAUTH_USERS_TABLE="${DIRECT_OAUTH_USERS_TABLE:-direct-oauth-users}"
-  export DIRECT_OAUTH_APPLICATIONS_TABLE="${DIRECT_OAUTH_APPLICATIONS_TABLE:-direct-oauth-applications}"
-  export DIRECT_OAUTH_TOKENS_TABLE="${DIRECT_OAUTH_TOKENS_TABLE:-direct-oauth-tokens}"
-  export DIRECT_OAUTH_FAILED_LOGINS_TABLE="${DIRECT_OAUTH_FAILED_LOGINS_TABLE:-direct-oauth-failed-logins}"
-  export DIRECT_OAUTH_USER_TOKENS_TABLE="${DIRECT_OAUTH_USER_TOKENS_TABLE:-direct-oauth-user-tokens}"
-  export DIRECT_OAUTH_WHITELIST_PARAMETER="${DIRECT_OAUTH_WHITELIST_PARAMETER:-/direct-oauth/client-whitelist}"
+  local names
+  names="$(admin env)" || die "direct-oauth-admin env failed (is target/debug built?)"
+  eval "$names"
 }
 
 # write_env FILE: the stack's environment as a sourceable file (also read by cargo lambda).
 write_env() {
   mkdir -p "$(dirname "$1")"
+  local v
   {
     echo "# Written by scripts; source it: . $1"
     for v in AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_REGION AWS_DEFAULT_REGION \
-             AWS_EC2_METADATA_DISABLED AWS_ENDPOINT_URL DIRECT_OAUTH_USERS_TABLE \
-             DIRECT_OAUTH_APPLICATIONS_TABLE DIRECT_OAUTH_TOKENS_TABLE DIRECT_OAUTH_FAILED_LOGINS_TABLE \
-             DIRECT_OAUTH_USER_TOKENS_TABLE DIRECT_OAUTH_CODES_TABLE DIRECT_OAUTH_CODE_LIFETIME_SECONDS \
-             DIRECT_OAUTH_WHITELIST_PARAMETER DIRECT_OAUTH_WHITELIST_CACHE_SECONDS \
+             AWS_EC2_METADATA_DISABLED AWS_ENDPOINT_URL; do
+      if [ -n "${!v:-}" ]; then echo "export $v=${!v}"; fi
+    done
+    admin env
+    for v in DIRECT_OAUTH_CODE_LIFETIME_SECONDS DIRECT_OAUTH_WHITELIST_CACHE_SECONDS \
              DIRECT_OAUTH_WHITELIST_STALE_SECONDS DIRECT_OAUTH_LOG_LEVEL; do
       if [ -n "${!v:-}" ]; then echo "export $v=${!v}"; fi
     done

@@ -8,10 +8,10 @@ mkdir -p "$ROOT/.local"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-stack_env "$MOTO_PORT"
-write_env "$ROOT/.local/env"
 log "building"
 cargo build --bins
+stack_env "$MOTO_PORT"
+write_env "$ROOT/.local/env"
 start_moto "$MOTO_PORT" "$ROOT/.local/moto.log"
 provision_demo
 start_watch "$WATCH_PORT" "$ROOT/.local/env" "$ROOT/.local/watch.log"

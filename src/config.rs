@@ -1,14 +1,17 @@
 //! Configuration from environment variables, read and validated once at cold start.
 //!
 //! Every variable has a default suitable for `make run`; the SAM template sets the table
-//! and parameter names explicitly. A value that does not parse stops the process with a
-//! message naming the variable, rather than running with a silently wrong setting.
+//! and parameter names explicitly. Those names' variables and defaults are the list in
+//! [`crate::resources`]; the tunables' are in [`vars`]. A value that does not parse stops
+//! the process with a message naming the variable, rather than running with a silently
+//! wrong setting.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::resources::{self, Resource};
 use crate::scope;
 
 /// Quay's scope names, the default catalogue.
@@ -28,6 +31,20 @@ pub struct Tables {
     pub user_tokens: String,
     /// Authorization codes (hashed), until redeemed or expired.
     pub codes: String,
+}
+
+impl Tables {
+    /// Each table's name with its entry in [`resources`], in the list's order.
+    pub fn each(&self) -> [(&'static Resource, &str); 6] {
+        [
+            (&resources::USERS, &self.users),
+            (&resources::APPLICATIONS, &self.applications),
+            (&resources::TOKENS, &self.tokens),
+            (&resources::FAILED_LOGINS, &self.failed_logins),
+            (&resources::USER_TOKENS, &self.user_tokens),
+            (&resources::CODES, &self.codes),
+        ]
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -80,24 +97,9 @@ fn log_level(lookup: &impl Fn(&str) -> Option<String>) -> String {
     }
 }
 
-/// The variables and their defaults; the README documents the same list.
+/// The tunables and their defaults (the README documents them with the names in
+/// [`resources`]).
 pub mod vars {
-    pub const USERS_TABLE: (&str, &str) = ("DIRECT_OAUTH_USERS_TABLE", "direct-oauth-users");
-    pub const APPLICATIONS_TABLE: (&str, &str) = (
-        "DIRECT_OAUTH_APPLICATIONS_TABLE",
-        "direct-oauth-applications",
-    );
-    pub const TOKENS_TABLE: (&str, &str) = ("DIRECT_OAUTH_TOKENS_TABLE", "direct-oauth-tokens");
-    pub const FAILED_LOGINS_TABLE: (&str, &str) = (
-        "DIRECT_OAUTH_FAILED_LOGINS_TABLE",
-        "direct-oauth-failed-logins",
-    );
-    pub const USER_TOKENS_TABLE: (&str, &str) =
-        ("DIRECT_OAUTH_USER_TOKENS_TABLE", "direct-oauth-user-tokens");
-    pub const WHITELIST_PARAMETER: (&str, &str) = (
-        "DIRECT_OAUTH_WHITELIST_PARAMETER",
-        "/direct-oauth/client-whitelist",
-    );
     pub const WHITELIST_CACHE_SECONDS: (&str, &str) =
         ("DIRECT_OAUTH_WHITELIST_CACHE_SECONDS", "60");
     pub const WHITELIST_STALE_SECONDS: (&str, &str) =
@@ -108,13 +110,22 @@ pub mod vars {
     pub const BACKOFF_CAP_SECONDS: (&str, &str) = ("DIRECT_OAUTH_BACKOFF_CAP_SECONDS", "900");
     pub const REALM: (&str, &str) = ("DIRECT_OAUTH_REALM", "direct-oauth");
     pub const LOG_LEVEL: (&str, &str) = ("DIRECT_OAUTH_LOG_LEVEL", "info");
-    pub const CODES_TABLE: (&str, &str) = ("DIRECT_OAUTH_CODES_TABLE", "direct-oauth-codes");
     pub const CODE_LIFETIME_SECONDS: (&str, &str) = ("DIRECT_OAUTH_CODE_LIFETIME_SECONDS", "60");
     pub const ISSUER: (&str, &str) = ("DIRECT_OAUTH_ISSUER", "");
-    pub const WHITELIST_KMS_KEY: (&str, &str) = ("DIRECT_OAUTH_WHITELIST_KMS_KEY", "");
 }
 
 impl Config {
+    /// Every named resource with the name this configuration gives it, in the order of
+    /// [`resources::ALL`]; the KMS key only when there is one.
+    pub fn resources(&self) -> Vec<(&'static Resource, &str)> {
+        let mut named = self.tables.each().to_vec();
+        named.push((&resources::WHITELIST_PARAMETER, &self.whitelist_parameter));
+        if let Some(key) = &self.whitelist_kms_key {
+            named.push((&resources::WHITELIST_KMS_KEY, key));
+        }
+        named
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -126,18 +137,20 @@ impl Config {
             let value = lookup(name).filter(|v| !v.trim().is_empty());
             (name, value.unwrap_or_else(|| default.to_string()))
         };
+        let named = |r: &Resource| get((r.variable, r.local_name));
         let tables = Tables {
-            users: table_name(get(vars::USERS_TABLE))?,
-            applications: table_name(get(vars::APPLICATIONS_TABLE))?,
-            tokens: table_name(get(vars::TOKENS_TABLE))?,
-            failed_logins: table_name(get(vars::FAILED_LOGINS_TABLE))?,
-            user_tokens: table_name(get(vars::USER_TOKENS_TABLE))?,
-            codes: table_name(get(vars::CODES_TABLE))?,
+            users: table_name(named(&resources::USERS))?,
+            applications: table_name(named(&resources::APPLICATIONS))?,
+            tokens: table_name(named(&resources::TOKENS))?,
+            failed_logins: table_name(named(&resources::FAILED_LOGINS))?,
+            user_tokens: table_name(named(&resources::USER_TOKENS))?,
+            codes: table_name(named(&resources::CODES))?,
         };
         Ok(Config {
             tables,
-            whitelist_parameter: parameter_name(get(vars::WHITELIST_PARAMETER))?,
-            whitelist_kms_key: Some(get(vars::WHITELIST_KMS_KEY).1).filter(|k| !k.is_empty()),
+            whitelist_parameter: parameter_name(named(&resources::WHITELIST_PARAMETER))?,
+            whitelist_kms_key: Some(named(&resources::WHITELIST_KMS_KEY).1)
+                .filter(|k| !k.is_empty()),
             whitelist_cache: seconds(get(vars::WHITELIST_CACHE_SECONDS), 0, 86_400)?,
             whitelist_stale: seconds(get(vars::WHITELIST_STALE_SECONDS), 0, 86_400)?,
             token_lifetime: seconds(get(vars::TOKEN_LIFETIME_SECONDS), 60, 100 * 365 * 86_400)?,
@@ -295,6 +308,25 @@ mod tests {
         assert_eq!(c.tables.tokens, "tok");
         assert_eq!(c.token_lifetime, Duration::from_secs(3600));
         assert_eq!(c.scopes.iter().collect::<Vec<_>>(), ["a:b", "c:d"]);
+    }
+
+    #[test]
+    fn the_tables_are_the_lists_tables_in_its_order() {
+        let c = config(&[("DIRECT_OAUTH_CODES_TABLE", "my-codes")]).unwrap();
+        let each = c.tables.each();
+        let roles: Vec<&str> = each.iter().map(|(r, _)| r.role).collect();
+        let listed: Vec<&str> = resources::tables().map(|r| r.role).collect();
+        assert_eq!(roles, listed);
+        assert_eq!(each[5].1, "my-codes");
+        assert_eq!(each[0].1, "direct-oauth-users");
+        let all: Vec<&str> = c.resources().iter().map(|(r, _)| r.role).collect();
+        let always = resources::ALL.iter().filter(|r| !r.is_optional());
+        assert_eq!(all, always.map(|r| r.role).collect::<Vec<_>>());
+        let key = config(&[("DIRECT_OAUTH_WHITELIST_KMS_KEY", "arn:k")]).unwrap();
+        assert_eq!(
+            key.resources().last(),
+            Some(&(&resources::WHITELIST_KMS_KEY, "arn:k"))
+        );
     }
 
     #[test]

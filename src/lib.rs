@@ -18,6 +18,7 @@ pub mod password; // argon2id hashing, argon2id/bcrypt verification (CPU only)
 pub mod pkce; // RFC 7636 S256 challenges and verifiers
 pub mod redirect; // registered redirect URI matching and validation
 pub mod request; // HTTP request -> AuthorizeRequest (checks 1-3, 7)
+pub mod resources; // the one list of tables and parameters: variables, local names, outputs
 pub mod response; // outcome -> HTTP response (302 / JSON error)
 pub mod scope; // scope parsing and grant decisions (check 11)
 pub mod secret; // authorization codes and client secrets: random, stored as SHA-256

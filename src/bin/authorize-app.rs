@@ -1,4 +1,5 @@
-//! The Lambda function behind `POST /oauth/authorizeapp` and `POST /oauth/revoke`.
+//! The Lambda function behind every `/oauth/` route (authorizeapp, access_token and token,
+//! introspect, revoke) and `/.well-known/oauth-authorization-server`.
 
 use std::process::ExitCode;
 

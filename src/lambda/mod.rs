@@ -1,6 +1,7 @@
 //! The Lambda glue: everything that knows it runs on AWS Lambda. Start-up (configuration,
 //! logging, the AWS clients), the event guard, the per-request log line with its round-trip
-//! counts, and the two handlers. The binaries in `src/bin/` only call into here.
+//! counts, and the two handlers. The two functions' binaries in `src/bin/` only call into
+//! here (the admin CLI there uses the adapters directly).
 //!
 //! - [`authorize_app`]: serves the [`crate::flow::Flow`] behind API Gateway, ALB and
 //!   function URLs;

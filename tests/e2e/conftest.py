@@ -2,6 +2,7 @@
 watch), the admin CLI, and direct access to the tables to check what was stored."""
 
 import base64
+import functools
 import http.client
 import json
 import os
@@ -50,15 +51,18 @@ def dynamodb():
     return boto3.client("dynamodb")
 
 
+@functools.cache
+def resources():
+    """The tables and parameters of src/resources.rs, each with its role, kind, variable,
+    local_name, output, optional and value (the name this environment gives it, or None), as
+    `direct-oauth-admin env --output json` prints them: the list is never typed out here."""
+    return json.loads(admin("env", "--output", "json").stdout)
+
+
 @pytest.fixture(scope="session")
 def tables():
-    return {
-        "users": os.environ["DIRECT_OAUTH_USERS_TABLE"],
-        "applications": os.environ["DIRECT_OAUTH_APPLICATIONS_TABLE"],
-        "tokens": os.environ["DIRECT_OAUTH_TOKENS_TABLE"],
-        "failed_logins": os.environ["DIRECT_OAUTH_FAILED_LOGINS_TABLE"],
-        "user_tokens": os.environ["DIRECT_OAUTH_USER_TOKENS_TABLE"],
-    }
+    """Each table's name in the test stack, by role: users, tokens, codes, ..."""
+    return {r["role"]: r["value"] for r in resources() if r["kind"] == "table"}
 
 
 def admin(*args, stdin=None, check=True):

@@ -6,16 +6,16 @@ import uuid
 import bcrypt
 import pytest
 
-from conftest import admin, basic, uid
+from conftest import admin, basic, resources, uid
 
 FORM = "client_id=some_client_id&scope=repo:read"
 pytestmark = pytest.mark.usefixtures("aws_stack")
 
 
 def test_every_command_has_help():
-    for args in [[], ["init"], ["user"], ["user", "add"], ["user", "disable"], ["user", "enable"],
-                 ["user", "set-password"], ["user", "import-quay"], ["app"], ["app", "add"],
-                 ["app", "update"], ["app", "remove"], ["app", "list"], ["whitelist"],
+    for args in [[], ["init"], ["env"], ["user"], ["user", "add"], ["user", "disable"],
+                 ["user", "enable"], ["user", "set-password"], ["user", "import-quay"], ["app"],
+                 ["app", "add"], ["app", "update"], ["app", "remove"], ["app", "list"], ["whitelist"],
                  ["whitelist", "add"], ["whitelist", "remove"], ["whitelist", "list"], ["token"],
                  ["token", "list"], ["token", "revoke"], ["token", "verify"]]:
         out = admin(*args, "--help")
@@ -25,6 +25,8 @@ def test_every_command_has_help():
 def test_init_is_idempotent():
     out = admin("init")
     assert "exists" in out.stdout and "created" not in out.stdout.replace("created (empty)", "")
+    for table in [r["value"] for r in resources() if r["kind"] == "table"]:
+        assert f"table {table}: exists\n" in out.stdout, "every table of src/resources.rs"
 
 
 def test_user_add_refuses_duplicates_and_bad_input():

@@ -1,6 +1,6 @@
 """How the admin CLI talks to operators and scripts: passwords asked on a terminal, JSON
-output for every list and show command, and a deployed stack named instead of five
-variables."""
+output for every list and show command, and a deployed stack named instead of a variable
+per table and parameter."""
 
 import json
 import os
@@ -12,7 +12,7 @@ import time
 import boto3
 import pytest
 
-from conftest import ROOT, admin, basic, uid
+from conftest import ROOT, admin, basic, resources, uid
 
 BINARY = os.path.join(ROOT, "target", "debug", "direct-oauth-admin")
 FORM = "client_id=some_client_id&scope=repo:read"
@@ -87,18 +87,13 @@ def test_every_list_and_show_command_speaks_json(post, make_user):
     assert text.startswith("CLIENT_ID\tNAME\tREDIRECT_URIS\tSCOPE_CEILING\n")
 
 
-def test_a_deployed_stack_is_named_instead_of_five_variables():
+def test_a_deployed_stack_is_named_instead_of_a_variable_each():
     """A stack whose outputs name the test stack's tables and a whitelist parameter of its
-    own, as template.yaml's outputs do; the CLI runs with no DIRECT_OAUTH_* variable."""
+    own, as template.yaml's outputs do (a plain StringList: no KMS key output); the CLI
+    runs with no DIRECT_OAUTH_* variable."""
     cf = boto3.client("cloudformation")
-    names = {"UsersTableName": "DIRECT_OAUTH_USERS_TABLE",
-             "ApplicationsTableName": "DIRECT_OAUTH_APPLICATIONS_TABLE",
-             "TokensTableName": "DIRECT_OAUTH_TOKENS_TABLE",
-             "FailedLoginsTableName": "DIRECT_OAUTH_FAILED_LOGINS_TABLE",
-             "UserTokensTableName": "DIRECT_OAUTH_USER_TOKENS_TABLE",
-             "WhitelistParameterName": "DIRECT_OAUTH_WHITELIST_PARAMETER"}
     stack = uid("stack-")
-    outputs = {key: {"Value": os.environ[var]} for key, var in names.items()}
+    outputs = {r["output"]: {"Value": r["value"]} for r in resources() if not r["optional"]}
     parameter = f"/{stack}/client-whitelist"
     outputs["WhitelistParameterName"] = {"Value": parameter}
     template = {"Resources": {"Whitelist": {"Type": "AWS::SSM::Parameter", "Properties": {
@@ -112,6 +107,8 @@ def test_a_deployed_stack_is_named_instead_of_five_variables():
     assert listed.returncode == 0 and listed.stdout.split() == ["only_in_stack"], listed
     tables = run("--stack", stack, "app", "list")
     assert tables.returncode == 0 and "some_client_id" in tables.stdout, tables
+    named = run("--stack", stack, "env")
+    assert f"export DIRECT_OAUTH_WHITELIST_PARAMETER={parameter}\n" in named.stdout, named
     by_env = run("whitelist", "list")
     assert "only_in_stack" not in by_env.stdout, "without the stack: the variables' names"
     missing = run("--stack", uid("no-such-"), "whitelist", "list")

@@ -99,12 +99,10 @@ def test_function_is_arm64_al2023_cargo_lambda_with_json_logs():
 
 
 def test_every_config_variable_is_wired():
+    """The tunables; the tables' and the parameter's variables: test_resources.py."""
     env = resources()["AuthorizeAppFunction"]["Properties"]["Environment"]["Variables"]
-    for name in ["USERS", "APPLICATIONS", "TOKENS", "FAILED_LOGINS", "USER_TOKENS", "CODES"]:
-        assert f"DIRECT_OAUTH_{name}_TABLE" in env
     for name in ["CODE_LIFETIME_SECONDS", "ISSUER", "WHITELIST_STALE_SECONDS"]:
         assert f"DIRECT_OAUTH_{name}" in env
-    assert "DIRECT_OAUTH_WHITELIST_PARAMETER" in env
 
 
 def test_tables_are_on_demand_encrypted_recoverable_with_ttl():
@@ -173,10 +171,10 @@ def test_kms_decrypt_only_for_a_secure_string():
     assert resources()["WhitelistParameter"]["Condition"] == "CreateWhitelistParameter"
 
 
-def test_outputs_name_the_endpoint_tables_and_parameter():
+def test_outputs_name_the_endpoints():
+    """The tables' and the parameter's outputs: test_resources.py."""
     outputs = parsed()["Outputs"]
-    for name in ["Endpoint", "UsersTableName", "ApplicationsTableName", "TokensTableName", "UserTokensTableName",
-                 "FailedLoginsTableName", "WhitelistParameterName"]:
+    for name in ["Endpoint", "RevokeEndpoint", "TokenEndpoint", "DiscoveryEndpoint"]:
         assert name in outputs
 
 

@@ -6,8 +6,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 ///
 /// Point it at a deployed stack with --stack NAME (it reads the stack's outputs), or set
 /// the same environment variables as the function (DIRECT_OAUTH_*_TABLE,
-/// DIRECT_OAUTH_WHITELIST_PARAMETER, ...). AWS credentials and region come from the usual
-/// places (AWS_PROFILE, AWS_REGION, ...). For the local stack: `. .local/env` first.
+/// DIRECT_OAUTH_WHITELIST_PARAMETER, ...; `env` prints them). AWS credentials and region
+/// come from the usual places (AWS_PROFILE, AWS_REGION, ...). For the local stack:
+/// `. .local/env` first.
 #[derive(Parser)]
 #[command(name = "direct-oauth-admin", version)]
 pub(crate) struct Cli {
@@ -32,6 +33,12 @@ pub(crate) enum Command {
     /// Create the DynamoDB tables (with TTL) and the whitelist parameter. Safe to re-run:
     /// what exists is left as it is.
     Init,
+    /// Print the tables' and the whitelist parameter's names as `export VARIABLE=name`
+    /// lines, as this CLI resolves them: from --stack's outputs, else the environment, else
+    /// the local stack's names. `eval "$(direct-oauth-admin --stack NAME env)"` points other
+    /// tools at a stack. With --output json: every entry of the list, with its variable,
+    /// local name, stack output and the name resolved (null if none).
+    Env,
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),

@@ -55,6 +55,7 @@ async fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Init => commands::init(&ctx).await,
+        Command::Env => commands::env::run(&ctx),
         Command::User(cmd) => commands::user::run(&ctx, cmd).await,
         Command::App(cmd) => commands::app::run(&ctx, cmd).await,
         Command::Whitelist(cmd) => commands::whitelist::run(&ctx, cmd).await,

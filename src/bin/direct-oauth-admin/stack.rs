@@ -1,24 +1,12 @@
 //! `--stack NAME`: the table and parameter names come from a deployed stack's outputs, so
-//! an operator needs the stack's name, not five variables copied from its outputs.
+//! an operator needs the stack's name, not a variable for each of the list in
+//! `direct_oauth::resources` copied from the outputs.
 
 use std::collections::HashMap;
 
 use aws_config::SdkConfig;
 use aws_sdk_cloudformation::error::DisplayErrorContext;
-use direct_oauth::config::vars;
-
-/// Each output of template.yaml the CLI reads, and the variable it stands for.
-const OUTPUTS: [(&str, &str); 6] = [
-    ("UsersTableName", vars::USERS_TABLE.0),
-    ("ApplicationsTableName", vars::APPLICATIONS_TABLE.0),
-    ("TokensTableName", vars::TOKENS_TABLE.0),
-    ("FailedLoginsTableName", vars::FAILED_LOGINS_TABLE.0),
-    ("UserTokensTableName", vars::USER_TOKENS_TABLE.0),
-    ("WhitelistParameterName", vars::WHITELIST_PARAMETER.0),
-];
-
-/// An output only a stack with a SecureString whitelist has.
-const KMS_KEY_OUTPUT: &str = "WhitelistKmsKeyArn";
+use direct_oauth::resources;
 
 /// The configuration variables the stack's outputs give (one `DescribeStacks`).
 pub(crate) async fn variables(
@@ -35,53 +23,83 @@ pub(crate) async fn variables(
         .stacks()
         .first()
         .ok_or_else(|| format!("no stack {stack}"))?;
-    let outputs = || {
-        found
-            .outputs()
-            .iter()
-            .filter_map(|o| Some((o.output_key()?, o.output_value()?)))
-    };
-    let mut vars = from_outputs(stack, outputs())?;
-    if let Some((_, key)) = outputs().find(|(k, _)| *k == KMS_KEY_OUTPUT) {
-        vars.insert(vars::WHITELIST_KMS_KEY.0.to_string(), key.to_string());
-    }
-    Ok(vars)
+    let outputs = found
+        .outputs()
+        .iter()
+        .filter_map(|o| Some((o.output_key()?, o.output_value()?)));
+    from_outputs(stack, outputs)
 }
 
+/// Each resource's variable, set to its output's value. A stack without an optional output
+/// (the KMS key of a SecureString whitelist) simply lacks the variable; without any other,
+/// it is not a direct-oauth stack, or one older than this CLI.
 fn from_outputs<'a>(
     stack: &str,
     outputs: impl Iterator<Item = (&'a str, &'a str)>,
 ) -> Result<HashMap<String, String>, String> {
     let found: HashMap<&str, &str> = outputs.collect();
-    OUTPUTS
-        .iter()
-        .map(|(key, var)| match found.get(key) {
-            Some(value) => Ok((var.to_string(), value.to_string())),
-            None => Err(format!(
-                "stack {stack} has no output {key}: is it a direct-oauth stack?"
-            )),
-        })
-        .collect()
+    let mut vars = HashMap::new();
+    for resource in &resources::ALL {
+        match found.get(resource.output) {
+            Some(value) => {
+                vars.insert(resource.variable.to_string(), value.to_string());
+            }
+            None if resource.is_optional() => {}
+            None => {
+                return Err(format!(
+                    "stack {stack} has no output {}: is it a direct-oauth stack?",
+                    resource.output
+                ));
+            }
+        }
+    }
+    Ok(vars)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use direct_oauth::resources::Resource;
+
+    fn outputs_of(list: &[Resource]) -> Vec<(&'static str, String)> {
+        list.iter()
+            .map(|r| (r.output, format!("value-of-{}", r.output)))
+            .collect()
+    }
+
+    fn read(outputs: &[(&'static str, String)]) -> Result<HashMap<String, String>, String> {
+        from_outputs("s", outputs.iter().map(|(k, v)| (*k, v.as_str())))
+    }
 
     #[test]
-    fn every_name_comes_from_its_output_or_the_stack_is_refused() {
-        let outputs: Vec<(&str, String)> = OUTPUTS
-            .iter()
-            .map(|(k, _)| (*k, format!("value-of-{k}")))
-            .collect();
-        let vars = from_outputs("s", outputs.iter().map(|(k, v)| (*k, v.as_str()))).unwrap();
+    fn every_name_comes_from_its_output() {
+        let vars = read(&outputs_of(&resources::ALL)).unwrap();
         assert_eq!(vars["DIRECT_OAUTH_USERS_TABLE"], "value-of-UsersTableName");
+        assert_eq!(vars["DIRECT_OAUTH_CODES_TABLE"], "value-of-CodesTableName");
         assert_eq!(
             vars["DIRECT_OAUTH_WHITELIST_PARAMETER"],
             "value-of-WhitelistParameterName"
         );
-        assert_eq!(vars.len(), 6);
-        let missing = from_outputs("s", outputs.iter().skip(1).map(|(k, v)| (*k, v.as_str())));
-        assert!(missing.unwrap_err().contains("UsersTableName"));
+        assert_eq!(
+            vars["DIRECT_OAUTH_WHITELIST_KMS_KEY"],
+            "value-of-WhitelistKmsKeyArn"
+        );
+        assert_eq!(vars.len(), resources::ALL.len());
+    }
+
+    #[test]
+    fn a_stack_without_a_kms_key_is_read_but_one_without_a_table_is_refused() {
+        let required: Vec<Resource> = resources::ALL
+            .into_iter()
+            .filter(|r| !r.is_optional())
+            .collect();
+        let vars = read(&outputs_of(&required)).unwrap();
+        assert!(!vars.contains_key("DIRECT_OAUTH_WHITELIST_KMS_KEY"));
+        assert_eq!(vars.len(), required.len());
+        for missing in &required {
+            let mut outputs = outputs_of(&required);
+            outputs.retain(|(k, _)| *k != missing.output);
+            assert!(read(&outputs).unwrap_err().contains(missing.output));
+        }
     }
 }

@@ -1,5 +1,6 @@
-//! The DynamoDB adapter of the store's ports: four tables, one item per user,
-//! application, token and failed-login counter.
+//! The DynamoDB adapter of the store's ports: six tables (named in `crate::resources`),
+//! one item per user, application, token, authorization code and failed-login counter, and
+//! one per token under its user (the user-tokens table).
 //!
 //! - this file: the client and the request path's reads (one `BatchGetItem` for the
 //!   application and the user; one `GetItem` for a token) and revocation;
@@ -7,6 +8,7 @@
 //! - [`codes`]: authorization codes (written once, redeemed once) and introspection's read;
 //! - [`attempts`]: the failed-logins counter (admit, count, release);
 //! - [`admin`]: operator functions for the admin CLI and the tests;
+//! - [`lifecycle`]: operator actions that end a user's tokens, and the bcrypt marker;
 //! - [`item`]: items <-> models.
 
 use std::collections::HashMap;

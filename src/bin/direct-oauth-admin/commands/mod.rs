@@ -14,6 +14,7 @@ use direct_oauth::whitelist::ssm::SsmWhitelist;
 use crate::cli::Output;
 
 pub(crate) mod app;
+pub(crate) mod env;
 pub(crate) mod token;
 pub(crate) mod user;
 pub(crate) mod whitelist;
@@ -49,16 +50,8 @@ pub(crate) fn store_err(e: StoreError) -> String {
 
 pub(crate) async fn init(ctx: &Ctx) -> CliResult {
     let created = ctx.store.create_tables().await.map_err(store_err)?;
-    let t = ctx.store.tables();
-    for table in [
-        &t.users,
-        &t.applications,
-        &t.tokens,
-        &t.failed_logins,
-        &t.user_tokens,
-        &t.codes,
-    ] {
-        let state = if created.contains(table) {
+    for (_, table) in ctx.store.tables().each() {
+        let state = if created.iter().any(|c| c == table) {
             "created"
         } else {
             "exists"
