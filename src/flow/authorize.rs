@@ -8,7 +8,7 @@ use tracing::warn;
 
 use super::attempt::Attempt;
 use super::issue::CodeGrant;
-use super::{Answer, Deps, Flow, RequestLog, fetch_budget, unavailable};
+use super::{Answer, Deps, Event, Flow, RequestLog, fetch_budget, unavailable};
 use crate::basic_auth::Credentials;
 use crate::clock::Clock;
 use crate::error::{ApiError, RedirectError};
@@ -73,8 +73,7 @@ impl<D: Deps> Flow<D> {
                 let response = response::issued(&redirect_uri, &token.expose(), expires_in, state);
                 // The audit record: who got which token for what; never the token itself.
                 let log = RequestLog {
-                    event: "token_issued",
-                    status: 302,
+                    event: Event::TokenIssued,
                     client_id,
                     username,
                     scopes: scopes.join(" "),
@@ -91,8 +90,7 @@ impl<D: Deps> Flow<D> {
             }) => {
                 let response = response::code_issued(&redirect_uri, &code, state);
                 let log = RequestLog {
-                    event: "code_issued",
-                    status: 302,
+                    event: Event::CodeIssued,
                     client_id,
                     username,
                     scopes: scopes.join(" "),
@@ -108,8 +106,7 @@ impl<D: Deps> Flow<D> {
             }) => {
                 let response = response::redirect_error(&redirect_uri, &error, state, in_query);
                 let log = RequestLog {
-                    event: "redirect_error",
-                    status: 302,
+                    event: Event::RedirectError,
                     client_id,
                     error: error.code(),
                     description: error.to_string(),

@@ -4,7 +4,7 @@
 use http::{Method, Request, StatusCode};
 use serde_json::json;
 
-use super::{Answer, Deps, Flow, Issuer, RequestLog};
+use super::{Answer, Deps, Event, Flow, Issuer, RequestLog};
 use crate::error::ApiError;
 use crate::pkce;
 use crate::response;
@@ -42,8 +42,7 @@ impl<D: Deps> Flow<D> {
         Answer {
             response: response::json(StatusCode::OK, &body),
             log: RequestLog {
-                event: "discovery",
-                status: 200,
+                event: Event::Discovery,
                 ..RequestLog::default()
             },
         }

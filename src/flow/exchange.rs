@@ -3,7 +3,7 @@
 
 use http::{Request, header};
 
-use super::{Answer, Deps, Flow, RequestLog, unavailable};
+use super::{Answer, Deps, Event, Flow, RequestLog, unavailable};
 use crate::client_auth::{self, ClientCredentials};
 use crate::clock::Clock;
 use crate::error::ApiError;
@@ -41,8 +41,7 @@ impl<D: Deps> Flow<D> {
                     response: response::token(&token.expose(), expires_in, &code.scopes),
                     // The audit record, as for direct approval; never the token.
                     log: RequestLog {
-                        event: "token_issued",
-                        status: 200,
+                        event: Event::TokenIssued,
                         client_id,
                         username: code.username,
                         scopes: code.scopes.join(" "),

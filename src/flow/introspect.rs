@@ -5,7 +5,7 @@ use http::{Request, StatusCode, header};
 use serde_json::json;
 
 use super::exchange::authenticate;
-use super::{Answer, Deps, Flow, RequestLog, unavailable};
+use super::{Answer, Deps, Event, Flow, RequestLog, unavailable};
 use crate::authorizer;
 use crate::client_auth;
 use crate::clock::Clock;
@@ -56,8 +56,7 @@ impl<D: Deps> Flow<D> {
         }
         let now_secs = self.clock.now_ms() / 1000;
         let mut log = RequestLog {
-            event: "introspected",
-            status: 200,
+            event: Event::Introspected,
             client_id: client.client_id.clone(),
             ..RequestLog::default()
         };

@@ -90,14 +90,40 @@ impl From<&Config> for Settings {
     }
 }
 
-/// The fields of the one log line each request gets. Never a secret: no password, no
-/// token, no token secret, no header value.
+/// What a request came to, as its log line names it (`event`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    TokenIssued,
+    CodeIssued,
+    /// An error sent to the client's redirect URI (RFC 6749 §4.1.2.1).
+    RedirectError,
+    /// A JSON error answer.
+    #[default]
+    Refused,
+    TokenRevoked,
+    Introspected,
+    Discovery,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::TokenIssued => "token_issued",
+            Event::CodeIssued => "code_issued",
+            Event::RedirectError => "redirect_error",
+            Event::Refused => "refused",
+            Event::TokenRevoked => "token_revoked",
+            Event::Introspected => "introspected",
+            Event::Discovery => "discovery",
+        }
+    }
+}
+
+/// The fields of the one log line each request gets, besides the response's status. Never
+/// a secret: no password, no token, no token secret, no header value.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct RequestLog {
-    /// `token_issued`, `code_issued`, `redirect_error`, `refused`, `token_revoked`,
-    /// `introspected` or `discovery`.
-    pub event: &'static str,
-    pub status: u16,
+    pub event: Event,
     pub client_id: String,
     /// The contract's error code, empty on success.
     pub error: &'static str,
@@ -199,8 +225,7 @@ impl<D: Deps> Flow<D> {
         Answer {
             response: response::error(err, &self.settings.realm),
             log: RequestLog {
-                event: "refused",
-                status: err.status(),
+                event: Event::Refused,
                 client_id,
                 error: err.code(),
                 description: err.to_string(),

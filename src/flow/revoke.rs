@@ -2,7 +2,7 @@
 
 use http::Request;
 
-use super::{Answer, Deps, Flow, RequestLog, unavailable};
+use super::{Answer, Deps, Event, Flow, RequestLog, unavailable};
 use crate::clock::Clock;
 use crate::request;
 use crate::response;
@@ -19,8 +19,7 @@ impl<D: Deps> Flow<D> {
             Err(e) => return self.refused(&e, String::new()),
         };
         let mut log = RequestLog {
-            event: "token_revoked",
-            status: 200,
+            event: Event::TokenRevoked,
             ..RequestLog::default()
         };
         let Some(token) = AccessToken::parse(&presented) else {

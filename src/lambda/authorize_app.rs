@@ -11,7 +11,7 @@ use tracing::info;
 use crate::aws::{self, AwsCalls};
 use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::flow::{Answer, Deadline, Deps, Flow, Issuer, Settings};
+use crate::flow::{Answer, Deadline, Deps, Event, Flow, Issuer, Settings};
 use crate::password::{HashError, PasswordHasherArgon};
 use crate::random::OsRandom;
 use crate::response::HttpResponse;
@@ -100,9 +100,9 @@ pub async fn answer<D: Deps>(app: &App<Flow<D>>, mut req: Request) -> Response<B
     let started = Instant::now();
     let Answer { response, log } = app.flow.handle(req).await;
     let (ssm_calls, hashing_ms) = (app.calls.ssm.take(), ms(app.hashing.take()));
-    let status = log.status;
+    let status = response.status().as_u16();
     info!(
-        event = log.event,
+        event = log.event.as_str(),
         status,
         client_id = %log.client_id,
         error = log.error,
@@ -119,7 +119,7 @@ pub async fn answer<D: Deps>(app: &App<Flow<D>>, mut req: Request) -> Response<B
         // CloudWatch metrics from this line (embedded metric format).
         _aws = metrics::AUTHORIZE_APP_METADATA.at(epoch_ms()),
         Function = "authorize-app",
-        TokensIssued = metrics::count(log.event == "token_issued"),
+        TokensIssued = metrics::count(log.event == Event::TokenIssued),
         Status401 = metrics::count(status == 401),
         Status403 = metrics::count(status == 403),
         Status429 = metrics::count(status == 429),

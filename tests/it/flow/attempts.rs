@@ -121,7 +121,7 @@ async fn row_10_a_confirmed_password_forgets_the_failures_and_names_the_user() {
         ))
         .await;
     assert_eq!(answer.response.status(), 302);
-    assert_eq!(answer.log.event, "redirect_error");
+    assert_eq!(answer.log.event, Event::RedirectError);
     assert_eq!(answer.log.username, "username", "the password was right");
     assert!(f.store().failed_logins("username").is_none(), "count reset");
     assert!(f.store().tokens().is_empty());

@@ -106,8 +106,12 @@ async fn row_10_a_code_s_audit_line_names_who_asked_for_what_and_never_the_code(
     let code = query(&answer.response).remove(0).1;
     let log = &answer.log;
     assert_eq!(
-        (log.event, log.status, log.client_id.as_str()),
-        ("code_issued", 302, CLIENT)
+        (
+            log.event,
+            answer.response.status().as_u16(),
+            log.client_id.as_str()
+        ),
+        (Event::CodeIssued, 302, CLIENT)
     );
     assert_eq!(
         (log.username.as_str(), log.scopes.as_str()),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use base64::Engine;
 use direct_oauth::clock::{Clock, ManualClock};
 use direct_oauth::config::{Config, QUAY_SCOPES};
-use direct_oauth::flow::{Flow, Settings};
+use direct_oauth::flow::{Event, Flow, Settings};
 use direct_oauth::password::{HashError, PasswordHasherArgon, Passwords, Verification};
 use direct_oauth::random::CountingRandom;
 use direct_oauth::store::memory::MemoryStore;
