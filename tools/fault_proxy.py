@@ -27,6 +27,12 @@ per operation, as Parameter Store's default quota; requests over it get Throttli
 Every request is recorded in `proxy.requests` as (operation, parsed JSON body, outcome),
 operation being the part of `X-Amz-Target` after the dot ("ssm" requests keep their whole
 target) and outcome "forwarded" or the failure; `proxy.calls` keeps the raw targets.
+
+An SDK retries an attempt that failed or timed out (the function's clients give an attempt
+2 s): each attempt is a request here. `proxy.operations(mark)` groups the requests by the
+SDK's invocation id (`amz-sdk-invocation-id`, the same on every attempt of one call), so a
+test can count the calls the function made, however many attempts a slow machine cost
+them. `proxy.wait_for(op, outcome, since=mark)` waits until such a request has arrived.
 """
 
 import http.server
@@ -68,7 +74,9 @@ class FaultProxy:
         self.failing = {}  # operation name -> [how, requests left or None for all]
         self.calls = []  # X-Amz-Target (DynamoDB) or "ssm" of every request seen
         self.requests = []  # (operation, JSON body or None, outcome)
+        self.invocations = []  # the SDK's invocation id of each request in `requests`
         self.lock = threading.Lock()
+        self.arrived = threading.Condition(self.lock)
         self.buckets = {}  # operation -> [tokens, per second, last refill, burst]
         self.released = threading.Event()  # lets "hold" requests through
         proxy = self
@@ -128,6 +136,9 @@ class FaultProxy:
                         else:
                             outcome = "throttle"
                     proxy.requests.append((op, parsed, outcome))
+                    proxy.invocations.append(self.headers.get("amz-sdk-invocation-id")
+                                             or "request-%d" % len(proxy.invocations))
+                    proxy.arrived.notify_all()
                 if outcome == "hold":
                     proxy.released.wait(HOLD_SECONDS)
                 if outcome == "refuse":
@@ -145,8 +156,13 @@ class FaultProxy:
                     return self._drop()
                 answer(self, status, headers, data)
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        class Server(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+            # A herd connects at once: the default backlog of 5 drops connections, and the
+            # function's clients give a connection 1 s (a dropped SYN is resent after 1 s).
+            request_queue_size = 256
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -188,6 +204,29 @@ class FaultProxy:
     def since(self, mark):
         with self.lock:
             return list(self.requests[mark:])
+
+    def operations(self, mark=0, end=None, op=None):
+        """The SDK calls among `since(mark, end)` (only `op`'s, if given), in the order of
+        their first attempt: [(operation, [outcome of each attempt], [body of each])]."""
+        with self.lock:
+            requests = self.requests[mark:end]
+            ids = self.invocations[mark:end]
+        calls = {}
+        for (name, body, outcome), call in zip(requests, ids):
+            if op is None or name == operation(op):
+                entry = calls.setdefault(call, (name, [], []))
+                entry[1].append(outcome)
+                entry[2].append(body)
+        return list(calls.values())
+
+    def wait_for(self, op, outcome=None, since=0, timeout=30.0):
+        """Waits until a request for `op` (with `outcome`, if given) has arrived since
+        `since`; returns whether one did within `timeout` seconds."""
+        def seen():
+            return any(name == operation(op) and outcome in (None, o)
+                       for name, _, o in self.requests[since:])
+        with self.arrived:
+            return self.arrived.wait_for(seen, timeout)
 
     def close(self):
         self.server.shutdown()

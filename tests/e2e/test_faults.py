@@ -11,8 +11,8 @@ import time
 import pytest
 
 import local_moto
-from conftest import (QUAY_REDIRECT, admin, basic, failed_logins, require, tokens_of, v2_event,
-                      wait_out_back_off)
+from conftest import (QUAY_REDIRECT, admin, basic, failed_logins, require, token_from,
+                      tokens_of, v2_event, wait_out_back_off)
 from fault_proxy import FaultProxy
 
 QUAY_AUTH = "Basic dXNlcm5hbWU6cGFzc3dvcmRoZXJl"
@@ -45,27 +45,48 @@ def assert_503(status, headers, body):
 
 def test_ssm_failing_after_expiry_serves_the_last_list_for_a_bounded_time(
         proxies, start_function, reset_failures):
+    """Past the cache time, while SSM fails, the last list keeps answering; past cache +
+    stale time it does not (503), and the same process recovers when SSM does. Two
+    instances, so that every verdict waits only for a lower bound: one with a stale time
+    far longer than the test (a slow first request cannot push the second past it), one
+    with a short stale time that the test waits out."""
     ddb, ssm = proxies
     reset_failures("username")
-    f = start_function(**through(ddb, ssm, DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=1,
-                                 DIRECT_OAUTH_WHITELIST_STALE_SECONDS=2))
     ok = v2_event(FORM, QUAY_AUTH)
-    assert f.invoke(ok)[0] == 302
+    serving = start_function(**through(ddb, ssm, DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=1,
+                                       DIRECT_OAUTH_WHITELIST_STALE_SECONDS=600))
+    bounded = start_function(**through(ddb, ssm, DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=1,
+                                       DIRECT_OAUTH_WHITELIST_STALE_SECONDS=1))
+    assert serving.invoke(ok)[0] == 302
+    assert bounded.invoke(ok)[0] == 302
+    # Each list was fetched at its request's start, before this moment.
+    fetched_by = time.time()
     ssm.mode = "refuse"
-    time.sleep(1.2)
-    assert f.invoke(ok)[0] == 302, "stale list served while SSM fails"
-    time.sleep(2.2)
-    assert_503(*f.invoke(ok))
+    time.sleep(1.2)  # past the cache time of both
+    mark = ssm.mark()
+    assert serving.invoke(ok)[0] == 302, "stale list served while SSM fails"
+    assert ssm.wait_for("AmazonSSM.GetParameter", "refuse", since=mark), \
+        "the list was past its cache time: the request asked SSM (beside it)"
+    # Past the short instance's cache + stale time (1 + 1 s): no list to serve.
+    time.sleep(max(0.0, fetched_by + 2.2 - time.time()))
+    assert_503(*bounded.invoke(ok))
     ssm.mode = "pass"
-    time.sleep(1.1)
-    assert f.invoke(ok)[0] == 302, "recovers when SSM does"
+    time.sleep(1.1)  # past the pause after the failed fetch
+    assert bounded.invoke(ok)[0] == 302, "recovers when SSM does"
 
 
 def test_a_due_whitelist_refreshes_beside_the_request_that_finds_it(
         proxies, start_function, make_user):
     """Past the cache time, within the stale bound: the request is answered from the held
     list while SSM has not answered yet, and the refresh it started is what the next
-    request sees (here: a client removed from the whitelist is refused)."""
+    request sees (here: a client removed from the whitelist is refused).
+
+    Judged by what the proxy recorded, not by how fast the answers come. The refresh
+    lands with a list dated from the start of the request that started it, due in turn
+    1 s after that: on a slow machine the request that sees it may find it due and start
+    a refresh of its own (sent after its answer, or before). Only the SSM calls recorded
+    before that request count, each SDK call once (an attempt that timed out and was
+    retried is still one refresh)."""
     ddb, ssm = proxies
     name, password = make_user()
     client = "refresh_" + name.replace("-", "_")
@@ -73,24 +94,38 @@ def test_a_due_whitelist_refreshes_beside_the_request_that_finds_it(
     admin("whitelist", "add", client)
     try:
         f = start_function(**through(ddb, ssm, DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=1,
-                                     DIRECT_OAUTH_WHITELIST_STALE_SECONDS=60))
+                                     DIRECT_OAUTH_WHITELIST_STALE_SECONDS=600))
         ok = v2_event(f"client_id={client}&scope=repo:read", basic(name, password))
         assert f.invoke(ok)[0] == 302
         admin("whitelist", "remove", client)
         ssm.fail_operations("AmazonSSM.GetParameter", how="hold", times=1)
         time.sleep(1.1)
         mark = ssm.mark()
+        # SSM no longer lists the client: only the held list can answer 302, and SSM is
+        # held until this answer is in.
         assert f.invoke(ok)[0] == 302, "answered from the held list"
+        assert ssm.wait_for("AmazonSSM.GetParameter", "hold", since=mark), \
+            "the request that found the list due started a refresh"
+        # While that refresh is held, the next request is answered from the held list too
+        # (a quick one, so SSM is not held long: check 4 passes, then no credentials), and
+        # starts no refresh of its own.
+        status, _, body = f.invoke(v2_event(f"client_id={client}&scope=repo:read", None))
+        assert status == 401 and json.loads(body)["error_description"] == \
+            "Basic credentials are missing or malformed", body
         ssm.release()
-        status, _, body = f.invoke(ok)
-        deadline = time.time() + 10
-        while status == 302 and time.time() < deadline:  # the refresh may still be landing
-            time.sleep(0.1)
+        deadline = time.time() + 30
+        while True:  # the refresh may still be landing
+            cut = ssm.mark()
             status, _, body = f.invoke(ok)
+            if status != 302 or time.time() > deadline:
+                break
+            time.sleep(0.1)
         assert status == 403 and json.loads(body)["error"] == "unauthorized_client", body
-        asks = [o for op, _, o in ssm.since(mark) if op == "AmazonSSM.GetParameter"]
-        assert asks == ["hold"], \
-            "one refresh, started by the request that found the list due and not waited for"
+        asks = [attempts for _, attempts, _ in
+                ssm.operations(mark, cut, op="AmazonSSM.GetParameter")]
+        assert len(asks) == 1 and asks[0][0] == "hold", \
+            ("one refresh, started by the request that found the list due and not waited "
+             "for", asks)
     finally:
         admin("whitelist", "remove", client, check=False)
 
@@ -125,17 +160,31 @@ def test_a_failed_token_condition_is_retried_once_with_a_new_id(
     ok = v2_event(FORM, QUAY_AUTH)
     before = token_count(dynamodb, tables)
     ddb.mode, ddb.conflicts = "conflict", 1
+    mark = ddb.mark()
     status, headers, _ = f.invoke(ok)
     assert status == 302
-    writes = [c for c in ddb.calls if c.endswith(".TransactWriteItems")]
-    assert len(writes) == 2
+    # Counted by SDK call: an attempt that a slow machine timed out is not a new write.
+    writes = ddb.operations(mark, op="TransactWriteItems")
+    assert [attempts[0] for _, attempts, _ in writes] == ["conflict", "forwarded"], writes
+    ids = [written_token_id(bodies[0]) for _, _, bodies in writes]
+    assert ids[0] != ids[1], "the retry writes a new id"
+    assert token_from(headers["location"])[:22] == ids[1]
     assert token_count(dynamodb, tables) == before + 1
 
     ddb.conflicts = 2
+    mark = ddb.mark()
     status, headers, body = f.invoke(ok)
     assert status == 500 and json.loads(body)["error"] == "server_error"
     assert "location" not in headers
+    writes = ddb.operations(mark, op="TransactWriteItems")
+    assert [attempts for _, attempts, _ in writes] == [["conflict"], ["conflict"]], writes
     assert token_count(dynamodb, tables) == before + 1
+
+
+def written_token_id(body):
+    """The token id a token write (TransactWriteItems) puts."""
+    puts = [i["Put"] for i in body["TransactItems"] if "Put" in i]
+    return puts[0]["Item"]["token_id"]["S"]
 
 
 def provision(endpoint):
@@ -253,9 +302,11 @@ def test_a_failure_count_write_failing_is_503_without_a_token(
         record = failed_logins(dynamodb, tables, user)
         assert record is None or "failures" not in record, record
     assert tokens_of(dynamodb, tables, name) == []
-    # Only that write fails: the right password still gets a token (once the name's
-    # lease, left by the failed count, has ended).
-    time.sleep(5.1)
+    # Only that write fails: the right password still gets a token, once the name's
+    # lease, left by the failed count, has ended (as the record says: a lower bound).
+    record = failed_logins(dynamodb, tables, name) or {}
+    if "lease_until_ms" in record:
+        time.sleep(max(0.0, int(record["lease_until_ms"]["N"]) / 1000 + 0.05 - time.time()))
     status, headers, _ = f.invoke(v2_event(FORM, basic(name, password)))
     assert status == 302 and "#access_token=" in headers["location"]
     assert len(tokens_of(dynamodb, tables, name)) == 1
