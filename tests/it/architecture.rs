@@ -1,6 +1,7 @@
 //! The layering of `src/lib.rs`, checked: the core never names the AWS SDK, its
 //! configuration, the round-trip counters or the Lambda runtime; only adapters and glue
-//! may. And no source file grows past what a reader can hold.
+//! may. The test fakes exist only with the `test-support` feature, and nothing the Lambda
+//! runs names them. And no source file grows past what a reader can hold.
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +24,21 @@ const AWS_NAMES: [&str; 6] = [
     "lambda_runtime",
     "aws_lambda_events",
 ];
+
+/// The fakes: the names of what only tests and benches may build on.
+const FAKES: [&str; 5] = [
+    "MemoryStore",
+    "MemorySource",
+    "ManualClock",
+    "CountingRandom",
+    "test-support",
+];
+
+/// Where the Lambda functions and the admin CLI live: none of it may name a fake.
+const SHIPPED: [&str; 2] = ["src/lambda/", "src/bin/"];
+
+/// How a fake is kept out of the shipped build: declared under this attribute.
+const FAKES_ONLY: &str = r#"#[cfg(any(test, feature = "test-support"))]"#;
 
 /// About as long as a reader can hold; split a file along its seams before this.
 const MAX_LINES: usize = 400;
@@ -69,6 +85,107 @@ fn violations(files: &[(String, String)]) -> Vec<String> {
                 .map(|line| format!("{path}: {}", line.trim()))
         })
         .collect()
+}
+
+/// The shipped files that name a fake, with the first such line.
+fn fakes_shipped(files: &[(String, String)]) -> Vec<String> {
+    files
+        .iter()
+        .filter(|(path, _)| SHIPPED.iter().any(|dir| path.starts_with(dir)))
+        .filter_map(|(path, text)| {
+            text.lines()
+                .find(|line| {
+                    let code = line.trim_start();
+                    !code.starts_with("//") && FAKES.iter().any(|n| code.contains(n))
+                })
+                .map(|line| format!("{path}: {}", line.trim()))
+        })
+        .collect()
+}
+
+/// Where the fakes enter the crate: their modules, re-exports and the one fake declared
+/// in its port's own file.
+const FAKE_DECLARATIONS: [&str; 5] = [
+    "pub mod memory;",
+    "pub use memory::",
+    "mod manual",
+    "pub use manual::",
+    "pub struct CountingRandom",
+];
+
+/// Declarations of a fake not directly under [`FAKES_ONLY`] (among the attributes and
+/// doc comments just above it).
+fn ungated_fakes(files: &[(String, String)]) -> Vec<String> {
+    let mut found = Vec::new();
+    for (path, text) in files.iter().filter(|(p, _)| p.starts_with("src/")) {
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        for (i, line) in lines.iter().enumerate() {
+            if !FAKE_DECLARATIONS.iter().any(|d| line.starts_with(d)) {
+                continue;
+            }
+            let gated = lines[..i]
+                .iter()
+                .rev()
+                .take_while(|l| l.starts_with("#[") || l.starts_with("///"))
+                .any(|l| *l == FAKES_ONLY);
+            if !gated {
+                found.push(format!("{path}:{}: {line}", i + 1));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_fakes_are_built_only_for_tests_and_never_named_by_what_ships() {
+    let files = all_sources();
+    let shipped = fakes_shipped(&files);
+    assert!(
+        shipped.is_empty(),
+        "shipped code naming a fake: {shipped:#?}"
+    );
+    let ungated = ungated_fakes(&files);
+    assert!(
+        ungated.is_empty(),
+        "fakes outside `test-support`: {ungated:#?}"
+    );
+    let manifest = include_str!("../../Cargo.toml");
+    assert!(
+        !manifest.contains("default = [\"test-support\"]"),
+        "test-support must not be a default feature"
+    );
+}
+
+#[test]
+fn the_fake_checks_see_a_violation() {
+    let planted = vec![
+        (
+            "src/lambda/authorize_app.rs".to_string(),
+            "use crate::store::memory::MemoryStore;".to_string(),
+        ),
+        (
+            "src/bin/direct-oauth-admin/main.rs".to_string(),
+            "// a ManualClock in a comment".to_string(),
+        ),
+        (
+            "src/store/mod.rs".to_string(),
+            "pub mod dynamodb;\npub mod memory;".to_string(),
+        ),
+        (
+            "src/whitelist/mod.rs".to_string(),
+            format!("{FAKES_ONLY}\npub mod memory;"),
+        ),
+    ];
+    assert_eq!(
+        fakes_shipped(&planted).len(),
+        1,
+        "{:?}",
+        fakes_shipped(&planted)
+    );
+    assert_eq!(
+        ungated_fakes(&planted),
+        ["src/store/mod.rs:2: pub mod memory;"]
+    );
 }
 
 #[test]
