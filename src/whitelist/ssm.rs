@@ -198,8 +198,11 @@ fn herd_retries(budget: Duration) -> aws_sdk_ssm::config::Builder {
         )
 }
 
-/// Attempts within a budget: enough that the budget, not the count, ends the retries.
-const HERD_ATTEMPTS: u32 = 12;
+/// Attempts within a budget: enough that the budget, not the count, ends the retries. The
+/// SDK waits random × min(2 s, 100 ms × 2^n) between attempts, about 1 s each once capped:
+/// 12 attempts spent about 7.5 s of a 10 s budget and gave up on a herd that 3 s of
+/// throttling would have let through; 40 always outlast the budget.
+const HERD_ATTEMPTS: u32 = 40;
 
 impl WhitelistSource for SsmWhitelist {
     async fn fetch(&self) -> Result<String, SourceError> {
