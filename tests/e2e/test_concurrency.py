@@ -4,6 +4,7 @@ the read-decide-write it covers and the figure it prints for the notes."""
 
 import os
 import random
+import signal
 import subprocess
 import threading
 import time
@@ -172,6 +173,33 @@ def test_no_token_outlives_revoke_all(env, dynamodb, own_tables):
           f"still valid after it {valid}; written by logins that read the user after it "
           f"{newer}")
     assert older >= 12 and valid == 0
+
+
+def test_a_login_sent_before_a_revocation_that_reads_the_user_after_it_keeps_its_token(
+        env, dynamodb, own_tables):
+    """What made the old wall-clock verdict go red: a login sent before `token revoke
+    --user` whose instance reads the user only after the revocation (here: its process is
+    stopped until then; on a loaded machine, the scheduler does it). It is a new login: its
+    token is valid and was written under the raised generation, which is how the race tests
+    tell it from a token the revocation missed."""
+    name, password = fresh_user()
+    with Fleet(1, env) as fleet:
+        fleet.warm(WARM_UP)
+        instance = fleet.instances[0].proc
+        instance.send_signal(signal.SIGSTOP)
+        answer = {}
+        login = threading.Thread(target=lambda: answer.update(
+            seen=fleet.fire([v2_event(FORM, basic(name, password))])[0]))
+        login.start()  # sent: the event waits at the instance's Runtime API
+        run(env, "token", "revoke", "--user", name)
+        instance.send_signal(signal.SIGCONT)
+        login.join()
+    assert answer["seen"][0] == 302, answer
+    user = dynamodb.get_item(TableName=own_tables["users"], Key={"username": {"S": name}},
+                             ConsistentRead=True)["Item"]
+    (token,) = user_tokens(dynamodb, own_tables, name)
+    assert token["user_generation"] == user["generation"], (token, user)
+    assert "revoked_at" not in token
 
 
 def test_a_password_reset_wins_over_a_rehash_in_flight(env, dynamodb, own_tables):
