@@ -9,12 +9,12 @@ mod outages;
 
 use attempts::*;
 use codes::*;
-use outages::*;
 use direct_oauth::store::dynamodb::DynamoStore;
 use direct_oauth::store::memory::MemoryStore;
 use direct_oauth::store::{
     Admission, Application, FailedLogins, Lease, StoreError, TokenRecord, User, Verified,
 };
+use outages::*;
 
 /// A store under test: the ports, plus a way to seed what operators write.
 pub trait ContractStore: direct_oauth::store::Store {

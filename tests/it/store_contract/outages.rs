@@ -20,16 +20,32 @@ pub(super) async fn an_outage_fails_every_call_and_writes_nothing(
     let faulty = Faulty::new(store.clone());
     faulty.set_unavailable(true);
     let down = |what: &str, r: Result<(), StoreError>| {
-        assert!(matches!(r, Err(StoreError::Unavailable(_))), "{what}: {r:?}");
+        assert!(
+            matches!(r, Err(StoreError::Unavailable(_))),
+            "{what}: {r:?}"
+        );
     };
-    down("lookup", faulty.lookup("cli", Some("alice")).await.map(|_| ()));
+    down(
+        "lookup",
+        faulty.lookup("cli", Some("alice")).await.map(|_| ()),
+    );
     let a = lease("a", NOW + 5_000);
-    down("admit", faulty.admit("alice", &a, NOW, EXP).await.map(|_| ()));
-    down("token write", faulty.put_token(&token("id-o"), &verified(&alice)).await);
+    down(
+        "admit",
+        faulty.admit("alice", &a, NOW, EXP).await.map(|_| ()),
+    );
+    down(
+        "token write",
+        faulty.put_token(&token("id-o"), &verified(&alice)).await,
+    );
     down("token read", faulty.get_token("id-o").await.map(|_| ()));
     down("code write", faulty.put_code(&code(5)).await);
     faulty.set_unavailable(false);
-    assert_eq!(faulty.get_token("id-o").await.unwrap(), None, "nothing written");
+    assert_eq!(
+        faulty.get_token("id-o").await.unwrap(),
+        None,
+        "nothing written"
+    );
     assert_eq!(
         faulty.admit("alice", &a, NOW, EXP).await.unwrap(),
         Admission::Admitted { counts: None },
