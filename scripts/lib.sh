@@ -27,6 +27,12 @@ stack_env() {
   eval "$names"
 }
 
+# local_issuer PORT: the issuer of the function served by cargo lambda watch on PORT, so
+# discovery names endpoints that answer locally (watch serves /lambda-url/<binary>/...).
+local_issuer() {
+  export DIRECT_OAUTH_ISSUER="http://127.0.0.1:$1/lambda-url/$FUNCTION"
+}
+
 # write_env FILE: the stack's environment as a sourceable file (also read by cargo lambda).
 write_env() {
   mkdir -p "$(dirname "$1")"
@@ -39,7 +45,7 @@ write_env() {
     done
     admin env
     for v in DIRECT_OAUTH_CODE_LIFETIME_SECONDS DIRECT_OAUTH_WHITELIST_CACHE_SECONDS \
-             DIRECT_OAUTH_WHITELIST_STALE_SECONDS DIRECT_OAUTH_LOG_LEVEL; do
+             DIRECT_OAUTH_WHITELIST_STALE_SECONDS DIRECT_OAUTH_LOG_LEVEL DIRECT_OAUTH_ISSUER; do
       if [ -n "${!v:-}" ]; then echo "export $v=${!v}"; fi
     done
   } > "$1"

@@ -11,6 +11,7 @@ trap 'exit 130' INT TERM
 log "building"
 cargo build --bins
 stack_env "$MOTO_PORT"
+local_issuer "$WATCH_PORT"
 write_env "$ROOT/.local/env"
 start_moto "$MOTO_PORT" "$ROOT/.local/moto.log"
 provision_demo
@@ -22,6 +23,7 @@ cat <<MSG
 direct-oauth is running. Logs: .local/watch.log, .local/moto.log
 Admin CLI against this stack:  . .local/env && target/debug/direct-oauth-admin --help
 endpoint: $endpoint
+discovery: $DIRECT_OAUTH_ISSUER/.well-known/oauth-authorization-server (issuer $DIRECT_OAUTH_ISSUER)
 
 curl -i -X POST '$endpoint' -H 'Authorization: Basic dXNlcm5hbWU6cGFzc3dvcmRoZXJl' --data 'client_id=some_client_id&redirect_uri=https://my/internal/application/token_created&scope=repo:write,org:admin'
 

@@ -27,6 +27,7 @@ python -m pytest -q -p no:cacheprovider tests/template
 
 step "local stack"
 stack_env "$MOTO_PORT"
+local_issuer "$WATCH_PORT"
 # A short whitelist cache, so the tests can see a removal take effect.
 export DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=1 DIRECT_OAUTH_WHITELIST_STALE_SECONDS=0
 # The shortest code lifetime, so a test can wait one out.

@@ -2,9 +2,11 @@
 //! request, decide from the one token record, and answer in the shape that request's door
 //! expects. Reading the event itself is the glue's job (`crate::lambda::token_authorizer`).
 //!
-//! HTTP APIs get payload 2.0 "simple" responses (`isAuthorized`); REST APIs get an IAM
-//! policy. A missing or malformed token is `Unauthorized` (API Gateway answers 401); a
-//! well-formed token that is not good is a deny (403).
+//! HTTP APIs get payload 2.0 "simple" responses (`isAuthorized`: a refusal is API
+//! Gateway's 403, which an HTTP API cannot change). REST APIs get an IAM policy for a good
+//! token, and `Unauthorized` for every other (API Gateway answers 401, and the API's
+//! `UNAUTHORIZED` gateway response adds `WWW-Authenticate: Bearer error="invalid_token"`,
+//! as RFC 6750 §3.1 wants for a revoked, expired or unknown token).
 
 use serde::Serialize;
 
@@ -180,20 +182,17 @@ pub fn respond(
             context,
         })),
         Door::RestToken | Door::RestRequest => {
-            if decision == &Err(Denial::Malformed) {
+            // A deny would be a 403 without a challenge: every refusal is the 401.
+            let Ok(grant) = decision else {
                 return Err(UNAUTHORIZED);
-            }
-            let (principal, effect) = match decision {
-                Ok(g) => (g.username.clone(), "Allow"),
-                Err(_) => ("anonymous".to_string(), "Deny"),
             };
             Ok(AuthorizerAnswer::Policy(PolicyAnswer {
-                principal_id: principal,
+                principal_id: grant.username.clone(),
                 policy_document: PolicyDocument {
                     version: "2012-10-17",
                     statement: vec![PolicyStatement {
                         action: "execute-api:Invoke",
-                        effect,
+                        effect: "Allow",
                         resource: check.resource.clone(),
                     }],
                 },
@@ -310,9 +309,17 @@ mod tests {
         assert_eq!(ok["policyDocument"]["Statement"][0]["Effect"], "Allow");
         assert_eq!(ok["policyDocument"]["Statement"][0]["Resource"], "arn:m");
         assert_eq!(ok["context"]["client_id"], "cli");
-        let deny = json(respond(&rest, &Err(Denial::Revoked)).unwrap());
-        assert_eq!(deny["policyDocument"]["Statement"][0]["Effect"], "Deny");
-        assert!(deny.get("context").is_none());
-        assert_eq!(respond(&rest, &Err(Denial::Malformed)), Err(UNAUTHORIZED));
+        for denial in [
+            Denial::Revoked,
+            Denial::Expired,
+            Denial::Unknown,
+            Denial::Malformed,
+        ] {
+            assert_eq!(
+                respond(&rest, &Err(denial)),
+                Err(UNAUTHORIZED),
+                "{denial:?}"
+            );
+        }
     }
 }

@@ -165,7 +165,8 @@ impl Config {
 }
 
 /// An `https` URL (or `http` on a loopback address) without query or fragment; empty for
-/// none. Kept without a trailing slash, so endpoints append to it.
+/// none. Kept byte for byte, trailing slash and all: clients compare the issuer they were
+/// given with the one the metadata and `iss` name (RFC 8414 §3.3, RFC 9207 §2.4).
 fn issuer((name, value): (&'static str, String)) -> Result<Option<String>, ConfigError> {
     if value.is_empty() {
         return Ok(None);
@@ -180,7 +181,7 @@ fn issuer((name, value): (&'static str, String)) -> Result<Option<String>, Confi
             "must be an https URL without query or fragment",
         ));
     }
-    Ok(Some(value.trim_end_matches('/').to_string()))
+    Ok(Some(value))
 }
 
 fn invalid(name: &'static str, value: &str, problem: impl Into<String>) -> ConfigError {

@@ -53,6 +53,9 @@ pub enum ApiError {
     /// Token endpoint: a grant type other than `authorization_code`.
     #[error("only grant_type=authorization_code is supported")]
     UnsupportedGrantType,
+    /// Discovery at a path-inserted location (RFC 8414 §3.1) that is not this issuer's.
+    #[error("no authorization server metadata at this path")]
+    NoMetadataHere,
 }
 
 impl ApiError {
@@ -76,6 +79,7 @@ impl ApiError {
             // Authorization header; one that authenticated in the form gets 400 (§5.2).
             ApiError::InvalidClient { basic: true } => 401,
             ApiError::InvalidClient { basic: false } => 400,
+            ApiError::NoMetadataHere => 404,
         }
     }
 
@@ -86,7 +90,8 @@ impl ApiError {
             | ApiError::MethodNotAllowedHere(_)
             | ApiError::UnsupportedMediaType
             | ApiError::PayloadTooLarge { .. }
-            | ApiError::InvalidRequest(_) => "invalid_request",
+            | ApiError::InvalidRequest(_)
+            | ApiError::NoMetadataHere => "invalid_request",
             ApiError::UnauthorizedClient => "unauthorized_client",
             ApiError::MissingCredentials | ApiError::LoginFailed => "access_denied",
             ApiError::BackOff { .. } | ApiError::Unavailable { .. } => "temporarily_unavailable",

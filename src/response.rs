@@ -50,20 +50,32 @@ pub fn revoked() -> HttpResponse {
     finish(Response::builder().status(StatusCode::OK), String::new())
 }
 
-/// The success redirect: `#access_token=…&token_type=Bearer&expires_in=…[&state=…]`.
-pub fn issued(
-    redirect_uri: &str,
-    token: &str,
-    expires_in: u64,
-    state: Option<&str>,
-) -> HttpResponse {
+/// What every authorization response ends with: the client's `state`, and the issuer
+/// (`iss`, RFC 9207), so a client talking to several servers knows which one answered.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Echo<'a> {
+    pub state: Option<&'a str>,
+    /// `None` only where no issuer can be named (discovery then fails too).
+    pub iss: Option<&'a str>,
+}
+
+impl<'a> Echo<'a> {
+    fn append_to(self, pairs: &mut Vec<(&'a str, &'a str)>) {
+        pairs.extend(self.state.map(|s| ("state", s)));
+        pairs.extend(self.iss.map(|i| ("iss", i)));
+    }
+}
+
+/// The success redirect:
+/// `#access_token=…&token_type=Bearer&expires_in=…[&state=…]&iss=…`.
+pub fn issued(redirect_uri: &str, token: &str, expires_in: u64, echo: Echo<'_>) -> HttpResponse {
     let expires_in = expires_in.to_string();
     let mut pairs = vec![
         ("access_token", token),
         ("token_type", "Bearer"),
         ("expires_in", expires_in.as_str()),
     ];
-    pairs.extend(state.map(|s| ("state", s)));
+    echo.append_to(&mut pairs);
     redirect(redirect_uri, &pairs)
 }
 
@@ -72,7 +84,7 @@ pub fn issued(
 pub fn redirect_error(
     redirect_uri: &str,
     err: &RedirectError,
-    state: Option<&str>,
+    echo: Echo<'_>,
     in_query: bool,
 ) -> HttpResponse {
     let description = err.to_string();
@@ -80,7 +92,7 @@ pub fn redirect_error(
         ("error", err.code()),
         ("error_description", description.as_str()),
     ];
-    pairs.extend(state.map(|s| ("state", s)));
+    echo.append_to(&mut pairs);
     if in_query {
         redirect_with_query(redirect_uri, &pairs)
     } else {
@@ -88,10 +100,10 @@ pub fn redirect_error(
     }
 }
 
-/// A code's redirect: `<redirect_uri>?code=…[&state=…]` (RFC 6749 §4.1.2).
-pub fn code_issued(redirect_uri: &str, code: &str, state: Option<&str>) -> HttpResponse {
+/// A code's redirect: `<redirect_uri>?code=…[&state=…]&iss=…` (RFC 6749 §4.1.2).
+pub fn code_issued(redirect_uri: &str, code: &str, echo: Echo<'_>) -> HttpResponse {
     let mut pairs = vec![("code", code)];
-    pairs.extend(state.map(|s| ("state", s)));
+    echo.append_to(&mut pairs);
     redirect_with_query(redirect_uri, &pairs)
 }
 
@@ -182,7 +194,7 @@ mod tests {
             "https://my/internal/application/token_created",
             "abc-_123",
             315_576_000,
-            None,
+            Echo::default(),
         );
         assert_eq!(r.status(), 302);
         assert_eq!(
@@ -208,25 +220,32 @@ mod tests {
             "https://a.example/cb?x=1",
             "tok",
             60,
-            Some("s&access_token=evil#x y"),
+            Echo {
+                state: Some("s&access_token=evil#x y"),
+                iss: Some("https://as.example/prod"),
+            },
         );
         assert_eq!(
             header(&r, "location"),
             Some(
-                "https://a.example/cb?x=1#access_token=tok&token_type=Bearer&expires_in=60&state=s%26access_token%3Devil%23x+y"
+                "https://a.example/cb?x=1#access_token=tok&token_type=Bearer&expires_in=60&state=s%26access_token%3Devil%23x+y&iss=https%3A%2F%2Fas.example%2Fprod"
             )
         );
     }
 
     #[test]
     fn a_code_and_a_code_request_s_errors_go_in_the_query() {
-        let r = code_issued("https://a.example/cb?x=1", "c0de", Some("s t"));
+        let echo = Echo {
+            state: Some("s t"),
+            iss: Some("https://as.example"),
+        };
+        let r = code_issued("https://a.example/cb?x=1", "c0de", echo);
         assert_eq!(
             header(&r, "location"),
-            Some("https://a.example/cb?x=1&code=c0de&state=s+t")
+            Some("https://a.example/cb?x=1&code=c0de&state=s+t&iss=https%3A%2F%2Fas.example")
         );
         let e = RedirectError::InvalidRequest("pkce".into());
-        let r = redirect_error("https://a.example/cb", &e, None, true);
+        let r = redirect_error("https://a.example/cb", &e, Echo::default(), true);
         assert_eq!(
             header(&r, "location"),
             Some("https://a.example/cb?error=invalid_request&error_description=pkce")
@@ -238,14 +257,17 @@ mod tests {
         let r = redirect_error(
             "https://a.example/cb",
             &RedirectError::InvalidScope("unknown scope x:y".into()),
-            Some("st"),
+            Echo {
+                state: Some("st"),
+                iss: Some("https://as.example"),
+            },
             false,
         );
         assert_eq!(r.status(), 302);
         assert_eq!(
             header(&r, "location"),
             Some(
-                "https://a.example/cb#error=invalid_scope&error_description=unknown+scope+x%3Ay&state=st"
+                "https://a.example/cb#error=invalid_scope&error_description=unknown+scope+x%3Ay&state=st&iss=https%3A%2F%2Fas.example"
             )
         );
     }

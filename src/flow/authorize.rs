@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::error::{ApiError, RedirectError};
 use crate::password::{self, Passwords, Verification};
 use crate::request::{self, AuthorizeRequest};
-use crate::response;
+use crate::response::{self, Echo};
 use crate::scope::{self, ScopePolicy};
 use crate::store::{Admission, Directory, FailureCounter, Lookup, StoreError, User, Verified};
 use crate::token::AccessToken;
@@ -60,7 +60,11 @@ impl<D: Deps> Flow<D> {
             Err(e) => return self.refused(&e, String::new()),
         };
         let client_id = parsed.client_id.clone();
-        let state = parsed.state.as_deref();
+        let issuer = self.issuer(req);
+        let echo = Echo {
+            state: parsed.state.as_deref(),
+            iss: issuer.as_deref(),
+        };
         let budget = fetch_budget(req, self.clock.now_ms());
         match self.decide(&parsed, budget).await {
             Ok(Decision::Issued {
@@ -70,7 +74,7 @@ impl<D: Deps> Flow<D> {
                 scopes,
             }) => {
                 let expires_in = self.settings.token_lifetime.as_secs();
-                let response = response::issued(&redirect_uri, &token.expose(), expires_in, state);
+                let response = response::issued(&redirect_uri, &token.expose(), expires_in, echo);
                 // The audit record: who got which token for what; never the token itself.
                 let log = RequestLog {
                     event: Event::TokenIssued,
@@ -88,7 +92,7 @@ impl<D: Deps> Flow<D> {
                 username,
                 scopes,
             }) => {
-                let response = response::code_issued(&redirect_uri, &code, state);
+                let response = response::code_issued(&redirect_uri, &code, echo);
                 let log = RequestLog {
                     event: Event::CodeIssued,
                     client_id,
@@ -104,7 +108,7 @@ impl<D: Deps> Flow<D> {
                 username,
                 in_query,
             }) => {
-                let response = response::redirect_error(&redirect_uri, &error, state, in_query);
+                let response = response::redirect_error(&redirect_uri, &error, echo, in_query);
                 let log = RequestLog {
                     event: Event::RedirectError,
                     client_id,

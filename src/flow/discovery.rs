@@ -4,24 +4,36 @@
 use http::{Method, Request, StatusCode};
 use serde_json::json;
 
-use super::{Answer, Deps, Event, Flow, Issuer, RequestLog};
+use super::{Answer, Deps, Event, Flow, RequestLog};
 use crate::error::ApiError;
 use crate::pkce;
 use crate::response;
 
+/// Where metadata is served, at the end of the issuer's own path (how most clients look
+/// for it, and all a REST stage on its `execute-api` domain can route).
+pub(super) const WELL_KNOWN: &str = "/.well-known/oauth-authorization-server";
+/// RFC 8414 §3.1: the well-known path inserted before the issuer's path.
+pub(super) const WELL_KNOWN_INSERTED: &str = "/.well-known/oauth-authorization-server/";
+
 impl<D: Deps> Flow<D> {
-    pub(super) fn discovery<B>(&self, req: &Request<B>) -> Answer {
+    /// `inserted`: the issuer's path, as a request to the path-inserted location named it.
+    pub(super) fn discovery<B>(&self, req: &Request<B>, inserted: Option<&str>) -> Answer {
         if req.method() != Method::GET {
             return self.refused(&ApiError::MethodNotAllowedHere("GET"), String::new());
         }
-        let from_request = req.extensions().get::<Issuer>().map(|i| i.0.clone());
-        let Some(issuer) = self.settings.issuer.clone().or(from_request) else {
+        let Some(issuer) = self.issuer(req) else {
             // Neither configured nor known from the front door (an ALB passed a Host that is
             // no host name): the client's request, not the server, is at fault.
             let why = ApiError::invalid_request("the request names no host to call the issuer");
             return self.refused(&why, String::new());
         };
-        let at = |path: &str| format!("{issuer}{path}");
+        if inserted.is_some_and(|path| path.trim_end_matches('/') != issuer_path(&issuer)) {
+            return self.refused(&ApiError::NoMetadataHere, String::new());
+        }
+        // The issuer is named byte for byte as configured (RFC 8414 §3.3 compares it so);
+        // endpoints hang off it without doubling a trailing slash.
+        let base = issuer.trim_end_matches('/');
+        let at = |path: &str| format!("{base}{path}");
         let body = json!({
             "issuer": issuer,
             "authorization_endpoint": at("/oauth/authorizeapp"),
@@ -38,6 +50,7 @@ impl<D: Deps> Flow<D> {
                 ["client_secret_basic", "client_secret_post"],
             "revocation_endpoint_auth_methods_supported": ["none"],
             "scopes_supported": self.settings.scopes,
+            "authorization_response_iss_parameter_supported": true,
         });
         Answer {
             response: response::json(StatusCode::OK, &body),
@@ -46,5 +59,30 @@ impl<D: Deps> Flow<D> {
                 ..RequestLog::default()
             },
         }
+    }
+}
+
+/// The issuer's path without its slashes at either end: `https://h/a/b/` is `a/b`.
+fn issuer_path(issuer: &str) -> &str {
+    let after_scheme = issuer.split_once("://").map_or(issuer, |(_, rest)| rest);
+    after_scheme
+        .split_once('/')
+        .map_or("", |(_, path)| path.trim_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::issuer_path;
+
+    #[test]
+    fn an_issuer_s_path_is_what_follows_its_host() {
+        assert_eq!(issuer_path("https://h.example"), "");
+        assert_eq!(issuer_path("https://h.example/"), "");
+        assert_eq!(issuer_path("https://h.example/prod"), "prod");
+        assert_eq!(issuer_path("https://h.example/a/b/"), "a/b");
+        assert_eq!(
+            issuer_path("http://127.0.0.1:9000/lambda-url/x"),
+            "lambda-url/x"
+        );
     }
 }

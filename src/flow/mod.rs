@@ -213,11 +213,21 @@ impl<D: Deps> Flow<D> {
             self.exchange(req).await
         } else if path.ends_with("/oauth/introspect") {
             self.introspect(req).await
-        } else if path.ends_with("/.well-known/oauth-authorization-server") {
-            self.discovery(req)
+        } else if path.ends_with(discovery::WELL_KNOWN) {
+            self.discovery(req, None)
+        } else if let Some((_, inserted)) = path.split_once(discovery::WELL_KNOWN_INSERTED) {
+            // RFC 8414 §3.1: a path-bearing issuer's metadata, the path after the well-known one.
+            self.discovery(req, Some(inserted))
         } else {
             self.authorize(req).await
         }
+    }
+
+    /// The issuer, as configured or, failing that, as the request's front door names it;
+    /// `None` when neither can (an ALB passed a Host that is no host name).
+    fn issuer<B>(&self, req: &Request<B>) -> Option<String> {
+        let from_request = || req.extensions().get::<Issuer>().map(|i| i.0.clone());
+        self.settings.issuer.clone().or_else(from_request)
     }
 
     /// A JSON error answer and its log line.

@@ -131,15 +131,16 @@ pub async fn answer<D: Deps>(app: &App<Flow<D>>, mut req: Request) -> Response<B
     into_lambda(response)
 }
 
-/// The caller's address as API Gateway or the function URL saw it; for an ALB, the first
-/// hop of `X-Forwarded-For` (the ALB sets it); empty when the event has none.
+/// The caller's address as API Gateway or the function URL saw it; for an ALB, the last
+/// entry of `X-Forwarded-For`: the ALB appends the address it saw, and every entry before
+/// it is whatever the client wrote. Empty when the event has none.
 fn source_ip(req: &Request) -> String {
     use lambda_http::request::RequestContext;
     let from_header = || {
         req.headers()
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
             .map(|v| v.trim().to_string())
     };
     match req.request_context_ref() {
@@ -194,4 +195,27 @@ pub fn into_lambda(response: HttpResponse) -> Response<Body> {
             Body::Text(body)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn behind_an_alb_the_source_is_the_address_the_alb_appended() {
+        let req = lambda_http::http::Request::builder()
+            .header("x-forwarded-for", "203.0.113.9, 198.51.100.7")
+            .body(Body::Empty)
+            .unwrap();
+        assert_eq!(
+            source_ip(&req),
+            "198.51.100.7",
+            "not the client's own entry"
+        );
+        let direct = lambda_http::http::Request::builder()
+            .header("x-forwarded-for", "198.51.100.7")
+            .body(Body::Empty)
+            .unwrap();
+        assert_eq!(source_ip(&direct), "198.51.100.7");
+    }
 }

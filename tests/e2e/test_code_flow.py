@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2 import rfc8414, rfc9207
 
 from conftest import admin, basic, http_request, require
 
@@ -49,24 +50,28 @@ def whitelist_settles():
     time.sleep(1.1)
 
 
-def approve(base, session, user, password, verifier, **extra):
-    """Authlib's authorization URL, posted as the direct-approval form; returns the
-    Location the server answered (and the state Authlib chose)."""
-    url, state = session.create_authorization_url(base + "/oauth/authorizeapp",
-                                                  code_verifier=verifier, **extra)
+def approve(endpoint, session, user, password, verifier, **extra):
+    """Authlib's authorization URL for `endpoint` (the base URL or the authorization
+    endpoint itself), posted as the direct-approval form; returns the Location the server
+    answered (and the state Authlib chose)."""
+    if not endpoint.endswith("/oauth/authorizeapp"):
+        endpoint += "/oauth/authorizeapp"
+    url, state = session.create_authorization_url(endpoint, code_verifier=verifier, **extra)
     form = urlsplit(url).query
-    reply = http_request(base + "/oauth/authorizeapp", body=form,
-                         headers={"Authorization": basic(user, password),
-                                  "Content-Type": "application/x-www-form-urlencoded"})
+    reply = post_to(endpoint, form, basic(user, password))
     assert reply.status == 302, (reply.status, reply.body)
     return reply.header("location"), state
 
 
-def post(base, path, form, auth=None):
+def post_to(url, form, auth=None):
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     if auth:
         headers["Authorization"] = auth
-    return http_request(base + path, body=form, headers=headers)
+    return http_request(url, body=form, headers=headers)
+
+
+def post(base, path, form, auth=None):
+    return post_to(base + path, form, auth)
 
 
 def make_user():
@@ -101,6 +106,51 @@ def test_authlib_drives_the_code_flow_then_introspects_and_revokes(base, whiteli
     assert session.introspect_token(base + "/oauth/introspect", token=access).json() == {
         "active": False}
     assert state in location
+
+
+def discover(issuer):
+    """The metadata of `issuer`, found as a client given only the issuer finds it: at the
+    RFC 8414 §3.1 location (well-known path inserted before the issuer's path); where the
+    front door cannot route that (cargo lambda watch, a REST stage on its execute-api
+    domain), at the issuer's path plus the well-known path, as docs/contract.md says."""
+    for url in (rfc8414.get_well_known_url(issuer, external=True),
+                issuer.rstrip("/") + "/.well-known/oauth-authorization-server"):
+        reply = http_request(url, method="GET")
+        if reply.status == 200:
+            meta = rfc8414.AuthorizationServerMetadata(json.loads(reply.body))
+            meta.validate(metadata_classes=[rfc9207.AuthorizationServerMetadata])
+            return meta
+    raise AssertionError(f"no metadata for {issuer}")
+
+
+def test_a_client_given_only_the_issuer_discovers_the_stack_and_runs_the_code_flow(
+        whitelist_settles):
+    """Everything from the metadata: the endpoints, S256, and the issuer, which must be the
+    one given byte for byte, and which every authorization response names (`iss`, RFC
+    9207): a client checks it against the server it asked, so a mix-up is caught."""
+    issuer = require("DIRECT_OAUTH_ISSUER")
+    meta = discover(issuer)
+    assert meta["issuer"] == issuer
+    assert meta["authorization_response_iss_parameter_supported"] is True
+    client_id, secret = register()
+    name, password = make_user()
+    time.sleep(1.1)  # the whitelist
+    session = OAuth2Session(client_id, secret, scope="repo:read", redirect_uri=REDIRECT,
+                            code_challenge_method="S256")
+    verifier = generate_token(64)
+    location, _ = approve(meta["authorization_endpoint"], session, name, password, verifier)
+    answer = dict(parse_qsl(urlsplit(location).query))
+    assert answer["iss"] == issuer, location
+    token = session.fetch_token(meta["token_endpoint"], authorization_response=location,
+                                code_verifier=verifier)
+    seen = session.introspect_token(meta["introspection_endpoint"],
+                                    token=token["access_token"]).json()
+    assert seen["active"] is True and seen["username"] == name
+    refused = post_to(meta["authorization_endpoint"],
+                      f"client_id={client_id}&redirect_uri={REDIRECT}&scope=no:such",
+                      basic(name, password))
+    error = dict(parse_qsl(urlsplit(refused.header("location")).fragment))
+    assert (error["error"], error["iss"]) == ("invalid_scope", issuer), error
 
 
 def code_for(base, client_id, name, password, verifier, redirect=True, method="S256"):

@@ -66,7 +66,12 @@ async fn a_stored_token_is_allowed_and_a_disabled_users_is_denied() {
     let mut disabled = record(&token);
     disabled.user_disabled = true;
     a.tokens.put_token_record(disabled);
-    assert_eq!(effect(&a.check(event).await.unwrap()), "Deny");
+    let refused = a.check(event).await.unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "Unauthorized",
+        "REST's 401, not a Deny's 403"
+    );
 }
 
 #[tokio::test]
@@ -77,7 +82,8 @@ async fn expiry_is_judged_by_the_clock() {
     let event = rest_token_event(&format!("Bearer {}", token.expose()));
     assert_eq!(effect(&a.check(event.clone()).await.unwrap()), "Allow");
     a.clock.advance_ms(10_000);
-    assert_eq!(effect(&a.check(event).await.unwrap()), "Deny");
+    let refused = a.check(event).await.unwrap_err();
+    assert_eq!(refused.to_string(), "Unauthorized");
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use super::*;
 pub(super) const VERIFIER: &str = "a-verifier-of-forty-three-or-more-characters-0123456789";
 pub(super) const SECRET: &str = "the-multi-app-secret";
 
-fn challenge(verifier: &str) -> String {
+pub(super) fn challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
@@ -34,7 +34,7 @@ pub(super) fn confidential() -> TestFlow {
     f
 }
 
-fn query(r: &Response<String>) -> Vec<(String, String)> {
+pub(super) fn query(r: &Response<String>) -> Vec<(String, String)> {
     let location = header(r, "location").expect("a Location");
     assert!(
         !location.contains('#'),

@@ -121,3 +121,80 @@ async fn discovery_names_every_endpoint_under_the_issuer() {
         (405, Some("GET"))
     );
 }
+
+fn get(path: &str, issuer: Option<&str>) -> Request<Vec<u8>> {
+    let mut get = Request::builder()
+        .method("GET")
+        .uri(path)
+        .body(vec![])
+        .unwrap();
+    if let Some(issuer) = issuer {
+        get.extensions_mut().insert(Issuer(issuer.into()));
+    }
+    get
+}
+
+#[tokio::test]
+async fn a_configured_issuer_is_named_byte_for_byte_and_announces_iss() {
+    let f = flow_with(|s| s.issuer = Some("https://auth.example/tenant/".into()));
+    let meta = json(
+        &f.handle(&get("/.well-known/oauth-authorization-server", None))
+            .await
+            .response,
+    );
+    assert_eq!(
+        meta["issuer"], "https://auth.example/tenant/",
+        "RFC 8414 §3.3"
+    );
+    assert_eq!(
+        meta["token_endpoint"], "https://auth.example/tenant/oauth/access_token",
+        "no doubled slash"
+    );
+    assert_eq!(meta["authorization_response_iss_parameter_supported"], true);
+}
+
+#[tokio::test]
+async fn metadata_is_also_at_the_path_inserted_location_and_only_for_this_issuer() {
+    let f = flow();
+    let at = "/.well-known/oauth-authorization-server/prod";
+    let r = f
+        .handle(&get(at, Some("https://id.example/prod")))
+        .await
+        .response;
+    assert_eq!(r.status(), 200, "{}", r.body());
+    assert_eq!(json(&r)["issuer"], "https://id.example/prod");
+    let other = get(
+        "/.well-known/oauth-authorization-server/staging",
+        Some("https://id.example/prod"),
+    );
+    let r = f.handle(&other).await.response;
+    assert_eq!(r.status(), 404, "another issuer's path");
+    assert_eq!(json(&r)["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn every_authorization_response_names_its_issuer_last() {
+    use super::code_flow::{challenge, query};
+    let f = flow_with(|s| s.issuer = Some("https://auth.example/".into()));
+    let iss = ("iss".to_string(), "https://auth.example/".to_string());
+    let token = f.handle(&post(Some(QUAY_AUTH), GOOD_BODY)).await.response;
+    assert_eq!(fragment(&token).last(), Some(&iss), "a token's fragment");
+    let code_body = format!(
+        "client_id={CLIENT}&response_type=code&scope=repo:read&state=s\
+         &code_challenge={}&code_challenge_method=S256",
+        challenge(VERIFIER)
+    );
+    let code = f.handle(&post(Some(QUAY_AUTH), &code_body)).await.response;
+    let pairs = query(&code);
+    assert_eq!(pairs.last(), Some(&iss), "a code's query: {pairs:?}");
+    let refused = f
+        .handle(&post(
+            Some(QUAY_AUTH),
+            &format!("client_id={CLIENT}&redirect_uri={REDIRECT}&scope=no:such"),
+        ))
+        .await
+        .response;
+    let pairs = fragment(&refused);
+    assert_eq!(pairs[0].1, "invalid_scope");
+    assert_eq!(pairs.last(), Some(&iss), "an error redirect: {pairs:?}");
+}
