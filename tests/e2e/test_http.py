@@ -1,18 +1,22 @@
 """The contract over HTTP, through `cargo lambda watch` (a function URL), against moto."""
 
-import hashlib
 import base64
+import hashlib
+import os
 import re
 import time
+from urllib.parse import quote
 
 from conftest import QUAY_REDIRECT, admin, basic, scan_all
 
 QUAY_AUTH = "Basic dXNlcm5hbWU6cGFzc3dvcmRoZXJl"
 QUAY_FORM = ("client_id=some_client_id&redirect_uri=" + QUAY_REDIRECT
              + "&scope=repo:write,org:admin")
+# Quay's fragment, then the issuer (RFC 9207), which the test stack names.
 LOCATION = re.compile(
     re.escape(QUAY_REDIRECT)
-    + r"#access_token=([A-Za-z0-9_-]{43,})&token_type=Bearer&expires_in=315576000$")
+    + r"#access_token=([A-Za-z0-9_-]{43,})&token_type=Bearer&expires_in=315576000"
+    + re.escape("&iss=" + quote(os.environ.get("DIRECT_OAUTH_ISSUER", ""), safe="")) + "$")
 
 
 def assert_json_error(reply, status, error):
@@ -56,7 +60,8 @@ def test_state_is_echoed(post, reset_failures):
     reset_failures("username")
     reply = post(QUAY_FORM + "&state=abc%20123", auth=QUAY_AUTH)
     assert reply.status == 302
-    assert reply.fragment()[-1] == ("state", "abc 123")
+    assert reply.fragment()[-2:] == [("state", "abc 123"),
+                                     ("iss", os.environ["DIRECT_OAUTH_ISSUER"])]
 
 
 def test_not_whitelisted_is_403(post):
