@@ -34,6 +34,9 @@ export DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=1 DIRECT_OAUTH_WHITELIST_STALE_SECON
 export DIRECT_OAUTH_CODE_LIFETIME_SECONDS=10
 export DIRECT_OAUTH_LOG_LEVEL=info
 write_env "$LOGS/env"
+# Every AWS call, with the process that made it, for IAM by evaluation (the last e2e module).
+export MOTO_CALL_LOG="$LOGS/aws-calls.jsonl"
+: > "$MOTO_CALL_LOG"
 start_moto "$MOTO_PORT" "$LOGS/moto.log"
 provision_demo 2>"$LOGS/provision.log"
 start_watch "$WATCH_PORT" "$LOGS/env" "$LOGS/watch.log"

@@ -7,6 +7,9 @@ both pass their conditions: a race DynamoDB never has. Tests of concurrency (man
 instances of the function at once) need DynamoDB's guarantee, so every DynamoDB operation
 runs under one lock here. A cancelled transaction puts back the items it named (see
 `_item_rollback`). Arguments are moto_server's (`-H 127.0.0.1 -p PORT`).
+
+With MOTO_CALL_LOG set, every AWS call is also recorded there, one JSON line each, with
+the process that made it (tools/call_log.py), for IAM by evaluation.
 """
 
 import copy
@@ -16,6 +19,8 @@ import threading
 from moto import server
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
+
+import call_log
 
 _LOCK = threading.RLock()
 
@@ -83,4 +88,5 @@ for _name in OPERATIONS:
         setattr(DynamoDBBackend, _name, _atomic(getattr(DynamoDBBackend, _name)))
 
 if __name__ == "__main__":
+    call_log.install(server)
     server.main()
