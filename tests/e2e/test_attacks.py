@@ -136,8 +136,9 @@ def test_state_and_scope_cannot_inject_a_token(post, attack_user, field, value, 
     assert names[0] == "error" and "access_token" not in names, location
     assert "#" not in fragment
     assert pairs[:2] == [("error", "invalid_scope"), ("error_description", description)], pairs
-    if field == "state":
-        assert pairs[2:] == [("state", value)], pairs
+    # What follows the error is the state, when sent, and the issuer (RFC 9207), last.
+    sent = [("state", value)] if field == "state" else []
+    assert pairs[2:] == sent + [("iss", os.environ["DIRECT_OAUTH_ISSUER"])], pairs
 
 
 # Each carries the real user's name and password where it can, so only the malformation
