@@ -15,6 +15,7 @@ use crate::cli::Output;
 
 pub(crate) mod app;
 pub(crate) mod env;
+pub(crate) mod prompt;
 pub(crate) mod token;
 pub(crate) mod user;
 pub(crate) mod whitelist;
