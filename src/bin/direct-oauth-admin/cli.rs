@@ -127,6 +127,12 @@ pub(crate) struct AppUpdateArgs {
     /// The new name.
     #[arg(long)]
     pub(crate) name: Option<String>,
+    /// Let it introspect tokens issued to other applications (a resource server).
+    #[arg(long, conflicts_with = "no_introspect_any")]
+    pub(crate) introspect_any: bool,
+    /// Let it introspect only its own tokens again.
+    #[arg(long)]
+    pub(crate) no_introspect_any: bool,
 }
 
 #[derive(Subcommand)]
@@ -171,6 +177,10 @@ pub(crate) struct AppArgs {
     /// at the token endpoint by PKCE alone.
     #[arg(long)]
     pub(crate) confidential: bool,
+    /// A resource server: introspection also answers for tokens issued to other
+    /// applications (needs --confidential; otherwise only its own tokens are answered).
+    #[arg(long, requires = "confidential")]
+    pub(crate) introspect_any: bool,
 }
 
 #[derive(Subcommand)]
