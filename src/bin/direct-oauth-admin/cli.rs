@@ -107,7 +107,12 @@ pub(crate) enum AppCommand {
     /// working at once.
     RotateSecret { client_id: String },
     /// Remove an application (its tokens stay valid until revoked or expired).
-    Remove { client_id: String },
+    Remove {
+        client_id: String,
+        /// Remove without asking (for scripts: without a terminal it is required).
+        #[arg(long)]
+        yes: bool,
+    },
     /// List the applications.
     List,
 }

@@ -8,7 +8,7 @@ use direct_oauth::{redirect, scope, secret};
 
 use serde_json::json;
 
-use super::{CliResult, Ctx, check_client_id, done, store_err};
+use super::{CliResult, Ctx, check_client_id, done, prompt, store_err};
 use crate::cli::{AppArgs, AppCommand, AppUpdateArgs};
 
 pub(crate) async fn run(ctx: &Ctx, cmd: AppCommand) -> CliResult {
@@ -16,15 +16,18 @@ pub(crate) async fn run(ctx: &Ctx, cmd: AppCommand) -> CliResult {
         AppCommand::Add(args) => app_add(ctx, args).await,
         AppCommand::RotateSecret { client_id } => rotate_secret(ctx, &client_id).await,
         AppCommand::Update(args) => app_update(ctx, args).await,
-        AppCommand::Remove { client_id } => match ctx
-            .store
-            .delete_application(&client_id)
-            .await
-            .map_err(store_err)?
-        {
-            true => done(format!("application {client_id}: removed")),
-            false => Err(format!("no application {client_id}")),
-        },
+        AppCommand::Remove { client_id, yes } => {
+            prompt::confirm_destructive(&format!("remove application {client_id}"), yes)?;
+            match ctx
+                .store
+                .delete_application(&client_id)
+                .await
+                .map_err(store_err)?
+            {
+                true => done(format!("application {client_id}: removed")),
+                false => Err(format!("no application {client_id}")),
+            }
+        }
         AppCommand::List => {
             let apps = ctx.store.list_applications().await.map_err(store_err)?;
             let json = apps
