@@ -140,6 +140,7 @@ fn pure_core(c: &mut Criterion) {
             redirect_uris: vec!["https://my/internal/application/token_created".into()],
             scope_ceiling: None,
             secret_hash: None,
+            introspect_any: false,
         }),
         user: Some(User {
             username: "username".into(),

@@ -63,8 +63,13 @@ impl<D: Deps> Flow<D> {
         let grant = token
             .as_ref()
             .map(|t| authorizer::decide(t, record.as_ref(), now_secs));
+        // RFC 7662 §4: another application's token is not the caller's to learn about,
+        // unless the caller is a resource server registered to introspect any.
+        let may_see = |client_id: &str| {
+            client_id == client.client_id || app.as_ref().is_some_and(|a| a.introspect_any)
+        };
         let body = match (grant, &record) {
-            (Some(Ok(grant)), Some(record)) => {
+            (Some(Ok(grant)), Some(record)) if may_see(&grant.client_id) => {
                 log.token_id = grant.token_id.clone();
                 log.description = "active".into();
                 json!({
@@ -77,7 +82,8 @@ impl<D: Deps> Flow<D> {
                     "iat": record.issued_at,
                 })
             }
-            // Unknown, expired, revoked, a disabled user's: nothing more is said.
+            // Unknown, expired, revoked, a disabled user's, another application's: nothing
+            // more is said.
             _ => {
                 log.description = "inactive".into();
                 json!({ "active": false })

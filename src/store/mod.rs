@@ -41,6 +41,9 @@ pub struct Application {
     /// SHA-256 of a confidential application's client secret (the secret is random and
     /// shown once); `None` for a public application, which proves itself by PKCE alone.
     pub secret_hash: Option<[u8; 32]>,
+    /// A resource server that may introspect tokens issued to other applications
+    /// (RFC 7662 §4); otherwise introspection answers only for the caller's own tokens.
+    pub introspect_any: bool,
 }
 
 /// A token as stored: never the token itself, only its id and the hash of its secret.

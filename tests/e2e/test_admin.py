@@ -121,9 +121,13 @@ def test_app_commands(post):
     admin("app", "update", client, "--redirect-uri", "https://b.example/cb", "--no-scope-ceiling")
     assert f"{client}\tA\thttps://b.example/cb\t(any)" in admin("app", "list").stdout
     assert admin("app", "update", client, "--scope-ceiling", "bogus:scope", check=False).returncode == 1
-    admin("app", "remove", client)
+    # No terminal to ask on: without --yes nothing is removed.
+    unasked = admin("app", "remove", client, check=False)
+    assert unasked.returncode == 1 and "--yes" in unasked.stderr, unasked.stderr
+    assert client in admin("app", "list").stdout
+    admin("app", "remove", client, "--yes")
     assert client not in admin("app", "list").stdout
-    assert admin("app", "remove", client, check=False).returncode == 1
+    assert admin("app", "remove", client, "--yes", check=False).returncode == 1
 
 
 def test_whitelist_commands():

@@ -68,7 +68,7 @@ def test_every_list_and_show_command_speaks_json(post, make_user):
     mine = [a for a in apps if a["client_id"] == client]
     assert mine == [{"client_id": client, "name": mine[0]["name"],
                      "redirect_uris": ["https://json.example/cb"], "scope_ceiling": ["repo:read"],
-                     "confidential": False}]
+                     "confidential": False, "introspect_any": False}]
     assert "some_client_id" in json.loads(admin("--output", "json", "whitelist", "list").stdout)
 
     reply = post(FORM, auth=basic(name, password))
@@ -84,7 +84,7 @@ def test_every_list_and_show_command_speaks_json(post, make_user):
     remaining = json.loads(admin("user", "bcrypt-remaining", "--output", "json").stdout)
     assert isinstance(remaining["bcrypt_remaining"], int)
     text = admin("app", "list").stdout
-    assert text.startswith("CLIENT_ID\tNAME\tREDIRECT_URIS\tSCOPE_CEILING\n")
+    assert text.startswith("CLIENT_ID\tNAME\tREDIRECT_URIS\tSCOPE_CEILING\tINTROSPECT_ANY\n")
 
 
 def test_a_deployed_stack_is_named_instead_of_a_variable_each():

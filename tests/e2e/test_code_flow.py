@@ -246,3 +246,35 @@ def test_a_rotated_secret_replaces_the_old_one_at_once(base, whitelist_settles):
     refused = exchange(base, client_id, code, v, old)
     assert (refused.status, refused.json()["error"]) == (401, "invalid_client")
     assert exchange(base, client_id, code, v, new).status == 200
+
+
+def test_another_applications_token_is_inactive_unless_the_caller_may_introspect_any(
+        base, whitelist_settles):
+    """RFC 7662 §4: application B learns nothing of A's token; registered as a resource
+    server (`--introspect-any`, at add or by update) it does; A always sees its own."""
+    a_id, a_secret = register()
+    b_id, b_secret = register()
+    name, password = make_user()
+    time.sleep(1.1)
+    v = generate_token(64)
+    code = code_for(base, a_id, name, password, v)["code"]
+    token = exchange(base, a_id, code, v, a_secret).json()["access_token"]
+
+    assert introspect(base, b_id, b_secret, token) == {"active": False}
+    own = introspect(base, a_id, a_secret, token)
+    assert own["active"] is True and own["client_id"] == a_id, own
+
+    admin("app", "update", b_id, "--introspect-any")
+    seen = introspect(base, b_id, b_secret, token)
+    assert seen["active"] is True and seen["username"] == name, seen
+    listed = json.loads(admin("app", "list", "--output", "json").stdout)
+    assert next(a for a in listed if a["client_id"] == b_id)["introspect_any"] is True
+    admin("app", "update", b_id, "--no-introspect-any")
+    assert introspect(base, b_id, b_secret, token) == {"active": False}
+
+    rs_id = "rs_" + uuid.uuid4().hex[:10]
+    out = admin("app", "add", rs_id, "--redirect-uri", REDIRECT, "--confidential",
+                "--introspect-any").stdout
+    rs_secret = next(l for l in out.splitlines() if l.startswith("client secret")).rsplit(
+        " ", 1)[1]
+    assert introspect(base, rs_id, rs_secret, token)["active"] is True

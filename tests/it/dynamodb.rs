@@ -298,6 +298,7 @@ async fn applications_are_listed_and_removed() {
             redirect_uris: vec!["https://a.example/cb".into()],
             scope_ceiling: None,
             secret_hash: None,
+            introspect_any: false,
         };
         store.put_application(&app, false).await.unwrap();
     }

@@ -178,6 +178,7 @@ fn flow() -> (FuzzFlow, MemoryStore) {
         redirect_uris: REGISTERED.iter().map(|s| s.to_string()).collect(),
         scope_ceiling: None,
         secret_hash: None,
+        introspect_any: false,
     });
     let config = Config::from_lookup(|_| None).unwrap();
     let whitelist = CachedWhitelist::new(

@@ -107,7 +107,12 @@ pub(crate) enum AppCommand {
     /// working at once.
     RotateSecret { client_id: String },
     /// Remove an application (its tokens stay valid until revoked or expired).
-    Remove { client_id: String },
+    Remove {
+        client_id: String,
+        /// Remove without asking (for scripts: without a terminal it is required).
+        #[arg(long)]
+        yes: bool,
+    },
     /// List the applications.
     List,
 }
@@ -127,6 +132,12 @@ pub(crate) struct AppUpdateArgs {
     /// The new name.
     #[arg(long)]
     pub(crate) name: Option<String>,
+    /// Let it introspect tokens issued to other applications (a resource server).
+    #[arg(long, conflicts_with = "no_introspect_any")]
+    pub(crate) introspect_any: bool,
+    /// Let it introspect only its own tokens again.
+    #[arg(long)]
+    pub(crate) no_introspect_any: bool,
 }
 
 #[derive(Subcommand)]
@@ -171,6 +182,10 @@ pub(crate) struct AppArgs {
     /// at the token endpoint by PKCE alone.
     #[arg(long)]
     pub(crate) confidential: bool,
+    /// A resource server: introspection also answers for tokens issued to other
+    /// applications (needs --confidential; otherwise only its own tokens are answered).
+    #[arg(long, requires = "confidential")]
+    pub(crate) introspect_any: bool,
 }
 
 #[derive(Subcommand)]

@@ -40,6 +40,7 @@ pub mod attr {
     pub const USER_GENERATION: &str = "user_generation";
     pub const CODE_CHALLENGE: &str = "code_challenge";
     pub const USED_AT: &str = "used_at";
+    pub const INTROSPECT_ANY: &str = "introspect_any";
 }
 
 pub(super) fn n(value: impl ToString) -> AttributeValue {
@@ -127,6 +128,7 @@ pub(super) fn application_from(i: &Item) -> Result<Application, StoreError> {
             .strings(attr::SCOPE_CEILING)?
             .map(|v| v.into_iter().collect::<BTreeSet<_>>()),
         secret_hash: i.sha256(attr::SECRET_SHA256)?,
+        introspect_any: i.flag(attr::INTROSPECT_ANY).unwrap_or(false),
     })
 }
 
@@ -266,6 +268,10 @@ pub(super) fn application_item(app: &Application) -> Item {
             attr::SECRET_SHA256.to_string(),
             AttributeValue::B(Blob::new(hash.to_vec())),
         );
+    }
+    // Written only when granted, so an item without it reads as an ordinary client.
+    if app.introspect_any {
+        item.insert(attr::INTROSPECT_ANY.to_string(), AttributeValue::Bool(true));
     }
     item
 }

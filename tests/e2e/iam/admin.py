@@ -35,13 +35,14 @@ class Admin:
         return self.ddb.get_item(TableName=self.t["users"], Key={"username": {"S": name}},
                                  ConsistentRead=True).get("Item")
 
-    def mint_token(self, username, revoked=False, user_disabled=False):
-        """A token stored as the function stores one; returns the whole token."""
+    def mint_token(self, username, revoked=False, user_disabled=False, client_id=CLIENT):
+        """A token stored as the function stores one, issued to `client_id`; returns the
+        whole token."""
         token = secrets.token_urlsafe(16)[:22] + secrets.token_urlsafe(32)[:43]
         now = int(time.time())
         item = {"token_id": {"S": token[:22]},
                 "secret_sha256": {"B": hashlib.sha256(token[22:].encode()).digest()},
-                "username": {"S": username}, "client_id": {"S": CLIENT},
+                "username": {"S": username}, "client_id": {"S": client_id},
                 "scopes": {"L": [{"S": "repo:read"}]}, "issued_at": {"N": str(now)},
                 "expires_at": {"N": str(now + 3600)}}
         if revoked:

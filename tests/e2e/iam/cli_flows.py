@@ -96,7 +96,7 @@ def flow_app_update(run):
 def flow_app_remove(run):
     client = unique("app_remove")
     run.admin.put_app(client)
-    cli(run, "app", "remove", client)
+    cli(run, "app", "remove", client, "--yes")
     expect(run.admin.app(client) is None, "not removed")
 
 

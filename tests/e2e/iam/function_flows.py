@@ -158,7 +158,8 @@ def flow_code_replay(run):
 def flow_introspect(run):
     """A confidential application asks about a token: one BatchGetItem."""
     run.admin.put_app(CONFIDENTIAL, secret=SECRET)
-    token = run.admin.mint_token(unique("intro"))
+    # Its own token: another application's would be answered inactive (RFC 7662 §4).
+    token = run.admin.mint_token(unique("intro"), client_id=CONFIDENTIAL)
     event = at_path(v2_event(f"token={token}", basic(CONFIDENTIAL, SECRET)), "/oauth/introspect")
     kind, answer = invoke(run.fn, event)
     expect(kind == "response" and answer["statusCode"] == 200,

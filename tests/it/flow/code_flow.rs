@@ -30,6 +30,7 @@ pub(super) fn confidential() -> TestFlow {
         redirect_uris: vec!["https://a.example/cb".into(), "http://127.0.0.1/cb".into()],
         scope_ceiling: Some(["repo:read".to_string()].into()),
         secret_hash: Some(secret::hash(SECRET)),
+        introspect_any: false,
     });
     f
 }

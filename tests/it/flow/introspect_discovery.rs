@@ -10,6 +10,8 @@ use super::*;
 #[tokio::test]
 async fn introspection_tells_active_tokens_to_confidential_clients_only() {
     let f = confidential();
+    // `multi` asks about another application's token: it must be a resource server.
+    resource_server(&f, "multi", SECRET, true);
     let code = code_for(&f, CLIENT, "").await;
     let issued = json(&exchange(&f, None, &grant(CLIENT, &code, VERIFIER)).await);
     let token = issued["access_token"].as_str().unwrap().to_string();
@@ -66,6 +68,62 @@ async fn introspection_tells_active_tokens_to_confidential_clients_only() {
         json(&r),
         serde_json::json!({ "active": false }),
         "revoked: nothing more"
+    );
+}
+
+/// Registers (or re-registers) a confidential application that may, or may not,
+/// introspect other applications' tokens.
+fn resource_server(f: &TestFlow, client_id: &str, secret: &str, introspect_any: bool) {
+    f.store().put_application(Application {
+        client_id: client_id.into(),
+        name: client_id.into(),
+        redirect_uris: vec!["https://a.example/cb".into(), "http://127.0.0.1/cb".into()],
+        scope_ceiling: Some(["repo:read".to_string()].into()),
+        secret_hash: Some(direct_oauth::secret::hash(secret)),
+        introspect_any,
+    });
+}
+
+#[tokio::test]
+async fn introspection_of_another_applications_token_is_inactive_unless_introspect_any() {
+    let f = confidential();
+    let code = code_for(&f, "multi", "&redirect_uri=https://a.example/cb").await;
+    let body = format!(
+        "{}&redirect_uri=https://a.example/cb",
+        grant("multi", &code, VERIFIER)
+    );
+    let issued = json(&exchange(&f, Some(&basic("multi", SECRET)), &body).await);
+    let token = issued["access_token"].as_str().unwrap().to_string();
+    let ask = |client: &'static str, secret: &'static str| {
+        let (f, token) = (&f, token.clone());
+        async move {
+            let body = format!("token={token}");
+            let auth = basic(client, secret);
+            json(
+                &f.handle(&to("/oauth/introspect", Some(&auth), &body))
+                    .await
+                    .response,
+            )
+        }
+    };
+    resource_server(&f, "other", "the-other-secret", false);
+    assert_eq!(
+        ask("other", "the-other-secret").await,
+        serde_json::json!({ "active": false }),
+        "another application learns nothing of multi's token"
+    );
+    let own = ask("multi", SECRET).await;
+    assert_eq!(
+        (own["active"].as_bool(), own["client_id"].as_str()),
+        (Some(true), Some("multi")),
+        "its own token: {own}"
+    );
+    resource_server(&f, "other", "the-other-secret", true);
+    let seen = ask("other", "the-other-secret").await;
+    assert_eq!(
+        (seen["active"].as_bool(), seen["username"].as_str()),
+        (Some(true), Some("username")),
+        "a resource server registered with introspect_any: {seen}"
     );
 }
 

@@ -186,6 +186,7 @@ where
         redirect_uris: vec![REDIRECT.into()],
         scope_ceiling: None,
         secret_hash: None,
+        introspect_any: false,
     });
     store.put_application(Application {
         client_id: "multi".into(),
@@ -193,6 +194,7 @@ where
         redirect_uris: vec!["https://a.example/cb".into(), "http://127.0.0.1/cb".into()],
         scope_ceiling: Some(["repo:read".to_string()].into()),
         secret_hash: None,
+        introspect_any: false,
     });
     let config = Config::from_lookup(|_| None).unwrap();
     let mut s = Settings::from(&config);

@@ -101,6 +101,15 @@ pub(super) async fn introspection_reads_the_client_and_the_token_at_once(
     assert_eq!(token_found.map(|t| t.token_id), Some("tokA".into()));
     let (none, nothing) = store.client_and_token("nobody", "nothing").await.unwrap();
     assert_eq!((none, nothing), (None, None));
+    // The flag that lets a resource server introspect others' tokens comes with it too.
+    let resource_server = Application {
+        client_id: "rs".into(),
+        introspect_any: true,
+        ..app()
+    };
+    store.seed_application(resource_server.clone()).await;
+    let (found, _) = store.client_and_token("rs", "tokA").await.unwrap();
+    assert_eq!(found, Some(resource_server));
     store
         .revoke_by_id("tokA", NOW_SECS, NOW_SECS + 60)
         .await

@@ -92,6 +92,7 @@ pub(super) fn app() -> Application {
         redirect_uris: vec!["https://a.example/cb".into(), "http://127.0.0.1/cb".into()],
         scope_ceiling: Some(["repo:read".to_string()].into()),
         secret_hash: Some([9; 32]),
+        introspect_any: false,
     }
 }
 

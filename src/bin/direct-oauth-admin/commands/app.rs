@@ -8,7 +8,7 @@ use direct_oauth::{redirect, scope, secret};
 
 use serde_json::json;
 
-use super::{CliResult, Ctx, check_client_id, done, store_err};
+use super::{CliResult, Ctx, check_client_id, done, prompt, store_err};
 use crate::cli::{AppArgs, AppCommand, AppUpdateArgs};
 
 pub(crate) async fn run(ctx: &Ctx, cmd: AppCommand) -> CliResult {
@@ -16,15 +16,18 @@ pub(crate) async fn run(ctx: &Ctx, cmd: AppCommand) -> CliResult {
         AppCommand::Add(args) => app_add(ctx, args).await,
         AppCommand::RotateSecret { client_id } => rotate_secret(ctx, &client_id).await,
         AppCommand::Update(args) => app_update(ctx, args).await,
-        AppCommand::Remove { client_id } => match ctx
-            .store
-            .delete_application(&client_id)
-            .await
-            .map_err(store_err)?
-        {
-            true => done(format!("application {client_id}: removed")),
-            false => Err(format!("no application {client_id}")),
-        },
+        AppCommand::Remove { client_id, yes } => {
+            prompt::confirm_destructive(&format!("remove application {client_id}"), yes)?;
+            match ctx
+                .store
+                .delete_application(&client_id)
+                .await
+                .map_err(store_err)?
+            {
+                true => done(format!("application {client_id}: removed")),
+                false => Err(format!("no application {client_id}")),
+            }
+        }
         AppCommand::List => {
             let apps = ctx.store.list_applications().await.map_err(store_err)?;
             let json = apps
@@ -37,11 +40,12 @@ pub(crate) async fn run(ctx: &Ctx, cmd: AppCommand) -> CliResult {
                         // null: no ceiling, the whole catalogue may be granted.
                         "scope_ceiling": app.scope_ceiling,
                         "confidential": app.secret_hash.is_some(),
+                        "introspect_any": app.introspect_any,
                     })
                 })
                 .collect();
             ctx.show(json, || {
-                println!("CLIENT_ID\tNAME\tREDIRECT_URIS\tSCOPE_CEILING");
+                println!("CLIENT_ID\tNAME\tREDIRECT_URIS\tSCOPE_CEILING\tINTROSPECT_ANY");
                 for app in &apps {
                     let ceiling = app
                         .scope_ceiling
@@ -49,11 +53,12 @@ pub(crate) async fn run(ctx: &Ctx, cmd: AppCommand) -> CliResult {
                         .map(|c| c.iter().cloned().collect::<Vec<_>>().join(" "))
                         .unwrap_or_else(|| "(any)".into());
                     println!(
-                        "{}\t{}\t{}\t{}",
+                        "{}\t{}\t{}\t{}\t{}",
                         app.client_id,
                         app.name,
                         app.redirect_uris.join(" "),
-                        ceiling
+                        ceiling,
+                        app.introspect_any
                     );
                 }
             });
@@ -128,6 +133,9 @@ async fn app_update(ctx: &Ctx, args: AppUpdateArgs) -> CliResult {
     if let Some(name) = args.name {
         app.name = name;
     }
+    if args.introspect_any || args.no_introspect_any {
+        app.introspect_any = args.introspect_any;
+    }
     if !ctx
         .store
         .replace_application(&app)
@@ -153,6 +161,7 @@ async fn app_add(ctx: &Ctx, args: AppArgs) -> CliResult {
         redirect_uris: args.redirect_uris,
         scope_ceiling: scope_ceiling(ctx, args.scope_ceiling.as_deref())?,
         secret_hash: secret.as_deref().map(secret::hash),
+        introspect_any: args.introspect_any,
     };
     match ctx.store.put_application(&app, false).await {
         Ok(()) => {
