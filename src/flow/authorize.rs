@@ -16,7 +16,9 @@ use crate::password::{self, Passwords, Verification};
 use crate::request::{self, AuthorizeRequest};
 use crate::response::{self, Echo};
 use crate::scope::{self, ScopePolicy};
-use crate::store::{Admission, Directory, FailureCounter, Lookup, StoreError, User, Verified};
+use crate::store::{
+    Admission, Directory, Failure, FailureCounter, Lookup, StoreError, User, Verified,
+};
 use crate::token::AccessToken;
 use crate::{identifier, pkce, throttle};
 
@@ -135,10 +137,7 @@ impl<D: Deps> Flow<D> {
             Some(credentials) => {
                 // A password check is likely: the hasher gets ready while the reads wait.
                 self.hasher.prepare();
-                Some(Attempt {
-                    credentials,
-                    lease: self.new_lease(now_ms)?,
-                })
+                Some(self.new_attempt(credentials)?)
             }
             None => None,
         };
@@ -157,10 +156,9 @@ impl<D: Deps> Flow<D> {
             .await;
         if let (true, false, Some(attempt)) = (admitted, settled, &attempt) {
             // Refused before the password (checks 5-7, an outage) or after it (10-11, a
-            // token write that failed): the name is free again; after a confirmed
-            // password, its failures are forgotten too.
-            let confirmed = matches!(outcome, Ok(Decision::Redirect { .. }));
-            self.give_up(attempt, confirmed).await;
+            // token write that failed): the name is free again. Its failures stay even
+            // after a confirmed password (they decay instead, see throttle).
+            self.give_up(attempt).await;
         }
         outcome
     }
@@ -179,9 +177,11 @@ impl<D: Deps> Flow<D> {
     ) -> Result<Reads, ApiError> {
         let username = attempt.map(|a| a.credentials.username.as_str());
         let lookup = self.store.lookup(&req.client_id, username);
+        // A turn is waited for within the request's budget, as SSM is.
+        let deadline_ms = now_ms + budget.as_millis() as u64;
         let admit = async {
             match attempt {
-                Some(a) => Some(self.admit(a, now_ms).await),
+                Some(a) => Some(self.admit(a, deadline_ms).await),
                 None => None,
             }
         };
@@ -230,20 +230,24 @@ impl<D: Deps> Flow<D> {
         let (Some(attempt), Some(admission)) = (attempt, admission) else {
             return Err(ApiError::MissingCredentials);
         };
-        // 8: back-off, and one verification at a time per name.
+        // 8: back-off, and one verification at a time per name (the admission waited its
+        // turn, so the clock has moved since the request came in).
+        let admitted_ms = self.clock.now_ms();
         let counts = match admission.map_err(unavailable)? {
             Admission::Refused {
                 window_until_ms, ..
             } => {
+                let secs = throttle::refused_retry_after(window_until_ms, admitted_ms);
                 return Err(ApiError::BackOff {
-                    retry_after_secs: throttle::refused_retry_after(window_until_ms, now_ms),
+                    retry_after_secs: secs,
                 });
             }
             Admission::Admitted { counts } => counts,
         };
-        // A counter written before windows were stored is judged from its counts.
+        // A counter written before windows were stored, or one whose window a failure
+        // that lost its lease did not set, is judged from its counts.
         let cap = self.settings.backoff_cap;
-        if let Some(secs) = throttle::retry_after(counts.as_ref(), now_ms, cap) {
+        if let Some(secs) = throttle::retry_after(counts.as_ref(), admitted_ms, cap) {
             return Err(ApiError::BackOff {
                 retry_after_secs: secs,
             });
@@ -253,17 +257,27 @@ impl<D: Deps> Flow<D> {
         let verifying_since = self.clock.now_ms();
         let Some((user, verification)) = self.verify(credentials, &lookup) else {
             *settled = true;
-            // Held before the count's write, so every failure then costs the same write.
-            self.hold_to_the_slowest(&lookup, verifying_since).await;
-            // The window runs from the failure, not from when the request came in.
+            // The window runs from the failure, not from when the request came in; the
+            // count decayed since the last failure, alike for every name.
             let failed_ms = self.clock.now_ms();
-            let failures = counts.map_or(0, |c| c.failures).saturating_add(1);
-            let next = throttle::next_attempt_ms(failures, failed_ms, cap);
-            let expires_at = self.expiry(failed_ms);
-            self.store
-                .record_failure(&credentials.username, failed_ms, next, expires_at)
-                .await
-                .map_err(unavailable)?;
+            let failures = throttle::failures_after(counts.as_ref(), failed_ms, cap);
+            let stored = counts.map_or(0, |c| c.failures);
+            let failure = Failure {
+                now_ms: failed_ms,
+                forgiven: stored.saturating_sub(failures - 1),
+                next_attempt_ms: throttle::next_attempt_ms(failures, failed_ms, cap),
+                expires_at: self.expiry(failed_ms),
+            };
+            // Counted before the timing floor's wait, under this attempt's own lease: a
+            // long floor can no longer end the lease or the function with the failure
+            // uncounted. The wait counts from the verification's start, so the write's
+            // time is inside it and every failure is still answered at the same moment.
+            let recorded = self
+                .store
+                .record_failure(&credentials.username, &attempt.lease(), &failure)
+                .await;
+            self.hold_to_the_slowest(&lookup, verifying_since).await;
+            recorded.map_err(unavailable)?;
             return Err(ApiError::LoginFailed);
         };
         // 10: response type; a code needs PKCE (S256).
@@ -300,8 +314,8 @@ impl<D: Deps> Flow<D> {
             Err(error) => return refuse(error, challenge.is_some()),
         };
         if let Some(challenge) = challenge {
-            // 12 for a code: store it (hashed) for the exchange; the name is released and
-            // its failures forgotten beside it. A hash to upgrade waits for a token login.
+            // 12 for a code: store it (hashed) for the exchange; the name is released beside
+            // it. A hash to upgrade waits for a token login.
             *settled = true;
             let grant = CodeGrant {
                 client_id: &req.client_id,
@@ -310,10 +324,8 @@ impl<D: Deps> Flow<D> {
                 scopes: &scopes,
                 challenge,
             };
-            let (code, ()) = tokio::join!(
-                self.issue_code(user, grant, now_ms),
-                self.give_up(attempt, true)
-            );
+            let (code, ()) =
+                tokio::join!(self.issue_code(user, grant, now_ms), self.give_up(attempt));
             return Ok(Decision::Code {
                 redirect_uri,
                 code: code?,
@@ -321,9 +333,8 @@ impl<D: Deps> Flow<D> {
                 scopes,
             });
         }
-        // 12: store the token, tied to the user as verified, while the name is released
-        // and its failures forgotten (a separate write: a failure counted meanwhile cannot
-        // cancel the token).
+        // 12: store the token, tied to the user as verified, while the name is released (a
+        // separate write: a failure counted meanwhile cannot cancel the token).
         *settled = true;
         let verified = Verified {
             username: user.username.clone(),
@@ -333,7 +344,7 @@ impl<D: Deps> Flow<D> {
         };
         let (token, ()) = tokio::join!(
             self.issue(&verified, &req.client_id, &scopes, now_ms),
-            self.give_up(attempt, true)
+            self.give_up(attempt)
         );
         Ok(Decision::Issued {
             redirect_uri,

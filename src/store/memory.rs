@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use super::{
     Admission, Application, ClientAndToken, CodeRecord, CodeStore, Directory, FailedLogins,
-    FailureCounter, Lease, Lookup, Redemption, StoreError, TokenCanceller, TokenReader,
+    Failure, FailureCounter, Lease, Lookup, Redemption, StoreError, TokenCanceller, TokenReader,
     TokenRecord, TokenRevoker, TokenWriter, User, Verified,
 };
 
@@ -36,6 +36,8 @@ struct Inner {
     failed_logins: HashMap<String, Counter>,
     /// See [`Lookup::bcrypt_cost`].
     bcrypt_cost: Option<u32>,
+    /// The marker's version, raised by every import that marks it (as in DynamoDB).
+    bcrypt_version: u64,
     /// Token ids a replayed code forbade before their token was written.
     forbidden_tokens: HashSet<String>,
 }
@@ -87,6 +89,42 @@ impl MemoryStore {
     /// Marks imported bcrypt hashes of up to `cost` as still in use (or none).
     pub fn set_bcrypt_cost(&self, cost: Option<u32>) {
         self.with(|i| i.bcrypt_cost = cost);
+    }
+
+    /// What an import does after writing its users: the highest cost raised, never
+    /// lowered, and the marker's version raised.
+    pub fn mark_bcrypt_in_use(&self, cost: u32) {
+        self.with(|i| {
+            i.bcrypt_cost = Some(i.bcrypt_cost.map_or(cost, |c| c.max(cost)));
+            i.bcrypt_version += 1;
+        });
+    }
+
+    /// The marker's version, or `None` without a marker.
+    pub fn bcrypt_marker_version(&self) -> Option<u64> {
+        self.with(|i| i.bcrypt_cost.map(|_| i.bcrypt_version))
+    }
+
+    /// How many users still have a bcrypt hash.
+    pub fn count_bcrypt_users(&self) -> u64 {
+        self.with(|i| {
+            let bcrypt = i
+                .users
+                .values()
+                .filter(|u| u.password_hash.starts_with("$2"));
+            bcrypt.count() as u64
+        })
+    }
+
+    /// Removes the marker only if its version is still `version`; whether it was.
+    pub fn remove_bcrypt_marker(&self, version: u64) -> bool {
+        self.with(|i| {
+            let unchanged = i.bcrypt_cost.is_none() || i.bcrypt_version == version;
+            if unchanged {
+                i.bcrypt_cost = None;
+            }
+            unchanged
+        })
     }
 }
 
@@ -257,36 +295,39 @@ impl FailureCounter for MemoryStore {
     async fn record_failure(
         &self,
         username: &str,
-        now_ms: u64,
-        next_attempt_ms: u64,
-        expires_at: u64,
+        lease: &Lease,
+        failure: &Failure,
     ) -> Result<FailedLogins, StoreError> {
         self.with(|i| {
             let c = i.failed_logins.entry(username.to_string()).or_default();
-            let failures = c.counts.map_or(0, |f| f.failures).saturating_add(1);
+            let mine = c.lease.as_ref().is_some_and(|held| held.id == lease.id);
+            let stored = c.counts.map_or(0, |f| f.failures);
+            let failures = if mine {
+                stored.saturating_sub(failure.forgiven).saturating_add(1)
+            } else {
+                stored.saturating_add(1)
+            };
             let counts = FailedLogins {
                 failures,
-                last_failure_ms: now_ms,
+                last_failure_ms: failure.now_ms,
             };
             c.counts = Some(counts);
-            c.next_attempt_ms = next_attempt_ms;
-            c.lease = None;
-            c.expires_at = expires_at;
+            c.expires_at = failure.expires_at;
+            // A lost lease: the other attempt's lease and window stay.
+            if mine {
+                c.next_attempt_ms = failure.next_attempt_ms;
+                c.lease = None;
+            }
             Ok(counts)
         })
     }
 
-    async fn release(&self, username: &str, lease: &Lease, reset: bool) -> Result<(), StoreError> {
+    async fn release(&self, username: &str, lease: &Lease) -> Result<(), StoreError> {
         self.with(|i| {
-            let Some(c) = i.failed_logins.get_mut(username) else {
-                return Ok(());
-            };
-            if c.lease.as_ref().is_some_and(|held| held.id == lease.id) {
-                if reset {
-                    i.failed_logins.remove(username);
-                } else {
-                    c.lease = None;
-                }
+            if let Some(c) = i.failed_logins.get_mut(username)
+                && c.lease.as_ref().is_some_and(|held| held.id == lease.id)
+            {
+                c.lease = None;
             }
             Ok(())
         })

@@ -144,7 +144,7 @@ pub enum Admission {
     /// This attempt holds the lease; `counts` are the name's failures so far.
     Admitted { counts: Option<FailedLogins> },
     /// The back-off window is not over (`window_until_ms`), or another attempt holds the
-    /// lease (`lease_until_ms`).
+    /// lease (`lease_until_ms`): then the attempt may wait its turn.
     Refused {
         window_until_ms: u64,
         lease_until_ms: u64,
@@ -271,24 +271,38 @@ pub trait FailureCounter: Send + Sync {
         expires_at: u64,
     ) -> impl Future<Output = Result<Admission, StoreError>> + Send;
 
-    /// Counts a failure, sets the next window's end and gives the lease up; returns the
-    /// new count.
+    /// Counts a failure at `now_ms`, first forgiving `forgiven` of the stored failures
+    /// (their decay, [`crate::throttle::decayed`]). While `lease` is still this attempt's,
+    /// also sets the next window's end and gives the lease up; when it was lost meanwhile
+    /// (it ended and another attempt took the name), the failure is still counted, and
+    /// the other attempt's lease is left alone. Returns the new count.
     fn record_failure(
         &self,
         username: &str,
-        now_ms: u64,
-        next_attempt_ms: u64,
-        expires_at: u64,
+        lease: &Lease,
+        failure: &Failure,
     ) -> impl Future<Output = Result<FailedLogins, StoreError>> + Send;
 
-    /// Gives `lease` up (if still held); with `reset`, forgets the failures too. Does
+    /// Gives `lease` up, if still held. Never forgets the failures: a success that did
+    /// would show a later probe that the name was used (the counts decay instead). Does
     /// nothing when another attempt holds the name now.
     fn release(
         &self,
         username: &str,
         lease: &Lease,
-        reset: bool,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A failed verification, as the counter records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    pub now_ms: u64,
+    /// Stored failures decay forgave since the last one: taken off before this one is added.
+    pub forgiven: u32,
+    /// The next window's end.
+    pub next_attempt_ms: u64,
+    /// The record's TTL, epoch seconds.
+    pub expires_at: u64,
 }
 
 /// Every port of the store the request flow uses, as one bound.

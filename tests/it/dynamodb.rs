@@ -115,7 +115,20 @@ async fn an_unreachable_dynamodb_is_unavailable_not_a_panic() {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
-    let err = store.record_failure("alice", 1, 2, 3).await.unwrap_err();
+    let lease = direct_oauth::store::Lease {
+        id: "a".into(),
+        until_ms: 2,
+    };
+    let failure = direct_oauth::store::Failure {
+        now_ms: 1,
+        forgiven: 0,
+        next_attempt_ms: 2,
+        expires_at: 3,
+    };
+    let err = store
+        .record_failure("alice", &lease, &failure)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
 }
 

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeRecord, CodeStore, Directory, FailedLogins,
-    FailureCounter, Lease, Lookup, Redemption, StoreError, TokenCanceller, TokenReader,
+    Failure, FailureCounter, Lease, Lookup, Redemption, StoreError, TokenCanceller, TokenReader,
     TokenRecord, TokenRevoker, TokenWriter, Verified,
 };
 
@@ -232,19 +232,16 @@ impl<S: FailureCounter> FailureCounter for Faulty<S> {
     async fn record_failure(
         &self,
         username: &str,
-        now_ms: u64,
-        next_attempt_ms: u64,
-        expires_at: u64,
+        lease: &Lease,
+        failure: &Failure,
     ) -> Result<FailedLogins, StoreError> {
         self.check(Operation::RecordFailure)?;
-        self.inner
-            .record_failure(username, now_ms, next_attempt_ms, expires_at)
-            .await
+        self.inner.record_failure(username, lease, failure).await
     }
 
-    async fn release(&self, username: &str, lease: &Lease, reset: bool) -> Result<(), StoreError> {
+    async fn release(&self, username: &str, lease: &Lease) -> Result<(), StoreError> {
         self.check(Operation::Release)?;
-        self.inner.release(username, lease, reset).await
+        self.inner.release(username, lease).await
     }
 }
 

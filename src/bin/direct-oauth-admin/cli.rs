@@ -89,10 +89,11 @@ pub(crate) enum UserCommand {
     /// The bcrypt hashes verify as they are and become argon2id at each user's next login.
     /// Existing users are left alone.
     ImportQuay {
-        /// The highest bcrypt cost accepted. Each step doubles a login's CPU (cost 12 is
-        /// about 0.2 s of a core), and every failed login is answered no sooner than the
-        /// slowest imported hash takes.
-        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(4..=31))]
+        /// The highest bcrypt cost accepted, at most 14. Each step doubles a login's CPU
+        /// (cost 12 is about 0.2 s of a core, 14 about 0.9 s), and every failed login is
+        /// answered no sooner than the slowest imported hash takes: past 14 a login would
+        /// near the 5 s lease on one name and the floor's 2 s cap.
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(4..=14))]
         max_bcrypt_cost: u32,
     },
 }

@@ -1,5 +1,5 @@
 //! The failed-logins counter: one item per username, known or not. Each call is one
-//! conditional `UpdateItem` or `DeleteItem`, never part of a transaction, so a failure
+//! conditional `UpdateItem`, never part of a transaction, so a failure
 //! counted at the same moment cannot cancel a success's token write.
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 
 use super::item::{Item, ItemExt, attr, failed_logins_from, n};
 use super::{DynamoStore, conditional, unavailable};
-use crate::store::{Admission, FailedLogins, FailureCounter, Lease, StoreError};
+use crate::store::{Admission, FailedLogins, Failure, FailureCounter, Lease, StoreError};
 
 /// Counts in an item, when it has any.
 fn counts(item: &Item) -> Result<Option<FailedLogins>, StoreError> {
@@ -73,59 +73,75 @@ impl FailureCounter for DynamoStore {
     async fn record_failure(
         &self,
         username: &str,
-        now_ms: u64,
-        next_attempt_ms: u64,
-        expires_at: u64,
+        lease: &Lease,
+        failure: &Failure,
     ) -> Result<FailedLogins, StoreError> {
-        let out = self
+        // Decay is taken off in the same ADD, so a failure counted by an attempt that lost
+        // its lease (below) is not overwritten.
+        let delta = 1 - i64::from(failure.forgiven);
+        let mine = self
             .client
             .update_item()
             .table_name(&self.tables.failed_logins)
             .set_key(Some(Self::key(attr::USERNAME, username)))
             .update_expression(
-                "ADD failures :one SET last_failure_ms = :now, next_attempt_ms = :next, \
+                "ADD failures :delta SET last_failure_ms = :now, next_attempt_ms = :next, \
                  expires_at = :exp REMOVE lease_id, lease_until_ms",
             )
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", n(now_ms))
-            .expression_attribute_values(":next", n(next_attempt_ms))
-            .expression_attribute_values(":exp", n(expires_at))
+            .condition_expression("lease_id = :id")
+            .expression_attribute_values(":id", AttributeValue::S(lease.id.clone()))
+            .expression_attribute_values(":delta", n(delta))
+            .expression_attribute_values(":now", n(failure.now_ms))
+            .expression_attribute_values(":next", n(failure.next_attempt_ms))
+            .expression_attribute_values(":exp", n(failure.expires_at))
             .return_values(ReturnValue::AllNew)
             .send()
-            .await
-            .map_err(unavailable)?;
+            .await;
+        let out = match mine {
+            Ok(out) => out,
+            Err(e) if is_condition_failure(&e) => {
+                // The lease ended and another attempt may hold the name: count the
+                // failure, leave its lease and window be (the next admission judges the
+                // window from the counts).
+                self.client
+                    .update_item()
+                    .table_name(&self.tables.failed_logins)
+                    .set_key(Some(Self::key(attr::USERNAME, username)))
+                    .update_expression(
+                        "ADD failures :one SET last_failure_ms = :now, expires_at = :exp",
+                    )
+                    .expression_attribute_values(":one", n(1))
+                    .expression_attribute_values(":now", n(failure.now_ms))
+                    .expression_attribute_values(":exp", n(failure.expires_at))
+                    .return_values(ReturnValue::AllNew)
+                    .send()
+                    .await
+                    .map_err(unavailable)?
+            }
+            Err(e) => return Err(unavailable(e)),
+        };
         failed_logins_from(&out.attributes.unwrap_or_default())
     }
 
-    async fn release(&self, username: &str, lease: &Lease, reset: bool) -> Result<(), StoreError> {
-        let key = Self::key(attr::USERNAME, username);
-        let mine = "lease_id = :id";
-        let id = AttributeValue::S(lease.id.clone());
+    async fn release(&self, username: &str, lease: &Lease) -> Result<(), StoreError> {
         // A failed condition means another attempt holds the name now: leave it be.
-        let result = if reset {
-            let sent = self
-                .client
-                .delete_item()
-                .table_name(&self.tables.failed_logins)
-                .set_key(Some(key))
-                .condition_expression(mine)
-                .expression_attribute_values(":id", id)
-                .send()
-                .await;
-            conditional(sent.map(|_| ()))
-        } else {
-            let sent = self
-                .client
-                .update_item()
-                .table_name(&self.tables.failed_logins)
-                .set_key(Some(key))
-                .update_expression("REMOVE lease_id, lease_until_ms")
-                .condition_expression(mine)
-                .expression_attribute_values(":id", id)
-                .send()
-                .await;
-            conditional(sent.map(|_| ()))
-        };
-        result.map(|_| ())
+        let sent = self
+            .client
+            .update_item()
+            .table_name(&self.tables.failed_logins)
+            .set_key(Some(Self::key(attr::USERNAME, username)))
+            .update_expression("REMOVE lease_id, lease_until_ms")
+            .condition_expression("lease_id = :id")
+            .expression_attribute_values(":id", AttributeValue::S(lease.id.clone()))
+            .send()
+            .await;
+        conditional(sent.map(|_| ())).map(|_| ())
     }
+}
+
+fn is_condition_failure(e: &aws_sdk_dynamodb::error::SdkError<UpdateItemError>) -> bool {
+    matches!(
+        e.as_service_error(),
+        Some(UpdateItemError::ConditionalCheckFailedException(_))
+    )
 }

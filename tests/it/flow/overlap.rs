@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeRecord, CodeStore, Directory, FailedLogins,
-    FailureCounter, Lease, Lookup, Redemption, StoreError, TokenCanceller, TokenReader,
+    Failure, FailureCounter, Lease, Lookup, Redemption, StoreError, TokenCanceller, TokenReader,
     TokenRecord, TokenRevoker, TokenWriter, Verified,
 };
 use tokio::sync::Notify;
@@ -46,14 +46,13 @@ impl FailureCounter for Overlapping {
     async fn record_failure(
         &self,
         u: &str,
-        now: u64,
-        next: u64,
-        exp: u64,
+        l: &Lease,
+        failure: &Failure,
     ) -> Result<FailedLogins, StoreError> {
-        self.inner.record_failure(u, now, next, exp).await
+        self.inner.record_failure(u, l, failure).await
     }
-    async fn release(&self, u: &str, l: &Lease, reset: bool) -> Result<(), StoreError> {
-        let released = self.inner.release(u, l, reset).await;
+    async fn release(&self, u: &str, l: &Lease) -> Result<(), StoreError> {
+        let released = self.inner.release(u, l).await;
         self.released.notify_one();
         released
     }

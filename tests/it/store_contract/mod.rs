@@ -12,7 +12,7 @@ use codes::*;
 use direct_oauth::store::dynamodb::DynamoStore;
 use direct_oauth::store::memory::MemoryStore;
 use direct_oauth::store::{
-    Admission, Application, FailedLogins, Lease, StoreError, TokenRecord, User, Verified,
+    Admission, Application, FailedLogins, Failure, Lease, StoreError, TokenRecord, User, Verified,
 };
 use outages::*;
 
@@ -22,6 +22,11 @@ pub trait ContractStore: direct_oauth::store::Store {
     async fn seed_application(&self, app: Application);
     /// What `user import-quay` records: bcrypt hashes of up to `cost` remain.
     async fn seed_bcrypt_cost(&self, cost: u32);
+    /// The bcrypt marker's steps, so a case can interleave an import with a settle.
+    async fn mark_bcrypt(&self, cost: u32);
+    async fn marker_version(&self) -> Option<u64>;
+    async fn bcrypt_users(&self) -> u64;
+    async fn remove_marker(&self, version: u64) -> bool;
 }
 
 impl ContractStore for MemoryStore {
@@ -33,6 +38,18 @@ impl ContractStore for MemoryStore {
     }
     async fn seed_bcrypt_cost(&self, cost: u32) {
         self.set_bcrypt_cost(Some(cost));
+    }
+    async fn mark_bcrypt(&self, cost: u32) {
+        self.mark_bcrypt_in_use(cost);
+    }
+    async fn marker_version(&self) -> Option<u64> {
+        self.bcrypt_marker_version()
+    }
+    async fn bcrypt_users(&self) -> u64 {
+        self.count_bcrypt_users()
+    }
+    async fn remove_marker(&self, version: u64) -> bool {
+        self.remove_bcrypt_marker(version)
     }
 }
 
@@ -47,6 +64,20 @@ impl ContractStore for DynamoStore {
     }
     async fn seed_bcrypt_cost(&self, cost: u32) {
         self.mark_bcrypt_in_use(cost).await.expect("marker written");
+    }
+    async fn mark_bcrypt(&self, cost: u32) {
+        self.mark_bcrypt_in_use(cost).await.expect("marker written");
+    }
+    async fn marker_version(&self) -> Option<u64> {
+        self.bcrypt_marker_version().await.expect("marker read")
+    }
+    async fn bcrypt_users(&self) -> u64 {
+        self.count_bcrypt_users().await.expect("users scanned")
+    }
+    async fn remove_marker(&self, version: u64) -> bool {
+        self.remove_bcrypt_marker(version)
+            .await
+            .expect("marker removal")
     }
 }
 
@@ -296,7 +327,10 @@ contract!(
     a_failure_opens_a_window_and_is_counted,
     an_ended_lease_is_taken_and_its_old_holder_changes_nothing,
     failures_count_up_for_any_name,
-    a_success_forgets_the_failures,
+    a_release_keeps_the_failures,
+    decay_is_taken_off_before_a_failure_is_added,
+    a_failure_whose_lease_was_lost_is_counted_and_leaves_the_new_lease,
+    an_import_between_a_settle_s_read_and_its_removal_keeps_the_marker,
     token_writes_never_overwrite,
     a_token_is_written_only_for_the_user_as_verified,
     a_rehash_replaces_only_the_verified_hash,

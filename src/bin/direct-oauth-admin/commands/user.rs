@@ -148,7 +148,18 @@ async fn import_quay(ctx: &Ctx, max_cost: u32) -> CliResult {
                 .map_err(store_err)?;
         }
         match ctx.store.put_user(&user, false).await {
-            Ok(()) => imported += 1,
+            Ok(()) => {
+                // Marked again once the user exists: the version a settle read before
+                // its scan is raised after this user is there to be scanned, so a
+                // settle whose scan missed it keeps the marker (or it is written anew).
+                if let Some(cost) = password::bcrypt_cost(&user.password_hash) {
+                    ctx.store
+                        .mark_bcrypt_in_use(cost)
+                        .await
+                        .map_err(store_err)?;
+                }
+                imported += 1;
+            }
             Err(StoreError::Conflict) => {
                 println!("user {}: exists, left alone", user.username);
                 skipped += 1;
