@@ -12,7 +12,7 @@ use direct_oauth::password::{HashError, PasswordHasherArgon, Passwords, Verifica
 use direct_oauth::random::OsRandom;
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeRecord, CodeStore, Directory, FailedLogins,
-    FailureCounter, Lease, Lookup, Redemption, StoreError, TokenCanceller, TokenReader,
+    Failure, FailureCounter, Lease, Lookup, Redemption, StoreError, TokenCanceller, TokenReader,
     TokenRecord, TokenRevoker, TokenWriter, User, Verified,
 };
 use direct_oauth::whitelist::{CachedWhitelist, MemorySource};
@@ -85,17 +85,16 @@ impl FailureCounter for FixedStore {
     async fn record_failure(
         &self,
         _: &str,
-        now_ms: u64,
-        _: u64,
-        _: u64,
+        _: &Lease,
+        failure: &Failure,
     ) -> Result<FailedLogins, StoreError> {
         Ok(FailedLogins {
             failures: 1,
-            last_failure_ms: now_ms,
+            last_failure_ms: failure.now_ms,
         })
     }
 
-    async fn release(&self, _: &str, _: &Lease, _: bool) -> Result<(), StoreError> {
+    async fn release(&self, _: &str, _: &Lease) -> Result<(), StoreError> {
         Ok(())
     }
 }

@@ -183,12 +183,12 @@ def what_each_principal_does():
         rec("TransactWriteItems", TransactItems=[["ConditionCheck", "conc-1-users"]]),
         *[rec(op, TableName="direct-oauth-codes") for op in ("PutItem", "UpdateItem", "GetItem")],
         *[rec(op, TableName="direct-oauth-tokens") for op in ("GetItem", "UpdateItem")],
-        *[rec(op, TableName="direct-oauth-failed-logins") for op in ("UpdateItem", "DeleteItem")],
+        rec("UpdateItem", TableName="direct-oauth-failed-logins"),
         rec("GetParameter", "ssm", who=a, Name="/direct-oauth/client-whitelist"),
         rec("GetItem", who=TOKEN_AUTHORIZER, TableName="direct-oauth-tokens"),
         rec("DescribeStacks", "cloudformation", who=cli, StackName="stack-1"),
         *[rec(op, who=cli, TableName="direct-oauth-users")
-          for op in ("PutItem", "UpdateItem", "Scan", "DeleteItem")],
+          for op in ("PutItem", "GetItem", "UpdateItem", "Scan", "DeleteItem")],
         *[rec(op, who=cli, TableName="direct-oauth-applications")
           for op in ("PutItem", "GetItem", "DeleteItem", "Scan", "UpdateItem")],
         *[rec(op, who=cli, TableName="direct-oauth-tokens") for op in ("GetItem", "UpdateItem")],

@@ -139,7 +139,7 @@ def statements(role="AuthorizeAppRole", condition=None):
 
 def test_iam_is_least_privilege():
     allowed = {"logs:CreateLogStream", "logs:PutLogEvents", "dynamodb:BatchGetItem",
-               "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+               "dynamodb:PutItem", "dynamodb:UpdateItem",
                "dynamodb:GetItem", "dynamodb:ConditionCheckItem",
                "ssm:GetParameter", "kms:Decrypt"}
     seen = set()
