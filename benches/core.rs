@@ -37,6 +37,10 @@ impl TokenReader for FixedStore {
     async fn get_token(&self, _: &str) -> Result<Option<TokenRecord>, StoreError> {
         Ok(None)
     }
+
+    async fn get_user(&self, _: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.0.user.clone())
+    }
 }
 
 impl TokenRevoker for FixedStore {
@@ -147,6 +151,7 @@ fn pure_core(c: &mut Criterion) {
             enabled: true,
             superuser: false,
             generation: 0,
+            tokens_from: 0,
         }),
         bcrypt_cost: None,
     };
@@ -204,8 +209,15 @@ fn authorizer_core(c: &mut Criterion) {
         issued_at: 0,
         expires_at: u64::MAX,
         revoked_at: None,
-        user_disabled: false,
         user_generation: 0,
+    };
+    let user = User {
+        username: "username".into(),
+        password_hash: String::new(),
+        enabled: true,
+        superuser: false,
+        generation: 0,
+        tokens_from: 0,
     };
     // The sample HTTP API event, carrying this token.
     let mut event: serde_json::Value = serde_json::from_str(include_str!(
@@ -217,7 +229,7 @@ fn authorizer_core(c: &mut Criterion) {
         b.iter(|| {
             let check = token_authorizer::read_event(event.clone()).unwrap();
             let presented = authorizer::bearer(check.authorization.as_deref()).unwrap();
-            let decision = authorizer::decide(&presented, Some(&record), 1);
+            let decision = authorizer::decide(&presented, Some(&record), Some(&user), 1);
             authorizer::respond(&check, &decision).unwrap()
         })
     });

@@ -1,5 +1,5 @@
 //! The Lambda authorizer's pure core: read the bearer token of an API Gateway authorizer
-//! request, decide from the one token record, and answer in the shape that request's door
+//! request, decide from the token record and its user as they are now, and answer in the shape that request's door
 //! expects. Reading the event itself is the glue's job (`crate::lambda::token_authorizer`).
 //!
 //! HTTP APIs get payload 2.0 "simple" responses (`isAuthorized`: a refusal is API
@@ -10,7 +10,7 @@
 
 use serde::Serialize;
 
-use crate::store::TokenRecord;
+use crate::store::{TokenRecord, User};
 use crate::token::AccessToken;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,21 +79,25 @@ pub fn bearer(authorization: Option<&str>) -> Result<AccessToken, Denial> {
     AccessToken::parse(token.trim_start()).ok_or(Denial::Malformed)
 }
 
-/// The decision, from the presented token and its stored record. Expiry is checked here
-/// because DynamoDB's TTL deletes expired items only eventually.
+/// The decision, from the presented token, its stored record and its user (`None`: no
+/// such user now). The user decides at check time, so disabling a user or voiding its
+/// tokens is one write to the user, never one per token. Expiry is checked here because
+/// DynamoDB's TTL deletes expired items only eventually.
 pub fn decide(
     token: &AccessToken,
     record: Option<&TokenRecord>,
+    user: Option<&User>,
     now_secs: u64,
 ) -> Result<Grant, Denial> {
     let record = record.ok_or(Denial::Unknown)?;
     if !token.secret_matches(&record.secret_hash) {
         return Err(Denial::WrongSecret);
     }
-    if record.revoked_at.is_some() {
+    let user = user.ok_or(Denial::UserDisabled)?;
+    if record.revoked_at.is_some() || record.user_generation < user.tokens_from {
         return Err(Denial::Revoked);
     }
-    if record.user_disabled {
+    if !user.enabled {
         return Err(Denial::UserDisabled);
     }
     if record.expires_at <= now_secs {
@@ -221,8 +225,18 @@ mod tests {
             issued_at: 100,
             expires_at: 1_000,
             revoked_at: None,
-            user_disabled: false,
-            user_generation: 0,
+            user_generation: 3,
+        }
+    }
+
+    fn alice() -> User {
+        User {
+            username: "alice".into(),
+            password_hash: String::new(),
+            enabled: true,
+            superuser: false,
+            generation: 3,
+            tokens_from: 0,
         }
     }
 
@@ -267,25 +281,57 @@ mod tests {
     fn decides_every_outcome() {
         let t = AccessToken::generate(&OsRandom).unwrap();
         let good = record(&t);
-        assert_eq!(decide(&t, Some(&good), 999).unwrap().username, "alice");
-        assert_eq!(decide(&t, None, 0), Err(Denial::Unknown));
+        let user = alice();
+        let u = Some(&user);
+        assert_eq!(decide(&t, Some(&good), u, 999).unwrap().username, "alice");
+        assert_eq!(decide(&t, None, u, 0), Err(Denial::Unknown));
         let other = AccessToken::generate(&OsRandom).unwrap();
         let mut wrong = good.clone();
         wrong.secret_hash = other.secret_hash();
-        assert_eq!(decide(&t, Some(&wrong), 0), Err(Denial::WrongSecret));
-        assert_eq!(decide(&t, Some(&good), 1_000), Err(Denial::Expired));
+        assert_eq!(decide(&t, Some(&wrong), u, 0), Err(Denial::WrongSecret));
+        assert_eq!(decide(&t, Some(&good), u, 1_000), Err(Denial::Expired));
         let mut revoked = good.clone();
         revoked.revoked_at = Some(500);
-        assert_eq!(decide(&t, Some(&revoked), 600), Err(Denial::Revoked));
-        let mut disabled = good.clone();
-        disabled.user_disabled = true;
-        assert_eq!(decide(&t, Some(&disabled), 600), Err(Denial::UserDisabled));
+        assert_eq!(decide(&t, Some(&revoked), u, 600), Err(Denial::Revoked));
+    }
+
+    #[test]
+    fn the_user_as_it_is_now_decides() {
+        let t = AccessToken::generate(&OsRandom).unwrap();
+        let good = record(&t);
+        let disabled = User {
+            enabled: false,
+            ..alice()
+        };
+        assert_eq!(
+            decide(&t, Some(&good), Some(&disabled), 600),
+            Err(Denial::UserDisabled)
+        );
+        assert_eq!(
+            decide(&t, Some(&good), None, 600),
+            Err(Denial::UserDisabled)
+        );
+        // Written under generation 3: void once the user's tokens start at 4, not at 3.
+        let voided = User {
+            generation: 4,
+            tokens_from: 4,
+            ..alice()
+        };
+        assert_eq!(
+            decide(&t, Some(&good), Some(&voided), 600),
+            Err(Denial::Revoked)
+        );
+        let from_its_own = User {
+            tokens_from: 3,
+            ..alice()
+        };
+        assert!(decide(&t, Some(&good), Some(&from_its_own), 600).is_ok());
     }
 
     #[test]
     fn answers_in_the_shape_of_the_event() {
         let t = AccessToken::generate(&OsRandom).unwrap();
-        let grant = decide(&t, Some(&record(&t)), 0);
+        let grant = decide(&t, Some(&record(&t)), Some(&alice()), 0);
         let v2 = Check {
             door: Door::HttpApi,
             authorization: None,

@@ -82,7 +82,6 @@ impl<D: Deps> Flow<D> {
             issued_at,
             expires_at: issued_at + self.settings.token_lifetime.as_secs(),
             revoked_at: None,
-            user_disabled: false,
             user_generation: user.generation,
         };
         match self.store.put_token(&record, user).await {

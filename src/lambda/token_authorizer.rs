@@ -1,7 +1,7 @@
 //! The `token-authorizer` function: reads an API Gateway authorizer event (HTTP API payload
 //! 2.0, REST TOKEN or REST REQUEST) with `aws_lambda_events`' types, checks the bearer
-//! token with one read, and answers in the event's shape. Generic over the token reader
-//! and the clock, so it is tested with the memory store.
+//! token with two reads (the token, then its user), and answers in the event's shape.
+//! Generic over the token reader and the clock, so it is tested with the memory store.
 
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
@@ -19,8 +19,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 
 use super::{logging, metrics};
-use crate::store::TokenReader;
 use crate::store::dynamodb::DynamoStore;
+use crate::store::{StoreError, TokenReader};
 
 /// What a check needs, built once per cold start and borrowed by every invocation.
 pub struct TokenAuthorizer<T, C> {
@@ -68,11 +68,25 @@ impl<T: TokenReader, C: Clock> TokenAuthorizer<T, C> {
         let decision = match authorizer::bearer(check.authorization.as_deref()) {
             Err(denial) => Err(denial),
             Ok(token) => {
-                let record = self.tokens.get_token(token.id()).await.map_err(|e| {
+                let unavailable = |e: StoreError| {
                     warn!(event = "authorizer", outcome = "store_unavailable", error = %e);
                     Error::from("token store unavailable")
-                })?;
-                authorizer::decide(&token, record.as_ref(), self.clock.now_ms() / 1000)
+                };
+                let record = self
+                    .tokens
+                    .get_token(token.id())
+                    .await
+                    .map_err(unavailable)?;
+                let user = match &record {
+                    Some(r) => self
+                        .tokens
+                        .get_user(&r.username)
+                        .await
+                        .map_err(unavailable)?,
+                    None => None,
+                };
+                let now_secs = self.clock.now_ms() / 1000;
+                authorizer::decide(&token, record.as_ref(), user.as_ref(), now_secs)
             }
         };
         let dynamodb_calls = self.calls.dynamodb.take();

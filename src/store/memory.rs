@@ -173,6 +173,10 @@ impl TokenReader for MemoryStore {
     async fn get_token(&self, token_id: &str) -> Result<Option<TokenRecord>, StoreError> {
         self.with(|i| Ok(i.tokens.get(token_id).cloned()))
     }
+
+    async fn get_user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.with(|i| Ok(i.users.get(username).cloned()))
+    }
 }
 
 impl TokenRevoker for MemoryStore {

@@ -28,6 +28,10 @@ pub struct User {
     /// Raised by every operator action that ends the user's tokens (disable, revoke all,
     /// a password reset): a login that read an older generation cannot write a token.
     pub generation: u64,
+    /// Tokens written under an older generation are void: set with the raise by `token
+    /// revoke --user` and a password reset that revokes, in that one write, so no token is
+    /// left to mark one at a time (and none is missed when a write fails midway).
+    pub tokens_from: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,8 +64,6 @@ pub struct TokenRecord {
     pub expires_at: u64,
     /// Seconds since the epoch when revoked; a revoked token is never accepted again.
     pub revoked_at: Option<u64>,
-    /// Set on every token of a disabled user (so a check reads one item), cleared on enable.
-    pub user_disabled: bool,
     /// The user's generation the token was written under (the login's condition held it
     /// to that generation): what the server saw, so a token is judged by the user it was
     /// issued for, not by when its request was sent.
@@ -189,12 +191,19 @@ pub trait TokenWriter: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// Reads one token record by its public id (the authorizer's one read).
+/// What a check reads: the token by its public id, then its user, whose state decides at
+/// check time (disabled, or tokens void below [`User::tokens_from`]).
 pub trait TokenReader: Send + Sync {
     fn get_token(
         &self,
         token_id: &str,
     ) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
+
+    /// The user, read strongly consistently: an operator's change is seen by the next check.
+    fn get_user(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
 }
 
 /// Revokes a token for whoever holds it: the id and the secret's hash must both match.

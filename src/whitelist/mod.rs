@@ -37,6 +37,23 @@ pub enum SourceError {
     Misconfigured(String),
 }
 
+/// Serialises operators' edits of the parameter, which SSM cannot make conditional: an
+/// edit that read version `read` writes only once it holds the claim on `read + 1`, so of
+/// two edits that read the same version one writes and the other reads again.
+pub trait EditClaims: Send + Sync {
+    /// Takes the claim on version `read + 1`: `Ok(false)` while another edit holds it. A
+    /// claim older than [`STALE_CLAIM`] whose version was never written (its edit died)
+    /// is taken over.
+    fn claim_next(
+        &self,
+        read: i64,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<bool, SourceError>> + Send;
+}
+
+/// How long an edit's claim holds before another edit may take it over.
+pub const STALE_CLAIM: Duration = Duration::from_secs(30);
+
 /// Where the raw whitelist value comes from.
 pub trait WhitelistSource: Send + Sync + 'static {
     /// The parameter's value: client ids separated by commas (StringList) or whitespace.

@@ -10,7 +10,8 @@ use aws_sdk_ssm::error::{DisplayErrorContext, SdkError};
 use aws_sdk_ssm::operation::get_parameter::GetParameterError;
 use aws_sdk_ssm::types::ParameterType;
 
-use crate::whitelist::{self, SourceError, WhitelistSource};
+use crate::clock::Clock;
+use crate::whitelist::{self, EditClaims, STALE_CLAIM, SourceError, WhitelistSource};
 
 /// SSM refuses empty values, so an empty whitelist is stored as a lone comma.
 pub const EMPTY_LIST_VALUE: &str = ",";
@@ -124,28 +125,80 @@ impl SsmWhitelist {
         Ok(ids)
     }
 
-    /// Adds or removes one client id, keeping the parameter's type (a SecureString stays one).
-    pub async fn edit(&self, client_id: &str, add: bool) -> Result<bool, SourceError> {
-        let (value, kind) = self
-            .read()
-            .await?
-            .unwrap_or_else(|| (String::new(), ParameterType::StringList));
-        let mut ids: Vec<String> = whitelist::parse(&value).into_iter().collect();
-        let present = ids.iter().any(|i| i == client_id);
-        if present == add {
-            return Ok(false);
+    /// Adds or removes one client id, keeping the parameter's type (a SecureString stays
+    /// one). Read, decide, write, with the write held by `claims` to the version read: two
+    /// operators at once never undo each other's edit (the later one reads again).
+    /// Returns whether the list changed.
+    pub async fn edit(
+        &self,
+        client_id: &str,
+        add: bool,
+        claims: &impl EditClaims,
+        clock: &impl Clock,
+    ) -> Result<bool, SourceError> {
+        let mut pause = Duration::from_millis(50);
+        let deadline = clock.now_ms() + STALE_CLAIM.as_millis() as u64 + 5_000;
+        loop {
+            let (value, kind, version) = self
+                .read_versioned()
+                .await?
+                .unwrap_or_else(|| (String::new(), ParameterType::StringList, 0));
+            let Some(ids) = edited(&value, client_id, add) else {
+                return Ok(false);
+            };
+            if claims.claim_next(version, clock.now_ms()).await? {
+                let written = self.write(&ids, kind).await?;
+                if written != version + 1 {
+                    // Someone wrote the parameter without a claim (the console, another
+                    // tool) between the read and this write: theirs may be undone.
+                    return Err(SourceError::Misconfigured(format!(
+                        "the whitelist was written outside direct-oauth-admin during this edit \
+                         (version {written}, expected {}): check `whitelist list`",
+                        version + 1
+                    )));
+                }
+                return Ok(true);
+            }
+            // Another edit holds the next version: read what it wrote, after a pause.
+            if clock.now_ms() > deadline {
+                return Err(SourceError::Unavailable(
+                    "another whitelist edit kept the parameter claimed: try again".into(),
+                ));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(1));
         }
-        if add {
-            ids.push(client_id.to_string());
-        } else {
-            ids.retain(|i| i != client_id);
-        }
-        ids.sort();
-        self.write(&ids, kind).await?;
-        Ok(true)
     }
 
-    async fn write(&self, ids: &[String], kind: ParameterType) -> Result<(), SourceError> {
+    /// The value, type and version, or `None` when the parameter does not exist.
+    async fn read_versioned(&self) -> Result<Option<(String, ParameterType, i64)>, SourceError> {
+        match self
+            .client
+            .get_parameter()
+            .name(&self.name)
+            .with_decryption(true)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.parameter.map(|p| {
+                (
+                    p.value.unwrap_or_default(),
+                    p.r#type.unwrap_or(ParameterType::StringList),
+                    p.version,
+                )
+            })),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_parameter_not_found()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// Writes the list; returns the parameter's new version.
+    async fn write(&self, ids: &[String], kind: ParameterType) -> Result<i64, SourceError> {
         let value = if ids.is_empty() {
             EMPTY_LIST_VALUE.to_string()
         } else {
@@ -162,7 +215,8 @@ impl SsmWhitelist {
             (ParameterType::SecureString, Some(key)) => Some(key.clone()),
             _ => None,
         };
-        self.client
+        let out = self
+            .client
             .put_parameter()
             .name(&self.name)
             .value(value)
@@ -173,8 +227,23 @@ impl SsmWhitelist {
             .send()
             .await
             .map_err(source_error)?;
-        Ok(())
+        Ok(out.version)
     }
+}
+
+/// The sorted list with `client_id` added or removed; `None` when it is so already.
+fn edited(value: &str, client_id: &str, add: bool) -> Option<Vec<String>> {
+    let mut ids: Vec<String> = whitelist::parse(value).into_iter().collect();
+    if ids.iter().any(|i| i == client_id) == add {
+        return None;
+    }
+    if add {
+        ids.push(client_id.to_string());
+    } else {
+        ids.retain(|i| i != client_id);
+    }
+    ids.sort();
+    Some(ids)
 }
 
 /// A burst of new instances all read the parameter at once, and Parameter Store serves

@@ -44,16 +44,17 @@ def test_user_add_refuses_duplicates_and_bad_input():
 def test_disable_enable_and_set_password_change_logins(post, make_user, reset_failures):
     name, password = make_user()
     assert post(FORM, auth=basic(name, password)).status == 302
-    admin("user", "disable", name)
+    admin("user", "disable", name, "--yes")
     assert post(FORM, auth=basic(name, password)).status == 401
     reset_failures(name)
     admin("user", "enable", name)
     assert post(FORM, auth=basic(name, password)).status == 302
-    admin("user", "set-password", name, "--password-stdin", stdin="new-password\n")
+    admin("user", "set-password", name, "--password-stdin", "--keep-tokens",
+          stdin="new-password\n")
     assert post(FORM, auth=basic(name, password)).status == 401
     reset_failures(name)
     assert post(FORM, auth=basic(name, "new-password")).status == 302
-    assert admin("user", "disable", "no-such-" + name, check=False).returncode == 1
+    assert admin("user", "disable", "no-such-" + name, "--yes", check=False).returncode == 1
 
 
 def test_quay_import_verifies_bcrypt_then_rehashes(post, dynamodb, tables):
@@ -165,7 +166,7 @@ def test_token_commands(post, make_user):
     assert admin("token", "verify", stdin=first[:22] + "A" * 43, check=False).returncode == 1
 
     third = issue(post, name, password)
-    out = admin("token", "revoke", "--user", name).stdout
+    out = admin("token", "revoke", "--user", name, "--yes").stdout
     assert "2 token(s) revoked" in out
     for t in (second, third):
         assert "revoked" in admin("token", "verify", stdin=t, check=False).stderr
@@ -186,8 +187,32 @@ def test_token_ids_may_start_with_a_dash(dynamodb, tables):
 def test_disabling_a_user_refuses_its_tokens_until_enabled(post, make_user):
     name, password = make_user()
     token = issue(post, name, password)
-    admin("user", "disable", name)
+    admin("user", "disable", name, "--yes")
     out = admin("token", "verify", stdin=token, check=False)
     assert out.returncode == 1 and "user_disabled" in out.stderr
     admin("user", "enable", name)
     assert admin("token", "verify", stdin=token).returncode == 0
+
+
+def test_what_ends_access_is_never_done_unasked(post, make_user):
+    """Without a terminal to ask on, a reset must say what becomes of the tokens, and
+    disabling a user or revoking its tokens needs --yes; refused, each changes nothing."""
+    name, password = make_user()
+    token = issue(post, name, password)
+    reset = admin("user", "set-password", name, "--password-stdin", stdin="other\n",
+                  check=False)
+    assert reset.returncode == 1, reset.stdout
+    assert "--revoke-tokens" in reset.stderr and "--keep-tokens" in reset.stderr, reset.stderr
+    both = admin("user", "set-password", name, "--password-stdin", "--revoke-tokens",
+                 "--keep-tokens", stdin="other\n", check=False)
+    assert both.returncode == 2, "one or the other"
+    for args in (["user", "disable", name], ["token", "revoke", "--user", name]):
+        refused = admin(*args, check=False)
+        assert refused.returncode == 1 and "--yes" in refused.stderr, (args, refused.stderr)
+    assert post(FORM, auth=basic(name, password)).status == 302, "password unchanged"
+    assert admin("token", "verify", stdin=token).returncode == 0, "token untouched"
+
+    admin("user", "set-password", name, "--password-stdin", "--revoke-tokens",
+          stdin="other\n")
+    out = admin("token", "verify", stdin=token, check=False)
+    assert out.returncode == 1 and "revoked" in out.stderr, out.stderr

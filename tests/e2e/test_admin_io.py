@@ -5,6 +5,7 @@ per table and parameter."""
 import json
 import os
 import pty
+import re
 import subprocess
 import termios
 import time
@@ -27,7 +28,7 @@ def on_a_terminal(args, answers):
     pid, fd = pty.fork()
     if pid == 0:
         os.execv(BINARY, [BINARY, *args])
-    seen, pending = b"", list(answers)
+    seen, pending, answered = b"", list(answers), 0
     while True:
         try:
             chunk = os.read(fd, 1024)
@@ -36,13 +37,21 @@ def on_a_terminal(args, answers):
         if not chunk:
             break
         seen += chunk
-        if pending and seen.rstrip().endswith(b":"):
+        # What is asked, without the terminal's control sequences (a yes/no question
+        # hides the cursor after its "[Y/n] ").
+        asked = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", seen[answered:]).rstrip()
+        if pending and asked.endswith(b"]"):
+            # A yes/no question ("[Y/n]") reads one key, no Enter; a bare Enter is "\r".
+            os.write(fd, pending.pop(0).encode())
+            answered = len(seen)
+        elif pending and asked.endswith(b":"):
             # Type only once the prompt has turned echo off, as a person would after
             # reading it: typed earlier, the terminal itself would echo the keys.
             echo_off_by = time.monotonic() + 5
             while termios.tcgetattr(fd)[3] & termios.ECHO and time.monotonic() < echo_off_by:
                 time.sleep(0.01)
             os.write(fd, pending.pop(0).encode() + b"\n")
+            answered = len(seen)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status), seen.decode("utf-8", "replace")
 
@@ -53,10 +62,29 @@ def test_a_password_is_asked_twice_on_a_terminal_and_never_echoed(post):
     assert code == 0 and f"user {name}: added" in out, out
     assert "tty secret 1" not in out, "no echo"
     assert post(FORM, auth=basic(name, "tty secret 1")).status == 302
-    code, out = on_a_terminal(["user", "set-password", name], ["new one", "not the same"])
+    code, out = on_a_terminal(["user", "set-password", name, "--keep-tokens"],
+                              ["new one", "not the same"])
     assert code == 1 and "differ" in out, out
-    code, out = on_a_terminal(["user", "set-password", name], ["", ""])
+    code, out = on_a_terminal(["user", "set-password", name, "--keep-tokens"], ["", ""])
     assert code == 1 and "empty" in out, out
+
+
+def test_a_reset_on_a_terminal_counts_the_live_tokens_and_revokes_unless_told_not_to(
+        post, make_user):
+    name, password = make_user()
+
+    def token():
+        reply = post(FORM, auth=basic(name, password))
+        assert reply.status == 302, reply.body
+        return dict(reply.fragment())["access_token"]
+
+    kept, _ = token(), token()
+    code, out = on_a_terminal(["user", "set-password", name], ["n", password, password])
+    assert code == 0 and "has 2 live token(s)" in out and "tokens kept" in out, out
+    assert admin("token", "verify", stdin=kept).returncode == 0
+    code, out = on_a_terminal(["user", "set-password", name], ["\r", password, password])
+    assert code == 0 and "2 token(s) revoked" in out, out
+    assert "revoked" in admin("token", "verify", stdin=kept, check=False).stderr
 
 
 def test_every_list_and_show_command_speaks_json(post, make_user):

@@ -113,6 +113,14 @@ def user_tokens(dynamodb, tables, name):
     return [item for page in pages for item in page["Items"]]
 
 
+def valid_now(token, user):
+    """Whether a check accepts the stored token now: the check reads the token and then
+    its user, whose state decides (enabled, and tokens from `tokens_from` on)."""
+    generation = int(token.get("user_generation", {"N": "0"})["N"])
+    return ("revoked_at" not in token and user["enabled"]["BOOL"]
+            and generation >= int(user.get("tokens_from", {"N": "0"})["N"]))
+
+
 def race(env, dynamodb, tables, command, rounds, instances):
     """Logins with the right password in waves before and around the time `command` runs.
     Judged by what the server recorded, never by when a login was sent: each token carries
@@ -147,15 +155,14 @@ def race(env, dynamodb, tables, command, rounds, instances):
                 newer += 1
                 continue
             older += 1
-            if "revoked_at" not in item and not item.get("user_disabled", {}).get("BOOL"):
-                older_valid += 1
+            older_valid += valid_now(item, user)
     return older, older_valid, newer
 
 
 def test_no_token_outlives_user_disable(env, dynamodb, own_tables):
-    """A disabled user has no valid token once `user disable` returns: every token written
-    under the generation before it is marked, and no login writes one under its own."""
-    older, valid, newer = race(env, dynamodb, own_tables, lambda n: ("user", "disable", n),
+    """A disabled user has no valid token once `user disable` returns: a check reads the
+    user, and no login writes a token under the disable's own generation."""
+    older, valid, newer = race(env, dynamodb, own_tables, lambda n: ("user", "disable", n, "--yes"),
                                rounds=12, instances=3)
     print(f"\ndisable race: 12 rounds, tokens written before the disable {older}, still "
           f"valid after it {valid}; written after it {newer}")
@@ -167,7 +174,7 @@ def test_no_token_outlives_revoke_all(env, dynamodb, own_tables):
     once it returns. A login that read the user after the raise is a new login: its token
     carries the new generation and is good."""
     older, valid, newer = race(env, dynamodb, own_tables,
-                               lambda n: ("token", "revoke", "--user", n),
+                               lambda n: ("token", "revoke", "--user", n, "--yes"),
                                rounds=12, instances=3)
     print(f"\nrevoke --user race: 12 rounds, tokens written before the revocation {older}, "
           f"still valid after it {valid}; written by logins that read the user after it "
@@ -191,7 +198,7 @@ def test_a_login_sent_before_a_revocation_that_reads_the_user_after_it_keeps_its
         login = threading.Thread(target=lambda: answer.update(
             seen=fleet.fire([v2_event(FORM, basic(name, password))])[0]))
         login.start()  # sent: the event waits at the instance's Runtime API
-        run(env, "token", "revoke", "--user", name)
+        run(env, "token", "revoke", "--user", name, "--yes")
         instance.send_signal(signal.SIGCONT)
         login.join()
     assert answer["seen"][0] == 302, answer
@@ -214,7 +221,7 @@ def test_a_password_reset_wins_over_a_rehash_in_flight(env, dynamodb, own_tables
         with Fleet(1, env) as fleet:
             fleet.warm(WARM_UP)
             t = threading.Thread(target=lambda: run(env, "user", "set-password", name,
-                                                    "--password-stdin",
+                                                    "--password-stdin", "--keep-tokens",
                                                     stdin="new password\n"))
             login = v2_event(FORM, basic(name, "old password"))
             t.start()  # the CLI takes longer to start than the login to read the user
@@ -289,3 +296,50 @@ def test_simultaneous_exchanges_of_one_code_yield_one_token(env, dynamodb, own_t
     print(f"\nexchange race: {n} instances, one code: {dict(seen)}, tokens stored {len(tokens)}")
     assert seen[200] == 1 and seen[400] == n - 1, seen
     assert len(tokens) == 1
+
+
+def verdicts(e, tokens):
+    """What the server's own check says of each token now (`token verify`, the decision
+    the authorizer makes): "valid" or the reason."""
+    said = []
+    for token in tokens:
+        out = subprocess.run([os.path.join(ROOT, "target", "debug", "direct-oauth-admin"),
+                              "token", "verify"], env=e, input=token, capture_output=True,
+                             text=True)
+        said.append("valid" if out.returncode == 0 else out.stderr.strip().split(": ")[-1])
+    return said
+
+
+def test_enable_and_disable_at_once_leave_no_valid_token_for_a_disabled_user(env, dynamodb,
+                                                                            own_tables):
+    """`user enable` and `user disable` started at the same moment, on a user with tokens:
+    whichever the user ends as, the checks agree with it. (Before, each command marked or
+    unmarked the tokens one by one after flipping the user, and their loops interleaved:
+    a disabled user could end with unmarked, working tokens.)"""
+    rounds, tokens_each = 15, 4
+    ended = Counter()
+    for round_ in range(rounds):
+        name, password = fresh_user()
+        with Fleet(1, env) as fleet:
+            fleet.warm(WARM_UP)
+            answers = [fleet.fire([v2_event(FORM, basic(name, password))])[0]
+                       for _ in range(tokens_each)]
+        tokens = [a[1]["location"].split("access_token=", 1)[1].split("&", 1)[0]
+                  for a in answers]
+        run(env, "user", "disable", name, "--yes")
+        commands = [("user", "enable", name), ("user", "disable", name, "--yes")]
+        random.Random(round_).shuffle(commands)
+        threads = [threading.Thread(target=run, args=(env, *c)) for c in commands]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        user = dynamodb.get_item(TableName=own_tables["users"], Key={"username": {"S": name}},
+                                 ConsistentRead=True)["Item"]
+        state = "enabled" if user["enabled"]["BOOL"] else "disabled"
+        said = verdicts(env, tokens)
+        ended[(state, tuple(sorted(set(said))))] += 1
+    print(f"\nenable + disable at once: {rounds} rounds x {tokens_each} tokens; (user ends, "
+          f"checks say): {dict(ended)}")
+    for (state, said), _ in ended.items():
+        assert said == (("valid",) if state == "enabled" else ("user_disabled",)), ended

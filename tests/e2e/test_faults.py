@@ -11,7 +11,7 @@ import time
 import pytest
 
 import local_moto
-from conftest import (QUAY_REDIRECT, admin, basic, failed_logins, require, token_from,
+from conftest import (QUAY_REDIRECT, ROOT, admin, basic, failed_logins, require, token_from,
                       tokens_of, v2_event, wait_out_back_off)
 from fault_proxy import FaultProxy
 
@@ -248,8 +248,8 @@ def test_a_token_write_failing_after_the_read_is_503_without_a_token(
     assert_503(*f.invoke(v2_event(FORM, basic(name, password))))
     seen = outcomes(ddb.since(mark))
     # The read and the admission succeeded; the token write failed (each SDK attempt);
-    # the name was given up beside it.
-    assert ops(seen, "forwarded") == ["BatchGetItem", "DeleteItem", "UpdateItem"], seen
+    # the lease was given up beside it (an UpdateItem too).
+    assert ops(seen, "forwarded") == ["BatchGetItem", "UpdateItem", "UpdateItem"], seen
     assert ops(seen, how) == ["TransactWriteItems"] * 2, seen
     assert tokens_of(dynamodb, tables, name) == []
     # The same process issues once the write goes through again.
@@ -261,9 +261,10 @@ def test_a_token_write_failing_after_the_read_is_503_without_a_token(
 
 def test_a_failing_token_write_hands_out_nothing_and_frees_the_name(
         proxies, start_function, dynamodb, tables, make_user):
-    """After a failure, a success writes the token and, beside it, forgets the count (the
-    password was right). When the token write fails, no token exists, the count is
-    forgotten all the same, and the name is free for the client's retry."""
+    """After a failure, a success writes the token and, beside it, gives its lease up; the
+    count stays (it decays with time for every name: a reset would tell a prober that the
+    name was used). When the token write fails, no token exists, the lease is given up all
+    the same, and the name is free for the client's retry."""
     ddb, ssm = proxies
     name, password = make_user()
     f = start_function(**through(ddb, ssm, **LONG_CACHE))
@@ -277,7 +278,8 @@ def test_a_failing_token_write_hands_out_nothing_and_frees_the_name(
     seen = outcomes(ddb.since(mark))
     assert ops(seen, "internal") == ["TransactWriteItems"] * 2, seen
     assert tokens_of(dynamodb, tables, name) == []
-    assert failed_logins(dynamodb, tables, name) is None, "count forgotten, name free"
+    after = failed_logins(dynamodb, tables, name)
+    assert after["failures"]["N"] == "1" and "lease_id" not in after, "count kept, name free"
     ddb.heal()
     assert f.invoke(v2_event(FORM, basic(name, password)))[0] == 302, "the retry succeeds"
 
@@ -346,3 +348,29 @@ def test_answers_lost_on_every_attempt_are_503_without_a_location(
     assert_503(*f.invoke(v2_event(FORM, basic(name, password))))
     writes = [o for op, o in outcomes(ddb.since(0)) if op == "TransactWriteItems"]
     assert writes == ["lost", "lost"], writes
+
+
+@pytest.mark.parametrize("command", [("user", "disable"), ("token", "revoke", "--user")])
+def test_an_operator_command_whose_token_writes_fail_leaves_no_valid_token(
+        proxies, post, make_user, tables, command):
+    """`user disable` and `token revoke --user` with every write to the tokens table
+    throttled: whatever the command says, no token of the user passes a check afterwards.
+    (Before, both flipped the user and then marked each token: a write failing midway left
+    the user disabled, or its tokens revoked in name, with working tokens.)"""
+    ddb, ssm = proxies
+    name, password = make_user()
+    tokens = []
+    for _ in range(2):
+        reply = post(FORM, auth=basic(name, password))
+        assert reply.status == 302, reply.body
+        tokens.append(token_from(reply.header("location")))
+    ddb.fail_operations("UpdateItem", how="throttle", matching=tables["tokens"])
+    env = dict(os.environ, **through(ddb, ssm))
+    done = subprocess.run([os.path.join(ROOT, "target", "debug", "direct-oauth-admin"),
+                           *command, name, "--yes"], env=env, capture_output=True, text=True)
+    throttled = [op for op, _, outcome in ddb.requests if outcome == "throttle"]
+    print(f"\n{' '.join(command)} with the tokens table throttled: exit {done.returncode}, "
+          f"token writes refused {len(throttled)}")
+    for token in tokens:
+        verdict = admin("token", "verify", stdin=token, check=False)
+        assert verdict.returncode == 1, (command, verdict.stdout)

@@ -5,8 +5,8 @@ use direct_oauth::authorizer::AuthorizerAnswer;
 use direct_oauth::clock::ManualClock;
 use direct_oauth::lambda::token_authorizer::TokenAuthorizer;
 use direct_oauth::random::OsRandom;
-use direct_oauth::store::TokenRecord;
 use direct_oauth::store::memory::MemoryStore;
+use direct_oauth::store::{TokenRecord, User};
 use direct_oauth::token::AccessToken;
 
 use crate::faults::Faulty;
@@ -14,9 +14,19 @@ use serde_json::{Value, json};
 
 const NOW_SECS: u64 = 1_800_000_000;
 
+/// The authorizer over a store that holds alice, enabled.
 fn authorizer() -> TokenAuthorizer<Faulty<MemoryStore>, ManualClock> {
+    let store = MemoryStore::default();
+    store.put_user(User {
+        username: "alice".into(),
+        password_hash: String::new(),
+        enabled: true,
+        superuser: false,
+        generation: 0,
+        tokens_from: 0,
+    });
     TokenAuthorizer {
-        tokens: Faulty::new(MemoryStore::default()),
+        tokens: Faulty::new(store),
         clock: ManualClock::at(NOW_SECS * 1000),
         calls: Default::default(),
     }
@@ -32,7 +42,6 @@ fn record(token: &AccessToken) -> TokenRecord {
         issued_at: NOW_SECS - 10,
         expires_at: NOW_SECS + 10,
         revoked_at: None,
-        user_disabled: false,
         user_generation: 0,
     }
 }
@@ -63,9 +72,9 @@ async fn a_stored_token_is_allowed_and_a_disabled_users_is_denied() {
     assert_eq!(policy.principal_id, "alice");
     assert_eq!(policy.context.unwrap().scopes, "repo:read");
 
-    let mut disabled = record(&token);
-    disabled.user_disabled = true;
-    a.tokens.put_token_record(disabled);
+    let mut alice = a.tokens.user("alice").expect("alice");
+    alice.enabled = false;
+    a.tokens.put_user(alice);
     let refused = a.check(event).await.unwrap_err();
     assert_eq!(
         refused.to_string(),

@@ -3,10 +3,13 @@
 //! `store_contract`.
 
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
+use direct_oauth::authorizer::{self, Denial};
+use direct_oauth::random::OsRandom;
 use direct_oauth::store::dynamodb::DynamoStore;
 use direct_oauth::store::{
-    Application, Directory, FailureCounter, StoreError, TokenReader, TokenWriter,
+    Application, Directory, FailureCounter, StoreError, TokenReader, TokenRecord, TokenWriter,
 };
+use direct_oauth::token::AccessToken;
 
 use crate::moto;
 use crate::store_contract::{token, user, verified};
@@ -185,12 +188,11 @@ async fn ending_a_users_tokens_reaches_every_token_and_every_login_in_flight() {
         .await
         .unwrap();
     assert!(store.set_user_enabled("alice", false).await.unwrap());
-    assert!(store.get_token("t-3").await.unwrap().unwrap().user_disabled);
     assert!(store.set_user_enabled("alice", true).await.unwrap());
     let enabled = store.get_user("alice").await.unwrap().unwrap();
     assert!(
         store
-            .set_password_hash("alice", "$argon2id$new")
+            .set_password_hash("alice", "$argon2id$new", false)
             .await
             .unwrap()
     );
@@ -199,6 +201,87 @@ async fn ending_a_users_tokens_reaches_every_token_and_every_login_in_flight() {
         Err(StoreError::UserChanged),
         "verified the old password"
     );
+}
+
+/// A real token for `user` as it is now, stored as a login would store it.
+async fn issue(store: &DynamoStore, username: &str) -> AccessToken {
+    let user = store.get_user(username).await.unwrap().expect("the user");
+    let presented = AccessToken::generate(&OsRandom).unwrap();
+    let record = TokenRecord {
+        secret_hash: presented.secret_hash(),
+        user_generation: user.generation,
+        username: username.into(),
+        ..token(presented.id())
+    };
+    store.put_token(&record, &verified(&user)).await.unwrap();
+    presented
+}
+
+/// What a check says of a token now, reading the token and then its user, as the
+/// authorizer does.
+async fn verdict(store: &DynamoStore, presented: &AccessToken) -> Result<(), Denial> {
+    let record = store.get_token(presented.id()).await.unwrap();
+    let user = match &record {
+        Some(r) => store.get_user(&r.username).await.unwrap(),
+        None => None,
+    };
+    let now = token("-").issued_at;
+    authorizer::decide(presented, record.as_ref(), user.as_ref(), now).map(|_| ())
+}
+
+#[tokio::test]
+async fn disable_and_voids_are_one_write_to_the_user_that_every_check_reads() {
+    let Some((store, _)) = store().await else {
+        return;
+    };
+    store.put_user(&user("alice"), false).await.unwrap();
+    let first = issue(&store, "alice").await;
+    assert_eq!(verdict(&store, &first).await, Ok(()));
+    let unmarked = |s: &DynamoStore, t: &AccessToken| {
+        let (s, id) = (s.clone(), t.id().to_string());
+        async move {
+            s.get_token(&id)
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+                .is_none()
+        }
+    };
+
+    // Disabled: refused with no write to the token; enabled: good again.
+    assert!(store.set_user_enabled("alice", false).await.unwrap());
+    assert_eq!(verdict(&store, &first).await, Err(Denial::UserDisabled));
+    assert!(unmarked(&store, &first).await);
+    assert!(store.set_user_enabled("alice", true).await.unwrap());
+    assert_eq!(verdict(&store, &first).await, Ok(()));
+
+    // A reset that revokes voids the token in its one write, with no mark on the token;
+    // a login after it, under the raised generation, gets a good token.
+    assert!(
+        store
+            .set_password_hash("alice", "$argon2id$n", true)
+            .await
+            .unwrap()
+    );
+    assert!(unmarked(&store, &first).await);
+    assert_eq!(verdict(&store, &first).await, Err(Denial::Revoked));
+    let after = store.get_user("alice").await.unwrap().unwrap();
+    assert_eq!(after.tokens_from, after.generation);
+    let second = issue(&store, "alice").await;
+    assert_eq!(verdict(&store, &second).await, Ok(()));
+
+    // A reset that keeps the tokens raises the generation (logins in flight die) only.
+    assert!(
+        store
+            .set_password_hash("alice", "$argon2id$k", false)
+            .await
+            .unwrap()
+    );
+    assert_eq!(verdict(&store, &second).await, Ok(()));
+    // Revoking all voids it in the first write too.
+    assert_eq!(store.revoke_user_tokens("alice", 5).await.unwrap(), Some(2));
+    assert_eq!(verdict(&store, &second).await, Err(Denial::Revoked));
 }
 
 #[tokio::test]
@@ -221,7 +304,7 @@ async fn the_bcrypt_marker_only_rises_and_goes_with_the_last_hash() {
     assert_eq!(store.settle_bcrypt_marker().await.unwrap(), 1);
     assert_eq!(cost(&store).await, Some(12), "kept while a hash remains");
     store
-        .set_password_hash("quay", "$argon2id$x")
+        .set_password_hash("quay", "$argon2id$x", false)
         .await
         .unwrap();
     assert_eq!(store.settle_bcrypt_marker().await.unwrap(), 0);
@@ -257,43 +340,19 @@ async fn operators_list_revoke_and_disable() {
 
     assert!(store.set_user_enabled("alice", false).await.unwrap());
     assert!(!store.get_user("alice").await.unwrap().unwrap().enabled);
-    assert!(
-        store
-            .get_token("t-new")
-            .await
-            .unwrap()
-            .unwrap()
-            .user_disabled
-    );
-    assert!(
-        !store
-            .get_token("t-old")
-            .await
-            .unwrap()
-            .unwrap()
-            .user_disabled,
-        "revoked tokens stay as they are"
-    );
     assert!(store.set_user_enabled("alice", true).await.unwrap());
-    assert!(
-        !store
-            .get_token("t-new")
-            .await
-            .unwrap()
-            .unwrap()
-            .user_disabled
-    );
+    assert!(store.get_user("alice").await.unwrap().unwrap().enabled);
     assert!(!store.set_user_enabled("nobody", false).await.unwrap());
 
     assert!(
         store
-            .set_password_hash("alice", "$argon2id$x")
+            .set_password_hash("alice", "$argon2id$x", false)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .set_password_hash("nobody", "$argon2id$x")
+            .set_password_hash("nobody", "$argon2id$x", true)
             .await
             .unwrap()
     );

@@ -10,8 +10,8 @@ use direct_oauth::clock::ManualClock;
 use direct_oauth::lambda::authorize_app::{self, App};
 use direct_oauth::lambda::guard;
 use direct_oauth::lambda::token_authorizer::{TokenAuthorizer, read_event};
-use direct_oauth::store::TokenRecord;
 use direct_oauth::store::memory::MemoryStore;
+use direct_oauth::store::{TokenRecord, User};
 use direct_oauth::token::AccessToken;
 use http::header::LOCATION;
 use lambda_http::request::LambdaRequest;
@@ -150,6 +150,14 @@ async fn every_front_door_event_gets_the_answer_its_name_promises() {
 /// The sample tokens' records, as `tools/sample_tokens.py` writes them into a local stack:
 /// taken from the events themselves, so the two cannot disagree.
 fn sample_records(store: &MemoryStore) {
+    store.put_user(User {
+        username: "username".into(),
+        password_hash: String::new(),
+        enabled: true,
+        superuser: false,
+        generation: 0,
+        tokens_from: 0,
+    });
     let dir = events_dir().join("token-authorizer").join("http-api-v2");
     for (scenario, json) in files(&dir) {
         let (expires_at, revoked_at) = match scenario.as_str() {
@@ -170,7 +178,6 @@ fn sample_records(store: &MemoryStore) {
             issued_at: NOW_MS / 1000 - 3600,
             expires_at,
             revoked_at,
-            user_disabled: false,
             user_generation: 0,
         });
     }

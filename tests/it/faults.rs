@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeRecord, CodeStore, Directory, FailedLogins,
     Failure, FailureCounter, Lease, Lookup, Redemption, StoreError, TokenCanceller, TokenReader,
-    TokenRecord, TokenRevoker, TokenWriter, Verified,
+    TokenRecord, TokenRevoker, TokenWriter, User, Verified,
 };
 
 /// The store's operations, for failing one of them on purpose.
@@ -21,6 +21,7 @@ pub enum Operation {
     Release,
     PutToken,
     GetToken,
+    GetUser,
     RevokeToken,
     RecordFailure,
     PutCode,
@@ -147,6 +148,11 @@ impl<S: TokenReader> TokenReader for Faulty<S> {
     async fn get_token(&self, token_id: &str) -> Result<Option<TokenRecord>, StoreError> {
         self.check(Operation::GetToken)?;
         self.inner.get_token(token_id).await
+    }
+
+    async fn get_user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.check(Operation::GetUser)?;
+        self.inner.get_user(username).await
     }
 }
 

@@ -171,6 +171,7 @@ fn flow() -> (FuzzFlow, MemoryStore) {
         enabled: true,
         superuser: false,
         generation: 0,
+        tokens_from: 0,
     });
     store.put_application(Application {
         client_id: "app".into(),

@@ -5,8 +5,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aws_sdk_ssm::types::ParameterType;
+use direct_oauth::clock::SystemClock;
+use direct_oauth::store::dynamodb::DynamoStore;
 use direct_oauth::whitelist::ssm::SsmWhitelist;
-use direct_oauth::whitelist::{CachedWhitelist, SourceError, WhitelistSource};
+use direct_oauth::whitelist::{
+    CachedWhitelist, EditClaims, STALE_CLAIM, SourceError, WhitelistSource,
+};
 use tokio::sync::Notify;
 
 use crate::moto;
@@ -20,26 +24,84 @@ async fn source() -> Option<(SsmWhitelist, aws_sdk_ssm::Client)> {
     ))
 }
 
+/// The whitelist and the claims its edits take (the users table of a fresh store).
+async fn editable() -> Option<(SsmWhitelist, DynamoStore)> {
+    let (w, _) = source().await?;
+    let (store, _) = crate::dynamodb::store().await?;
+    Some((w, store))
+}
+
 #[tokio::test]
 async fn edits_are_idempotent_and_listed_sorted() {
-    let Some((w, _)) = source().await else { return };
+    let Some((w, claims)) = editable().await else {
+        return;
+    };
+    let edit = |id: &'static str, add: bool| {
+        let (w, claims) = (w.clone(), claims.clone());
+        async move { w.edit(id, add, &claims, &SystemClock).await.unwrap() }
+    };
     assert!(w.ensure_exists().await.unwrap());
     assert!(!w.ensure_exists().await.unwrap());
     assert_eq!(w.list().await.unwrap(), Vec::<String>::new());
-    assert!(w.edit("b-client", true).await.unwrap());
-    assert!(w.edit("a-client", true).await.unwrap());
-    assert!(!w.edit("a-client", true).await.unwrap());
+    assert!(edit("b-client", true).await);
+    assert!(edit("a-client", true).await);
+    assert!(!edit("a-client", true).await);
     assert_eq!(w.list().await.unwrap(), ["a-client", "b-client"]);
-    assert!(w.edit("b-client", false).await.unwrap());
-    assert!(!w.edit("b-client", false).await.unwrap());
+    assert!(edit("b-client", false).await);
+    assert!(!edit("b-client", false).await);
     assert_eq!(w.list().await.unwrap(), ["a-client"]);
-    assert!(w.edit("a-client", false).await.unwrap());
+    assert!(edit("a-client", false).await);
     assert_eq!(w.list().await.unwrap(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn operators_editing_at_once_lose_no_edit() {
+    let Some((w, claims)) = editable().await else {
+        return;
+    };
+    w.ensure_exists().await.unwrap();
+    // Each task reads, decides and writes; without the claims most of them read the same
+    // version and the last write undoes the others' additions.
+    let ids: Vec<String> = (0..8).map(|i| format!("client-{i}")).collect();
+    let edits = ids.iter().cloned().map(|id| {
+        let (w, claims) = (w.clone(), claims.clone());
+        tokio::spawn(async move { w.edit(&id, true, &claims, &SystemClock).await })
+    });
+    for edit in edits.collect::<Vec<_>>() {
+        assert!(edit.await.unwrap().unwrap(), "each edit changed the list");
+    }
+    assert_eq!(w.list().await.unwrap(), ids, "every addition is there");
+}
+
+#[tokio::test]
+async fn a_claim_is_held_once_and_taken_over_only_when_stale() {
+    let Some((_, claims)) = editable().await else {
+        return;
+    };
+    let now = 1_800_000_000_000;
+    assert!(claims.claim_next(4, now).await.unwrap());
+    assert!(!claims.claim_next(4, now + 1).await.unwrap(), "held");
+    assert!(
+        claims.claim_next(5, now + 2).await.unwrap(),
+        "the next version is free"
+    );
+    let later = now + STALE_CLAIM.as_millis() as u64 + 10;
+    assert!(
+        !claims.claim_next(4, later).await.unwrap(),
+        "an older version never again"
+    );
+    assert!(
+        claims.claim_next(5, later).await.unwrap(),
+        "a stale claim is taken over"
+    );
 }
 
 #[tokio::test]
 async fn reads_string_lists_strings_and_secure_strings() {
     let Some((w, client)) = source().await else {
+        return;
+    };
+    let Some((claims, _)) = crate::dynamodb::store().await else {
         return;
     };
     for (kind, value) in [
@@ -60,13 +122,13 @@ async fn reads_string_lists_strings_and_secure_strings() {
     }
     // An edit without the list's key would re-encrypt it under aws/ssm: refused.
     assert!(matches!(
-        w.edit("three", true).await,
+        w.edit("three", true, &claims, &SystemClock).await,
         Err(SourceError::Misconfigured(why)) if why.contains("KMS key")
     ));
     // With the key named, edits keep the type and the key: a SecureString stays secure.
     let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     let w = w.with_kms_key(Some(key.into()));
-    w.edit("three", true).await.unwrap();
+    w.edit("three", true, &claims, &SystemClock).await.unwrap();
     let p = client
         .get_parameter()
         .name(w.name())
@@ -148,13 +210,18 @@ impl WhitelistSource for Counted {
 
 #[tokio::test]
 async fn removal_takes_effect_after_the_cache_time() {
-    let Some((w, _)) = source().await else { return };
-    w.edit("client", true).await.unwrap();
+    let Some((w, claims)) = editable().await else {
+        return;
+    };
+    w.edit("client", true, &claims, &SystemClock).await.unwrap();
     let admin = w.clone();
     let (w, fetches, _) = Counted::new(w);
     let cached = CachedWhitelist::new(w, Duration::from_secs(60), Duration::ZERO);
     assert!(cached.allows("client", 0).await.unwrap());
-    admin.edit("client", false).await.unwrap();
+    admin
+        .edit("client", false, &claims, &SystemClock)
+        .await
+        .unwrap();
     assert!(cached.allows("client", 59_000).await.unwrap(), "cached");
     assert!(!cached.allows("client", 60_000).await.unwrap(), "refreshed");
     assert_eq!(
@@ -166,14 +233,19 @@ async fn removal_takes_effect_after_the_cache_time() {
 
 #[tokio::test]
 async fn past_the_cache_time_a_removal_is_in_after_one_refresh_beside_the_request() {
-    let Some((w, _)) = source().await else { return };
-    w.edit("client", true).await.unwrap();
+    let Some((w, claims)) = editable().await else {
+        return;
+    };
+    w.edit("client", true, &claims, &SystemClock).await.unwrap();
     let admin = w.clone();
     let (w, fetches, answered) = Counted::new(w);
     let cached = CachedWhitelist::new(w, Duration::from_secs(60), Duration::from_secs(300));
     assert!(cached.allows("client", 0).await.unwrap());
     answered.notified().await;
-    admin.edit("client", false).await.unwrap();
+    admin
+        .edit("client", false, &claims, &SystemClock)
+        .await
+        .unwrap();
     assert!(
         cached.allows("client", 60_000).await.unwrap(),
         "the request that finds the list due is answered from it"
@@ -187,10 +259,12 @@ async fn past_the_cache_time_a_removal_is_in_after_one_refresh_beside_the_reques
 
 #[tokio::test]
 async fn an_unreachable_ssm_with_nothing_cached_fails_closed() {
-    let Some((w, _)) = source().await else {
+    let Some((w, claims)) = editable().await else {
         return;
     };
-    w.edit("some_client_id", true).await.unwrap();
+    w.edit("some_client_id", true, &claims, &SystemClock)
+        .await
+        .unwrap();
     let sdk = moto::moto().await.unwrap();
     let unreachable = SsmWhitelist::new(moto::unreachable_ssm(&sdk), w.name());
     assert!(

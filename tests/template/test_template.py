@@ -178,17 +178,18 @@ def test_outputs_name_the_endpoints():
         assert name in outputs
 
 
-def test_authorizer_reads_one_table_and_guards_the_sample_route():
+def test_authorizer_reads_tokens_and_users_and_guards_the_sample_route():
     r = resources()
     fn = r["TokenAuthorizerFunction"]
     assert fn["Metadata"]["BuildProperties"]["Binary"] == "token-authorizer"
-    actions = set()
+    actions, read = set(), set()
     for s in statements("TokenAuthorizerRole"):
-        if True:
-            acts = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
-            actions.update(acts)
-            if "dynamodb:GetItem" in acts:
-                assert s["Resource"] == {"Fn::GetAtt": ["TokensTable", "Arn"]}
+        acts = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        actions.update(acts)
+        if "dynamodb:GetItem" in acts:
+            assert acts == ["dynamodb:GetItem"] or acts == "dynamodb:GetItem", s
+            read.add(s["Resource"]["Fn::GetAtt"][0])
+    assert read == {"TokensTable", "UsersTable"}
     assert actions == {"dynamodb:GetItem", "logs:CreateLogStream", "logs:PutLogEvents"}
     auth = r["HttpApi"]["Properties"]["Auth"]["Authorizers"]["TokenAuthorizer"]
     assert auth["AuthorizerPayloadFormatVersion"] == "2.0"

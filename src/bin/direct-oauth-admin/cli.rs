@@ -68,19 +68,31 @@ pub(crate) enum UserCommand {
         superuser: bool,
     },
     /// Disable a user: no new tokens, and the authorizer refuses the existing ones.
-    Disable { name: String },
+    /// Asks on a terminal first.
+    Disable {
+        name: String,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Enable a disabled user again; its unrevoked tokens work again.
     Enable { name: String },
     /// Replace a user's password (asked for on the terminal, or --password-stdin).
-    /// A login that verified the old password meanwhile gets no token.
+    /// A login that verified the old password meanwhile gets no token. What becomes of the
+    /// user's tokens is never left unsaid: on a terminal it asks (revoking by default);
+    /// a script gives --revoke-tokens or --keep-tokens.
     SetPassword {
         name: String,
         /// Read the new password from standard input (one line).
         #[arg(long)]
         password_stdin: bool,
-        /// Also revoke every token of the user, including any a login in flight writes.
-        #[arg(long)]
+        /// Also revoke every token of the user, in the same write, including any a login
+        /// in flight writes.
+        #[arg(long, conflicts_with = "keep_tokens")]
         revoke_tokens: bool,
+        /// Leave the user's tokens valid.
+        #[arg(long)]
+        keep_tokens: bool,
     },
     /// Count the users whose bcrypt hash (from Quay) was not yet replaced at a login;
     /// when none remain, stop holding failed logins to bcrypt's time.
@@ -159,6 +171,9 @@ pub(crate) enum TokenCommand {
         id: Option<String>,
         #[arg(long, value_name = "NAME")]
         user: Option<String>,
+        /// With --user: do not ask (for scripts).
+        #[arg(long, requires = "user")]
+        yes: bool,
     },
     /// Read a token on standard input; print its owner, scopes and expiry, or why it is
     /// not valid (exit status 1).

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveStatus,
 };
 
-use super::item::{self, application_from, attr, failed_logins_from, n, token_from, user_from};
+use super::item::{self, ItemExt, application_from, attr, failed_logins_from, n, token_from};
 use super::{DynamoStore, TOKENS_BY_USER_INDEX, conditional, unavailable};
 use crate::store::{Application, FailedLogins, StoreError, TokenRecord, User};
 
@@ -141,21 +141,47 @@ impl DynamoStore {
         .await
     }
 
-    /// Rewrites an application read earlier (`app update`), only if its client secret is
-    /// still the one read: a rotation meanwhile is never undone. `Ok(false)`: it changed.
-    pub async fn replace_application(&self, app: &Application) -> Result<bool, StoreError> {
-        let mut request = self
+    /// An application as an edit reads it, with its version: the edit's write is
+    /// conditional on it ([`Self::replace_application`]). 0 for an item without one.
+    pub async fn get_application_for_update(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<(Application, u64)>, StoreError> {
+        let Some(i) = self
+            .get_item(&self.tables.applications, attr::CLIENT_ID, client_id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((
+            application_from(&i)?,
+            i.num(attr::VERSION).unwrap_or(0),
+        )))
+    }
+
+    /// Rewrites an application read at `version` (`app update`), raising the version, only
+    /// if nothing wrote it since: two edits at once, or a rotation meanwhile, are never
+    /// undone. `Ok(false)`: it changed (or is gone); read it again.
+    pub async fn replace_application(
+        &self,
+        app: &Application,
+        version: u64,
+    ) -> Result<bool, StoreError> {
+        let mut stored = item::application_item(app);
+        stored.insert(attr::VERSION.to_string(), n(version + 1));
+        let request = self
             .client
             .put_item()
             .table_name(&self.tables.applications)
-            .set_item(Some(item::application_item(app)));
-        request = match &app.secret_hash {
-            Some(hash) => request
-                .condition_expression("secret_sha256 = :read")
-                .expression_attribute_values(":read", AttributeValue::B(hash.to_vec().into())),
-            None => request.condition_expression(
-                "attribute_exists(client_id) AND attribute_not_exists(secret_sha256)",
-            ),
+            .set_item(Some(stored));
+        let request = if version == 0 {
+            request.condition_expression(
+                "attribute_exists(client_id) AND attribute_not_exists(edit_version)",
+            )
+        } else {
+            request
+                .condition_expression("edit_version = :read")
+                .expression_attribute_values(":read", n(version))
         };
         conditional(request.send().await.map(|_| ()))
     }
@@ -169,18 +195,14 @@ impl DynamoStore {
         self.update_if(
             &self.tables.applications,
             (attr::CLIENT_ID, client_id),
-            "SET secret_sha256 = :h",
+            "SET secret_sha256 = :h ADD edit_version :one",
             "attribute_exists(client_id)",
-            vec![(":h", AttributeValue::B(hash.to_vec().into()))],
+            vec![
+                (":h", AttributeValue::B(hash.to_vec().into())),
+                (":one", n(1)),
+            ],
         )
         .await
-    }
-
-    pub async fn get_user(&self, username: &str) -> Result<Option<User>, StoreError> {
-        self.get_item(&self.tables.users, attr::USERNAME, username)
-            .await?
-            .map(|i| user_from(&i))
-            .transpose()
     }
 
     pub async fn get_application(

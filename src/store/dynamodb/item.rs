@@ -27,7 +27,7 @@ pub mod attr {
     pub const ISSUED_AT: &str = "issued_at";
     pub const EXPIRES_AT: &str = "expires_at";
     pub const REVOKED_AT: &str = "revoked_at";
-    pub const USER_DISABLED: &str = "user_disabled";
+    pub const TOKENS_FROM: &str = "tokens_from";
     pub const FAILURES: &str = "failures";
     pub const LAST_FAILURE_MS: &str = "last_failure_ms";
     pub const NEXT_ATTEMPT_MS: &str = "next_attempt_ms";
@@ -41,6 +41,8 @@ pub mod attr {
     pub const CODE_CHALLENGE: &str = "code_challenge";
     pub const USED_AT: &str = "used_at";
     pub const INTROSPECT_ANY: &str = "introspect_any";
+    /// An application's: raised by every edit, which is conditional on the one it read.
+    pub const VERSION: &str = "edit_version";
 }
 
 pub(super) fn n(value: impl ToString) -> AttributeValue {
@@ -116,6 +118,7 @@ pub(super) fn user_from(i: &Item) -> Result<User, StoreError> {
         enabled: i.flag(attr::ENABLED)?,
         superuser: i.flag(attr::SUPERUSER).unwrap_or(false),
         generation: i.num(attr::GENERATION).unwrap_or(0),
+        tokens_from: i.num(attr::TOKENS_FROM).unwrap_or(0),
     })
 }
 
@@ -168,9 +171,6 @@ pub(super) fn token_item(t: &TokenRecord) -> Item {
     if let Some(at) = t.revoked_at {
         item.insert(attr::REVOKED_AT.to_string(), n(at));
     }
-    if t.user_disabled {
-        item.insert(attr::USER_DISABLED.to_string(), AttributeValue::Bool(true));
-    }
     item
 }
 
@@ -206,7 +206,6 @@ pub(super) fn token_from(i: &Item) -> Result<TokenRecord, StoreError> {
             .get(attr::REVOKED_AT)
             .map(|_| i.num(attr::REVOKED_AT))
             .transpose()?,
-        user_disabled: i.flag(attr::USER_DISABLED).unwrap_or(false),
         // Tokens written before the attribute existed were written under generation 0 or
         // later; 0 is the conservative reading (older than any raise).
         user_generation: i
@@ -228,6 +227,7 @@ pub(super) fn user_item(user: &User) -> Item {
             AttributeValue::S(user.password_hash.clone()),
         ),
         (attr::GENERATION.to_string(), n(user.generation)),
+        (attr::TOKENS_FROM.to_string(), n(user.tokens_from)),
         (
             attr::ENABLED.to_string(),
             AttributeValue::Bool(user.enabled),

@@ -1,70 +1,51 @@
 //! Operator actions on users: those that end a user's tokens (disable, revoke all, a
 //! password reset), and the marker of imported bcrypt hashes.
 //!
-//! Each first raises the user's `generation` (in the same write as its change), then marks
-//! every token listed under the user in the user-tokens table, read strongly consistently.
-//! Why that leaves no valid token, however many logins are in flight: a login writes its
-//! token, its user-tokens entry and a condition on the user's generation in one
-//! transaction. A transaction that committed before the generation was raised is in the
-//! user-tokens table, where the strongly consistent query finds it; one that commits
-//! after fails its condition and writes nothing. The tokens table's `by-username` index is
-//! eventually consistent, so it is only used to show a user's tokens, never to end them.
+//! Each is one write to the user: it raises the user's `generation`, so a login or a code
+//! in flight (its transaction holds the user to the generation it read) writes no token;
+//! and the token checks read the user, so a disabled user's tokens, and tokens written
+//! under a generation below the user's `tokens_from`, are refused from that write on.
+//! Nothing is marked token by token for the decision: a command that fails midway, or an
+//! enable and a disable at once, cannot leave a disabled user with a working token. (`token
+//! revoke --user` still marks each token revoked afterwards, for `token list`; the check
+//! does not need those marks.)
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::item::ItemExt;
 use super::item::{attr, n};
 use super::{BCRYPT_MARKER, DynamoStore, conditional, unavailable};
-use crate::store::StoreError;
+use crate::store::{StoreError, TokenReader};
 
 /// The bcrypt marker's version attribute, raised by every import that marks it.
 const MARKER_VERSION: &str = "marker_version";
 
+/// Raises the generation and voids every token written under the old one, in one update.
+/// (Both right-hand sides read the generation as it was before this write.)
+const VOID_TOKENS: &str = "generation = if_not_exists(generation, :zero) + :one, \
+     tokens_from = if_not_exists(generation, :zero) + :one";
+
 impl DynamoStore {
-    /// Enables or disables a user, and marks or unmarks its unrevoked tokens so the
-    /// authorizer still decides from the token's item alone. Returns whether the user
-    /// exists.
+    /// Enables or disables a user: one write, which the checks read. An enabled user's
+    /// unrevoked tokens work again. Returns whether the user exists.
     pub async fn set_user_enabled(
         &self,
         username: &str,
         enabled: bool,
     ) -> Result<bool, StoreError> {
-        let exists = self
-            .update_if(
-                &self.tables.users,
-                (attr::USERNAME, username),
-                "SET enabled = :e ADD generation :one",
-                "attribute_exists(username)",
-                vec![(":e", AttributeValue::Bool(enabled)), (":one", n(1))],
-            )
-            .await?;
-        if !exists {
-            return Ok(false);
-        }
-        for token_id in self.user_token_ids(username).await? {
-            let key = (attr::TOKEN_ID, token_id.as_str());
-            let live = "attribute_exists(token_id) AND attribute_not_exists(revoked_at)";
-            if enabled {
-                self.update_if(
-                    &self.tables.tokens,
-                    key,
-                    "REMOVE user_disabled",
-                    live,
-                    vec![],
-                )
-                .await?;
-            } else {
-                let set = "SET user_disabled = :t";
-                let values = vec![(":t", AttributeValue::Bool(true))];
-                self.update_if(&self.tables.tokens, key, set, live, values)
-                    .await?;
-            }
-        }
-        Ok(true)
+        self.update_if(
+            &self.tables.users,
+            (attr::USERNAME, username),
+            "SET enabled = :e ADD generation :one",
+            "attribute_exists(username)",
+            vec![(":e", AttributeValue::Bool(enabled)), (":one", n(1))],
+        )
+        .await
     }
 
-    /// Revokes every token of a user, and every token a login in flight would write.
-    /// Returns how many tokens were revoked now, or `None` when there is no such user.
+    /// Voids every token of a user, and every token a login in flight would write, in one
+    /// write; then marks each listed token revoked, for the listings. Returns how many
+    /// tokens were marked now, or `None` when there is no such user.
     pub async fn revoke_user_tokens(
         &self,
         username: &str,
@@ -74,32 +55,80 @@ impl DynamoStore {
             .update_if(
                 &self.tables.users,
                 (attr::USERNAME, username),
-                "ADD generation :one",
+                &format!("SET {VOID_TOKENS}"),
                 "attribute_exists(username)",
-                vec![(":one", n(1))],
+                vec![(":one", n(1)), (":zero", n(0))],
             )
             .await?;
         if !exists {
             return Ok(None);
         }
+        self.mark_user_tokens_revoked(username, now_secs)
+            .await
+            .map(Some)
+    }
+
+    /// Marks each listed, unrevoked token of a user revoked; returns how many. Only for
+    /// the listings: the user's `tokens_from` voids them already.
+    pub async fn mark_user_tokens_revoked(
+        &self,
+        username: &str,
+        now_secs: u64,
+    ) -> Result<u32, StoreError> {
         let mut revoked = 0;
         for token_id in self.user_token_ids(username).await? {
             if self.revoke_token_by_id(&token_id, now_secs).await? {
                 revoked += 1;
             }
         }
-        Ok(Some(revoked))
+        Ok(revoked)
+    }
+
+    /// How many of a user's tokens a check would accept now (for the operator's question).
+    pub async fn live_token_count(&self, username: &str, now_secs: u64) -> Result<u32, StoreError> {
+        let Some(user) = self.get_user(username).await? else {
+            return Ok(0);
+        };
+        let mut live = 0;
+        for token_id in self.user_token_ids(username).await? {
+            if let Some(t) = self.get_token(&token_id).await? {
+                let void = t.revoked_at.is_some() || t.user_generation < user.tokens_from;
+                if !void && t.expires_at > now_secs {
+                    live += 1;
+                }
+            }
+        }
+        Ok(live)
     }
 
     /// Replaces a user's password hash. A login that verified the old one writes no token
-    /// (its condition names the old hash). Returns whether the user exists.
-    pub async fn set_password_hash(&self, username: &str, hash: &str) -> Result<bool, StoreError> {
+    /// (its condition names the old hash). With `void_tokens`, every token of the user is
+    /// void in the same write. Returns whether the user exists.
+    pub async fn set_password_hash(
+        &self,
+        username: &str,
+        hash: &str,
+        void_tokens: bool,
+    ) -> Result<bool, StoreError> {
+        let (update, mut values) = if void_tokens {
+            (
+                format!("SET password_hash = :h, {VOID_TOKENS}"),
+                vec![(":zero", n(0))],
+            )
+        } else {
+            (
+                "SET password_hash = :h ADD generation :one".to_string(),
+                vec![],
+            )
+        };
+        values.push((":h", AttributeValue::S(hash.to_string())));
+        values.push((":one", n(1)));
         self.update_if(
             &self.tables.users,
             (attr::USERNAME, username),
-            "SET password_hash = :h ADD generation :one",
+            &update,
             "attribute_exists(username)",
-            vec![(":h", AttributeValue::S(hash.to_string())), (":one", n(1))],
+            values,
         )
         .await
     }

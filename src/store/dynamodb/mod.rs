@@ -20,7 +20,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use super::{
-    Directory, Lookup, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker,
+    Directory, Lookup, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker, User,
 };
 use crate::config::Tables;
 
@@ -30,6 +30,7 @@ mod codes;
 mod issue;
 mod item;
 mod lifecycle;
+mod whitelist_claim;
 
 pub use item::attr;
 use item::{Item, ItemExt, application_from, n, token_from, user_from};
@@ -37,6 +38,9 @@ use item::{Item, ItemExt, application_from, n, token_from, user_from};
 /// The users table's item that says imported bcrypt hashes remain, and their highest
 /// cost. No user can be called this: Basic authentication splits at the colon.
 pub const BCRYPT_MARKER: &str = ":bcrypt";
+
+/// The users table's item that serialises whitelist edits (see `whitelist_claim`).
+pub const WHITELIST_EDIT_MARKER: &str = ":whitelist-edit";
 
 /// The tokens table's index for listing a user's tokens.
 pub const TOKENS_BY_USER_INDEX: &str = "by-username";
@@ -172,6 +176,13 @@ impl TokenReader for DynamoStore {
         self.get_item(&self.tables.tokens, attr::TOKEN_ID, token_id)
             .await?
             .map(|i| token_from(&i))
+            .transpose()
+    }
+
+    async fn get_user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.get_item(&self.tables.users, attr::USERNAME, username)
+            .await?
+            .map(|i| user_from(&i))
             .transpose()
     }
 }

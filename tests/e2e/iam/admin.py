@@ -35,9 +35,17 @@ class Admin:
         return self.ddb.get_item(TableName=self.t["users"], Key={"username": {"S": name}},
                                  ConsistentRead=True).get("Item")
 
-    def mint_token(self, username, revoked=False, user_disabled=False, client_id=CLIENT):
-        """A token stored as the function stores one, issued to `client_id`; returns the
-        whole token."""
+    def mint_token(self, username, revoked=False, client_id=CLIENT):
+        """A token stored as the function stores one, issued to `client_id`, for a user
+        that exists (put here if it does not: a check reads the user); returns the whole
+        token."""
+        try:
+            self.ddb.put_item(TableName=self.t["users"], Item={
+                "username": {"S": username}, "password_hash": {"S": self.argon2_hash},
+                "generation": {"N": "0"}, "enabled": {"BOOL": True},
+                "superuser": {"BOOL": False}}, ConditionExpression="attribute_not_exists(username)")
+        except self.ddb.exceptions.ConditionalCheckFailedException:
+            pass
         token = secrets.token_urlsafe(16)[:22] + secrets.token_urlsafe(32)[:43]
         now = int(time.time())
         item = {"token_id": {"S": token[:22]},
@@ -47,8 +55,6 @@ class Admin:
                 "expires_at": {"N": str(now + 3600)}}
         if revoked:
             item["revoked_at"] = {"N": str(now)}
-        if user_disabled:
-            item["user_disabled"] = {"BOOL": True}
         self.ddb.put_item(TableName=self.t["tokens"], Item=item)
         self.ddb.put_item(TableName=self.t["user_tokens"], Item={
             "username": {"S": username}, "token_id": {"S": token[:22]},

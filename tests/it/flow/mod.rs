@@ -178,6 +178,7 @@ where
             enabled,
             superuser,
             generation: 0,
+            tokens_from: 0,
         });
     }
     store.put_application(Application {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeRecord, CodeStore, Directory, FailedLogins,
     Failure, FailureCounter, Lease, Lookup, Redemption, StoreError, TokenCanceller, TokenReader,
-    TokenRecord, TokenRevoker, TokenWriter, Verified,
+    TokenRecord, TokenRevoker, TokenWriter, User, Verified,
 };
 use tokio::sync::Notify;
 
@@ -68,6 +68,10 @@ impl TokenWriter for Overlapping {
 impl TokenReader for Overlapping {
     async fn get_token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
         self.inner.get_token(id).await
+    }
+
+    async fn get_user(&self, name: &str) -> Result<Option<User>, StoreError> {
+        self.inner.get_user(name).await
     }
 }
 

@@ -98,6 +98,7 @@ async fn bcrypt_hashes_from_quay_verify_and_are_upgraded() {
         enabled: true,
         superuser: false,
         generation: 0,
+        tokens_from: 0,
     });
     let r = f
         .handle(&post(Some(&basic("quay-user", "s3cret")), GOOD_BODY))
@@ -121,6 +122,7 @@ async fn a_bcrypt_password_over_72_bytes_is_not_rehashed() {
         enabled: true,
         superuser: false,
         generation: 0,
+        tokens_from: 0,
     });
     let r = f
         .handle(&post(Some(&basic("quay-user", &long)), GOOD_BODY))

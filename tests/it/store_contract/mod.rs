@@ -88,6 +88,7 @@ pub fn user(name: &str) -> User {
         enabled: true,
         superuser: false,
         generation: 0,
+        tokens_from: 0,
     }
 }
 
@@ -101,7 +102,6 @@ pub fn token(id: &str) -> TokenRecord {
         issued_at: 1_700_000_000,
         expires_at: 1_700_000_060,
         revoked_at: None,
-        user_disabled: false,
         user_generation: 0,
     }
 }

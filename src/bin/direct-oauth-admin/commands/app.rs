@@ -112,43 +112,54 @@ fn check_redirect_uris(uris: &[String]) -> CliResult {
     Ok(())
 }
 
+/// How many times an update is read and applied again when another edit wrote the
+/// application between its read and its write.
+const UPDATE_ATTEMPTS: u32 = 5;
+
 async fn app_update(ctx: &Ctx, args: AppUpdateArgs) -> CliResult {
-    let Some(mut app) = ctx
-        .store
-        .get_application(&args.client_id)
-        .await
-        .map_err(store_err)?
-    else {
-        return Err(format!("no application {}", args.client_id));
-    };
     if !args.redirect_uris.is_empty() {
         check_redirect_uris(&args.redirect_uris)?;
-        app.redirect_uris = args.redirect_uris;
     }
-    if args.no_scope_ceiling {
-        app.scope_ceiling = None;
-    } else if let Some(raw) = args.scope_ceiling.as_deref() {
-        app.scope_ceiling = scope_ceiling(ctx, Some(raw))?;
+    let ceiling = scope_ceiling(ctx, args.scope_ceiling.as_deref())?;
+    for _ in 0..UPDATE_ATTEMPTS {
+        let Some((mut app, version)) = ctx
+            .store
+            .get_application_for_update(&args.client_id)
+            .await
+            .map_err(store_err)?
+        else {
+            return Err(format!("no application {}", args.client_id));
+        };
+        if !args.redirect_uris.is_empty() {
+            app.redirect_uris = args.redirect_uris.clone();
+        }
+        if args.no_scope_ceiling {
+            app.scope_ceiling = None;
+        } else if ceiling.is_some() {
+            app.scope_ceiling = ceiling.clone();
+        }
+        if let Some(name) = &args.name {
+            app.name = name.clone();
+        }
+        if args.introspect_any || args.no_introspect_any {
+            app.introspect_any = args.introspect_any;
+        }
+        // Conditional on the version read: another edit (or a rotation) meanwhile makes
+        // this one read again and apply its changes to what that edit left.
+        if ctx
+            .store
+            .replace_application(&app, version)
+            .await
+            .map_err(store_err)?
+        {
+            println!("application {}: updated", app.client_id);
+            return Ok(());
+        }
     }
-    if let Some(name) = args.name {
-        app.name = name;
-    }
-    if args.introspect_any || args.no_introspect_any {
-        app.introspect_any = args.introspect_any;
-    }
-    if !ctx
-        .store
-        .replace_application(&app)
-        .await
-        .map_err(store_err)?
-    {
-        return Err(format!(
-            "application {} changed meanwhile (its secret was rotated?): run the update again",
-            app.client_id
-        ));
-    }
-    println!("application {}: updated", app.client_id);
-    Ok(())
+    Err(format!(
+        "application {} kept changing under this update ({UPDATE_ATTEMPTS} tries): run it again",
+        args.client_id
+    ))
 }
 
 async fn app_add(ctx: &Ctx, args: AppArgs) -> CliResult {

@@ -4,11 +4,12 @@ use std::io::Read;
 
 use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
 use direct_oauth::authorizer;
-use direct_oauth::store::{TokenReader, TokenRecord};
+use direct_oauth::store::{TokenReader, TokenRecord, User};
 use direct_oauth::token::AccessToken;
 
 use serde_json::json;
 
+use super::prompt::confirm_destructive;
 use super::{CliResult, Ctx, done, now_secs, store_err};
 use crate::cli::Output;
 use crate::cli::TokenCommand;
@@ -21,10 +22,11 @@ fn utc(secs: u64) -> String {
         .unwrap_or_else(|_| format!("{secs}s since the epoch"))
 }
 
-fn status(t: &TokenRecord, now: u64) -> &'static str {
-    if t.revoked_at.is_some() {
+/// What a check would say of the token now, in a word (`user` as it is now).
+fn status(t: &TokenRecord, user: Option<&User>, now: u64) -> &'static str {
+    if t.revoked_at.is_some() || user.is_some_and(|u| t.user_generation < u.tokens_from) {
         "revoked"
-    } else if t.user_disabled {
+    } else if !user.is_some_and(|u| u.enabled) {
         "user-disabled"
     } else if t.expires_at <= now {
         "expired"
@@ -42,6 +44,8 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TokenCommand) -> CliResult {
                 .list_tokens_for_user(&user)
                 .await
                 .map_err(store_err)?;
+            let owner = ctx.store.get_user(&user).await.map_err(store_err)?;
+            let status = |t: &TokenRecord| status(t, owner.as_ref(), now);
             let json = tokens
                 .iter()
                 .map(|t| {
@@ -51,7 +55,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TokenCommand) -> CliResult {
                         "scopes": t.scopes,
                         "issued_at": utc(t.issued_at),
                         "expires_at": utc(t.expires_at),
-                        "status": status(t, now),
+                        "status": status(t),
                     })
                 })
                 .collect();
@@ -65,7 +69,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TokenCommand) -> CliResult {
                         t.scopes.join(" "),
                         utc(t.issued_at),
                         utc(t.expires_at),
-                        status(t, now)
+                        status(t)
                     );
                 }
             });
@@ -83,8 +87,11 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TokenCommand) -> CliResult {
             }
         }
         TokenCommand::Revoke {
-            user: Some(user), ..
+            user: Some(user),
+            yes,
+            ..
         } => {
+            confirm_destructive(&format!("revoke every token of user {user}"), yes)?;
             // Also ends any token a login in flight is writing (see store::dynamodb).
             match ctx
                 .store
@@ -110,7 +117,11 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TokenCommand) -> CliResult {
                 .get_token(presented.id())
                 .await
                 .map_err(store_err)?;
-            match authorizer::decide(&presented, record.as_ref(), now_secs()) {
+            let user = match &record {
+                Some(r) => ctx.store.get_user(&r.username).await.map_err(store_err)?,
+                None => None,
+            };
+            match authorizer::decide(&presented, record.as_ref(), user.as_ref(), now_secs()) {
                 Ok(g) => {
                     let expires = record.map(|r| utc(r.expires_at)).unwrap_or_default();
                     let json = json!({

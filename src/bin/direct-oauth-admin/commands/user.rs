@@ -8,6 +8,7 @@ use direct_oauth::store::{StoreError, User};
 
 use serde_json::json;
 
+use super::prompt::{ask, confirm_destructive, interactive};
 use super::{CliResult, Ctx, done, hasher, now_secs, read_password, store_err};
 use crate::cli::UserCommand;
 
@@ -18,32 +19,38 @@ pub(crate) async fn run(ctx: &Ctx, cmd: UserCommand) -> CliResult {
             superuser,
             password_stdin,
         } => user_add(ctx, &name, superuser, password_stdin).await,
-        UserCommand::Disable { name } => user_enable(ctx, &name, false).await,
+        UserCommand::Disable { name, yes } => {
+            confirm_destructive(&format!("disable user {name} and refuse its tokens"), yes)?;
+            user_enable(ctx, &name, false).await
+        }
         UserCommand::Enable { name } => user_enable(ctx, &name, true).await,
         UserCommand::SetPassword {
             name,
             revoke_tokens,
+            keep_tokens,
             password_stdin,
         } => {
+            // Asked before the password, so a script that says neither stops at once.
+            let void = revoke_tokens || (!keep_tokens && revoke_on_reset(ctx, &name).await?);
             let password = read_password(password_stdin)?;
             let hash = hasher()?.hash(&password).map_err(|e| e.to_string())?;
             if !ctx
                 .store
-                .set_password_hash(&name, &hash)
+                .set_password_hash(&name, &hash, void)
                 .await
                 .map_err(store_err)?
             {
                 return Err(format!("no user {name}"));
             }
-            if !revoke_tokens {
-                return done(format!("user {name}: password replaced"));
+            if !void {
+                return done(format!("user {name}: password replaced, tokens kept"));
             }
+            // The tokens are void already (the same write); the marks are for the listings.
             let revoked = ctx
                 .store
-                .revoke_user_tokens(&name, now_secs())
+                .mark_user_tokens_revoked(&name, now_secs())
                 .await
-                .map_err(store_err)?
-                .unwrap_or(0);
+                .map_err(store_err)?;
             done(format!(
                 "user {name}: password replaced, {revoked} token(s) revoked"
             ))
@@ -65,6 +72,29 @@ pub(crate) async fn run(ctx: &Ctx, cmd: UserCommand) -> CliResult {
             Ok(())
         }
     }
+}
+
+/// Whether a reset given neither --revoke-tokens nor --keep-tokens revokes: on a terminal
+/// the operator is told how many live tokens the user has and asked (yes by default: a
+/// reset after a phished password must not leave the attacker's token working); a script
+/// has to say.
+async fn revoke_on_reset(ctx: &Ctx, name: &str) -> Result<bool, String> {
+    if !interactive() {
+        return Err(
+            "say what becomes of the user's tokens: --revoke-tokens or --keep-tokens \
+             (standard input is not a terminal, so nobody can be asked)"
+                .into(),
+        );
+    }
+    let live = ctx
+        .store
+        .live_token_count(name, now_secs())
+        .await
+        .map_err(store_err)?;
+    ask(
+        &format!("user {name} has {live} live token(s); revoke them with the reset?"),
+        true,
+    )
 }
 
 async fn user_enable(ctx: &Ctx, name: &str, enabled: bool) -> CliResult {
@@ -117,6 +147,7 @@ fn quay_line(line: &str, max_cost: u32) -> Result<User, String> {
         enabled: true,
         superuser,
         generation: 0,
+        tokens_from: 0,
     })
 }
 
@@ -185,6 +216,7 @@ async fn user_add(ctx: &Ctx, name: &str, superuser: bool, password_stdin: bool) 
         enabled: true,
         superuser,
         generation: 0,
+        tokens_from: 0,
     };
     match ctx.store.put_user(&user, false).await {
         Ok(()) => {

@@ -1,5 +1,7 @@
 //! `whitelist …`: the SSM parameter of client ids allowed to use direct approval.
 
+use direct_oauth::clock::SystemClock;
+
 use super::{CliResult, Ctx, check_client_id};
 use crate::cli::WhitelistCommand;
 
@@ -8,7 +10,10 @@ pub(crate) async fn run(ctx: &Ctx, cmd: WhitelistCommand) -> CliResult {
     match cmd {
         WhitelistCommand::Add { client_id } => {
             check_client_id(&client_id)?;
-            let changed = w.edit(&client_id, true).await.map_err(|e| e.to_string())?;
+            let changed = w
+                .edit(&client_id, true, &ctx.store, &SystemClock)
+                .await
+                .map_err(|e| e.to_string())?;
             println!(
                 "{client_id}: {}",
                 if changed {
@@ -19,7 +24,10 @@ pub(crate) async fn run(ctx: &Ctx, cmd: WhitelistCommand) -> CliResult {
             );
         }
         WhitelistCommand::Remove { client_id } => {
-            let changed = w.edit(&client_id, false).await.map_err(|e| e.to_string())?;
+            let changed = w
+                .edit(&client_id, false, &ctx.store, &SystemClock)
+                .await
+                .map_err(|e| e.to_string())?;
             println!(
                 "{client_id}: {}",
                 if changed {
