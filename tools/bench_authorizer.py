@@ -29,13 +29,13 @@ def authorizer_rows(plan, stack):
              for i in range(plan.runs)]
     warm, judged = _warm_checks(authz, stack.env, valid, plan.authz_runs)
     calls = {line.get("dynamodb_calls") for line in judged}
-    # Every check's log line must say 1; "1" only when they all do.
+    # Every check's log line must say 2 (the token, then its user); "2" only when all do.
     seen = ",".join(str(c) for c in sorted(calls, key=str)) or "none logged"
     return [
         (f"authorizer cold start (median of {plan.runs})", "",
          f"{statistics.median(colds):.1f} ms"),
         (f"authorizer warm check, moto on loopback (median of {plan.authz_runs})", "",
          f"{statistics.median(warm):.2f} ms"),
-        ("authorizer DynamoDB round trips per check", "1",
-         "1" if calls == {1} else f"not all 1: {seen}"),
+        ("authorizer DynamoDB round trips per check (the token, then its user)", "2",
+         "2" if calls == {2} else f"not all 2: {seen}"),
     ]

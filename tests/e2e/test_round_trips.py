@@ -118,12 +118,13 @@ def test_a_refusal_from_the_cached_whitelist_reads_nothing(start_function, make_
     assert calls(not_listed) == (0, 0)
 
 
-def test_a_success_after_failures_resets_the_count_beside_the_token_write(
+def test_a_success_after_failures_keeps_the_count_and_frees_the_name_beside_the_token_write(
         start_function, make_user, dynamodb, tables):
     """A success writes its token in one TransactWriteItems (the token, its entry under
-    the user, a condition on the user as verified) and, at the same time, deletes the
-    failed-logins item in a DeleteItem of its own: a failure counted at that moment can
-    cancel neither."""
+    the user, a condition on the user as verified) and, at the same time, gives its lease
+    up in an UpdateItem of its own: a failure counted at that moment can cancel neither.
+    The count stays, to decay as every name's does (a reset would show a prober that the
+    name was used)."""
     name, password = make_user()
     upstream = os.environ["AWS_ENDPOINT_URL"]
     ddb = FaultProxy(upstream)  # forwards everything; records each operation and its body
@@ -141,12 +142,14 @@ def test_a_success_after_failures_resets_the_count_beside_the_token_write(
     finally:
         ddb.close()
 
-    # The counter is gone, and the token is stored.
-    assert failed_logins(dynamodb, tables, name) is None, "the failed-login count was reset"
+    # The count is kept, the lease given up, and the token stored.
+    kept = failed_logins(dynamodb, tables, name)
+    assert kept["failures"]["N"] == "1" and "lease_id" not in kept, kept
     assert [t["token_id"]["S"] for t in tokens_of(dynamodb, tables, name)] == [token_id]
+    # The admission and the release are UpdateItems; the release runs beside the write.
+    assert sorted(op for op, _, _ in success) == ["BatchGetItem", "TransactWriteItems",
+                                                  "UpdateItem", "UpdateItem"], success
     by_op = {op: body for op, body, _ in success}
-    assert sorted(by_op) == ["BatchGetItem", "DeleteItem", "TransactWriteItems", "UpdateItem"]
-    assert len(success) == 4, success
     items = by_op["TransactWriteItems"]["TransactItems"]
     puts = [i["Put"] for i in items if "Put" in i]
     assert [p["TableName"] for p in puts] == [tables["tokens"], tables["user_tokens"]]
@@ -155,9 +158,10 @@ def test_a_success_after_failures_resets_the_count_beside_the_token_write(
     assert held[0]["TableName"] == tables["users"]
     assert "generation" in held[0]["ConditionExpression"]
     assert not any("Delete" in i for i in items), "no counter in the transaction"
-    delete = by_op["DeleteItem"]
-    assert (delete["TableName"], delete["Key"]) == (tables["failed_logins"],
-                                                   {"username": {"S": name}})
-    assert "lease_id" in delete["ConditionExpression"], "only the attempt's own lease"
+    (release,) = [body for op, body, _ in success if op == "UpdateItem"
+                  and body["UpdateExpression"].startswith("REMOVE lease_id")]
+    assert (release["TableName"], release["Key"]) == (tables["failed_logins"],
+                                                     {"username": {"S": name}})
+    assert "lease_id" in release["ConditionExpression"], "only the attempt's own lease"
     lines = request_lines(f.stop())
     assert calls(lines[-1]) == (0, 4)
