@@ -12,8 +12,8 @@ use direct_oauth::password::{HashError, PasswordHasherArgon, Passwords, Verifica
 use direct_oauth::random::OsRandom;
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeRecord, CodeStore, Directory, FailedLogins,
-    Failure, FailureCounter, Lease, Lookup, Redemption, StoreError, TokenCanceller, TokenReader,
-    TokenRecord, TokenRevoker, TokenWriter, User, Verified,
+    Failure, FailureCounter, Holders, Lease, Lookup, Redemption, StoreError, TokenCanceller,
+    TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, Verified,
 };
 use direct_oauth::whitelist::{CachedWhitelist, MemorySource};
 use lambda_http::http::Request;
@@ -38,8 +38,11 @@ impl TokenReader for FixedStore {
         Ok(None)
     }
 
-    async fn get_user(&self, _: &str) -> Result<Option<User>, StoreError> {
-        Ok(self.0.user.clone())
+    async fn token_holders(&self, _: &str, _: &str) -> Result<Holders, StoreError> {
+        Ok(Holders {
+            user: self.0.user.clone(),
+            application: self.0.application.clone(),
+        })
     }
 }
 
@@ -144,6 +147,7 @@ fn pure_core(c: &mut Criterion) {
             scope_ceiling: None,
             secret_hash: None,
             introspect_any: false,
+            token_epoch: 0,
         }),
         user: Some(User {
             username: "username".into(),
@@ -210,14 +214,26 @@ fn authorizer_core(c: &mut Criterion) {
         expires_at: u64::MAX,
         revoked_at: None,
         user_generation: 0,
+        client_epoch: 0,
     };
-    let user = User {
-        username: "username".into(),
-        password_hash: String::new(),
-        enabled: true,
-        superuser: false,
-        generation: 0,
-        tokens_from: 0,
+    let holders = Holders {
+        user: Some(User {
+            username: "username".into(),
+            password_hash: String::new(),
+            enabled: true,
+            superuser: false,
+            generation: 0,
+            tokens_from: 0,
+        }),
+        application: Some(Application {
+            client_id: "some_client_id".into(),
+            name: "Quay example".into(),
+            redirect_uris: vec![],
+            scope_ceiling: None,
+            secret_hash: None,
+            introspect_any: false,
+            token_epoch: 0,
+        }),
     };
     // The sample HTTP API event, carrying this token.
     let mut event: serde_json::Value = serde_json::from_str(include_str!(
@@ -229,7 +245,7 @@ fn authorizer_core(c: &mut Criterion) {
         b.iter(|| {
             let check = token_authorizer::read_event(event.clone()).unwrap();
             let presented = authorizer::bearer(check.authorization.as_deref()).unwrap();
-            let decision = authorizer::decide(&presented, Some(&record), Some(&user), 1);
+            let decision = authorizer::decide(&presented, Some(&record), &holders, 1);
             authorizer::respond(&check, &decision).unwrap()
         })
     });

@@ -10,7 +10,7 @@
 
 use serde::Serialize;
 
-use crate::store::{TokenRecord, User};
+use crate::store::{Holders, TokenRecord};
 use crate::token::AccessToken;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +42,8 @@ pub enum Denial {
     Expired,
     Revoked,
     UserDisabled,
+    /// The token's application was removed.
+    ClientRemoved,
 }
 
 impl Denial {
@@ -53,6 +55,7 @@ impl Denial {
             Denial::Expired => "expired",
             Denial::Revoked => "revoked",
             Denial::UserDisabled => "user_disabled",
+            Denial::ClientRemoved => "client_removed",
         }
     }
 }
@@ -79,22 +82,27 @@ pub fn bearer(authorization: Option<&str>) -> Result<AccessToken, Denial> {
     AccessToken::parse(token.trim_start()).ok_or(Denial::Malformed)
 }
 
-/// The decision, from the presented token, its stored record and its user (`None`: no
-/// such user now). The user decides at check time, so disabling a user or voiding its
-/// tokens is one write to the user, never one per token. Expiry is checked here because
-/// DynamoDB's TTL deletes expired items only eventually.
+/// The decision, from the presented token, its stored record and its holders as they
+/// are now. The user and the application decide at check time, so disabling a user,
+/// voiding a user's or an application's tokens, or removing the application is one write,
+/// never one per token. Expiry is checked here because DynamoDB's TTL deletes expired
+/// items only eventually.
 pub fn decide(
     token: &AccessToken,
     record: Option<&TokenRecord>,
-    user: Option<&User>,
+    holders: &Holders,
     now_secs: u64,
 ) -> Result<Grant, Denial> {
     let record = record.ok_or(Denial::Unknown)?;
     if !token.secret_matches(&record.secret_hash) {
         return Err(Denial::WrongSecret);
     }
-    let user = user.ok_or(Denial::UserDisabled)?;
-    if record.revoked_at.is_some() || record.user_generation < user.tokens_from {
+    let user = holders.user.as_ref().ok_or(Denial::UserDisabled)?;
+    let app = holders.application.as_ref().ok_or(Denial::ClientRemoved)?;
+    if record.revoked_at.is_some()
+        || record.user_generation < user.tokens_from
+        || record.client_epoch != app.token_epoch
+    {
         return Err(Denial::Revoked);
     }
     if !user.enabled {
@@ -210,6 +218,7 @@ pub fn respond(
 mod tests {
     use super::*;
     use crate::random::OsRandom;
+    use crate::store::{Application, User};
 
     fn json(answer: AuthorizerAnswer) -> serde_json::Value {
         serde_json::to_value(answer).unwrap()
@@ -226,18 +235,37 @@ mod tests {
             expires_at: 1_000,
             revoked_at: None,
             user_generation: 3,
+            client_epoch: 0,
         }
     }
 
-    fn alice() -> User {
-        User {
-            username: "alice".into(),
-            password_hash: String::new(),
-            enabled: true,
-            superuser: false,
-            generation: 3,
-            tokens_from: 0,
+    /// alice and her application, as they are when nothing has changed.
+    fn holders() -> Holders {
+        Holders {
+            user: Some(User {
+                username: "alice".into(),
+                password_hash: String::new(),
+                enabled: true,
+                superuser: false,
+                generation: 3,
+                tokens_from: 0,
+            }),
+            application: Some(Application {
+                client_id: "cli".into(),
+                name: "cli".into(),
+                redirect_uris: vec![],
+                scope_ceiling: None,
+                secret_hash: None,
+                introspect_any: false,
+                token_epoch: 0,
+            }),
         }
+    }
+
+    fn user_is(change: impl FnOnce(&mut User)) -> Holders {
+        let mut h = holders();
+        change(h.user.as_mut().unwrap());
+        h
     }
 
     #[test]
@@ -250,6 +278,7 @@ mod tests {
             (Denial::Expired, "expired"),
             (Denial::Revoked, "revoked"),
             (Denial::UserDisabled, "user_disabled"),
+            (Denial::ClientRemoved, "client_removed"),
         ] {
             assert_eq!(denial.reason(), reason);
         }
@@ -281,57 +310,62 @@ mod tests {
     fn decides_every_outcome() {
         let t = AccessToken::generate(&OsRandom).unwrap();
         let good = record(&t);
-        let user = alice();
-        let u = Some(&user);
-        assert_eq!(decide(&t, Some(&good), u, 999).unwrap().username, "alice");
-        assert_eq!(decide(&t, None, u, 0), Err(Denial::Unknown));
+        let h = &holders();
+        assert_eq!(decide(&t, Some(&good), h, 999).unwrap().username, "alice");
+        assert_eq!(decide(&t, None, h, 0), Err(Denial::Unknown));
         let other = AccessToken::generate(&OsRandom).unwrap();
         let mut wrong = good.clone();
         wrong.secret_hash = other.secret_hash();
-        assert_eq!(decide(&t, Some(&wrong), u, 0), Err(Denial::WrongSecret));
-        assert_eq!(decide(&t, Some(&good), u, 1_000), Err(Denial::Expired));
+        assert_eq!(decide(&t, Some(&wrong), h, 0), Err(Denial::WrongSecret));
+        assert_eq!(decide(&t, Some(&good), h, 1_000), Err(Denial::Expired));
         let mut revoked = good.clone();
         revoked.revoked_at = Some(500);
-        assert_eq!(decide(&t, Some(&revoked), u, 600), Err(Denial::Revoked));
+        assert_eq!(decide(&t, Some(&revoked), h, 600), Err(Denial::Revoked));
     }
 
     #[test]
-    fn the_user_as_it_is_now_decides() {
+    fn the_user_and_the_application_as_they_are_now_decide() {
         let t = AccessToken::generate(&OsRandom).unwrap();
         let good = record(&t);
-        let disabled = User {
-            enabled: false,
-            ..alice()
-        };
+        let disabled = user_is(|u| u.enabled = false);
         assert_eq!(
-            decide(&t, Some(&good), Some(&disabled), 600),
+            decide(&t, Some(&good), &disabled, 600),
             Err(Denial::UserDisabled)
         );
+        let gone = Holders {
+            user: None,
+            ..holders()
+        };
         assert_eq!(
-            decide(&t, Some(&good), None, 600),
+            decide(&t, Some(&good), &gone, 600),
             Err(Denial::UserDisabled)
         );
         // Written under generation 3: void once the user's tokens start at 4, not at 3.
-        let voided = User {
-            generation: 4,
-            tokens_from: 4,
-            ..alice()
+        let voided = user_is(|u| (u.generation, u.tokens_from) = (4, 4));
+        assert_eq!(decide(&t, Some(&good), &voided, 600), Err(Denial::Revoked));
+        let from_its_own = user_is(|u| u.tokens_from = 3);
+        assert!(decide(&t, Some(&good), &from_its_own, 600).is_ok());
+        // The application: removed, or its tokens revoked (a new epoch).
+        let removed = Holders {
+            application: None,
+            ..holders()
         };
         assert_eq!(
-            decide(&t, Some(&good), Some(&voided), 600),
+            decide(&t, Some(&good), &removed, 600),
+            Err(Denial::ClientRemoved)
+        );
+        let mut new_epoch = holders();
+        new_epoch.application.as_mut().unwrap().token_epoch = 1;
+        assert_eq!(
+            decide(&t, Some(&good), &new_epoch, 600),
             Err(Denial::Revoked)
         );
-        let from_its_own = User {
-            tokens_from: 3,
-            ..alice()
-        };
-        assert!(decide(&t, Some(&good), Some(&from_its_own), 600).is_ok());
     }
 
     #[test]
     fn answers_in_the_shape_of_the_event() {
         let t = AccessToken::generate(&OsRandom).unwrap();
-        let grant = decide(&t, Some(&record(&t)), Some(&alice()), 0);
+        let grant = decide(&t, Some(&record(&t)), &holders(), 0);
         let v2 = Check {
             door: Door::HttpApi,
             authorization: None,

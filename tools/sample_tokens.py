@@ -16,6 +16,11 @@ from gen_events import SAMPLE_TOKENS
 def write(table=None, username="username", client_id="some_client_id"):
     table = table or os.environ.get("DIRECT_OAUTH_TOKENS_TABLE", "direct-oauth-tokens")
     ddb = boto3.client("dynamodb")
+    # Issued under the application's token epoch (random at `app add`), as a login would.
+    apps = os.environ.get("DIRECT_OAUTH_APPLICATIONS_TABLE", "direct-oauth-applications")
+    app = ddb.get_item(TableName=apps, Key={"client_id": {"S": client_id}},
+                       ConsistentRead=True).get("Item", {})
+    epoch = app.get("token_epoch", {"N": "0"})
     now = int(time.time())
     for name in ("valid", "expired", "revoked"):
         token = SAMPLE_TOKENS[name]
@@ -27,6 +32,7 @@ def write(table=None, username="username", client_id="some_client_id"):
             "scopes": {"L": [{"S": "repo:read"}, {"S": "org:admin"}]},
             "issued_at": {"N": str(now - 3600)},
             "expires_at": {"N": str(now - 60 if name == "expired" else now + 315576000)},
+            "client_epoch": epoch,
         }
         if name == "revoked":
             item["revoked_at"] = {"N": str(now - 30)}

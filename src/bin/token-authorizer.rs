@@ -1,5 +1,5 @@
 //! The Lambda authorizer: API Gateway asks it whether a bearer token may call a route.
-//! Two DynamoDB reads per check (the token, then its user), no password hashing.
+//! Two DynamoDB reads per check (the token, then its user and application), no password hashing.
 
 use std::process::ExitCode;
 

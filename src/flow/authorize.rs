@@ -323,6 +323,7 @@ impl<D: Deps> Flow<D> {
                 redirect_uri_given: req.redirect_uri.is_some(),
                 scopes: &scopes,
                 challenge,
+                client_epoch: app.token_epoch,
             };
             let (code, ()) =
                 tokio::join!(self.issue_code(user, grant, now_ms), self.give_up(attempt));
@@ -343,7 +344,7 @@ impl<D: Deps> Flow<D> {
             new_password_hash: self.rehash(user, verification, &credentials.password),
         };
         let (token, ()) = tokio::join!(
-            self.issue(&verified, &req.client_id, &scopes, now_ms),
+            self.issue(&verified, app, &scopes, now_ms),
             self.give_up(attempt)
         );
         Ok(Decision::Issued {

@@ -61,7 +61,7 @@ impl<D: Deps> Flow<D> {
             .lookup(&x.client.client_id, None)
             .await
             .map_err(unavailable)?;
-        authenticate(lookup.application.as_ref(), &x.client)?;
+        let app = authenticate(lookup.application.as_ref(), &x.client)?;
         let Some(challenge) = pkce::challenge_of(&x.verifier) else {
             return Err(ApiError::invalid_request(
                 "code_verifier must be 43-128 unreserved characters",
@@ -108,6 +108,12 @@ impl<D: Deps> Flow<D> {
                 "redirect_uri differs from the authorization request's".into(),
             ));
         }
+        // `token revoke --client` since the code was issued: what it would give is revoked.
+        if code.client_epoch != app.token_epoch {
+            return Err(ApiError::InvalidGrant(
+                "the application's tokens were revoked since the code was issued".into(),
+            ));
+        }
         let user = Verified {
             username: code.username.clone(),
             password_hash: None,
@@ -115,7 +121,7 @@ impl<D: Deps> Flow<D> {
             new_password_hash: None,
         };
         match self
-            .write_token(&token, &user, &code.client_id, &code.scopes, now_ms)
+            .write_token(&token, &user, app, &code.scopes, now_ms)
             .await
         {
             Ok(()) => Ok(Granted { token, code }),
@@ -157,19 +163,17 @@ fn parse<B: AsRef<[u8]>>(req: &Request<B>) -> Result<Exchange, ApiError> {
 
 /// A confidential application proves its secret; a public one presents none (PKCE is its
 /// proof). Unknown clients and wrong secrets look alike.
-pub(super) fn authenticate(
-    app: Option<&Application>,
+pub(super) fn authenticate<'a>(
+    app: Option<&'a Application>,
     client: &ClientCredentials,
-) -> Result<(), ApiError> {
+) -> Result<&'a Application, ApiError> {
     let refused = ApiError::InvalidClient {
         basic: client.basic,
     };
-    match (
-        app.map(|a| a.secret_hash.as_ref()),
-        client.secret.as_deref(),
-    ) {
-        (Some(Some(stored)), Some(secret)) if secret::matches(secret, stored) => Ok(()),
-        (Some(None), None) => Ok(()),
+    let app = app.ok_or(refused.clone())?;
+    match (app.secret_hash.as_ref(), client.secret.as_deref()) {
+        (Some(stored), Some(secret)) if secret::matches(secret, stored) => Ok(app),
+        (None, None) => Ok(app),
         _ => Err(refused),
     }
 }

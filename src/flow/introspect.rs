@@ -1,6 +1,6 @@
 //! `POST /oauth/introspect` (RFC 7662): a confidential application asks whether a token is
 //! active. One read for the application and the token together; a second for the token's
-//! user, whose state decides as it does at a check.
+//! user and application, whose state decides as it does at a check.
 
 use http::{Request, StatusCode, header};
 use serde_json::json;
@@ -11,7 +11,7 @@ use crate::authorizer;
 use crate::client_auth;
 use crate::clock::Clock;
 use crate::error::ApiError;
-use crate::store::{ClientAndToken, TokenReader};
+use crate::store::{ClientAndToken, Holders, TokenReader};
 use crate::token::AccessToken;
 use crate::{request, response};
 
@@ -55,13 +55,13 @@ impl<D: Deps> Flow<D> {
         if presented.is_none() {
             return Err(fail(ApiError::invalid_request("token is required")));
         }
-        let user = match &record {
+        let holders = match &record {
             Some(r) => self
                 .store
-                .get_user(&r.username)
+                .token_holders(&r.username, &r.client_id)
                 .await
                 .map_err(|e| fail(unavailable(e)))?,
-            None => None,
+            None => Holders::default(),
         };
         let now_secs = self.clock.now_ms() / 1000;
         let mut log = RequestLog {
@@ -71,7 +71,7 @@ impl<D: Deps> Flow<D> {
         };
         let grant = token
             .as_ref()
-            .map(|t| authorizer::decide(t, record.as_ref(), user.as_ref(), now_secs));
+            .map(|t| authorizer::decide(t, record.as_ref(), &holders, now_secs));
         // RFC 7662 §4: another application's token is not the caller's to learn about,
         // unless the caller is a resource server registered to introspect any.
         let may_see = |client_id: &str| {

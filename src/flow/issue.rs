@@ -7,7 +7,8 @@ use super::{Deps, Flow, unavailable};
 use crate::error::ApiError;
 use crate::secret;
 use crate::store::{
-    CodeRecord, CodeStore, StoreError, TokenReader, TokenRecord, TokenWriter, User, Verified,
+    Application, CodeRecord, CodeStore, StoreError, TokenReader, TokenRecord, TokenWriter, User,
+    Verified,
 };
 use crate::token::AccessToken;
 
@@ -18,6 +19,8 @@ pub(super) struct CodeGrant<'a> {
     pub redirect_uri_given: bool,
     pub scopes: &'a [String],
     pub challenge: String,
+    /// The application's token epoch at the login.
+    pub client_epoch: u64,
 }
 
 impl<D: Deps> Flow<D> {
@@ -40,16 +43,13 @@ impl<D: Deps> Flow<D> {
     pub(super) async fn issue(
         &self,
         user: &Verified,
-        client_id: &str,
+        client: &Application,
         scopes: &[String],
         now_ms: u64,
     ) -> Result<AccessToken, ApiError> {
         for _ in 0..2 {
             let token = self.new_token()?;
-            match self
-                .write_token(&token, user, client_id, scopes, now_ms)
-                .await
-            {
+            match self.write_token(&token, user, client, scopes, now_ms).await {
                 Ok(()) => return Ok(token),
                 Err(StoreError::Conflict) => {
                     warn!(token_id = %token.id(), "token id collision; retrying with a new id")
@@ -63,12 +63,13 @@ impl<D: Deps> Flow<D> {
         Err(ApiError::ServerError)
     }
 
-    /// One write of `token`'s record, held to the user as verified.
+    /// One write of `token`'s record, held to the user as verified, under the client's
+    /// token epoch as read.
     pub(super) async fn write_token(
         &self,
         token: &AccessToken,
         user: &Verified,
-        client_id: &str,
+        client: &Application,
         scopes: &[String],
         now_ms: u64,
     ) -> Result<(), StoreError> {
@@ -77,12 +78,13 @@ impl<D: Deps> Flow<D> {
             token_id: token.id().to_string(),
             secret_hash: token.secret_hash(),
             username: user.username.clone(),
-            client_id: client_id.to_string(),
+            client_id: client.client_id.clone(),
             scopes: scopes.to_vec(),
             issued_at,
             expires_at: issued_at + self.settings.token_lifetime.as_secs(),
             revoked_at: None,
             user_generation: user.generation,
+            client_epoch: client.token_epoch,
         };
         match self.store.put_token(&record, user).await {
             Ok(()) => Ok(()),
@@ -119,6 +121,7 @@ impl<D: Deps> Flow<D> {
                 scopes: grant.scopes.to_vec(),
                 username: user.username.clone(),
                 user_generation: user.generation,
+                client_epoch: grant.client_epoch,
                 code_challenge: grant.challenge.clone(),
                 expires_at: now_ms / 1000 + self.settings.code_lifetime.as_secs(),
                 used_at: None,

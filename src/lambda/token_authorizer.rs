@@ -1,7 +1,8 @@
 //! The `token-authorizer` function: reads an API Gateway authorizer event (HTTP API payload
 //! 2.0, REST TOKEN or REST REQUEST) with `aws_lambda_events`' types, checks the bearer
-//! token with two reads (the token, then its user), and answers in the event's shape.
-//! Generic over the token reader and the clock, so it is tested with the memory store.
+//! token with two reads (the token, then its user and application), and answers in the
+//! event's shape. Generic over the token reader and the clock, so it is tested with the
+//! memory store.
 
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
@@ -20,7 +21,7 @@ use crate::config::Config;
 
 use super::{logging, metrics};
 use crate::store::dynamodb::DynamoStore;
-use crate::store::{StoreError, TokenReader};
+use crate::store::{Holders, StoreError, TokenReader};
 
 /// What a check needs, built once per cold start and borrowed by every invocation.
 pub struct TokenAuthorizer<T, C> {
@@ -77,16 +78,16 @@ impl<T: TokenReader, C: Clock> TokenAuthorizer<T, C> {
                     .get_token(token.id())
                     .await
                     .map_err(unavailable)?;
-                let user = match &record {
+                let holders = match &record {
                     Some(r) => self
                         .tokens
-                        .get_user(&r.username)
+                        .token_holders(&r.username, &r.client_id)
                         .await
                         .map_err(unavailable)?,
-                    None => None,
+                    None => Holders::default(),
                 };
                 let now_secs = self.clock.now_ms() / 1000;
-                authorizer::decide(&token, record.as_ref(), user.as_ref(), now_secs)
+                authorizer::decide(&token, record.as_ref(), &holders, now_secs)
             }
         };
         let dynamodb_calls = self.calls.dynamodb.take();

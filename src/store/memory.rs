@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use super::{
     Admission, Application, ClientAndToken, CodeRecord, CodeStore, Directory, FailedLogins,
-    Failure, FailureCounter, Lease, Lookup, Redemption, StoreError, TokenCanceller, TokenReader,
-    TokenRecord, TokenRevoker, TokenWriter, User, Verified,
+    Failure, FailureCounter, Holders, Lease, Lookup, Redemption, StoreError, TokenCanceller,
+    TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, Verified,
 };
 
 #[derive(Debug, Default, Clone)]
@@ -174,8 +174,13 @@ impl TokenReader for MemoryStore {
         self.with(|i| Ok(i.tokens.get(token_id).cloned()))
     }
 
-    async fn get_user(&self, username: &str) -> Result<Option<User>, StoreError> {
-        self.with(|i| Ok(i.users.get(username).cloned()))
+    async fn token_holders(&self, username: &str, client_id: &str) -> Result<Holders, StoreError> {
+        self.with(|i| {
+            Ok(Holders {
+                user: i.users.get(username).cloned(),
+                application: i.applications.get(client_id).cloned(),
+            })
+        })
     }
 }
 

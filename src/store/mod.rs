@@ -48,6 +48,10 @@ pub struct Application {
     /// A resource server that may introspect tokens issued to other applications
     /// (RFC 7662 §4); otherwise introspection answers only for the caller's own tokens.
     pub introspect_any: bool,
+    /// Its tokens and codes carry the epoch they were issued under; a check refuses any
+    /// other. Random at `app add` (so an application removed and added again does not
+    /// bring its old tokens back), raised by `token revoke --client`.
+    pub token_epoch: u64,
 }
 
 /// A token as stored: never the token itself, only its id and the hash of its secret.
@@ -68,6 +72,8 @@ pub struct TokenRecord {
     /// to that generation): what the server saw, so a token is judged by the user it was
     /// issued for, not by when its request was sent.
     pub user_generation: u64,
+    /// The application's [`Application::token_epoch`] the token was issued under.
+    pub client_epoch: u64,
 }
 
 /// An authorization code as stored: never the code, only its hash, with everything it was
@@ -87,6 +93,9 @@ pub struct CodeRecord {
     /// The user's generation at the login: a change since (disabled, reset, tokens
     /// revoked) makes the code worthless.
     pub user_generation: u64,
+    /// The application's token epoch at the login: `token revoke --client` since makes the
+    /// code worthless.
+    pub client_epoch: u64,
     /// The PKCE S256 challenge (RFC 7636 §4.2).
     pub code_challenge: String,
     /// Seconds since the epoch; the table's TTL attribute.
@@ -191,19 +200,29 @@ pub trait TokenWriter: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// What a check reads: the token by its public id, then its user, whose state decides at
-/// check time (disabled, or tokens void below [`User::tokens_from`]).
+/// What a check reads: the token by its public id, then its user and its application,
+/// whose state decides at check time (a disabled user, tokens void below
+/// [`User::tokens_from`], an application removed or its tokens revoked).
 pub trait TokenReader: Send + Sync {
     fn get_token(
         &self,
         token_id: &str,
     ) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
 
-    /// The user, read strongly consistently: an operator's change is seen by the next check.
-    fn get_user(
+    /// The token's user and application, in one round trip, read strongly consistently:
+    /// an operator's change is seen by the next check.
+    fn token_holders(
         &self,
         username: &str,
-    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+        client_id: &str,
+    ) -> impl Future<Output = Result<Holders, StoreError>> + Send;
+}
+
+/// A token's user and application as they are now (`None`: gone).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Holders {
+    pub user: Option<User>,
+    pub application: Option<Application>,
 }
 
 /// Revokes a token for whoever holds it: the id and the secret's hash must both match.

@@ -216,3 +216,43 @@ def test_what_ends_access_is_never_done_unasked(post, make_user):
           stdin="other\n")
     out = admin("token", "verify", stdin=token, check=False)
     assert out.returncode == 1 and "revoked" in out.stderr, out.stderr
+
+
+def test_an_applications_tokens_end_with_revoke_client_or_its_removal(post, make_user):
+    """`token revoke --client` gives the application a new token epoch: its tokens (and
+    codes) are refused at the next check, and new logins get good tokens. `app remove`
+    says what becomes of the tokens: refused, since a check reads the application, and an
+    application added again under the same id does not bring them back."""
+    name, password = make_user()
+    client = "revoke-" + uuid.uuid4().hex[:8]
+    admin("app", "add", client, "--redirect-uri", "https://revoke.example/cb")
+    admin("whitelist", "add", client)
+    form = f"client_id={client}&scope=repo:read"
+
+    def token():
+        deadline = time.monotonic() + 30  # the function's whitelist cache
+        while True:
+            reply = post(form, auth=basic(name, password))
+            if reply.status == 302 or time.monotonic() > deadline:
+                assert reply.status == 302, reply.body
+                return dict(reply.fragment())["access_token"]
+            time.sleep(0.5)
+
+    def verdict(t):
+        out = admin("token", "verify", stdin=t, check=False)
+        return "valid" if out.returncode == 0 else out.stderr.strip().split(": ")[-1]
+
+    old, other_client = token(), issue(post, name, password)
+    assert admin("token", "revoke", "--client", client, check=False).returncode == 1, \
+        "no terminal: --yes"
+    assert verdict(old) == "valid"
+    assert "revoked" in admin("token", "revoke", "--client", client, "--yes").stdout
+    assert (verdict(old), verdict(other_client)) == ("revoked", "valid")
+    new = token()
+    assert verdict(new) == "valid", "a login after the revocation is good"
+    removed = admin("app", "remove", client, "--yes").stdout
+    assert "refused" in removed, removed
+    assert verdict(new) == "client_removed"
+    admin("app", "add", client, "--redirect-uri", "https://revoke.example/cb")
+    assert verdict(new) == "revoked", "adding it again does not bring them back"
+    admin("whitelist", "remove", client)

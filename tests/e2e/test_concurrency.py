@@ -97,8 +97,10 @@ def test_simultaneous_guesses_for_one_name_are_verified_once(env, c):
           f"answers over {span:.2f} s")
     # One verification per window: the first failure opens 0.5 s, the second 1.5 s more,
     # ... On a loaded machine a burst can straggle past a window; no more verifications
-    # than the windows that fit in the burst's span (before the fix: all C).
-    assert seen[401] <= windows_within(span), (seen, span)
+    # than the windows that fit in the burst's span (before the fix: all C). A guess that
+    # met another's lease waits its turn (a right password must not be refused for it), so
+    # one waiter may be verified as the lease passes: at most 2 in any burst.
+    assert seen[401] <= max(2, windows_within(span)), (seen, span)
     assert seen[401] >= 1 and seen[401] + seen[429] == c, seen
     for status, headers, _, _ in answers:
         if status == 429:

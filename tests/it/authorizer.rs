@@ -43,6 +43,7 @@ fn record(token: &AccessToken) -> TokenRecord {
         expires_at: NOW_SECS + 10,
         revoked_at: None,
         user_generation: 0,
+        client_epoch: 0,
     }
 }
 

@@ -210,6 +210,7 @@ async fn issue(store: &DynamoStore, username: &str) -> AccessToken {
     let record = TokenRecord {
         secret_hash: presented.secret_hash(),
         user_generation: user.generation,
+        client_epoch: 0,
         username: username.into(),
         ..token(presented.id())
     };
@@ -221,12 +222,15 @@ async fn issue(store: &DynamoStore, username: &str) -> AccessToken {
 /// authorizer does.
 async fn verdict(store: &DynamoStore, presented: &AccessToken) -> Result<(), Denial> {
     let record = store.get_token(presented.id()).await.unwrap();
-    let user = match &record {
-        Some(r) => store.get_user(&r.username).await.unwrap(),
-        None => None,
+    let holders = match &record {
+        Some(r) => store
+            .token_holders(&r.username, &r.client_id)
+            .await
+            .unwrap(),
+        None => Default::default(),
     };
     let now = token("-").issued_at;
-    authorizer::decide(presented, record.as_ref(), user.as_ref(), now).map(|_| ())
+    authorizer::decide(presented, record.as_ref(), &holders, now).map(|_| ())
 }
 
 #[tokio::test]
@@ -371,6 +375,7 @@ async fn applications_are_listed_and_removed() {
             scope_ceiling: None,
             secret_hash: None,
             introspect_any: false,
+            token_epoch: 0,
         };
         store.put_application(&app, false).await.unwrap();
     }

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeRecord, CodeStore, Directory, FailedLogins,
-    Failure, FailureCounter, Lease, Lookup, Redemption, StoreError, TokenCanceller, TokenReader,
-    TokenRecord, TokenRevoker, TokenWriter, User, Verified,
+    Failure, FailureCounter, Holders, Lease, Lookup, Redemption, StoreError, TokenCanceller,
+    TokenReader, TokenRecord, TokenRevoker, TokenWriter, Verified,
 };
 
 /// The store's operations, for failing one of them on purpose.
@@ -21,7 +21,7 @@ pub enum Operation {
     Release,
     PutToken,
     GetToken,
-    GetUser,
+    TokenHolders,
     RevokeToken,
     RecordFailure,
     PutCode,
@@ -150,9 +150,9 @@ impl<S: TokenReader> TokenReader for Faulty<S> {
         self.inner.get_token(token_id).await
     }
 
-    async fn get_user(&self, username: &str) -> Result<Option<User>, StoreError> {
-        self.check(Operation::GetUser)?;
-        self.inner.get_user(username).await
+    async fn token_holders(&self, username: &str, client_id: &str) -> Result<Holders, StoreError> {
+        self.check(Operation::TokenHolders)?;
+        self.inner.token_holders(username, client_id).await
     }
 }
 

@@ -180,6 +180,7 @@ fn flow() -> (FuzzFlow, MemoryStore) {
         scope_ceiling: None,
         secret_hash: None,
         introspect_any: false,
+        token_epoch: 0,
     });
     let config = Config::from_lookup(|_| None).unwrap();
     let whitelist = CachedWhitelist::new(

@@ -186,11 +186,13 @@ def test_authorizer_reads_tokens_and_users_and_guards_the_sample_route():
     for s in statements("TokenAuthorizerRole"):
         acts = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
         actions.update(acts)
-        if "dynamodb:GetItem" in acts:
-            assert acts == ["dynamodb:GetItem"] or acts == "dynamodb:GetItem", s
-            read.add(s["Resource"]["Fn::GetAtt"][0])
-    assert read == {"TokensTable", "UsersTable"}
-    assert actions == {"dynamodb:GetItem", "logs:CreateLogStream", "logs:PutLogEvents"}
+        if any(a.startswith("dynamodb:") for a in acts):
+            named = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+            read |= {(a, r["Fn::GetAtt"][0]) for a in acts for r in named}
+    assert read == {("dynamodb:GetItem", "TokensTable"), ("dynamodb:BatchGetItem", "UsersTable"),
+                    ("dynamodb:BatchGetItem", "ApplicationsTable")}
+    assert actions == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "logs:CreateLogStream",
+                       "logs:PutLogEvents"}
     auth = r["HttpApi"]["Properties"]["Auth"]["Authorizers"]["TokenAuthorizer"]
     assert auth["AuthorizerPayloadFormatVersion"] == "2.0"
     assert auth["EnableSimpleResponses"] is True

@@ -160,19 +160,22 @@ pub(crate) enum TokenCommand {
         #[arg(long, value_name = "NAME")]
         user: String,
     },
-    /// Revoke one token by its public id, or all of a user's tokens with --user.
+    /// Revoke one token by its public id, all of a user's tokens with --user, or all of
+    /// an application's tokens and codes with --client.
     Revoke {
         /// The token's public id (its first 22 characters; it may start with "-").
         #[arg(
-            required_unless_present = "user",
-            conflicts_with = "user",
+            required_unless_present_any = ["user", "client"],
+            conflicts_with_all = ["user", "client"],
             allow_hyphen_values = true
         )]
         id: Option<String>,
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", conflicts_with = "client")]
         user: Option<String>,
-        /// With --user: do not ask (for scripts).
-        #[arg(long, requires = "user")]
+        #[arg(long, value_name = "CLIENT_ID")]
+        client: Option<String>,
+        /// With --user or --client: do not ask (for scripts).
+        #[arg(long)]
         yes: bool,
     },
     /// Read a token on standard input; print its owner, scopes and expiry, or why it is

@@ -186,6 +186,21 @@ impl DynamoStore {
         conditional(request.send().await.map(|_| ()))
     }
 
+    /// Revokes every token and code of an application, and every one a login in flight
+    /// writes, in one write: a new token epoch (the checks refuse every other). Raises the
+    /// edit version too, so an `app update` that read the old epoch cannot restore it.
+    /// Returns whether the application exists.
+    pub async fn revoke_client_tokens(&self, client_id: &str) -> Result<bool, StoreError> {
+        self.update_if(
+            &self.tables.applications,
+            (attr::CLIENT_ID, client_id),
+            "ADD token_epoch :one, edit_version :one",
+            "attribute_exists(client_id)",
+            vec![(":one", n(1))],
+        )
+        .await
+    }
+
     /// Gives an application a new client secret's hash, touching nothing else.
     pub async fn set_client_secret(
         &self,

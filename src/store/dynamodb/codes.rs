@@ -42,6 +42,7 @@ fn code_item(c: &CodeRecord) -> Item {
             AttributeValue::S(c.username.clone()),
         ),
         (attr::USER_GENERATION.to_string(), n(c.user_generation)),
+        (attr::CLIENT_EPOCH.to_string(), n(c.client_epoch)),
         (
             attr::CODE_CHALLENGE.to_string(),
             AttributeValue::S(c.code_challenge.clone()),
@@ -66,6 +67,7 @@ fn code_from(i: &Item, code_hash: &[u8; 32]) -> Result<CodeRecord, StoreError> {
         scopes: i.strings(attr::SCOPES)?.unwrap_or_default(),
         username: i.s(attr::USERNAME)?,
         user_generation: i.num(attr::USER_GENERATION)?,
+        client_epoch: i.num(attr::CLIENT_EPOCH).unwrap_or(0),
         code_challenge: i.s(attr::CODE_CHALLENGE)?,
         expires_at: i.num(attr::EXPIRES_AT)?,
         used_at: i
@@ -209,6 +211,7 @@ mod tests {
             scopes: vec!["repo:read".into()],
             username: "u".into(),
             user_generation: 3,
+            client_epoch: 0,
             code_challenge: "ngF5GsXcbwljx6u133FFr3Xht9xooA_DuaX_3QwODtc".into(),
             expires_at: 100,
             used_at: Some(50),

@@ -28,6 +28,8 @@ pub mod attr {
     pub const EXPIRES_AT: &str = "expires_at";
     pub const REVOKED_AT: &str = "revoked_at";
     pub const TOKENS_FROM: &str = "tokens_from";
+    pub const TOKEN_EPOCH: &str = "token_epoch";
+    pub const CLIENT_EPOCH: &str = "client_epoch";
     pub const FAILURES: &str = "failures";
     pub const LAST_FAILURE_MS: &str = "last_failure_ms";
     pub const NEXT_ATTEMPT_MS: &str = "next_attempt_ms";
@@ -132,6 +134,7 @@ pub(super) fn application_from(i: &Item) -> Result<Application, StoreError> {
             .map(|v| v.into_iter().collect::<BTreeSet<_>>()),
         secret_hash: i.sha256(attr::SECRET_SHA256)?,
         introspect_any: i.flag(attr::INTROSPECT_ANY).unwrap_or(false),
+        token_epoch: i.num(attr::TOKEN_EPOCH).unwrap_or(0),
     })
 }
 
@@ -167,6 +170,7 @@ pub(super) fn token_item(t: &TokenRecord) -> Item {
         (attr::ISSUED_AT.to_string(), n(t.issued_at)),
         (attr::EXPIRES_AT.to_string(), n(t.expires_at)),
         (attr::USER_GENERATION.to_string(), n(t.user_generation)),
+        (attr::CLIENT_EPOCH.to_string(), n(t.client_epoch)),
     ]);
     if let Some(at) = t.revoked_at {
         item.insert(attr::REVOKED_AT.to_string(), n(at));
@@ -213,6 +217,8 @@ pub(super) fn token_from(i: &Item) -> Result<TokenRecord, StoreError> {
             .map(|_| i.num(attr::USER_GENERATION))
             .transpose()?
             .unwrap_or(0),
+        // Tokens and applications from before epochs both read as 0.
+        client_epoch: i.num(attr::CLIENT_EPOCH).unwrap_or(0),
     })
 }
 
@@ -246,6 +252,7 @@ pub(super) fn application_item(app: &Application) -> Item {
             AttributeValue::S(app.client_id.clone()),
         ),
         (attr::NAME.to_string(), AttributeValue::S(app.name.clone())),
+        (attr::TOKEN_EPOCH.to_string(), n(app.token_epoch)),
         (
             attr::REDIRECT_URIS.to_string(),
             AttributeValue::L(

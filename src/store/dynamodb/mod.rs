@@ -20,7 +20,8 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use super::{
-    Directory, Lookup, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker, User,
+    Directory, Holders, Lookup, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker,
+    User,
 };
 use crate::config::Tables;
 
@@ -179,7 +180,30 @@ impl TokenReader for DynamoStore {
             .transpose()
     }
 
-    async fn get_user(&self, username: &str) -> Result<Option<User>, StoreError> {
+    async fn token_holders(&self, username: &str, client_id: &str) -> Result<Holders, StoreError> {
+        let t = &self.tables;
+        let mut found = self
+            .batch_get(HashMap::from([
+                (t.users.clone(), Self::keys(attr::USERNAME, username)),
+                (
+                    t.applications.clone(),
+                    Self::keys(attr::CLIENT_ID, client_id),
+                ),
+            ]))
+            .await?;
+        let mut one = |table: &str| found.remove(table).and_then(|mut v| v.pop());
+        Ok(Holders {
+            user: one(&t.users).map(|i| user_from(&i)).transpose()?,
+            application: one(&t.applications)
+                .map(|i| application_from(&i))
+                .transpose()?,
+        })
+    }
+}
+
+impl DynamoStore {
+    /// A user, read strongly consistently.
+    pub async fn get_user(&self, username: &str) -> Result<Option<User>, StoreError> {
         self.get_item(&self.tables.users, attr::USERNAME, username)
             .await?
             .map(|i| user_from(&i))

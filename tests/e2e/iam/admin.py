@@ -55,6 +55,9 @@ class Admin:
                 "expires_at": {"N": str(now + 3600)}}
         if revoked:
             item["revoked_at"] = {"N": str(now)}
+        # Issued under the application's token epoch, as a login would.
+        epoch = (self.app(client_id) or {}).get("token_epoch", {"N": "0"})
+        item["client_epoch"] = epoch
         self.ddb.put_item(TableName=self.t["tokens"], Item=item)
         self.ddb.put_item(TableName=self.t["user_tokens"], Item={
             "username": {"S": username}, "token_id": {"S": token[:22]},

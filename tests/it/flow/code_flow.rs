@@ -31,6 +31,7 @@ pub(super) fn confidential() -> TestFlow {
         scope_ceiling: Some(["repo:read".to_string()].into()),
         secret_hash: Some(secret::hash(SECRET)),
         introspect_any: false,
+        token_epoch: 0,
     });
     f
 }

@@ -81,6 +81,7 @@ fn resource_server(f: &TestFlow, client_id: &str, secret: &str, introspect_any: 
         scope_ceiling: Some(["repo:read".to_string()].into()),
         secret_hash: Some(direct_oauth::secret::hash(secret)),
         introspect_any,
+        token_epoch: 0,
     });
 }
 

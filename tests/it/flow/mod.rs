@@ -188,6 +188,7 @@ where
         scope_ceiling: None,
         secret_hash: None,
         introspect_any: false,
+        token_epoch: 0,
     });
     store.put_application(Application {
         client_id: "multi".into(),
@@ -196,6 +197,7 @@ where
         scope_ceiling: Some(["repo:read".to_string()].into()),
         secret_hash: None,
         introspect_any: false,
+        token_epoch: 0,
     });
     let config = Config::from_lookup(|_| None).unwrap();
     let mut s = Settings::from(&config);

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeRecord, CodeStore, Directory, FailedLogins,
-    Failure, FailureCounter, Lease, Lookup, Redemption, StoreError, TokenCanceller, TokenReader,
-    TokenRecord, TokenRevoker, TokenWriter, User, Verified,
+    Failure, FailureCounter, Holders, Lease, Lookup, Redemption, StoreError, TokenCanceller,
+    TokenReader, TokenRecord, TokenRevoker, TokenWriter, Verified,
 };
 use tokio::sync::Notify;
 
@@ -70,8 +70,8 @@ impl TokenReader for Overlapping {
         self.inner.get_token(id).await
     }
 
-    async fn get_user(&self, name: &str) -> Result<Option<User>, StoreError> {
-        self.inner.get_user(name).await
+    async fn token_holders(&self, name: &str, client: &str) -> Result<Holders, StoreError> {
+        self.inner.token_holders(name, client).await
     }
 }
 

@@ -16,6 +16,7 @@ pub(super) fn code(hash: u8) -> CodeRecord {
         scopes: vec!["repo:read".into()],
         username: "alice".into(),
         user_generation: 0,
+        client_epoch: 0,
         code_challenge: "challenge".into(),
         expires_at: NOW_SECS + 60,
         used_at: None,

@@ -103,6 +103,7 @@ pub fn token(id: &str) -> TokenRecord {
         expires_at: 1_700_000_060,
         revoked_at: None,
         user_generation: 0,
+        client_epoch: 0,
     }
 }
 
@@ -124,6 +125,7 @@ pub(super) fn app() -> Application {
         scope_ceiling: Some(["repo:read".to_string()].into()),
         secret_hash: Some([9; 32]),
         introspect_any: false,
+        token_epoch: 0,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use direct_oauth::random::OsRandom;
+use direct_oauth::random::{OsRandom, Random};
 use direct_oauth::store::{Application, StoreError};
 use direct_oauth::{redirect, scope, secret};
 
@@ -17,14 +17,21 @@ pub(crate) async fn run(ctx: &Ctx, cmd: AppCommand) -> CliResult {
         AppCommand::RotateSecret { client_id } => rotate_secret(ctx, &client_id).await,
         AppCommand::Update(args) => app_update(ctx, args).await,
         AppCommand::Remove { client_id, yes } => {
-            prompt::confirm_destructive(&format!("remove application {client_id}"), yes)?;
+            prompt::confirm_destructive(
+                &format!("remove application {client_id} (its tokens stop working)"),
+                yes,
+            )?;
             match ctx
                 .store
                 .delete_application(&client_id)
                 .await
                 .map_err(store_err)?
             {
-                true => done(format!("application {client_id}: removed")),
+                // A check reads the token's application: without it, the token is refused.
+                true => done(format!(
+                    "application {client_id}: removed; its tokens and codes are refused from \
+                     now on, and adding it again does not bring them back"
+                )),
                 false => Err(format!("no application {client_id}")),
             }
         }
@@ -65,6 +72,14 @@ pub(crate) async fn run(ctx: &Ctx, cmd: AppCommand) -> CliResult {
             Ok(())
         }
     }
+}
+
+/// A new application's token epoch: random, so tokens of an application of the same id
+/// that was removed never pass a check again.
+fn first_epoch() -> Result<u64, String> {
+    let mut bytes = [0u8; 6];
+    OsRandom.fill(&mut bytes).map_err(|e| e.to_string())?;
+    Ok(bytes.iter().fold(0, |n, b| n << 8 | u64::from(*b)))
 }
 
 fn new_secret() -> Result<String, String> {
@@ -173,6 +188,7 @@ async fn app_add(ctx: &Ctx, args: AppArgs) -> CliResult {
         scope_ceiling: scope_ceiling(ctx, args.scope_ceiling.as_deref())?,
         secret_hash: secret.as_deref().map(secret::hash),
         introspect_any: args.introspect_any,
+        token_epoch: first_epoch()?,
     };
     match ctx.store.put_application(&app, false).await {
         Ok(()) => {

@@ -1,10 +1,11 @@
 //! `token …`: list, revoke and verify issued tokens.
 
+use std::collections::HashMap;
 use std::io::Read;
 
 use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
 use direct_oauth::authorizer;
-use direct_oauth::store::{TokenReader, TokenRecord, User};
+use direct_oauth::store::{Application, Holders, TokenReader, TokenRecord, User};
 use direct_oauth::token::AccessToken;
 
 use serde_json::json;
@@ -22,11 +23,27 @@ fn utc(secs: u64) -> String {
         .unwrap_or_else(|_| format!("{secs}s since the epoch"))
 }
 
-/// What a check would say of the token now, in a word (`user` as it is now).
-fn status(t: &TokenRecord, user: Option<&User>, now: u64) -> &'static str {
-    if t.revoked_at.is_some() || user.is_some_and(|u| t.user_generation < u.tokens_from) {
+/// What a check would say of the token now, in a word (its user and application as they
+/// are now), in the order the check decides.
+fn status(
+    t: &TokenRecord,
+    user: Option<&User>,
+    app: Option<&Application>,
+    now: u64,
+) -> &'static str {
+    let (Some(user), Some(app)) = (user, app) else {
+        return if user.is_none() {
+            "user-disabled"
+        } else {
+            "client-removed"
+        };
+    };
+    if t.revoked_at.is_some()
+        || t.user_generation < user.tokens_from
+        || t.client_epoch != app.token_epoch
+    {
         "revoked"
-    } else if !user.is_some_and(|u| u.enabled) {
+    } else if !user.enabled {
         "user-disabled"
     } else if t.expires_at <= now {
         "expired"
@@ -45,7 +62,15 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TokenCommand) -> CliResult {
                 .await
                 .map_err(store_err)?;
             let owner = ctx.store.get_user(&user).await.map_err(store_err)?;
-            let status = |t: &TokenRecord| status(t, owner.as_ref(), now);
+            let apps: HashMap<String, Application> = ctx
+                .store
+                .list_applications()
+                .await
+                .map_err(store_err)?
+                .into_iter()
+                .map(|a| (a.client_id.clone(), a))
+                .collect();
+            let status = |t: &TokenRecord| status(t, owner.as_ref(), apps.get(&t.client_id), now);
             let json = tokens
                 .iter()
                 .map(|t| {
@@ -103,7 +128,30 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TokenCommand) -> CliResult {
                 None => Err(format!("no user {user}")),
             }
         }
-        TokenCommand::Revoke { .. } => Err("give a token id or --user NAME".into()),
+        TokenCommand::Revoke {
+            client: Some(client),
+            yes,
+            ..
+        } => {
+            confirm_destructive(
+                &format!("revoke every token and code of application {client}"),
+                yes,
+            )?;
+            match ctx
+                .store
+                .revoke_client_tokens(&client)
+                .await
+                .map_err(store_err)?
+            {
+                true => done(format!(
+                    "application {client}: every token and code revoked (a new token epoch)"
+                )),
+                false => Err(format!("no application {client}")),
+            }
+        }
+        TokenCommand::Revoke { .. } => {
+            Err("give a token id, --user NAME or --client CLIENT_ID".into())
+        }
         TokenCommand::Verify => {
             let mut input = String::new();
             std::io::stdin()
@@ -117,11 +165,15 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TokenCommand) -> CliResult {
                 .get_token(presented.id())
                 .await
                 .map_err(store_err)?;
-            let user = match &record {
-                Some(r) => ctx.store.get_user(&r.username).await.map_err(store_err)?,
-                None => None,
+            let holders = match &record {
+                Some(r) => ctx
+                    .store
+                    .token_holders(&r.username, &r.client_id)
+                    .await
+                    .map_err(store_err)?,
+                None => Holders::default(),
             };
-            match authorizer::decide(&presented, record.as_ref(), user.as_ref(), now_secs()) {
+            match authorizer::decide(&presented, record.as_ref(), &holders, now_secs()) {
                 Ok(g) => {
                     let expires = record.map(|r| utc(r.expires_at)).unwrap_or_default();
                     let json = json!({
