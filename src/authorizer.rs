@@ -332,13 +332,11 @@ mod tests {
             decide(&t, Some(&good), &disabled, 600),
             Err(Denial::UserDisabled)
         );
-        let gone = Holders {
-            user: None,
-            ..holders()
-        };
+        let mut gone = holders();
+        gone.user = None;
         assert_eq!(
-            decide(&t, Some(&good), &gone, 600),
-            Err(Denial::UserDisabled)
+            decide(&t, Some(&good), &gone, 600).unwrap_err(),
+            Denial::UserDisabled
         );
         // Written under generation 3: void once the user's tokens start at 4, not at 3.
         let voided = user_is(|u| (u.generation, u.tokens_from) = (4, 4));
@@ -346,20 +344,12 @@ mod tests {
         let from_its_own = user_is(|u| u.tokens_from = 3);
         assert!(decide(&t, Some(&good), &from_its_own, 600).is_ok());
         // The application: removed, or its tokens revoked (a new epoch).
-        let removed = Holders {
-            application: None,
-            ..holders()
-        };
-        assert_eq!(
-            decide(&t, Some(&good), &removed, 600),
-            Err(Denial::ClientRemoved)
-        );
-        let mut new_epoch = holders();
-        new_epoch.application.as_mut().unwrap().token_epoch = 1;
-        assert_eq!(
-            decide(&t, Some(&good), &new_epoch, 600),
-            Err(Denial::Revoked)
-        );
+        let mut app = holders();
+        app.application.as_mut().unwrap().token_epoch = 1;
+        let refused = |h: &Holders| decide(&t, Some(&good), h, 600).unwrap_err();
+        assert_eq!(refused(&app), Denial::Revoked);
+        app.application = None;
+        assert_eq!(refused(&app), Denial::ClientRemoved);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use direct_oauth::clock::ManualClock;
 use direct_oauth::lambda::token_authorizer::TokenAuthorizer;
 use direct_oauth::random::OsRandom;
 use direct_oauth::store::memory::MemoryStore;
-use direct_oauth::store::{TokenRecord, User};
+use direct_oauth::store::{Application, TokenRecord, User};
 use direct_oauth::token::AccessToken;
 
 use crate::faults::Faulty;
@@ -24,6 +24,15 @@ fn authorizer() -> TokenAuthorizer<Faulty<MemoryStore>, ManualClock> {
         superuser: false,
         generation: 0,
         tokens_from: 0,
+    });
+    store.put_application(Application {
+        client_id: "cli".into(),
+        name: "cli".into(),
+        redirect_uris: vec![],
+        scope_ceiling: None,
+        secret_hash: None,
+        introspect_any: false,
+        token_epoch: 0,
     });
     TokenAuthorizer {
         tokens: Faulty::new(store),

@@ -12,7 +12,7 @@ use direct_oauth::store::{
 use direct_oauth::token::AccessToken;
 
 use crate::moto;
-use crate::store_contract::{token, user, verified};
+use crate::store_contract::{app, token, user, verified};
 
 /// A DynamoDB store on fresh tables in moto, and its client; `None` outside `make test`.
 pub async fn store() -> Option<(DynamoStore, aws_sdk_dynamodb::Client)> {
@@ -90,6 +90,7 @@ async fn a_token_item_holds_only_the_documented_attributes() {
     assert_eq!(
         names,
         [
+            "client_epoch",
             "client_id",
             "expires_at",
             "issued_at",
@@ -238,6 +239,7 @@ async fn disable_and_voids_are_one_write_to_the_user_that_every_check_reads() {
     let Some((store, _)) = store().await else {
         return;
     };
+    store.put_application(&app(), false).await.unwrap();
     store.put_user(&user("alice"), false).await.unwrap();
     let first = issue(&store, "alice").await;
     assert_eq!(verdict(&store, &first).await, Ok(()));

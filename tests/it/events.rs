@@ -11,7 +11,7 @@ use direct_oauth::lambda::authorize_app::{self, App};
 use direct_oauth::lambda::guard;
 use direct_oauth::lambda::token_authorizer::{TokenAuthorizer, read_event};
 use direct_oauth::store::memory::MemoryStore;
-use direct_oauth::store::{TokenRecord, User};
+use direct_oauth::store::{Application, TokenRecord, User};
 use direct_oauth::token::AccessToken;
 use http::header::LOCATION;
 use lambda_http::request::LambdaRequest;
@@ -157,6 +157,15 @@ fn sample_records(store: &MemoryStore) {
         superuser: false,
         generation: 0,
         tokens_from: 0,
+    });
+    store.put_application(Application {
+        client_id: "some_client_id".into(),
+        name: "Quay example".into(),
+        redirect_uris: vec![],
+        scope_ceiling: None,
+        secret_hash: None,
+        introspect_any: false,
+        token_epoch: 0,
     });
     let dir = events_dir().join("token-authorizer").join("http-api-v2");
     for (scenario, json) in files(&dir) {
