@@ -5,11 +5,12 @@ use direct_oauth::authorizer::AuthorizerAnswer;
 use direct_oauth::clock::ManualClock;
 use direct_oauth::lambda::token_authorizer::TokenAuthorizer;
 use direct_oauth::random::OsRandom;
+use direct_oauth::store::TokenRecord;
 use direct_oauth::store::memory::MemoryStore;
-use direct_oauth::store::{Application, TokenRecord, User};
 use direct_oauth::token::AccessToken;
 
 use crate::faults::Faulty;
+use crate::store_contract;
 use serde_json::{Value, json};
 
 const NOW_SECS: u64 = 1_800_000_000;
@@ -17,23 +18,8 @@ const NOW_SECS: u64 = 1_800_000_000;
 /// The authorizer over a store that holds alice, enabled.
 fn authorizer() -> TokenAuthorizer<Faulty<MemoryStore>, ManualClock> {
     let store = MemoryStore::default();
-    store.put_user(User {
-        username: "alice".into(),
-        password_hash: String::new(),
-        enabled: true,
-        superuser: false,
-        generation: 0,
-        tokens_from: 0,
-    });
-    store.put_application(Application {
-        client_id: "cli".into(),
-        name: "cli".into(),
-        redirect_uris: vec![],
-        scope_ceiling: None,
-        secret_hash: None,
-        introspect_any: false,
-        token_epoch: 0,
-    });
+    store.put_user(store_contract::user("alice"));
+    store.put_application(store_contract::app());
     TokenAuthorizer {
         tokens: Faulty::new(store),
         clock: ManualClock::at(NOW_SECS * 1000),

@@ -11,13 +11,14 @@ use direct_oauth::lambda::authorize_app::{self, App};
 use direct_oauth::lambda::guard;
 use direct_oauth::lambda::token_authorizer::{TokenAuthorizer, read_event};
 use direct_oauth::store::memory::MemoryStore;
-use direct_oauth::store::{Application, TokenRecord, User};
+use direct_oauth::store::{Application, TokenRecord};
 use direct_oauth::token::AccessToken;
 use http::header::LOCATION;
 use lambda_http::request::LambdaRequest;
 use serde_json::Value;
 
 use crate::flow::{NOW_MS, flow as demo_flow};
+use crate::store_contract;
 
 fn events_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("events")
@@ -150,22 +151,11 @@ async fn every_front_door_event_gets_the_answer_its_name_promises() {
 /// The sample tokens' records, as `tools/sample_tokens.py` writes them into a local stack:
 /// taken from the events themselves, so the two cannot disagree.
 fn sample_records(store: &MemoryStore) {
-    store.put_user(User {
-        username: "username".into(),
-        password_hash: String::new(),
-        enabled: true,
-        superuser: false,
-        generation: 0,
-        tokens_from: 0,
-    });
+    store.put_user(store_contract::user("username"));
     store.put_application(Application {
         client_id: "some_client_id".into(),
         name: "Quay example".into(),
-        redirect_uris: vec![],
-        scope_ceiling: None,
-        secret_hash: None,
-        introspect_any: false,
-        token_epoch: 0,
+        ..store_contract::app()
     });
     let dir = events_dir().join("token-authorizer").join("http-api-v2");
     for (scenario, json) in files(&dir) {
