@@ -11,9 +11,9 @@ use direct_oauth::lambda::token_authorizer;
 use direct_oauth::password::{HashError, PasswordHasherArgon, Passwords, Verification};
 use direct_oauth::random::OsRandom;
 use direct_oauth::store::{
-    Admission, Application, ClientAndToken, CodeRecord, CodeStore, Directory, FailedLogins,
-    Failure, FailureCounter, Holders, Lease, Lookup, Redemption, StoreError, TokenCanceller,
-    TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, Verified,
+    Admission, Application, ClientAndToken, CodeRecord, CodeStore, FailedLogins, Failure,
+    FailureCounter, Holders, Lease, Lookup, LookupReader, Redemption, StoreError, TokenCanceller,
+    TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, UserLinker, Verified,
 };
 use direct_oauth::whitelist::{CachedWhitelist, MemorySource};
 use lambda_http::http::Request;
@@ -21,9 +21,15 @@ use lambda_http::http::Request;
 /// Answers every lookup with the Quay example and accepts every write: no growth, no I/O.
 struct FixedStore(Lookup);
 
-impl Directory for FixedStore {
+impl LookupReader for FixedStore {
     async fn lookup(&self, _: &str, _: Option<&str>) -> Result<Lookup, StoreError> {
         Ok(self.0.clone())
+    }
+}
+
+impl UserLinker for FixedStore {
+    async fn link_user(&self, username: &str) -> Result<User, StoreError> {
+        Ok(User::linked(username))
     }
 }
 

@@ -106,3 +106,6 @@ start_watch() {
   code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1200 -X GET "$url" || true)
   [ "$code" = 405 ] || die "the function did not answer (HTTP $code); see $3"
 }
+
+# The LDAP directory's throw-away slapd (ensure_slapd, start_slapd).
+source "$ROOT/scripts/ldap.sh"

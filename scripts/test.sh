@@ -5,6 +5,8 @@ source "$(dirname "$0")/lib.sh"
 
 MOTO_PORT="${TEST_MOTO_PORT:-4577}"
 WATCH_PORT="${TEST_WATCH_PORT:-9077}"
+LDAP_PORT="${TEST_LDAP_PORT:-3489}"
+LDAPS_PORT="${TEST_LDAPS_PORT:-3736}"
 LOGS="$ROOT/.local/test"
 mkdir -p "$LOGS"
 trap cleanup EXIT
@@ -38,6 +40,9 @@ write_env "$LOGS/env"
 export MOTO_CALL_LOG="$LOGS/aws-calls.jsonl"
 : > "$MOTO_CALL_LOG"
 start_moto "$MOTO_PORT" "$LOGS/moto.log"
+# The LDAP directory's tests bind to a real OpenLDAP, installed here when missing.
+ensure_slapd
+start_slapd "$LDAP_PORT" "$LDAPS_PORT" "$LOGS/slapd" "$LOGS/slapd.log"
 provision_demo 2>"$LOGS/provision.log"
 start_watch "$WATCH_PORT" "$LOGS/env" "$LOGS/watch.log"
 export WATCH_PORT E2E_ENDPOINT="http://127.0.0.1:$WATCH_PORT/lambda-url/$FUNCTION/oauth/authorizeapp"

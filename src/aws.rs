@@ -203,3 +203,11 @@ pub fn ssm(config: &SdkConfig, calls: &AwsCalls) -> aws_sdk_ssm::Client {
         .build();
     aws_sdk_ssm::Client::from_conf(conf)
 }
+
+/// The user pool's client (a Cognito directory): its time counts as AWS time.
+pub fn cognito(config: &SdkConfig, calls: &AwsCalls) -> aws_sdk_cognitoidentityprovider::Client {
+    let conf = aws_sdk_cognitoidentityprovider::config::Builder::from(config)
+        .interceptor(calls.time.clone())
+        .build();
+    aws_sdk_cognitoidentityprovider::Client::from_conf(conf)
+}

@@ -27,6 +27,7 @@ pub mod token; // token generation, splitting and hashing
 
 // ---- Ports, each with its adapters in its own folder or file. ----
 pub mod clock; // Clock; SystemClock (and ManualClock, with the `test-support` feature)
+pub mod directory; // Directory: users from LDAP or a Cognito user pool (and memory, `test-support`)
 pub mod random; // Random; OsRandom, the OS CSPRNG (and CountingRandom, `test-support`)
 pub mod store; // the records of the six tables; store::dynamodb (and memory, `test-support`)
 pub mod whitelist; // the port and parsing; whitelist::{cache (policy), ssm} (and memory)

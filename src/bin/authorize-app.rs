@@ -14,7 +14,7 @@ async fn main() -> ExitCode {
     let app = match authorize_app::App::from_config(&config).await {
         Ok(app) => app,
         Err(e) => {
-            tracing::error!(error = %e, "cannot set up password hashing");
+            tracing::error!(error = %e, "cannot start");
             return ExitCode::FAILURE;
         }
     };

@@ -12,7 +12,11 @@ use std::time::Duration;
 use thiserror::Error;
 
 use crate::resources::{self, Resource};
+
+mod directory;
+
 use crate::scope;
+pub use directory::{DirectoryChoice, vars as directory_vars};
 
 /// Quay's scope names, the default catalogue.
 pub const QUAY_SCOPES: &str =
@@ -74,6 +78,10 @@ pub struct Config {
     pub realm: String,
     /// `tracing` filter directive, e.g. `info` or `direct_oauth=debug,info`.
     pub log_level: String,
+    /// Where passwords are checked: the users table, or a directory.
+    pub directory: DirectoryChoice,
+    /// A directory's group whose members are superusers (the `super:user` scope).
+    pub superuser_group: Option<String>,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -160,6 +168,9 @@ impl Config {
             backoff_cap: seconds(get(vars::BACKOFF_CAP_SECONDS), 1, 86_400)?,
             realm: realm(get(vars::REALM))?,
             log_level: log_level(&lookup),
+            directory: directory::choice(&get)?,
+            superuser_group: Some(get(directory::vars::SUPERUSER_GROUP).1)
+                .filter(|g| !g.is_empty()),
         })
     }
 }

@@ -4,20 +4,18 @@
 use std::time::Duration;
 
 use http::Request;
-use tracing::warn;
 
 use super::attempt::Attempt;
 use super::issue::CodeGrant;
 use super::{Answer, Deps, Event, Flow, RequestLog, fetch_budget, unavailable};
-use crate::basic_auth::Credentials;
 use crate::clock::Clock;
 use crate::error::{ApiError, RedirectError};
-use crate::password::{self, Passwords, Verification};
+use crate::password::Passwords;
 use crate::request::{self, AuthorizeRequest};
 use crate::response::{self, Echo};
 use crate::scope::{self, ScopePolicy};
 use crate::store::{
-    Admission, Directory, Failure, FailureCounter, Lookup, StoreError, User, Verified,
+    Admission, Failure, FailureCounter, Lookup, LookupReader, StoreError, Verified,
 };
 use crate::token::AccessToken;
 use crate::{identifier, pkce, throttle};
@@ -46,6 +44,16 @@ enum Decision {
         username: String,
         in_query: bool,
     },
+}
+
+/// The shortest a directory is given, however near the deadline.
+const MIN_DIRECTORY_BUDGET_MS: u64 = 200;
+
+/// When the request started, and when what it waits for must have answered.
+#[derive(Debug, Clone, Copy)]
+struct Times {
+    now_ms: u64,
+    deadline_ms: u64,
 }
 
 /// What the reads brought: the application and user, and the attempt's admission (none
@@ -141,7 +149,11 @@ impl<D: Deps> Flow<D> {
             }
             None => None,
         };
-        let (lookup, admission) = self.read(req, attempt.as_ref(), now_ms, budget).await?;
+        let times = Times {
+            now_ms,
+            deadline_ms: now_ms + budget.as_millis() as u64,
+        };
+        let (lookup, admission) = self.read(req, attempt.as_ref(), times).await?;
         let admitted = matches!(admission, Some(Ok(Admission::Admitted { .. })));
         let mut settled = false;
         let outcome = self
@@ -150,7 +162,7 @@ impl<D: Deps> Flow<D> {
                 attempt.as_ref(),
                 lookup,
                 admission,
-                now_ms,
+                times,
                 &mut settled,
             )
             .await;
@@ -172,13 +184,16 @@ impl<D: Deps> Flow<D> {
         &self,
         req: &AuthorizeRequest,
         attempt: Option<&Attempt<'_>>,
-        now_ms: u64,
-        budget: Duration,
+        times: Times,
     ) -> Result<Reads, ApiError> {
+        let Times {
+            now_ms,
+            deadline_ms,
+        } = times;
+        let budget = Duration::from_millis(deadline_ms - now_ms);
         let username = attempt.map(|a| a.credentials.username.as_str());
         let lookup = self.store.lookup(&req.client_id, username);
         // A turn is waited for within the request's budget, as SSM is.
-        let deadline_ms = now_ms + budget.as_millis() as u64;
         let admit = async {
             match attempt {
                 Some(a) => Some(self.admit(a, deadline_ms).await),
@@ -215,9 +230,10 @@ impl<D: Deps> Flow<D> {
         attempt: Option<&Attempt<'_>>,
         lookup: Result<Lookup, StoreError>,
         admission: Option<Result<Admission, StoreError>>,
-        now_ms: u64,
+        times: Times,
         settled: &mut bool,
     ) -> Result<Decision, ApiError> {
+        let now_ms = times.now_ms;
         let lookup = lookup.map_err(unavailable)?;
         // 5: registered application; 6: redirect URI.
         let app = lookup
@@ -255,7 +271,10 @@ impl<D: Deps> Flow<D> {
         // 9: password.
         let credentials = attempt.credentials;
         let verifying_since = self.clock.now_ms();
-        let Some((user, verification)) = self.verify(credentials, &lookup) else {
+        let within = times.deadline_ms.saturating_sub(verifying_since);
+        let within = Duration::from_millis(within.max(MIN_DIRECTORY_BUDGET_MS));
+        let checked = self.check_password(credentials, &lookup, within).await?;
+        let Some(login) = checked else {
             *settled = true;
             // The window runs from the failure, not from when the request came in; the
             // count decayed since the last failure, alike for every name.
@@ -280,6 +299,7 @@ impl<D: Deps> Flow<D> {
             recorded.map_err(unavailable)?;
             return Err(ApiError::LoginFailed);
         };
+        let user = &login.user;
         // 10: response type; a code needs PKCE (S256).
         let refuse = |error, in_query| {
             Ok(Decision::Redirect {
@@ -307,7 +327,7 @@ impl<D: Deps> Flow<D> {
         let policy = ScopePolicy {
             catalogue: &self.settings.scopes,
             ceiling: app.scope_ceiling.as_ref(),
-            superuser: user.superuser,
+            superuser: user.superuser || self.in_superuser_group(&login.groups),
         };
         let scopes = match scope::grant(req.scope.as_deref(), &policy) {
             Ok(s) => s,
@@ -339,9 +359,11 @@ impl<D: Deps> Flow<D> {
         *settled = true;
         let verified = Verified {
             username: user.username.clone(),
-            password_hash: Some(user.password_hash.clone()),
+            password_hash: login.verification.map(|_| user.password_hash.clone()),
             generation: user.generation,
-            new_password_hash: self.rehash(user, verification, &credentials.password),
+            new_password_hash: login
+                .verification
+                .and_then(|v| self.rehash(user, v, &credentials.password)),
         };
         let (token, ()) = tokio::join!(
             self.issue(&verified, app, &scopes, now_ms),
@@ -353,48 +375,5 @@ impl<D: Deps> Flow<D> {
             username: user.username.clone(),
             scopes,
         })
-    }
-
-    /// Check 9's verification: unknown, disabled and wrong-password logins cost one
-    /// verification each and are all `None`.
-    fn verify<'a>(
-        &self,
-        credentials: &Credentials,
-        lookup: &'a Lookup,
-    ) -> Option<(&'a User, Verification)> {
-        let verification = match &lookup.user {
-            Some(user) => {
-                let v = self
-                    .hasher
-                    .verify(&user.password_hash, &credentials.password);
-                if user.enabled {
-                    v
-                } else {
-                    Verification::Invalid
-                }
-            }
-            None => self.hasher.verify_dummy(&credentials.password),
-        };
-        match (&lookup.user, verification.is_valid()) {
-            (Some(user), true) => Some((user, verification)),
-            _ => None,
-        }
-    }
-
-    /// The new hash to store with the token, when the verified one is outdated.
-    fn rehash(&self, user: &User, verification: Verification, password: &str) -> Option<String> {
-        if verification != Verification::ValidNeedsRehash {
-            return None;
-        }
-        // bcrypt verifies only a password's first 72 bytes: argon2id of the whole longer
-        // string would lock the user out of every other string bcrypt accepted.
-        if password::is_bcrypt(&user.password_hash) && password.len() > password::BCRYPT_MAX_BYTES {
-            return None;
-        }
-        // A failed rehash only delays the upgrade to the next login.
-        self.hasher
-            .hash(password)
-            .inspect_err(|e| warn!(error = %e, "rehash failed"))
-            .ok()
     }
 }

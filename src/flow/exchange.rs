@@ -8,7 +8,8 @@ use crate::client_auth::{self, ClientCredentials};
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::store::{
-    Application, CodeRecord, CodeStore, Directory, Redemption, StoreError, TokenCanceller, Verified,
+    Application, CodeRecord, CodeStore, LookupReader, Redemption, StoreError, TokenCanceller,
+    Verified,
 };
 use crate::token::AccessToken;
 use crate::{pkce, request, response, secret};

@@ -15,6 +15,7 @@ use tracing::warn;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::directory::{Directory, NoDirectory};
 use crate::error::ApiError;
 use crate::password::Passwords;
 use crate::random::Random;
@@ -28,6 +29,7 @@ mod discovery;
 mod exchange;
 mod introspect;
 mod issue;
+mod login;
 mod revoke;
 
 /// Seconds a client is told to wait after an outage.
@@ -75,6 +77,8 @@ pub struct Settings {
     pub realm: String,
     /// The issuer URL for discovery; `None`: taken from the request's [`Issuer`].
     pub issuer: Option<String>,
+    /// A directory's group whose members are superusers.
+    pub superuser_group: Option<String>,
 }
 
 impl From<&Config> for Settings {
@@ -86,6 +90,7 @@ impl From<&Config> for Settings {
             backoff_cap: c.backoff_cap,
             realm: c.realm.clone(),
             issuer: c.issuer.clone(),
+            superuser_group: c.superuser_group.clone(),
         }
     }
 }
@@ -143,13 +148,15 @@ pub struct Answer {
 
 /// The flow's ports, named once: every `impl` of the flow is `impl<D: Deps> Flow<D>`.
 /// Any tuple `(store, whitelist source, clock, randomness, passwords)` of port
-/// implementations is one, so the glue and the tests each pick their own.
+/// implementations is one (its users are the users table's), and so is one with a
+/// [`Directory`] after them, so the glue and the tests each pick their own.
 pub trait Deps {
     type Store: Store;
     type Source: WhitelistSource;
     type Clock: Clock;
     type Random: Random;
     type Passwords: Passwords;
+    type Directory: Directory;
 }
 
 impl<St, Src, C, R, P> Deps for (St, Src, C, R, P)
@@ -165,6 +172,24 @@ where
     type Clock = C;
     type Random = R;
     type Passwords = P;
+    type Directory = NoDirectory;
+}
+
+impl<St, Src, C, R, P, Dir> Deps for (St, Src, C, R, P, Dir)
+where
+    St: Store,
+    Src: WhitelistSource,
+    C: Clock,
+    R: Random,
+    P: Passwords,
+    Dir: Directory,
+{
+    type Store = St;
+    type Source = Src;
+    type Clock = C;
+    type Random = R;
+    type Passwords = P;
+    type Directory = Dir;
 }
 
 /// The contract's flow over its ports. Built once per cold start and borrowed by every
@@ -175,6 +200,8 @@ pub struct Flow<D: Deps> {
     clock: D::Clock,
     random: D::Random,
     hasher: D::Passwords,
+    /// Where passwords are checked; `None`: the users table's own hashes.
+    directory: Option<D::Directory>,
     settings: Settings,
 }
 
@@ -197,6 +224,34 @@ where
             clock,
             random,
             hasher,
+            directory: None,
+            settings,
+        }
+    }
+}
+
+/// With a directory (or `None`, the users table, chosen when the function starts).
+impl<St, Src, C, R, P, Dir> Flow<(St, Src, C, R, P, Dir)>
+where
+    (St, Src, C, R, P, Dir):
+        Deps<Store = St, Source = Src, Clock = C, Random = R, Passwords = P, Directory = Dir>,
+{
+    pub fn with_directory(
+        store: St,
+        whitelist: CachedWhitelist<Src>,
+        clock: C,
+        random: R,
+        hasher: P,
+        directory: Option<Dir>,
+        settings: Settings,
+    ) -> Self {
+        Flow {
+            store,
+            whitelist,
+            clock,
+            random,
+            hasher,
+            directory,
             settings,
         }
     }

@@ -10,7 +10,11 @@ use tracing::info;
 
 use crate::aws::{self, AwsCalls};
 use crate::clock::SystemClock;
-use crate::config::Config;
+use crate::config::{Config, DirectoryChoice};
+use crate::directory::cognito::CognitoDirectory;
+use crate::directory::ldap::LdapDirectory;
+use crate::directory::ldap::password::SsmBindPassword;
+use crate::directory::{AnyDirectory, DirectoryError};
 use crate::flow::{Answer, Deadline, Deps, Event, Flow, Issuer, Settings};
 use crate::password::{HashError, PasswordHasherArgon};
 use crate::random::OsRandom;
@@ -30,7 +34,17 @@ pub type AwsFlow = Flow<(
     SystemClock,
     OsRandom,
     TimedPasswords<PasswordHasherArgon>,
+    AnyDirectory,
 )>;
+
+/// Why the function cannot start: it exits, and Lambda reports the failed init.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot set up password hashing: {0}")]
+    Hashing(#[from] HashError),
+    #[error("cannot set up the directory: {0}")]
+    Directory(#[from] DirectoryError),
+}
 
 /// What the function keeps between requests: built once per cold start, then borrowed.
 pub struct App<F> {
@@ -44,7 +58,7 @@ pub struct App<F> {
 impl App<AwsFlow> {
     /// The production wiring: one SDK configuration, so every client shares one
     /// credentials cache and HTTP client.
-    pub async fn from_config(config: &Config) -> Result<Self, HashError> {
+    pub async fn from_config(config: &Config) -> Result<Self, StartError> {
         let hasher = TimedPasswords::new(PasswordHasherArgon::new()?);
         let hashing = hasher.time();
         let sdk = aws::sdk_config().await;
@@ -53,12 +67,32 @@ impl App<AwsFlow> {
         let source = SsmWhitelist::new(aws::ssm(&sdk, &calls), config.whitelist_parameter.clone());
         let whitelist =
             CachedWhitelist::new(source, config.whitelist_cache, config.whitelist_stale);
-        let flow = Flow::new(
+        let directory = match &config.directory {
+            DirectoryChoice::Users => None,
+            DirectoryChoice::Ldap {
+                settings,
+                bind_password_parameter,
+            } => {
+                let ssm = aws::ssm(&sdk, &calls);
+                let password = SsmBindPassword::load(ssm, bind_password_parameter).await?;
+                let ldap = LdapDirectory::new(settings.as_ref().clone(), password)?;
+                Some(AnyDirectory::Ldap(Box::new(ldap)))
+            }
+            DirectoryChoice::Cognito(settings) => {
+                let client = aws::cognito(&sdk, &calls);
+                Some(AnyDirectory::Cognito(CognitoDirectory::new(
+                    client,
+                    settings.clone(),
+                )))
+            }
+        };
+        let flow = Flow::with_directory(
             store,
             whitelist,
             SystemClock,
             OsRandom,
             hasher,
+            directory,
             Settings::from(config),
         );
         Ok(App {

@@ -7,9 +7,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use super::{
-    Admission, Application, ClientAndToken, CodeRecord, CodeStore, Directory, FailedLogins,
-    Failure, FailureCounter, Holders, Lease, Lookup, Redemption, StoreError, TokenCanceller,
-    TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, Verified,
+    Admission, Application, ClientAndToken, CodeRecord, CodeStore, FailedLogins, Failure,
+    FailureCounter, Holders, Lease, Lookup, LookupReader, Redemption, StoreError, TokenCanceller,
+    TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, UserLinker, Verified,
 };
 
 #[derive(Debug, Default, Clone)]
@@ -128,7 +128,7 @@ impl MemoryStore {
     }
 }
 
-impl Directory for MemoryStore {
+impl LookupReader for MemoryStore {
     async fn lookup(&self, client_id: &str, username: Option<&str>) -> Result<Lookup, StoreError> {
         self.with(|i| {
             Ok(Lookup {
@@ -136,6 +136,17 @@ impl Directory for MemoryStore {
                 user: username.and_then(|u| i.users.get(u).cloned()),
                 bcrypt_cost: username.and(i.bcrypt_cost),
             })
+        })
+    }
+}
+
+impl UserLinker for MemoryStore {
+    async fn link_user(&self, username: &str) -> Result<User, StoreError> {
+        self.with(|i| {
+            Ok(i.users
+                .entry(username.to_string())
+                .or_insert_with(|| User::linked(username))
+                .clone())
         })
     }
 }

@@ -180,12 +180,35 @@ pub enum StoreError {
 }
 
 /// Reads the application and the user together.
-pub trait Directory: Send + Sync {
+pub trait LookupReader: Send + Sync {
     fn lookup(
         &self,
         client_id: &str,
         username: Option<&str>,
     ) -> impl Future<Output = Result<Lookup, StoreError>> + Send;
+}
+
+/// The local record of a user who came from a directory: made at the first login, so
+/// that the user's tokens are tied to it as a table user's are (generations, `user
+/// disable`, `token revoke --user`). It holds no password.
+pub trait UserLinker: Send + Sync {
+    /// The user's record: written now if there is none (enabled, generation 0), else the
+    /// one there (made by another login meanwhile, or by an operator), read consistently.
+    fn link_user(&self, username: &str) -> impl Future<Output = Result<User, StoreError>> + Send;
+}
+
+impl User {
+    /// A directory user's first local record: the directory holds the password.
+    pub fn linked(username: &str) -> User {
+        User {
+            username: username.into(),
+            password_hash: String::new(),
+            enabled: true,
+            superuser: false,
+            generation: 0,
+            tokens_from: 0,
+        }
+    }
 }
 
 /// Writes a token record, never overwriting an existing one, and only while the user is
@@ -335,7 +358,8 @@ pub struct Failure {
 
 /// Every port of the store the request flow uses, as one bound.
 pub trait Store:
-    Directory
+    LookupReader
+    + UserLinker
     + TokenWriter
     + TokenReader
     + TokenRevoker
@@ -347,7 +371,8 @@ pub trait Store:
 }
 
 impl<T> Store for T where
-    T: Directory
+    T: LookupReader
+        + UserLinker
         + TokenWriter
         + TokenReader
         + TokenRevoker

@@ -6,8 +6,10 @@
 use std::path::{Path, PathBuf};
 
 /// Where AWS and Lambda crates may be named: adapters, their support, the glue, binaries.
-const MAY_NAME_AWS: [&str; 6] = [
+const MAY_NAME_AWS: [&str; 8] = [
     "src/aws.rs",
+    "src/directory/cognito.rs",
+    "src/directory/ldap/password.rs",
     "src/store/dynamodb/",
     "src/whitelist/ssm.rs",
     "src/lambda/",
@@ -26,8 +28,9 @@ const AWS_NAMES: [&str; 6] = [
 ];
 
 /// The fakes: the names of what only tests and benches may build on.
-const FAKES: [&str; 5] = [
+const FAKES: [&str; 6] = [
     "MemoryStore",
+    "MemoryDirectory",
     "MemorySource",
     "ManualClock",
     "CountingRandom",

@@ -7,7 +7,7 @@ use direct_oauth::authorizer::{self, Denial};
 use direct_oauth::random::OsRandom;
 use direct_oauth::store::dynamodb::DynamoStore;
 use direct_oauth::store::{
-    Application, Directory, FailureCounter, StoreError, TokenReader, TokenRecord, TokenWriter,
+    Application, FailureCounter, LookupReader, StoreError, TokenReader, TokenRecord, TokenWriter,
 };
 use direct_oauth::token::AccessToken;
 

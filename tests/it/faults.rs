@@ -8,15 +8,16 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use direct_oauth::store::{
-    Admission, Application, ClientAndToken, CodeRecord, CodeStore, Directory, FailedLogins,
-    Failure, FailureCounter, Holders, Lease, Lookup, Redemption, StoreError, TokenCanceller,
-    TokenReader, TokenRecord, TokenRevoker, TokenWriter, Verified,
+    Admission, Application, ClientAndToken, CodeRecord, CodeStore, FailedLogins, Failure,
+    FailureCounter, Holders, Lease, Lookup, LookupReader, Redemption, StoreError, TokenCanceller,
+    TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, UserLinker, Verified,
 };
 
 /// The store's operations, for failing one of them on purpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operation {
     Lookup,
+    LinkUser,
     Admit,
     Release,
     PutToken,
@@ -46,7 +47,7 @@ struct Faults {
 pub struct Faulty<S> {
     pub inner: S,
     faults: Arc<Mutex<Faults>>,
-    /// Reads made through [`Directory::lookup`]; shared so that a test double elsewhere
+    /// Reads made through [`LookupReader::lookup`]; shared so that a test double elsewhere
     /// (a whitelist source, say) can see them as they happen.
     lookups: Arc<AtomicU32>,
 }
@@ -117,11 +118,18 @@ impl<S> Faulty<S> {
     }
 }
 
-impl<S: Directory> Directory for Faulty<S> {
+impl<S: LookupReader> LookupReader for Faulty<S> {
     async fn lookup(&self, client_id: &str, username: Option<&str>) -> Result<Lookup, StoreError> {
         self.lookups.fetch_add(1, Ordering::Relaxed);
         self.check(Operation::Lookup)?;
         self.inner.lookup(client_id, username).await
+    }
+}
+
+impl<S: UserLinker> UserLinker for Faulty<S> {
+    async fn link_user(&self, username: &str) -> Result<User, StoreError> {
+        self.check(Operation::LinkUser)?;
+        self.inner.link_user(username).await
     }
 }
 

@@ -12,16 +12,21 @@
 //!   event, through the same conversion: no panic, no 5xx;
 //! - `authorizer`: the authorizer handler with the memory store;
 //! - `fuzz`: property tests of the parsers and the flow;
+//! - `directory_contract`: one suite of directory expectations, run on the memory fake
+//!   always, on LDAP against a real `slapd` (`ldap`) and on Cognito against moto (`cognito`);
 //! - `architecture`: the layering rules of `src/lib.rs`, and file sizes.
 
 mod architecture;
 mod authorizer;
+mod cognito;
+mod directory_contract;
 mod dynamodb;
 mod event_fuzz;
 mod events;
 mod faults;
 mod flow;
 mod fuzz;
+mod ldap;
 mod moto;
 mod ssm;
 mod store_contract;

@@ -20,8 +20,8 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use super::{
-    Directory, Holders, Lookup, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker,
-    User,
+    Holders, Lookup, LookupReader, StoreError, TokenCanceller, TokenReader, TokenRecord,
+    TokenRevoker, User,
 };
 use crate::config::Tables;
 
@@ -31,6 +31,7 @@ mod codes;
 mod issue;
 mod item;
 mod lifecycle;
+mod link;
 mod whitelist_claim;
 
 pub use item::attr;
@@ -133,7 +134,7 @@ impl DynamoStore {
     }
 }
 
-impl Directory for DynamoStore {
+impl LookupReader for DynamoStore {
     async fn lookup(&self, client_id: &str, username: Option<&str>) -> Result<Lookup, StoreError> {
         let t = &self.tables;
         let mut wanted = HashMap::from([(

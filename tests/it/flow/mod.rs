@@ -272,6 +272,7 @@ mod attempts;
 mod checks_1_to_7;
 mod checks_8_to_12;
 mod code_flow;
+mod directory;
 mod introspect_discovery;
 mod overlap;
 mod success;

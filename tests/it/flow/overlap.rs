@@ -6,9 +6,9 @@
 use std::time::Duration;
 
 use direct_oauth::store::{
-    Admission, Application, ClientAndToken, CodeRecord, CodeStore, Directory, FailedLogins,
-    Failure, FailureCounter, Holders, Lease, Lookup, Redemption, StoreError, TokenCanceller,
-    TokenReader, TokenRecord, TokenRevoker, TokenWriter, Verified,
+    Admission, Application, ClientAndToken, CodeRecord, CodeStore, FailedLogins, Failure,
+    FailureCounter, Holders, Lease, Lookup, LookupReader, Redemption, StoreError, TokenCanceller,
+    TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, UserLinker, Verified,
 };
 use tokio::sync::Notify;
 
@@ -28,12 +28,18 @@ async fn after(partner: &Notify, what: &str) -> Result<(), StoreError> {
         .map_err(|_| StoreError::Unavailable(format!("{what} was not sent alongside")))
 }
 
-impl Directory for Overlapping {
+impl LookupReader for Overlapping {
     async fn lookup(&self, client_id: &str, username: Option<&str>) -> Result<Lookup, StoreError> {
         if username.is_some() {
             after(&self.admitted, "the admission").await?;
         }
         self.inner.lookup(client_id, username).await
+    }
+}
+
+impl UserLinker for Overlapping {
+    async fn link_user(&self, username: &str) -> Result<User, StoreError> {
+        self.inner.link_user(username).await
     }
 }
 

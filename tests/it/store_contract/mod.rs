@@ -296,6 +296,32 @@ async fn revocation_needs_the_secret_and_happens_once(store: &impl ContractStore
     );
 }
 
+/// A directory user's record is written once, by whichever login comes first, and never
+/// replaces one that is there (an operator's, or a disabled one); a token then holds to it.
+async fn a_directory_user_is_linked_once_and_never_over_a_record(store: &impl ContractStore) {
+    let linked = store.link_user("dora").await.unwrap();
+    assert_eq!(linked, User::linked("dora"));
+    let (a, b) = tokio::join!(store.link_user("dora"), store.link_user("dora"));
+    assert_eq!((a.unwrap(), b.unwrap()), (linked.clone(), linked.clone()));
+    let disabled = User {
+        enabled: false,
+        generation: 4,
+        ..user("ned")
+    };
+    store.seed_user(disabled.clone()).await;
+    assert_eq!(store.link_user("ned").await.unwrap(), disabled);
+    let held = verified(&linked);
+    let held = Verified {
+        password_hash: None,
+        ..held
+    };
+    let t = TokenRecord {
+        username: "dora".into(),
+        ..token("id-linked")
+    };
+    store.put_token(&t, &held).await.unwrap();
+}
+
 /// Each case, once per store.
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
@@ -323,6 +349,7 @@ macro_rules! contract {
 
 contract!(
     lookup_reads_application_and_user_together,
+    a_directory_user_is_linked_once_and_never_over_a_record,
     the_bcrypt_marker_is_read_with_the_user,
     one_attempt_per_name_is_admitted_at_a_time,
     an_admission_retried_after_a_lost_answer_is_still_admitted,

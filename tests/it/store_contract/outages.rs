@@ -5,7 +5,7 @@
 // The ports' traits in scope, so calls reach the double's methods, not (through its
 // `Deref`) the wrapped store's.
 use direct_oauth::store::{
-    CodeStore, Directory, FailureCounter, Redemption, TokenReader, TokenWriter,
+    CodeStore, FailureCounter, LookupReader, Redemption, TokenReader, TokenWriter,
 };
 
 use super::codes::{NOW_SECS, code};

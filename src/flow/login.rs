@@ -1,0 +1,117 @@
+//! Check 9, the password: verified against the users table's own hash, or by the
+//! directory the deployment names, whose users get a local record at their first login.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use tracing::warn;
+
+use super::{Deps, Flow, unavailable};
+use crate::basic_auth::Credentials;
+use crate::directory::{Directory, Verdict};
+use crate::error::ApiError;
+use crate::password::{self, Passwords, Verification};
+use crate::store::{Lookup, User, UserLinker};
+
+/// A password that checked out.
+pub(super) struct Login {
+    /// The user's record: the users table's, or a directory user's local one.
+    pub(super) user: User,
+    /// How the users table's hash verified; `None` for a directory's user (nothing local
+    /// to rehash; the generation alone holds the token to the user).
+    pub(super) verification: Option<Verification>,
+    /// The directory's groups (none for the users table's users).
+    pub(super) groups: BTreeSet<String>,
+}
+
+impl<D: Deps> Flow<D> {
+    /// Check 9: the password, by the users table's hash or by the directory. Unknown,
+    /// disabled and wrong-password logins are all `None`; a directory that cannot answer
+    /// is an outage (503), never a failure of the user's.
+    pub(super) async fn check_password(
+        &self,
+        credentials: &Credentials,
+        lookup: &Lookup,
+        within: Duration,
+    ) -> Result<Option<Login>, ApiError> {
+        let Some(directory) = &self.directory else {
+            return Ok(self.verify(credentials, lookup).map(|(user, v)| Login {
+                user: user.clone(),
+                verification: Some(v),
+                groups: BTreeSet::new(),
+            }));
+        };
+        let (name, password) = (&credentials.username, &credentials.password);
+        let verdict = directory
+            .authenticate(name, password, within)
+            .await
+            .map_err(unavailable)?;
+        let Verdict::Accepted { groups } = verdict else {
+            return Ok(None);
+        };
+        // The local record ties the user's tokens to it: made at the first login. One an
+        // operator disabled refuses, after the directory was asked as for anyone else.
+        let user = match &lookup.user {
+            Some(user) => user.clone(),
+            None => self.store.link_user(name).await.map_err(unavailable)?,
+        };
+        Ok(user.enabled.then_some(Login {
+            user,
+            verification: None,
+            groups,
+        }))
+    }
+
+    pub(super) fn in_superuser_group(&self, groups: &BTreeSet<String>) -> bool {
+        let group = self.settings.superuser_group.as_ref();
+        group.is_some_and(|g| groups.contains(g))
+    }
+
+    /// Check 9's verification against the users table: unknown, disabled and
+    /// wrong-password logins cost one verification each and are all `None`.
+    fn verify<'a>(
+        &self,
+        credentials: &Credentials,
+        lookup: &'a Lookup,
+    ) -> Option<(&'a User, Verification)> {
+        let verification = match &lookup.user {
+            Some(user) => {
+                let v = self
+                    .hasher
+                    .verify(&user.password_hash, &credentials.password);
+                if user.enabled {
+                    v
+                } else {
+                    Verification::Invalid
+                }
+            }
+            None => self.hasher.verify_dummy(&credentials.password),
+        };
+        match (&lookup.user, verification.is_valid()) {
+            (Some(user), true) => Some((user, verification)),
+            _ => None,
+        }
+    }
+
+    /// The new hash to store with the token, when the verified one is outdated.
+    pub(super) fn rehash(
+        &self,
+        user: &User,
+        verification: Verification,
+        password: &str,
+    ) -> Option<String> {
+        if verification != Verification::ValidNeedsRehash {
+            return None;
+        }
+        // bcrypt verifies only a password's first 72 bytes: argon2id of the whole longer
+        // string would lock the user out of every other string bcrypt accepted.
+        if password::is_bcrypt(&user.password_hash) && password.len() > password::BCRYPT_MAX_BYTES {
+            return None;
+        }
+        // A failed rehash only delays the upgrade to the next login.
+        self.hasher
+            .hash(password)
+            .inspect_err(|e| warn!(error = %e, "rehash failed"))
+            .ok()
+    }
+}
