@@ -154,6 +154,7 @@ fn pure_core(c: &mut Criterion) {
             secret_hash: None,
             introspect_any: false,
             token_epoch: 0,
+            access: Default::default(),
         }),
         user: Some(User {
             username: "username".into(),
@@ -239,6 +240,7 @@ fn authorizer_core(c: &mut Criterion) {
             secret_hash: None,
             introspect_any: false,
             token_epoch: 0,
+            access: Default::default(),
         }),
     };
     // The sample HTTP API event, carrying this token.

@@ -258,6 +258,7 @@ mod tests {
                 secret_hash: None,
                 introspect_any: false,
                 token_epoch: 0,
+                access: Default::default(),
             }),
         }
     }

@@ -323,7 +323,11 @@ impl<D: Deps> Flow<D> {
                 return refuse(RedirectError::UnsupportedResponseType(why), false);
             }
         };
-        // 11: scopes.
+        // 11: whom the application may be granted tokens for, then scopes.
+        if !app.access.admits(&user.username, &login.groups) {
+            let why = "the application may not be granted tokens for this user".into();
+            return refuse(RedirectError::AccessDenied(why), challenge.is_some());
+        }
         let policy = ScopePolicy {
             catalogue: &self.settings.scopes,
             ceiling: app.scope_ceiling.as_ref(),

@@ -378,6 +378,7 @@ async fn applications_are_listed_and_removed() {
             secret_hash: None,
             introspect_any: false,
             token_epoch: 0,
+            access: Default::default(),
         };
         store.put_application(&app, false).await.unwrap();
     }

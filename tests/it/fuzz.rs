@@ -181,6 +181,7 @@ fn flow() -> (FuzzFlow, MemoryStore) {
         secret_hash: None,
         introspect_any: false,
         token_epoch: 0,
+        access: Default::default(),
     });
     let config = Config::from_lookup(|_| None).unwrap();
     let whitelist = CachedWhitelist::new(

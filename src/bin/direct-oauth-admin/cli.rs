@@ -151,6 +151,17 @@ pub(crate) struct AppUpdateArgs {
     /// Let it introspect only its own tokens again.
     #[arg(long)]
     pub(crate) no_introspect_any: bool,
+    /// A user it may be granted tokens for (repeatable); --allow-user and --allow-group
+    /// together replace who it was open to.
+    #[arg(long = "allow-user", value_name = "NAME")]
+    pub(crate) allow_users: Vec<String>,
+    /// A group whose members it may be granted tokens for (repeatable): a directory's
+    /// group (LDAP, Cognito).
+    #[arg(long = "allow-group", value_name = "GROUP")]
+    pub(crate) allow_groups: Vec<String>,
+    /// Open it to anyone again.
+    #[arg(long, conflicts_with_all = ["allow_users", "allow_groups"])]
+    pub(crate) allow_anyone: bool,
 }
 
 #[derive(Subcommand)]
@@ -205,6 +216,14 @@ pub(crate) struct AppArgs {
     /// applications (needs --confidential; otherwise only its own tokens are answered).
     #[arg(long, requires = "confidential")]
     pub(crate) introspect_any: bool,
+    /// A user it may be granted tokens for (repeatable). With no --allow-user and no
+    /// --allow-group, anyone.
+    #[arg(long = "allow-user", value_name = "NAME")]
+    pub(crate) allow_users: Vec<String>,
+    /// A group whose members it may be granted tokens for (repeatable): a directory's
+    /// group (LDAP, Cognito).
+    #[arg(long = "allow-group", value_name = "GROUP")]
+    pub(crate) allow_groups: Vec<String>,
 }
 
 #[derive(Subcommand)]

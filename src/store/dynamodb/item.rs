@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::store::{Application, FailedLogins, StoreError, TokenRecord, User};
+use crate::store::{Access, Application, FailedLogins, StoreError, TokenRecord, User};
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 
@@ -43,6 +43,8 @@ pub mod attr {
     pub const CODE_CHALLENGE: &str = "code_challenge";
     pub const USED_AT: &str = "used_at";
     pub const INTROSPECT_ANY: &str = "introspect_any";
+    pub const ALLOWED_USERS: &str = "allowed_users";
+    pub const ALLOWED_GROUPS: &str = "allowed_groups";
     /// An application's: raised by every edit, which is conditional on the one it read.
     pub const VERSION: &str = "edit_version";
 }
@@ -135,6 +137,10 @@ pub(super) fn application_from(i: &Item) -> Result<Application, StoreError> {
         secret_hash: i.sha256(attr::SECRET_SHA256)?,
         introspect_any: i.flag(attr::INTROSPECT_ANY).unwrap_or(false),
         token_epoch: i.num(attr::TOKEN_EPOCH).unwrap_or(0),
+        access: Access {
+            users: set(i.strings(attr::ALLOWED_USERS)?),
+            groups: set(i.strings(attr::ALLOWED_GROUPS)?),
+        },
     })
 }
 
@@ -280,5 +286,19 @@ pub(super) fn application_item(app: &Application) -> Item {
     if app.introspect_any {
         item.insert(attr::INTROSPECT_ANY.to_string(), AttributeValue::Bool(true));
     }
+    // DynamoDB has no empty sets: an open application has neither attribute.
+    for (name, names) in [
+        (attr::ALLOWED_USERS, &app.access.users),
+        (attr::ALLOWED_GROUPS, &app.access.groups),
+    ] {
+        if !names.is_empty() {
+            let names = names.iter().cloned().collect();
+            item.insert(name.to_string(), AttributeValue::Ss(names));
+        }
+    }
     item
+}
+
+fn set(names: Option<Vec<String>>) -> BTreeSet<String> {
+    names.unwrap_or_default().into_iter().collect()
 }

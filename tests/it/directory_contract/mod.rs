@@ -43,7 +43,11 @@ pub async fn holds<D: Directory>(d: &D, people: &People, remove: impl AsyncFnOnc
         (name.as_str(), wrong.as_str(), "a wrong password"),
         (name.as_str(), "", "an empty password"),
         ("nobody-of-that-name", password.as_str(), "an unknown name"),
-        (wildcard.as_str(), password.as_str(), "a wildcard for a name"),
+        (
+            wildcard.as_str(),
+            password.as_str(),
+            "a wildcard for a name",
+        ),
         (filter.as_str(), password.as_str(), "a filter for a name"),
     ] {
         assert_eq!(check(n, p).await, Verdict::Refused, "{case}");

@@ -32,6 +32,7 @@ pub(super) fn confidential() -> TestFlow {
         secret_hash: Some(secret::hash(SECRET)),
         introspect_any: false,
         token_epoch: 0,
+        access: Default::default(),
     });
     f
 }

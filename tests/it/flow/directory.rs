@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use direct_oauth::directory::memory::MemoryDirectory;
 use direct_oauth::directory::{Directory, DirectoryError, Verdict};
+use direct_oauth::store::{Access, LookupReader};
 
 use super::*;
 
@@ -207,4 +208,40 @@ async fn the_superuser_group_grants_super_user_and_others_are_denied_it() {
         fragment(&r)[0],
         ("error".to_string(), "access_denied".to_string())
     );
+}
+
+#[tokio::test]
+async fn an_application_open_to_some_refuses_the_others_before_a_token_exists() {
+    let (f, store, directory) = with_directory();
+    directory.inner.put_user("cid", "cid-password", &["ci"]);
+    let mut app = store
+        .lookup(CLIENT, None)
+        .await
+        .unwrap()
+        .application
+        .unwrap();
+    app.access = Access {
+        users: ["quinn".to_string()].into(),
+        groups: ["ci".to_string()].into(),
+    };
+    store.put_application(app);
+    for (name, password, granted) in [
+        ("cid", "cid-password", true),
+        ("quinn", "quinn-password", true),
+        ("dora", "dora-password", false),
+    ] {
+        let r = f
+            .handle(&post(Some(&basic(name, password)), GOOD_BODY))
+            .await
+            .response;
+        assert_eq!(r.status(), 302, "{name}");
+        let first = fragment(&r)[0].clone();
+        if granted {
+            assert_eq!(first.0, "access_token", "{name}");
+        } else {
+            assert_eq!(first, ("error".into(), "access_denied".into()), "{name}");
+        }
+    }
+    let holders: BTreeSet<String> = store.tokens().into_iter().map(|t| t.username).collect();
+    assert_eq!(holders, ["cid".to_string(), "quinn".to_string()].into());
 }

@@ -82,6 +82,7 @@ fn resource_server(f: &TestFlow, client_id: &str, secret: &str, introspect_any: 
         secret_hash: Some(direct_oauth::secret::hash(secret)),
         introspect_any,
         token_epoch: 0,
+        access: Default::default(),
     });
 }
 

@@ -189,6 +189,7 @@ where
         secret_hash: None,
         introspect_any: false,
         token_epoch: 0,
+        access: Default::default(),
     });
     store.put_application(Application {
         client_id: "multi".into(),
@@ -198,6 +199,7 @@ where
         secret_hash: None,
         introspect_any: false,
         token_epoch: 0,
+        access: Default::default(),
     });
     let config = Config::from_lookup(|_| None).unwrap();
     let mut s = Settings::from(&config);

@@ -12,7 +12,8 @@ use codes::*;
 use direct_oauth::store::dynamodb::DynamoStore;
 use direct_oauth::store::memory::MemoryStore;
 use direct_oauth::store::{
-    Admission, Application, FailedLogins, Failure, Lease, StoreError, TokenRecord, User, Verified,
+    Access, Admission, Application, FailedLogins, Failure, Lease, StoreError, TokenRecord, User,
+    Verified,
 };
 use outages::*;
 
@@ -126,6 +127,10 @@ pub(super) fn app() -> Application {
         secret_hash: Some([9; 32]),
         introspect_any: false,
         token_epoch: 0,
+        access: Access {
+            users: ["quinn".to_string()].into(),
+            groups: ["ci".to_string(), "quay-admins".to_string()].into(),
+        },
     }
 }
 

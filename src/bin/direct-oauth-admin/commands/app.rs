@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use direct_oauth::random::{OsRandom, Random};
-use direct_oauth::store::{Application, StoreError};
+use direct_oauth::store::{Access, Application, StoreError};
 use direct_oauth::{redirect, scope, secret};
 
 use serde_json::json;
@@ -48,6 +48,9 @@ pub(crate) async fn run(ctx: &Ctx, cmd: AppCommand) -> CliResult {
                         "scope_ceiling": app.scope_ceiling,
                         "confidential": app.secret_hash.is_some(),
                         "introspect_any": app.introspect_any,
+                        // Both empty: open to anyone.
+                        "allowed_users": app.access.users,
+                        "allowed_groups": app.access.groups,
                     })
                 })
                 .collect();
@@ -119,6 +122,13 @@ fn scope_ceiling(ctx: &Ctx, raw: Option<&str>) -> Result<Option<BTreeSet<String>
     Ok(Some(scopes))
 }
 
+fn access(users: &[String], groups: &[String]) -> Access {
+    Access {
+        users: users.iter().cloned().collect(),
+        groups: groups.iter().cloned().collect(),
+    }
+}
+
 fn check_redirect_uris(uris: &[String]) -> CliResult {
     for uri in uris {
         redirect::validate_registration(uri)
@@ -159,6 +169,11 @@ async fn app_update(ctx: &Ctx, args: AppUpdateArgs) -> CliResult {
         if args.introspect_any || args.no_introspect_any {
             app.introspect_any = args.introspect_any;
         }
+        if args.allow_anyone {
+            app.access = Access::default();
+        } else if !args.allow_users.is_empty() || !args.allow_groups.is_empty() {
+            app.access = access(&args.allow_users, &args.allow_groups);
+        }
         // Conditional on the version read: another edit (or a rotation) meanwhile makes
         // this one read again and apply its changes to what that edit left.
         if ctx
@@ -189,6 +204,7 @@ async fn app_add(ctx: &Ctx, args: AppArgs) -> CliResult {
         secret_hash: secret.as_deref().map(secret::hash),
         introspect_any: args.introspect_any,
         token_epoch: first_epoch()?,
+        access: access(&args.allow_users, &args.allow_groups),
     };
     match ctx.store.put_application(&app, false).await {
         Ok(()) => {
