@@ -41,6 +41,11 @@ CLI_INIT = "direct-oauth-admin init (local stacks only)"
 HARNESS = "the tests themselves (boto3, or requests of their own)"
 CARGO_TEST = "cargo test binaries"
 UNATTRIBUTED = "unattributed (a Rust SDK call whose process was not found)"
+# The function run with a directory (tests/e2e/test_directories.py names it so in its
+# User-Agent): its calls are shown but not judged here, since the default deployment has
+# no directory; tests/template/test_template.py checks the directory's statements in the
+# deployments that choose one.
+DIRECTORY_RUNS = ("authorize-app-ldap", "authorize-app-cognito")
 
 # Calls a function's role allows that its code never makes: Lambda delivers the logs, and
 # its X-Ray daemon the traces. A statement granting only these is not expected to be used.
@@ -87,6 +92,8 @@ def principal_of(line):
         else None
     if name == CLI and cli_command(caller.get("argv") or []) == "init":
         return CLI_INIT
+    if line.get("app") in DIRECTORY_RUNS:
+        return line["app"] + " (a directory's deployment; not judged here)"
     if name:
         return name
     if line.get("sdk") != "aws-sdk-rust":

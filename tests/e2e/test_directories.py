@@ -113,6 +113,8 @@ def backend(request):
     b = request.param()
     e.update(b.env(e))
     e["DIRECT_OAUTH_SUPERUSER_GROUP"] = "quay-admins"
+    # Its AWS calls are told apart from the default deployment's (tools/iam_eval.py).
+    e["AWS_SDK_UA_APP_ID"] = "authorize-app-" + b.name
     b.stack_env = e
     b.tables = {role: e[var] for var, role in TABLES.items()}
     return b

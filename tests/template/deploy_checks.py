@@ -20,10 +20,15 @@ METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 INVOKE = ("lambda:InvokeFunction", "lambda:*", "*")
 
 # Actions IAM authorizes only on Resource "*" (they name no resource): the only ones a
-# statement may grant on "*". X-Ray's are what active tracing and its SDKs call.
+# statement may grant on "*". X-Ray's are what active tracing and its SDKs call; EC2's are
+# what Lambda calls to attach a function to a VPC (AWSLambdaVPCAccessExecutionRole grants
+# them on "*": the interfaces it makes have no ARN until they exist).
 STAR_ONLY = frozenset({
     "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
     "xray:GetSamplingTargets", "xray:GetSamplingStatisticSummaries", "cloudwatch:PutMetricData",
+    "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
 })
 
 # AWS managed policies a role may attach, with their statements as AWS publishes them, so

@@ -28,6 +28,8 @@ SAMPLES = {
     "Scopes": "repo:read user:read",
     "ReservedConcurrency": "10",
     "AlarmEmail": "ops@example.com",
+    "VpcSubnetIds": "subnet-0123456789abcdef0,subnet-0fedcba9876543210",
+    "VpcRouteTableIds": "rtb-0123456789abcdef0",
 }
 
 # Parameters whose conditions only rename things, fill an environment variable or add alarm
@@ -35,6 +37,27 @@ SAMPLES = {
 # combinations of the others with an odd number of non-defaults, so each of their values
 # meets each value of every other parameter; all other condition parameters: full product.
 JOINT = ("WhitelistParameterName", "Scopes", "AlarmEmail")
+
+# Parameters walked in step with each other rather than multiplied: the i-th combination
+# of the others meets the i-th value of each (modulo its count), so every value of these
+# meets every value of every other parameter, at a third of the full product's cost. The
+# directory and its network go together: LDAP is tried inside a VPC with a DynamoDB
+# endpoint, Cognito and the users table outside one.
+IN_STEP = ("Directory", "VpcSubnetIds", "VpcRouteTableIds")
+
+# What a chosen directory's Rules require, given to every combination (the values matter
+# only where the directory reads them).
+SETTINGS = {
+    "LdapUrl": "ldaps://ldap.example.org:636",
+    "LdapBindDn": "cn=direct-oauth,ou=services,dc=example,dc=org",
+    "LdapBindPasswordParameter": "/direct-oauth/ldap-bind-password",
+    "LdapUserBase": "ou=people,dc=example,dc=org",
+    "LdapGroupBase": "ou=groups,dc=example,dc=org",
+    "CognitoUserPoolId": f"{REGION}_AbCdEfGhI",
+    "CognitoClientId": "1example23456789",
+    "VpcSecurityGroupIds": "sg-0123456789abcdef0",
+    "VpcId": "vpc-0123456789abcdef0",
+}
 
 
 class _PolicyNames:
@@ -120,14 +143,19 @@ def combinations(template):
     """The parameter values to deploy with, one {name: value} per combination, naming every
     parameter a condition reads."""
     tried = condition_parameters(template)
-    full = [n for n in tried if n not in JOINT]
+    full = [n for n in tried if n not in JOINT and n not in IN_STEP]
     joint = [n for n in tried if n in JOINT]
+    in_step = [n for n in tried if n in IN_STEP]
+    steps = max((len(tried[n]) for n in in_step), default=1)
     for values in itertools.product(*(tried[n] for n in full)):
-        combo = dict(zip(full, values))
-        odd = sum(v != tried[n][0] for n, v in combo.items()) % 2
-        for n in joint:
-            combo[n] = tried[n][-1] if odd else tried[n][0]
-        yield combo
+        for step in range(steps):
+            combo = dict(zip(full, values))
+            odd = sum(v != tried[n][0] for n, v in combo.items()) % 2
+            for n in joint:
+                combo[n] = tried[n][-1] if odd else tried[n][0]
+            for n in in_step:
+                combo[n] = tried[n][step % len(tried[n])]
+            yield combo
 
 
 def label(combo, template):
@@ -135,7 +163,7 @@ def label(combo, template):
     parameters as one `+names` (all set) when they differ."""
     tried = condition_parameters(template)
     parts = [f"{name}={value if len(value) <= 12 else '<set>'}" for name, value in combo.items()
-             if value != tried[name][0] and name not in JOINT]
+             if name in tried and value != tried[name][0] and name not in JOINT]
     if any(combo.get(n, tried[n][0]) != tried[n][0] for n in JOINT if n in tried):
         parts.append("+" + ",".join(n for n in JOINT if n in tried) + "=<set>")
     return " ".join(parts) or "(defaults)"
@@ -298,8 +326,9 @@ class Deployment:
     def __init__(self, template, combo, policy_names):
         self.combo = combo
         self.label = label(combo, template)
-        self.transformed = translate(template, combo, policy_names)
-        ev = Evaluator(self.transformed, combo)
+        params = {**SETTINGS, **combo}
+        self.transformed = translate(template, params, policy_names)
+        ev = Evaluator(self.transformed, params)
         expressions = self.transformed.get("Conditions", {})
         ev.conditions = {name: _Lazy(name, expressions, ev) for name in expressions}
         self.conditions = {name: bool(lazy) for name, lazy in ev.conditions.items()}
@@ -316,7 +345,7 @@ class Deployment:
             if "Condition" in resource and not self.conditions[resource["Condition"]]:
                 continue
             self.resources[logical_id] = _resolved(resource, ev)
-        self.ev = Evaluator(self.transformed, combo, self.conditions, self.resources)
+        self.ev = Evaluator(self.transformed, params, self.conditions, self.resources)
 
 
 class _Lazy:
