@@ -1,0 +1,115 @@
+"""Each directory the function can check passwords with (the users table, LDAP against the
+slapd scripts/bench.sh starts, Cognito against moto): a direct approval's cold start and
+warm time, and whether a 401 tells what failed: the medians of an unknown name, a wrong
+password and a disabled user's right password, interleaved on one warm instance, the
+failed-logins record reset before each (as bench_enumeration does), within 15 %."""
+
+import os
+import statistics
+import time
+import uuid
+
+import boto3
+
+from bench_answers import check, issued, status_is
+from bench_enumeration import FAILED_LOGINS_TABLE
+from bench_events import event, with_auth
+from bench_timing import Instance, cold_start, warm_latency
+
+SUFFIX = "dc=example,dc=org"
+# (right login, disabled user's login) per backend, on one users table: each disabled
+# user is a name of its own. The unknown name is the same for all.
+PEOPLE = {
+    "users": (("username", "passwordhere"), ("disabled-user", "disabled-password")),
+    "ldap": (("alice", "alice-password"), ("bob", "bob-password")),
+    "cognito": (("alice", "Alice-password-1"), ("carol", "Carol-password-1")),
+}
+UNKNOWN = "no-such-user"
+
+
+def _ldap(stack):
+    name = "/direct-oauth/bench/ldap-bind-" + uuid.uuid4().hex[:6]
+    boto3.client("ssm").put_parameter(Name=name, Value="service-secret", Type="SecureString")
+    return {
+        "DIRECT_OAUTH_DIRECTORY": "ldap",
+        "DIRECT_OAUTH_LDAP_URL": os.environ["LDAP_URL"],
+        "DIRECT_OAUTH_LDAP_BIND_DN": f"cn=direct-oauth,ou=services,{SUFFIX}",
+        "DIRECT_OAUTH_LDAP_BIND_PASSWORD_PARAMETER": name,
+        "DIRECT_OAUTH_LDAP_USER_BASE": f"ou=people,{SUFFIX}",
+        "DIRECT_OAUTH_LDAP_GROUP_BASE": f"ou=groups,{SUFFIX}",
+    }
+
+
+def _cognito(stack):
+    idp = boto3.client("cognito-idp")
+    pool = idp.create_user_pool(PoolName="bench-" + uuid.uuid4().hex[:6])["UserPool"]["Id"]
+    client = idp.create_user_pool_client(UserPoolId=pool, ClientName="direct-oauth",
+                                         ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH"])
+    for name, password in PEOPLE["cognito"]:
+        idp.admin_create_user(UserPoolId=pool, Username=name)
+        idp.admin_set_user_password(UserPoolId=pool, Username=name, Password=password,
+                                    Permanent=True)
+    return {
+        "DIRECT_OAUTH_DIRECTORY": "cognito",
+        "DIRECT_OAUTH_COGNITO_USER_POOL_ID": pool,
+        "DIRECT_OAUTH_COGNITO_CLIENT_ID": client["UserPoolClient"]["ClientId"],
+    }
+
+
+def _disable(stack, env, binary, backend):
+    """The disabled user: a table user added then disabled, or a directory user whose
+    local record (made by one login) an operator disabled."""
+    name, password = PEOPLE[backend][1]
+    if backend == "users":
+        stack.admin("user", "add", name, "--password-stdin", stdin=password + "\n")
+    else:
+        with Instance(binary, env) as fn:
+            kind, reply, _ = fn.invoke(with_auth(event(), name, password))
+        issued(reply, f"{backend}: {name}'s first login")
+    stack.admin("user", "disable", name, "--yes")
+
+
+def _interleaved_401s(binary, env, backend, runs):
+    (right, _), disabled = PEOPLE[backend]
+    logins = {"unknown": (UNKNOWN, PEOPLE[backend][0][1]), "wrong": (right, "wrong-password"),
+              "disabled": disabled}
+    ddb = boto3.client("dynamodb")
+    times = {kind: [] for kind in logins}
+    bodies = set()
+    with Instance(binary, env) as fn:
+        for i in range(runs * len(logins)):
+            kind = list(logins)[i % len(logins)]
+            name, password = logins[kind]
+            ddb.delete_item(TableName=FAILED_LOGINS_TABLE, Key={"username": {"S": name}})
+            t0 = time.monotonic()
+            got, reply, at = fn.invoke(with_auth(event(), name, password))
+            check(got == "response", f"{backend} 401 {kind} #{i}: want a response", reply)
+            status_is(401)(reply, f"{backend} 401 {kind} #{i}")
+            bodies.add(reply.get("body"))
+            times[kind].append((at - t0) * 1000)
+    check(len(bodies) == 1, f"{backend}: one identical answer for every failure", bodies)
+    return {kind: statistics.median(t) for kind, t in times.items()}
+
+
+def directory_rows(plan, stack):
+    binary = plan.binary("authorize-app")
+    rows = []
+    for backend, setup in (("users", None), ("ldap", _ldap), ("cognito", _cognito)):
+        env = dict(stack.env, **(setup(stack) if setup else {}))
+        right = with_auth(event(), *PEOPLE[backend][0])
+        colds = [cold_start(binary, env, right, issued, f"{backend} cold #{i}")[0]
+                 for i in range(plan.runs)]
+        warm = warm_latency(binary, env, right, issued, f"{backend} warm", plan.warm_runs)
+        _disable(stack, env, binary, backend)
+        m = _interleaved_401s(binary, env, backend, plan.login_runs)
+        spread = (max(m.values()) - min(m.values())) / max(m.values()) * 100
+        rows += [
+            (f"{backend}: direct approval, cold (median of {plan.runs})", "",
+             f"{statistics.median(colds):.1f} ms"),
+            (f"{backend}: direct approval, warm (median of {plan.warm_runs})", "",
+             f"{warm:.2f} ms"),
+            (f"{backend}: 401 medians unknown / wrong / disabled (n={plan.login_runs})", "",
+             f"{m['unknown']:.2f} / {m['wrong']:.2f} / {m['disabled']:.2f} ms"),
+            (f"{backend}: 401 medians, fastest vs slowest", "within 15%", f"{spread:.1f}%"),
+        ]
+    return rows
