@@ -107,3 +107,20 @@ start_slapd() {
   done
   die "slapd did not answer on $LDAP_URL; see $logfile"
 }
+
+# use_ldap_directory: point the function at the slapd start_slapd started, as an operator's
+# stack would be: the service account's password in an SSM SecureString (in moto), the
+# seed's bases, members of quay-admins as superusers.
+use_ldap_directory() {
+  export DIRECT_OAUTH_DIRECTORY=ldap DIRECT_OAUTH_LDAP_URL="$LDAP_URL"
+  export DIRECT_OAUTH_LDAP_BIND_DN="$LDAP_SERVICE_DN"
+  export DIRECT_OAUTH_LDAP_BIND_PASSWORD_PARAMETER=/direct-oauth/ldap-bind-password
+  export DIRECT_OAUTH_LDAP_USER_BASE="ou=people,$LDAP_SUFFIX"
+  export DIRECT_OAUTH_LDAP_GROUP_BASE="ou=groups,$LDAP_SUFFIX"
+  export DIRECT_OAUTH_SUPERUSER_GROUP=quay-admins
+  python - <<'PY' || die "cannot write the LDAP bind password's parameter to moto"
+import boto3, os
+boto3.client("ssm").put_parameter(Name=os.environ["DIRECT_OAUTH_LDAP_BIND_PASSWORD_PARAMETER"],
+                                  Value="service-secret", Type="SecureString", Overwrite=True)
+PY
+}

@@ -12,9 +12,19 @@ log "building"
 cargo build --bins
 stack_env "$MOTO_PORT"
 local_issuer "$WATCH_PORT"
-write_env "$ROOT/.local/env"
 start_moto "$MOTO_PORT" "$ROOT/.local/moto.log"
 provision_demo
+# `make run DIRECTORY=ldap`: passwords from a local OpenLDAP (tests/ldap/seed.ldif's people).
+login="username:passwordhere"
+if [ "${DIRECTORY:-users}" = ldap ]; then
+  ensure_slapd
+  start_slapd "${LDAP_PORT:-3389}" "${LDAPS_PORT:-3636}" "$ROOT/.local/slapd" "$ROOT/.local/slapd.log"
+  use_ldap_directory
+  login="alice:alice-password"
+elif [ "${DIRECTORY:-users}" != users ]; then
+  die "DIRECTORY=$DIRECTORY: make run knows users and ldap (Cognito needs a user pool: README)"
+fi
+write_env "$ROOT/.local/env"
 start_watch "$WATCH_PORT" "$ROOT/.local/env" "$ROOT/.local/watch.log"
 
 endpoint="http://127.0.0.1:$WATCH_PORT/lambda-url/$FUNCTION/oauth/authorizeapp"
@@ -25,7 +35,7 @@ Admin CLI against this stack:  . .local/env && target/debug/direct-oauth-admin -
 endpoint: $endpoint
 discovery: $DIRECT_OAUTH_ISSUER/.well-known/oauth-authorization-server (issuer $DIRECT_OAUTH_ISSUER)
 
-curl -i -X POST '$endpoint' -H 'Authorization: Basic dXNlcm5hbWU6cGFzc3dvcmRoZXJl' --data 'client_id=some_client_id&redirect_uri=https://my/internal/application/token_created&scope=repo:write,org:admin'
+curl -i -X POST '$endpoint' -u '$login' --data 'client_id=some_client_id&redirect_uri=https://my/internal/application/token_created&scope=repo:write,org:admin'
 
 Ctrl-C stops everything.
 MSG

@@ -335,3 +335,13 @@ def test_every_endpoint_has_a_route_on_each_front_door():
     codes = r["CodesTable"]["Properties"]
     assert codes["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert codes["KeySchema"] == [{"AttributeName": "code_sha256", "KeyType": "HASH"}]
+
+
+def test_every_directory_variable_is_wired():
+    """The directory's variables, as src/config/directory.rs lists them, each set by the
+    template (from the parameter of the same idea)."""
+    with open(os.path.join(ROOT, "src", "config", "directory.rs")) as f:
+        listed = re.findall(r'\("(DIRECT_OAUTH_[A-Z_]+)",', f.read())
+    assert len(listed) >= 15, listed
+    env = resources()["AuthorizeAppFunction"]["Properties"]["Environment"]["Variables"]
+    assert sorted(set(listed) - set(env)) == []
