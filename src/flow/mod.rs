@@ -147,9 +147,9 @@ pub struct Answer {
 }
 
 /// The flow's ports, named once: every `impl` of the flow is `impl<D: Deps> Flow<D>`.
-/// Any tuple `(store, whitelist source, clock, randomness, passwords)` of port
-/// implementations is one (its users are the users table's), and so is one with a
-/// [`Directory`] after them, so the glue and the tests each pick their own.
+/// Any tuple `(store, whitelist source, clock, randomness, passwords, directory)` of port
+/// implementations is one, so the glue and the tests each pick their own; a flow whose
+/// users are the users table's names [`NoDirectory`].
 pub trait Deps {
     type Store: Store;
     type Source: WhitelistSource;
@@ -157,22 +157,6 @@ pub trait Deps {
     type Random: Random;
     type Passwords: Passwords;
     type Directory: Directory;
-}
-
-impl<St, Src, C, R, P> Deps for (St, Src, C, R, P)
-where
-    St: Store,
-    Src: WhitelistSource,
-    C: Clock,
-    R: Random,
-    P: Passwords,
-{
-    type Store = St;
-    type Source = Src;
-    type Clock = C;
-    type Random = R;
-    type Passwords = P;
-    type Directory = NoDirectory;
 }
 
 impl<St, Src, C, R, P, Dir> Deps for (St, Src, C, R, P, Dir)
@@ -205,10 +189,18 @@ pub struct Flow<D: Deps> {
     settings: Settings,
 }
 
-/// Built from its parts, so the parts' types name the flow's [`Deps`].
-impl<St, Src, C, R, P> Flow<(St, Src, C, R, P)>
+/// Built from its parts, so the parts' types name the flow's [`Deps`]; its users are the
+/// users table's.
+impl<St, Src, C, R, P> Flow<(St, Src, C, R, P, NoDirectory)>
 where
-    (St, Src, C, R, P): Deps<Store = St, Source = Src, Clock = C, Random = R, Passwords = P>,
+    (St, Src, C, R, P, NoDirectory): Deps<
+            Store = St,
+            Source = Src,
+            Clock = C,
+            Random = R,
+            Passwords = P,
+            Directory = NoDirectory,
+        >,
 {
     pub fn new(
         store: St,
@@ -218,15 +210,7 @@ where
         hasher: P,
         settings: Settings,
     ) -> Self {
-        Flow {
-            store,
-            whitelist,
-            clock,
-            random,
-            hasher,
-            directory: None,
-            settings,
-        }
+        Self::with_directory(store, whitelist, clock, random, hasher, None, settings)
     }
 }
 

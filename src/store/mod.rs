@@ -13,7 +13,9 @@ use std::future::Future;
 use thiserror::Error;
 
 pub use crate::throttle::FailedLogins;
+pub use access::Access;
 
+mod access;
 pub mod dynamodb;
 #[cfg(any(test, feature = "test-support"))]
 pub mod memory;
@@ -54,25 +56,6 @@ pub struct Application {
     pub token_epoch: u64,
     /// Who it may be granted tokens for (`app add|update --allow-user, --allow-group`).
     pub access: Access,
-}
-
-/// Who an application may get tokens for: anyone when both lists are empty, else the
-/// users named and the members of the groups named (a directory's groups).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Access {
-    pub users: BTreeSet<String>,
-    pub groups: BTreeSet<String>,
-}
-
-impl Access {
-    pub fn is_open(&self) -> bool {
-        self.users.is_empty() && self.groups.is_empty()
-    }
-
-    /// Whether `username`, in `groups`, may be granted tokens by the application.
-    pub fn admits(&self, username: &str, groups: &BTreeSet<String>) -> bool {
-        self.is_open() || self.users.contains(username) || !self.groups.is_disjoint(groups)
-    }
 }
 
 /// A token as stored: never the token itself, only its id and the hash of its secret.

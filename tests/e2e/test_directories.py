@@ -206,3 +206,25 @@ def test_a_directory_down_or_silent_is_503_and_no_token(backend, start_function)
         assert (status, written) == (503, False), (case, body)
         assert '"temporarily_unavailable"' in body and headers.get("retry-after")
         f.stop()
+
+
+def test_ldaps_and_starttls_with_the_operators_ca(start_function):
+    """The throw-away CA of the test slapd, given as an operator gives a private CA
+    (DIRECT_OAUTH_LDAP_CA_PEM): LDAPS and StartTLS give tokens; without the CA, 503."""
+    b = Ldap()
+    e = own_env("tls")
+    e.update(b.env(e))
+    e["AWS_SDK_UA_APP_ID"] = "authorize-app-ldap"
+    b.tables = {role: e[var] for var, role in TABLES.items()}
+    with open(require("LDAP_CA_FILE")) as f:
+        ca = f.read()
+    for case, overrides, expected in [
+            ("ldaps:// with the CA", {"DIRECT_OAUTH_LDAP_URL": require("LDAPS_URL"),
+                                      "DIRECT_OAUTH_LDAP_CA_PEM": ca}, 302),
+            ("StartTLS with the CA", {"DIRECT_OAUTH_LDAP_STARTTLS": "true",
+                                      "DIRECT_OAUTH_LDAP_CA_PEM": ca}, 302),
+            ("ldaps:// without it", {"DIRECT_OAUTH_LDAP_URL": require("LDAPS_URL")}, 503)]:
+        f = start_function(**dict(e, **overrides))
+        status, _, body, written = login(f, b, case, "alice", b.people["alice"])
+        assert (status, written) == (expected, expected == 302), (case, body)
+        f.stop()

@@ -8,6 +8,7 @@ use base64::Engine;
 use direct_oauth::basic_auth;
 use direct_oauth::clock::ManualClock;
 use direct_oauth::config::Config;
+use direct_oauth::directory::NoDirectory;
 use direct_oauth::flow::{Flow, Settings};
 use direct_oauth::form;
 use direct_oauth::identifier;
@@ -159,6 +160,7 @@ type FuzzFlow = Flow<(
     ManualClock,
     OsRandom,
     PasswordHasherArgon,
+    NoDirectory,
 )>;
 
 /// The flow, and a handle on its store (clones share it).

@@ -9,6 +9,7 @@ use std::time::Duration;
 use base64::Engine;
 use direct_oauth::clock::{Clock, ManualClock};
 use direct_oauth::config::{Config, QUAY_SCOPES};
+use direct_oauth::directory::NoDirectory;
 use direct_oauth::flow::{Event, Flow, Settings};
 use direct_oauth::password::{HashError, PasswordHasherArgon, Passwords, Verification};
 use direct_oauth::random::CountingRandom;
@@ -30,7 +31,14 @@ pub(crate) const NOW_MS: u64 = 1_800_000_000_000;
 /// with handles on its ports: clones that share their state with the flow's own, so a
 /// test sets up, moves and inspects what the flow uses without the flow exposing it.
 pub(crate) struct Harness<St: Store = Faulty<MemoryStore>, S: WhitelistSource = MemorySource> {
-    flow: Flow<(St, S, ManualClock, CountingRandom, CountingPasswords)>,
+    flow: Flow<(
+        St,
+        S,
+        ManualClock,
+        CountingRandom,
+        CountingPasswords,
+        NoDirectory,
+    )>,
     store: St,
     clock: ManualClock,
     hasher: CountingPasswords,
@@ -46,6 +54,7 @@ pub(crate) type TestDeps = (
     ManualClock,
     CountingRandom,
     CountingPasswords,
+    NoDirectory,
 );
 
 impl<St: Store, S: WhitelistSource> Harness<St, S> {
@@ -65,13 +74,29 @@ impl<St: Store, S: WhitelistSource> Harness<St, S> {
         &self.source
     }
     /// The flow alone, for the glue's handlers to own.
-    pub(crate) fn into_flow(self) -> Flow<(St, S, ManualClock, CountingRandom, CountingPasswords)> {
+    pub(crate) fn into_flow(
+        self,
+    ) -> Flow<(
+        St,
+        S,
+        ManualClock,
+        CountingRandom,
+        CountingPasswords,
+        NoDirectory,
+    )> {
         self.flow
     }
 }
 
 impl<St: Store, S: WhitelistSource> std::ops::Deref for Harness<St, S> {
-    type Target = Flow<(St, S, ManualClock, CountingRandom, CountingPasswords)>;
+    type Target = Flow<(
+        St,
+        S,
+        ManualClock,
+        CountingRandom,
+        CountingPasswords,
+        NoDirectory,
+    )>;
     fn deref(&self) -> &Self::Target {
         &self.flow
     }
