@@ -96,7 +96,8 @@ def test_every_list_and_show_command_speaks_json(post, make_user):
     mine = [a for a in apps if a["client_id"] == client]
     assert mine == [{"client_id": client, "name": mine[0]["name"],
                      "redirect_uris": ["https://json.example/cb"], "scope_ceiling": ["repo:read"],
-                     "confidential": False, "introspect_any": False}]
+                     "confidential": False, "introspect_any": False,
+                     "allowed_users": [], "allowed_groups": []}]
     assert "some_client_id" in json.loads(admin("--output", "json", "whitelist", "list").stdout)
 
     reply = post(FORM, auth=basic(name, password))

@@ -49,5 +49,7 @@ def granted(resource):
                 assert s["Effect"] == "Allow", s
                 listed = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
                 for action in listed:
-                    actions.setdefault(action, set()).update(held_under)
-    return actions
+                    actions.setdefault(action, []).append(set(held_under))
+    # Granted always by one statement is granted always, whatever another adds under a
+    # condition (a directory's PutItem on the users table beside the codes table's).
+    return {a: set() if not all(c) else set().union(*c) for a, c in actions.items()}

@@ -22,7 +22,18 @@ NOT_EXERCISED = {
                    "whitelist (WhitelistKmsKeyArn); moto's SSM calls no KMS",
     "kms:Encrypt": "SSM calls KMS with the caller's permissions only for a SecureString "
                    "whitelist (WhitelistKmsKeyArn); moto's SSM calls no KMS",
+    # Granted only with Directory=cognito: tests/e2e/test_directories.py's Cognito runs
+    # make the call, and tests/template/test_directory_iam.py checks the grant's resource.
+    "cognito-idp:AdminInitiateAuth": "granted only with Directory=cognito; the flows here "
+                                     "run the default deployment, whose users are the table's",
 }
+# What Lambda calls to attach a function to a VPC (VpcSubnetIds), not the function's code.
+NOT_EXERCISED.update({action: "Lambda's own calls to attach the function to a VPC's "
+                      "subnets, not its code's; no Lambda service here"
+                      for action in ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
+                                     "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
+                                     "ec2:AssignPrivateIpAddresses",
+                                     "ec2:UnassignPrivateIpAddresses")})
 
 
 class Principal:
