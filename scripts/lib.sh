@@ -41,14 +41,14 @@ write_env() {
     echo "# Written by scripts; source it: . $1"
     for v in AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_REGION AWS_DEFAULT_REGION \
              AWS_EC2_METADATA_DISABLED AWS_ENDPOINT_URL; do
-      if [ -n "${!v:-}" ]; then echo "export $v=${!v}"; fi
+      if [ -n "${!v:-}" ]; then echo "export $v='${!v}'"; fi
     done
     admin env
     # The directory's variables too (use_ldap_directory), whichever are set.
     for v in DIRECT_OAUTH_CODE_LIFETIME_SECONDS DIRECT_OAUTH_WHITELIST_CACHE_SECONDS \
              DIRECT_OAUTH_WHITELIST_STALE_SECONDS DIRECT_OAUTH_LOG_LEVEL DIRECT_OAUTH_ISSUER \
              DIRECT_OAUTH_DIRECTORY DIRECT_OAUTH_SUPERUSER_GROUP $(compgen -v DIRECT_OAUTH_LDAP_); do
-      if [ -n "${!v:-}" ]; then echo "export $v=${!v}"; fi
+      if [ -n "${!v:-}" ]; then echo "export $v='${!v}'"; fi
     done
   } > "$1"
 }
