@@ -12,8 +12,9 @@ use direct_oauth::password::{HashError, PasswordHasherArgon, Passwords, Verifica
 use direct_oauth::random::OsRandom;
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeRecord, CodeStore, FailedLogins, Failure,
-    FailureCounter, Holders, Lease, Lookup, LookupReader, Redemption, StoreError, TokenCanceller,
-    TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, UserLinker, Verified,
+    FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues, Redemption, StoreError,
+    TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, UserLinker,
+    Verified,
 };
 use direct_oauth::whitelist::{CachedWhitelist, MemorySource};
 use lambda_http::http::Request;
@@ -90,6 +91,20 @@ impl ClientAndToken for FixedStore {
     }
 }
 
+impl OneTimeValues for FixedStore {
+    async fn first_use(&self, _: &[u8; 32], _: u64, _: u64) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    async fn put_nonce(&self, _: &str, _: u64) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn nonce_is_current(&self, _: &str, _: u64) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+}
+
 impl FailureCounter for FixedStore {
     async fn admit(&self, _: &str, _: &Lease, _: u64, _: u64) -> Result<Admission, StoreError> {
         Ok(Admission::Admitted { counts: None })
@@ -155,6 +170,7 @@ fn pure_core(c: &mut Criterion) {
             introspect_any: false,
             token_epoch: 0,
             access: Default::default(),
+            require_dpop: false,
         }),
         user: Some(User {
             username: "username".into(),
@@ -222,6 +238,7 @@ fn authorizer_core(c: &mut Criterion) {
         revoked_at: None,
         user_generation: 0,
         client_epoch: 0,
+        jkt: None,
     };
     let holders = Holders {
         user: Some(User {
@@ -241,6 +258,7 @@ fn authorizer_core(c: &mut Criterion) {
             introspect_any: false,
             token_epoch: 0,
             access: Default::default(),
+            require_dpop: false,
         }),
     };
     // The sample HTTP API event, carrying this token.

@@ -236,6 +236,7 @@ mod tests {
             revoked_at: None,
             user_generation: 3,
             client_epoch: 0,
+            jkt: None,
         }
     }
 
@@ -259,6 +260,7 @@ mod tests {
                 introspect_any: false,
                 token_epoch: 0,
                 access: Default::default(),
+                require_dpop: false,
             }),
         }
     }

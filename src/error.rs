@@ -3,6 +3,8 @@
 
 use thiserror::Error;
 
+use crate::dpop::ProofError;
+
 /// Failures answered with a JSON body and never with a redirect (checks 1-9, 12, outages).
 ///
 /// Descriptions are written for the client and never contain a password, a token or the
@@ -56,6 +58,14 @@ pub enum ApiError {
     /// Discovery at a path-inserted location (RFC 8414 §3.1) that is not this issuer's.
     #[error("no authorization server metadata at this path")]
     NoMetadataHere,
+    /// RFC 9449 §5: the DPoP proof is refused, or missing where the application requires
+    /// one.
+    #[error("{0}")]
+    InvalidDpopProof(ProofError),
+    /// RFC 9449 §8: the proof must carry the server's nonce; `nonce` is a fresh one, sent
+    /// in `DPoP-Nonce`.
+    #[error("the DPoP proof must carry the server's current nonce")]
+    UseDpopNonce { nonce: String },
 }
 
 impl ApiError {
@@ -80,6 +90,7 @@ impl ApiError {
             ApiError::InvalidClient { basic: true } => 401,
             ApiError::InvalidClient { basic: false } => 400,
             ApiError::NoMetadataHere => 404,
+            ApiError::InvalidDpopProof(_) | ApiError::UseDpopNonce { .. } => 400,
         }
     }
 
@@ -99,6 +110,8 @@ impl ApiError {
             ApiError::InvalidGrant(_) => "invalid_grant",
             ApiError::InvalidClient { .. } => "invalid_client",
             ApiError::UnsupportedGrantType => "unsupported_grant_type",
+            ApiError::InvalidDpopProof(_) => "invalid_dpop_proof",
+            ApiError::UseDpopNonce { .. } => "use_dpop_nonce",
         }
     }
 
@@ -189,6 +202,16 @@ mod tests {
                 ApiError::UnsupportedGrantType,
                 400,
                 "unsupported_grant_type",
+            ),
+            (
+                ApiError::InvalidDpopProof(ProofError::Replayed),
+                400,
+                "invalid_dpop_proof",
+            ),
+            (
+                ApiError::UseDpopNonce { nonce: "n".into() },
+                400,
+                "use_dpop_nonce",
             ),
         ];
         for (err, status, code) in cases {

@@ -10,6 +10,7 @@ pub mod authorizer; // the Lambda authorizer's decision: bearer token + record -
 pub mod basic_auth; // RFC 7617 `Authorization: Basic` parsing
 pub mod client_auth; // client_secret_basic, client_secret_post, public clients
 pub mod config; // environment -> validated Config, once per cold start
+pub mod dpop; // RFC 9449 proofs: checked against the request, thumbprints of their keys
 pub mod error; // the contract's failures and their statuses, in one place
 pub mod flow; // the request flow: the contract's checks in order, over the ports
 pub mod form; // strict application/x-www-form-urlencoded parsing

@@ -33,6 +33,9 @@ pub fn error(err: &ApiError, realm: &str) -> HttpResponse {
         ApiError::MethodNotAllowedHere(method) => builder = builder.header(header::ALLOW, *method),
         _ => {}
     }
+    if let ApiError::UseDpopNonce { nonce } = err {
+        builder = builder.header(crate::dpop::NONCE_HEADER, nonce.as_str());
+    }
     if let Some(seconds) = err.retry_after() {
         builder = builder.header(header::RETRY_AFTER, seconds.max(1));
     }
@@ -66,13 +69,28 @@ impl<'a> Echo<'a> {
     }
 }
 
+/// A token as the client is told of it: `token_type` is `DPoP` for a token bound to the
+/// client's key (RFC 9449 §5), else `Bearer`.
+#[derive(Debug, Clone, Copy)]
+pub struct Issued<'a> {
+    pub token: &'a str,
+    pub bound: bool,
+    pub expires_in: u64,
+}
+
+impl Issued<'_> {
+    fn token_type(&self) -> &'static str {
+        if self.bound { "DPoP" } else { "Bearer" }
+    }
+}
+
 /// The success redirect:
 /// `#access_token=…&token_type=Bearer&expires_in=…[&state=…]&iss=…`.
-pub fn issued(redirect_uri: &str, token: &str, expires_in: u64, echo: Echo<'_>) -> HttpResponse {
-    let expires_in = expires_in.to_string();
+pub fn issued(redirect_uri: &str, issued: Issued<'_>, echo: Echo<'_>) -> HttpResponse {
+    let expires_in = issued.expires_in.to_string();
     let mut pairs = vec![
-        ("access_token", token),
-        ("token_type", "Bearer"),
+        ("access_token", issued.token),
+        ("token_type", issued.token_type()),
         ("expires_in", expires_in.as_str()),
     ];
     echo.append_to(&mut pairs);
@@ -108,13 +126,13 @@ pub fn code_issued(redirect_uri: &str, code: &str, echo: Echo<'_>) -> HttpRespon
 }
 
 /// The token endpoint's success (RFC 6749 §5.1).
-pub fn token(access_token: &str, expires_in: u64, scopes: &[String]) -> HttpResponse {
+pub fn token(issued: Issued<'_>, scopes: &[String]) -> HttpResponse {
     json(
         StatusCode::OK,
         &serde_json::json!({
-            "access_token": access_token,
-            "token_type": "Bearer",
-            "expires_in": expires_in,
+            "access_token": issued.token,
+            "token_type": issued.token_type(),
+            "expires_in": issued.expires_in,
             "scope": scopes.join(" "),
         }),
     )
@@ -190,10 +208,14 @@ mod tests {
 
     #[test]
     fn success_location_has_the_contract_order() {
+        let token = Issued {
+            token: "abc-_123",
+            bound: false,
+            expires_in: 315_576_000,
+        };
         let r = issued(
             "https://my/internal/application/token_created",
-            "abc-_123",
-            315_576_000,
+            token,
             Echo::default(),
         );
         assert_eq!(r.status(), 302);
@@ -216,10 +238,14 @@ mod tests {
 
     #[test]
     fn state_is_form_encoded_and_cannot_inject() {
+        let token = Issued {
+            token: "tok",
+            bound: true,
+            expires_in: 60,
+        };
         let r = issued(
             "https://a.example/cb?x=1",
-            "tok",
-            60,
+            token,
             Echo {
                 state: Some("s&access_token=evil#x y"),
                 iss: Some("https://as.example/prod"),
@@ -228,7 +254,7 @@ mod tests {
         assert_eq!(
             header(&r, "location"),
             Some(
-                "https://a.example/cb?x=1#access_token=tok&token_type=Bearer&expires_in=60&state=s%26access_token%3Devil%23x+y&iss=https%3A%2F%2Fas.example%2Fprod"
+                "https://a.example/cb?x=1#access_token=tok&token_type=DPoP&expires_in=60&state=s%26access_token%3Devil%23x+y&iss=https%3A%2F%2Fas.example%2Fprod"
             )
         );
     }

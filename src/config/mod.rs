@@ -82,6 +82,22 @@ pub struct Config {
     pub directory: DirectoryChoice,
     /// A directory's group whose members are superusers (the `super:user` scope).
     pub superuser_group: Option<String>,
+    /// How DPoP proofs are judged (RFC 9449).
+    pub dpop: DpopSettings,
+}
+
+/// How DPoP proofs are judged, by both functions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DpopSettings {
+    /// How far a proof's `iat` may be from the server's clock, either way.
+    pub window: Duration,
+    /// How long a server nonce (`DPoP-Nonce`) is good for; `None`: nonces are not asked
+    /// for, and `iat` with the replay guard are the whole protection.
+    pub nonce_lifetime: Option<Duration>,
+    /// The public base URL of the API the token authorizer guards (scheme, host, base
+    /// path): a proof's `htu` is this and the request's path. `None`: the URL the
+    /// authorizer event names (API Gateway's domain, and a REST API's stage).
+    pub api_url: Option<String>,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -120,6 +136,10 @@ pub mod vars {
     pub const LOG_LEVEL: (&str, &str) = ("DIRECT_OAUTH_LOG_LEVEL", "info");
     pub const CODE_LIFETIME_SECONDS: (&str, &str) = ("DIRECT_OAUTH_CODE_LIFETIME_SECONDS", "60");
     pub const ISSUER: (&str, &str) = ("DIRECT_OAUTH_ISSUER", "");
+    pub const DPOP_WINDOW_SECONDS: (&str, &str) = ("DIRECT_OAUTH_DPOP_WINDOW_SECONDS", "60");
+    /// 0: no nonces.
+    pub const DPOP_NONCE_SECONDS: (&str, &str) = ("DIRECT_OAUTH_DPOP_NONCE_SECONDS", "0");
+    pub const API_URL: (&str, &str) = ("DIRECT_OAUTH_API_URL", "");
 }
 
 impl Config {
@@ -171,6 +191,12 @@ impl Config {
             directory: directory::choice(&get)?,
             superuser_group: Some(get(directory::vars::SUPERUSER_GROUP).1)
                 .filter(|g| !g.is_empty()),
+            dpop: DpopSettings {
+                window: seconds(get(vars::DPOP_WINDOW_SECONDS), 1, 600)?,
+                nonce_lifetime: Some(seconds(get(vars::DPOP_NONCE_SECONDS), 0, 3_600)?)
+                    .filter(|d| !d.is_zero()),
+                api_url: issuer(get(vars::API_URL))?,
+            },
         })
     }
 }
@@ -367,5 +393,22 @@ mod tests {
         assert!(config(&[("DIRECT_OAUTH_USERS_TABLE", "no spaces")]).is_err());
         assert!(config(&[("DIRECT_OAUTH_WHITELIST_PARAMETER", "a b")]).is_err());
         assert!(config(&[("DIRECT_OAUTH_REALM", "a\"b")]).is_err());
+        assert!(config(&[("DIRECT_OAUTH_DPOP_WINDOW_SECONDS", "0")]).is_err());
+        assert!(config(&[("DIRECT_OAUTH_API_URL", "http://api.example")]).is_err());
+    }
+
+    #[test]
+    fn dpop_defaults_to_a_minute_either_way_and_no_nonces() {
+        let d = config(&[]).unwrap().dpop;
+        assert_eq!(d.window, Duration::from_secs(60));
+        assert_eq!((d.nonce_lifetime, d.api_url), (None, None));
+        let d = config(&[
+            ("DIRECT_OAUTH_DPOP_NONCE_SECONDS", "300"),
+            ("DIRECT_OAUTH_API_URL", "https://api.example/v1"),
+        ])
+        .unwrap()
+        .dpop;
+        assert_eq!(d.nonce_lifetime, Some(Duration::from_secs(300)));
+        assert_eq!(d.api_url.as_deref(), Some("https://api.example/v1"));
     }
 }

@@ -7,12 +7,13 @@ use http::Request;
 
 use super::attempt::Attempt;
 use super::issue::CodeGrant;
-use super::{Answer, Deps, Event, Flow, RequestLog, fetch_budget, unavailable};
+use super::{AUTHORIZE_PATH, Answer, Deps, Event, Flow, RequestLog, fetch_budget, unavailable};
 use crate::clock::Clock;
+use crate::dpop::Proof;
 use crate::error::{ApiError, RedirectError};
 use crate::password::Passwords;
 use crate::request::{self, AuthorizeRequest};
-use crate::response::{self, Echo};
+use crate::response::{self, Echo, Issued};
 use crate::scope::{self, ScopePolicy};
 use crate::store::{
     Admission, Failure, FailureCounter, Lookup, LookupReader, StoreError, Verified,
@@ -25,6 +26,8 @@ enum Decision {
     Issued {
         redirect_uri: String,
         token: AccessToken,
+        /// Bound to the proof's key (`token_type=DPoP`).
+        bound: bool,
         username: String,
         scopes: Vec<String>,
     },
@@ -63,6 +66,12 @@ type Reads = (
     Option<Result<Admission, StoreError>>,
 );
 
+/// The request's DPoP proof, and what spending it (its nonce, its `jti`) found.
+struct Spent<'a> {
+    proof: Option<&'a Proof>,
+    spent: Result<(), ApiError>,
+}
+
 impl<D: Deps> Flow<D> {
     pub(super) async fn authorize<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Answer {
         let parsed = match request::parse(req) {
@@ -70,21 +79,32 @@ impl<D: Deps> Flow<D> {
             Err(e) => return self.refused(&e, String::new()),
         };
         let client_id = parsed.client_id.clone();
+        // Check 3a: a DPoP proof, if the request carries one, is this request's.
+        let proof = match self.read_proof(req, AUTHORIZE_PATH) {
+            Ok(p) => p,
+            Err(e) => return self.refused(&e, client_id),
+        };
         let issuer = self.issuer(req);
         let echo = Echo {
             state: parsed.state.as_deref(),
             iss: issuer.as_deref(),
         };
         let budget = fetch_budget(req, self.clock.now_ms());
-        match self.decide(&parsed, budget).await {
+        match self.decide(&parsed, proof.as_ref(), budget).await {
             Ok(Decision::Issued {
                 redirect_uri,
                 token,
+                bound,
                 username,
                 scopes,
             }) => {
-                let expires_in = self.settings.token_lifetime.as_secs();
-                let response = response::issued(&redirect_uri, &token.expose(), expires_in, echo);
+                let exposed = token.expose();
+                let issued = Issued {
+                    token: &exposed,
+                    bound,
+                    expires_in: self.settings.token_lifetime.as_secs(),
+                };
+                let response = response::issued(&redirect_uri, issued, echo);
                 // The audit record: who got which token for what; never the token itself.
                 let log = RequestLog {
                     event: Event::TokenIssued,
@@ -134,7 +154,12 @@ impl<D: Deps> Flow<D> {
     }
 
     /// Checks 4-12; `Err` is answered without redirecting.
-    async fn decide(&self, req: &AuthorizeRequest, budget: Duration) -> Result<Decision, ApiError> {
+    async fn decide(
+        &self,
+        req: &AuthorizeRequest,
+        proof: Option<&Proof>,
+        budget: Duration,
+    ) -> Result<Decision, ApiError> {
         let now_ms = self.clock.now_ms();
         // An id that breaks the identifier rules can never be on the whitelist: refused as
         // not whitelisted, without asking SSM or DynamoDB.
@@ -153,15 +178,18 @@ impl<D: Deps> Flow<D> {
             now_ms,
             deadline_ms: now_ms + budget.as_millis() as u64,
         };
-        let (lookup, admission) = self.read(req, attempt.as_ref(), times).await?;
-        let admitted = matches!(admission, Some(Ok(Admission::Admitted { .. })));
+        // The proof is spent (and its nonce read) beside the reads: no round trip of its own.
+        let (reads, spent) =
+            tokio::join!(self.read(req, attempt.as_ref(), times), self.spend(proof));
+        let reads = reads?;
+        let admitted = matches!(reads.1, Some(Ok(Admission::Admitted { .. })));
         let mut settled = false;
         let outcome = self
             .judge(
                 req,
                 attempt.as_ref(),
-                lookup,
-                admission,
+                reads,
+                Spent { proof, spent },
                 times,
                 &mut settled,
             )
@@ -228,8 +256,8 @@ impl<D: Deps> Flow<D> {
         &self,
         req: &AuthorizeRequest,
         attempt: Option<&Attempt<'_>>,
-        lookup: Result<Lookup, StoreError>,
-        admission: Option<Result<Admission, StoreError>>,
+        (lookup, admission): Reads,
+        dpop: Spent<'_>,
         times: Times,
         settled: &mut bool,
     ) -> Result<Decision, ApiError> {
@@ -242,6 +270,11 @@ impl<D: Deps> Flow<D> {
             .ok_or_else(|| ApiError::invalid_request("unknown client"))?;
         let redirect_uri =
             crate::redirect::select(&app.redirect_uris, req.redirect_uri.as_deref())?;
+        // 6a: a token is bound to a key if the application requires it (a code is bound at
+        // its exchange); a proof must be fresh, its nonce current.
+        let wants_token = req.response_type.as_deref().unwrap_or("token") == "token";
+        super::dpop::required(app.require_dpop && wants_token, dpop.proof)?;
+        dpop.spent?;
         // 7: credentials.
         let (Some(attempt), Some(admission)) = (attempt, admission) else {
             return Err(ApiError::MissingCredentials);
@@ -369,13 +402,15 @@ impl<D: Deps> Flow<D> {
                 .verification
                 .and_then(|v| self.rehash(user, v, &credentials.password)),
         };
+        let jkt = dpop.proof.map(|p| p.jkt.as_str());
         let (token, ()) = tokio::join!(
-            self.issue(&verified, app, &scopes, now_ms),
+            self.issue(&verified, app, &scopes, jkt, now_ms),
             self.give_up(attempt)
         );
         Ok(Decision::Issued {
             redirect_uri,
             token: token?,
+            bound: jkt.is_some(),
             username: user.username.clone(),
             scopes,
         })

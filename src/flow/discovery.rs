@@ -51,6 +51,8 @@ impl<D: Deps> Flow<D> {
             "revocation_endpoint_auth_methods_supported": ["none"],
             "scopes_supported": self.settings.scopes,
             "authorization_response_iss_parameter_supported": true,
+            "dpop_signing_alg_values_supported":
+                crate::dpop::ALGORITHMS.map(|(name, _)| name),
         });
         Answer {
             response: response::json(StatusCode::OK, &body),

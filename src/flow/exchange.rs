@@ -3,10 +3,13 @@
 
 use http::{Request, header};
 
+use super::issue::Grant;
 use super::{Answer, Deps, Event, Flow, RequestLog, unavailable};
 use crate::client_auth::{self, ClientCredentials};
 use crate::clock::Clock;
+use crate::dpop::Proof;
 use crate::error::ApiError;
+use crate::response::Issued;
 use crate::store::{
     Application, CodeRecord, CodeStore, LookupReader, Redemption, StoreError, TokenCanceller,
     Verified,
@@ -26,20 +29,35 @@ struct Exchange {
 struct Granted {
     token: AccessToken,
     code: CodeRecord,
+    bound: bool,
 }
 
 impl<D: Deps> Flow<D> {
-    pub(super) async fn exchange<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Answer {
+    /// `endpoint`: the token endpoint's path the request came to.
+    pub(super) async fn exchange<B: AsRef<[u8]>>(
+        &self,
+        req: &Request<B>,
+        endpoint: &str,
+    ) -> Answer {
         let parsed = match parse(req) {
             Ok(p) => p,
             Err(e) => return self.refused(&e, String::new()),
         };
         let client_id = parsed.client.client_id.clone();
-        match self.redeem(&parsed).await {
-            Ok(Granted { token, code }) => {
-                let expires_in = self.settings.token_lifetime.as_secs();
+        let proof = match self.read_proof(req, endpoint) {
+            Ok(p) => p,
+            Err(e) => return self.refused(&e, client_id),
+        };
+        match self.redeem(&parsed, proof.as_ref()).await {
+            Ok(Granted { token, code, bound }) => {
+                let exposed = token.expose();
+                let issued = Issued {
+                    token: &exposed,
+                    bound,
+                    expires_in: self.settings.token_lifetime.as_secs(),
+                };
                 Answer {
-                    response: response::token(&token.expose(), expires_in, &code.scopes),
+                    response: response::token(issued, &code.scopes),
                     // The audit record, as for direct approval; never the token.
                     log: RequestLog {
                         event: Event::TokenIssued,
@@ -55,14 +73,17 @@ impl<D: Deps> Flow<D> {
         }
     }
 
-    async fn redeem(&self, x: &Exchange) -> Result<Granted, ApiError> {
+    async fn redeem(&self, x: &Exchange, proof: Option<&Proof>) -> Result<Granted, ApiError> {
         let now_ms = self.clock.now_ms();
-        let lookup = self
-            .store
-            .lookup(&x.client.client_id, None)
-            .await
-            .map_err(unavailable)?;
+        // The proof is spent beside the read: no round trip of its own.
+        let (lookup, spent) = tokio::join!(
+            self.store.lookup(&x.client.client_id, None),
+            self.spend(proof)
+        );
+        let lookup = lookup.map_err(unavailable)?;
         let app = authenticate(lookup.application.as_ref(), &x.client)?;
+        super::dpop::required(app.require_dpop, proof)?;
+        spent?;
         let Some(challenge) = pkce::challenge_of(&x.verifier) else {
             return Err(ApiError::invalid_request(
                 "code_verifier must be 43-128 unreserved characters",
@@ -121,11 +142,18 @@ impl<D: Deps> Flow<D> {
             generation: code.user_generation,
             new_password_hash: None,
         };
-        match self
-            .write_token(&token, &user, app, &code.scopes, now_ms)
-            .await
-        {
-            Ok(()) => Ok(Granted { token, code }),
+        let jkt = proof.map(|p| p.jkt.as_str());
+        let grant = Grant {
+            client: app,
+            scopes: &code.scopes,
+            jkt,
+        };
+        match self.write_token(&token, &user, grant, now_ms).await {
+            Ok(()) => Ok(Granted {
+                token,
+                code,
+                bound: jkt.is_some(),
+            }),
             Err(StoreError::UserChanged) => Err(ApiError::InvalidGrant(
                 "the user changed since the code was issued".into(),
             )),

@@ -81,7 +81,7 @@ impl<D: Deps> Flow<D> {
             (Some(Ok(grant)), Some(record)) if may_see(&grant.client_id) => {
                 log.token_id = grant.token_id.clone();
                 log.description = "active".into();
-                json!({
+                let mut body = json!({
                     "active": true,
                     "scope": grant.scopes.join(" "),
                     "client_id": grant.client_id,
@@ -89,7 +89,13 @@ impl<D: Deps> Flow<D> {
                     "token_type": "Bearer",
                     "exp": record.expires_at,
                     "iat": record.issued_at,
-                })
+                });
+                // RFC 9449 §6.2: a bound token's key, for a resource server to check proofs.
+                if let Some(jkt) = &record.jkt {
+                    body["token_type"] = "DPoP".into();
+                    body["cnf"] = json!({ "jkt": jkt });
+                }
+                body
             }
             // Unknown, expired, revoked, a disabled user's, another application's: nothing
             // more is said.

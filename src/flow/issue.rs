@@ -12,6 +12,15 @@ use crate::store::{
 };
 use crate::token::AccessToken;
 
+/// What a token is issued for, besides the user.
+#[derive(Clone, Copy)]
+pub(super) struct Grant<'a> {
+    pub client: &'a Application,
+    pub scopes: &'a [String],
+    /// The DPoP key's thumbprint the token is bound to, if any.
+    pub jkt: Option<&'a str>,
+}
+
 /// What a code is issued for, besides the user.
 pub(super) struct CodeGrant<'a> {
     pub client_id: &'a str,
@@ -45,11 +54,17 @@ impl<D: Deps> Flow<D> {
         user: &Verified,
         client: &Application,
         scopes: &[String],
+        jkt: Option<&str>,
         now_ms: u64,
     ) -> Result<AccessToken, ApiError> {
         for _ in 0..2 {
             let token = self.new_token()?;
-            match self.write_token(&token, user, client, scopes, now_ms).await {
+            let grant = Grant {
+                client,
+                scopes,
+                jkt,
+            };
+            match self.write_token(&token, user, grant, now_ms).await {
                 Ok(()) => return Ok(token),
                 Err(StoreError::Conflict) => {
                     warn!(token_id = %token.id(), "token id collision; retrying with a new id")
@@ -69,8 +84,11 @@ impl<D: Deps> Flow<D> {
         &self,
         token: &AccessToken,
         user: &Verified,
-        client: &Application,
-        scopes: &[String],
+        Grant {
+            client,
+            scopes,
+            jkt,
+        }: Grant<'_>,
         now_ms: u64,
     ) -> Result<(), StoreError> {
         let issued_at = now_ms / 1000;
@@ -85,6 +103,7 @@ impl<D: Deps> Flow<D> {
             revoked_at: None,
             user_generation: user.generation,
             client_epoch: client.token_epoch,
+            jkt: jkt.map(str::to_string),
         };
         match self.store.put_token(&record, user).await {
             Ok(()) => Ok(()),

@@ -14,7 +14,7 @@ use http::Request;
 use tracing::warn;
 
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, DpopSettings};
 use crate::directory::{Directory, NoDirectory};
 use crate::error::ApiError;
 use crate::password::Passwords;
@@ -26,11 +26,17 @@ use crate::whitelist::{CachedWhitelist, WhitelistSource};
 mod attempt;
 mod authorize;
 mod discovery;
+mod dpop;
 mod exchange;
 mod introspect;
 mod issue;
 mod login;
 mod revoke;
+
+/// Direct approval's path after the issuer's (a DPoP proof's `htu` names it).
+const AUTHORIZE_PATH: &str = "/oauth/authorizeapp";
+/// The token endpoint's paths: Quay's, and the one most clients guess.
+const TOKEN_PATHS: [&str; 2] = ["/oauth/access_token", "/oauth/token"];
 
 /// Seconds a client is told to wait after an outage.
 const OUTAGE_RETRY_AFTER_SECS: u64 = 2;
@@ -79,6 +85,7 @@ pub struct Settings {
     pub issuer: Option<String>,
     /// A directory's group whose members are superusers.
     pub superuser_group: Option<String>,
+    pub dpop: DpopSettings,
 }
 
 impl From<&Config> for Settings {
@@ -91,6 +98,7 @@ impl From<&Config> for Settings {
             realm: c.realm.clone(),
             issuer: c.issuer.clone(),
             superuser_group: c.superuser_group.clone(),
+            dpop: c.dpop.clone(),
         }
     }
 }
@@ -248,8 +256,8 @@ impl<D: Deps> Flow<D> {
         let path = req.uri().path();
         if path.ends_with("/oauth/revoke") {
             self.revoke(req).await
-        } else if path.ends_with("/oauth/access_token") || path.ends_with("/oauth/token") {
-            self.exchange(req).await
+        } else if let Some(endpoint) = TOKEN_PATHS.into_iter().find(|p| path.ends_with(p)) {
+            self.exchange(req, endpoint).await
         } else if path.ends_with("/oauth/introspect") {
             self.introspect(req).await
         } else if path.ends_with(discovery::WELL_KNOWN) {

@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use super::{
     Admission, Application, ClientAndToken, CodeRecord, CodeStore, FailedLogins, Failure,
-    FailureCounter, Holders, Lease, Lookup, LookupReader, Redemption, StoreError, TokenCanceller,
-    TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, UserLinker, Verified,
+    FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues, Redemption, StoreError,
+    TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, UserLinker,
+    Verified,
 };
 
 #[derive(Debug, Default, Clone)]
@@ -40,6 +41,9 @@ struct Inner {
     bcrypt_version: u64,
     /// Token ids a replayed code forbade before their token was written.
     forbidden_tokens: HashSet<String>,
+    /// DPoP replay keys and nonces, each with the time it may be forgotten.
+    proofs: HashMap<[u8; 32], u64>,
+    nonces: HashMap<String, u64>,
 }
 
 impl MemoryStore {
@@ -270,6 +274,32 @@ impl CodeStore for MemoryStore {
             code.token_id = Some(token_id.to_string());
             Ok(Redemption::Redeemed(issued))
         })
+    }
+}
+
+impl OneTimeValues for MemoryStore {
+    async fn first_use(
+        &self,
+        replay_key: &[u8; 32],
+        keep_until: u64,
+        now_secs: u64,
+    ) -> Result<bool, StoreError> {
+        self.with(|i| match i.proofs.get(replay_key) {
+            Some(until) if *until > now_secs => Ok(false),
+            _ => {
+                i.proofs.insert(*replay_key, keep_until);
+                Ok(true)
+            }
+        })
+    }
+
+    async fn put_nonce(&self, nonce: &str, expires_at: u64) -> Result<(), StoreError> {
+        self.with(|i| i.nonces.insert(nonce.to_string(), expires_at));
+        Ok(())
+    }
+
+    async fn nonce_is_current(&self, nonce: &str, now_secs: u64) -> Result<bool, StoreError> {
+        Ok(self.with(|i| i.nonces.get(nonce).is_some_and(|until| *until > now_secs)))
     }
 }
 

@@ -56,6 +56,9 @@ pub struct Application {
     pub token_epoch: u64,
     /// Who it may be granted tokens for (`app add|update --allow-user, --allow-group`).
     pub access: Access,
+    /// Its tokens are issued only to requests with a DPoP proof (`app add|update
+    /// --require-dpop`), so every one is bound to a key.
+    pub require_dpop: bool,
 }
 
 /// A token as stored: never the token itself, only its id and the hash of its secret.
@@ -78,6 +81,9 @@ pub struct TokenRecord {
     pub user_generation: u64,
     /// The application's [`Application::token_epoch`] the token was issued under.
     pub client_epoch: u64,
+    /// A DPoP-bound token's key thumbprint (`cnf.jkt`, RFC 9449 §6): it is accepted only
+    /// with a proof signed by that key.
+    pub jkt: Option<String>,
 }
 
 /// An authorization code as stored: never the code, only its hash, with everything it was
@@ -305,6 +311,35 @@ pub fn used_code(code: CodeRecord, token_id: &str) -> Redemption {
     }
 }
 
+/// Values that may be used once, or for a short while: DPoP proofs' replay keys, and the
+/// server's DPoP nonces. Each is one item with an expiry that is checked on every read as
+/// well as left to the table's TTL (which removes items only eventually).
+pub trait OneTimeValues: Send + Sync {
+    /// Records a proof's replay key until `keep_until` (epoch seconds) in one conditional
+    /// write: `true` when this is its first use, `false` when a use is already recorded and
+    /// not yet past its time. Of two instances recording one key at once, one gets `true`.
+    fn first_use(
+        &self,
+        replay_key: &[u8; 32],
+        keep_until: u64,
+        now_secs: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Stores a nonce the server hands out, valid until `expires_at`.
+    fn put_nonce(
+        &self,
+        nonce: &str,
+        expires_at: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Whether `nonce` is one the server handed out and still valid (read consistently).
+    fn nonce_is_current(
+        &self,
+        nonce: &str,
+        now_secs: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 /// Introspection's one read: the calling application and the token together.
 pub trait ClientAndToken: Send + Sync {
     fn client_and_token(
@@ -371,6 +406,7 @@ pub trait Store:
     + FailureCounter
     + CodeStore
     + ClientAndToken
+    + OneTimeValues
 {
 }
 
@@ -384,5 +420,6 @@ impl<T> Store for T where
         + FailureCounter
         + CodeStore
         + ClientAndToken
+        + OneTimeValues
 {
 }

@@ -39,6 +39,7 @@ fn record(token: &AccessToken) -> TokenRecord {
         revoked_at: None,
         user_generation: 0,
         client_epoch: 0,
+        jkt: None,
     }
 }
 

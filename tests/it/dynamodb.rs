@@ -379,6 +379,7 @@ async fn applications_are_listed_and_removed() {
             introspect_any: false,
             token_epoch: 0,
             access: Default::default(),
+            require_dpop: false,
         };
         store.put_application(&app, false).await.unwrap();
     }

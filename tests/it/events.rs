@@ -179,6 +179,7 @@ fn sample_records(store: &MemoryStore) {
             revoked_at,
             user_generation: 0,
             client_epoch: 0,
+            jkt: None,
         });
     }
 }

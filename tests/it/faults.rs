@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeRecord, CodeStore, FailedLogins, Failure,
-    FailureCounter, Holders, Lease, Lookup, LookupReader, Redemption, StoreError, TokenCanceller,
-    TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, UserLinker, Verified,
+    FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues, Redemption, StoreError,
+    TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, UserLinker,
+    Verified,
 };
 
 /// The store's operations, for failing one of them on purpose.
@@ -27,6 +28,9 @@ pub enum Operation {
     RecordFailure,
     PutCode,
     RedeemCode,
+    /// A DPoP proof's replay guard, and the nonces.
+    FirstUse,
+    Nonce,
 }
 
 #[derive(Debug, Default)]
@@ -228,6 +232,28 @@ impl<S: ClientAndToken> ClientAndToken for Faulty<S> {
     ) -> Result<(Option<Application>, Option<TokenRecord>), StoreError> {
         self.check(Operation::GetToken)?;
         self.inner.client_and_token(client_id, token_id).await
+    }
+}
+
+impl<S: OneTimeValues> OneTimeValues for Faulty<S> {
+    async fn first_use(
+        &self,
+        replay_key: &[u8; 32],
+        keep_until: u64,
+        now_secs: u64,
+    ) -> Result<bool, StoreError> {
+        self.check(Operation::FirstUse)?;
+        self.inner.first_use(replay_key, keep_until, now_secs).await
+    }
+
+    async fn put_nonce(&self, nonce: &str, expires_at: u64) -> Result<(), StoreError> {
+        self.check(Operation::Nonce)?;
+        self.inner.put_nonce(nonce, expires_at).await
+    }
+
+    async fn nonce_is_current(&self, nonce: &str, now_secs: u64) -> Result<bool, StoreError> {
+        self.check(Operation::Nonce)?;
+        self.inner.nonce_is_current(nonce, now_secs).await
     }
 }
 

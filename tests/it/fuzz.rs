@@ -184,6 +184,7 @@ fn flow() -> (FuzzFlow, MemoryStore) {
         introspect_any: false,
         token_epoch: 0,
         access: Default::default(),
+        require_dpop: false,
     });
     let config = Config::from_lookup(|_| None).unwrap();
     let whitelist = CachedWhitelist::new(

@@ -162,6 +162,13 @@ pub(crate) struct AppUpdateArgs {
     /// Open it to anyone again.
     #[arg(long, conflicts_with_all = ["allow_users", "allow_groups"])]
     pub(crate) allow_anyone: bool,
+    /// Issue its tokens only to requests with a DPoP proof (RFC 9449): each is bound to
+    /// the client's key.
+    #[arg(long, conflicts_with = "no_require_dpop")]
+    pub(crate) require_dpop: bool,
+    /// Issue Bearer tokens again to requests without a proof.
+    #[arg(long)]
+    pub(crate) no_require_dpop: bool,
 }
 
 #[derive(Subcommand)]
@@ -224,6 +231,10 @@ pub(crate) struct AppArgs {
     /// group (LDAP, Cognito).
     #[arg(long = "allow-group", value_name = "GROUP")]
     pub(crate) allow_groups: Vec<String>,
+    /// Issue its tokens only to requests with a DPoP proof (RFC 9449): each is bound to
+    /// the client's key, and a request without a proof is refused (invalid_dpop_proof).
+    #[arg(long)]
+    pub(crate) require_dpop: bool,
 }
 
 #[derive(Subcommand)]

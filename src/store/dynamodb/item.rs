@@ -45,6 +45,9 @@ pub mod attr {
     pub const INTROSPECT_ANY: &str = "introspect_any";
     pub const ALLOWED_USERS: &str = "allowed_users";
     pub const ALLOWED_GROUPS: &str = "allowed_groups";
+    /// A DPoP-bound token's key thumbprint; an application's rule that its tokens be bound.
+    pub const DPOP_JKT: &str = "dpop_jkt";
+    pub const REQUIRE_DPOP: &str = "require_dpop";
     /// An application's: raised by every edit, which is conditional on the one it read.
     pub const VERSION: &str = "edit_version";
 }
@@ -141,6 +144,7 @@ pub(super) fn application_from(i: &Item) -> Result<Application, StoreError> {
             users: set(i.strings(attr::ALLOWED_USERS)?),
             groups: set(i.strings(attr::ALLOWED_GROUPS)?),
         },
+        require_dpop: i.flag(attr::REQUIRE_DPOP).unwrap_or(false),
     })
 }
 
@@ -180,6 +184,9 @@ pub(super) fn token_item(t: &TokenRecord) -> Item {
     ]);
     if let Some(at) = t.revoked_at {
         item.insert(attr::REVOKED_AT.to_string(), n(at));
+    }
+    if let Some(jkt) = &t.jkt {
+        item.insert(attr::DPOP_JKT.to_string(), AttributeValue::S(jkt.clone()));
     }
     item
 }
@@ -225,6 +232,7 @@ pub(super) fn token_from(i: &Item) -> Result<TokenRecord, StoreError> {
             .unwrap_or(0),
         // Tokens and applications from before epochs both read as 0.
         client_epoch: i.num(attr::CLIENT_EPOCH).unwrap_or(0),
+        jkt: i.s(attr::DPOP_JKT).ok(),
     })
 }
 
@@ -285,6 +293,9 @@ pub(super) fn application_item(app: &Application) -> Item {
     // Written only when granted, so an item without it reads as an ordinary client.
     if app.introspect_any {
         item.insert(attr::INTROSPECT_ANY.to_string(), AttributeValue::Bool(true));
+    }
+    if app.require_dpop {
+        item.insert(attr::REQUIRE_DPOP.to_string(), AttributeValue::Bool(true));
     }
     // DynamoDB has no empty sets: an open application has neither attribute.
     for (name, names) in [

@@ -6,6 +6,7 @@
 //!   application and the user; one `GetItem` for a token) and revocation;
 //! - [`issue`]: the token write, tied to the user as the login verified it;
 //! - [`codes`]: authorization codes (written once, redeemed once) and introspection's read;
+//! - [`one_time`]: DPoP's replay keys and nonces (in the codes table);
 //! - [`attempts`]: the failed-logins counter (admit, count, release);
 //! - [`admin`]: operator functions for the admin CLI and the tests;
 //! - [`lifecycle`]: operator actions that end a user's tokens, and the bcrypt marker;
@@ -32,6 +33,7 @@ mod issue;
 mod item;
 mod lifecycle;
 mod link;
+mod one_time;
 mod whitelist_claim;
 
 pub use item::attr;

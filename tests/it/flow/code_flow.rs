@@ -33,6 +33,7 @@ pub(super) fn confidential() -> TestFlow {
         introspect_any: false,
         token_epoch: 0,
         access: Default::default(),
+        require_dpop: false,
     });
     f
 }

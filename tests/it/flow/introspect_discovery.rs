@@ -83,6 +83,7 @@ fn resource_server(f: &TestFlow, client_id: &str, secret: &str, introspect_any: 
         introspect_any,
         token_epoch: 0,
         access: Default::default(),
+        require_dpop: false,
     });
 }
 

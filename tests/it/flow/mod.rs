@@ -215,6 +215,7 @@ where
         introspect_any: false,
         token_epoch: 0,
         access: Default::default(),
+        require_dpop: false,
     });
     store.put_application(Application {
         client_id: "multi".into(),
@@ -225,6 +226,7 @@ where
         introspect_any: false,
         token_epoch: 0,
         access: Default::default(),
+        require_dpop: false,
     });
     let config = Config::from_lookup(|_| None).unwrap();
     let mut s = Settings::from(&config);

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeRecord, CodeStore, FailedLogins, Failure,
-    FailureCounter, Holders, Lease, Lookup, LookupReader, Redemption, StoreError, TokenCanceller,
-    TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, UserLinker, Verified,
+    FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues, Redemption, StoreError,
+    TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, UserLinker,
+    Verified,
 };
 use tokio::sync::Notify;
 
@@ -118,6 +119,20 @@ impl ClientAndToken for Overlapping {
         token: &str,
     ) -> Result<(Option<Application>, Option<TokenRecord>), StoreError> {
         self.inner.client_and_token(client, token).await
+    }
+}
+
+impl OneTimeValues for Overlapping {
+    async fn first_use(&self, key: &[u8; 32], until: u64, now: u64) -> Result<bool, StoreError> {
+        self.inner.first_use(key, until, now).await
+    }
+
+    async fn put_nonce(&self, nonce: &str, expires_at: u64) -> Result<(), StoreError> {
+        self.inner.put_nonce(nonce, expires_at).await
+    }
+
+    async fn nonce_is_current(&self, nonce: &str, now: u64) -> Result<bool, StoreError> {
+        self.inner.nonce_is_current(nonce, now).await
     }
 }
 

@@ -105,6 +105,7 @@ pub fn token(id: &str) -> TokenRecord {
         revoked_at: None,
         user_generation: 0,
         client_epoch: 0,
+        jkt: None,
     }
 }
 
@@ -131,6 +132,7 @@ pub(super) fn app() -> Application {
             users: ["quinn".to_string()].into(),
             groups: ["ci".to_string(), "quay-admins".to_string()].into(),
         },
+        require_dpop: false,
     }
 }
 

@@ -51,6 +51,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: AppCommand) -> CliResult {
                         // Both empty: open to anyone.
                         "allowed_users": app.access.users,
                         "allowed_groups": app.access.groups,
+                        "require_dpop": app.require_dpop,
                     })
                 })
                 .collect();
@@ -169,6 +170,9 @@ async fn app_update(ctx: &Ctx, args: AppUpdateArgs) -> CliResult {
         if args.introspect_any || args.no_introspect_any {
             app.introspect_any = args.introspect_any;
         }
+        if args.require_dpop || args.no_require_dpop {
+            app.require_dpop = args.require_dpop;
+        }
         if args.allow_anyone {
             app.access = Access::default();
         } else if !args.allow_users.is_empty() || !args.allow_groups.is_empty() {
@@ -205,6 +209,7 @@ async fn app_add(ctx: &Ctx, args: AppArgs) -> CliResult {
         introspect_any: args.introspect_any,
         token_epoch: first_epoch()?,
         access: access(&args.allow_users, &args.allow_groups),
+        require_dpop: args.require_dpop,
     };
     match ctx.store.put_application(&app, false).await {
         Ok(()) => {
