@@ -269,9 +269,10 @@ fn authorizer_core(c: &mut Criterion) {
     event["headers"]["authorization"] = format!("Bearer {}", token.expose()).into();
     c.bench_function("authorizer/check_without_the_read", |b| {
         b.iter(|| {
-            let check = token_authorizer::read_event(event.clone()).unwrap();
-            let presented = authorizer::bearer(check.authorization.as_deref()).unwrap();
-            let decision = authorizer::decide(&presented, Some(&record), &holders, 1);
+            let check = token_authorizer::read_event(event.clone(), None).unwrap();
+            let presented = authorizer::presented(check.authorization.as_deref()).unwrap();
+            let token = &presented.token;
+            let decision = authorizer::decide(token, None, Some(&record), &holders, 1);
             authorizer::respond(&check, &decision).unwrap()
         })
     });

@@ -10,6 +10,7 @@
 
 use serde::Serialize;
 
+use crate::dpop::{self, Expected, Proof, ProofError};
 use crate::store::{Holders, TokenRecord};
 use crate::token::AccessToken;
 
@@ -31,6 +32,18 @@ pub struct Check {
     pub authorization: Option<String>,
     /// `methodArn` (REST) or `routeArn` (HTTP API).
     pub resource: String,
+    /// What a DPoP proof must match: the request's method and the URL the client
+    /// addressed (`None` at a TOKEN authorizer, whose event names neither).
+    pub request: Option<ProtectedRequest>,
+    /// The `DPoP` header's one value, if any.
+    pub proof: Result<Option<String>, ProofError>,
+}
+
+/// The request an authorizer event is about, as a DPoP proof names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtectedRequest {
+    pub method: String,
+    pub url: String,
 }
 
 /// Why a token was not accepted. Only the variant is logged, never the token.
@@ -44,6 +57,16 @@ pub enum Denial {
     UserDisabled,
     /// The token's application was removed.
     ClientRemoved,
+    /// `Authorization: DPoP` without a proof that passes RFC 9449 §4.3's checks.
+    DpopInvalid,
+    /// The proof was used before (its `jti` at its `htu`).
+    DpopReplayed,
+    /// A DPoP-bound token presented as `Bearer` (RFC 9449 §7.2).
+    DpopRequired,
+    /// The proof's key is not the one the token is bound to.
+    DpopWrongKey,
+    /// `Authorization: DPoP` with a token that is not bound to a key.
+    NotBound,
 }
 
 impl Denial {
@@ -56,6 +79,11 @@ impl Denial {
             Denial::Revoked => "revoked",
             Denial::UserDisabled => "user_disabled",
             Denial::ClientRemoved => "client_removed",
+            Denial::DpopInvalid => "dpop_invalid",
+            Denial::DpopReplayed => "dpop_replayed",
+            Denial::DpopRequired => "dpop_required",
+            Denial::DpopWrongKey => "dpop_wrong_key",
+            Denial::NotBound => "not_dpop_bound",
         }
     }
 }
@@ -72,14 +100,46 @@ pub struct Grant {
 /// The error message API Gateway turns into a 401.
 pub const UNAUTHORIZED: &str = "Unauthorized";
 
-/// `Bearer <token>` (scheme case-insensitive, RFC 6750 §2.1) to a token of ours.
-pub fn bearer(authorization: Option<&str>) -> Result<AccessToken, Denial> {
+/// How a token was presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presented {
+    pub token: AccessToken,
+    /// `Authorization: DPoP` (RFC 9449 §7.1), rather than `Bearer`.
+    pub dpop: bool,
+}
+
+/// `Bearer <token>` (RFC 6750 §2.1) or `DPoP <token>` (RFC 9449 §7.1), the scheme
+/// case-insensitive, to a token of ours.
+pub fn presented(authorization: Option<&str>) -> Result<Presented, Denial> {
     let value = authorization.ok_or(Denial::Malformed)?.trim();
     let (scheme, token) = value.split_once(' ').ok_or(Denial::Malformed)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let dpop = scheme.eq_ignore_ascii_case(dpop::SCHEME);
+    if !dpop && !scheme.eq_ignore_ascii_case("bearer") {
         return Err(Denial::Malformed);
     }
-    AccessToken::parse(token.trim_start()).ok_or(Denial::Malformed)
+    let token = AccessToken::parse(token.trim_start()).ok_or(Denial::Malformed)?;
+    Ok(Presented { token, dpop })
+}
+
+/// A `DPoP` presentation's proof, by every check that needs no store: made for this
+/// request, by the holder of this very token (`ath`).
+pub fn proof_of(
+    check: &Check,
+    token: &AccessToken,
+    now_secs: u64,
+    window_secs: u64,
+) -> Result<Proof, ProofError> {
+    let proof = check.proof.clone()?.ok_or(ProofError::Missing)?;
+    let request = check.request.as_ref().ok_or(ProofError::Missing)?;
+    let exposed = token.expose();
+    let expected = Expected {
+        method: &request.method,
+        url: &request.url,
+        now_secs,
+        window_secs,
+        access_token: Some(&exposed),
+    };
+    dpop::check(&proof, &expected)
 }
 
 /// The decision, from the presented token, its stored record and its holders as they
@@ -87,8 +147,12 @@ pub fn bearer(authorization: Option<&str>) -> Result<AccessToken, Denial> {
 /// voiding a user's or an application's tokens, or removing the application is one write,
 /// never one per token. Expiry is checked here because DynamoDB's TTL deletes expired
 /// items only eventually.
+///
+/// `key`: the thumbprint of the key whose proof came with a `DPoP` presentation (checked
+/// and spent), `None` for `Bearer`. A bound token needs its own key's; an unbound one none.
 pub fn decide(
     token: &AccessToken,
+    key: Option<&str>,
     record: Option<&TokenRecord>,
     holders: &Holders,
     now_secs: u64,
@@ -96,6 +160,12 @@ pub fn decide(
     let record = record.ok_or(Denial::Unknown)?;
     if !token.secret_matches(&record.secret_hash) {
         return Err(Denial::WrongSecret);
+    }
+    match (record.jkt.as_deref(), key) {
+        (Some(bound), Some(key)) if bound != key => return Err(Denial::DpopWrongKey),
+        (Some(_), None) => return Err(Denial::DpopRequired),
+        (None, Some(_)) => return Err(Denial::NotBound),
+        _ => {}
     }
     let user = holders.user.as_ref().ok_or(Denial::UserDisabled)?;
     let app = holders.application.as_ref().ok_or(Denial::ClientRemoved)?;
@@ -282,16 +352,23 @@ mod tests {
             (Denial::Revoked, "revoked"),
             (Denial::UserDisabled, "user_disabled"),
             (Denial::ClientRemoved, "client_removed"),
+            (Denial::DpopInvalid, "dpop_invalid"),
+            (Denial::DpopReplayed, "dpop_replayed"),
+            (Denial::DpopRequired, "dpop_required"),
+            (Denial::DpopWrongKey, "dpop_wrong_key"),
+            (Denial::NotBound, "not_dpop_bound"),
         ] {
             assert_eq!(denial.reason(), reason);
         }
     }
 
     #[test]
-    fn bearer_needs_the_scheme_and_one_of_our_tokens() {
+    fn bearer_or_dpop_needs_the_scheme_and_one_of_our_tokens() {
         let t = AccessToken::generate(&OsRandom).unwrap().expose();
-        assert!(bearer(Some(&format!("Bearer {t}"))).is_ok());
-        assert!(bearer(Some(&format!("bearer  {t}"))).is_ok());
+        assert!(!presented(Some(&format!("Bearer {t}"))).unwrap().dpop);
+        assert!(!presented(Some(&format!("bearer  {t}"))).unwrap().dpop);
+        assert!(presented(Some(&format!("DPoP {t}"))).unwrap().dpop);
+        assert!(presented(Some(&format!("dpop {t}"))).unwrap().dpop);
         for bad in [
             None,
             Some(String::new()),
@@ -302,7 +379,7 @@ mod tests {
             Some(format!("Bearer {}", &t[1..])),
         ] {
             assert_eq!(
-                bearer(bad.as_deref()).unwrap_err(),
+                presented(bad.as_deref()).unwrap_err(),
                 Denial::Malformed,
                 "{bad:?}"
             );
@@ -314,16 +391,28 @@ mod tests {
         let t = AccessToken::generate(&OsRandom).unwrap();
         let good = record(&t);
         let h = &holders();
-        assert_eq!(decide(&t, Some(&good), h, 999).unwrap().username, "alice");
-        assert_eq!(decide(&t, None, h, 0), Err(Denial::Unknown));
+        assert_eq!(
+            decide(&t, None, Some(&good), h, 999).unwrap().username,
+            "alice"
+        );
+        assert_eq!(decide(&t, None, None, h, 0), Err(Denial::Unknown));
         let other = AccessToken::generate(&OsRandom).unwrap();
         let mut wrong = good.clone();
         wrong.secret_hash = other.secret_hash();
-        assert_eq!(decide(&t, Some(&wrong), h, 0), Err(Denial::WrongSecret));
-        assert_eq!(decide(&t, Some(&good), h, 1_000), Err(Denial::Expired));
+        assert_eq!(
+            decide(&t, None, Some(&wrong), h, 0),
+            Err(Denial::WrongSecret)
+        );
+        assert_eq!(
+            decide(&t, None, Some(&good), h, 1_000),
+            Err(Denial::Expired)
+        );
         let mut revoked = good.clone();
         revoked.revoked_at = Some(500);
-        assert_eq!(decide(&t, Some(&revoked), h, 600), Err(Denial::Revoked));
+        assert_eq!(
+            decide(&t, None, Some(&revoked), h, 600),
+            Err(Denial::Revoked)
+        );
     }
 
     #[test]
@@ -332,37 +421,62 @@ mod tests {
         let good = record(&t);
         let disabled = user_is(|u| u.enabled = false);
         assert_eq!(
-            decide(&t, Some(&good), &disabled, 600),
+            decide(&t, None, Some(&good), &disabled, 600),
             Err(Denial::UserDisabled)
         );
         let mut gone = holders();
         gone.user = None;
         assert_eq!(
-            decide(&t, Some(&good), &gone, 600).unwrap_err(),
+            decide(&t, None, Some(&good), &gone, 600).unwrap_err(),
             Denial::UserDisabled
         );
         // Written under generation 3: void once the user's tokens start at 4, not at 3.
         let voided = user_is(|u| (u.generation, u.tokens_from) = (4, 4));
-        assert_eq!(decide(&t, Some(&good), &voided, 600), Err(Denial::Revoked));
+        assert_eq!(
+            decide(&t, None, Some(&good), &voided, 600),
+            Err(Denial::Revoked)
+        );
         let from_its_own = user_is(|u| u.tokens_from = 3);
-        assert!(decide(&t, Some(&good), &from_its_own, 600).is_ok());
+        assert!(decide(&t, None, Some(&good), &from_its_own, 600).is_ok());
         // The application: removed, or its tokens revoked (a new epoch).
         let mut app = holders();
         app.application.as_mut().unwrap().token_epoch = 1;
-        let refused = |h: &Holders| decide(&t, Some(&good), h, 600).unwrap_err();
+        let refused = |h: &Holders| decide(&t, None, Some(&good), h, 600).unwrap_err();
         assert_eq!(refused(&app), Denial::Revoked);
         app.application = None;
         assert_eq!(refused(&app), Denial::ClientRemoved);
     }
 
     #[test]
+    fn a_bound_token_needs_a_proof_by_its_key_and_only_a_bound_one_takes_a_proof() {
+        let t = AccessToken::generate(&OsRandom).unwrap();
+        let mut bound = record(&t);
+        bound.jkt = Some("key-a".into());
+        let h = &holders();
+        assert!(decide(&t, Some("key-a"), Some(&bound), h, 600).is_ok());
+        let refused = |key, r: &TokenRecord| decide(&t, key, Some(r), h, 600).unwrap_err();
+        assert_eq!(refused(Some("key-b"), &bound), Denial::DpopWrongKey);
+        assert_eq!(
+            refused(None, &bound),
+            Denial::DpopRequired,
+            "presented as Bearer"
+        );
+        assert_eq!(refused(Some("key-a"), &record(&t)), Denial::NotBound);
+        // A bound token's other checks still decide.
+        bound.revoked_at = Some(1);
+        assert_eq!(refused(Some("key-a"), &bound), Denial::Revoked);
+    }
+
+    #[test]
     fn answers_in_the_shape_of_the_event() {
         let t = AccessToken::generate(&OsRandom).unwrap();
-        let grant = decide(&t, Some(&record(&t)), &holders(), 0);
+        let grant = decide(&t, None, Some(&record(&t)), &holders(), 0);
         let v2 = Check {
             door: Door::HttpApi,
             authorization: None,
             resource: "arn:r".into(),
+            request: None,
+            proof: Ok(None),
         };
         let ok = json(respond(&v2, &grant).unwrap());
         assert_eq!(ok["isAuthorized"], true);
@@ -376,6 +490,8 @@ mod tests {
             door: Door::RestToken,
             authorization: None,
             resource: "arn:m".into(),
+            request: None,
+            proof: Ok(None),
         };
         let ok = json(respond(&rest, &grant).unwrap());
         assert_eq!(ok["principalId"], "alice");

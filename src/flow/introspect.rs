@@ -69,9 +69,12 @@ impl<D: Deps> Flow<D> {
             client_id: client.client_id.clone(),
             ..RequestLog::default()
         };
+        // Introspection asks whether the token is active, not whether its holder proved the
+        // key: a bound token is judged as if its key's proof came with it.
+        let bound_key = record.as_ref().and_then(|r| r.jkt.as_deref());
         let grant = token
             .as_ref()
-            .map(|t| authorizer::decide(t, record.as_ref(), &holders, now_secs));
+            .map(|t| authorizer::decide(t, bound_key, record.as_ref(), &holders, now_secs));
         // RFC 7662 §4: another application's token is not the caller's to learn about,
         // unless the caller is a resource server registered to introspect any.
         let may_see = |client_id: &str| {

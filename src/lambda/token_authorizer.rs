@@ -1,8 +1,9 @@
 //! The `token-authorizer` function: reads an API Gateway authorizer event (HTTP API payload
 //! 2.0, REST TOKEN or REST REQUEST) with `aws_lambda_events`' types, checks the bearer
 //! token with two reads (the token, then its user and application), and answers in the
-//! event's shape. Generic over the token reader and the clock, so it is tested with the
-//! memory store.
+//! event's shape. A `DPoP` presentation's proof is checked against the request the event
+//! names (method, and the API's public URL with the path) and spent beside the token's
+//! read. Generic over the store and the clock, so it is tested with the memory store.
 
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
@@ -14,19 +15,23 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use tracing::{info, warn};
 
-use crate::authorizer::{self, AuthorizerAnswer, Check, Door, UNAUTHORIZED};
+use crate::authorizer::{self, AuthorizerAnswer, Check, Denial, Door, ProtectedRequest};
+use crate::authorizer::{Grant, UNAUTHORIZED};
 use crate::aws::{self, AwsCalls};
 use crate::clock::{Clock, SystemClock};
-use crate::config::Config;
+use crate::config::{Config, DpopSettings};
+use crate::dpop;
 
 use super::{logging, metrics};
 use crate::store::dynamodb::DynamoStore;
-use crate::store::{Holders, StoreError, TokenReader};
+use crate::store::{Holders, OneTimeValues, StoreError, TokenReader};
 
 /// What a check needs, built once per cold start and borrowed by every invocation.
 pub struct TokenAuthorizer<T, C> {
     pub tokens: T,
     pub clock: C,
+    /// The proof window, and the protected API's public URL.
+    pub dpop: DpopSettings,
     /// Round trips of the AWS client behind `tokens` (zero for other readers).
     pub calls: AwsCalls,
 }
@@ -40,12 +45,13 @@ impl TokenAuthorizer<DynamoStore, SystemClock> {
         TokenAuthorizer {
             tokens,
             clock: SystemClock,
+            dpop: config.dpop.clone(),
             calls,
         }
     }
 }
 
-impl<T: TokenReader, C: Clock> TokenAuthorizer<T, C> {
+impl<T: TokenReader + OneTimeValues, C: Clock> TokenAuthorizer<T, C> {
     /// Serves authorizer events on the Lambda Runtime API until the process ends.
     pub async fn serve(&self) -> Result<(), Error> {
         lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
@@ -62,34 +68,11 @@ impl<T: TokenReader, C: Clock> TokenAuthorizer<T, C> {
     /// how any authorizer reports an outage (API Gateway answers 500; never an allow).
     pub async fn check(&self, event: Value) -> Result<AuthorizerAnswer, Error> {
         self.calls.reset();
-        let Some(check) = read_event(event) else {
+        let Some(check) = read_event(event, self.dpop.api_url.as_deref()) else {
             warn!(event = "authorizer", outcome = "unknown_event_shape");
             return Err(Error::from(UNAUTHORIZED));
         };
-        let decision = match authorizer::bearer(check.authorization.as_deref()) {
-            Err(denial) => Err(denial),
-            Ok(token) => {
-                let unavailable = |e: StoreError| {
-                    warn!(event = "authorizer", outcome = "store_unavailable", error = %e);
-                    Error::from("token store unavailable")
-                };
-                let record = self
-                    .tokens
-                    .get_token(token.id())
-                    .await
-                    .map_err(unavailable)?;
-                let holders = match &record {
-                    Some(r) => self
-                        .tokens
-                        .token_holders(&r.username, &r.client_id)
-                        .await
-                        .map_err(unavailable)?,
-                    None => Holders::default(),
-                };
-                let now_secs = self.clock.now_ms() / 1000;
-                authorizer::decide(&token, record.as_ref(), &holders, now_secs)
-            }
-        };
+        let decision = self.decide(&check).await?;
         let dynamodb_calls = self.calls.dynamodb.take();
         let now_ms = self.clock.now_ms();
         // CloudWatch metrics from the line (embedded metric format).
@@ -120,11 +103,72 @@ impl<T: TokenReader, C: Clock> TokenAuthorizer<T, C> {
         }
         authorizer::respond(&check, &decision).map_err(Error::from)
     }
+
+    /// The token's decision; `Err` only for an outage.
+    async fn decide(&self, check: &Check) -> Result<Result<Grant, Denial>, Error> {
+        let presented = match authorizer::presented(check.authorization.as_deref()) {
+            Ok(p) => p,
+            Err(denial) => return Ok(Err(denial)),
+        };
+        let token = &presented.token;
+        let now_secs = self.clock.now_ms() / 1000;
+        let proof = if presented.dpop {
+            let window = self.dpop.window.as_secs();
+            match authorizer::proof_of(check, token, now_secs, window) {
+                Ok(proof) => Some(proof),
+                Err(e) => {
+                    info!(event = "authorizer", dpop_error = %e, "DPoP proof refused");
+                    return Ok(Err(Denial::DpopInvalid));
+                }
+            }
+        } else {
+            None
+        };
+        let unavailable = |e: StoreError| {
+            warn!(event = "authorizer", outcome = "store_unavailable", error = %e);
+            Error::from("token store unavailable")
+        };
+        // The proof is spent beside the token's read: no round trip of its own.
+        let spend = async {
+            match &proof {
+                Some(p) => {
+                    self.tokens
+                        .first_use(&p.replay_key, p.keep_until, now_secs)
+                        .await
+                }
+                None => Ok(true),
+            }
+        };
+        let (record, first) = tokio::join!(self.tokens.get_token(token.id()), spend);
+        let record = record.map_err(unavailable)?;
+        if !first.map_err(unavailable)? {
+            return Ok(Err(Denial::DpopReplayed));
+        }
+        let holders = match &record {
+            Some(r) => self
+                .tokens
+                .token_holders(&r.username, &r.client_id)
+                .await
+                .map_err(unavailable)?,
+            None => Holders::default(),
+        };
+        let key = proof.as_ref().map(|p| p.jkt.as_str());
+        Ok(authorizer::decide(
+            token,
+            key,
+            record.as_ref(),
+            &holders,
+            now_secs,
+        ))
+    }
 }
 
 /// What an authorizer event asks; `None` when it is none of the three shapes. The event's
 /// `type` and `version` tell its door; the typed request of that door is then read.
-pub fn read_event(event: Value) -> Option<Check> {
+///
+/// `api_url`: the protected API's public base URL; `None`: the event's own domain (and a
+/// REST API's stage on its `execute-api` domain). A proof's `htu` is it and the path.
+pub fn read_event(event: Value, api_url: Option<&str>) -> Option<Check> {
     let kind = event.get("type").and_then(Value::as_str)?.to_string();
     let version = event
         .get("version")
@@ -133,31 +177,90 @@ pub fn read_event(event: Value) -> Option<Check> {
     match (kind.as_str(), version.as_deref()) {
         ("REQUEST", Some("2.0")) => {
             let e: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_value(event).ok()?;
+            let context = &e.request_context;
+            // An HTTP API's rawPath already holds a named stage.
+            let base = api_url
+                .map(str::to_string)
+                .or_else(|| Some(format!("https://{}", context.domain_name.as_deref()?)));
+            let request = base
+                .zip(e.raw_path.as_deref())
+                .map(|(base, path)| ProtectedRequest {
+                    method: context.http.method.to_string(),
+                    url: format!("{}{path}", base.trim_end_matches('/')),
+                });
             Some(Check {
                 door: Door::HttpApi,
                 authorization: header(&e.headers),
                 resource: e.route_arn.unwrap_or_default(),
+                request,
+                proof: proof_header(&e.headers),
             })
         }
         ("TOKEN", _) => {
             let e: ApiGatewayCustomAuthorizerRequest = serde_json::from_value(event).ok()?;
+            // The event holds the Authorization value only: no proof can come with it.
             Some(Check {
                 door: Door::RestToken,
                 authorization: e.authorization_token,
                 resource: e.method_arn?,
+                request: None,
+                proof: Ok(None),
             })
         }
         ("REQUEST", _) => {
+            // Its typed context leaves the domain name out.
+            let domain = event
+                .pointer("/requestContext/domainName")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             let e: ApiGatewayCustomAuthorizerRequestTypeRequest =
                 serde_json::from_value(event).ok()?;
+            let request = rest_request(&e, domain.as_deref(), api_url);
             Some(Check {
                 door: Door::RestRequest,
                 authorization: header(&e.headers),
                 resource: e.method_arn?,
+                request,
+                proof: proof_header(&e.headers),
             })
         }
         _ => None,
     }
+}
+
+/// A REST API's request: its `path` is the resource's, after the stage, which its own
+/// `execute-api` domain puts first (a custom domain maps its base paths to stages).
+fn rest_request(
+    e: &ApiGatewayCustomAuthorizerRequestTypeRequest,
+    domain: Option<&str>,
+    api_url: Option<&str>,
+) -> Option<ProtectedRequest> {
+    let base = match api_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => {
+            let host = e
+                .headers
+                .get(http::header::HOST)
+                .and_then(|v| v.to_str().ok());
+            let domain = domain.or(host)?;
+            match e.request_context.stage.as_deref() {
+                Some(stage) if domain.contains(".execute-api.") => {
+                    format!("https://{domain}/{stage}")
+                }
+                _ => format!("https://{domain}"),
+            }
+        }
+    };
+    Some(ProtectedRequest {
+        method: e.http_method.as_ref()?.to_string(),
+        url: format!("{base}{}", e.path.as_deref()?),
+    })
+}
+
+/// The `DPoP` header's one value (API Gateway joins repeated headers with commas).
+fn proof_header(headers: &HeaderMap) -> Result<Option<String>, dpop::ProofError> {
+    let values = headers.get_all(dpop::HEADER);
+    dpop::header_value(values.iter().map(|v| v.as_bytes())).map(|v| v.map(str::to_string))
 }
 
 /// The one `Authorization` value (names are case-insensitive in a `HeaderMap`).
@@ -182,16 +285,20 @@ mod tests {
                             "sourceIp": "1.2.3.4", "userAgent": "x"}}})
     }
 
+    fn read_event_(event: Value) -> Option<Check> {
+        read_event(event, None)
+    }
+
     #[test]
     fn reads_the_three_event_shapes() {
-        let c = read_event(v2(json!({"Authorization": "Bearer x"}))).unwrap();
+        let c = read_event_(v2(json!({"Authorization": "Bearer x"}))).unwrap();
         assert_eq!(
             (c.door, c.authorization.as_deref(), c.resource.as_str()),
             (Door::HttpApi, Some("Bearer x"), "arn:r")
         );
         let token =
             json!({"type": "TOKEN", "authorizationToken": "Bearer y", "methodArn": "arn:m"});
-        let c = read_event(token).unwrap();
+        let c = read_event_(token).unwrap();
         assert_eq!(
             (c.door, c.authorization.as_deref(), c.resource.as_str()),
             (Door::RestToken, Some("Bearer y"), "arn:m")
@@ -199,7 +306,7 @@ mod tests {
         let request = json!({"type": "REQUEST", "methodArn": "arn:m",
                              "headers": {"authorization": "Bearer z"},
                              "requestContext": {}});
-        let c = read_event(request).unwrap();
+        let c = read_event_(request).unwrap();
         assert_eq!(
             (c.door, c.authorization.as_deref()),
             (Door::RestRequest, Some("Bearer z"))
@@ -207,12 +314,53 @@ mod tests {
     }
 
     #[test]
+    fn a_proof_is_checked_against_the_url_the_client_addressed() {
+        let mut e = v2(json!({"Authorization": "DPoP x", "DPoP": "a.b.c"}));
+        e["rawPath"] = "/whoami".into();
+        let c = read_event_(e.clone()).unwrap();
+        let expected = ProtectedRequest {
+            method: "GET".into(),
+            url: "https://d/whoami".into(),
+        };
+        assert_eq!(c.request, Some(expected));
+        assert_eq!(c.proof, Ok(Some("a.b.c".into())));
+        let configured = read_event(e, Some("https://api.example/")).unwrap();
+        assert_eq!(
+            configured.request.unwrap().url,
+            "https://api.example/whoami"
+        );
+        let rest = json!({"type": "REQUEST", "methodArn": "arn:m", "path": "/pets",
+                          "httpMethod": "POST", "headers": {"DPoP": "p.q.r"},
+                          "requestContext": {"stage": "prod",
+                                             "domainName": "a1.execute-api.eu-west-1.amazonaws.com"}});
+        let c = read_event_(rest.clone()).unwrap();
+        let request = c.request.unwrap();
+        assert_eq!(
+            request.url,
+            "https://a1.execute-api.eu-west-1.amazonaws.com/prod/pets"
+        );
+        assert_eq!(request.method, "POST");
+        let mut custom = rest;
+        custom["requestContext"]["domainName"] = "api.example".into();
+        assert_eq!(
+            read_event_(custom).unwrap().request.unwrap().url,
+            "https://api.example/pets"
+        );
+        let token = json!({"type": "TOKEN", "authorizationToken": "DPoP y", "methodArn": "arn:m"});
+        assert_eq!(
+            read_event_(token).unwrap().request,
+            None,
+            "a TOKEN event names no request"
+        );
+    }
+
+    #[test]
     fn other_shapes_are_none() {
-        assert!(read_event(json!({"type": "OTHER"})).is_none());
-        assert!(read_event(json!({})).is_none());
-        assert!(read_event(json!("a string")).is_none());
+        assert!(read_event_(json!({"type": "OTHER"})).is_none());
+        assert!(read_event_(json!({})).is_none());
+        assert!(read_event_(json!("a string")).is_none());
         assert!(
-            read_event(json!({"type": "TOKEN", "authorizationToken": "Bearer y"})).is_none(),
+            read_event_(json!({"type": "TOKEN", "authorizationToken": "Bearer y"})).is_none(),
             "a REST authorizer event names its method"
         );
     }

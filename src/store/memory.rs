@@ -60,6 +60,10 @@ impl MemoryStore {
         self.with(|i| i.applications.insert(app.client_id.clone(), app));
     }
 
+    pub fn application(&self, client_id: &str) -> Option<Application> {
+        self.with(|i| i.applications.get(client_id).cloned())
+    }
+
     pub fn user(&self, username: &str) -> Option<User> {
         self.with(|i| i.users.get(username).cloned())
     }

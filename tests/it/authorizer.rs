@@ -3,13 +3,15 @@
 
 use direct_oauth::authorizer::AuthorizerAnswer;
 use direct_oauth::clock::ManualClock;
+use direct_oauth::config::Config;
 use direct_oauth::lambda::token_authorizer::TokenAuthorizer;
 use direct_oauth::random::OsRandom;
 use direct_oauth::store::TokenRecord;
 use direct_oauth::store::memory::MemoryStore;
 use direct_oauth::token::AccessToken;
 
-use crate::faults::Faulty;
+use crate::dpop_keys::ClientKey;
+use crate::faults::{Faulty, Operation};
 use crate::store_contract;
 use serde_json::{Value, json};
 
@@ -23,6 +25,7 @@ fn authorizer() -> TokenAuthorizer<Faulty<MemoryStore>, ManualClock> {
     TokenAuthorizer {
         tokens: Faulty::new(store),
         clock: ManualClock::at(NOW_SECS * 1000),
+        dpop: Config::from_lookup(|_| None).unwrap().dpop,
         calls: Default::default(),
     }
 }
@@ -115,4 +118,107 @@ async fn a_malformed_header_reads_nothing() {
         .await
         .unwrap_err();
     assert_eq!(err.to_string(), "Unauthorized");
+}
+
+const WHOAMI: &str = "https://d.example/whoami";
+
+/// An HTTP API event for `GET /whoami` on `d.example`, with `authorization` and a proof.
+fn dpop_event(authorization: &str, proof: Option<&str>) -> Value {
+    let mut headers = json!({ "authorization": authorization });
+    if let Some(p) = proof {
+        headers["dpop"] = p.into();
+    }
+    json!({"version": "2.0", "type": "REQUEST", "routeArn": "arn:r", "rawPath": "/whoami",
+           "headers": headers,
+           "requestContext": {"accountId": "1", "apiId": "a", "domainName": "d.example",
+               "domainPrefix": "d", "requestId": "r", "routeKey": "GET /whoami",
+               "stage": "$default", "time": "t", "timeEpoch": 0,
+               "http": {"method": "GET", "path": "/whoami", "protocol": "HTTP/1.1",
+                        "sourceIp": "1.2.3.4", "userAgent": "x"}}})
+}
+
+fn authorized(answer: &AuthorizerAnswer) -> bool {
+    match answer {
+        AuthorizerAnswer::Simple(s) => s.is_authorized,
+        AuthorizerAnswer::Policy(_) => panic!("an HTTP API event gets a simple answer"),
+    }
+}
+
+#[tokio::test]
+async fn a_bound_token_needs_a_fresh_proof_by_its_key_for_this_request() {
+    let a = authorizer();
+    let key = ClientKey::new();
+    let token = AccessToken::generate(&OsRandom).unwrap();
+    let mut bound = record(&token);
+    bound.jkt = Some(key.jkt());
+    a.tokens.put_token_record(bound);
+    let t = token.expose();
+    let dpop = format!("DPoP {t}");
+    let proof = key.proof_for_token("GET", WHOAMI, NOW_SECS, &t);
+    let ok = a.check(dpop_event(&dpop, Some(&proof))).await.unwrap();
+    assert!(authorized(&ok), "a proof by its key");
+    let cases = [
+        ("the same proof again", dpop_event(&dpop, Some(&proof))),
+        (
+            "presented as Bearer",
+            dpop_event(&format!("Bearer {t}"), None),
+        ),
+        ("as Bearer, with a proof", {
+            let p = key.proof_for_token("GET", WHOAMI, NOW_SECS, &t);
+            dpop_event(&format!("Bearer {t}"), Some(&p))
+        }),
+        ("no proof", dpop_event(&dpop, None)),
+        ("another key's proof", {
+            let p = ClientKey::new().proof_for_token("GET", WHOAMI, NOW_SECS, &t);
+            dpop_event(&dpop, Some(&p))
+        }),
+        ("no ath", {
+            let p = key.proof("GET", WHOAMI, NOW_SECS, json!({}));
+            dpop_event(&dpop, Some(&p))
+        }),
+        ("another request's", {
+            let p = key.proof_for_token("POST", WHOAMI, NOW_SECS, &t);
+            dpop_event(&dpop, Some(&p))
+        }),
+        ("another URL's", {
+            let p = key.proof_for_token("GET", "https://d.example/other", NOW_SECS, &t);
+            dpop_event(&dpop, Some(&p))
+        }),
+    ];
+    for (case, event) in cases {
+        let answer = a.check(event).await.unwrap();
+        assert!(!authorized(&answer), "{case}");
+    }
+    let another = key.proof_for_token("GET", WHOAMI, NOW_SECS + 1, &t);
+    let again = a.check(dpop_event(&dpop, Some(&another))).await.unwrap();
+    assert!(authorized(&again), "a new proof by the key still works");
+}
+
+#[tokio::test]
+async fn an_unbound_token_is_bearer_only_and_a_guard_outage_is_no_allow() {
+    let a = authorizer();
+    let key = ClientKey::new();
+    let token = AccessToken::generate(&OsRandom).unwrap();
+    a.tokens.put_token_record(record(&token));
+    let t = token.expose();
+    let proof = key.proof_for_token("GET", WHOAMI, NOW_SECS, &t);
+    let answer = a
+        .check(dpop_event(&format!("DPoP {t}"), Some(&proof)))
+        .await
+        .unwrap();
+    assert!(!authorized(&answer), "an unbound token presented as DPoP");
+    assert!(authorized(
+        &a.check(dpop_event(&format!("Bearer {t}"), None))
+            .await
+            .unwrap()
+    ));
+    a.tokens.set_failing(Operation::FirstUse, true);
+    let proof = key.proof_for_token("GET", WHOAMI, NOW_SECS, &t);
+    let down = a
+        .check(dpop_event(&format!("DPoP {t}"), Some(&proof)))
+        .await;
+    assert!(
+        down.is_err(),
+        "an outage of the replay guard is an error, never an allow"
+    );
 }

@@ -231,7 +231,7 @@ async fn verdict(store: &DynamoStore, presented: &AccessToken) -> Result<(), Den
         None => Default::default(),
     };
     let now = token("-").issued_at;
-    authorizer::decide(presented, record.as_ref(), &holders, now).map(|_| ())
+    authorizer::decide(presented, None, record.as_ref(), &holders, now).map(|_| ())
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use direct_oauth::authorizer::AuthorizerAnswer;
 use direct_oauth::clock::ManualClock;
+use direct_oauth::config::Config;
 use direct_oauth::lambda::authorize_app::{self, App};
 use direct_oauth::lambda::guard;
 use direct_oauth::lambda::token_authorizer::{TokenAuthorizer, read_event};
@@ -165,7 +166,7 @@ fn sample_records(store: &MemoryStore) {
             "revoked" => (NOW_MS / 1000 + 3600, Some(NOW_MS / 1000 - 30)),
             _ => continue,
         };
-        let check = read_event(json).expect("a sample event");
+        let check = read_event(json, None).expect("a sample event");
         let presented = check.authorization.unwrap();
         let token = AccessToken::parse(presented.strip_prefix("Bearer ").unwrap()).unwrap();
         store.put_token_record(TokenRecord {
@@ -189,6 +190,7 @@ async fn every_authorizer_event_gets_the_answer_its_name_promises() {
     let authorizer = TokenAuthorizer {
         tokens: MemoryStore::default(),
         clock: ManualClock::at(NOW_MS),
+        dpop: Config::from_lookup(|_| None).unwrap().dpop,
         calls: Default::default(),
     };
     sample_records(&authorizer.tokens);

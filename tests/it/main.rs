@@ -14,12 +14,14 @@
 //! - `fuzz`: property tests of the parsers and the flow;
 //! - `directory_contract`: one suite of directory expectations, run on the memory fake
 //!   always, on LDAP against a real `slapd` (`ldap`) and on Cognito against moto (`cognito`);
+//! - `dpop_keys`: a DPoP client's key and proofs, for the flow and authorizer tests;
 //! - `architecture`: the layering rules of `src/lib.rs`, and file sizes.
 
 mod architecture;
 mod authorizer;
 mod cognito;
 mod directory_contract;
+mod dpop_keys;
 mod dynamodb;
 mod event_fuzz;
 mod events;

@@ -302,6 +302,7 @@ mod checks_1_to_7;
 mod checks_8_to_12;
 mod code_flow;
 mod directory;
+mod dpop;
 mod introspect_discovery;
 mod overlap;
 mod success;

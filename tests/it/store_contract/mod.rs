@@ -5,6 +5,7 @@
 
 mod attempts;
 mod codes;
+mod one_time;
 mod outages;
 
 use attempts::*;
@@ -15,6 +16,7 @@ use direct_oauth::store::{
     Access, Admission, Application, FailedLogins, Failure, Lease, StoreError, TokenRecord, User,
     Verified,
 };
+use one_time::*;
 use outages::*;
 
 /// A store under test: the ports, plus a way to seed what operators write.
@@ -381,4 +383,8 @@ contract!(
     a_failing_write_after_a_good_read_writes_nothing,
     a_token_write_whose_answer_is_lost_is_stored,
     a_redemption_whose_answer_is_lost_is_still_the_redemption,
+    a_proof_is_used_once_until_its_time,
+    of_many_uses_at_once_one_is_first,
+    a_nonce_is_current_until_its_time,
+    a_bound_token_and_a_dpop_only_application_read_back,
 );

@@ -173,7 +173,10 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TokenCommand) -> CliResult {
                     .map_err(store_err)?,
                 None => Holders::default(),
             };
-            match authorizer::decide(&presented, record.as_ref(), &holders, now_secs()) {
+            // Whether the token is valid, not whether a proof came with it: a bound token
+            // is judged as if its key's had.
+            let key = record.as_ref().and_then(|r| r.jkt.as_deref());
+            match authorizer::decide(&presented, key, record.as_ref(), &holders, now_secs()) {
                 Ok(g) => {
                     let expires = record.map(|r| utc(r.expires_at)).unwrap_or_default();
                     let json = json!({
