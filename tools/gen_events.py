@@ -8,11 +8,14 @@ Re-run after changing a scenario: `make events` (needs the project virtualenv fo
 """
 
 import base64
+import hashlib
 import copy
 import json
 import os
 import subprocess
 import sys
+
+from joserfc import jwk, jws
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAM = os.path.join(ROOT, ".venv", "bin", "sam")
@@ -26,6 +29,37 @@ GOOD_FORM = ("client_id=some_client_id"
 # A PKCE pair (RFC 7636): the challenge is base64url(SHA-256(verifier)).
 VERIFIER = "sample-code-verifier-of-at-least-43-characters-0123456789"
 CHALLENGE = "gfzeziJ1IdYoeJRWT5yILFcSdu0V_s985iPvd-8n4BI"
+
+# The sample DPoP client's key: public, like the sample tokens; local stacks only.
+SAMPLE_DPOP_KEY = {"crv": "P-256", "kty": "EC",
+                   "x": "pQxBs788rmLTHSecbFVfkxXT85Kr080SX59nau1tFq0",
+                   "y": "wpAXS-w83yT1jB3ricLuwQITLTkbgFBDxvMQjmj_zvg",
+                   "d": "NAQvyyXpw0-l0XroW5aMJKuYzr0QdbpaDTfpFuHuJn8"}
+# Its RFC 7638 thumbprint: the bound sample token's record names it.
+SAMPLE_DPOP_JKT = "esYLfTqfVY8miXwfnky2uTNg-loRAve95BV8R8ivsds"
+# A proof's iat from 2020: every sample proof is out of any window, so each event gets the
+# same answer wherever it is sent (its place in the event is what it shows).
+STALE_IAT = 1_600_000_000
+
+
+def stale_proof(method, htu, ath=None):
+    """A DPoP proof (RFC 9449) by the sample key, signed with joserfc."""
+    key = jwk.ECKey.import_key(SAMPLE_DPOP_KEY)
+    claims = {"jti": f"sample-{method}-{htu}", "htm": method, "htu": htu, "iat": STALE_IAT}
+    if ath:
+        claims["ath"] = ath
+    header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": key.as_dict(private=False)}
+    return jws.serialize_compact(header, json.dumps(claims), key)
+
+
+def with_header(event, name, value):
+    """`event` with one more request header, in whichever maps it has."""
+    if isinstance(event.get("headers"), dict):
+        event["headers"][name] = value
+    if isinstance(event.get("multiValueHeaders"), dict):
+        event["multiValueHeaders"][name] = [value]
+    return event
+
 
 # scenario -> (method, authorization, form body[, path])
 SCENARIOS = {
@@ -46,6 +80,8 @@ SCENARIOS = {
     "introspect-public-client": ("POST", None, "token=whatever&client_id=some_client_id",
                                  "/oauth/introspect"),
     "discovery": ("GET", None, None, "/.well-known/oauth-authorization-server"),
+    # A DPoP proof in its header (added by main): a stale one, refused (invalid_dpop_proof).
+    "dpop-stale-proof": ("POST", QUAY_AUTH, GOOD_FORM),
 }
 
 
@@ -127,8 +163,14 @@ SAMPLE_TOKENS = {
     "unknown": "sampleUnknownTokenId01" + "localTestSecretForAnUnknownSampleToken00001",
 }
 SAMPLE_TOKENS["wrong-secret"] = SAMPLE_TOKENS["valid"][:22] + "x" * 43
+# Bound to the sample DPoP key (its record carries SAMPLE_DPOP_JKT).
+BOUND_TOKEN = "sampleBoundTokenId0001" + "localTestSecretForTheBoundSampleToken000001"
 
 AUTHORIZER_SCENARIOS = {name: "Bearer " + token for name, token in SAMPLE_TOKENS.items()}
+# A bound token is refused as Bearer, and with a stale proof (the DPoP header, added by
+# authorizer_events; a TOKEN authorizer's event has no place for one).
+AUTHORIZER_SCENARIOS["dpop-bound-as-bearer"] = "Bearer " + BOUND_TOKEN
+AUTHORIZER_SCENARIOS["dpop-stale-proof"] = "DPoP " + BOUND_TOKEN
 AUTHORIZER_SCENARIOS["malformed"] = "Bearer not-a-direct-oauth-token"
 AUTHORIZER_SCENARIOS["basic-scheme"] = "Basic dXNlcm5hbWU6cGFzc3dvcmRoZXJl"
 AUTHORIZER_SCENARIOS["missing-header"] = None
@@ -159,6 +201,11 @@ def authorizer_events(token_base, request_base):
         }
         if auth:
             v2["headers"]["authorization"] = auth
+        if scenario == "dpop-stale-proof":
+            ath = base64.urlsafe_b64encode(hashlib.sha256(BOUND_TOKEN.encode()).digest())
+            proof = stale_proof("GET", "https://abcdef123.execute-api.us-east-1.amazonaws.com"
+                                "/whoami", ath.decode().rstrip("="))
+            v2["headers"]["dpop"] = proof
         out[("http-api-v2", scenario)] = v2
         token = copy.deepcopy(token_base)
         token["authorizationToken"] = auth or ""
@@ -170,6 +217,8 @@ def authorizer_events(token_base, request_base):
         if auth:
             request["headers"]["Authorization"] = auth
             request["multiValueHeaders"]["Authorization"] = [auth]
+        if scenario == "dpop-stale-proof":
+            with_header(request, "DPoP", v2["headers"]["dpop"])
         out[("rest-request", scenario)] = request
     return out
 
@@ -193,9 +242,12 @@ def main():
         os.makedirs(os.path.join(ROOT, "events", door), exist_ok=True)
         for scenario, (method, auth, body, *path) in SCENARIOS.items():
             target = os.path.join(ROOT, "events", door, scenario + ".json")
+            event = make(method or "POST", auth, body, path[0] if path else PATH)
+            if scenario == "dpop-stale-proof":
+                with_header(event, "dpop" if "lambda-url" in door or "v2" in door else "DPoP",
+                            stale_proof("POST", "https://as.example" + PATH))
             with open(target, "w") as f:
-                json.dump(make(method or "POST", auth, body, path[0] if path else PATH), f,
-                          indent=2)
+                json.dump(event, f, indent=2)
                 f.write("\n")
     authorizer = authorizer_events(sam_event("apigateway", "authorizer"),
                                    sam_event("apigateway", "request-authorizer"))

@@ -10,7 +10,7 @@ import time
 
 import boto3
 
-from gen_events import SAMPLE_TOKENS
+from gen_events import BOUND_TOKEN, SAMPLE_DPOP_JKT, SAMPLE_TOKENS
 
 
 def write(table=None, username="username", client_id="some_client_id"):
@@ -37,8 +37,17 @@ def write(table=None, username="username", client_id="some_client_id"):
         if name == "revoked":
             item["revoked_at"] = {"N": str(now - 30)}
         ddb.put_item(TableName=table, Item=item)
+    bound = BOUND_TOKEN
+    ddb.put_item(TableName=table, Item={
+        "token_id": {"S": bound[:22]},
+        "secret_sha256": {"B": hashlib.sha256(bound[22:].encode()).digest()},
+        "username": {"S": username}, "client_id": {"S": client_id},
+        "scopes": {"L": [{"S": "repo:read"}]},
+        "issued_at": {"N": str(now - 3600)}, "expires_at": {"N": str(now + 3600)},
+        "client_epoch": epoch, "dpop_jkt": {"S": SAMPLE_DPOP_JKT},
+    })
 
 
 if __name__ == "__main__":
     write()
-    print("sample tokens written: valid, expired, revoked", file=sys.stderr)
+    print("sample tokens written: valid, expired, revoked, DPoP-bound", file=sys.stderr)

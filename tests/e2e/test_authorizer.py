@@ -62,7 +62,8 @@ def test_a_valid_token_is_allowed_with_its_context(door):
 
 @pytest.mark.parametrize("door", DOORS)
 @pytest.mark.parametrize("scenario", ["wrong-secret", "unknown", "expired", "revoked",
-                                      "malformed", "basic-scheme", "missing-header"])
+                                      "malformed", "basic-scheme", "missing-header",
+                                      "dpop-bound-as-bearer", "dpop-stale-proof"])
 def test_bad_or_missing_tokens_are_refused(door, scenario):
     """An HTTP API gets a refusal (API Gateway's 403; an HTTP API cannot send a challenge).
     A REST API gets `Unauthorized`, its 401, whatever is wrong with the token: with the

@@ -15,7 +15,7 @@ from conftest import QUAY_REDIRECT, ROOT, require
 DOORS = sorted(os.path.basename(d) for d in glob.glob(os.path.join(ROOT, "events", "*"))
                if os.path.isdir(d) and os.path.basename(d) != "token-authorizer")
 SCENARIOS = ["success", "wrong-password", "not-whitelisted", "redirect-mismatch", "get", "code",
-             "exchange-unknown-code", "introspect-public-client", "discovery"]
+             "exchange-unknown-code", "introspect-public-client", "discovery", "dpop-stale-proof"]
 
 # scenario -> (status, error code or None, headers that must be present)
 EXPECTED = {
@@ -28,6 +28,7 @@ EXPECTED = {
     "exchange-unknown-code": (400, "invalid_grant", {"content-type"}),
     "introspect-public-client": (400, "invalid_client", {"content-type"}),
     "discovery": (200, None, {"content-type"}),
+    "dpop-stale-proof": (400, "invalid_dpop_proof", {"content-type"}),
 }
 # Where a success sends the client: a token in the fragment, a code in the query.
 LOCATION = {"success": QUAY_REDIRECT + "#access_token=", "code": QUAY_REDIRECT + "?code="}

@@ -132,6 +132,12 @@ async fn every_front_door_event_gets_the_answer_its_name_promises() {
                     (400, &"invalid_client".into()),
                     "{what}"
                 ),
+                // Where each door carries a DPoP header; the proof is from 2020.
+                "dpop-stale-proof" => assert_eq!(
+                    (status, &body["error"]),
+                    (400, &"invalid_dpop_proof".into()),
+                    "{what}"
+                ),
                 "discovery" => {
                     assert_eq!(status, 200, "{what}");
                     let issuer = body["issuer"].as_str().unwrap_or_default();
@@ -146,7 +152,7 @@ async fn every_front_door_event_gets_the_answer_its_name_promises() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 45, "nine scenarios at each of five front doors");
+    assert_eq!(checked, 50, "ten scenarios at each of five front doors");
 }
 
 /// The sample tokens' records, as `tools/sample_tokens.py` writes them into a local stack:
@@ -160,10 +166,16 @@ fn sample_records(store: &MemoryStore) {
     });
     let dir = events_dir().join("token-authorizer").join("http-api-v2");
     for (scenario, json) in files(&dir) {
-        let (expires_at, revoked_at) = match scenario.as_str() {
-            "valid" => (NOW_MS / 1000 + 3600, None),
-            "expired" => (NOW_MS / 1000 - 60, None),
-            "revoked" => (NOW_MS / 1000 + 3600, Some(NOW_MS / 1000 - 30)),
+        let (expires_at, revoked_at, jkt) = match scenario.as_str() {
+            "valid" => (NOW_MS / 1000 + 3600, None, None),
+            "expired" => (NOW_MS / 1000 - 60, None, None),
+            "revoked" => (NOW_MS / 1000 + 3600, Some(NOW_MS / 1000 - 30), None),
+            // tools/gen_events.py's SAMPLE_DPOP_JKT.
+            "dpop-bound-as-bearer" => (
+                NOW_MS / 1000 + 3600,
+                None,
+                Some("esYLfTqfVY8miXwfnky2uTNg-loRAve95BV8R8ivsds".to_string()),
+            ),
             _ => continue,
         };
         let check = read_event(json, None).expect("a sample event");
@@ -180,7 +192,7 @@ fn sample_records(store: &MemoryStore) {
             revoked_at,
             user_generation: 0,
             client_epoch: 0,
-            jkt: None,
+            jkt,
         });
     }
 }
@@ -216,8 +228,15 @@ async fn every_authorizer_event_gets_the_answer_its_name_promises() {
                     };
                     assert_eq!(context.unwrap().username, "username", "{what}");
                 }
-                "wrong-secret" | "unknown" | "expired" | "revoked" | "malformed"
-                | "basic-scheme" | "missing-header" => {
+                "wrong-secret"
+                | "unknown"
+                | "expired"
+                | "revoked"
+                | "malformed"
+                | "basic-scheme"
+                | "missing-header"
+                | "dpop-bound-as-bearer"
+                | "dpop-stale-proof" => {
                     if door == "http-api-v2" {
                         assert_eq!(allowed, Some(false), "{what}");
                     } else {
@@ -230,5 +249,5 @@ async fn every_authorizer_event_gets_the_answer_its_name_promises() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 24, "eight scenarios at each of three doors");
+    assert_eq!(checked, 30, "ten scenarios at each of three doors");
 }

@@ -188,6 +188,8 @@ def what_each_principal_does():
         rec("GetItem", who=TOKEN_AUTHORIZER, TableName="direct-oauth-tokens"),
         rec("BatchGetItem", who=TOKEN_AUTHORIZER,
             RequestItems=["direct-oauth-users", "direct-oauth-applications"]),
+        # A DPoP proof's jti, spent.
+        rec("PutItem", who=TOKEN_AUTHORIZER, TableName="direct-oauth-codes"),
         rec("DescribeStacks", "cloudformation", who=cli, StackName="stack-1"),
         *[rec(op, who=cli, TableName="direct-oauth-users")
           for op in ("PutItem", "GetItem", "UpdateItem", "Scan", "DeleteItem")],
@@ -215,7 +217,7 @@ def test_what_each_principal_does_is_allowed_with_every_statement_used():
     assert {p: [s.label for s in ev.unused(p)] for p in ev.policies} == {
         AUTHORIZE_APP: [], TOKEN_AUTHORIZER: [], CLI: []}
     text = ev.markdown("IAM by evaluation")
-    assert "| token-authorizer | 3 requests (3 distinct) in 2 calls | 3 (1 Lambda's own) | none |" \
+    assert "| token-authorizer | 4 requests (4 distinct) in 3 calls | 4 (1 Lambda's own) | none |" \
         in text, text
     assert iam_eval.CLI_INIT in text and iam_eval.HARNESS in text, "counted, not evaluated"
 

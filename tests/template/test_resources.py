@@ -156,8 +156,8 @@ BROKEN = {
                             "DIRECT_OAUTH_CODES_TABLE: !Ref TokensTable", 1),
         "DIRECT_OAUTH_CODES_TABLE is not what CodesTableName names"),
     "the authorizer's variable naming another table": (
-        lambda s: s.replace("          DIRECT_OAUTH_TOKENS_TABLE: !Ref TokensTable\n\n",
-                            "          DIRECT_OAUTH_TOKENS_TABLE: !Ref UsersTable\n\n", 1),
+        lambda s: s.replace("          DIRECT_OAUTH_TOKENS_TABLE: !Ref TokensTable\n          # DPoP",
+                            "          DIRECT_OAUTH_TOKENS_TABLE: !Ref UsersTable\n          # DPoP", 1),
         "TokenAuthorizerFunction's DIRECT_OAUTH_TOKENS_TABLE is not what TokensTableName"),
     "a table without an output": (
         lambda s: with_before(s, "  FailedLoginsTable:\n",

@@ -101,8 +101,12 @@ def test_function_is_arm64_al2023_cargo_lambda_with_json_logs():
 def test_every_config_variable_is_wired():
     """The tunables; the tables' and the parameter's variables: test_resources.py."""
     env = resources()["AuthorizeAppFunction"]["Properties"]["Environment"]["Variables"]
-    for name in ["CODE_LIFETIME_SECONDS", "ISSUER", "WHITELIST_STALE_SECONDS"]:
+    for name in ["CODE_LIFETIME_SECONDS", "ISSUER", "WHITELIST_STALE_SECONDS",
+                 "DPOP_WINDOW_SECONDS", "DPOP_NONCE_SECONDS"]:
         assert f"DIRECT_OAUTH_{name}" in env
+    authorizer = resources()["TokenAuthorizerFunction"]["Properties"]["Environment"]["Variables"]
+    for name in ["CODES_TABLE", "DPOP_WINDOW_SECONDS", "API_URL"]:
+        assert f"DIRECT_OAUTH_{name}" in authorizer
 
 
 def test_tables_are_on_demand_encrypted_recoverable_with_ttl():
@@ -189,10 +193,12 @@ def test_authorizer_reads_tokens_and_users_and_guards_the_sample_route():
         if any(a.startswith("dynamodb:") for a in acts):
             named = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
             read |= {(a, r["Fn::GetAtt"][0]) for a in acts for r in named}
+    # DPoP: a proof's jti is spent in the codes table (and read back after a lost answer).
     assert read == {("dynamodb:GetItem", "TokensTable"), ("dynamodb:BatchGetItem", "UsersTable"),
-                    ("dynamodb:BatchGetItem", "ApplicationsTable")}
-    assert actions == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "logs:CreateLogStream",
-                       "logs:PutLogEvents"}
+                    ("dynamodb:BatchGetItem", "ApplicationsTable"),
+                    ("dynamodb:PutItem", "CodesTable"), ("dynamodb:GetItem", "CodesTable")}
+    assert actions == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem",
+                       "logs:CreateLogStream", "logs:PutLogEvents"}
     auth = r["HttpApi"]["Properties"]["Auth"]["Authorizers"]["TokenAuthorizer"]
     assert auth["AuthorizerPayloadFormatVersion"] == "2.0"
     assert auth["EnableSimpleResponses"] is True
