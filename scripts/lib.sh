@@ -47,7 +47,8 @@ write_env() {
     # The directory's variables too (use_ldap_directory), whichever are set.
     for v in DIRECT_OAUTH_CODE_LIFETIME_SECONDS DIRECT_OAUTH_WHITELIST_CACHE_SECONDS \
              DIRECT_OAUTH_WHITELIST_STALE_SECONDS DIRECT_OAUTH_LOG_LEVEL DIRECT_OAUTH_ISSUER \
-             DIRECT_OAUTH_DIRECTORY DIRECT_OAUTH_SUPERUSER_GROUP $(compgen -v DIRECT_OAUTH_LDAP_); do
+             DIRECT_OAUTH_DIRECTORY DIRECT_OAUTH_SUPERUSER_GROUP $(compgen -v DIRECT_OAUTH_LDAP_) \
+             $(compgen -v DIRECT_OAUTH_DPOP_) DIRECT_OAUTH_API_URL; do
       if [ -n "${!v:-}" ]; then echo "export $v='${!v}'"; fi
     done
   } > "$1"
