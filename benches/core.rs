@@ -278,5 +278,49 @@ fn authorizer_core(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, pure_core, passwords, authorizer_core);
+/// A DPoP proof's check (RFC 9449 §4.3): header, signature by its JWK, claims, thumbprint.
+/// What a proof adds to a request's CPU, besides the replay guard's write.
+fn dpop_check(c: &mut Criterion) {
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
+    use direct_oauth::dpop::{self, Expected};
+    use jsonwebtoken::jwk::Jwk;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    let url = "https://as.example/oauth/authorizeapp";
+    let claims = serde_json::json!({"jti": "j", "htm": "POST", "htu": url, "iat": 1_800_000_000});
+    let rng = SystemRandom::new();
+    let es256 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+    let eddsa = Ed25519KeyPair::generate_pkcs8v1(&rng).unwrap();
+    let keys = [
+        (
+            "proof_check_es256",
+            EncodingKey::from_ec_der(es256.as_ref()),
+            Algorithm::ES256,
+        ),
+        (
+            "proof_check_eddsa",
+            EncodingKey::from_ed_der(eddsa.as_ref()),
+            Algorithm::EdDSA,
+        ),
+    ];
+    let expected = Expected {
+        method: "POST",
+        url,
+        now_secs: 1_800_000_000,
+        window_secs: 60,
+        access_token: None,
+    };
+    let mut group = c.benchmark_group("dpop");
+    for (name, key, alg) in keys {
+        let mut header = Header::new(alg);
+        header.typ = Some("dpop+jwt".into());
+        header.jwk = Some(Jwk::from_encoding_key(&key, alg).unwrap());
+        let proof = jsonwebtoken::encode(&header, &claims, &key).unwrap();
+        assert!(dpop::check(&proof, &expected).is_ok());
+        group.bench_function(name, |b| b.iter(|| dpop::check(&proof, &expected).unwrap()));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, pure_core, passwords, authorizer_core, dpop_check);
 criterion_main!(benches);

@@ -23,6 +23,7 @@ from bench_build import criterion_rows, package_size_row
 from bench_code_flow import code_flow_rows
 from bench_cold_start import cold_start_rows
 from bench_directories import directory_rows
+from bench_dpop import dpop_rows
 from bench_enumeration import enumeration_only, enumeration_rows
 from bench_matrix import matrix_rows
 from bench_round_trips import round_trip_rows
@@ -33,7 +34,7 @@ from bench_tls import tls_rows
 # The figures measured against the local moto, in the table's order; each section is
 # `rows(plan, stack)` -> [(figure, target, measured)].
 EVERY_SECTION = [cold_start_rows, tls_rows, code_flow_rows, round_trip_rows, authorizer_rows,
-                 matrix_rows, enumeration_rows, directory_rows]
+                 matrix_rows, enumeration_rows, directory_rows, dpop_rows]
 # --focus: the cold start over TLS and its split, and the token endpoint.
 FOCUS_SECTIONS = [tls_rows, code_flow_rows]
 

@@ -13,6 +13,7 @@ WANTED = {"core": "pure_core/quay_example_302",
           "argon2": "password/argon2id_m19456_t2_p1_verify",
           "bcrypt": "password/bcrypt_cost12_verify"}
 AUTHORIZER_CPU = "authorizer/check_without_the_read"
+DPOP_CHECKS = {"ES256": "dpop/proof_check_es256", "EdDSA": "dpop/proof_check_eddsa"}
 ZIP = os.path.join(ROOT, "target", "lambda", "authorize-app", "bootstrap.zip")
 
 
@@ -38,6 +39,10 @@ def criterion_rows():
     if AUTHORIZER_CPU in figures:
         rows.append(("authorizer CPU per check, without the read", "",
                      f"{figures[AUTHORIZER_CPU]:.2f} µs"))
+    for alg, name in DPOP_CHECKS.items():
+        if name in figures:
+            rows.append((f"DPoP proof check, {alg} (signature and claims, criterion)", "",
+                         f"{figures[name]:.1f} µs"))
     rows.append(("argon2id m=19 MiB t=2 p=1 verify (1 core)", "",
                  f"{figures[WANTED['argon2']] / 1000:.1f} ms"))
     rows.append(("bcrypt cost 12 verify (1 core)", "",
