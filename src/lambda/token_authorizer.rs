@@ -72,7 +72,7 @@ impl<T: TokenReader + OneTimeValues, C: Clock> TokenAuthorizer<T, C> {
             warn!(event = "authorizer", outcome = "unknown_event_shape");
             return Err(Error::from(UNAUTHORIZED));
         };
-        let decision = self.decide(&check).await?;
+        let (decision, refused_proof) = self.decide(&check).await?;
         let dynamodb_calls = self.calls.dynamodb.take();
         let now_ms = self.clock.now_ms();
         // CloudWatch metrics from the line (embedded metric format).
@@ -94,6 +94,8 @@ impl<T: TokenReader + OneTimeValues, C: Clock> TokenAuthorizer<T, C> {
                 event = "authorizer",
                 outcome = "deny",
                 reason = d.reason(),
+                // Which check a refused DPoP proof failed (never the proof itself).
+                dpop_error = refused_proof.map(|e| e.to_string()).unwrap_or_default(),
                 dynamodb_calls,
                 _aws = emf,
                 Function = "token-authorizer",
@@ -104,11 +106,11 @@ impl<T: TokenReader + OneTimeValues, C: Clock> TokenAuthorizer<T, C> {
         authorizer::respond(&check, &decision).map_err(Error::from)
     }
 
-    /// The token's decision; `Err` only for an outage.
-    async fn decide(&self, check: &Check) -> Result<Result<Grant, Denial>, Error> {
+    /// The token's decision, and why a proof was refused; `Err` only for an outage.
+    async fn decide(&self, check: &Check) -> Result<Decided, Error> {
         let presented = match authorizer::presented(check.authorization.as_deref()) {
             Ok(p) => p,
-            Err(denial) => return Ok(Err(denial)),
+            Err(denial) => return Ok((Err(denial), None)),
         };
         let token = &presented.token;
         let now_secs = self.clock.now_ms() / 1000;
@@ -116,10 +118,7 @@ impl<T: TokenReader + OneTimeValues, C: Clock> TokenAuthorizer<T, C> {
             let window = self.dpop.window.as_secs();
             match authorizer::proof_of(check, token, now_secs, window) {
                 Ok(proof) => Some(proof),
-                Err(e) => {
-                    info!(event = "authorizer", dpop_error = %e, "DPoP proof refused");
-                    return Ok(Err(Denial::DpopInvalid));
-                }
+                Err(e) => return Ok((Err(Denial::DpopInvalid), Some(e))),
             }
         } else {
             None
@@ -142,7 +141,7 @@ impl<T: TokenReader + OneTimeValues, C: Clock> TokenAuthorizer<T, C> {
         let (record, first) = tokio::join!(self.tokens.get_token(token.id()), spend);
         let record = record.map_err(unavailable)?;
         if !first.map_err(unavailable)? {
-            return Ok(Err(Denial::DpopReplayed));
+            return Ok((Err(Denial::DpopReplayed), None));
         }
         let holders = match &record {
             Some(r) => self
@@ -153,15 +152,13 @@ impl<T: TokenReader + OneTimeValues, C: Clock> TokenAuthorizer<T, C> {
             None => Holders::default(),
         };
         let key = proof.as_ref().map(|p| p.jkt.as_str());
-        Ok(authorizer::decide(
-            token,
-            key,
-            record.as_ref(),
-            &holders,
-            now_secs,
-        ))
+        let decision = authorizer::decide(token, key, record.as_ref(), &holders, now_secs);
+        Ok((decision, None))
     }
 }
+
+/// A check's decision, and the reason a DPoP proof was refused, if one was.
+type Decided = (Result<Grant, Denial>, Option<dpop::ProofError>);
 
 /// What an authorizer event asks; `None` when it is none of the three shapes. The event's
 /// `type` and `version` tell its door; the typed request of that door is then read.

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from joserfc import jwk, jws
 
-from conftest import admin, basic, http_request, require, v2_event
+from conftest import ROOT, admin, basic, http_request, require, v2_event
 from test_authorizer import event_path, invoke
 from test_code_flow import REDIRECT, code_for, introspect, register
 
@@ -241,3 +241,17 @@ def test_with_nonces_the_server_names_the_one_to_use(user, start_function):
     with_nonce = client.proof("POST", endpoint, nonce=nonce)
     status, headers, body = instance.invoke(instance_event(user, with_nonce))
     assert status == 302, body
+
+
+def test_the_readme_s_script_gets_a_bound_token_with_curl(endpoint, user, tmp_path):
+    """The README's client section, as a user runs it: the script's proof, curl's request."""
+    import subprocess
+    import sys
+    script = [sys.executable, f"{ROOT}/examples/dpop_proof.py", str(tmp_path / "key.jwk")]
+    proof = subprocess.run([*script, "POST", endpoint], capture_output=True, text=True,
+                           check=True).stdout.strip()
+    out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-D", "-",
+                          "-X", "POST", endpoint, "-u", ":".join(user), "-H", f"DPoP: {proof}",
+                          "--data", FORM], capture_output=True, text=True, check=True).stdout
+    assert "token_type=DPoP" in out, out
+    assert (tmp_path / "key.jwk").stat().st_mode & 0o077 == 0, "the key is the client's alone"
