@@ -302,3 +302,22 @@ fn one_header_only() {
     let joined = [b"a.b.c,d.e.f".as_slice()];
     assert_eq!(header_value(joined.into_iter()), Err(ProofError::Several));
 }
+
+proptest::proptest! {
+    /// Any string, or a valid proof with one byte changed, is judged without a panic (a
+    /// panic is a dead instance), and a changed proof is never accepted for another key.
+    #[test]
+    fn no_proof_panics_the_checker(junk in ".{0,300}", at in 0usize..400, byte in 0u8..128) {
+        let _ = check(&junk, &expected());
+        let key = es256();
+        let good = key.sign(&claims());
+        let mut bytes = good.clone().into_bytes();
+        let at = at % bytes.len();
+        bytes[at] = byte;
+        let changed = String::from_utf8(bytes).unwrap_or_default();
+        if let Ok(proof) = check(&changed, &expected()) {
+            let jkt = key.jwk.thumbprint(ThumbprintHash::SHA256).unwrap();
+            proptest::prop_assert_eq!(proof.jkt, jkt);
+        }
+    }
+}
