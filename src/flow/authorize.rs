@@ -6,7 +6,9 @@ use std::time::Duration;
 use http::Request;
 
 use super::attempt::Attempt;
+use super::dpop::Spent;
 use super::issue::CodeGrant;
+use super::reads::{MIN_DIRECTORY_BUDGET_MS, Reads, Times};
 use super::{AUTHORIZE_PATH, Answer, Deps, Event, Flow, RequestLog, fetch_budget, unavailable};
 use crate::clock::Clock;
 use crate::dpop::Proof;
@@ -15,9 +17,7 @@ use crate::password::Passwords;
 use crate::request::{self, AuthorizeRequest};
 use crate::response::{self, Echo, Issued};
 use crate::scope::{self, ScopePolicy};
-use crate::store::{
-    Admission, Failure, FailureCounter, Lookup, LookupReader, StoreError, Verified,
-};
+use crate::store::{Admission, Failure, FailureCounter, LookupReader, Verified};
 use crate::token::AccessToken;
 use crate::{identifier, pkce, throttle};
 
@@ -47,29 +47,6 @@ enum Decision {
         username: String,
         in_query: bool,
     },
-}
-
-/// The shortest a directory is given, however near the deadline.
-const MIN_DIRECTORY_BUDGET_MS: u64 = 200;
-
-/// When the request started, and when what it waits for must have answered.
-#[derive(Debug, Clone, Copy)]
-struct Times {
-    now_ms: u64,
-    deadline_ms: u64,
-}
-
-/// What the reads brought: the application and user, and the attempt's admission (none
-/// without credentials).
-type Reads = (
-    Result<Lookup, StoreError>,
-    Option<Result<Admission, StoreError>>,
-);
-
-/// The request's DPoP proof, and what spending it (its nonce, its `jti`) found.
-struct Spent<'a> {
-    proof: Option<&'a Proof>,
-    spent: Result<(), ApiError>,
 }
 
 impl<D: Deps> Flow<D> {
@@ -273,8 +250,7 @@ impl<D: Deps> Flow<D> {
         // 6a: a token is bound to a key if the application requires it (a code is bound at
         // its exchange); a proof must be fresh, its nonce current.
         let wants_token = req.response_type.as_deref().unwrap_or("token") == "token";
-        super::dpop::required(app.require_dpop && wants_token, dpop.proof)?;
-        dpop.spent?;
+        let proof = dpop.settle(app.require_dpop && wants_token)?;
         // 7: credentials.
         let (Some(attempt), Some(admission)) = (attempt, admission) else {
             return Err(ApiError::MissingCredentials);
@@ -402,7 +378,7 @@ impl<D: Deps> Flow<D> {
                 .verification
                 .and_then(|v| self.rehash(user, v, &credentials.password)),
         };
-        let jkt = dpop.proof.map(|p| p.jkt.as_str());
+        let jkt = proof.map(|p| p.jkt.as_str());
         let (token, ()) = tokio::join!(
             self.issue(&verified, app, &scopes, jkt, now_ms),
             self.give_up(attempt)

@@ -89,6 +89,20 @@ impl<D: Deps> Flow<D> {
     }
 }
 
+/// The request's DPoP proof, and what spending it (its nonce, its `jti`) found.
+pub(super) struct Spent<'a> {
+    pub proof: Option<&'a Proof>,
+    pub spent: Result<(), ApiError>,
+}
+
+impl<'a> Spent<'a> {
+    /// The proof, once required where `require` says and spent; else the refusal.
+    pub(super) fn settle(self, require: bool) -> Result<Option<&'a Proof>, ApiError> {
+        required(require, self.proof)?;
+        self.spent.map(|()| self.proof)
+    }
+}
+
 /// An application that requires DPoP gets no token without a proof.
 pub(super) fn required(require_dpop: bool, proof: Option<&Proof>) -> Result<(), ApiError> {
     if require_dpop && proof.is_none() {

@@ -31,6 +31,7 @@ mod exchange;
 mod introspect;
 mod issue;
 mod login;
+mod reads;
 mod revoke;
 
 /// Direct approval's path after the issuer's (a DPoP proof's `htu` names it).
