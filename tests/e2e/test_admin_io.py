@@ -97,7 +97,7 @@ def test_every_list_and_show_command_speaks_json(post, make_user):
     assert mine == [{"client_id": client, "name": mine[0]["name"],
                      "redirect_uris": ["https://json.example/cb"], "scope_ceiling": ["repo:read"],
                      "confidential": False, "introspect_any": False,
-                     "allowed_users": [], "allowed_groups": []}]
+                     "allowed_users": [], "allowed_groups": [], "require_dpop": False}]
     assert "some_client_id" in json.loads(admin("--output", "json", "whitelist", "list").stdout)
 
     reply = post(FORM, auth=basic(name, password))

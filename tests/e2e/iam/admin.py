@@ -35,7 +35,7 @@ class Admin:
         return self.ddb.get_item(TableName=self.t["users"], Key={"username": {"S": name}},
                                  ConsistentRead=True).get("Item")
 
-    def mint_token(self, username, revoked=False, client_id=CLIENT):
+    def mint_token(self, username, revoked=False, client_id=CLIENT, jkt=None):
         """A token stored as the function stores one, issued to `client_id`, for a user
         that exists (put here if it does not: a check reads the user); returns the whole
         token."""
@@ -55,6 +55,8 @@ class Admin:
                 "expires_at": {"N": str(now + 3600)}}
         if revoked:
             item["revoked_at"] = {"N": str(now)}
+        if jkt:  # bound to a DPoP key
+            item["dpop_jkt"] = {"S": jkt}
         # Issued under the application's token epoch, as a login would.
         epoch = (self.app(client_id) or {}).get("token_epoch", {"N": "0"})
         item["client_epoch"] = epoch

@@ -6,11 +6,14 @@ import base64
 import hashlib
 import json
 import os
+import time
 from urllib.parse import quote
 
 import bcrypt
+from joserfc import jwk, jws
 
 from conftest import ROOT, basic, v2_event
+from gen_events import SAMPLE_DPOP_JKT, SAMPLE_DPOP_KEY
 from iam.demo import CLIENT, PASSWORD, REDIRECT
 from iam.runs import expect, unique
 
@@ -182,6 +185,22 @@ def flow_authorizer_valid(run):
     expect(answer.get("isAuthorized") is True, "denied")
 
 
+def flow_authorizer_dpop(run):
+    """A bound token with a proof by its key: the proof's jti is spent (a PutItem)."""
+    token = run.admin.mint_token(unique("dpop"), jkt=SAMPLE_DPOP_JKT)
+    key = jwk.ECKey.import_key(SAMPLE_DPOP_KEY)
+    ath = base64.urlsafe_b64encode(hashlib.sha256(token.encode()).digest()).decode().rstrip("=")
+    claims = {"jti": unique("jti"), "htm": "GET", "iat": int(time.time()), "ath": ath,
+              "htu": "https://abcdef123.execute-api.us-east-1.amazonaws.com/whoami"}
+    header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": key.as_dict(private=False)}
+    event = authorizer_event(token)
+    event["headers"]["authorization"] = "DPoP " + token
+    event["headers"]["dpop"] = jws.serialize_compact(header, json.dumps(claims), key)
+    kind, answer = invoke(run.fn, event)
+    expect(kind == "response", f"invocation {kind}")
+    expect(answer.get("isAuthorized") is True, "denied")
+
+
 def flow_authorizer_revoked(run):
     token = run.admin.mint_token(unique("revoked"), revoked=True)
     kind, answer = invoke(run.fn, authorizer_event(token))
@@ -204,4 +223,5 @@ AUTHORIZE_APP_FLOWS = [
 TOKEN_AUTHORIZER_FLOWS = [
     ("valid token allowed", flow_authorizer_valid),
     ("revoked token denied", flow_authorizer_revoked),
+    ("DPoP-bound token with a proof allowed", flow_authorizer_dpop),
 ]
