@@ -11,10 +11,10 @@ use direct_oauth::lambda::token_authorizer;
 use direct_oauth::password::{HashError, PasswordHasherArgon, Passwords, Verification};
 use direct_oauth::random::OsRandom;
 use direct_oauth::store::{
-    Admission, Application, ClientAndToken, CodeRecord, CodeStore, FailedLogins, Failure,
-    FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues, Redemption, StoreError,
-    TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, UserLinker,
-    Verified,
+    Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, FailedLogins,
+    Failure, FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues, Redemption,
+    StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter, User,
+    UserLinker, Verified,
 };
 use direct_oauth::whitelist::{CachedWhitelist, MemorySource};
 use lambda_http::http::Request;
@@ -71,9 +71,7 @@ impl CodeStore for FixedStore {
     }
     async fn redeem_code(
         &self,
-        _: &[u8; 32],
-        _: &str,
-        _: &str,
+        _: &CodeClaim<'_>,
         _: &str,
         _: u64,
     ) -> Result<Redemption, StoreError> {

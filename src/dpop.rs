@@ -77,6 +77,8 @@ pub enum ProofError {
     Replayed,
     #[error("the DPoP proof's key is not the one the token is bound to")]
     WrongKey,
+    #[error("the DPoP proof's key is not the dpop_jkt the request names")]
+    NotRequestedKey,
     /// §8: the server wants a nonce it gave (the answer carries a fresh one).
     #[error("the DPoP proof must carry the server's current nonce")]
     UseNonce,
@@ -197,6 +199,21 @@ pub fn check(proof: &str, expected: &Expected<'_>) -> Result<Proof, ProofError> 
         keep_until: claims.iat.max(now) + expected.window_secs,
         nonce: claims.nonce,
     })
+}
+
+/// Whether `value` can be a `dpop_jkt` (§10): an RFC 7638 SHA-256 thumbprint, base64url
+/// without padding.
+pub fn is_thumbprint(value: &str) -> bool {
+    value.len() == 43 && URL_SAFE_NO_PAD.decode(value).is_ok_and(|b| b.len() == 32)
+}
+
+/// A request that names `dpop_jkt` and carries a proof as well: the proof must be by the
+/// key it names (§10.1), so what is issued has one key.
+pub fn by_requested_key(proof: &Proof, requested: Option<&str>) -> Result<(), ProofError> {
+    match requested {
+        Some(jkt) if jkt != proof.jkt => Err(ProofError::NotRequestedKey),
+        _ => Ok(()),
+    }
 }
 
 /// `ath` (§4.2): base64url SHA-256 of the access token's ASCII.

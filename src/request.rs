@@ -26,6 +26,8 @@ pub struct AuthorizeRequest {
     /// PKCE (RFC 7636), for `response_type=code`.
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
+    /// The DPoP key (its thumbprint) to bind what is issued to (RFC 9449 §10).
+    pub dpop_jkt: Option<String>,
     /// `None` when the Authorization header is missing or malformed.
     pub credentials: Option<Credentials>,
 }
@@ -68,6 +70,15 @@ pub fn parse<B: AsRef<[u8]>>(req: &http::Request<B>) -> Result<AuthorizeRequest,
             "state is longer than {MAX_STATE_BYTES} bytes"
         )));
     }
+    let dpop_jkt = field("dpop_jkt");
+    if dpop_jkt
+        .as_deref()
+        .is_some_and(|j| !crate::dpop::is_thumbprint(j))
+    {
+        return Err(ApiError::invalid_request(
+            "dpop_jkt must be a key's SHA-256 thumbprint in base64url (RFC 7638)",
+        ));
+    }
     Ok(AuthorizeRequest {
         client_id,
         redirect_uri: field("redirect_uri"),
@@ -76,6 +87,7 @@ pub fn parse<B: AsRef<[u8]>>(req: &http::Request<B>) -> Result<AuthorizeRequest,
         state: field("state"),
         code_challenge: field("code_challenge"),
         code_challenge_method: field("code_challenge_method"),
+        dpop_jkt,
         credentials: basic_auth::parse(
             req.headers()
                 .get_all(header::AUTHORIZATION)

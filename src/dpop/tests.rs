@@ -293,6 +293,29 @@ fn the_replay_key_is_the_jti_at_its_url() {
 }
 
 #[test]
+fn dpop_jkt_is_a_thumbprint_and_a_proof_must_be_by_its_key() {
+    let key = es256();
+    let proof = check(&key.sign(&claims()), &expected()).unwrap();
+    assert!(is_thumbprint(&proof.jkt));
+    for bad in [
+        "",
+        "short",
+        &format!("{}=", proof.jkt),
+        &"+".repeat(43),
+        &"A".repeat(44),
+    ] {
+        assert!(!is_thumbprint(bad), "{bad:?}");
+    }
+    assert_eq!(by_requested_key(&proof, Some(&proof.jkt)), Ok(()));
+    assert_eq!(by_requested_key(&proof, None), Ok(()));
+    let other = check(&es256().sign(&claims()), &expected()).unwrap();
+    assert_eq!(
+        by_requested_key(&other, Some(&proof.jkt)),
+        Err(ProofError::NotRequestedKey)
+    );
+}
+
+#[test]
 fn one_header_only() {
     let one = [b"a.b.c".as_slice()];
     assert_eq!(header_value(one.into_iter()), Ok(Some("a.b.c")));

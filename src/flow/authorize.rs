@@ -56,8 +56,9 @@ impl<D: Deps> Flow<D> {
             Err(e) => return self.refused(&e, String::new()),
         };
         let client_id = parsed.client_id.clone();
-        // Check 3a: a DPoP proof, if the request carries one, is this request's.
-        let proof = match self.read_proof(req, AUTHORIZE_PATH) {
+        // Check 3a: a DPoP proof, if the request carries one, is this request's, and by
+        // the key `dpop_jkt` names, if it names one.
+        let proof = match self.read_proof(req, AUTHORIZE_PATH, parsed.dpop_jkt.as_deref()) {
             Ok(p) => p,
             Err(e) => return self.refused(&e, client_id),
         };
@@ -247,10 +248,12 @@ impl<D: Deps> Flow<D> {
             .ok_or_else(|| ApiError::invalid_request("unknown client"))?;
         let redirect_uri =
             crate::redirect::select(&app.redirect_uris, req.redirect_uri.as_deref())?;
-        // 6a: a token is bound to a key if the application requires it (a code is bound at
-        // its exchange); a proof must be fresh, its nonce current.
+        // 6a: a token is bound to a key if the application requires it (a code request
+        // needs no proof: its exchange does); a proof must be fresh, its nonce current.
+        // What is issued is bound to the proof's key, or else to the key `dpop_jkt` names.
         let wants_token = req.response_type.as_deref().unwrap_or("token") == "token";
         let proof = dpop.settle(app.require_dpop && wants_token)?;
+        let jkt = proof.map(|p| p.jkt.as_str()).or(req.dpop_jkt.as_deref());
         // 7: credentials.
         let (Some(attempt), Some(admission)) = (attempt, admission) else {
             return Err(ApiError::MissingCredentials);
@@ -357,6 +360,7 @@ impl<D: Deps> Flow<D> {
                 scopes: &scopes,
                 challenge,
                 client_epoch: app.token_epoch,
+                jkt,
             };
             let (code, ()) =
                 tokio::join!(self.issue_code(user, grant, now_ms), self.give_up(attempt));
@@ -378,7 +382,6 @@ impl<D: Deps> Flow<D> {
                 .verification
                 .and_then(|v| self.rehash(user, v, &credentials.password)),
         };
-        let jkt = proof.map(|p| p.jkt.as_str());
         let (token, ()) = tokio::join!(
             self.issue(&verified, app, &scopes, jkt, now_ms),
             self.give_up(attempt)

@@ -17,11 +17,13 @@ const NONCE_BYTES: usize = 16;
 
 impl<D: Deps> Flow<D> {
     /// The request's proof, by every check that needs no store; `None` without one.
-    /// `endpoint` is the path the client addressed after the issuer's (`/oauth/token`).
+    /// `endpoint` is the path the client addressed after the issuer's (`/oauth/token`);
+    /// `requested`, the `dpop_jkt` the request names, whose key the proof must be by.
     pub(super) fn read_proof<B>(
         &self,
         req: &Request<B>,
         endpoint: &str,
+        requested: Option<&str>,
     ) -> Result<Option<Proof>, ApiError> {
         let values = req.headers().get_all(dpop::HEADER);
         let refused = ApiError::InvalidDpopProof;
@@ -43,7 +45,9 @@ impl<D: Deps> Flow<D> {
             window_secs: self.settings.dpop.window.as_secs(),
             access_token: None,
         };
-        dpop::check(value, &expected).map(Some).map_err(refused)
+        let proof = dpop::check(value, &expected).map_err(refused)?;
+        dpop::by_requested_key(&proof, requested).map_err(refused)?;
+        Ok(Some(proof))
     }
 
     /// The checks that need the store, run beside the request's reads: the nonce (when

@@ -11,8 +11,8 @@ use crate::dpop::Proof;
 use crate::error::ApiError;
 use crate::response::Issued;
 use crate::store::{
-    Application, CodeRecord, CodeStore, LookupReader, Redemption, StoreError, TokenCanceller,
-    Verified,
+    Application, CodeClaim, CodeRecord, CodeStore, LookupReader, Redemption, StoreError,
+    TokenCanceller, Verified,
 };
 use crate::token::AccessToken;
 use crate::{pkce, request, response, secret};
@@ -44,7 +44,7 @@ impl<D: Deps> Flow<D> {
             Err(e) => return self.refused(&e, String::new()),
         };
         let client_id = parsed.client.client_id.clone();
-        let proof = match self.read_proof(req, endpoint) {
+        let proof = match self.read_proof(req, endpoint, None) {
             Ok(p) => p,
             Err(e) => return self.refused(&e, client_id),
         };
@@ -90,15 +90,16 @@ impl<D: Deps> Flow<D> {
             ));
         };
         let token = self.new_token()?;
+        let code_hash = secret::hash(&x.code);
+        let claim = CodeClaim {
+            code_hash: &code_hash,
+            client_id: &x.client.client_id,
+            code_challenge: &challenge,
+            jkt: proof.map(|p| p.jkt.as_str()),
+        };
         let redemption = self
             .store
-            .redeem_code(
-                &secret::hash(&x.code),
-                &x.client.client_id,
-                &challenge,
-                token.id(),
-                now_ms / 1000,
-            )
+            .redeem_code(&claim, token.id(), now_ms / 1000)
             .await
             .map_err(unavailable)?;
         let code = match redemption {
@@ -116,7 +117,8 @@ impl<D: Deps> Flow<D> {
             }
             Redemption::Refused => {
                 return Err(ApiError::InvalidGrant(
-                    "the code is unknown, expired, or not for this client and verifier".into(),
+                    "the code is unknown, expired, or not for this client, verifier and DPoP key"
+                        .into(),
                 ));
             }
         };

@@ -30,6 +30,8 @@ pub(super) struct CodeGrant<'a> {
     pub challenge: String,
     /// The application's token epoch at the login.
     pub client_epoch: u64,
+    /// The DPoP key's thumbprint the code is bound to, if any.
+    pub jkt: Option<&'a str>,
 }
 
 impl<D: Deps> Flow<D> {
@@ -142,6 +144,7 @@ impl<D: Deps> Flow<D> {
                 user_generation: user.generation,
                 client_epoch: grant.client_epoch,
                 code_challenge: grant.challenge.clone(),
+                jkt: grant.jkt.map(str::to_string),
                 expires_at: now_ms / 1000 + self.settings.code_lifetime.as_secs(),
                 used_at: None,
                 token_id: None,

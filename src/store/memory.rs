@@ -7,10 +7,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use super::{
-    Admission, Application, ClientAndToken, CodeRecord, CodeStore, FailedLogins, Failure,
-    FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues, Redemption, StoreError,
-    TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, UserLinker,
-    Verified,
+    Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, FailedLogins,
+    Failure, FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues, Redemption,
+    StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter, User,
+    UserLinker, Verified,
 };
 
 #[derive(Debug, Default, Clone)]
@@ -254,23 +254,21 @@ impl CodeStore for MemoryStore {
 
     async fn redeem_code(
         &self,
-        code_hash: &[u8; 32],
-        client_id: &str,
-        code_challenge: &str,
+        claim: &CodeClaim<'_>,
         token_id: &str,
         now_secs: u64,
     ) -> Result<Redemption, StoreError> {
         self.with(|i| {
-            let Some(code) = i.codes.get_mut(code_hash) else {
+            let Some(code) = i.codes.get_mut(claim.code_hash) else {
                 return Ok(Redemption::Refused);
             };
-            if code.client_id != client_id || code.code_challenge != code_challenge {
+            if !claim.owns(code) {
                 return Ok(Redemption::Refused);
             }
             if code.used_at.is_some() {
                 return Ok(super::used_code(code.clone(), token_id));
             }
-            if code.expires_at <= now_secs {
+            if code.expires_at <= now_secs || !claim.has_key_for(code) {
                 return Ok(Redemption::Refused);
             }
             let issued = code.clone();

@@ -14,9 +14,11 @@ use thiserror::Error;
 
 pub use crate::throttle::FailedLogins;
 pub use access::Access;
+pub use codes::{CodeClaim, CodeRecord, CodeStore, Redemption, used_code};
 pub use one_time::OneTimeValues;
 
 mod access;
+mod codes;
 pub mod dynamodb;
 #[cfg(any(test, feature = "test-support"))]
 pub mod memory;
@@ -86,46 +88,6 @@ pub struct TokenRecord {
     /// A DPoP-bound token's key thumbprint (`cnf.jkt`, RFC 9449 §6): it is accepted only
     /// with a proof signed by that key.
     pub jkt: Option<String>,
-}
-
-/// An authorization code as stored: never the code, only its hash, with everything it was
-/// issued for. Lives `DIRECT_OAUTH_CODE_LIFETIME_SECONDS` (the table's TTL removes it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CodeRecord {
-    /// SHA-256 of the code: the key.
-    pub code_hash: [u8; 32],
-    pub client_id: String,
-    /// Where the code was sent.
-    pub redirect_uri: String,
-    /// Whether the authorization request named the redirect URI (then the exchange must
-    /// name the same one, RFC 6749 §4.1.3).
-    pub redirect_uri_given: bool,
-    pub scopes: Vec<String>,
-    pub username: String,
-    /// The user's generation at the login: a change since (disabled, reset, tokens
-    /// revoked) makes the code worthless.
-    pub user_generation: u64,
-    /// The application's token epoch at the login: `token revoke --client` since makes the
-    /// code worthless.
-    pub client_epoch: u64,
-    /// The PKCE S256 challenge (RFC 7636 §4.2).
-    pub code_challenge: String,
-    /// Seconds since the epoch; the table's TTL attribute.
-    pub expires_at: u64,
-    /// Set by the exchange that redeemed it, with the id of the token it issued.
-    pub used_at: Option<u64>,
-    pub token_id: Option<String>,
-}
-
-/// What redeeming a code found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Redemption {
-    /// Redeemed now, by this exchange: the record as it was issued.
-    Redeemed(CodeRecord),
-    /// Redeemed before: a replay. The record names the token issued then.
-    Replayed(CodeRecord),
-    /// No such code, expired, or issued to another client or for another verifier.
-    Refused,
 }
 
 /// The application and the user one request needs, read in one round trip.
@@ -281,36 +243,6 @@ pub trait TokenCanceller: Send + Sync {
         now_secs: u64,
         expires_at: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-}
-
-/// Authorization codes: written once, redeemed once.
-pub trait CodeStore: Send + Sync {
-    /// Writes a new code; [`StoreError::Conflict`] if its hash exists already.
-    fn put_code(&self, code: &CodeRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Redeems a code in one conditional write: only an unused, unexpired code issued to
-    /// `client_id` for `code_challenge` is marked used (with `token_id`, the token about to
-    /// be issued), so of two simultaneous exchanges one wins. A code presented with the
-    /// wrong client or verifier stays unused, and is never a replay: only the code's own
-    /// client and verifier can have its token revoked.
-    fn redeem_code(
-        &self,
-        code_hash: &[u8; 32],
-        client_id: &str,
-        code_challenge: &str,
-        token_id: &str,
-        now_secs: u64,
-    ) -> impl Future<Output = Result<Redemption, StoreError>> + Send;
-}
-
-/// What a redemption that met a used code (its client and challenge right) means: this
-/// exchange's own redemption, whose answer was lost and retried, or a replay.
-pub fn used_code(code: CodeRecord, token_id: &str) -> Redemption {
-    if code.token_id.as_deref() == Some(token_id) {
-        Redemption::Redeemed(code)
-    } else {
-        Redemption::Replayed(code)
-    }
 }
 
 /// Introspection's one read: the calling application and the token together.

@@ -10,13 +10,16 @@ import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from authlib.integrations.requests_client import OAuth2Session
 from joserfc import jwk, jws
 
 from conftest import ROOT, admin, basic, http_request, require, v2_event
 from test_authorizer import event_path, invoke
 from test_code_flow import REDIRECT, code_for, introspect, register
+from test_code_flow import approve as approve_code
 
 pytestmark = pytest.mark.usefixtures("aws_stack")
 
@@ -198,6 +201,37 @@ def test_the_exchange_binds_the_token_and_introspection_shows_the_key(endpoint, 
     seen = introspect(base, client_id, secret, issued["access_token"])
     assert seen["active"] is True
     assert (seen["token_type"], seen["cnf"]) == ("DPoP", {"jkt": client.jkt()})
+
+
+def test_a_code_asked_for_with_dpop_jkt_is_redeemed_only_by_that_key(endpoint, user):
+    time.sleep(1.1)
+    client_id, secret = register()
+    time.sleep(1.1)  # the whitelist cache
+    base = endpoint.rsplit("/oauth/authorizeapp", 1)[0]
+    client, verifier = Client(), "w" * 50
+    # Authlib builds the authorization request; dpop_jkt is joserfc's thumbprint (§10).
+    session = OAuth2Session(client_id, None, scope="repo:read", redirect_uri=REDIRECT,
+                            code_challenge_method="S256")
+    location, _ = approve_code(base, session, *user, verifier, dpop_jkt=client.jkt())
+    code = dict(parse_qsl(urlsplit(location).query))["code"]
+    token_url = base + "/oauth/token"
+    form = f"grant_type=authorization_code&code={code}&code_verifier={verifier}" \
+           f"&redirect_uri={REDIRECT}"
+
+    def exchange(proof):
+        headers = {"Content-Type": "application/x-www-form-urlencoded",
+                   "Authorization": basic(client_id, secret)}
+        if proof:
+            headers["DPoP"] = proof
+        return http_request(token_url, body=form, headers=headers)
+
+    for proof in (None, Client().proof("POST", token_url)):
+        refused = exchange(proof)
+        assert (refused.status, refused.json()["error"]) == (400, "invalid_grant"), refused.body
+    reply = exchange(client.proof("POST", token_url))
+    assert reply.status == 200, "the refusals did not use the code up: " + reply.body
+    seen = introspect(base, client_id, secret, reply.json()["access_token"])
+    assert seen["cnf"] == {"jkt": client.jkt()}
 
 
 def authorizer_event(authorization, proof=None):

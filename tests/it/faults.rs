@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use direct_oauth::store::{
-    Admission, Application, ClientAndToken, CodeRecord, CodeStore, FailedLogins, Failure,
-    FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues, Redemption, StoreError,
-    TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, UserLinker,
-    Verified,
+    Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, FailedLogins,
+    Failure, FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues, Redemption,
+    StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter, User,
+    UserLinker, Verified,
 };
 
 /// The store's operations, for failing one of them on purpose.
@@ -204,17 +204,12 @@ impl<S: CodeStore> CodeStore for Faulty<S> {
 
     async fn redeem_code(
         &self,
-        code_hash: &[u8; 32],
-        client_id: &str,
-        code_challenge: &str,
+        claim: &CodeClaim<'_>,
         token_id: &str,
         now_secs: u64,
     ) -> Result<Redemption, StoreError> {
         self.check(Operation::RedeemCode)?;
-        let redeem = || {
-            self.inner
-                .redeem_code(code_hash, client_id, code_challenge, token_id, now_secs)
-        };
+        let redeem = || self.inner.redeem_code(claim, token_id, now_secs);
         let first = redeem().await?;
         if matches!(first, Redemption::Redeemed(_)) && self.take(|f| &mut f.lost_redemptions) {
             // The answer is lost; the retry meets the code this very exchange used.

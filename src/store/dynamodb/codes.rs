@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::item::{Item, ItemExt, attr, n};
 use super::{DynamoStore, TokenCanceller, conditional};
 use crate::store::{Application, TokenRecord};
-use crate::store::{ClientAndToken, CodeRecord, CodeStore, Redemption, StoreError};
+use crate::store::{ClientAndToken, CodeClaim, CodeRecord, CodeStore, Redemption, StoreError};
 
 fn hex(hash: &[u8; 32]) -> String {
     hash.iter().map(|b| format!("{b:02x}")).collect()
@@ -55,6 +55,9 @@ fn code_item(c: &CodeRecord) -> Item {
     if let Some(id) = &c.token_id {
         item.insert(attr::TOKEN_ID.to_string(), AttributeValue::S(id.clone()));
     }
+    if let Some(jkt) = &c.jkt {
+        item.insert(attr::DPOP_JKT.to_string(), AttributeValue::S(jkt.clone()));
+    }
     item
 }
 
@@ -69,6 +72,7 @@ fn code_from(i: &Item, code_hash: &[u8; 32]) -> Result<CodeRecord, StoreError> {
         user_generation: i.num(attr::USER_GENERATION)?,
         client_epoch: i.num(attr::CLIENT_EPOCH).unwrap_or(0),
         code_challenge: i.s(attr::CODE_CHALLENGE)?,
+        jkt: i.s(attr::DPOP_JKT).ok(),
         expires_at: i.num(attr::EXPIRES_AT)?,
         used_at: i
             .get(attr::USED_AT)
@@ -90,27 +94,38 @@ impl CodeStore for DynamoStore {
 
     async fn redeem_code(
         &self,
-        code_hash: &[u8; 32],
-        client_id: &str,
-        code_challenge: &str,
+        claim: &CodeClaim<'_>,
         token_id: &str,
         now_secs: u64,
     ) -> Result<Redemption, StoreError> {
-        let key = hex(code_hash);
-        let result = self
+        let key = hex(claim.code_hash);
+        // A bound code is redeemed only by its key; an unbound one by any exchange.
+        let key_condition = match claim.jkt {
+            Some(_) => "(attribute_not_exists(dpop_jkt) OR dpop_jkt = :jkt)",
+            None => "attribute_not_exists(dpop_jkt)",
+        };
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.tables.codes)
             .set_key(Some(Self::key(attr::CODE_SHA256, &key)))
             .update_expression("SET used_at = :now, token_id = :token")
-            .condition_expression(
+            .condition_expression(format!(
                 "attribute_exists(code_sha256) AND attribute_not_exists(used_at) \
-                 AND expires_at > :now AND client_id = :client AND code_challenge = :challenge",
-            )
+                 AND expires_at > :now AND client_id = :client AND code_challenge = :challenge \
+                 AND {key_condition}"
+            ))
             .expression_attribute_values(":now", n(now_secs))
             .expression_attribute_values(":token", AttributeValue::S(token_id.into()))
-            .expression_attribute_values(":client", AttributeValue::S(client_id.into()))
-            .expression_attribute_values(":challenge", AttributeValue::S(code_challenge.into()))
+            .expression_attribute_values(":client", AttributeValue::S(claim.client_id.into()))
+            .expression_attribute_values(
+                ":challenge",
+                AttributeValue::S(claim.code_challenge.into()),
+            );
+        if let Some(jkt) = claim.jkt {
+            update = update.expression_attribute_values(":jkt", AttributeValue::S(jkt.into()));
+        }
+        let result = update
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await;
@@ -126,14 +141,10 @@ impl CodeStore for DynamoStore {
                 let found = self
                     .get_item(&self.tables.codes, attr::CODE_SHA256, &key)
                     .await?
-                    .map(|i| code_from(&i, code_hash))
+                    .map(|i| code_from(&i, claim.code_hash))
                     .transpose()?;
                 return Ok(match found {
-                    Some(c)
-                        if c.client_id == client_id
-                            && c.code_challenge == code_challenge
-                            && c.used_at.is_some() =>
-                    {
+                    Some(c) if claim.owns(&c) && c.used_at.is_some() => {
                         crate::store::used_code(c, token_id)
                     }
                     _ => Redemption::Refused,
@@ -141,7 +152,7 @@ impl CodeStore for DynamoStore {
             }
         };
         let old = old.ok_or_else(|| StoreError::Corrupt("redeemed code had no item".into()))?;
-        Ok(Redemption::Redeemed(code_from(&old, code_hash)?))
+        Ok(Redemption::Redeemed(code_from(&old, claim.code_hash)?))
     }
 }
 
@@ -213,6 +224,7 @@ mod tests {
             user_generation: 3,
             client_epoch: 0,
             code_challenge: "ngF5GsXcbwljx6u133FFr3Xht9xooA_DuaX_3QwODtc".into(),
+            jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into()),
             expires_at: 100,
             used_at: Some(50),
             token_id: Some("t".into()),

@@ -167,3 +167,97 @@ async fn a_replay_guard_outage_is_a_503_and_no_token() {
         .response;
     assert_refused(&f, &r, 503, "temporarily_unavailable");
 }
+
+const TOKEN_HTU: &str = "https://as.example/oauth/token";
+
+/// The code's exchange at `/oauth/token`, with a proof if one is given.
+async fn exchange_with(f: &TestFlow, code: &str, proof: Option<String>) -> Response<String> {
+    let mut r = to("/oauth/token", None, &grant(CLIENT, code, VERIFIER));
+    if let Some(proof) = proof {
+        r.headers_mut().insert("dpop", proof.parse().unwrap());
+    }
+    f.handle(&r).await.response
+}
+
+#[tokio::test]
+async fn a_code_asked_for_with_a_proof_is_redeemed_only_with_its_key() {
+    let f = dpop_flow(0);
+    let (key, other) = (ClientKey::new(), ClientKey::new());
+    let body = format!(
+        "client_id={CLIENT}&response_type=code&scope=repo:read\
+         &code_challenge={}&code_challenge_method=S256",
+        super::code_flow::challenge(VERIFIER)
+    );
+    let mut r = post(Some(QUAY_AUTH), &body);
+    let proof = key.proof("POST", HTU, NOW, json!({}));
+    r.headers_mut().insert("dpop", proof.parse().unwrap());
+    let r = f.handle(&r).await.response;
+    assert_eq!(r.status(), 302, "{}", r.body());
+    let code = super::code_flow::query(&r)[0].1.clone();
+    assert_eq!(f.store().codes()[0].jkt, Some(key.jkt()));
+    for proof in [None, Some(other.proof("POST", TOKEN_HTU, NOW, json!({})))] {
+        let r = exchange_with(&f, &code, proof).await;
+        assert_eq!(json(&r)["error"], "invalid_grant", "{}", r.body());
+    }
+    let r = exchange_with(
+        &f,
+        &code,
+        Some(key.proof("POST", TOKEN_HTU, NOW, json!({}))),
+    )
+    .await;
+    assert_eq!(
+        r.status(),
+        200,
+        "the refusals did not use it up: {}",
+        r.body()
+    );
+    let tokens = f.store().tokens();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].jkt, Some(key.jkt()));
+}
+
+#[tokio::test]
+async fn dpop_jkt_binds_what_is_issued_and_a_proof_must_be_by_that_key() {
+    let f = dpop_flow(0);
+    let (key, other) = (ClientKey::new(), ClientKey::new());
+    let jkt = key.jkt();
+    let code = code_for(&f, CLIENT, &format!("&dpop_jkt={jkt}")).await;
+    assert_eq!(f.store().codes()[0].jkt, Some(jkt.clone()));
+    let r = exchange_with(&f, &code, None).await;
+    assert_eq!(json(&r)["error"], "invalid_grant");
+    let r = exchange_with(
+        &f,
+        &code,
+        Some(key.proof("POST", TOKEN_HTU, NOW, json!({}))),
+    )
+    .await;
+    assert_eq!(r.status(), 200, "{}", r.body());
+    // A token asked for with dpop_jkt and no proof is bound to the key named.
+    let body = format!("{GOOD_BODY}&dpop_jkt={jkt}");
+    let r = f.handle(&post(Some(QUAY_AUTH), &body)).await.response;
+    assert!(fragment(&r).contains(&("token_type".into(), "DPoP".into())));
+    assert!(
+        f.store()
+            .tokens()
+            .iter()
+            .all(|t| t.jkt == Some(jkt.clone()))
+    );
+    // A proof by another key than dpop_jkt names is refused before the password.
+    let mut r = post(Some(QUAY_AUTH), &body);
+    let proof = other.proof("POST", HTU, NOW, json!({}));
+    r.headers_mut().insert("dpop", proof.parse().unwrap());
+    let r = f.handle(&r).await.response;
+    assert_eq!(
+        (r.status().as_u16(), &json(&r)["error"]),
+        (400, &json!("invalid_dpop_proof"))
+    );
+    let why = ProofError::NotRequestedKey.to_string();
+    assert_eq!(json(&r)["error_description"], why);
+    let malformed = format!("{GOOD_BODY}&dpop_jkt=not-a-thumbprint");
+    let r = f.handle(&post(Some(QUAY_AUTH), &malformed)).await.response;
+    assert_eq!(
+        (r.status().as_u16(), &json(&r)["error"]),
+        (400, &json!("invalid_request"))
+    );
+    assert_eq!(f.store().tokens().len(), 2, "the refusals wrote no token");
+}

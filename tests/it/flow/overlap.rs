@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use direct_oauth::store::{
-    Admission, Application, ClientAndToken, CodeRecord, CodeStore, FailedLogins, Failure,
-    FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues, Redemption, StoreError,
-    TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter, User, UserLinker,
-    Verified,
+    Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, FailedLogins,
+    Failure, FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues, Redemption,
+    StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter, User,
+    UserLinker, Verified,
 };
 use tokio::sync::Notify;
 
@@ -100,15 +100,11 @@ impl CodeStore for Overlapping {
     }
     async fn redeem_code(
         &self,
-        hash: &[u8; 32],
-        client: &str,
-        challenge: &str,
+        claim: &CodeClaim<'_>,
         token: &str,
         now: u64,
     ) -> Result<Redemption, StoreError> {
-        self.inner
-            .redeem_code(hash, client, challenge, token, now)
-            .await
+        self.inner.redeem_code(claim, token, now).await
     }
 }
 

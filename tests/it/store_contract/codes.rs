@@ -1,7 +1,7 @@
 //! Authorization codes, introspection's read and revocation by id: what the code flow
 //! relies on from any store.
 
-use direct_oauth::store::{CodeRecord, Redemption};
+use direct_oauth::store::{CodeClaim, CodeRecord, Redemption};
 
 use super::*;
 
@@ -18,9 +18,20 @@ pub(super) fn code(hash: u8) -> CodeRecord {
         user_generation: 0,
         client_epoch: 0,
         code_challenge: "challenge".into(),
+        jkt: None,
         expires_at: NOW_SECS + 60,
         used_at: None,
         token_id: None,
+    }
+}
+
+/// An exchange's claim with no DPoP proof.
+pub(super) fn claim<'a>(hash: &'a [u8; 32], client: &'a str, challenge: &'a str) -> CodeClaim<'a> {
+    CodeClaim {
+        code_hash: hash,
+        client_id: client,
+        code_challenge: challenge,
+        jkt: None,
     }
 }
 
@@ -29,11 +40,11 @@ pub(super) async fn a_code_is_written_once_and_redeemed_once(store: &impl Contra
     store.put_code(&c).await.unwrap();
     assert_eq!(store.put_code(&c).await, Err(StoreError::Conflict));
     let first = store
-        .redeem_code(&[1; 32], "cli", "challenge", "tok1", NOW_SECS)
+        .redeem_code(&claim(&[1; 32], "cli", "challenge"), "tok1", NOW_SECS)
         .await;
     assert_eq!(first.unwrap(), Redemption::Redeemed(c.clone()));
     match store
-        .redeem_code(&[1; 32], "cli", "challenge", "tok2", NOW_SECS)
+        .redeem_code(&claim(&[1; 32], "cli", "challenge"), "tok2", NOW_SECS)
         .await
         .unwrap()
     {
@@ -58,17 +69,17 @@ pub(super) async fn a_code_is_only_for_its_client_verifier_and_time(store: &impl
         ("cli", "challenge", NOW_SECS + 60),
     ] {
         let r = store
-            .redeem_code(&hash, client, challenge, "t", now)
+            .redeem_code(&claim(&hash, client, challenge), "t", now)
             .await
             .unwrap();
         assert_eq!(r, Redemption::Refused, "{client} {challenge} {now}");
     }
     let unknown = store
-        .redeem_code(&[3; 32], "cli", "challenge", "t", NOW_SECS)
+        .redeem_code(&claim(&[3; 32], "cli", "challenge"), "t", NOW_SECS)
         .await;
     assert_eq!(unknown.unwrap(), Redemption::Refused);
     let owner = store
-        .redeem_code(&hash, "cli", "challenge", "t", NOW_SECS + 59)
+        .redeem_code(&claim(&hash, "cli", "challenge"), "t", NOW_SECS + 59)
         .await;
     assert!(
         matches!(owner.unwrap(), Redemption::Redeemed(_)),
@@ -76,9 +87,44 @@ pub(super) async fn a_code_is_only_for_its_client_verifier_and_time(store: &impl
     );
 }
 
+pub(super) async fn a_bound_code_is_only_for_its_key(store: &impl ContractStore) {
+    let bound = CodeRecord {
+        jkt: Some("key-1".into()),
+        ..code(7)
+    };
+    store.put_code(&bound).await.unwrap();
+    let hash = [7; 32];
+    let by = |jkt| CodeClaim {
+        jkt,
+        ..claim(&hash, "cli", "challenge")
+    };
+    for jkt in [None, Some("key-2")] {
+        let r = store.redeem_code(&by(jkt), "t", NOW_SECS).await.unwrap();
+        assert_eq!(r, Redemption::Refused, "{jkt:?}");
+    }
+    let owner = store.redeem_code(&by(Some("key-1")), "t", NOW_SECS).await;
+    assert_eq!(
+        owner.unwrap(),
+        Redemption::Redeemed(bound),
+        "refusals did not use it up, and the binding comes back"
+    );
+    store.put_code(&code(8)).await.unwrap();
+    let unbound = CodeClaim {
+        jkt: Some("key-2"),
+        ..claim(&[8; 32], "cli", "challenge")
+    };
+    let r = store.redeem_code(&unbound, "t", NOW_SECS).await.unwrap();
+    assert!(
+        matches!(r, Redemption::Redeemed(_)),
+        "an unbound code takes any key"
+    );
+}
+
 pub(super) async fn two_redemptions_at_once_one_wins(store: &impl ContractStore) {
     store.put_code(&code(4)).await.unwrap();
-    let redeem = |t: &'static str| store.redeem_code(&[4; 32], "cli", "challenge", t, NOW_SECS);
+    let hash = [4; 32];
+    let claim = claim(&hash, "cli", "challenge");
+    let redeem = |t: &'static str| store.redeem_code(&claim, t, NOW_SECS);
     let (a, b) = tokio::join!(redeem("a"), redeem("b"));
     let won = [a.unwrap(), b.unwrap()]
         .iter()
@@ -145,12 +191,12 @@ pub(super) async fn only_the_code_s_client_and_verifier_see_a_replay(store: &imp
     store.put_code(&code(5)).await.unwrap();
     let hash = [5; 32];
     let first = store
-        .redeem_code(&hash, "cli", "challenge", "tok1", NOW_SECS)
+        .redeem_code(&claim(&hash, "cli", "challenge"), "tok1", NOW_SECS)
         .await;
     assert!(matches!(first.unwrap(), Redemption::Redeemed(_)));
     for (client, challenge) in [("other", "challenge"), ("cli", "other")] {
         let r = store
-            .redeem_code(&hash, client, challenge, "t", NOW_SECS)
+            .redeem_code(&claim(&hash, client, challenge), "t", NOW_SECS)
             .await
             .unwrap();
         assert_eq!(
@@ -160,14 +206,14 @@ pub(super) async fn only_the_code_s_client_and_verifier_see_a_replay(store: &imp
         );
     }
     let retried = store
-        .redeem_code(&hash, "cli", "challenge", "tok1", NOW_SECS + 1)
+        .redeem_code(&claim(&hash, "cli", "challenge"), "tok1", NOW_SECS + 1)
         .await;
     assert!(
         matches!(retried.unwrap(), Redemption::Redeemed(_)),
         "a redemption retried after a lost answer (same token id) is still this exchange's"
     );
     let replay = store
-        .redeem_code(&hash, "cli", "challenge", "tok2", NOW_SECS + 1)
+        .redeem_code(&claim(&hash, "cli", "challenge"), "tok2", NOW_SECS + 1)
         .await;
     assert!(matches!(replay.unwrap(), Redemption::Replayed(_)));
 }

@@ -375,6 +375,7 @@ contract!(
     revocation_needs_the_secret_and_happens_once,
     a_code_is_written_once_and_redeemed_once,
     a_code_is_only_for_its_client_verifier_and_time,
+    a_bound_code_is_only_for_its_key,
     two_redemptions_at_once_one_wins,
     introspection_reads_the_client_and_the_token_at_once,
     a_replay_forbids_a_token_not_yet_written,

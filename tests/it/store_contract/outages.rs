@@ -8,7 +8,7 @@ use direct_oauth::store::{
     CodeStore, FailureCounter, LookupReader, Redemption, TokenReader, TokenWriter,
 };
 
-use super::codes::{NOW_SECS, code};
+use super::codes::{NOW_SECS, claim, code};
 use super::*;
 use crate::faults::{Faulty, Operation};
 
@@ -102,7 +102,7 @@ pub(super) async fn a_redemption_whose_answer_is_lost_is_still_the_redemption(
     let faulty = Faulty::new(store.clone());
     faulty.inject_lost_redemptions(1);
     let seen = faulty
-        .redeem_code(&[6; 32], "cli", "challenge", "tok-l", NOW_SECS)
+        .redeem_code(&claim(&[6; 32], "cli", "challenge"), "tok-l", NOW_SECS)
         .await
         .unwrap();
     assert!(
@@ -111,7 +111,7 @@ pub(super) async fn a_redemption_whose_answer_is_lost_is_still_the_redemption(
     );
     assert!(matches!(
         faulty
-            .redeem_code(&[6; 32], "cli", "challenge", "tok-other", NOW_SECS)
+            .redeem_code(&claim(&[6; 32], "cli", "challenge"), "tok-other", NOW_SECS)
             .await
             .unwrap(),
         Redemption::Replayed(_)
