@@ -133,6 +133,44 @@ pub(super) async fn two_redemptions_at_once_one_wins(store: &impl ContractStore)
     assert_eq!(won, 1);
 }
 
+/// Redemptions by the code's key and by others, all at once: one wins, by the code's key,
+/// judged by the token the stored record names.
+pub(super) async fn of_many_redemptions_of_a_bound_code_only_its_key_wins(
+    store: &impl ContractStore,
+) {
+    let bound = CodeRecord {
+        jkt: Some("key-1".into()),
+        ..code(9)
+    };
+    store.put_code(&bound).await.unwrap();
+    let hash = [9; 32];
+    // Odd token ids present the code's key; even ones, first among them, another key or
+    // none (so a store that ignored the key would let one of them win).
+    let ids: Vec<String> = (0..16).map(|i| format!("t{i}")).collect();
+    let redemptions = ids.iter().enumerate().map(|(i, id)| {
+        let jkt = [Some("key-2"), Some("key-1"), None, Some("key-1")][i % 4];
+        let claim = CodeClaim {
+            jkt,
+            ..claim(&hash, "cli", "challenge")
+        };
+        async move { store.redeem_code(&claim, id, NOW_SECS).await.unwrap() }
+    });
+    let answers = futures::future::join_all(redemptions).await;
+    let winners: Vec<usize> = (0..answers.len())
+        .filter(|&i| matches!(answers[i], Redemption::Redeemed(_)))
+        .collect();
+    assert_eq!(winners.len(), 1, "{answers:?}");
+    let after = store
+        .redeem_code(&claim(&hash, "cli", "challenge"), "after", NOW_SECS)
+        .await
+        .unwrap();
+    let Redemption::Replayed(stored) = after else {
+        panic!("the code is used: {after:?}");
+    };
+    assert_eq!(stored.token_id, Some(ids[winners[0]].clone()));
+    assert_eq!(winners[0] % 2, 1, "the winner presented the code's key");
+}
+
 pub(super) async fn introspection_reads_the_client_and_the_token_at_once(
     store: &impl ContractStore,
 ) {

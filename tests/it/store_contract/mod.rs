@@ -377,6 +377,7 @@ contract!(
     a_code_is_only_for_its_client_verifier_and_time,
     a_bound_code_is_only_for_its_key,
     two_redemptions_at_once_one_wins,
+    of_many_redemptions_of_a_bound_code_only_its_key_wins,
     introspection_reads_the_client_and_the_token_at_once,
     a_replay_forbids_a_token_not_yet_written,
     only_the_code_s_client_and_verifier_see_a_replay,
