@@ -11,10 +11,10 @@ use direct_oauth::lambda::token_authorizer;
 use direct_oauth::password::{HashError, PasswordHasherArgon, Passwords, Verification};
 use direct_oauth::random::OsRandom;
 use direct_oauth::store::{
-    Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, FailedLogins,
-    Failure, FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues, Redemption,
-    StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter, User,
-    UserLinker, Verified,
+    Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, DirectoryLink,
+    FailedLogins, Failure, FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues,
+    Redemption, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter,
+    User, UserLinker, Verified,
 };
 use direct_oauth::whitelist::{CachedWhitelist, MemorySource};
 use lambda_http::http::Request;
@@ -29,8 +29,8 @@ impl LookupReader for FixedStore {
 }
 
 impl UserLinker for FixedStore {
-    async fn link_user(&self, username: &str) -> Result<User, StoreError> {
-        Ok(User::linked(username))
+    async fn link_user(&self, username: &str, link: &DirectoryLink) -> Result<User, StoreError> {
+        Ok(User::linked(username, link))
     }
 }
 
@@ -177,6 +177,7 @@ fn pure_core(c: &mut Criterion) {
             superuser: false,
             generation: 0,
             tokens_from: 0,
+            link: None,
         }),
         bcrypt_cost: None,
     };
@@ -246,6 +247,7 @@ fn authorizer_core(c: &mut Criterion) {
             superuser: false,
             generation: 0,
             tokens_from: 0,
+            link: None,
         }),
         application: Some(Application {
             client_id: "some_client_id".into(),

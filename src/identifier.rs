@@ -25,6 +25,45 @@ pub fn is_username(name: &str) -> bool {
         && !name.chars().any(char::is_control)
 }
 
+/// What the admin CLI says when a username is not in its normal form ([`login_key`]).
+pub const NORMAL_FORM_RULE: &str = "usernames are stored in their normal form (case folded, NFKC, \
+     no surrounding or repeated spaces)";
+
+/// A login key longer than this is kept as its hash: NFKC can make a 255-byte name many
+/// times longer, and a DynamoDB key stops at 2048 bytes.
+const MAX_KEY_BYTES: usize = 1024;
+
+/// The one key of a person's name, whatever the spelling typed: the failed-logins counter,
+/// the users table and the allow-lists all use it. The rule is LDAP's `caseIgnoreMatch`
+/// (RFC 4518): surrounding white space removed and inner runs folded to one space, then
+/// Unicode's compatibility caseless form (NFKC of the case-folded string, folded twice
+/// as Unicode §3.13 says so that `ǰ`-like characters settle), so `FELIX`, ` felix` and a
+/// decomposed `zoë` meet their plain spelling. A Cognito pool that ignores case compares
+/// no more finely.
+pub fn login_key(name: &str) -> String {
+    use caseless::Caseless;
+    use unicode_normalization::UnicodeNormalization;
+    let spaced = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    let key: String = spaced
+        .chars()
+        .nfd()
+        .default_case_fold()
+        .nfkd()
+        .default_case_fold()
+        .nfkc()
+        .collect();
+    if key.len() <= MAX_KEY_BYTES {
+        return key;
+    }
+    format!("sha256:{}", crate::secret::hex(&crate::secret::hash(&key)))
+}
+
+/// Whether a name is stored as it is typed in its normal form: the users table takes only
+/// such names (`Alice` and `alice` are one person, so only `alice` can be added).
+pub fn is_normal_username(name: &str) -> bool {
+    is_username(name) && login_key(name) == name
+}
+
 /// 1-255 printable ASCII characters without commas: the whitelist parameter is a
 /// comma- and whitespace-separated list, so any other id could never be whitelisted.
 pub fn is_client_id(id: &str) -> bool {
@@ -50,6 +89,47 @@ mod tests {
             !is_username(&"é".repeat(128)),
             "bytes are counted, not characters"
         );
+    }
+
+    #[test]
+    fn every_spelling_of_a_name_has_one_key() {
+        for spelling in [
+            "felix",
+            "FELIX",
+            "Felix",
+            "felix ",
+            " felix",
+            "fElix",
+            "\tfelix\n",
+        ] {
+            assert_eq!(login_key(spelling), "felix", "{spelling:?}");
+        }
+        // Composed and decomposed ë, and compatibility forms (fullwidth, ligatures).
+        assert_eq!(login_key("zoe\u{308}"), login_key("zo\u{eb}"));
+        assert_eq!(login_key("ZO\u{cb}"), "zo\u{eb}");
+        assert_eq!(login_key("\u{ff26}elix"), "felix");
+        assert_eq!(login_key("\u{fb01}n"), "fin");
+        assert_eq!(login_key("stra\u{df}e"), login_key("STRASSE"));
+        assert_eq!(login_key("anne  marie"), "anne marie");
+        assert_ne!(login_key("felix"), login_key("felix2"));
+    }
+
+    #[test]
+    fn a_key_stays_within_dynamodb_s_limit() {
+        // U+FDFA is one character that NFKC makes eighteen.
+        let long = "\u{fdfa}".repeat(MAX_USERNAME_BYTES / 3);
+        let key = login_key(&long);
+        assert!(key.len() <= MAX_KEY_BYTES, "{}", key.len());
+        assert_eq!(key, login_key(&long), "the same name, the same key");
+    }
+
+    #[test]
+    fn only_names_in_normal_form_are_stored() {
+        assert!(is_normal_username("alice"));
+        assert!(is_normal_username("zo\u{eb}"));
+        for other in ["Alice", " alice", "zoe\u{308}", "al:ice"] {
+            assert!(!is_normal_username(other), "{other:?}");
+        }
     }
 
     #[test]

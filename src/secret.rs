@@ -19,6 +19,11 @@ pub fn hash(value: &str) -> [u8; 32] {
     Sha256::digest(value.as_bytes()).into()
 }
 
+/// Lowercase hex, as the stores key hashes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Whether `presented` hashes to `stored`, in constant time.
 pub fn matches(presented: &str, stored: &[u8; 32]) -> bool {
     hash(presented).ct_eq(stored).into()

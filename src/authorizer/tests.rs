@@ -32,6 +32,7 @@ fn holders() -> Holders {
             superuser: false,
             generation: 3,
             tokens_from: 0,
+            link: None,
         }),
         application: Some(Application {
             client_id: "cli".into(),

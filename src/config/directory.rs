@@ -21,6 +21,8 @@ pub mod vars {
     pub const LDAP_USER_BASE: (&str, &str) = ("DIRECT_OAUTH_LDAP_USER_BASE", "");
     pub const LDAP_USER_FILTER: (&str, &str) = ("DIRECT_OAUTH_LDAP_USER_FILTER", "(objectClass=*)");
     pub const LDAP_UID_ATTR: (&str, &str) = ("DIRECT_OAUTH_LDAP_UID_ATTR", "uid");
+    pub const LDAP_ID_ATTR: (&str, &str) = ("DIRECT_OAUTH_LDAP_ID_ATTR", "entryUUID");
+    pub const LDAP_ALLOW_PLAINTEXT: (&str, &str) = ("DIRECT_OAUTH_LDAP_ALLOW_PLAINTEXT", "false");
     pub const LDAP_GROUP_BASE: (&str, &str) = ("DIRECT_OAUTH_LDAP_GROUP_BASE", "");
     pub const LDAP_GROUP_FILTER: (&str, &str) = (
         "DIRECT_OAUTH_LDAP_GROUP_FILTER",
@@ -84,6 +86,17 @@ pub(super) fn choice(
                     "StartTLS is for ldap:// URLs",
                 ));
             }
+            // Passwords in clear only when the operator says so (a directory on the same
+            // host, a tunnel): the function warns at every cold start.
+            if !ldaps && !starttls && !flag(get(vars::LDAP_ALLOW_PLAINTEXT))? {
+                return Err(invalid(
+                    url_name,
+                    &url,
+                    "ldaps://, or ldap:// with DIRECT_OAUTH_LDAP_STARTTLS=true: passwords \
+                     would cross the network in clear (DIRECT_OAUTH_LDAP_ALLOW_PLAINTEXT=true \
+                     allows it)",
+                ));
+            }
             let group_filter = required(vars::LDAP_GROUP_FILTER)?;
             Ok(DirectoryChoice::Ldap {
                 settings: Box::new(LdapSettings {
@@ -94,6 +107,7 @@ pub(super) fn choice(
                     user_base: required(vars::LDAP_USER_BASE)?,
                     user_filter: filter(get(vars::LDAP_USER_FILTER))?,
                     uid_attr: required(vars::LDAP_UID_ATTR)?,
+                    id_attr: required(vars::LDAP_ID_ATTR)?,
                     group_base: required(vars::LDAP_GROUP_BASE)?,
                     group_filter: filter((vars::LDAP_GROUP_FILTER.0, group_filter))?,
                     group_name_attr: required(vars::LDAP_GROUP_NAME_ATTR)?,
@@ -149,7 +163,7 @@ mod tests {
 
     const LDAP: [(&str, &str); 6] = [
         ("DIRECT_OAUTH_DIRECTORY", "ldap"),
-        ("DIRECT_OAUTH_LDAP_URL", "ldap://127.0.0.1:3389"),
+        ("DIRECT_OAUTH_LDAP_URL", "ldaps://127.0.0.1:3636"),
         ("DIRECT_OAUTH_LDAP_BIND_DN", "cn=svc,dc=example,dc=org"),
         (
             "DIRECT_OAUTH_LDAP_BIND_PASSWORD_PARAMETER",
@@ -194,11 +208,20 @@ mod tests {
             config(&pairs)
         };
         assert!(with("DIRECT_OAUTH_LDAP_URL", "http://x").is_err());
+        // ldap:// in clear only when asked for; with StartTLS it is encrypted.
+        let plain = with("DIRECT_OAUTH_LDAP_URL", "ldap://127.0.0.1:3389").unwrap_err();
+        assert!(plain.to_string().contains("in clear"), "{plain}");
+        let mut allowed = LDAP.to_vec();
+        allowed[1].1 = "ldap://127.0.0.1:3389";
+        allowed.push(("DIRECT_OAUTH_LDAP_ALLOW_PLAINTEXT", "true"));
+        assert!(config(&allowed).is_ok());
+        allowed.pop();
+        allowed.push(("DIRECT_OAUTH_LDAP_STARTTLS", "true"));
+        assert!(config(&allowed).is_ok());
         assert!(with("DIRECT_OAUTH_LDAP_STARTTLS", "yes").is_err());
         assert!(with("DIRECT_OAUTH_LDAP_USER_FILTER", "objectClass=person").is_err());
         assert!(with("DIRECT_OAUTH_LDAP_TIMEOUT_MS", "60000").is_err());
         let mut ldaps = LDAP.to_vec();
-        ldaps[1].1 = "ldaps://127.0.0.1:3636";
         ldaps.push(("DIRECT_OAUTH_LDAP_STARTTLS", "true"));
         assert!(config(&ldaps).is_err(), "StartTLS over ldaps://");
     }

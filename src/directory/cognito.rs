@@ -17,7 +17,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tracing::info;
 
-use super::{Directory, DirectoryError, Verdict, within};
+use super::{Directory, DirectoryError, Identity, Verdict, within};
 
 /// The pool and the app client (`DIRECT_OAUTH_COGNITO_*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,15 +32,17 @@ pub struct CognitoDirectory {
 }
 
 /// Errors that refuse the user: a wrong password, an unknown user (also when the pool
-/// hides which), a disabled, unconfirmed or reset-pending account, a name Cognito cannot
-/// take. Throttling, Cognito's own faults and the network are its trouble (503);
-/// anything else is the operator's (a missing pool or client, a flow not allowed).
-const REFUSED: [&str; 5] = [
+/// hides which), a disabled, unconfirmed or reset-pending account. Throttling, Cognito's
+/// own faults and the network are its trouble (503); anything else is the operator's
+/// (503 too, nothing counted): a missing pool or client (`ResourceNotFoundException`),
+/// and `InvalidParameterException`, which Cognito answers when the app client does not
+/// allow `ADMIN_USER_PASSWORD_AUTH`. A name Cognito could not take never reaches it
+/// ([`takes_name`]), so that exception is never the user's.
+const REFUSED: [&str; 4] = [
     "NotAuthorizedException",
     "UserNotFoundException",
     "UserNotConfirmedException",
     "PasswordResetRequiredException",
-    "InvalidParameterException",
 ];
 const PASSING: [&str; 4] = [
     "TooManyRequestsException",
@@ -55,14 +57,31 @@ impl CognitoDirectory {
     }
 }
 
+/// Whether Cognito's `USERNAME` constraint takes the name (1-128 characters of letters,
+/// marks, symbols, numbers and punctuation: `[\p{L}\p{M}\p{S}\p{N}\p{P}]+`), so that
+/// a name it would answer `InvalidParameterException` for is refused here instead.
+fn takes_name(username: &str) -> bool {
+    let count = username.chars().count();
+    (1..=128).contains(&count)
+        && username
+            .chars()
+            .all(|c| !c.is_whitespace() && !c.is_control() && c != '\u{feff}')
+}
+
 impl Directory for CognitoDirectory {
+    fn kind(&self) -> &'static str {
+        "cognito"
+    }
+
     async fn authenticate(
         &self,
         username: &str,
         password: &str,
         budget: Duration,
     ) -> Result<Verdict, DirectoryError> {
-        if password.is_empty() {
+        // Surrounding spaces are no part of a Cognito name: the pool would refuse them.
+        let username = username.trim();
+        if password.is_empty() || !takes_name(username) {
             return Ok(Verdict::Refused);
         }
         let call = self
@@ -77,9 +96,13 @@ impl Directory for CognitoDirectory {
         let answer = within(budget, async { Ok(call.await) }).await?;
         match answer {
             Ok(out) => match out.authentication_result() {
-                Some(result) => Ok(Verdict::Accepted {
-                    groups: groups(result.id_token())?,
-                }),
+                Some(result) => {
+                    let claims = claims(result.id_token())?;
+                    Ok(Verdict::Accepted {
+                        identity: identity(&claims)?,
+                        groups: groups(&claims),
+                    })
+                }
                 None => {
                     // A new password or a second factor is due: nothing a direct approval
                     // can answer, so the login is refused until the user has signed in.
@@ -106,24 +129,39 @@ impl Directory for CognitoDirectory {
     }
 }
 
-/// The `cognito:groups` claim of an ID token; none without a token or the claim.
-fn groups(id_token: Option<&str>) -> Result<BTreeSet<String>, DirectoryError> {
-    let Some(token) = id_token else {
-        return Ok(BTreeSet::new());
-    };
+/// The ID token's claims. Cognito always returns one with a password login; without it
+/// the answer is not one the adapter can read.
+fn claims(id_token: Option<&str>) -> Result<serde_json::Value, DirectoryError> {
     let unreadable =
         || DirectoryError::Misconfigured("the user pool's ID token is unreadable".into());
+    let token = id_token.ok_or_else(unreadable)?;
     let payload = token.split('.').nth(1).ok_or_else(unreadable)?;
     let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| unreadable())?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| unreadable())?;
-    let names = claims["cognito:groups"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    Ok(names
-        .iter()
+    serde_json::from_slice(&bytes).map_err(|_| unreadable())
+}
+
+/// Who the pool says the user is: `cognito:username` (the pool's own name for the user,
+/// whether the login named it, an alias or an email) and `sub`, which never changes.
+fn identity(claims: &serde_json::Value) -> Result<Identity, DirectoryError> {
+    let claim = |name: &str| {
+        claims[name].as_str().map(str::to_string).ok_or_else(|| {
+            DirectoryError::Misconfigured(format!("the user pool's ID token has no {name}"))
+        })
+    };
+    Ok(Identity {
+        username: claim("cognito:username")?,
+        id: claim("sub")?,
+    })
+}
+
+/// The `cognito:groups` claim; none without it.
+fn groups(claims: &serde_json::Value) -> BTreeSet<String> {
+    let names = claims["cognito:groups"].as_array();
+    names
+        .into_iter()
+        .flatten()
         .filter_map(|g| g.as_str().map(str::to_string))
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]
@@ -140,16 +178,36 @@ mod tests {
     }
 
     #[test]
-    fn the_groups_are_the_id_token_s_claim() {
-        let t = token(serde_json::json!({"cognito:groups": ["ci", "quay-admins"]}));
+    fn the_identity_and_groups_are_the_id_token_s_claims() {
+        let t = token(serde_json::json!({
+            "cognito:groups": ["ci", "quay-admins"],
+            "cognito:username": "Felix",
+            "sub": "0b6c-42",
+        }));
+        let c = claims(Some(&t)).unwrap();
         let want: BTreeSet<String> = ["ci".to_string(), "quay-admins".to_string()].into();
-        assert_eq!(groups(Some(&t)).unwrap(), want);
-        assert!(
-            groups(Some(&token(serde_json::json!({}))))
-                .unwrap()
-                .is_empty()
+        assert_eq!(groups(&c), want);
+        assert_eq!(
+            identity(&c).unwrap(),
+            Identity {
+                username: "Felix".into(),
+                id: "0b6c-42".into()
+            }
         );
-        assert!(groups(None).unwrap().is_empty());
-        assert!(groups(Some("not a token")).is_err());
+        let bare = claims(Some(&token(serde_json::json!({})))).unwrap();
+        assert!(groups(&bare).is_empty());
+        assert!(identity(&bare).is_err(), "no name, no login");
+        assert!(claims(None).is_err());
+        assert!(claims(Some("not a token")).is_err());
+    }
+
+    #[test]
+    fn names_cognito_would_refuse_never_reach_it() {
+        assert!(takes_name("felix"));
+        assert!(takes_name("felix@example.org"));
+        assert!(takes_name("zo\u{eb}"));
+        for bad in ["", "fe lix", "tab\t", &"x".repeat(129)] {
+            assert!(!takes_name(bad), "{bad:?}");
+        }
     }
 }

@@ -25,11 +25,27 @@ pub mod ldap;
 #[cfg(any(test, feature = "test-support"))]
 pub mod memory;
 
+/// Who the directory says a user is, whatever spelling was typed: what the local record,
+/// the tokens and the allow-lists are keyed by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The login name as the directory holds it (LDAP: the login attribute read back from
+    /// the entry; Cognito: `cognito:username`).
+    pub username: String,
+    /// What stays the person's when names change (LDAP: `entryUUID` or the configured
+    /// attribute, else the DN; Cognito: `sub`): `user sync` finds the person by it.
+    pub id: String,
+}
+
 /// What the directory said of a user and a password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// The password is the user's: the groups the directory puts the user in.
-    Accepted { groups: BTreeSet<String> },
+    /// The password is the user's: who the user is, and the groups the directory puts
+    /// the user in.
+    Accepted {
+        identity: Identity,
+        groups: BTreeSet<String>,
+    },
     /// An unknown user, a wrong or empty password, or a user the directory disabled or
     /// locked: one answer, so nothing tells them apart.
     Refused,
@@ -51,6 +67,10 @@ pub enum DirectoryError {
 
 /// Checks a user's password, within `within` (the rest of the invocation's budget).
 pub trait Directory: Send + Sync {
+    /// Which directory this is (`ldap`, `cognito`): a local record remembers it, and a
+    /// login through another never takes the record over.
+    fn kind(&self) -> &'static str;
+
     fn authenticate(
         &self,
         username: &str,
@@ -66,6 +86,13 @@ pub enum AnyDirectory {
 }
 
 impl Directory for AnyDirectory {
+    fn kind(&self) -> &'static str {
+        match self {
+            AnyDirectory::Ldap(d) => d.kind(),
+            AnyDirectory::Cognito(d) => d.kind(),
+        }
+    }
+
     async fn authenticate(
         &self,
         username: &str,
@@ -83,6 +110,10 @@ impl Directory for AnyDirectory {
 pub enum NoDirectory {}
 
 impl Directory for NoDirectory {
+    fn kind(&self) -> &'static str {
+        match *self {}
+    }
+
     async fn authenticate(&self, _: &str, _: &str, _: Duration) -> Result<Verdict, DirectoryError> {
         match *self {}
     }

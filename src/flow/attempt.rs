@@ -13,15 +13,18 @@ use crate::error::ApiError;
 use crate::password::Passwords;
 use crate::random::Random;
 use crate::store::{Admission, FailureCounter, Lease, Lookup, StoreError};
-use crate::throttle;
+use crate::{identifier, throttle};
 
 /// Failed-login records live at least this long, so a count is not forgotten between
 /// attempts of a slow guesser.
 const FAILED_LOGIN_MEMORY: Duration = Duration::from_secs(24 * 3600);
 
-/// A login attempt: the credentials, and the id of the lease it asks the counter for.
+/// A login attempt: the credentials, the key of the name they carry (every spelling of
+/// one name shares it, and with it one back-off and one lease), and the id of the lease
+/// it asks the counter for.
 pub(super) struct Attempt<'a> {
     pub(super) credentials: &'a Credentials,
+    pub(super) key: String,
     id: String,
     /// The end of the lease last asked for: set at each admission, from the clock then.
     until_ms: AtomicU64,
@@ -50,7 +53,8 @@ impl<D: Deps> Flow<D> {
         })?;
         Ok(Attempt {
             credentials,
-            id: id.iter().map(|b| format!("{b:02x}")).collect(),
+            key: identifier::login_key(&credentials.username),
+            id: crate::secret::hex(&id),
             until_ms: AtomicU64::new(0),
         })
     }
@@ -67,7 +71,7 @@ impl<D: Deps> Flow<D> {
         attempt: &Attempt<'_>,
         deadline_ms: u64,
     ) -> Result<Admission, StoreError> {
-        let username = &attempt.credentials.username;
+        let username = &attempt.key;
         let mut tries = 0;
         loop {
             let now_ms = self.clock.now_ms();
@@ -110,8 +114,7 @@ impl<D: Deps> Flow<D> {
     /// ends, so it is logged, never answered. The failures are kept: they decay with time
     /// alike for every name, so a success leaves nothing a later probe could see.
     pub(super) async fn give_up(&self, attempt: &Attempt<'_>) {
-        let username = &attempt.credentials.username;
-        if let Err(e) = self.store.release(username, &attempt.lease()).await {
+        if let Err(e) = self.store.release(&attempt.key, &attempt.lease()).await {
             warn!(error = %e, "could not release a login attempt");
         }
     }

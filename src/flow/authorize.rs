@@ -197,7 +197,7 @@ impl<D: Deps> Flow<D> {
             deadline_ms,
         } = times;
         let budget = Duration::from_millis(deadline_ms - now_ms);
-        let username = attempt.map(|a| a.credentials.username.as_str());
+        let username = attempt.map(|a| a.key.as_str());
         let lookup = self.store.lookup(&req.client_id, username);
         // A turn is waited for within the request's budget, as SSM is.
         let admit = async {
@@ -305,7 +305,7 @@ impl<D: Deps> Flow<D> {
             // time is inside it and every failure is still answered at the same moment.
             let recorded = self
                 .store
-                .record_failure(&credentials.username, &attempt.lease(), &failure)
+                .record_failure(&attempt.key, &attempt.lease(), &failure)
                 .await;
             self.hold_to_the_slowest(&lookup, verifying_since).await;
             recorded.map_err(unavailable)?;
@@ -343,7 +343,7 @@ impl<D: Deps> Flow<D> {
         let policy = ScopePolicy {
             catalogue: &self.settings.scopes,
             ceiling: app.scope_ceiling.as_ref(),
-            superuser: user.superuser || self.in_superuser_group(&login.groups),
+            superuser: login.superuser,
         };
         let scopes = match scope::grant(req.scope.as_deref(), &policy) {
             Ok(s) => s,

@@ -10,8 +10,9 @@ use super::{Deps, Flow, unavailable};
 use crate::basic_auth::Credentials;
 use crate::directory::{Directory, Verdict};
 use crate::error::ApiError;
+use crate::identifier;
 use crate::password::{self, Passwords, Verification};
-use crate::store::{Lookup, User, UserLinker};
+use crate::store::{DirectoryLink, Lookup, User, UserLinker};
 
 /// A password that checked out.
 pub(super) struct Login {
@@ -22,6 +23,10 @@ pub(super) struct Login {
     pub(super) verification: Option<Verification>,
     /// The directory's groups (none for the users table's users).
     pub(super) groups: BTreeSet<String>,
+    /// May be granted `super:user`: the users table's flag for its own users, membership
+    /// of the superuser group for a directory's (a flag left on a local record grants
+    /// nothing).
+    pub(super) superuser: bool,
 }
 
 impl<D: Deps> Flow<D> {
@@ -39,6 +44,7 @@ impl<D: Deps> Flow<D> {
                 user: user.clone(),
                 verification: Some(v),
                 groups: BTreeSet::new(),
+                superuser: user.superuser,
             }));
         };
         let (name, password) = (&credentials.username, &credentials.password);
@@ -46,23 +52,49 @@ impl<D: Deps> Flow<D> {
             .authenticate(name, password, within)
             .await
             .map_err(unavailable)?;
-        let Verdict::Accepted { groups } = verdict else {
+        let Verdict::Accepted { identity, groups } = verdict else {
             return Ok(None);
         };
-        // The local record ties the user's tokens to it: made at the first login. One an
-        // operator disabled refuses, after the directory was asked as for anyone else.
-        let user = match &lookup.user {
-            Some(user) => user.clone(),
-            None => self.store.link_user(name).await.map_err(unavailable)?,
+        // From here on the user is who the directory says, keyed by that name's normal
+        // form whatever was typed: one record, one set of tokens per person.
+        let key = identifier::login_key(&identity.username);
+        let link = DirectoryLink {
+            directory: directory.kind().into(),
+            id: identity.id,
         };
+        // The local record ties the user's tokens to it: made at the first login. The
+        // record the request read is the one when the typed name was a spelling of the
+        // directory's (no round trip more); an alias's is read (or made) now.
+        let user = match &lookup.user {
+            Some(user) if user.username == key && user.link.as_ref() == Some(&link) => user.clone(),
+            _ => self
+                .store
+                .link_user(&key, &link)
+                .await
+                .map_err(unavailable)?,
+        };
+        if user.link.as_ref() != Some(&link) {
+            // Another directory's, another person's who held the name before, or the users
+            // table's own: answered as a wrong password, and said to the operator.
+            warn!(
+                username = %key,
+                "a directory login's name belongs to a local record that is not this \
+                 person's; refused (remove or rename the record to let it be made anew)"
+            );
+            return Ok(None);
+        }
+        // One an operator disabled refuses, decided from the record: the directory was
+        // asked exactly as for anyone else, so the answer takes as long.
+        let superuser = self.in_superuser_group(&groups);
         Ok(user.enabled.then_some(Login {
             user,
             verification: None,
             groups,
+            superuser,
         }))
     }
 
-    pub(super) fn in_superuser_group(&self, groups: &BTreeSet<String>) -> bool {
+    fn in_superuser_group(&self, groups: &BTreeSet<String>) -> bool {
         let group = self.settings.superuser_group.as_ref();
         group.is_some_and(|g| groups.contains(g))
     }

@@ -7,10 +7,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use super::{
-    Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, FailedLogins,
-    Failure, FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues, Redemption,
-    StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter, User,
-    UserLinker, Verified,
+    Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, DirectoryLink,
+    FailedLogins, Failure, FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues,
+    Redemption, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter,
+    User, UserLinker, Verified,
 };
 
 #[derive(Debug, Default, Clone)]
@@ -149,12 +149,16 @@ impl LookupReader for MemoryStore {
 }
 
 impl UserLinker for MemoryStore {
-    async fn link_user(&self, username: &str) -> Result<User, StoreError> {
+    async fn link_user(&self, username: &str, link: &DirectoryLink) -> Result<User, StoreError> {
         self.with(|i| {
-            Ok(i.users
+            let user = i
+                .users
                 .entry(username.to_string())
-                .or_insert_with(|| User::linked(username))
-                .clone())
+                .or_insert_with(|| User::linked(username, link));
+            if user.is_unclaimed() {
+                user.link = Some(link.clone());
+            }
+            Ok(user.clone())
         })
     }
 }

@@ -38,6 +38,19 @@ pub struct User {
     /// revoke --user` and a password reset that revokes, in that one write, so no token is
     /// left to mark one at a time (and none is missed when a write fails midway).
     pub tokens_from: u64,
+    /// The directory a local record belongs to, and who there; `None` for the users
+    /// table's own users (and records linked before records remembered it).
+    pub link: Option<DirectoryLink>,
+}
+
+/// Which directory a local record was made for, and the person's immutable id there
+/// ([`crate::directory::Identity::id`]): a login through another directory, or by
+/// another person who now holds the name, never takes the record over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryLink {
+    /// [`crate::directory::Directory::kind`].
+    pub directory: String,
+    pub id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,14 +179,22 @@ pub trait LookupReader: Send + Sync {
 /// that the user's tokens are tied to it as a table user's are (generations, `user
 /// disable`, `token revoke --user`). It holds no password.
 pub trait UserLinker: Send + Sync {
-    /// The user's record: written now if there is none (enabled, generation 0), else the
-    /// one there (made by another login meanwhile, or by an operator), read consistently.
-    fn link_user(&self, username: &str) -> impl Future<Output = Result<User, StoreError>> + Send;
+    /// The record keyed `username` (the directory's name in its normal form): written now
+    /// if there is none (enabled, generation 0, `link`), else the one there, read
+    /// consistently. A record there with no link and nothing of its own (no password, not
+    /// a superuser: one a login made before records remembered their directory) is
+    /// adopted, the link set on the condition it is still so; any other is returned as
+    /// it is, for the caller to refuse when its link is not `link`.
+    fn link_user(
+        &self,
+        username: &str,
+        link: &DirectoryLink,
+    ) -> impl Future<Output = Result<User, StoreError>> + Send;
 }
 
 impl User {
     /// A directory user's first local record: the directory holds the password.
-    pub fn linked(username: &str) -> User {
+    pub fn linked(username: &str, link: &DirectoryLink) -> User {
         User {
             username: username.into(),
             password_hash: String::new(),
@@ -181,7 +202,14 @@ impl User {
             superuser: false,
             generation: 0,
             tokens_from: 0,
+            link: Some(link.clone()),
         }
+    }
+
+    /// Whether a directory login may adopt this record as its own: nothing on it says it
+    /// is anybody's (no link, no password, no operator's superuser flag).
+    pub fn is_unclaimed(&self) -> bool {
+        self.link.is_none() && self.password_hash.is_empty() && !self.superuser
     }
 }
 

@@ -82,6 +82,7 @@ async fn the_cognito_directory_holds_the_contract() {
     user(&c, &s, "dana", "Dana-password-1", &["ci", "quay-admins"]).await;
     user(&c, &s, "erin", "Erin-password-1", &[]).await;
     let people = People {
+        ignores_case: false,
         member: ("dana".into(), "Dana-password-1".into()),
         member_groups: directory_contract::groups(&["ci", "quay-admins"]),
         removable: ("erin".into(), "Erin-password-1".into()),

@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use direct_oauth::store::{
-    Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, FailedLogins,
-    Failure, FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues, Redemption,
-    StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter, User,
-    UserLinker, Verified,
+    Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, DirectoryLink,
+    FailedLogins, Failure, FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues,
+    Redemption, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter,
+    User, UserLinker, Verified,
 };
 
 /// The store's operations, for failing one of them on purpose.
@@ -131,9 +131,9 @@ impl<S: LookupReader> LookupReader for Faulty<S> {
 }
 
 impl<S: UserLinker> UserLinker for Faulty<S> {
-    async fn link_user(&self, username: &str) -> Result<User, StoreError> {
+    async fn link_user(&self, username: &str, link: &DirectoryLink) -> Result<User, StoreError> {
         self.check(Operation::LinkUser)?;
-        self.inner.link_user(username).await
+        self.inner.link_user(username, link).await
     }
 }
 

@@ -174,6 +174,7 @@ fn flow() -> (FuzzFlow, MemoryStore) {
         superuser: false,
         generation: 0,
         tokens_from: 0,
+        link: None,
     });
     store.put_application(Application {
         client_id: "app".into(),

@@ -90,6 +90,7 @@ fn settings(url: &str) -> LdapSettings {
         user_base: format!("ou=people,{SUFFIX}"),
         user_filter: "(objectClass=inetOrgPerson)".into(),
         uid_attr: "uid".into(),
+        id_attr: "entryUUID".into(),
         group_base: format!("ou=groups,{SUFFIX}"),
         group_filter: "(&(objectClass=groupOfNames)(member={dn}))".into(),
         group_name_attr: "cn".into(),
@@ -139,6 +140,7 @@ async fn the_ldap_directory_holds_the_contract() {
     let erin = unique_name("erin-");
     admin(Some("erin-password"), &user_dn(&erin), &s.url).await;
     let people = People {
+        ignores_case: true,
         member: ("bob".into(), "bob-password".into()),
         member_groups: directory_contract::groups(&["ci", "developers"]),
         removable: (erin.clone(), "erin-password".into()),
@@ -166,8 +168,15 @@ async fn ldaps_and_starttls_trust_the_ca_they_are_given_and_no_other() {
         let verdict = directory(settings)
             .authenticate(alice.0, alice.1, BUDGET)
             .await;
-        let groups = directory_contract::groups(&["quay-admins"]);
-        assert_eq!(verdict, Ok(Verdict::Accepted { groups }), "{case}");
+        let want = directory_contract::groups(&["quay-admins"]);
+        let Ok(Verdict::Accepted { groups, identity }) = verdict else {
+            panic!("{case}: {verdict:?}");
+        };
+        assert_eq!(
+            (groups, identity.username.as_str()),
+            (want, "alice"),
+            "{case}"
+        );
     }
     // The system's roots do not include the throw-away CA: no answer, and no refusal.
     let untrusted = directory(settings(&s.ldaps_url));

@@ -15,7 +15,9 @@ use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry
 use tokio::sync::Mutex;
 use tracing::warn;
 
-use super::{Directory, DirectoryError, Verdict, within};
+use super::{Directory, DirectoryError, Identity, Verdict, within};
+use crate::identifier::login_key;
+use crate::secret::hex;
 
 pub mod password;
 mod tls;
@@ -39,10 +41,13 @@ pub struct LdapSettings {
     pub user_filter: String,
     /// The attribute holding the login name: Quay's `LDAP_UID_ATTR`.
     pub uid_attr: String,
+    /// The attribute that stays the person's when names change (`entryUUID`; Active
+    /// Directory's `objectGUID`, read as hex); an entry without it is known by its DN.
+    pub id_attr: String,
     /// Where groups are searched (subtree).
     pub group_base: String,
-    /// The groups of a user: `{dn}` and `{uid}` are replaced by the user's DN and name,
-    /// escaped for a filter.
+    /// The groups of a user: `{dn}` and `{uid}` are replaced by the user's DN and name (as
+    /// the directory holds it), escaped for a filter, in one pass.
     pub group_filter: String,
     /// The attribute naming a group.
     pub group_name_attr: String,
@@ -77,6 +82,14 @@ impl<P: BindPassword> LdapDirectory<P> {
     /// trip to a directory it may never need).
     pub fn new(settings: LdapSettings, password: P) -> Result<Self, DirectoryError> {
         let tls = tls::client_config(settings.ca_pem.as_deref())?;
+        if settings.url.starts_with("ldap://") && !settings.starttls {
+            // Allowed only by DIRECT_OAUTH_LDAP_ALLOW_PLAINTEXT (config refuses it else).
+            warn!(
+                url = %settings.url,
+                "the directory is reached without TLS: passwords and group answers cross the \
+                 network in clear"
+            );
+        }
         Ok(LdapDirectory {
             settings,
             tls,
@@ -123,18 +136,20 @@ impl<P: BindPassword> LdapDirectory<P> {
         ))
     }
 
-    /// The user's DN: `None` for no entry, or more than one (a name must mean one person).
-    async fn find_user(&self, username: &str) -> Result<Option<String>, DirectoryError> {
+    /// The user's entry: `None` for no entry, or more than one (a name must mean one
+    /// person).
+    async fn find_user(&self, typed: &str) -> Result<Option<Entry>, DirectoryError> {
         let s = &self.settings;
         let filter = format!(
             "(&{}({}={}))",
             s.user_filter,
             s.uid_attr,
-            ldap_escape(username)
+            ldap_escape(typed)
         );
-        let entries = self.search(&s.user_base, &filter, vec!["1.1"]).await?;
+        let attrs = vec![s.uid_attr.as_str(), s.id_attr.as_str()];
+        let entries = self.search(&s.user_base, &filter, attrs).await?;
         match <[SearchEntry; 1]>::try_from(entries) {
-            Ok([entry]) => Ok(Some(entry.dn)),
+            Ok([entry]) => Ok(Some(Entry::read(entry, typed, s))),
             Err(entries) if entries.is_empty() => Ok(None),
             Err(entries) => {
                 warn!(
@@ -147,21 +162,14 @@ impl<P: BindPassword> LdapDirectory<P> {
     }
 
     /// The names of the user's groups.
-    async fn groups_of(
-        &self,
-        dn: &str,
-        username: &str,
-    ) -> Result<BTreeSet<String>, DirectoryError> {
+    async fn groups_of(&self, entry: &Entry) -> Result<BTreeSet<String>, DirectoryError> {
         let s = &self.settings;
-        let filter = s
-            .group_filter
-            .replace("{dn}", &ldap_escape(dn))
-            .replace("{uid}", &ldap_escape(username));
+        let filter = group_filter(&s.group_filter, &entry.dn, &entry.identity.username);
         let attr = s.group_name_attr.as_str();
         let entries = self.search(&s.group_base, &filter, vec![attr]).await?;
         Ok(entries
             .into_iter()
-            .flat_map(|mut e| e.attrs.remove(attr).unwrap_or_default())
+            .flat_map(|mut e| take(&mut e, attr))
             .collect())
     }
 
@@ -231,6 +239,10 @@ impl<P: BindPassword> LdapDirectory<P> {
 }
 
 impl<P: BindPassword> Directory for LdapDirectory<P> {
+    fn kind(&self) -> &'static str {
+        "ldap"
+    }
+
     async fn authenticate(
         &self,
         username: &str,
@@ -241,19 +253,109 @@ impl<P: BindPassword> Directory for LdapDirectory<P> {
             if password.is_empty() {
                 return Ok(Verdict::Refused);
             }
-            let Some(dn) = self.find_user(username).await? else {
+            let Some(entry) = self.find_user(username).await? else {
                 let dummy = format!("{NO_SUCH_USER},{}", self.settings.user_base);
                 self.bind_as(&dummy, password).await?;
                 return Ok(Verdict::Refused);
             };
-            if !self.bind_as(&dn, password).await? {
+            // The groups are searched beside the bind, on the other connection: a right
+            // password costs no round trip more than a wrong one, so the flow can refuse a
+            // disabled user as fast as any other failure.
+            let (bound, groups) =
+                tokio::join!(self.bind_as(&entry.dn, password), self.groups_of(&entry));
+            if !bound? {
                 return Ok(Verdict::Refused);
             }
-            let groups = self.groups_of(&dn, username).await?;
-            Ok(Verdict::Accepted { groups })
+            Ok(Verdict::Accepted {
+                groups: groups?,
+                identity: entry.identity,
+            })
         })
         .await
     }
+}
+
+/// A user's entry, as the search found it.
+struct Entry {
+    dn: String,
+    identity: Identity,
+}
+
+impl Entry {
+    /// The login name is the attribute's value as stored: of several, the one the typed
+    /// name matches (as the directory matched it); the id is the id attribute's (hex when
+    /// binary, as Active Directory's `objectGUID`), else the DN.
+    fn read(mut entry: SearchEntry, typed: &str, s: &LdapSettings) -> Entry {
+        let names = take(&mut entry, &s.uid_attr);
+        let wanted = login_key(typed);
+        let username = match names.iter().find(|n| login_key(n) == wanted) {
+            Some(name) => name.clone(),
+            None => {
+                warn!(
+                    attribute = %s.uid_attr,
+                    "the entry's login attribute is not readable by the service account; \
+                     the name as typed stands for it"
+                );
+                names
+                    .into_iter()
+                    .next()
+                    .unwrap_or_else(|| typed.trim().into())
+            }
+        };
+        let id = take(&mut entry, &s.id_attr)
+            .into_iter()
+            .next()
+            .or_else(|| take_binary(&mut entry, &s.id_attr).map(|b| hex(&b)))
+            .unwrap_or_else(|| entry.dn.clone());
+        Entry {
+            dn: entry.dn,
+            identity: Identity { username, id },
+        }
+    }
+}
+
+/// An attribute's values, its name matched without regard to case (a server answers in
+/// its own spelling: `entryUUID` for `entryuuid`).
+fn take(entry: &mut SearchEntry, attr: &str) -> Vec<String> {
+    let name = entry
+        .attrs
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(attr))
+        .cloned();
+    name.and_then(|n| entry.attrs.remove(&n))
+        .unwrap_or_default()
+}
+
+fn take_binary(entry: &mut SearchEntry, attr: &str) -> Option<Vec<u8>> {
+    let name = entry
+        .bin_attrs
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(attr))
+        .cloned()?;
+    entry.bin_attrs.remove(&name)?.into_iter().next()
+}
+
+/// The group filter for a user: `{dn}` and `{uid}` replaced in one pass over the
+/// template, so a DN that itself contains `{uid}` is never rewritten.
+fn group_filter(template: &str, dn: &str, uid: &str) -> String {
+    let mut out = String::with_capacity(template.len() + dn.len());
+    let mut rest = template;
+    while let Some(at) = rest.find('{') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if let Some(after) = tail.strip_prefix("{dn}") {
+            out.push_str(&ldap_escape(dn));
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix("{uid}") {
+            out.push_str(&ldap_escape(uid));
+            rest = after;
+        } else {
+            out.push('{');
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A kept connection whose driver still runs (the server may have closed it meanwhile).
@@ -270,4 +372,27 @@ fn down(e: LdapError) -> DirectoryError {
 
 fn misconfigured(e: LdapError) -> DirectoryError {
     DirectoryError::Misconfigured(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dn_and_uid_are_replaced_in_one_pass() {
+        let filter = "(|(member={dn})(memberUid={uid}))";
+        // A DN holding "{uid}" (legal in an RDN value) is not rewritten by the second
+        // placeholder's replacement.
+        let dn = "cn=a{uid}b,ou=people,dc=example,dc=org";
+        let got = group_filter(filter, dn, "felix");
+        assert_eq!(
+            got,
+            "(|(member=cn=a{uid}b,ou=people,dc=example,dc=org)(memberUid=felix))"
+        );
+        assert_eq!(
+            group_filter("(memberUid={uid})", "x", "a*b"),
+            "(memberUid=a\\2ab)"
+        );
+        assert_eq!(group_filter("({x}={dn})", "d", "u"), "({x}=d)");
+    }
 }

@@ -9,6 +9,11 @@ use rustls::pki_types::pem::PemObject;
 
 use crate::directory::DirectoryError;
 
+/// Named in the errors, so an operator knows which setting to look at.
+const PEM_VAR: &str = "DIRECT_OAUTH_LDAP_CA_PEM (LdapCaPem)";
+/// The usual cause: a PEM's line breaks lost on the way through `--parameter-overrides`.
+const PEM_HINT: &str = "; keep its line breaks (README: \"A private CA's certificate\")";
+
 pub(super) fn client_config(
     ca_pem: Option<&str>,
 ) -> Result<Arc<rustls::ClientConfig>, DirectoryError> {
@@ -17,13 +22,13 @@ pub(super) fn client_config(
     match ca_pem {
         Some(pem) => {
             for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
-                let cert = cert.map_err(|e| bad(format!("the LDAP CA's PEM: {e}")))?;
+                let cert = cert.map_err(|e| bad(format!("{PEM_VAR}: not PEM ({e}){PEM_HINT}")))?;
                 roots
                     .add(cert)
                     .map_err(|e| bad(format!("the LDAP CA's certificate: {e}")))?;
             }
             if roots.is_empty() {
-                return Err(bad("the LDAP CA's PEM holds no certificate".into()));
+                return Err(bad(format!("{PEM_VAR} holds no certificate{PEM_HINT}")));
             }
         }
         None => {

@@ -8,12 +8,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::item::{Item, ItemExt, attr, n};
 use super::{DynamoStore, TokenCanceller, conditional};
+use crate::secret::hex;
 use crate::store::{Application, TokenRecord};
 use crate::store::{ClientAndToken, CodeClaim, CodeRecord, CodeStore, Redemption, StoreError};
-
-fn hex(hash: &[u8; 32]) -> String {
-    hash.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn code_item(c: &CodeRecord) -> Item {
     let mut item = HashMap::from([

@@ -7,7 +7,9 @@ use std::collections::{BTreeSet, HashMap};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::store::{Access, Application, FailedLogins, StoreError, TokenRecord, User};
+use crate::store::{
+    Access, Application, DirectoryLink, FailedLogins, StoreError, TokenRecord, User,
+};
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 
@@ -17,6 +19,8 @@ pub mod attr {
     pub const PASSWORD_HASH: &str = "password_hash";
     pub const ENABLED: &str = "enabled";
     pub const SUPERUSER: &str = "superuser";
+    pub const DIRECTORY: &str = "directory";
+    pub const DIRECTORY_ID: &str = "directory_id";
     pub const CLIENT_ID: &str = "client_id";
     pub const NAME: &str = "name";
     pub const REDIRECT_URIS: &str = "redirect_uris";
@@ -126,6 +130,10 @@ pub(super) fn user_from(i: &Item) -> Result<User, StoreError> {
         superuser: i.flag(attr::SUPERUSER).unwrap_or(false),
         generation: i.num(attr::GENERATION).unwrap_or(0),
         tokens_from: i.num(attr::TOKENS_FROM).unwrap_or(0),
+        link: match (i.s(attr::DIRECTORY), i.s(attr::DIRECTORY_ID)) {
+            (Ok(directory), Ok(id)) => Some(DirectoryLink { directory, id }),
+            _ => None,
+        },
     })
 }
 
@@ -237,7 +245,7 @@ pub(super) fn token_from(i: &Item) -> Result<TokenRecord, StoreError> {
 }
 
 pub(super) fn user_item(user: &User) -> Item {
-    HashMap::from([
+    let mut item = HashMap::from([
         (
             attr::USERNAME.to_string(),
             AttributeValue::S(user.username.clone()),
@@ -256,7 +264,25 @@ pub(super) fn user_item(user: &User) -> Item {
             attr::SUPERUSER.to_string(),
             AttributeValue::Bool(user.superuser),
         ),
-    ])
+    ]);
+    if let Some(link) = &user.link {
+        item.extend(link_attributes(link));
+    }
+    item
+}
+
+/// A local record's directory and the person's id there.
+pub(super) fn link_attributes(link: &DirectoryLink) -> [(String, AttributeValue); 2] {
+    [
+        (
+            attr::DIRECTORY.to_string(),
+            AttributeValue::S(link.directory.clone()),
+        ),
+        (
+            attr::DIRECTORY_ID.to_string(),
+            AttributeValue::S(link.id.clone()),
+        ),
+    ]
 }
 
 pub(super) fn application_item(app: &Application) -> Item {

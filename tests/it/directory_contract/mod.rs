@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use direct_oauth::directory::memory::MemoryDirectory;
 use direct_oauth::directory::{Directory, Verdict};
+use direct_oauth::identifier::login_key;
 
 pub const BUDGET: Duration = Duration::from_secs(5);
 
@@ -16,6 +17,9 @@ pub const BUDGET: Duration = Duration::from_secs(5);
 /// take out of the directory.
 pub struct People {
     pub member: (String, String),
+    /// Whether the directory ignores case and surrounding spaces in a name (LDAP's
+    /// `caseIgnoreMatch`; a Cognito pool with `CaseSensitive=false`, which moto is not).
+    pub ignores_case: bool,
     pub member_groups: BTreeSet<String>,
     pub removable: (String, String),
 }
@@ -28,13 +32,27 @@ pub fn groups(names: &[&str]) -> BTreeSet<String> {
 pub async fn holds<D: Directory>(d: &D, people: &People, remove: impl AsyncFnOnce(&str)) {
     let (name, password) = &people.member;
     let check = async |n: &str, p: &str| d.authenticate(n, p, BUDGET).await.unwrap();
+    let Verdict::Accepted { identity, groups } = check(name, password).await else {
+        panic!("the right password is accepted");
+    };
+    assert_eq!(groups, people.member_groups, "with the user's groups");
     assert_eq!(
-        check(name, password).await,
-        Verdict::Accepted {
-            groups: people.member_groups.clone()
-        },
-        "the right password, with the user's groups"
+        login_key(&identity.username),
+        login_key(name),
+        "the directory's own name for the user"
     );
+    assert!(!identity.id.is_empty(), "and an id that stays the person's");
+    // Every spelling the directory accepts is the one person it holds: its own name and
+    // id, never the name as typed.
+    let mut shouted = name.to_uppercase();
+    shouted.insert(0, ' ');
+    let capitalised = name[..1].to_uppercase() + &name[1..] + " ";
+    for spelling in [shouted, capitalised] {
+        match check(&spelling, password).await {
+            Verdict::Accepted { identity: i, .. } => assert_eq!(i, identity, "{spelling:?}"),
+            Verdict::Refused => assert!(!people.ignores_case, "{spelling:?} is refused"),
+        }
+    }
     let wrong = format!("{password}x");
     // Names that an unescaped LDAP filter would read as the member's.
     let wildcard = format!("{}*", &name[..name.len() - 1]);
@@ -72,6 +90,7 @@ async fn the_memory_directory_holds_the_contract() {
     d.put_user("erin", "erin-password", &[]);
     let people = People {
         member: ("dana".into(), "dana-password".into()),
+        ignores_case: true,
         member_groups: groups(&["ci", "developers"]),
         removable: ("erin".into(), "erin-password".into()),
     };

@@ -260,6 +260,7 @@ async fn row_12_a_lost_answer_to_a_rehashing_write_hands_out_the_stored_token() 
         superuser: false,
         generation: 0,
         tokens_from: 0,
+        link: None,
     });
     f.store().inject_lost_answers(1);
     let r = f

@@ -6,19 +6,23 @@ use std::sync::atomic::AtomicBool;
 
 use direct_oauth::directory::memory::MemoryDirectory;
 use direct_oauth::directory::{Directory, DirectoryError, Verdict};
-use direct_oauth::store::{Access, LookupReader};
+use direct_oauth::store::{Access, DirectoryLink, LookupReader};
 
 use super::*;
 
 /// The memory directory, which the test can take down; clones share it.
 #[derive(Clone, Default)]
-struct Unreliable {
-    inner: Arc<MemoryDirectory>,
+pub(super) struct Unreliable {
+    pub(super) inner: Arc<MemoryDirectory>,
     down: Arc<AtomicBool>,
-    asked: Arc<AtomicU32>,
+    pub(super) asked: Arc<AtomicU32>,
 }
 
 impl Directory for Unreliable {
+    fn kind(&self) -> &'static str {
+        self.inner.kind()
+    }
+
     async fn authenticate(
         &self,
         username: &str,
@@ -33,7 +37,15 @@ impl Directory for Unreliable {
     }
 }
 
-type DirectoryFlow = Flow<(
+/// Dora's link to the memory directory, as her first login makes it.
+pub(super) fn dora_link() -> DirectoryLink {
+    DirectoryLink {
+        directory: "memory".into(),
+        id: "mem-dora".into(),
+    }
+}
+
+pub(super) type DirectoryFlow = Flow<(
     Faulty<MemoryStore>,
     MemorySource,
     ManualClock,
@@ -44,7 +56,13 @@ type DirectoryFlow = Flow<(
 
 /// The demo store and whitelist, with passwords checked by a directory that holds dora
 /// (a developer) and quinn (a Quay admin, the superuser group).
-fn with_directory() -> (DirectoryFlow, Faulty<MemoryStore>, Unreliable) {
+pub(super) fn with_directory() -> (DirectoryFlow, Faulty<MemoryStore>, Unreliable) {
+    let (flow, store, directory, _) = directory_harness();
+    (flow, store, directory)
+}
+
+/// [`with_directory`], and the flow's clock.
+pub(super) fn directory_harness() -> (DirectoryFlow, Faulty<MemoryStore>, Unreliable, ManualClock) {
     let harness = flow();
     let store = harness.store().clone();
     let directory = Unreliable::default();
@@ -66,7 +84,7 @@ fn with_directory() -> (DirectoryFlow, Faulty<MemoryStore>, Unreliable) {
         Some(directory.clone()),
         settings,
     );
-    (flow, store, directory)
+    (flow, store, directory, harness.clock().clone())
 }
 
 #[tokio::test]
@@ -82,7 +100,7 @@ async fn a_directory_user_gets_a_token_and_a_local_record_at_the_first_login() {
     let record = store.user("dora").expect("a local record");
     assert_eq!(
         record,
-        User::linked("dora"),
+        User::linked("dora", &dora_link()),
         "enabled, generation 0, no password"
     );
     let tokens = store.tokens();
@@ -101,7 +119,7 @@ async fn wrong_unknown_empty_removed_and_disabled_answer_alike_and_count() {
     directory.inner.put_user("ivy", "ivy-password", &[]);
     store.put_user(User {
         enabled: false,
-        ..User::linked("dora")
+        ..User::linked("dora", &dora_link())
     });
     let r = f
         .handle(&post(Some(&basic("erin", "erin-password")), GOOD_BODY))

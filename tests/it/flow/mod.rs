@@ -204,6 +204,7 @@ where
             superuser,
             generation: 0,
             tokens_from: 0,
+            link: None,
         });
     }
     store.put_application(Application {
@@ -303,6 +304,7 @@ mod checks_8_to_12;
 mod code_flow;
 mod directory;
 mod dpop;
+mod identity;
 mod introspect_discovery;
 mod overlap;
 mod success;

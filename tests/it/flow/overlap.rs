@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use direct_oauth::store::{
-    Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, FailedLogins,
-    Failure, FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues, Redemption,
-    StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter, User,
-    UserLinker, Verified,
+    Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, DirectoryLink,
+    FailedLogins, Failure, FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues,
+    Redemption, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter,
+    User, UserLinker, Verified,
 };
 use tokio::sync::Notify;
 
@@ -39,8 +39,8 @@ impl LookupReader for Overlapping {
 }
 
 impl UserLinker for Overlapping {
-    async fn link_user(&self, username: &str) -> Result<User, StoreError> {
-        self.inner.link_user(username).await
+    async fn link_user(&self, username: &str, link: &DirectoryLink) -> Result<User, StoreError> {
+        self.inner.link_user(username, link).await
     }
 }
 

@@ -99,6 +99,7 @@ async fn bcrypt_hashes_from_quay_verify_and_are_upgraded() {
         superuser: false,
         generation: 0,
         tokens_from: 0,
+        link: None,
     });
     let r = f
         .handle(&post(Some(&basic("quay-user", "s3cret")), GOOD_BODY))
@@ -123,6 +124,7 @@ async fn a_bcrypt_password_over_72_bytes_is_not_rehashed() {
         superuser: false,
         generation: 0,
         tokens_from: 0,
+        link: None,
     });
     let r = f
         .handle(&post(Some(&basic("quay-user", &long)), GOOD_BODY))

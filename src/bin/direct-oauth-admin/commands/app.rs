@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use direct_oauth::random::{OsRandom, Random};
 use direct_oauth::store::{Access, Application, StoreError};
-use direct_oauth::{redirect, scope, secret};
+use direct_oauth::{identifier, redirect, scope, secret};
 
 use serde_json::json;
 
@@ -125,7 +125,8 @@ fn scope_ceiling(ctx: &Ctx, raw: Option<&str>) -> Result<Option<BTreeSet<String>
 
 fn access(users: &[String], groups: &[String]) -> Access {
     Access {
-        users: users.iter().cloned().collect(),
+        // Kept in the users' normal form: a login's name is compared as the key of it.
+        users: users.iter().map(|u| identifier::login_key(u)).collect(),
         groups: groups.iter().cloned().collect(),
     }
 }

@@ -125,7 +125,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TokenCommand) -> CliResult {
                 .map_err(store_err)?
             {
                 Some(revoked) => done(format!("user {user}: {revoked} token(s) revoked")),
-                None => Err(format!("no user {user}")),
+                None => Err(super::user::no_user(&user)),
             }
         }
         TokenCommand::Revoke {

@@ -40,7 +40,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: UserCommand) -> CliResult {
                 .await
                 .map_err(store_err)?
             {
-                return Err(format!("no user {name}"));
+                return Err(no_user(&name));
             }
             if !void {
                 return done(format!("user {name}: password replaced, tokens kept"));
@@ -108,7 +108,7 @@ async fn user_enable(ctx: &Ctx, name: &str, enabled: bool) -> CliResult {
             "user {name}: {}",
             if enabled { "enabled" } else { "disabled" }
         )),
-        false => Err(format!("no user {name}")),
+        false => Err(no_user(name)),
     }
 }
 
@@ -126,9 +126,7 @@ fn quay_line(line: &str, max_cost: u32) -> Result<User, String> {
     if fields.next().is_some() {
         return Err("too many fields".into());
     }
-    if !identifier::is_username(name) {
-        return Err(identifier::USERNAME_RULE.into());
-    }
+    normal_name(name)?;
     if !hash.starts_with("$2") || !password::is_supported_hash(hash) {
         return Err("the second field is not a bcrypt hash".into());
     }
@@ -148,6 +146,7 @@ fn quay_line(line: &str, max_cost: u32) -> Result<User, String> {
         superuser,
         generation: 0,
         tokens_from: 0,
+        link: None,
     })
 }
 
@@ -205,10 +204,34 @@ async fn import_quay(ctx: &Ctx, max_cost: u32) -> CliResult {
     Ok(())
 }
 
-async fn user_add(ctx: &Ctx, name: &str, superuser: bool, password_stdin: bool) -> CliResult {
+/// A name the users table can hold: valid, and in its normal form, so that `Alice` and
+/// `alice` can never be two users (a login as either reaches `alice`).
+fn normal_name(name: &str) -> Result<(), String> {
     if !identifier::is_username(name) {
         return Err(identifier::USERNAME_RULE.into());
     }
+    if !identifier::is_normal_username(name) {
+        return Err(format!(
+            "{}: use {:?}",
+            identifier::NORMAL_FORM_RULE,
+            identifier::login_key(name)
+        ));
+    }
+    Ok(())
+}
+
+/// "no user NAME", and the normal form when NAME is another spelling of it.
+pub(crate) fn no_user(name: &str) -> String {
+    let key = identifier::login_key(name);
+    if key == name {
+        format!("no user {name}")
+    } else {
+        format!("no user {name} (names are stored in their normal form: {key:?})")
+    }
+}
+
+async fn user_add(ctx: &Ctx, name: &str, superuser: bool, password_stdin: bool) -> CliResult {
+    normal_name(name)?;
     let password = read_password(password_stdin)?;
     let user = User {
         username: name.to_string(),
@@ -217,6 +240,7 @@ async fn user_add(ctx: &Ctx, name: &str, superuser: bool, password_stdin: bool) 
         superuser,
         generation: 0,
         tokens_from: 0,
+        link: None,
     };
     match ctx.store.put_user(&user, false).await {
         Ok(()) => {
