@@ -113,6 +113,8 @@ start_slapd() {
 # seed's bases, members of quay-admins as superusers.
 use_ldap_directory() {
   export DIRECT_OAUTH_DIRECTORY=ldap DIRECT_OAUTH_LDAP_URL="$LDAP_URL"
+  # The test slapd listens on loopback only: plain LDAP, said so out loud.
+  export DIRECT_OAUTH_LDAP_ALLOW_PLAINTEXT=true
   export DIRECT_OAUTH_LDAP_BIND_DN="$LDAP_SERVICE_DN"
   export DIRECT_OAUTH_LDAP_BIND_PASSWORD_PARAMETER=/direct-oauth/ldap-bind-password
   export DIRECT_OAUTH_LDAP_USER_BASE="ou=people,$LDAP_SUFFIX"

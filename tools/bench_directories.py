@@ -33,6 +33,7 @@ def _ldap(stack):
     return {
         "DIRECT_OAUTH_DIRECTORY": "ldap",
         "DIRECT_OAUTH_LDAP_URL": os.environ["LDAP_URL"],
+        "DIRECT_OAUTH_LDAP_ALLOW_PLAINTEXT": "true",  # the loopback slapd
         "DIRECT_OAUTH_LDAP_BIND_DN": f"cn=direct-oauth,ou=services,{SUFFIX}",
         "DIRECT_OAUTH_LDAP_BIND_PASSWORD_PARAMETER": name,
         "DIRECT_OAUTH_LDAP_USER_BASE": f"ou=people,{SUFFIX}",

@@ -38,6 +38,7 @@ class Ldap:
         return {
             "DIRECT_OAUTH_DIRECTORY": "ldap",
             "DIRECT_OAUTH_LDAP_URL": url,
+            "DIRECT_OAUTH_LDAP_ALLOW_PLAINTEXT": "true",  # the loopback slapd
             "DIRECT_OAUTH_LDAP_BIND_DN": f"cn=direct-oauth,ou=services,{SUFFIX}",
             "DIRECT_OAUTH_LDAP_BIND_PASSWORD_PARAMETER": param,
             "DIRECT_OAUTH_LDAP_USER_BASE": f"ou=people,{SUFFIX}",

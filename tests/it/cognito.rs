@@ -155,3 +155,60 @@ async fn a_missing_pool_is_the_operators_and_no_answer_is_an_outage() {
         "{err:?}"
     );
 }
+
+/// Answers every request as Cognito answers `AdminInitiateAuth` when the app client does
+/// not allow `ADMIN_USER_PASSWORD_AUTH` (moto does not check a client's flows): a 400
+/// `InvalidParameterException`. Returns the proxy's URL.
+fn flow_not_enabled_proxy() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let answer = r#"{"__type":"InvalidParameterException","message":"Auth flow not enabled for this client"}"#;
+            let mut stream = reader.into_inner();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 400 Bad Request\r\nx-amzn-errortype: InvalidParameterException\r\n\
+                 content-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn an_app_client_without_the_flow_is_the_operator_s_trouble_not_a_wrong_password() {
+    let Some(sdk) = moto::moto().await else {
+        return;
+    };
+    let conf = aws_sdk_cognitoidentityprovider::config::Builder::from(&sdk)
+        .endpoint_url(flow_not_enabled_proxy())
+        .build();
+    let settings = CognitoSettings {
+        user_pool_id: "us-east-1_pool".into(),
+        client_id: "no-admin-flow".into(),
+    };
+    let d = CognitoDirectory::new(Client::from_conf(conf), settings);
+    let verdict = d.authenticate("dana", "Dana-password-1", BUDGET).await;
+    assert!(
+        matches!(verdict, Err(DirectoryError::Misconfigured(_))),
+        "503 and nothing counted, never a refusal: {verdict:?}"
+    );
+}
