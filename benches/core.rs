@@ -94,12 +94,8 @@ impl OneTimeValues for FixedStore {
         Ok(true)
     }
 
-    async fn put_nonce(&self, _: &str, _: u64) -> Result<(), StoreError> {
-        Ok(())
-    }
-
-    async fn nonce_is_current(&self, _: &str, _: u64) -> Result<bool, StoreError> {
-        Ok(true)
+    async fn nonce_secret(&self, fresh: [u8; 32]) -> Result<[u8; 32], StoreError> {
+        Ok(fresh)
     }
 }
 

@@ -112,7 +112,7 @@ pub struct Proof {
     pub jkt: String,
     /// The replay guard's key: SHA-256 of the proof's `htu` and `jti`.
     pub replay_key: [u8; 32],
-    /// When the guard may forget the proof: past it, its `iat` is out of the window.
+    /// When the guard may forget the proof: from then on its `iat` is out of the window.
     pub keep_until: u64,
     /// The nonce it carries, for the store to judge when nonces are required.
     pub nonce: Option<String>,
@@ -196,9 +196,90 @@ pub fn check(proof: &str, expected: &Expected<'_>) -> Result<Proof, ProofError> 
     Ok(Proof {
         jkt,
         replay_key: replay_key(&claims.htu, &claims.jti),
-        keep_until: claims.iat.max(now) + expected.window_secs,
+        // Accepted up to and including `iat + window`: the guard keeps the use one second
+        // past that, since a stored use counts only while its time is still ahead.
+        keep_until: claims
+            .iat
+            .saturating_add(expected.window_secs)
+            .saturating_add(1),
         nonce: claims.nonce,
     })
+}
+
+/// The server nonces of §8, with no store: a nonce names a time window (`lifetime`
+/// seconds long) and carries a MAC of it by a secret every instance shares, so checking
+/// one reads nothing and a refusal writes nothing. A nonce is current in its own window
+/// and the next (between `lifetime` and twice that), so one handed out just before a
+/// window ends still works.
+pub mod nonce {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use hmac::{Hmac, KeyInit, Mac};
+    use sha2::Sha256;
+
+    /// The window's number (8 bytes) and the MAC's first 16 bytes: 24 bytes, 32 characters.
+    const MAC_BYTES: usize = 16;
+    const NONCE_CHARS: usize = 32;
+
+    /// The MAC of a window's number, not yet finalised.
+    fn keyed(secret: &[u8; 32], window: u64) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key");
+        mac.update(b"dpop-nonce\0");
+        mac.update(&window.to_be_bytes());
+        mac
+    }
+
+    /// The nonce to hand out now.
+    pub fn current(secret: &[u8; 32], now_secs: u64, lifetime_secs: u64) -> String {
+        let window = now_secs / lifetime_secs.max(1);
+        let mut bytes = window.to_be_bytes().to_vec();
+        bytes.extend_from_slice(&keyed(secret, window).finalize().into_bytes()[..MAC_BYTES]);
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// Whether `nonce` is one this server handed out in this window or the last.
+    pub fn is_current(nonce: &str, secret: &[u8; 32], now_secs: u64, lifetime_secs: u64) -> bool {
+        if nonce.len() != NONCE_CHARS {
+            return false;
+        }
+        let Ok(bytes) = URL_SAFE_NO_PAD.decode(nonce) else {
+            return false;
+        };
+        let (window, given) = bytes.split_at(8);
+        let window = u64::from_be_bytes(window.try_into().expect("8 bytes"));
+        let now = now_secs / lifetime_secs.max(1);
+        let in_time = window == now || window.checked_add(1) == Some(now);
+        in_time && keyed(secret, window).verify_truncated_left(given).is_ok()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        const SECRET: [u8; 32] = [7; 32];
+
+        #[test]
+        fn a_nonce_is_current_in_its_window_and_the_next_only() {
+            let n = current(&SECRET, 1_000, 60);
+            assert_eq!(n.len(), NONCE_CHARS);
+            assert!(is_current(&n, &SECRET, 1_000, 60));
+            assert!(is_current(&n, &SECRET, 1_079, 60), "the next window");
+            assert!(!is_current(&n, &SECRET, 1_080, 60), "two windows on");
+            assert!(!is_current(&n, &SECRET, 959, 60), "before it was made");
+            assert!(!is_current(&n, &[8; 32], 1_000, 60), "another secret's");
+        }
+
+        #[test]
+        fn anything_else_is_not_current_and_no_length_is_trouble() {
+            let n = current(&SECRET, 1_000, 60);
+            let mut changed = n.clone().into_bytes();
+            changed[31] = if changed[31] == b'A' { b'B' } else { b'A' };
+            let changed = String::from_utf8(changed).unwrap();
+            for other in [String::new(), "x".repeat(3000), changed, format!("{n}=")] {
+                assert!(!is_current(&other, &SECRET, 1_000, 60), "{other:.40}");
+            }
+        }
+    }
 }
 
 /// Whether `value` can be a `dpop_jkt` (§10): an RFC 7638 SHA-256 thumbprint, base64url

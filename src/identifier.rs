@@ -29,10 +29,6 @@ pub fn is_username(name: &str) -> bool {
 pub const NORMAL_FORM_RULE: &str = "usernames are stored in their normal form (case folded, NFKC, \
      no surrounding or repeated spaces)";
 
-/// A login key longer than this is kept as its hash: NFKC can make a 255-byte name many
-/// times longer, and a DynamoDB key stops at 2048 bytes.
-const MAX_KEY_BYTES: usize = 1024;
-
 /// The one key of a person's name, whatever the spelling typed: the failed-logins counter,
 /// the users table and the allow-lists all use it. The rule is LDAP's `caseIgnoreMatch`
 /// (RFC 4518): surrounding white space removed and inner runs folded to one space, then
@@ -52,7 +48,10 @@ pub fn login_key(name: &str) -> String {
         .default_case_fold()
         .nfkc()
         .collect();
-    if key.len() <= MAX_KEY_BYTES {
+    // NFKC can make a 255-byte name many times longer (a DynamoDB key stops at 2048
+    // bytes), or make a colon of a fullwidth one (`:bcrypt` is a marker's key). A key no
+    // stored name can have is kept as its hash, which no name or marker can be either.
+    if is_username(&key) {
         return key;
     }
     format!("sha256:{}", crate::secret::hex(&crate::secret::hash(&key)))
@@ -115,12 +114,16 @@ mod tests {
     }
 
     #[test]
-    fn a_key_stays_within_dynamodb_s_limit() {
+    fn a_key_stays_within_dynamodb_s_limit_and_is_never_a_marker() {
         // U+FDFA is one character that NFKC makes eighteen.
         let long = "\u{fdfa}".repeat(MAX_USERNAME_BYTES / 3);
         let key = login_key(&long);
-        assert!(key.len() <= MAX_KEY_BYTES, "{}", key.len());
+        assert!(key.len() < 100, "{}", key.len());
         assert_eq!(key, login_key(&long), "the same name, the same key");
+        // A fullwidth colon is a colon under NFKC: the users table's markers start so.
+        let marker = login_key("\u{ff1a}bcrypt");
+        assert!(!marker.starts_with(':'), "{marker}");
+        assert!(!is_username(&marker), "and no user can be called that");
     }
 
     #[test]

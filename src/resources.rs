@@ -1,4 +1,4 @@
-//! The one list of what a deployment names: its six DynamoDB tables, the whitelist's SSM
+//! The one list of what a deployment names: its seven DynamoDB tables, the whitelist's SSM
 //! parameter and that parameter's KMS key. Each entry says which variable names it (to the
 //! function and the admin CLI), what it is called on the local stack, and which output of
 //! template.yaml names it on a deployed one.
@@ -109,6 +109,14 @@ pub const CODES: Resource = table(
     "direct-oauth-codes",
     "CodesTableName",
 );
+/// DPoP proofs' replay guard: one item per proof used, until its window is over. Apart
+/// from the codes, so the token authorizer, which must record proofs, can write no code.
+pub const DPOP_PROOFS: Resource = table(
+    "dpop_proofs",
+    "DIRECT_OAUTH_DPOP_PROOFS_TABLE",
+    "direct-oauth-dpop-proofs",
+    "DpopProofsTableName",
+);
 pub const WHITELIST_PARAMETER: Resource = Resource {
     role: "whitelist_parameter",
     kind: Kind::Parameter,
@@ -126,13 +134,14 @@ pub const WHITELIST_KMS_KEY: Resource = Resource {
 };
 
 /// The whole list, tables first.
-pub const ALL: [Resource; 8] = [
+pub const ALL: [Resource; 9] = [
     USERS,
     APPLICATIONS,
     TOKENS,
     FAILED_LOGINS,
     USER_TOKENS,
     CODES,
+    DPOP_PROOFS,
     WHITELIST_PARAMETER,
     WHITELIST_KMS_KEY,
 ];
@@ -165,7 +174,7 @@ mod tests {
             // Only what the local stack lacks may lack a local name.
             assert_eq!(r.local_name.is_empty(), r.is_optional(), "{r:?}");
         }
-        assert_eq!(tables().count(), 6);
+        assert_eq!(tables().count(), 7);
         assert!(tables().all(|t| t.output.ends_with("TableName")));
     }
 }

@@ -35,11 +35,13 @@ pub struct Tables {
     pub user_tokens: String,
     /// Authorization codes (hashed), until redeemed or expired.
     pub codes: String,
+    /// DPoP proofs used, until their window is over.
+    pub dpop_proofs: String,
 }
 
 impl Tables {
     /// Each table's name with its entry in [`resources`], in the list's order.
-    pub fn each(&self) -> [(&'static Resource, &str); 6] {
+    pub fn each(&self) -> [(&'static Resource, &str); 7] {
         [
             (&resources::USERS, &self.users),
             (&resources::APPLICATIONS, &self.applications),
@@ -47,6 +49,7 @@ impl Tables {
             (&resources::FAILED_LOGINS, &self.failed_logins),
             (&resources::USER_TOKENS, &self.user_tokens),
             (&resources::CODES, &self.codes),
+            (&resources::DPOP_PROOFS, &self.dpop_proofs),
         ]
     }
 }
@@ -173,6 +176,7 @@ impl Config {
             failed_logins: table_name(named(&resources::FAILED_LOGINS))?,
             user_tokens: table_name(named(&resources::USER_TOKENS))?,
             codes: table_name(named(&resources::CODES))?,
+            dpop_proofs: table_name(named(&resources::DPOP_PROOFS))?,
         };
         Ok(Config {
             tables,

@@ -100,7 +100,7 @@ fn a_valid_proof_gives_its_key_s_thumbprint() {
             key.jwk.thumbprint(ThumbprintHash::SHA256).unwrap()
         );
         assert_eq!(proof.jkt.len(), 43, "base64url of SHA-256");
-        assert_eq!(proof.keep_until, NOW + 60);
+        assert_eq!(proof.keep_until, NOW + 61);
         assert_eq!(proof.nonce, None);
     }
     let (a, b) = (es256(), es256());
@@ -343,4 +343,27 @@ proptest::proptest! {
             proptest::prop_assert_eq!(proof.jkt, jkt);
         }
     }
+}
+
+#[test]
+fn the_replay_guard_keeps_a_proof_past_the_last_second_it_is_accepted() {
+    let key = es256();
+    let proof = key.sign(&claims());
+    let at = |now_secs| Expected {
+        now_secs,
+        ..expected()
+    };
+    // First used at the earliest moment the window allows, replayed at the last.
+    let first = check(&proof, &at(NOW - 60)).unwrap();
+    let last_second = NOW + 60;
+    assert!(
+        check(&proof, &at(last_second)).is_ok(),
+        "still in the window"
+    );
+    assert!(
+        first.keep_until > last_second,
+        "a use stored until {} counts no longer at {last_second}",
+        first.keep_until
+    );
+    assert!(check(&proof, &at(last_second + 1)).is_err());
 }

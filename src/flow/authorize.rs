@@ -8,7 +8,7 @@ use http::Request;
 use super::attempt::Attempt;
 use super::dpop::Spent;
 use super::issue::CodeGrant;
-use super::reads::{MIN_DIRECTORY_BUDGET_MS, Reads, Times};
+use super::reads::{Admitted, MIN_DIRECTORY_BUDGET_MS, Reads, Times};
 use super::{AUTHORIZE_PATH, Answer, Deps, Event, Flow, RequestLog, fetch_budget, unavailable};
 use crate::clock::Clock;
 use crate::dpop::Proof;
@@ -17,7 +17,9 @@ use crate::password::Passwords;
 use crate::request::{self, AuthorizeRequest};
 use crate::response::{self, Echo, Issued};
 use crate::scope::{self, ScopePolicy};
-use crate::store::{Admission, Failure, FailureCounter, LookupReader, Verified};
+use crate::store::{
+    Admission, Failure, FailureCounter, Lookup, LookupReader, StoreError, Verified,
+};
 use crate::token::AccessToken;
 use crate::{identifier, pkce, throttle};
 
@@ -156,10 +158,8 @@ impl<D: Deps> Flow<D> {
             now_ms,
             deadline_ms: now_ms + budget.as_millis() as u64,
         };
-        // The proof is spent (and its nonce read) beside the reads: no round trip of its own.
-        let (reads, spent) =
-            tokio::join!(self.read(req, attempt.as_ref(), times), self.spend(proof));
-        let reads = reads?;
+        let (lookup, admission, spent) = self.read(req, attempt.as_ref(), proof, times).await?;
+        let reads = (lookup, admission);
         let admitted = matches!(reads.1, Some(Ok(Admission::Admitted { .. })));
         let mut settled = false;
         let outcome = self
@@ -181,17 +181,18 @@ impl<D: Deps> Flow<D> {
         outcome
     }
 
-    /// Check 4, the reads, and the attempt's admission. With a whitelist held (fresh, or
-    /// within its stale bound while it refreshes beside the request) the read and the
-    /// admission go together (one round trip); when the request must wait for SSM, SSM and
-    /// the read go together and the admission follows, so a request from a client that is
-    /// not whitelisted never holds a name. A refusal or an SSM failure answers at once.
+    /// Check 4, the reads, the attempt's admission and the DPoP proof's spending: with a
+    /// whitelist held (fresh, or within its stale bound while it refreshes) the three go
+    /// together (one round trip); when the request must wait for SSM, SSM and the read go
+    /// together and the other two follow, so a client off the whitelist never holds a
+    /// name nor writes a proof. A refusal or an SSM failure answers at once.
     async fn read(
         &self,
         req: &AuthorizeRequest,
         attempt: Option<&Attempt<'_>>,
+        proof: Option<&Proof>,
         times: Times,
-    ) -> Result<Reads, ApiError> {
+    ) -> Result<(Result<Lookup, StoreError>, Admitted, Result<(), ApiError>), ApiError> {
         let Times {
             now_ms,
             deadline_ms,
@@ -206,9 +207,10 @@ impl<D: Deps> Flow<D> {
                 None => None,
             }
         };
+        let spend = self.spend(proof);
         match self.whitelist.answer_now(&req.client_id, now_ms) {
             Some(false) => Err(ApiError::UnauthorizedClient),
-            Some(true) => Ok(tokio::join!(lookup, admit)),
+            Some(true) => Ok(tokio::join!(lookup, admit, spend)),
             None => {
                 let whitelisted = async {
                     match self
@@ -223,7 +225,8 @@ impl<D: Deps> Flow<D> {
                 };
                 let read = async { Ok(lookup.await) };
                 let ((), lookup) = tokio::try_join!(whitelisted, read)?;
-                Ok((lookup, admit.await))
+                let (admission, spent) = tokio::join!(admit, spend);
+                Ok((lookup, admission, spent))
             }
         }
     }

@@ -12,9 +12,6 @@ use crate::error::ApiError;
 use crate::random::Random;
 use crate::store::OneTimeValues;
 
-/// A nonce's random bytes: 128 bits, so nobody guesses a current one.
-const NONCE_BYTES: usize = 16;
-
 impl<D: Deps> Flow<D> {
     /// The request's proof, by every check that needs no store; `None` without one.
     /// `endpoint` is the path the client addressed after the issuer's (`/oauth/token`);
@@ -50,23 +47,22 @@ impl<D: Deps> Flow<D> {
         Ok(Some(proof))
     }
 
-    /// The checks that need the store, run beside the request's reads: the nonce (when
-    /// nonces are asked for), then the replay guard's one conditional write.
+    /// The checks that need the store, once the request is authenticated (never before:
+    /// a refused request writes nothing): the nonce, when nonces are asked for (checked
+    /// with the shared secret, no read, and a refusal costs no write), then the replay
+    /// guard's one conditional write.
     pub(super) async fn spend(&self, proof: Option<&Proof>) -> Result<(), ApiError> {
         let Some(proof) = proof else { return Ok(()) };
         let now_secs = self.clock.now_ms() / 1000;
         if let Some(lifetime) = self.settings.dpop.nonce_lifetime {
-            let current = match &proof.nonce {
-                Some(nonce) => self.store.nonce_is_current(nonce, now_secs).await,
-                None => Ok(false),
-            };
-            if !current.map_err(unavailable)? {
-                let nonce = self.new_nonce()?;
-                let until = now_secs + lifetime.as_secs();
-                self.store
-                    .put_nonce(&nonce, until)
-                    .await
-                    .map_err(unavailable)?;
+            let secret = self.nonce_secret().await?;
+            let lifetime = lifetime.as_secs();
+            let current = proof
+                .nonce
+                .as_deref()
+                .is_some_and(|n| dpop::nonce::is_current(n, &secret, now_secs, lifetime));
+            if !current {
+                let nonce = dpop::nonce::current(&secret, now_secs, lifetime);
                 return Err(ApiError::UseDpopNonce { nonce });
             }
         }
@@ -82,14 +78,17 @@ impl<D: Deps> Flow<D> {
         }
     }
 
-    fn new_nonce(&self) -> Result<String, ApiError> {
-        use base64::Engine;
-        let mut bytes = [0u8; NONCE_BYTES];
-        self.random.fill(&mut bytes).map_err(|e| {
-            warn!(error = %e, "no randomness");
-            ApiError::ServerError
-        })?;
-        Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    /// The nonces' secret: asked of the store once per instance, then held.
+    async fn nonce_secret(&self) -> Result<[u8; 32], ApiError> {
+        let ask = async {
+            let mut fresh = [0u8; 32];
+            self.random.fill(&mut fresh).map_err(|e| {
+                warn!(error = %e, "no randomness");
+                ApiError::ServerError
+            })?;
+            self.store.nonce_secret(fresh).await.map_err(unavailable)
+        };
+        self.nonce_secret.get_or_try_init(|| ask).await.copied()
     }
 }
 

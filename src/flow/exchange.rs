@@ -75,15 +75,13 @@ impl<D: Deps> Flow<D> {
 
     async fn redeem(&self, x: &Exchange, proof: Option<&Proof>) -> Result<Granted, ApiError> {
         let now_ms = self.clock.now_ms();
-        // The proof is spent beside the read: no round trip of its own.
-        let (lookup, spent) = tokio::join!(
-            self.store.lookup(&x.client.client_id, None),
-            self.spend(proof)
-        );
+        let lookup = self.store.lookup(&x.client.client_id, None).await;
         let lookup = lookup.map_err(unavailable)?;
         let app = authenticate(lookup.application.as_ref(), &x.client)?;
         super::dpop::required(app.require_dpop, proof)?;
-        spent?;
+        // Spent once the client is authenticated (a refused one writes nothing), and
+        // before the code is: a replayed proof must not use the code up.
+        self.spend(proof).await?;
         let Some(challenge) = pkce::challenge_of(&x.verifier) else {
             return Err(ApiError::invalid_request(
                 "code_verifier must be 43-128 unreserved characters",

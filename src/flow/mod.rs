@@ -196,6 +196,8 @@ pub struct Flow<D: Deps> {
     /// Where passwords are checked; `None`: the users table's own hashes.
     directory: Option<D::Directory>,
     settings: Settings,
+    /// The DPoP nonces' secret, once the store gave it (see `dpop`).
+    nonce_secret: tokio::sync::OnceCell<[u8; 32]>,
 }
 
 /// Built from its parts, so the parts' types name the flow's [`Deps`]; its users are the
@@ -246,6 +248,7 @@ where
             hasher,
             directory,
             settings,
+            nonce_secret: tokio::sync::OnceCell::new(),
         }
     }
 }

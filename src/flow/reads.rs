@@ -12,9 +12,8 @@ pub(super) struct Times {
     pub deadline_ms: u64,
 }
 
-/// What the reads brought: the application and user, and the attempt's admission (none
-/// without credentials).
-pub(super) type Reads = (
-    Result<Lookup, StoreError>,
-    Option<Result<Admission, StoreError>>,
-);
+/// The attempt's admission (none without credentials).
+pub(super) type Admitted = Option<Result<Admission, StoreError>>;
+
+/// What the reads brought: the application and user, and the attempt's admission.
+pub(super) type Reads = (Result<Lookup, StoreError>, Admitted);

@@ -127,30 +127,37 @@ impl<T: TokenReader + OneTimeValues, C: Clock> TokenAuthorizer<T, C> {
             warn!(event = "authorizer", outcome = "store_unavailable", error = %e);
             Error::from("token store unavailable")
         };
-        // The proof is spent beside the token's read: no round trip of its own.
-        let spend = async {
-            match &proof {
-                Some(p) => {
-                    self.tokens
-                        .first_use(&p.replay_key, p.keep_until, now_secs)
-                        .await
-                }
-                None => Ok(true),
+        let record = self
+            .tokens
+            .get_token(token.id())
+            .await
+            .map_err(unavailable)?;
+        // Only a token whose secret matches goes on: the proof is spent beside its holders'
+        // read (no round trip of its own), and an unknown or forged token writes nothing.
+        let known = record
+            .as_ref()
+            .filter(|r| token.secret_matches(&r.secret_hash));
+        let (holders, first) = match known {
+            Some(r) => {
+                let spend = async {
+                    match &proof {
+                        Some(p) => {
+                            self.tokens
+                                .first_use(&p.replay_key, p.keep_until, now_secs)
+                                .await
+                        }
+                        None => Ok(true),
+                    }
+                };
+                let holders = self.tokens.token_holders(&r.username, &r.client_id);
+                tokio::join!(holders, spend)
             }
+            None => (Ok(Holders::default()), Ok(true)),
         };
-        let (record, first) = tokio::join!(self.tokens.get_token(token.id()), spend);
-        let record = record.map_err(unavailable)?;
+        let holders = holders.map_err(unavailable)?;
         if !first.map_err(unavailable)? {
             return Ok((Err(Denial::DpopReplayed), None));
         }
-        let holders = match &record {
-            Some(r) => self
-                .tokens
-                .token_holders(&r.username, &r.client_id)
-                .await
-                .map_err(unavailable)?,
-            None => Holders::default(),
-        };
         let key = proof.as_ref().map(|p| p.jkt.as_str());
         let decision = authorizer::decide(token, key, record.as_ref(), &holders, now_secs);
         Ok((decision, None))
@@ -213,12 +220,19 @@ pub fn read_event(event: Value, api_url: Option<&str>) -> Option<Check> {
             let e: ApiGatewayCustomAuthorizerRequestTypeRequest =
                 serde_json::from_value(event).ok()?;
             let request = rest_request(&e, domain.as_deref(), api_url);
+            // `headers` keeps only the last of repeated headers; `multiValueHeaders` has
+            // them all, so two proofs are seen (and refused).
+            let proofs = if e.multi_value_headers.contains_key(dpop::HEADER) {
+                &e.multi_value_headers
+            } else {
+                &e.headers
+            };
             Some(Check {
                 door: Door::RestRequest,
                 authorization: header(&e.headers),
                 resource: e.method_arn?,
                 request,
-                proof: proof_header(&e.headers),
+                proof: proof_header(proofs),
             })
         }
         _ => None,
@@ -349,6 +363,25 @@ mod tests {
             None,
             "a TOKEN event names no request"
         );
+    }
+
+    #[test]
+    fn a_rest_request_event_s_repeated_proofs_are_all_seen() {
+        // API Gateway's REST event: `headers` keeps the last value of a repeated header,
+        // `multiValueHeaders` every one.
+        let rest = json!({"type": "REQUEST", "methodArn": "arn:m", "path": "/pets",
+                          "httpMethod": "GET",
+                          "headers": {"DPoP": "p.q.r", "Authorization": "DPoP t"},
+                          "multiValueHeaders": {"DPoP": ["a.b.c", "p.q.r"],
+                                                "Authorization": ["DPoP t"]},
+                          "requestContext": {"stage": "prod", "domainName": "api.example"}});
+        let c = read_event_(rest).unwrap();
+        assert_eq!(c.proof, Err(dpop::ProofError::Several));
+        let one = json!({"type": "REQUEST", "methodArn": "arn:m", "path": "/pets",
+                         "httpMethod": "GET", "headers": {"DPoP": "p.q.r"},
+                         "multiValueHeaders": {"DPoP": ["p.q.r"]},
+                         "requestContext": {"stage": "prod", "domainName": "api.example"}});
+        assert_eq!(read_event_(one).unwrap().proof, Ok(Some("p.q.r".into())));
     }
 
     #[test]

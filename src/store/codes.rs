@@ -59,10 +59,13 @@ pub struct CodeClaim<'a> {
 }
 
 impl CodeClaim<'_> {
-    /// Whether the claim's client and verifier are the code's: a used code met so is a
-    /// replay (or this exchange's own retried write), never a stranger's guess.
+    /// Whether the claim's client, verifier and key are the code's: a used code met so is
+    /// a replay (or this exchange's own retried write), never a stranger's guess. Without
+    /// the key a bound code's holder cannot have its token revoked as a replay.
     pub fn owns(&self, code: &CodeRecord) -> bool {
-        code.client_id == self.client_id && code.code_challenge == self.code_challenge
+        code.client_id == self.client_id
+            && code.code_challenge == self.code_challenge
+            && self.has_key_for(code)
     }
 
     /// Whether the claim's proof satisfies the code's binding: an unbound code takes any
@@ -80,8 +83,8 @@ pub trait CodeStore: Send + Sync {
     /// Redeems a code in one conditional write: only an unused, unexpired code that
     /// `claim` matches is marked used (with `token_id`, the token about to be issued), so
     /// of two simultaneous exchanges one wins. A code presented with the wrong client,
-    /// verifier or key stays unused; only the code's own client and verifier can have its
-    /// token revoked as a replay.
+    /// verifier or key stays unused; only the code's own client, verifier and key can have
+    /// its token revoked as a replay.
     fn redeem_code(
         &self,
         claim: &CodeClaim<'_>,

@@ -41,9 +41,10 @@ struct Inner {
     bcrypt_version: u64,
     /// Token ids a replayed code forbade before their token was written.
     forbidden_tokens: HashSet<String>,
-    /// DPoP replay keys and nonces, each with the time it may be forgotten.
+    /// DPoP replay keys, each with the time it may be forgotten.
     proofs: HashMap<[u8; 32], u64>,
-    nonces: HashMap<String, u64>,
+    /// The DPoP nonces' secret, once an instance asked for it.
+    nonce_secret: Option<[u8; 32]>,
 }
 
 impl MemoryStore {
@@ -299,13 +300,8 @@ impl OneTimeValues for MemoryStore {
         })
     }
 
-    async fn put_nonce(&self, nonce: &str, expires_at: u64) -> Result<(), StoreError> {
-        self.with(|i| i.nonces.insert(nonce.to_string(), expires_at));
-        Ok(())
-    }
-
-    async fn nonce_is_current(&self, nonce: &str, now_secs: u64) -> Result<bool, StoreError> {
-        Ok(self.with(|i| i.nonces.get(nonce).is_some_and(|until| *until > now_secs)))
+    async fn nonce_secret(&self, fresh: [u8; 32]) -> Result<[u8; 32], StoreError> {
+        Ok(self.with(|i| *i.nonce_secret.get_or_insert(fresh)))
     }
 }
 

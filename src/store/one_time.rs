@@ -4,13 +4,15 @@ use std::future::Future;
 
 use super::StoreError;
 
-/// Values that may be used once, or for a short while: DPoP proofs' replay keys, and the
-/// server's DPoP nonces. Each is one item with an expiry that is checked on every read as
-/// well as left to the table's TTL (which removes items only eventually).
+/// What DPoP needs kept across instances: the proofs used (each may be used once), and
+/// the secret that signs the server's nonces (`crate::dpop::nonce`), so that a nonce is
+/// checked with no read and refused with no write.
 pub trait OneTimeValues: Send + Sync {
     /// Records a proof's replay key until `keep_until` (epoch seconds) in one conditional
     /// write: `true` when this is its first use, `false` when a use is already recorded and
     /// not yet past its time. Of two instances recording one key at once, one gets `true`.
+    /// The expiry is checked on every write as well as left to the table's TTL (which
+    /// removes items only eventually).
     fn first_use(
         &self,
         replay_key: &[u8; 32],
@@ -18,17 +20,10 @@ pub trait OneTimeValues: Send + Sync {
         now_secs: u64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Stores a nonce the server hands out, valid until `expires_at`.
-    fn put_nonce(
+    /// The nonces' secret, the same for every instance: `fresh` is kept if there is none
+    /// yet (one write, the first time any instance asks), else the one there is returned.
+    fn nonce_secret(
         &self,
-        nonce: &str,
-        expires_at: u64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Whether `nonce` is one the server handed out and still valid (read consistently).
-    fn nonce_is_current(
-        &self,
-        nonce: &str,
-        now_secs: u64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+        fresh: [u8; 32],
+    ) -> impl Future<Output = Result<[u8; 32], StoreError>> + Send;
 }

@@ -28,7 +28,7 @@ pub enum Operation {
     RecordFailure,
     PutCode,
     RedeemCode,
-    /// A DPoP proof's replay guard, and the nonces.
+    /// A DPoP proof's replay guard, and the nonces' secret.
     FirstUse,
     Nonce,
 }
@@ -241,14 +241,9 @@ impl<S: OneTimeValues> OneTimeValues for Faulty<S> {
         self.inner.first_use(replay_key, keep_until, now_secs).await
     }
 
-    async fn put_nonce(&self, nonce: &str, expires_at: u64) -> Result<(), StoreError> {
+    async fn nonce_secret(&self, fresh: [u8; 32]) -> Result<[u8; 32], StoreError> {
         self.check(Operation::Nonce)?;
-        self.inner.put_nonce(nonce, expires_at).await
-    }
-
-    async fn nonce_is_current(&self, nonce: &str, now_secs: u64) -> Result<bool, StoreError> {
-        self.check(Operation::Nonce)?;
-        self.inner.nonce_is_current(nonce, now_secs).await
+        self.inner.nonce_secret(fresh).await
     }
 }
 

@@ -34,6 +34,7 @@ pub fn unique_tables() -> Tables {
         failed_logins: format!("t-{tag}-failed"),
         user_tokens: format!("t-{tag}-user-tokens"),
         codes: format!("t-{tag}-codes"),
+        dpop_proofs: format!("t-{tag}-dpop-proofs"),
     }
 }
 

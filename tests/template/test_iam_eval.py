@@ -182,6 +182,9 @@ def what_each_principal_does():
             ["Update", "direct-oauth-users"]]),
         rec("TransactWriteItems", TransactItems=[["ConditionCheck", "conc-1-users"]]),
         *[rec(op, TableName="direct-oauth-codes") for op in ("PutItem", "UpdateItem", "GetItem")],
+        *[rec(op, TableName="direct-oauth-dpop-proofs") for op in ("PutItem", "GetItem")],
+        # The DPoP nonces' secret (a marker item of the users table).
+        rec("GetItem", TableName="direct-oauth-users"),
         *[rec(op, TableName="direct-oauth-tokens") for op in ("GetItem", "UpdateItem")],
         rec("UpdateItem", TableName="direct-oauth-failed-logins"),
         rec("GetParameter", "ssm", who=a, Name="/direct-oauth/client-whitelist"),
@@ -189,7 +192,7 @@ def what_each_principal_does():
         rec("BatchGetItem", who=TOKEN_AUTHORIZER,
             RequestItems=["direct-oauth-users", "direct-oauth-applications"]),
         # A DPoP proof's jti, spent.
-        rec("PutItem", who=TOKEN_AUTHORIZER, TableName="direct-oauth-codes"),
+        rec("PutItem", who=TOKEN_AUTHORIZER, TableName="direct-oauth-dpop-proofs"),
         rec("DescribeStacks", "cloudformation", who=cli, StackName="stack-1"),
         *[rec(op, who=cli, TableName="direct-oauth-users")
           for op in ("PutItem", "GetItem", "UpdateItem", "Scan", "DeleteItem")],
@@ -255,7 +258,7 @@ def test_a_statement_no_call_uses_is_reported_but_lambdas_own_are_not():
     lines = [line for line in what_each_principal_does()
              if (line["request"].get("TableName") != "direct-oauth-failed-logins")]
     ev = evaluate(lines)
-    assert [s.label for s in ev.unused(AUTHORIZE_APP)] == ["AuthorizeAppRole/data[5]"]
+    assert [s.label for s in ev.unused(AUTHORIZE_APP)] == ["AuthorizeAppRole/data[6]"]
     assert "AuthorizeAppRole/logs[0]" not in [s.label for s in ev.unused(AUTHORIZE_APP)]
     spare = {(s.label, a) for s, a, _ in ev.unused_grants(CLI)}
     assert spare == set(), spare

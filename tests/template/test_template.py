@@ -105,7 +105,7 @@ def test_every_config_variable_is_wired():
                  "DPOP_WINDOW_SECONDS", "DPOP_NONCE_SECONDS"]:
         assert f"DIRECT_OAUTH_{name}" in env
     authorizer = resources()["TokenAuthorizerFunction"]["Properties"]["Environment"]["Variables"]
-    for name in ["CODES_TABLE", "DPOP_WINDOW_SECONDS", "API_URL"]:
+    for name in ["DPOP_PROOFS_TABLE", "DPOP_WINDOW_SECONDS", "API_URL"]:
         assert f"DIRECT_OAUTH_{name}" in authorizer
 
 
@@ -193,10 +193,12 @@ def test_authorizer_reads_tokens_and_users_and_guards_the_sample_route():
         if any(a.startswith("dynamodb:") for a in acts):
             named = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
             read |= {(a, r["Fn::GetAtt"][0]) for a in acts for r in named}
-    # DPoP: a proof's jti is spent in the codes table (and read back after a lost answer).
+    # DPoP: a proof's jti is spent in the proofs' own table (and read back after a lost
+    # answer); the authorizer can write no code.
     assert read == {("dynamodb:GetItem", "TokensTable"), ("dynamodb:BatchGetItem", "UsersTable"),
                     ("dynamodb:BatchGetItem", "ApplicationsTable"),
-                    ("dynamodb:PutItem", "CodesTable"), ("dynamodb:GetItem", "CodesTable")}
+                    ("dynamodb:PutItem", "DpopProofsTable"),
+                    ("dynamodb:GetItem", "DpopProofsTable")}
     assert actions == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem",
                        "logs:CreateLogStream", "logs:PutLogEvents"}
     auth = r["HttpApi"]["Properties"]["Auth"]["Authorizers"]["TokenAuthorizer"]
@@ -341,6 +343,9 @@ def test_every_endpoint_has_a_route_on_each_front_door():
     codes = r["CodesTable"]["Properties"]
     assert codes["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert codes["KeySchema"] == [{"AttributeName": "code_sha256", "KeyType": "HASH"}]
+    proofs = r["DpopProofsTable"]["Properties"]
+    assert proofs["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert proofs["KeySchema"] == [{"AttributeName": "replay_key", "KeyType": "HASH"}]
 
 
 def test_every_directory_variable_is_wired():

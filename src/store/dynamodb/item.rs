@@ -41,6 +41,7 @@ pub mod attr {
     pub const GENERATION: &str = "generation";
     pub const MAX_COST: &str = "max_cost";
     pub const CODE_SHA256: &str = "code_sha256";
+    pub const REPLAY_KEY: &str = "replay_key";
     pub const REDIRECT_URI: &str = "redirect_uri";
     pub const REDIRECT_URI_GIVEN: &str = "redirect_uri_given";
     pub const USER_GENERATION: &str = "user_generation";

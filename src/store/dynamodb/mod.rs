@@ -46,6 +46,9 @@ pub const BCRYPT_MARKER: &str = ":bcrypt";
 /// The users table's item that serialises whitelist edits (see `whitelist_claim`).
 pub const WHITELIST_EDIT_MARKER: &str = ":whitelist-edit";
 
+/// The users table's item holding the secret of the server's DPoP nonces (`one_time`).
+pub const NONCE_SECRET_MARKER: &str = ":dpop-nonce-secret";
+
 /// The tokens table's index for listing a user's tokens.
 pub const TOKENS_BY_USER_INDEX: &str = "by-username";
 

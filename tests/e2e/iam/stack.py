@@ -37,7 +37,7 @@ STACK_NAME = "iam-stack"
 STACK_OUTPUTS = {"UsersTableName": "users", "ApplicationsTableName": "applications",
                  "TokensTableName": "tokens", "FailedLoginsTableName": "failed_logins",
                  "UserTokensTableName": "user_tokens", "CodesTableName": "codes",
-                 "WhitelistParameterName": "parameter"}
+                 "DpopProofsTableName": "dpop_proofs", "WhitelistParameterName": "parameter"}
 
 
 class Stack:
@@ -54,7 +54,7 @@ class Stack:
 def table_names(tag):
     names = {t: f"{tag}-{t.replace('_', '-')}" for t in
              ("users", "applications", "tokens", "failed_logins", "user_tokens",
-              "codes", "bcrypt_users")}
+              "codes", "dpop_proofs", "bcrypt_users")}
     names["parameter"] = f"/{tag}/client-whitelist"
     return names
 
@@ -71,6 +71,7 @@ def clean_env(endpoint, names):
                DIRECT_OAUTH_FAILED_LOGINS_TABLE=names["failed_logins"],
                DIRECT_OAUTH_USER_TOKENS_TABLE=names["user_tokens"],
                DIRECT_OAUTH_CODES_TABLE=names["codes"],
+               DIRECT_OAUTH_DPOP_PROOFS_TABLE=names["dpop_proofs"],
                DIRECT_OAUTH_WHITELIST_PARAMETER=names["parameter"])
     return env
 

@@ -123,12 +123,8 @@ impl OneTimeValues for Overlapping {
         self.inner.first_use(key, until, now).await
     }
 
-    async fn put_nonce(&self, nonce: &str, expires_at: u64) -> Result<(), StoreError> {
-        self.inner.put_nonce(nonce, expires_at).await
-    }
-
-    async fn nonce_is_current(&self, nonce: &str, now: u64) -> Result<bool, StoreError> {
-        self.inner.nonce_is_current(nonce, now).await
+    async fn nonce_secret(&self, fresh: [u8; 32]) -> Result<[u8; 32], StoreError> {
+        self.inner.nonce_secret(fresh).await
     }
 }
 

@@ -108,6 +108,14 @@ pub(super) async fn a_bound_code_is_only_for_its_key(store: &impl ContractStore)
         Redemption::Redeemed(bound),
         "refusals did not use it up, and the binding comes back"
     );
+    // Used now: without its key, a replay is no replay (its token is not to be revoked
+    // by whoever holds the code and verifier but not the key); with it, it is.
+    for jkt in [None, Some("key-2")] {
+        let r = store.redeem_code(&by(jkt), "t2", NOW_SECS).await.unwrap();
+        assert_eq!(r, Redemption::Refused, "{jkt:?} on the used code");
+    }
+    let replay = store.redeem_code(&by(Some("key-1")), "t2", NOW_SECS).await;
+    assert!(matches!(replay.unwrap(), Redemption::Replayed(_)));
     store.put_code(&code(8)).await.unwrap();
     let unbound = CodeClaim {
         jkt: Some("key-2"),
@@ -160,8 +168,12 @@ pub(super) async fn of_many_redemptions_of_a_bound_code_only_its_key_wins(
         .filter(|&i| matches!(answers[i], Redemption::Redeemed(_)))
         .collect();
     assert_eq!(winners.len(), 1, "{answers:?}");
+    let by_its_key = CodeClaim {
+        jkt: Some("key-1"),
+        ..claim(&hash, "cli", "challenge")
+    };
     let after = store
-        .redeem_code(&claim(&hash, "cli", "challenge"), "after", NOW_SECS)
+        .redeem_code(&by_its_key, "after", NOW_SECS)
         .await
         .unwrap();
     let Redemption::Replayed(stored) = after else {

@@ -1,5 +1,5 @@
 //! DPoP's one-time values: a proof's replay key is first used once, however many
-//! instances record it at once; a nonce is current until its time.
+//! instances record it at once; the nonces' secret is one for every instance.
 
 use super::*;
 
@@ -31,11 +31,21 @@ pub(super) async fn of_many_uses_at_once_one_is_first(store: &impl ContractStore
     assert_eq!(firsts, 1);
 }
 
-pub(super) async fn a_nonce_is_current_until_its_time(store: &impl ContractStore) {
-    store.put_nonce("n0nce", NOW + 300).await.unwrap();
-    assert_eq!(store.nonce_is_current("n0nce", NOW).await, Ok(true));
-    assert_eq!(store.nonce_is_current("n0nce", NOW + 300).await, Ok(false));
-    assert_eq!(store.nonce_is_current("other", NOW).await, Ok(false));
+pub(super) async fn the_nonce_secret_is_one_for_every_instance(store: &impl ContractStore) {
+    // Instances asking at once, each with a fresh secret of its own: one secret stands.
+    let asks = (0u8..8).map(|i| store.nonce_secret([i; 32]));
+    let secrets: std::collections::BTreeSet<[u8; 32]> = futures::future::join_all(asks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(secrets.len(), 1, "{secrets:?}");
+    let first = *secrets.first().unwrap();
+    assert_eq!(
+        store.nonce_secret([99; 32]).await,
+        Ok(first),
+        "and it stays"
+    );
 }
 
 pub(super) async fn a_bound_token_and_a_dpop_only_application_read_back(
