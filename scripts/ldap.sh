@@ -60,6 +60,9 @@ include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
 modulepath /usr/lib/ldap
 moduleload back_mdb
+# Password policies (its schema is built in since 2.5): the seed's lockout policy, and the
+# administrator's lock (pwdAccountLockedTime) that user sync reads.
+moduleload ppolicy
 pidfile $1/slapd.pid
 argsfile $1/slapd.args
 TLSCACertificateFile $1/ca.pem
@@ -74,6 +77,8 @@ rootdn "cn=admin,$LDAP_SUFFIX"
 rootpw admin-secret
 directory $1/db
 index objectClass,uid,mail,member,cn eq
+overlay ppolicy
+ppolicy_use_lockout
 access to attrs=userPassword by * auth
 access to * by dn.exact="$LDAP_SERVICE_DN" read by self read by * auth
 EOF

@@ -17,6 +17,12 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_ssm::error::ProvideErrorMetadata;
 use aws_sdk_ssm::operation::get_parameter::GetParameterError;
 
+use crate::config::DirectoryChoice;
+use crate::directory::cognito::CognitoDirectory;
+use crate::directory::ldap::LdapDirectory;
+use crate::directory::ldap::password::SsmBindPassword;
+use crate::directory::{AnyDirectory, DirectoryError};
+
 /// Loads region, credentials and endpoint (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`)
 /// from the environment, with short timeouts: a Lambda answering 503 quickly beats one that
 /// waits for its own timeout.
@@ -210,4 +216,28 @@ pub fn cognito(config: &SdkConfig, calls: &AwsCalls) -> aws_sdk_cognitoidentityp
         .interceptor(calls.time.clone())
         .build();
     aws_sdk_cognitoidentityprovider::Client::from_conf(conf)
+}
+
+/// The directory the configuration chooses, wired to its AWS clients (`None`: the users
+/// table). The LDAP service account's password is read from SSM now.
+pub async fn directory(
+    choice: &DirectoryChoice,
+    sdk: &SdkConfig,
+    calls: &AwsCalls,
+) -> Result<Option<AnyDirectory>, DirectoryError> {
+    Ok(match choice {
+        DirectoryChoice::Users => None,
+        DirectoryChoice::Ldap {
+            settings,
+            bind_password_parameter,
+        } => {
+            let password = SsmBindPassword::load(ssm(sdk, calls), bind_password_parameter).await?;
+            let ldap = LdapDirectory::new(settings.as_ref().clone(), password)?;
+            Some(AnyDirectory::Ldap(Box::new(ldap)))
+        }
+        DirectoryChoice::Cognito(settings) => Some(AnyDirectory::Cognito(CognitoDirectory::new(
+            cognito(sdk, calls),
+            settings.clone(),
+        ))),
+    })
 }

@@ -15,6 +15,7 @@ pub mod error; // the contract's failures and their statuses, in one place
 pub mod flow; // the request flow: the contract's checks in order, over the ports
 pub mod form; // strict application/x-www-form-urlencoded parsing
 pub mod identifier; // username and client-id rules, shared with the admin CLI
+pub mod offboarding; // `user sync`: local records follow the directory (gone or locked: disabled)
 pub mod password; // argon2id hashing, argon2id/bcrypt verification (CPU only)
 pub mod pkce; // RFC 7636 S256 challenges and verifiers
 pub mod redirect; // registered redirect URI matching and validation

@@ -17,7 +17,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tracing::info;
 
-use super::{Directory, DirectoryError, Identity, Verdict, within};
+use super::{Directory, DirectoryError, Identity, Standing, Verdict, within};
 
 /// The pool and the app client (`DIRECT_OAUTH_COGNITO_*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +73,10 @@ impl Directory for CognitoDirectory {
         "cognito"
     }
 
+    async fn standing(&self, id: &str, budget: Duration) -> Result<Standing, DirectoryError> {
+        within(budget, self.find_by_sub(id)).await
+    }
+
     async fn authenticate(
         &self,
         username: &str,
@@ -126,6 +130,30 @@ impl Directory for CognitoDirectory {
                 }
             }
         }
+    }
+}
+
+impl CognitoDirectory {
+    /// `ListUsers` by `sub`: no user is gone; a disabled one is locked.
+    async fn find_by_sub(&self, sub: &str) -> Result<Standing, DirectoryError> {
+        // A sub is a UUID; anything else could not be one of ours.
+        if !sub.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Ok(Standing::Gone);
+        }
+        let answer = self
+            .client
+            .list_users()
+            .user_pool_id(&self.settings.user_pool_id)
+            .filter(format!("sub = \"{sub}\""))
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| DirectoryError::Unreachable(DisplayErrorContext(&e).to_string()))?;
+        Ok(match answer.users().first() {
+            None => Standing::Gone,
+            Some(user) if !user.enabled() => Standing::Locked,
+            Some(_) => Standing::Active,
+        })
     }
 }
 

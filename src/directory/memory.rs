@@ -6,13 +6,15 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::{Directory, DirectoryError, Identity, Verdict};
+use super::{Directory, DirectoryError, Identity, Standing, Verdict};
 use crate::identifier::login_key;
 
 struct Person {
     identity: Identity,
     password: String,
     groups: BTreeSet<String>,
+    /// Locked or disabled by the directory: refused, and `user sync` says so.
+    locked: bool,
 }
 
 /// People by the key of their name.
@@ -32,8 +34,16 @@ impl MemoryDirectory {
             },
             password: password.into(),
             groups: groups.iter().map(|g| g.to_string()).collect(),
+            locked: false,
         };
         self.lock().insert(login_key(username), person);
+    }
+
+    /// Locks a user (a password policy's lockout, or an administrator's).
+    pub fn lock_user(&self, username: &str) {
+        if let Some(p) = self.lock().get_mut(&login_key(username)) {
+            p.locked = true;
+        }
     }
 
     /// Takes a user out of the directory.
@@ -58,11 +68,22 @@ impl Directory for MemoryDirectory {
         _within: Duration,
     ) -> Result<Verdict, DirectoryError> {
         Ok(match self.lock().get(&login_key(username)) {
-            Some(p) if !password.is_empty() && p.password == password => Verdict::Accepted {
-                identity: p.identity.clone(),
-                groups: p.groups.clone(),
-            },
+            Some(p) if !p.locked && !password.is_empty() && p.password == password => {
+                Verdict::Accepted {
+                    identity: p.identity.clone(),
+                    groups: p.groups.clone(),
+                }
+            }
             _ => Verdict::Refused,
+        })
+    }
+
+    async fn standing(&self, id: &str, _within: Duration) -> Result<Standing, DirectoryError> {
+        let people = self.lock();
+        Ok(match people.values().find(|p| p.identity.id == id) {
+            Some(p) if p.locked => Standing::Locked,
+            Some(_) => Standing::Active,
+            None => Standing::Gone,
         })
     }
 }

@@ -51,6 +51,25 @@ pub enum Verdict {
     Refused,
 }
 
+/// Where the person a local record was made for stands in the directory now (`user
+/// sync`): still there and free to sign in, there but locked or disabled, or gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    Active,
+    Locked,
+    Gone,
+}
+
+impl Standing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Standing::Active => "active",
+            Standing::Locked => "locked",
+            Standing::Gone => "gone",
+        }
+    }
+}
+
 /// The directory could not answer: never a refusal (a 401 would count a failure the user
 /// did not make), always a 503 and no token.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -77,6 +96,13 @@ pub trait Directory: Send + Sync {
         password: &str,
         within: Duration,
     ) -> impl Future<Output = Result<Verdict, DirectoryError>> + Send;
+
+    /// Where the person whose immutable id is `id` ([`Identity::id`]) stands now.
+    fn standing(
+        &self,
+        id: &str,
+        within: Duration,
+    ) -> impl Future<Output = Result<Standing, DirectoryError>> + Send;
 }
 
 /// The directories a deployment can choose; `None` in the flow is the users table.
@@ -104,6 +130,13 @@ impl Directory for AnyDirectory {
             AnyDirectory::Cognito(d) => d.authenticate(username, password, within).await,
         }
     }
+
+    async fn standing(&self, id: &str, within: Duration) -> Result<Standing, DirectoryError> {
+        match self {
+            AnyDirectory::Ldap(d) => d.standing(id, within).await,
+            AnyDirectory::Cognito(d) => d.standing(id, within).await,
+        }
+    }
 }
 
 /// No directory: the type of a flow that verifies the users table's hashes. Never asked.
@@ -115,6 +148,10 @@ impl Directory for NoDirectory {
     }
 
     async fn authenticate(&self, _: &str, _: &str, _: Duration) -> Result<Verdict, DirectoryError> {
+        match *self {}
+    }
+
+    async fn standing(&self, _: &str, _: Duration) -> Result<Standing, DirectoryError> {
         match *self {}
     }
 }

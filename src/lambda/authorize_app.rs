@@ -10,10 +10,7 @@ use tracing::info;
 
 use crate::aws::{self, AwsCalls};
 use crate::clock::SystemClock;
-use crate::config::{Config, DirectoryChoice};
-use crate::directory::cognito::CognitoDirectory;
-use crate::directory::ldap::LdapDirectory;
-use crate::directory::ldap::password::SsmBindPassword;
+use crate::config::Config;
 use crate::directory::{AnyDirectory, DirectoryError};
 use crate::flow::{Answer, Deadline, Deps, Event, Flow, Issuer, Settings};
 use crate::password::{HashError, PasswordHasherArgon};
@@ -67,25 +64,7 @@ impl App<AwsFlow> {
         let source = SsmWhitelist::new(aws::ssm(&sdk, &calls), config.whitelist_parameter.clone());
         let whitelist =
             CachedWhitelist::new(source, config.whitelist_cache, config.whitelist_stale);
-        let directory = match &config.directory {
-            DirectoryChoice::Users => None,
-            DirectoryChoice::Ldap {
-                settings,
-                bind_password_parameter,
-            } => {
-                let ssm = aws::ssm(&sdk, &calls);
-                let password = SsmBindPassword::load(ssm, bind_password_parameter).await?;
-                let ldap = LdapDirectory::new(settings.as_ref().clone(), password)?;
-                Some(AnyDirectory::Ldap(Box::new(ldap)))
-            }
-            DirectoryChoice::Cognito(settings) => {
-                let client = aws::cognito(&sdk, &calls);
-                Some(AnyDirectory::Cognito(CognitoDirectory::new(
-                    client,
-                    settings.clone(),
-                )))
-            }
-        };
+        let directory = aws::directory(&config.directory, &sdk, &calls).await?;
         let flow = Flow::with_directory(
             store,
             whitelist,

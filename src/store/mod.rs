@@ -192,6 +192,27 @@ pub trait UserLinker: Send + Sync {
     ) -> impl Future<Output = Result<User, StoreError>> + Send;
 }
 
+/// Directory users' local records, for `user sync`: the enabled ones of a directory, and
+/// disabling one whose person left the directory or was locked there.
+pub trait LinkedUsers: Send + Sync {
+    /// A page of the enabled records linked to `directory`, after the record named
+    /// `after` (`None`: from the start); the name to continue after, or `None` at the end.
+    fn linked_page(
+        &self,
+        directory: &str,
+        after: Option<&str>,
+    ) -> impl Future<Output = Result<(Vec<User>, Option<String>), StoreError>> + Send;
+
+    /// Disables the record, raising its generation (its tokens are refused at their next
+    /// check), if it is still enabled and still `link`'s; whether this call did it. Of two
+    /// syncs at once, one does.
+    fn disable_linked(
+        &self,
+        username: &str,
+        link: &DirectoryLink,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 impl User {
     /// A directory user's first local record: the directory holds the password.
     pub fn linked(username: &str, link: &DirectoryLink) -> User {

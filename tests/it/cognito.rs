@@ -4,7 +4,7 @@
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType;
 use direct_oauth::directory::cognito::{CognitoDirectory, CognitoSettings};
-use direct_oauth::directory::{Directory, DirectoryError, Verdict};
+use direct_oauth::directory::{Directory, DirectoryError, Standing, Verdict};
 
 use crate::directory_contract::{self, BUDGET, People};
 use crate::moto;
@@ -211,4 +211,34 @@ async fn an_app_client_without_the_flow_is_the_operator_s_trouble_not_a_wrong_pa
         matches!(verdict, Err(DirectoryError::Misconfigured(_))),
         "503 and nothing counted, never a refusal: {verdict:?}"
     );
+}
+
+#[tokio::test]
+async fn a_person_is_found_by_sub_and_known_disabled_or_gone() {
+    let Some((c, s)) = pool().await else { return };
+    user(&c, &s, "hugo", "Hugo-password-1", &[]).await;
+    let d = CognitoDirectory::new(c.clone(), s.clone());
+    let Ok(Verdict::Accepted { identity, .. }) =
+        d.authenticate("hugo", "Hugo-password-1", BUDGET).await
+    else {
+        panic!("hugo signs in");
+    };
+    assert_eq!(identity.username, "hugo");
+    assert_eq!(d.standing(&identity.id, BUDGET).await, Ok(Standing::Active));
+    let pool_id = &s.user_pool_id;
+    c.admin_disable_user()
+        .user_pool_id(pool_id)
+        .username("hugo")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.standing(&identity.id, BUDGET).await, Ok(Standing::Locked));
+    c.admin_delete_user()
+        .user_pool_id(pool_id)
+        .username("hugo")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.standing(&identity.id, BUDGET).await, Ok(Standing::Gone));
+    assert_eq!(d.standing("not\"a sub", BUDGET).await, Ok(Standing::Gone));
 }

@@ -17,15 +17,15 @@ use tokio::task::JoinHandle;
 use crate::directory_contract::{self, BUDGET, People};
 use crate::moto::unique_name;
 
-const SUFFIX: &str = "dc=example,dc=org";
+pub(crate) const SUFFIX: &str = "dc=example,dc=org";
 const SERVICE_DN: &str = "cn=direct-oauth,ou=services,dc=example,dc=org";
 const SERVICE_PASSWORD: &str = "service-secret";
-const ADMIN_DN: &str = "cn=admin,dc=example,dc=org";
-const ADMIN_PASSWORD: &str = "admin-secret";
+pub(crate) const ADMIN_DN: &str = "cn=admin,dc=example,dc=org";
+pub(crate) const ADMIN_PASSWORD: &str = "admin-secret";
 
 /// The service password as a test gives it: `stale` first, the right one once asked
 /// afresh; counts the fresh reads.
-struct Password {
+pub(crate) struct Password {
     stale: Option<&'static str>,
     fresh_reads: AtomicU32,
 }
@@ -56,13 +56,13 @@ impl BindPassword for Password {
 
 /// The slapd's URLs and CA, or `None` (skipped) outside `make test`; under `CI=true` a
 /// missing slapd is a failure.
-struct Slapd {
-    url: String,
+pub(crate) struct Slapd {
+    pub(crate) url: String,
     ldaps_url: String,
     ca_pem: String,
 }
 
-fn slapd() -> Option<Slapd> {
+pub(crate) fn slapd() -> Option<Slapd> {
     let url = std::env::var("LDAP_URL").ok();
     let Some(url) = url else {
         let ci = std::env::var("CI").is_ok_and(|v| v == "true");
@@ -81,7 +81,7 @@ fn slapd() -> Option<Slapd> {
     })
 }
 
-fn settings(url: &str) -> LdapSettings {
+pub(crate) fn settings(url: &str) -> LdapSettings {
     LdapSettings {
         url: url.into(),
         starttls: false,
@@ -98,12 +98,12 @@ fn settings(url: &str) -> LdapSettings {
     }
 }
 
-fn directory(settings: LdapSettings) -> LdapDirectory<Password> {
+pub(crate) fn directory(settings: LdapSettings) -> LdapDirectory<Password> {
     LdapDirectory::new(settings, Password::right()).unwrap()
 }
 
 /// As the directory's administrator: adds a user with a password, or deletes one.
-async fn admin(add: Option<&str>, dn: &str, url: &str) {
+pub(crate) async fn admin(add: Option<&str>, dn: &str, url: &str) {
     let (conn, mut ldap) = LdapConnAsync::new(url).await.unwrap();
     ldap3::drive!(conn);
     ldap.simple_bind(ADMIN_DN, ADMIN_PASSWORD)
@@ -130,7 +130,7 @@ async fn admin(add: Option<&str>, dn: &str, url: &str) {
     let _ = ldap.unbind().await;
 }
 
-fn user_dn(uid: &str) -> String {
+pub(crate) fn user_dn(uid: &str) -> String {
     format!("uid={uid},ou=people,{SUFFIX}")
 }
 

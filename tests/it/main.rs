@@ -29,6 +29,8 @@ mod faults;
 mod flow;
 mod fuzz;
 mod ldap;
+mod ldap_standing;
 mod moto;
+mod offboarding;
 mod ssm;
 mod store_contract;

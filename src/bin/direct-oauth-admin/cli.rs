@@ -94,6 +94,12 @@ pub(crate) enum UserCommand {
         #[arg(long)]
         keep_tokens: bool,
     },
+    /// Offboarding: look every enabled local record of a directory user up in the
+    /// directory (by the person's immutable id) and disable the ones whose person is gone
+    /// or locked there; their tokens are refused at once. Uses the function's directory
+    /// settings (DIRECT_OAUTH_DIRECTORY and its variables). Safe to run again, or twice at
+    /// once.
+    Sync,
     /// Count the users whose bcrypt hash (from Quay) was not yet replaced at a login;
     /// when none remain, stop holding failed logins to bcrypt's time.
     BcryptRemaining,

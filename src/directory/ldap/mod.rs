@@ -15,10 +15,13 @@ use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry
 use tokio::sync::Mutex;
 use tracing::warn;
 
-use super::{Directory, DirectoryError, Identity, Verdict, within};
-use crate::identifier::login_key;
-use crate::secret::hex;
+use super::{Directory, DirectoryError, Standing, Verdict, within};
+use entry::{
+    ACCOUNT_CONTROL, ACCOUNT_LOCK, Entry, LOCKED_TIME, NO_SUCH_OBJECT, binary_value, group_filter,
+    is_dn, take,
+};
 
+mod entry;
 pub mod password;
 mod tls;
 
@@ -147,7 +150,9 @@ impl<P: BindPassword> LdapDirectory<P> {
             ldap_escape(typed)
         );
         let attrs = vec![s.uid_attr.as_str(), s.id_attr.as_str()];
-        let entries = self.search(&s.user_base, &filter, attrs).await?;
+        let entries = self
+            .search(&s.user_base, Scope::Subtree, &filter, attrs)
+            .await?;
         match <[SearchEntry; 1]>::try_from(entries) {
             Ok([entry]) => Ok(Some(Entry::read(entry, typed, s))),
             Err(entries) if entries.is_empty() => Ok(None),
@@ -166,17 +171,59 @@ impl<P: BindPassword> LdapDirectory<P> {
         let s = &self.settings;
         let filter = group_filter(&s.group_filter, &entry.dn, &entry.identity.username);
         let attr = s.group_name_attr.as_str();
-        let entries = self.search(&s.group_base, &filter, vec![attr]).await?;
+        let entries = self
+            .search(&s.group_base, Scope::Subtree, &filter, vec![attr])
+            .await?;
         Ok(entries
             .into_iter()
             .flat_map(|mut e| take(&mut e, attr))
             .collect())
     }
 
-    /// A subtree search on the service connection, made again once if it was broken.
+    /// Where the entry whose id (or, for an entry known by its DN, whose DN) is `id`
+    /// stands: gone when no entry matches the user filter any more, locked when a password
+    /// policy locked it (`pwdAccountLockedTime`) or an administrator disabled it (Active
+    /// Directory's `userAccountControl` flag 2, `nsAccountLock`).
+    async fn find_by_id(&self, id: &str) -> Result<Standing, DirectoryError> {
+        let s = &self.settings;
+        let attrs = vec![LOCKED_TIME, ACCOUNT_CONTROL, ACCOUNT_LOCK];
+        let entries = if is_dn(id) {
+            self.search(id, Scope::Base, &s.user_filter, attrs).await?
+        } else {
+            let value = if s.id_attr.eq_ignore_ascii_case("objectGUID") {
+                binary_value(id)
+            } else {
+                ldap_escape(id).into_owned()
+            };
+            let filter = format!("(&{}({}={value}))", s.user_filter, s.id_attr);
+            self.search(&s.user_base, Scope::Subtree, &filter, attrs)
+                .await?
+        };
+        let Ok([mut entry]) = <[SearchEntry; 1]>::try_from(entries) else {
+            return Ok(Standing::Gone);
+        };
+        let control = take(&mut entry, ACCOUNT_CONTROL);
+        let disabled = control
+            .first()
+            .and_then(|v| v.parse::<u32>().ok())
+            .is_some_and(|flags| flags & 2 != 0);
+        let locked = !take(&mut entry, LOCKED_TIME).is_empty()
+            || take(&mut entry, ACCOUNT_LOCK)
+                .first()
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        Ok(if disabled || locked {
+            Standing::Locked
+        } else {
+            Standing::Active
+        })
+    }
+
+    /// A search on the service connection, made again once if it was broken. A base that
+    /// does not exist (an entry gone) finds nothing.
     async fn search(
         &self,
         base: &str,
+        scope: Scope,
         filter: &str,
         attrs: Vec<&str>,
     ) -> Result<Vec<SearchEntry>, DirectoryError> {
@@ -188,11 +235,14 @@ impl<P: BindPassword> LdapDirectory<P> {
             };
             let answer = ldap
                 .with_timeout(self.settings.timeout)
-                .search(base, Scope::Subtree, filter, attrs.clone())
+                .search(base, scope, filter, attrs.clone())
                 .await;
             match answer {
                 Ok(result) => {
                     *held = Some(ldap);
+                    if result.1.rc == NO_SUCH_OBJECT {
+                        return Ok(Vec::new());
+                    }
                     let (entries, result) = result.non_error().map_err(misconfigured)?;
                     if result.rc != 0 {
                         return Err(DirectoryError::Misconfigured(format!(
@@ -243,6 +293,10 @@ impl<P: BindPassword> Directory for LdapDirectory<P> {
         "ldap"
     }
 
+    async fn standing(&self, id: &str, budget: Duration) -> Result<Standing, DirectoryError> {
+        within(budget, self.find_by_id(id)).await
+    }
+
     async fn authenticate(
         &self,
         username: &str,
@@ -275,89 +329,6 @@ impl<P: BindPassword> Directory for LdapDirectory<P> {
     }
 }
 
-/// A user's entry, as the search found it.
-struct Entry {
-    dn: String,
-    identity: Identity,
-}
-
-impl Entry {
-    /// The login name is the attribute's value as stored: of several, the one the typed
-    /// name matches (as the directory matched it); the id is the id attribute's (hex when
-    /// binary, as Active Directory's `objectGUID`), else the DN.
-    fn read(mut entry: SearchEntry, typed: &str, s: &LdapSettings) -> Entry {
-        let names = take(&mut entry, &s.uid_attr);
-        let wanted = login_key(typed);
-        let username = match names.iter().find(|n| login_key(n) == wanted) {
-            Some(name) => name.clone(),
-            None => {
-                warn!(
-                    attribute = %s.uid_attr,
-                    "the entry's login attribute is not readable by the service account; \
-                     the name as typed stands for it"
-                );
-                names
-                    .into_iter()
-                    .next()
-                    .unwrap_or_else(|| typed.trim().into())
-            }
-        };
-        let id = take(&mut entry, &s.id_attr)
-            .into_iter()
-            .next()
-            .or_else(|| take_binary(&mut entry, &s.id_attr).map(|b| hex(&b)))
-            .unwrap_or_else(|| entry.dn.clone());
-        Entry {
-            dn: entry.dn,
-            identity: Identity { username, id },
-        }
-    }
-}
-
-/// An attribute's values, its name matched without regard to case (a server answers in
-/// its own spelling: `entryUUID` for `entryuuid`).
-fn take(entry: &mut SearchEntry, attr: &str) -> Vec<String> {
-    let name = entry
-        .attrs
-        .keys()
-        .find(|k| k.eq_ignore_ascii_case(attr))
-        .cloned();
-    name.and_then(|n| entry.attrs.remove(&n))
-        .unwrap_or_default()
-}
-
-fn take_binary(entry: &mut SearchEntry, attr: &str) -> Option<Vec<u8>> {
-    let name = entry
-        .bin_attrs
-        .keys()
-        .find(|k| k.eq_ignore_ascii_case(attr))
-        .cloned()?;
-    entry.bin_attrs.remove(&name)?.into_iter().next()
-}
-
-/// The group filter for a user: `{dn}` and `{uid}` replaced in one pass over the
-/// template, so a DN that itself contains `{uid}` is never rewritten.
-fn group_filter(template: &str, dn: &str, uid: &str) -> String {
-    let mut out = String::with_capacity(template.len() + dn.len());
-    let mut rest = template;
-    while let Some(at) = rest.find('{') {
-        out.push_str(&rest[..at]);
-        let tail = &rest[at..];
-        if let Some(after) = tail.strip_prefix("{dn}") {
-            out.push_str(&ldap_escape(dn));
-            rest = after;
-        } else if let Some(after) = tail.strip_prefix("{uid}") {
-            out.push_str(&ldap_escape(uid));
-            rest = after;
-        } else {
-            out.push('{');
-            rest = &tail[1..];
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 /// A kept connection whose driver still runs (the server may have closed it meanwhile).
 fn still_open(kept: Option<Ldap>) -> Option<Ldap> {
     kept.and_then(|mut ldap| (!ldap.is_closed()).then_some(ldap))
@@ -372,27 +343,4 @@ fn down(e: LdapError) -> DirectoryError {
 
 fn misconfigured(e: LdapError) -> DirectoryError {
     DirectoryError::Misconfigured(e.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dn_and_uid_are_replaced_in_one_pass() {
-        let filter = "(|(member={dn})(memberUid={uid}))";
-        // A DN holding "{uid}" (legal in an RDN value) is not rewritten by the second
-        // placeholder's replacement.
-        let dn = "cn=a{uid}b,ou=people,dc=example,dc=org";
-        let got = group_filter(filter, dn, "felix");
-        assert_eq!(
-            got,
-            "(|(member=cn=a{uid}b,ou=people,dc=example,dc=org)(memberUid=felix))"
-        );
-        assert_eq!(
-            group_filter("(memberUid={uid})", "x", "a*b"),
-            "(memberUid=a\\2ab)"
-        );
-        assert_eq!(group_filter("({x}={dn})", "d", "u"), "({x}=d)");
-    }
 }

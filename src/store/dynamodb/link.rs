@@ -4,7 +4,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::item::{self, attr, user_from};
 use super::{DynamoStore, conditional};
-use crate::store::{DirectoryLink, StoreError, User, UserLinker};
+use crate::store::{DirectoryLink, LinkedUsers, StoreError, User, UserLinker};
 
 impl UserLinker for DynamoStore {
     async fn link_user(&self, username: &str, link: &DirectoryLink) -> Result<User, StoreError> {
@@ -62,5 +62,68 @@ impl DynamoStore {
             .map(|i| user_from(&i))
             .transpose()?
             .ok_or(StoreError::UserChanged)
+    }
+}
+
+/// Records read per page of `user sync`'s scan (before its filter).
+const PAGE: i32 = 100;
+
+impl LinkedUsers for DynamoStore {
+    async fn linked_page(
+        &self,
+        directory: &str,
+        after: Option<&str>,
+    ) -> Result<(Vec<User>, Option<String>), StoreError> {
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.tables.users)
+            .filter_expression("#d = :d AND enabled = :yes")
+            .expression_attribute_names("#d", attr::DIRECTORY)
+            .expression_attribute_values(":d", AttributeValue::S(directory.into()))
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .set_exclusive_start_key(after.map(|a| Self::key(attr::USERNAME, a)))
+            .limit(PAGE)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(super::unavailable)?;
+        let users = out
+            .items()
+            .iter()
+            .map(user_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = out
+            .last_evaluated_key()
+            .and_then(|k| k.get(attr::USERNAME))
+            .and_then(|v| v.as_s().ok())
+            .cloned();
+        Ok((users, next))
+    }
+
+    async fn disable_linked(
+        &self,
+        username: &str,
+        link: &DirectoryLink,
+    ) -> Result<bool, StoreError> {
+        let [directory, id] = item::link_attributes(link);
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.tables.users)
+            .key(attr::USERNAME, AttributeValue::S(username.into()))
+            .update_expression("SET enabled = :no ADD generation :one")
+            .condition_expression("enabled = :yes AND #d = :d AND #i = :i")
+            .expression_attribute_names("#d", directory.0)
+            .expression_attribute_names("#i", id.0)
+            .expression_attribute_values(":d", directory.1)
+            .expression_attribute_values(":i", id.1)
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .expression_attribute_values(":one", item::n(1))
+            .send()
+            .await
+            .map(|_| ());
+        conditional(update)
     }
 }

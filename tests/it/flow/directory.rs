@@ -5,16 +5,16 @@
 use std::sync::atomic::AtomicBool;
 
 use direct_oauth::directory::memory::MemoryDirectory;
-use direct_oauth::directory::{Directory, DirectoryError, Verdict};
+use direct_oauth::directory::{Directory, DirectoryError, Standing, Verdict};
 use direct_oauth::store::{Access, DirectoryLink, LookupReader};
 
 use super::*;
 
 /// The memory directory, which the test can take down; clones share it.
 #[derive(Clone, Default)]
-pub(super) struct Unreliable {
+pub(crate) struct Unreliable {
     pub(super) inner: Arc<MemoryDirectory>,
-    down: Arc<AtomicBool>,
+    pub(crate) down: Arc<AtomicBool>,
     pub(super) asked: Arc<AtomicU32>,
 }
 
@@ -34,6 +34,14 @@ impl Directory for Unreliable {
             return Err(DirectoryError::Unreachable("taken down by the test".into()));
         }
         self.inner.authenticate(username, password, within).await
+    }
+
+    async fn standing(&self, id: &str, within: Duration) -> Result<Standing, DirectoryError> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        if self.down.load(Ordering::SeqCst) {
+            return Err(DirectoryError::Unreachable("taken down by the test".into()));
+        }
+        self.inner.standing(id, within).await
     }
 }
 

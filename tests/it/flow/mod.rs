@@ -302,7 +302,7 @@ mod attempts;
 mod checks_1_to_7;
 mod checks_8_to_12;
 mod code_flow;
-mod directory;
+pub(crate) mod directory;
 mod dpop;
 mod identity;
 mod introspect_discovery;

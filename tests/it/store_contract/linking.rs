@@ -1,4 +1,5 @@
-//! Directory users' local records: made once, never over a record that is not theirs.
+//! Directory users' local records: made once, never over a record that is not theirs;
+//! walked and disabled by `user sync`.
 
 use direct_oauth::store::DirectoryLink;
 
@@ -78,4 +79,67 @@ pub(super) async fn a_directory_user_is_linked_once_and_never_over_a_record(
         ..token("id-linked")
     };
     store.put_token(&t, &held).await.unwrap();
+}
+
+/// `user sync`'s reads and writes: every enabled record of one directory, page by page
+/// (never another directory's, a disabled one or the users table's own), and a disable
+/// that holds only for the person the record is still linked to, once.
+pub(super) async fn a_sync_walks_the_linked_records_and_disables_one_person_once(
+    store: &impl ContractStore,
+) {
+    let link = |directory: &str, id: &str| DirectoryLink {
+        directory: directory.into(),
+        id: id.into(),
+    };
+    for name in ["sa", "sb", "sc"] {
+        store
+            .seed_user(User::linked(name, &link("ldap", name)))
+            .await;
+    }
+    store
+        .seed_user(User::linked("sd", &link("cognito", "sd")))
+        .await;
+    store
+        .seed_user(User {
+            enabled: false,
+            ..User::linked("se", &link("ldap", "se"))
+        })
+        .await;
+    store.seed_user(user("sf")).await;
+    let walk = async || {
+        let (mut names, mut after) = (Vec::new(), None::<String>);
+        loop {
+            let (page, next) = store.linked_page("ldap", after.as_deref()).await.unwrap();
+            names.extend(page.into_iter().map(|u| u.username));
+            match next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        names.sort();
+        names
+    };
+    assert_eq!(walk().await, ["sa", "sb", "sc"]);
+    let sa = link("ldap", "sa");
+    let (a, b) = tokio::join!(
+        store.disable_linked("sa", &sa),
+        store.disable_linked("sa", &sa)
+    );
+    assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|d| **d).count(), 1);
+    let disabled = store.lookup("x", Some("sa")).await.unwrap().user.unwrap();
+    assert_eq!((disabled.enabled, disabled.generation), (false, 1));
+    assert!(
+        !store
+            .disable_linked("sb", &link("ldap", "another"))
+            .await
+            .unwrap(),
+        "another person's id"
+    );
+    assert!(
+        !store
+            .disable_linked("sf", &link("ldap", "sf"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(walk().await, ["sb", "sc"]);
 }

@@ -22,7 +22,7 @@ use one_time::*;
 use outages::*;
 
 /// A store under test: the ports, plus a way to seed what operators write.
-pub trait ContractStore: direct_oauth::store::Store {
+pub trait ContractStore: direct_oauth::store::Store + direct_oauth::store::LinkedUsers {
     async fn seed_user(&self, user: User);
     async fn seed_application(&self, app: Application);
     /// What `user import-quay` records: bcrypt hashes of up to `cost` remain.
@@ -336,6 +336,7 @@ macro_rules! contract {
 contract!(
     lookup_reads_application_and_user_together,
     a_directory_user_is_linked_once_and_never_over_a_record,
+    a_sync_walks_the_linked_records_and_disables_one_person_once,
     the_bcrypt_marker_is_read_with_the_user,
     one_attempt_per_name_is_admitted_at_a_time,
     an_admission_retried_after_a_lost_answer_is_still_admitted,

@@ -1,10 +1,10 @@
-//! `user …`: add, disable, enable, set a password, import from Quay.
+//! `user …`: add, disable, enable, set a password, import from Quay, sync with a directory.
 
 use std::io::Read;
 
-use direct_oauth::identifier;
 use direct_oauth::password::{self, Passwords};
 use direct_oauth::store::{StoreError, User};
+use direct_oauth::{aws, identifier, offboarding};
 
 use serde_json::json;
 
@@ -56,6 +56,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: UserCommand) -> CliResult {
             ))
         }
         UserCommand::ImportQuay { max_bcrypt_cost } => import_quay(ctx, max_bcrypt_cost).await,
+        UserCommand::Sync => user_sync(ctx).await,
         UserCommand::BcryptRemaining => {
             let remaining = ctx.store.settle_bcrypt_marker().await.map_err(store_err)?;
             ctx.show(json!({ "bcrypt_remaining": remaining }), || {
@@ -201,6 +202,48 @@ async fn import_quay(ctx: &Ctx, max_cost: u32) -> CliResult {
     if bad > 0 {
         return Err(format!("{bad} line(s) refused"));
     }
+    Ok(())
+}
+
+/// `user sync`: a line per record disabled, then what was checked.
+async fn user_sync(ctx: &Ctx) -> CliResult {
+    let sdk = aws::sdk_config().await;
+    let directory = aws::directory(&ctx.config.directory, &sdk, &aws::AwsCalls::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let Some(directory) = directory else {
+        return Err(
+            "user sync follows a directory: set DIRECT_OAUTH_DIRECTORY (ldap or cognito) and \
+             its settings, as the function has them"
+                .into(),
+        );
+    };
+    let report = offboarding::sync(&ctx.store, &directory)
+        .await
+        .map_err(|e| format!("user sync stopped, nothing more disabled: {e}"))?;
+    let changes: Vec<_> = report
+        .changes
+        .iter()
+        .map(|c| json!({"username": c.username, "id": c.id, "standing": c.standing.as_str()}))
+        .collect();
+    ctx.show(
+        json!({"checked": report.checked, "disabled": changes}),
+        || {
+            for c in &report.changes {
+                println!(
+                    "user {}: disabled ({} in the directory, id {})",
+                    c.username,
+                    c.standing.as_str(),
+                    c.id
+                );
+            }
+            println!(
+                "checked {}, disabled {}",
+                report.checked,
+                report.changes.len()
+            );
+        },
+    );
     Ok(())
 }
 

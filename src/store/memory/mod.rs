@@ -6,11 +6,13 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+mod users;
+
 use super::{
-    Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, DirectoryLink,
-    FailedLogins, Failure, FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues,
-    Redemption, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter,
-    User, UserLinker, Verified,
+    Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, FailedLogins,
+    Failure, FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues, Redemption,
+    StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter, User,
+    Verified,
 };
 
 #[derive(Debug, Default, Clone)]
@@ -145,21 +147,6 @@ impl LookupReader for MemoryStore {
                 user: username.and_then(|u| i.users.get(u).cloned()),
                 bcrypt_cost: username.and(i.bcrypt_cost),
             })
-        })
-    }
-}
-
-impl UserLinker for MemoryStore {
-    async fn link_user(&self, username: &str, link: &DirectoryLink) -> Result<User, StoreError> {
-        self.with(|i| {
-            let user = i
-                .users
-                .entry(username.to_string())
-                .or_insert_with(|| User::linked(username, link));
-            if user.is_unclaimed() {
-                user.link = Some(link.clone());
-            }
-            Ok(user.clone())
         })
     }
 }

@@ -1,0 +1,64 @@
+//! Directory users' local records in memory: linked at the first login, walked and
+//! disabled by `user sync`.
+
+use super::MemoryStore;
+use crate::store::{DirectoryLink, LinkedUsers, StoreError, User, UserLinker};
+
+impl UserLinker for MemoryStore {
+    async fn link_user(&self, username: &str, link: &DirectoryLink) -> Result<User, StoreError> {
+        self.with(|i| {
+            let user = i
+                .users
+                .entry(username.to_string())
+                .or_insert_with(|| User::linked(username, link));
+            if user.is_unclaimed() {
+                user.link = Some(link.clone());
+            }
+            Ok(user.clone())
+        })
+    }
+}
+
+impl LinkedUsers for MemoryStore {
+    async fn linked_page(
+        &self,
+        directory: &str,
+        after: Option<&str>,
+    ) -> Result<(Vec<User>, Option<String>), StoreError> {
+        // Pages of two, so the tests walk more than one.
+        const PAGE: usize = 2;
+        self.with(|i| {
+            let mut names: Vec<&String> = i.users.keys().collect();
+            names.sort();
+            let rest: Vec<&String> = names
+                .into_iter()
+                .filter(|n| after.is_none_or(|a| n.as_str() > a))
+                .collect();
+            let page: Vec<&String> = rest.iter().take(PAGE).copied().collect();
+            let next = (rest.len() > PAGE).then(|| page[PAGE - 1].clone());
+            let users = page
+                .into_iter()
+                .map(|n| i.users[n].clone())
+                .filter(|u| u.enabled && u.link.as_ref().is_some_and(|l| l.directory == directory))
+                .collect();
+            Ok((users, next))
+        })
+    }
+
+    async fn disable_linked(
+        &self,
+        username: &str,
+        link: &DirectoryLink,
+    ) -> Result<bool, StoreError> {
+        self.with(|i| {
+            Ok(match i.users.get_mut(username) {
+                Some(u) if u.enabled && u.link.as_ref() == Some(link) => {
+                    u.enabled = false;
+                    u.generation += 1;
+                    true
+                }
+                _ => false,
+            })
+        })
+    }
+}
