@@ -30,6 +30,7 @@ SAMPLES = {
     "AlarmEmail": "ops@example.com",
     "VpcSubnetIds": "subnet-0123456789abcdef0,subnet-0fedcba9876543210",
     "VpcRouteTableIds": "rtb-0123456789abcdef0",
+    "UserSyncSchedule": "rate(1 hour)",
 }
 
 # Parameters whose conditions only rename things, fill an environment variable or add alarm
@@ -42,8 +43,9 @@ JOINT = ("WhitelistParameterName", "Scopes", "AlarmEmail")
 # of the others meets the i-th value of each (modulo its count), so every value of these
 # meets every value of every other parameter, at a third of the full product's cost. The
 # directory and its network go together: LDAP is tried inside a VPC with a DynamoDB
-# endpoint, Cognito and the users table outside one.
-IN_STEP = ("Directory", "VpcSubnetIds", "VpcRouteTableIds")
+# endpoint, Cognito and the users table outside one; the scheduled user sync (which needs a
+# directory) with each.
+IN_STEP = ("Directory", "VpcSubnetIds", "VpcRouteTableIds", "UserSyncSchedule")
 
 # What a chosen directory's Rules require, given to every combination (the values matter
 # only where the directory reads them).

@@ -356,3 +356,30 @@ def test_every_directory_variable_is_wired():
     assert len(listed) >= 15, listed
     env = resources()["AuthorizeAppFunction"]["Properties"]["Environment"]["Variables"]
     assert sorted(set(listed) - set(env)) == []
+
+
+def test_the_scheduled_user_sync_follows_the_function_s_directory_and_writes_only_users():
+    """UserSyncFunction (with a directory and a UserSyncSchedule): the same directory
+    variables as the function, a schedule, and a role that reads and updates the users
+    table and nothing else of the data, plus the directory's one read."""
+    r = resources()
+    fn = r["UserSyncFunction"]
+    assert fn["Condition"] == "SyncUsers"
+    assert fn["Metadata"]["BuildProperties"]["Binary"] == "user-sync"
+    sync_env = fn["Properties"]["Environment"]["Variables"]
+    main_env = r["AuthorizeAppFunction"]["Properties"]["Environment"]["Variables"]
+    directory = {k: v for k, v in main_env.items()
+                 if k.startswith(("DIRECT_OAUTH_LDAP_", "DIRECT_OAUTH_COGNITO_"))
+                 or k == "DIRECT_OAUTH_DIRECTORY"}
+    assert len(directory) >= 15
+    for name, value in directory.items():
+        assert sync_env.get(name) == value, name
+    assert sync_env["DIRECT_OAUTH_USERS_TABLE"] == {"Ref": "UsersTable"}
+    event = fn["Properties"]["Events"]["Schedule"]
+    assert event["Type"] == "Schedule"
+    assert event["Properties"]["Schedule"] == {"Ref": "UserSyncSchedule"}
+    data = [s for s in statements("UserSyncRole")
+            if any(a.startswith("dynamodb:") for a in
+                   (s["Action"] if isinstance(s["Action"], list) else [s["Action"]]))]
+    assert data == [{"Effect": "Allow", "Action": ["dynamodb:Scan", "dynamodb:UpdateItem"],
+                     "Resource": {"Fn::GetAtt": ["UsersTable", "Arn"]}}]
