@@ -41,8 +41,7 @@ enum Decision {
         scopes: Vec<String>,
     },
     /// Checks 10-11: the redirect URI is trusted, so the error goes there (the query for a
-    /// code request, the fragment for a token request). The password was right, so the
-    /// line names the user.
+    /// code request, the fragment for a token request); the log line names the user.
     Redirect {
         redirect_uri: String,
         error: RedirectError,
@@ -58,9 +57,10 @@ impl<D: Deps> Flow<D> {
             Err(e) => return self.refused(&e, String::new()),
         };
         let client_id = parsed.client_id.clone();
-        // Check 3a: a DPoP proof, if the request carries one, is this request's, and by
-        // the key `dpop_jkt` names, if it names one.
-        let proof = match self.read_proof(req, AUTHORIZE_PATH, parsed.dpop_jkt.as_deref()) {
+        // Check 3a: a DPoP proof, if the request carries one, is this request's, by the
+        // key `dpop_jkt` names, if it names one, and carries the server's nonce, if asked.
+        let jkt = parsed.dpop_jkt.as_deref();
+        let proof = match self.request_proof(req, AUTHORIZE_PATH, jkt).await {
             Ok(p) => p,
             Err(e) => return self.refused(&e, client_id),
         };

@@ -16,7 +16,7 @@ impl<D: Deps> Flow<D> {
     /// The request's proof, by every check that needs no store; `None` without one.
     /// `endpoint` is the path the client addressed after the issuer's (`/oauth/token`);
     /// `requested`, the `dpop_jkt` the request names, whose key the proof must be by.
-    pub(super) fn read_proof<B>(
+    fn read_proof<B>(
         &self,
         req: &Request<B>,
         endpoint: &str,
@@ -47,25 +47,45 @@ impl<D: Deps> Flow<D> {
         Ok(Some(proof))
     }
 
-    /// The checks that need the store, once the request is authenticated (never before:
-    /// a refused request writes nothing): the nonce, when nonces are asked for (checked
-    /// with the shared secret, no read, and a refusal costs no write), then the replay
-    /// guard's one conditional write.
+    /// The request's proof by every check but the replay guard's: [`Self::read_proof`],
+    /// then the nonce. Both write nothing, so they come first.
+    pub(super) async fn request_proof<B>(
+        &self,
+        req: &Request<B>,
+        endpoint: &str,
+        requested: Option<&str>,
+    ) -> Result<Option<Proof>, ApiError> {
+        let proof = self.read_proof(req, endpoint, requested)?;
+        self.check_nonce(proof.as_ref()).await?;
+        Ok(proof)
+    }
+
+    /// The server's nonce, when nonces are asked for (§8): checked with the shared secret,
+    /// so it reads nothing but the secret (once per instance) and a refusal writes nothing.
+    async fn check_nonce(&self, proof: Option<&Proof>) -> Result<(), ApiError> {
+        let (Some(proof), Some(lifetime)) = (proof, self.settings.dpop.nonce_lifetime) else {
+            return Ok(());
+        };
+        let now_secs = self.clock.now_ms() / 1000;
+        let secret = self.nonce_secret().await?;
+        let lifetime = lifetime.as_secs();
+        let current = proof
+            .nonce
+            .as_deref()
+            .is_some_and(|n| dpop::nonce::is_current(n, &secret, now_secs, lifetime));
+        if current {
+            Ok(())
+        } else {
+            let nonce = dpop::nonce::current(&secret, now_secs, lifetime);
+            Err(ApiError::UseDpopNonce { nonce })
+        }
+    }
+
+    /// The replay guard's one conditional write, once the request is authenticated (never
+    /// before: a refused request writes nothing).
     pub(super) async fn spend(&self, proof: Option<&Proof>) -> Result<(), ApiError> {
         let Some(proof) = proof else { return Ok(()) };
         let now_secs = self.clock.now_ms() / 1000;
-        if let Some(lifetime) = self.settings.dpop.nonce_lifetime {
-            let secret = self.nonce_secret().await?;
-            let lifetime = lifetime.as_secs();
-            let current = proof
-                .nonce
-                .as_deref()
-                .is_some_and(|n| dpop::nonce::is_current(n, &secret, now_secs, lifetime));
-            if !current {
-                let nonce = dpop::nonce::current(&secret, now_secs, lifetime);
-                return Err(ApiError::UseDpopNonce { nonce });
-            }
-        }
         let first = self
             .store
             .first_use(&proof.replay_key, proof.keep_until, now_secs)

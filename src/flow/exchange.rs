@@ -44,7 +44,7 @@ impl<D: Deps> Flow<D> {
             Err(e) => return self.refused(&e, String::new()),
         };
         let client_id = parsed.client.client_id.clone();
-        let proof = match self.read_proof(req, endpoint, None) {
+        let proof = match self.request_proof(req, endpoint, None).await {
             Ok(p) => p,
             Err(e) => return self.refused(&e, client_id),
         };

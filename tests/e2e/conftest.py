@@ -120,7 +120,8 @@ def wait_out_back_off(dynamodb, tables, username):
     """Sleeps until the stored failures no longer hold the name back: judged from the
     record itself, so a slow machine waits longer instead of failing."""
     item = failed_logins(dynamodb, tables, username)
-    if item:
+    # A name admitted and never failed has a counter item without failures.
+    if item and "failures" in item:
         time.sleep(max(0.0, back_off_until(item) + 0.05 - time.time()))
 
 

@@ -46,7 +46,7 @@ def test_a_client_off_the_whitelist_writes_nothing(endpoint, user):
     reply, writes = writes_during(
         lambda: approve(endpoint, user, client.proof("POST", endpoint), form=form))
     ROWS.append(("direct approval, client off the whitelist", reply.status, writes))
-    assert reply.status in (400, 401), reply.body
+    assert reply.status == 403, reply.body
     assert json.loads(reply.body)["error"] == "unauthorized_client"
     assert writes == [], writes
 
