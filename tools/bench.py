@@ -45,6 +45,9 @@ def arguments():
                         help="check the bench: debug binaries, 2 runs, no criterion or zip")
     parser.add_argument("--focus", action="store_true",
                         help="only the cold start over TLS and its split, and the token endpoint")
+    parser.add_argument("--directories", action="store_true",
+                        help="only each directory's figures (the users table, LDAP, LDAP "
+                             "through a 5 ms relay, Cognito)")
     parser.add_argument("--enumeration", metavar="BINDIR",
                         help="only the 401 medians, with the binaries in BINDIR (20 runs)")
     return parser.parse_args()
@@ -71,10 +74,14 @@ def main():
     if args.enumeration:
         return enumeration_only(args.enumeration)
     plan = Plan.dry() if args.dry_run else Plan.full()
+    sections = EVERY_SECTION
+    if args.focus:
+        sections = FOCUS_SECTIONS
+    elif args.directories:
+        sections = [directory_rows]
     with local_stack(plan.bindir) as stack:
-        rows = [row for section in (FOCUS_SECTIONS if args.focus else EVERY_SECTION)
-                for row in section(plan, stack)]
-    print_table(rows + build_rows(plan, args.focus), heading(plan))
+        rows = [row for section in sections for row in section(plan, stack)]
+    print_table(rows + build_rows(plan, args.focus or args.directories), heading(plan))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 """Each directory the function can check passwords with (the users table, LDAP against the
-slapd scripts/bench.sh starts, Cognito against moto): a direct approval's cold start and
-warm time, and whether a 401 tells what failed: the medians of an unknown name, a wrong
-password and a disabled user's right password, interleaved on one warm instance, the
-failed-logins record reset before each (as bench_enumeration does), within 15 %."""
+slapd scripts/bench.sh starts, and through a relay that holds each packet 5 ms each way,
+as a directory in another network would; Cognito against moto): a direct approval's cold
+start and warm time, and whether the answer's time tells what failed: the medians of an
+unknown name, a wrong password, a disabled user's right password and (the 302 with
+access_denied of check 11) the right password of a user the application is not open to,
+interleaved on one warm instance, the failed-logins record reset before each (as
+bench_enumeration does), within 15 %."""
 
 import os
 import statistics
@@ -10,10 +13,12 @@ import time
 import uuid
 
 import boto3
+import tcp_relay
 
 from bench_answers import check, issued, status_is
+from bench_setup import QUAY_REDIRECT
 from bench_enumeration import FAILED_LOGINS_TABLE
-from bench_events import event, with_auth
+from bench_events import event, with_auth, with_body
 from bench_timing import Instance, cold_start, warm_latency
 
 SUFFIX = "dc=example,dc=org"
@@ -22,9 +27,14 @@ SUFFIX = "dc=example,dc=org"
 PEOPLE = {
     "users": (("username", "passwordhere"), ("disabled-user", "disabled-password")),
     "ldap": (("alice", "alice-password"), ("bob", "bob-password")),
+    "ldap, 5 ms relay": (("alice", "alice-password"), ("carol", "carol-password")),
     "cognito": (("alice", "Alice-password-1"), ("carol", "Carol-password-1")),
 }
 UNKNOWN = "no-such-user"
+# An application open to one other user only: the right password of anyone else is
+# answered 302 with access_denied (check 11), after the same work as a token.
+CLOSED = "bench_closed_app"
+RELAY_DELAY_S = 0.005
 
 
 def _ldap(stack):
@@ -39,6 +49,18 @@ def _ldap(stack):
         "DIRECT_OAUTH_LDAP_USER_BASE": f"ou=people,{SUFFIX}",
         "DIRECT_OAUTH_LDAP_GROUP_BASE": f"ou=groups,{SUFFIX}",
     }
+
+
+def _ldap_relay(stack):
+    port = int(os.environ["LDAP_URL"].rsplit(":", 1)[1])
+    relay = tcp_relay.start(port, RELAY_DELAY_S)
+    return dict(_ldap(stack), DIRECT_OAUTH_LDAP_URL=f"ldap://127.0.0.1:{relay}")
+
+
+def _close_an_application(stack):
+    stack.admin("app", "add", CLOSED, "--redirect-uri", QUAY_REDIRECT, "--allow-user",
+                "someone-else")
+    stack.admin("whitelist", "add", CLOSED)
 
 
 def _cognito(stack):
@@ -70,47 +92,63 @@ def _disable(stack, env, binary, backend):
     stack.admin("user", "disable", name, "--yes")
 
 
-def _interleaved_401s(binary, env, backend, runs):
-    (right, _), disabled = PEOPLE[backend]
-    logins = {"unknown": (UNKNOWN, PEOPLE[backend][0][1]), "wrong": (right, "wrong-password"),
-              "disabled": disabled}
+def _interleaved_refusals(binary, env, backend, runs):
+    (right, right_password), disabled = PEOPLE[backend]
+    closed = with_body(event(), f"client_id={CLOSED}&redirect_uri={QUAY_REDIRECT}"
+                                "&scope=repo:read")
+    logins = {"unknown": (event(), UNKNOWN, right_password, 401),
+              "wrong": (event(), right, "wrong-password", 401),
+              "disabled": (event(), *disabled, 401),
+              "not allowed": (closed, right, right_password, 302)}
     ddb = boto3.client("dynamodb")
     times = {kind: [] for kind in logins}
     bodies = set()
     with Instance(binary, env) as fn:
         for i in range(runs * len(logins)):
             kind = list(logins)[i % len(logins)]
-            name, password = logins[kind]
+            ev, name, password, status = logins[kind]
             ddb.delete_item(TableName=FAILED_LOGINS_TABLE, Key={"username": {"S": name}})
             t0 = time.monotonic()
-            got, reply, at = fn.invoke(with_auth(event(), name, password))
-            check(got == "response", f"{backend} 401 {kind} #{i}: want a response", reply)
-            status_is(401)(reply, f"{backend} 401 {kind} #{i}")
-            bodies.add(reply.get("body"))
+            got, reply, at = fn.invoke(with_auth(ev, name, password))
+            check(got == "response", f"{backend} {kind} #{i}: want a response", reply)
+            status_is(status)(reply, f"{backend} {kind} #{i}")
+            if status == 401:
+                bodies.add(reply.get("body"))
+            else:
+                location = (reply.get("headers") or {}).get("location", "")
+                check("error=access_denied" in location, f"{backend} {kind}: access_denied",
+                      reply)
             times[kind].append((at - t0) * 1000)
     check(len(bodies) == 1, f"{backend}: one identical answer for every failure", bodies)
     return {kind: statistics.median(t) for kind, t in times.items()}
 
 
+BACKENDS = (("users", None), ("ldap", _ldap), ("ldap, 5 ms relay", _ldap_relay),
+            ("cognito", _cognito))
+
+
 def directory_rows(plan, stack):
     binary = plan.binary("authorize-app")
+    _close_an_application(stack)
     rows = []
-    for backend, setup in (("users", None), ("ldap", _ldap), ("cognito", _cognito)):
+    for backend, setup in BACKENDS:
         env = dict(stack.env, **(setup(stack) if setup else {}))
         right = with_auth(event(), *PEOPLE[backend][0])
         colds = [cold_start(binary, env, right, issued, f"{backend} cold #{i}")[0]
                  for i in range(plan.runs)]
         warm = warm_latency(binary, env, right, issued, f"{backend} warm", plan.warm_runs)
         _disable(stack, env, binary, backend)
-        m = _interleaved_401s(binary, env, backend, plan.login_runs)
+        m = _interleaved_refusals(binary, env, backend, plan.login_runs)
         spread = (max(m.values()) - min(m.values())) / max(m.values()) * 100
         rows += [
             (f"{backend}: direct approval, cold (median of {plan.runs})", "",
              f"{statistics.median(colds):.1f} ms"),
             (f"{backend}: direct approval, warm (median of {plan.warm_runs})", "",
              f"{warm:.2f} ms"),
-            (f"{backend}: 401 medians unknown / wrong / disabled (n={plan.login_runs})", "",
-             f"{m['unknown']:.2f} / {m['wrong']:.2f} / {m['disabled']:.2f} ms"),
-            (f"{backend}: 401 medians, fastest vs slowest", "within 15%", f"{spread:.1f}%"),
+            (f"{backend}: medians unknown / wrong / disabled / not allowed "
+             f"(n={plan.login_runs})", "",
+             " / ".join(f"{m[k]:.2f}" for k in ("unknown", "wrong", "disabled",
+                                                "not allowed")) + " ms"),
+            (f"{backend}: those medians, fastest vs slowest", "within 15%", f"{spread:.1f}%"),
         ]
     return rows
