@@ -136,6 +136,17 @@ impl<D: Deps> Flow<D> {
                 "the application's tokens were revoked since the code was issued".into(),
             ));
         }
+        // The code's scopes as the application and the catalogue are now: an operator's
+        // edit since the code was issued holds, as at a check. (The user's state is held
+        // by the token write's condition: enabled, the generation the code was issued at.)
+        let ceiling = app.scope_ceiling.as_ref();
+        let allowed =
+            |s: &String| self.settings.scopes.contains(s) && ceiling.is_none_or(|c| c.contains(s));
+        if !code.scopes.iter().all(allowed) {
+            return Err(ApiError::InvalidGrant(
+                "the code's scopes are no longer the application's".into(),
+            ));
+        }
         let user = Verified {
             username: code.username.clone(),
             password_hash: None,

@@ -306,6 +306,18 @@ async fn exchange_a_user_changed_since_the_code_gets_nothing() {
 }
 
 #[tokio::test]
+async fn exchange_an_application_s_ceiling_lowered_since_the_code_holds() {
+    let f = flow();
+    let code = code_for(&f, CLIENT, "").await;
+    let mut app = f.store().application(CLIENT).unwrap();
+    app.scope_ceiling = Some(["user:read".to_string()].into());
+    f.store().put_application(app);
+    let r = exchange(&f, None, &grant(CLIENT, &code, VERIFIER)).await;
+    assert_eq!(json(&r)["error"], "invalid_grant", "{}", r.body());
+    assert!(f.store().tokens().is_empty());
+}
+
+#[tokio::test]
 async fn exchange_confidential_clients_prove_their_secret() {
     let f = confidential();
     let code = code_for(&f, "multi", "&redirect_uri=https://a.example/cb").await;
