@@ -13,8 +13,9 @@ from deploy_model import ACCOUNT, REGION, SETTINGS, Deployment, condition_parame
 from deploy_checks import POLICY_NAMES
 
 
-def grants(directory):
-    """{action: set of resources} of the function's role with `directory` chosen."""
+def grants(directory, principal=iam_eval.AUTHORIZE_APP):
+    """{action: set of resources} of the principal's policy (the function's role by
+    default) with `directory` chosen."""
     template = iam_policies.read_template()
     combo = {name: values[0] for name, values in condition_parameters(template).items()}
     combo["Directory"] = directory
@@ -22,7 +23,7 @@ def grants(directory):
     assert not dep.refused, dep.refused
     found, _ = iam_policies.policies(template, dep)
     granted = {}
-    for s in found[iam_eval.AUTHORIZE_APP]:
+    for s in found[principal]:
         for action in s.actions:
             granted.setdefault(action, set()).update(s.resources)
     return granted, dep
@@ -66,3 +67,18 @@ def test_a_directory_needs_its_settings_before_anything_is_created():
         settings = dict(SETTINGS, **{missing: ""})
         dep = Deployment(template, dict(combo, Directory=directory, **settings), POLICY_NAMES)
         assert any(missing in r for r in dep.refused), (directory, dep.refused)
+
+
+@pytest.mark.parametrize("directory", ["ldap", "cognito"])
+def test_an_operator_may_run_user_sync_against_the_stack_s_directory_only(directory):
+    """OperatorPolicy with a directory: what `user sync` reads of it (the bind password's
+    parameter, or the pool's users), on that resource only; nothing of it without one."""
+    plain, _ = grants("users", iam_eval.CLI)
+    chosen, _ = grants(directory, iam_eval.CLI)
+    added = {a: r - plain.get(a, set()) for a, r in chosen.items()}
+    added = {a: r for a, r in added.items() if r}
+    if directory == "ldap":
+        assert added == {"ssm:GetParameter": {BIND}}
+    else:
+        assert added == {"cognito-idp:ListUsers": {POOL}}
+    assert not any(a.startswith("cognito-idp:") for a in plain)

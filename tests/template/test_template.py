@@ -312,7 +312,7 @@ def test_the_operator_policy_names_actions_and_resources():
     actions = set()
     for s in policy["Properties"]["PolicyDocument"]["Statement"]:
         if "Fn::If" in s:
-            assert s["Fn::If"][0] == "SecureWhitelist", s
+            assert s["Fn::If"][0] in ("SecureWhitelist", "UseLdap", "UseCognito"), s
             s = s["Fn::If"][1]
         acts = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
         actions.update(acts)

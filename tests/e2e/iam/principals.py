@@ -26,6 +26,10 @@ NOT_EXERCISED = {
     # make the call, and tests/template/test_directory_iam.py checks the grant's resource.
     "cognito-idp:AdminInitiateAuth": "granted only with Directory=cognito; the flows here "
                                      "run the default deployment, whose users are the table's",
+    # OperatorPolicy's, for user sync with Directory=cognito (tests/e2e/test_identity.py
+    # runs it against moto's pools; test_directory_iam.py checks the grant's resource).
+    "cognito-idp:ListUsers": "granted only with Directory=cognito, for user sync; the flows "
+                             "here run the default deployment, which has no directory",
 }
 # What Lambda calls to attach a function to a VPC (VpcSubnetIds), not the function's code.
 NOT_EXERCISED.update({action: "Lambda's own calls to attach the function to a VPC's "
