@@ -8,6 +8,7 @@ gone or locked in the directory, and their tokens are refused at once.
 Each case prints a row for the note (spelling, answer, record reached, token valid)."""
 
 import base64
+import json
 import os
 import subprocess
 import unicodedata
@@ -17,7 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import pytest
 
-from conftest import ROOT, basic, require, tokens_of, v2_event, wait_out_back_off
+from conftest import (ROOT, Function, basic, require, tokens_of, v2_event,
+                      wait_out_back_off)
 from test_concurrency import TABLES, own_env, run
 from test_directories import FORM, SUFFIX, Ldap, backend  # noqa: F401 (a fixture)
 
@@ -162,6 +164,44 @@ def test_user_sync_disables_the_gone_and_the_locked(backend, start_function):
         assert valid(b, tokens[name]) is enabled, name
     again = run(b.stack_env, "user", "sync").stdout
     assert "disabled 0" in again, again
+
+
+# What EventBridge sends a function on a schedule (UserSyncSchedule).
+SCHEDULED = {"version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+             "detail-type": "Scheduled Event", "source": "aws.events",
+             "account": "123456789012", "time": "2026-12-07T09:00:00Z", "region": "us-east-1",
+             "resources": ["arn:aws:events:us-east-1:123456789012:rule/user-sync"],
+             "detail": {}}
+
+
+def test_the_scheduled_user_sync_does_what_the_cli_does(backend, tmp_path):
+    """The user-sync binary, as the stack's scheduled function, on a Runtime API."""
+    from runtime_api import RuntimeApi
+    b = backend
+    name = "sched" + uuid.uuid4().hex[:6]
+    b.add(name, b.people["alice"])
+    f = Function(b.stack_env)
+    try:
+        assert login(f, name, b.people["alice"])[0] == 302
+    finally:
+        f.stop()
+    b.remove(name)
+    api = RuntimeApi()
+    with open(tmp_path / "user-sync.log", "wb") as log:
+        proc = api.start_function(os.path.join(ROOT, "target", "debug", "user-sync"),
+                                  b.stack_env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            kind, reply, _ = api.invoke(SCHEDULED)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+            api.close()
+    ROWS.append((b.name, "scheduled user sync", json.dumps(reply), "", ""))
+    assert kind == "response", reply
+    assert name in reply["disabled"], reply
+    assert record(b, name)["enabled"] == {"BOOL": False}
+    lines = (tmp_path / "user-sync.log").read_text()
+    assert "user_disabled_by_sync" in lines and name in lines, lines
 
 
 def lock(b, name):
