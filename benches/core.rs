@@ -29,8 +29,13 @@ impl LookupReader for FixedStore {
 }
 
 impl UserLinker for FixedStore {
-    async fn link_user(&self, username: &str, link: &DirectoryLink) -> Result<User, StoreError> {
-        Ok(User::linked(username, link))
+    async fn link_user(
+        &self,
+        username: &str,
+        link: &DirectoryLink,
+        since: u64,
+    ) -> Result<User, StoreError> {
+        Ok(User::linked(username, link, since))
     }
 }
 

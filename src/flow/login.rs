@@ -8,6 +8,7 @@ use tracing::warn;
 
 use super::{Deps, Flow, unavailable};
 use crate::basic_auth::Credentials;
+use crate::clock::Clock;
 use crate::directory::{Directory, Verdict};
 use crate::error::ApiError;
 use crate::identifier;
@@ -69,7 +70,7 @@ impl<D: Deps> Flow<D> {
             Some(user) if user.username == key && user.link.as_ref() == Some(&link) => user.clone(),
             _ => self
                 .store
-                .link_user(&key, &link)
+                .link_user(&key, &link, self.clock.now_ms())
                 .await
                 .map_err(unavailable)?,
         };

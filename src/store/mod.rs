@@ -180,15 +180,17 @@ pub trait LookupReader: Send + Sync {
 /// disable`, `token revoke --user`). It holds no password.
 pub trait UserLinker: Send + Sync {
     /// The record keyed `username` (the directory's name in its normal form): written now
-    /// if there is none (enabled, generation 0, `link`), else the one there, read
-    /// consistently. A record there with no link and nothing of its own (no password, not
-    /// a superuser: one a login made before records remembered their directory) is
-    /// adopted, the link set on the condition it is still so; any other is returned as
-    /// it is, for the caller to refuse when its link is not `link`.
+    /// if there is none (enabled, `link`, its generation `since`: see [`User::linked`]),
+    /// else the one there, read consistently. A record there with no link and nothing of
+    /// its own (no password, not a superuser: one a login made before records remembered
+    /// their directory) is adopted, the link set and its tokens voided (whose they were is
+    /// unknown), on the condition it is still so; any other is returned as it is, for the
+    /// caller to refuse when its link is not `link`.
     fn link_user(
         &self,
         username: &str,
         link: &DirectoryLink,
+        since: u64,
     ) -> impl Future<Output = Result<User, StoreError>> + Send;
 }
 
@@ -214,15 +216,18 @@ pub trait LinkedUsers: Send + Sync {
 }
 
 impl User {
-    /// A directory user's first local record: the directory holds the password.
-    pub fn linked(username: &str, link: &DirectoryLink) -> User {
+    /// A directory user's first local record: the directory holds the password. Its
+    /// generation, and the one its tokens start from, is `since` (the time it is made, in
+    /// ms): above any earlier record of the name's, so a token of someone who held the name
+    /// before, and whose record was removed, never comes back to life for this person.
+    pub fn linked(username: &str, link: &DirectoryLink, since: u64) -> User {
         User {
             username: username.into(),
             password_hash: String::new(),
             enabled: true,
             superuser: false,
-            generation: 0,
-            tokens_from: 0,
+            generation: since,
+            tokens_from: since,
             link: Some(link.clone()),
         }
     }

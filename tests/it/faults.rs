@@ -131,9 +131,14 @@ impl<S: LookupReader> LookupReader for Faulty<S> {
 }
 
 impl<S: UserLinker> UserLinker for Faulty<S> {
-    async fn link_user(&self, username: &str, link: &DirectoryLink) -> Result<User, StoreError> {
+    async fn link_user(
+        &self,
+        username: &str,
+        link: &DirectoryLink,
+        since: u64,
+    ) -> Result<User, StoreError> {
         self.check(Operation::LinkUser)?;
-        self.inner.link_user(username, link).await
+        self.inner.link_user(username, link, since).await
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use direct_oauth::directory::ldap::LdapSettings;
-use direct_oauth::directory::{Directory, Standing, Verdict};
+use direct_oauth::directory::{Directory, DirectoryError, Standing, Verdict};
 use ldap3::LdapConnAsync;
 
 use crate::directory_contract::BUDGET;
@@ -64,19 +64,21 @@ async fn a_person_is_found_by_entry_uuid_and_known_locked_or_gone() {
     else {
         panic!("bob signs in");
     };
-    assert_eq!(identity.id, user_dn("bob"));
+    assert_eq!(identity.id, format!("dn:{}", user_dn("bob")));
     assert_eq!(
         by_dn.standing(&identity.id, BUDGET).await,
         Ok(Standing::Active)
     );
     assert_eq!(
-        by_dn.standing(&user_dn("nobody-here"), BUDGET).await,
+        by_dn
+            .standing(&format!("dn:{}", user_dn("nobody-here")), BUDGET)
+            .await,
         Ok(Standing::Gone)
     );
 }
 
 #[tokio::test]
-async fn a_password_policy_s_lockout_is_seen_by_user_sync() {
+async fn a_lockout_by_failed_binds_is_no_offboarding_but_an_administrator_s_lock_is() {
     let Some(s) = slapd() else { return };
     let d = directory(settings(&s.url));
     let name = unique_name("locked-");
@@ -98,5 +100,28 @@ async fn a_password_policy_s_lockout_is_seen_by_user_sync() {
         Ok(Verdict::Refused),
         "the directory locked the account after five failed binds"
     );
+    // Anyone can cause that lockout (five wrong passwords), and it ends: user sync must
+    // not turn it into a disabled record and revoked tokens.
+    assert_eq!(d.standing(&identity.id, BUDGET).await, Ok(Standing::Active));
+    admin_set(&dn, "pwdAccountLockedTime", "000001010000Z", &s.url).await;
     assert_eq!(d.standing(&identity.id, BUDGET).await, Ok(Standing::Locked));
+}
+
+#[tokio::test]
+async fn a_missing_base_is_the_operator_s_trouble_never_everyone_gone() {
+    let Some(s) = slapd() else { return };
+    let d = directory(LdapSettings {
+        user_base: format!("ou=nowhere,{SUFFIX}"),
+        ..settings(&s.url)
+    });
+    let login = d.authenticate("bob", "bob-password", BUDGET).await;
+    assert!(
+        matches!(login, Err(DirectoryError::Misconfigured(_))),
+        "503, never a refusal counted against bob: {login:?}"
+    );
+    let standing = d.standing("5a1f-not-looked-up", BUDGET).await;
+    assert!(
+        matches!(standing, Err(DirectoryError::Misconfigured(_))),
+        "never Gone, or a sync would disable everyone: {standing:?}"
+    );
 }

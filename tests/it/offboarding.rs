@@ -23,7 +23,7 @@ fn people() -> (MemoryStore, MemoryDirectory) {
     let directory = MemoryDirectory::default();
     for name in ["dora", "erin", "fay", "gus", "hal"] {
         directory.put_user(name, "pw", &[]);
-        store.put_user(User::linked(name, &link(name)));
+        store.put_user(User::linked(name, &link(name), 0));
     }
     store.put_user(User {
         username: "table-user".into(),
@@ -94,7 +94,7 @@ async fn a_record_relinked_to_another_person_meanwhile_is_left_alone() {
     let (store, directory) = people();
     directory.remove_user("fay");
     // Between the page and the write, the name went to another person of the directory.
-    store.put_user(User::linked("fay", &link("fay-2")));
+    store.put_user(User::linked("fay", &link("fay-2"), 0));
     let disabled = store_disable(&store, "fay", &link("fay")).await;
     assert!(!disabled, "the write is conditional on the person");
     assert!(store.user("fay").unwrap().enabled);

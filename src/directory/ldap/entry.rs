@@ -2,10 +2,9 @@
 //! whether the directory locked them, and the filter for their groups.
 
 use ldap3::{SearchEntry, ldap_escape};
-use tracing::warn;
 
 use super::LdapSettings;
-use crate::directory::Identity;
+use crate::directory::{DirectoryError, Identity};
 use crate::identifier::login_key;
 use crate::secret::hex;
 
@@ -13,17 +12,14 @@ use crate::secret::hex;
 /// operational, so asked for by name), Active Directory's account flags, 389/Red Hat
 /// Directory Server's lock.
 pub(super) const LOCKED_TIME: &str = "pwdAccountLockedTime";
+/// ppolicy's value for an account an administrator locked (draft-behera-ldap-password-
+/// policy §5.3.3): it never unlocks by itself. Any other time is a lockout by failed binds.
+pub(super) const ADMIN_LOCK: &str = "000001010000Z";
 pub(super) const ACCOUNT_CONTROL: &str = "userAccountControl";
 pub(super) const ACCOUNT_LOCK: &str = "nsAccountLock";
 
 /// RFC 4511's noSuchObject: the search's base is gone.
 pub(super) const NO_SUCH_OBJECT: u32 = 32;
-
-/// An id that is a DN (an entry without the id attribute is known by its DN): ids such
-/// as `entryUUID` or hex never hold `=`.
-pub(super) fn is_dn(id: &str) -> bool {
-    id.contains('=')
-}
 
 /// A hex id as a filter's binary value (`\ab\cd...`), as Active Directory's `objectGUID`
 /// is matched; anything not hex is escaped as text.
@@ -45,36 +41,42 @@ pub(super) struct Entry {
 }
 
 impl Entry {
-    /// The login name is the attribute's value as stored: of several, the one the typed
-    /// name matches (as the directory matched it); the id is the id attribute's (hex when
-    /// binary, as Active Directory's `objectGUID`), else the DN.
-    pub(super) fn read(mut entry: SearchEntry, typed: &str, s: &LdapSettings) -> Entry {
-        let names = take(&mut entry, &s.uid_attr);
-        let wanted = login_key(typed);
-        let username = match names.iter().find(|n| login_key(n) == wanted) {
-            Some(name) => name.clone(),
-            None => {
-                warn!(
-                    attribute = %s.uid_attr,
-                    "the entry's login attribute is not readable by the service account; \
-                     the name as typed stands for it"
-                );
-                names
-                    .into_iter()
-                    .next()
-                    .unwrap_or_else(|| typed.trim().into())
-            }
+    /// Who the entry is. The login name is the attribute's value as stored: of several
+    /// (aliases), the first in normal-form order, whatever was typed, so every alias is
+    /// one person; an entry whose login attribute the service account cannot read is the
+    /// operator's problem (503), never the name as typed. The id is the id attribute's
+    /// value (Active Directory's binary `objectGUID` as hex), else `dn:` and the DN.
+    pub(super) fn read(mut entry: SearchEntry, s: &LdapSettings) -> Result<Entry, DirectoryError> {
+        let mut names = take(&mut entry, &s.uid_attr);
+        names.sort_by_key(|n| login_key(n));
+        let Some(username) = names.into_iter().next() else {
+            return Err(DirectoryError::Misconfigured(format!(
+                "the entry's {} is not readable by the service account",
+                s.uid_attr
+            )));
         };
-        let id = take(&mut entry, &s.id_attr)
-            .into_iter()
-            .next()
-            .or_else(|| take_binary(&mut entry, &s.id_attr).map(|b| hex(&b)))
-            .unwrap_or_else(|| entry.dn.clone());
-        Entry {
+        let id = if is_binary_id(&s.id_attr) {
+            let text = take(&mut entry, &s.id_attr).into_iter().next();
+            text.map(String::into_bytes)
+                .or_else(|| take_binary(&mut entry, &s.id_attr))
+                .map(|bytes| hex(&bytes))
+        } else {
+            take(&mut entry, &s.id_attr).into_iter().next()
+        };
+        let id = id.unwrap_or_else(|| format!("{DN_ID}{}", entry.dn));
+        Ok(Entry {
             dn: entry.dn,
             identity: Identity { username, id },
-        }
+        })
     }
+}
+
+/// An id that is an entry's DN (an entry without the id attribute) starts so.
+pub(super) const DN_ID: &str = "dn:";
+
+/// Active Directory's `objectGUID` is sixteen bytes, kept as hex whatever they look like.
+pub(super) fn is_binary_id(attr: &str) -> bool {
+    attr.eq_ignore_ascii_case("objectGUID")
 }
 
 /// An attribute's values, its name matched without regard to case (a server answers in
@@ -129,7 +131,6 @@ mod tests {
     fn a_binary_id_is_matched_byte_by_byte() {
         assert_eq!(binary_value("0aFF"), "\\0a\\FF");
         assert_eq!(binary_value("x*"), "x\\2a");
-        assert!(is_dn("uid=a,ou=people,dc=x") && !is_dn("6f1c-42"));
     }
 
     #[test]

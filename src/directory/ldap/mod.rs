@@ -17,8 +17,8 @@ use tracing::warn;
 
 use super::{Directory, DirectoryError, Standing, Verdict, within};
 use entry::{
-    ACCOUNT_CONTROL, ACCOUNT_LOCK, Entry, LOCKED_TIME, NO_SUCH_OBJECT, binary_value, group_filter,
-    is_dn, take,
+    ACCOUNT_CONTROL, ACCOUNT_LOCK, ADMIN_LOCK, DN_ID, Entry, LOCKED_TIME, NO_SUCH_OBJECT,
+    binary_value, group_filter, is_binary_id, take,
 };
 
 mod entry;
@@ -154,7 +154,7 @@ impl<P: BindPassword> LdapDirectory<P> {
             .search(&s.user_base, Scope::Subtree, &filter, attrs)
             .await?;
         match <[SearchEntry; 1]>::try_from(entries) {
-            Ok([entry]) => Ok(Some(Entry::read(entry, typed, s))),
+            Ok([entry]) => Entry::read(entry, s).map(Some),
             Err(entries) if entries.is_empty() => Ok(None),
             Err(entries) => {
                 warn!(
@@ -181,23 +181,25 @@ impl<P: BindPassword> LdapDirectory<P> {
     }
 
     /// Where the entry whose id (or, for an entry known by its DN, whose DN) is `id`
-    /// stands: gone when no entry matches the user filter any more, locked when a password
-    /// policy locked it (`pwdAccountLockedTime`) or an administrator disabled it (Active
-    /// Directory's `userAccountControl` flag 2, `nsAccountLock`).
+    /// stands: gone when no entry matches the user filter any more, locked when an
+    /// administrator locked it (ppolicy's `pwdAccountLockedTime` of `000001010000Z`) or
+    /// disabled it (Active Directory's `userAccountControl` flag 2, `nsAccountLock`). A
+    /// lockout by failed binds is not offboarding: anyone can cause one, and it ends.
     async fn find_by_id(&self, id: &str) -> Result<Standing, DirectoryError> {
         let s = &self.settings;
         let attrs = vec![LOCKED_TIME, ACCOUNT_CONTROL, ACCOUNT_LOCK];
-        let entries = if is_dn(id) {
-            self.search(id, Scope::Base, &s.user_filter, attrs).await?
-        } else {
-            let value = if s.id_attr.eq_ignore_ascii_case("objectGUID") {
-                binary_value(id)
-            } else {
-                ldap_escape(id).into_owned()
-            };
-            let filter = format!("(&{}({}={value}))", s.user_filter, s.id_attr);
-            self.search(&s.user_base, Scope::Subtree, &filter, attrs)
-                .await?
+        let entries = match id.strip_prefix(DN_ID) {
+            Some(dn) => self.search(dn, Scope::Base, &s.user_filter, attrs).await?,
+            None => {
+                let value = if is_binary_id(&s.id_attr) {
+                    binary_value(id)
+                } else {
+                    ldap_escape(id).into_owned()
+                };
+                let filter = format!("(&{}({}={value}))", s.user_filter, s.id_attr);
+                self.search(&s.user_base, Scope::Subtree, &filter, attrs)
+                    .await?
+            }
         };
         let Ok([mut entry]) = <[SearchEntry; 1]>::try_from(entries) else {
             return Ok(Standing::Gone);
@@ -207,7 +209,9 @@ impl<P: BindPassword> LdapDirectory<P> {
             .first()
             .and_then(|v| v.parse::<u32>().ok())
             .is_some_and(|flags| flags & 2 != 0);
-        let locked = !take(&mut entry, LOCKED_TIME).is_empty()
+        let locked = take(&mut entry, LOCKED_TIME)
+            .iter()
+            .any(|t| t == ADMIN_LOCK)
             || take(&mut entry, ACCOUNT_LOCK)
                 .first()
                 .is_some_and(|v| v.eq_ignore_ascii_case("true"));
@@ -218,8 +222,7 @@ impl<P: BindPassword> LdapDirectory<P> {
         })
     }
 
-    /// A search on the service connection, made again once if it was broken. A base that
-    /// does not exist (an entry gone) finds nothing.
+    /// A search on the service connection, made again once if it was broken.
     async fn search(
         &self,
         base: &str,
@@ -240,7 +243,9 @@ impl<P: BindPassword> LdapDirectory<P> {
             match answer {
                 Ok(result) => {
                     *held = Some(ldap);
-                    if result.1.rc == NO_SUCH_OBJECT {
+                    // An entry looked up by its DN that is gone: nothing found. A base
+                    // the configuration names that is missing stays the operator's.
+                    if scope == Scope::Base && result.1.rc == NO_SUCH_OBJECT {
                         return Ok(Vec::new());
                     }
                     let (entries, result) = result.non_error().map_err(misconfigured)?;

@@ -7,8 +7,13 @@ use super::{DynamoStore, conditional};
 use crate::store::{DirectoryLink, LinkedUsers, StoreError, User, UserLinker};
 
 impl UserLinker for DynamoStore {
-    async fn link_user(&self, username: &str, link: &DirectoryLink) -> Result<User, StoreError> {
-        let fresh = User::linked(username, link);
+    async fn link_user(
+        &self,
+        username: &str,
+        link: &DirectoryLink,
+        since: u64,
+    ) -> Result<User, StoreError> {
+        let fresh = User::linked(username, link, since);
         let written = self
             .put_item(
                 &self.tables.users,
@@ -27,14 +32,17 @@ impl UserLinker for DynamoStore {
             return Ok(there);
         }
         // A record a login made before records named their directory: adopted, on the
-        // condition that nothing made it anybody's meanwhile.
+        // condition that nothing made it anybody's meanwhile. Whose its tokens were is
+        // unknown (any spelling's login could have made it), so they are void from now.
         let [directory, id] = item::link_attributes(link);
         let adopt = self
             .client
             .update_item()
             .table_name(&self.tables.users)
             .key(attr::USERNAME, AttributeValue::S(username.into()))
-            .update_expression("SET #d = :d, #i = :i")
+            .update_expression(
+                "SET #d = :d, #i = :i, tokens_from = generation + :one ADD generation :one",
+            )
             .condition_expression(
                 "attribute_exists(username) AND attribute_not_exists(#i) \
                  AND password_hash = :empty AND (attribute_not_exists(superuser) \
@@ -46,6 +54,7 @@ impl UserLinker for DynamoStore {
             .expression_attribute_values(":i", id.1)
             .expression_attribute_values(":empty", AttributeValue::S(String::new()))
             .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .expression_attribute_values(":one", item::n(1))
             .send()
             .await
             .map(|_| ());
@@ -120,6 +129,7 @@ impl LinkedUsers for DynamoStore {
             .expression_attribute_values(":i", id.1)
             .expression_attribute_values(":yes", AttributeValue::Bool(true))
             .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .expression_attribute_values(":one", item::n(1))
             .expression_attribute_values(":one", item::n(1))
             .send()
             .await

@@ -59,6 +59,11 @@ impl MemoryStore {
         self.with(|i| i.users.insert(user.username.clone(), user));
     }
 
+    /// Removes a user's record, as an operator may.
+    pub fn remove_user(&self, username: &str) {
+        self.with(|i| i.users.remove(username));
+    }
+
     pub fn put_application(&self, app: Application) {
         self.with(|i| i.applications.insert(app.client_id.clone(), app));
     }

@@ -5,14 +5,21 @@ use super::MemoryStore;
 use crate::store::{DirectoryLink, LinkedUsers, StoreError, User, UserLinker};
 
 impl UserLinker for MemoryStore {
-    async fn link_user(&self, username: &str, link: &DirectoryLink) -> Result<User, StoreError> {
+    async fn link_user(
+        &self,
+        username: &str,
+        link: &DirectoryLink,
+        since: u64,
+    ) -> Result<User, StoreError> {
         self.with(|i| {
             let user = i
                 .users
                 .entry(username.to_string())
-                .or_insert_with(|| User::linked(username, link));
+                .or_insert_with(|| User::linked(username, link, since));
             if user.is_unclaimed() {
                 user.link = Some(link.clone());
+                user.generation += 1;
+                user.tokens_from = user.generation;
             }
             Ok(user.clone())
         })

@@ -108,15 +108,15 @@ async fn a_directory_user_gets_a_token_and_a_local_record_at_the_first_login() {
     let record = store.user("dora").expect("a local record");
     assert_eq!(
         record,
-        User::linked("dora", &dora_link()),
-        "enabled, generation 0, no password"
+        User::linked("dora", &dora_link(), NOW_MS),
+        "enabled, no password, generation from the time it was made"
     );
     let tokens = store.tokens();
     assert_eq!(tokens.len(), 2);
     assert!(
         tokens
             .iter()
-            .all(|t| t.username == "dora" && t.user_generation == 0)
+            .all(|t| t.username == "dora" && t.user_generation == NOW_MS)
     );
 }
 
@@ -127,7 +127,7 @@ async fn wrong_unknown_empty_removed_and_disabled_answer_alike_and_count() {
     directory.inner.put_user("ivy", "ivy-password", &[]);
     store.put_user(User {
         enabled: false,
-        ..User::linked("dora", &dora_link())
+        ..User::linked("dora", &dora_link(), 0)
     });
     let r = f
         .handle(&post(Some(&basic("erin", "erin-password")), GOOD_BODY))

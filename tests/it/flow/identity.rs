@@ -15,7 +15,7 @@ async fn a_disabled_directory_user_stays_disabled_under_every_spelling() {
     let (f, store, _, clock) = directory_harness();
     store.put_user(User {
         enabled: false,
-        ..User::linked("dora", &dora_link())
+        ..User::linked("dora", &dora_link(), 0)
     });
     for spelling in SPELLINGS.into_iter().chain(["dora"]) {
         let r = f
@@ -58,12 +58,18 @@ async fn every_spelling_gets_the_directory_s_own_user_and_record() {
     assert_eq!(r.status(), 302, "a decomposed spelling: {}", r.body());
     let holders: BTreeSet<String> = store.tokens().into_iter().map(|t| t.username).collect();
     assert_eq!(holders, ["dora".to_string(), "zo\u{eb}".to_string()].into());
-    assert_eq!(store.user("dora"), Some(User::linked("dora", &dora_link())));
+    assert_eq!(
+        store.user("dora"),
+        Some(User::linked("dora", &dora_link(), NOW_MS))
+    );
     let zoe = DirectoryLink {
         directory: "memory".into(),
         id: "mem-Zo\u{eb}".into(),
     };
-    assert_eq!(store.user("zo\u{eb}"), Some(User::linked("zo\u{eb}", &zoe)));
+    assert_eq!(
+        store.user("zo\u{eb}"),
+        Some(User::linked("zo\u{eb}", &zoe, NOW_MS))
+    );
 }
 
 #[tokio::test]
@@ -105,7 +111,7 @@ async fn a_login_never_takes_over_a_record_that_is_not_the_person_s() {
             "quinn",
             User {
                 password_hash: hashed,
-                ..User::linked("quinn", &dora_link())
+                ..User::linked("quinn", &dora_link(), 0)
             },
         ),
         (
@@ -113,7 +119,7 @@ async fn a_login_never_takes_over_a_record_that_is_not_the_person_s() {
             User {
                 superuser: true,
                 link: None,
-                ..User::linked("pia", &dora_link())
+                ..User::linked("pia", &dora_link(), 0)
             },
         ),
         (
@@ -124,6 +130,7 @@ async fn a_login_never_takes_over_a_record_that_is_not_the_person_s() {
                     directory: "memory".into(),
                     id: "mem-rex-who-left".into(),
                 },
+                0,
             ),
         ),
     ] {
@@ -151,7 +158,7 @@ async fn a_superuser_flag_on_a_local_record_grants_nothing() {
     let (f, store, _) = with_directory();
     store.put_user(User {
         superuser: true,
-        ..User::linked("dora", &dora_link())
+        ..User::linked("dora", &dora_link(), 0)
     });
     let body = "client_id=some_client_id&scope=super:user";
     let r = f
@@ -214,4 +221,32 @@ async fn the_users_table_takes_every_spelling_of_its_own_names() {
     }
     assert!(f.store().failed_logins("gone").is_some());
     assert!(f.store().failed_logins("GONE").is_none());
+}
+
+#[tokio::test]
+async fn a_name_made_again_for_another_person_never_brings_the_old_tokens_back() {
+    let (f, store, directory, clock) = directory_harness();
+    let r = f
+        .handle(&post(Some(&basic("dora", "dora-password")), GOOD_BODY))
+        .await
+        .response;
+    assert_eq!(r.status(), 302, "{}", r.body());
+    let old = store.tokens().pop().expect("dora's token");
+    // Dora leaves; an operator removes her record; another Dora joins the directory.
+    store.remove_user("dora");
+    directory.inner.remove_user("dora");
+    directory.inner.put_user("dora", "new-dora-password", &[]);
+    clock.advance_ms(1);
+    let r = f
+        .handle(&post(Some(&basic("dora", "new-dora-password")), GOOD_BODY))
+        .await
+        .response;
+    assert_eq!(r.status(), 302, "{}", r.body());
+    let record = store.user("dora").unwrap();
+    assert!(
+        old.user_generation < record.tokens_from,
+        "the first Dora's token is void for the record made again: {} < {}",
+        old.user_generation,
+        record.tokens_from
+    );
 }

@@ -39,8 +39,13 @@ impl LookupReader for Overlapping {
 }
 
 impl UserLinker for Overlapping {
-    async fn link_user(&self, username: &str, link: &DirectoryLink) -> Result<User, StoreError> {
-        self.inner.link_user(username, link).await
+    async fn link_user(
+        &self,
+        username: &str,
+        link: &DirectoryLink,
+        since: u64,
+    ) -> Result<User, StoreError> {
+        self.inner.link_user(username, link, since).await
     }
 }
 

@@ -16,32 +16,32 @@ pub(super) async fn a_directory_user_is_linked_once_and_never_over_a_record(
         directory: "ldap".into(),
         id: id.into(),
     };
-    let linked = store.link_user("dora", &link("id-dora")).await.unwrap();
-    assert_eq!(linked, User::linked("dora", &link("id-dora")));
+    let linked = store.link_user("dora", &link("id-dora"), 0).await.unwrap();
+    assert_eq!(linked, User::linked("dora", &link("id-dora"), 0));
     let dora = link("id-dora");
     let (a, b) = tokio::join!(
-        store.link_user("dora", &dora),
-        store.link_user("dora", &dora)
+        store.link_user("dora", &dora, 0),
+        store.link_user("dora", &dora, 0)
     );
     assert_eq!((a.unwrap(), b.unwrap()), (linked.clone(), linked.clone()));
     // Another person who holds the name now gets the record as it is, to be refused.
-    let other = store.link_user("dora", &link("id-other")).await.unwrap();
+    let other = store.link_user("dora", &link("id-other"), 0).await.unwrap();
     assert_eq!(other, linked, "never relinked to another id");
     let disabled = User {
         enabled: false,
         generation: 4,
-        ..User::linked("ned", &link("id-ned"))
+        ..User::linked("ned", &link("id-ned"), 0)
     };
     store.seed_user(disabled.clone()).await;
     assert_eq!(
-        store.link_user("ned", &link("id-ned")).await.unwrap(),
+        store.link_user("ned", &link("id-ned"), 0).await.unwrap(),
         disabled
     );
     // The users table's own user, or a superuser flag an operator set: never taken over.
     let own = user("olga");
     store.seed_user(own.clone()).await;
     assert_eq!(
-        store.link_user("olga", &link("id-olga")).await.unwrap(),
+        store.link_user("olga", &link("id-olga"), 0).await.unwrap(),
         own
     );
     let flagged = User {
@@ -51,7 +51,7 @@ pub(super) async fn a_directory_user_is_linked_once_and_never_over_a_record(
     };
     store.seed_user(flagged.clone()).await;
     assert_eq!(
-        store.link_user("pia", &link("id-pia")).await.unwrap(),
+        store.link_user("pia", &link("id-pia"), 0).await.unwrap(),
         flagged
     );
     // A record a login made before links were kept: adopted, everything else kept.
@@ -63,11 +63,14 @@ pub(super) async fn a_directory_user_is_linked_once_and_never_over_a_record(
     };
     store.seed_user(legacy.clone()).await;
     assert_eq!(
-        store.link_user("quin", &link("id-quin")).await.unwrap(),
+        store.link_user("quin", &link("id-quin"), 0).await.unwrap(),
         User {
             link: Some(link("id-quin")),
+            generation: 3,
+            tokens_from: 3,
             ..legacy
-        }
+        },
+        "adopted, and the tokens of whoever it was made for void"
     );
     let held = verified(&linked);
     let held = Verified {
@@ -93,16 +96,16 @@ pub(super) async fn a_sync_walks_the_linked_records_and_disables_one_person_once
     };
     for name in ["sa", "sb", "sc"] {
         store
-            .seed_user(User::linked(name, &link("ldap", name)))
+            .seed_user(User::linked(name, &link("ldap", name), 0))
             .await;
     }
     store
-        .seed_user(User::linked("sd", &link("cognito", "sd")))
+        .seed_user(User::linked("sd", &link("cognito", "sd"), 0))
         .await;
     store
         .seed_user(User {
             enabled: false,
-            ..User::linked("se", &link("ldap", "se"))
+            ..User::linked("se", &link("ldap", "se"), 0)
         })
         .await;
     store.seed_user(user("sf")).await;
