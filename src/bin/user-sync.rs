@@ -33,16 +33,19 @@ async fn main() -> ExitCode {
         }
     };
     let run = |_: LambdaEvent<Value>| async {
-        let report = offboarding::sync(&store, &directory).await.map_err(|e| {
-            error!(error = %e, "user sync stopped; nothing more disabled");
-            lambda_runtime::Error::from(e.to_string())
-        })?;
+        let options = offboarding::Options::default();
+        let report = offboarding::sync(&store, &directory, options)
+            .await
+            .map_err(|e| {
+                error!(error = %e, "user sync stopped; nothing more disabled");
+                lambda_runtime::Error::from(e.to_string())
+            })?;
         for c in &report.changes {
             info!(
                 event = "user_disabled_by_sync",
                 username = %c.username,
-                directory_id = %c.id,
-                standing = c.standing.as_str()
+                directory_id = c.id.as_deref().unwrap_or_default(),
+                why = c.why.as_str()
             );
         }
         info!(

@@ -35,9 +35,9 @@ pub struct CognitoDirectory {
 /// hides which), a disabled, unconfirmed or reset-pending account. Throttling, Cognito's
 /// own faults and the network are its trouble (503); anything else is the operator's
 /// (503 too, nothing counted): a missing pool or client (`ResourceNotFoundException`),
-/// and `InvalidParameterException`, which Cognito answers when the app client does not
-/// allow `ADMIN_USER_PASSWORD_AUTH`. A name Cognito could not take never reaches it
-/// ([`takes_name`]), so that exception is never the user's.
+/// and the `InvalidParameterException` Cognito answers when the app client does not
+/// allow `ADMIN_USER_PASSWORD_AUTH` ([`names_a_bad_username`] tells it from one about
+/// the name, which most names Cognito could not take never get: [`takes_name`]).
 const REFUSED: [&str; 4] = [
     "NotAuthorizedException",
     "UserNotFoundException",
@@ -55,6 +55,14 @@ impl CognitoDirectory {
     pub fn new(client: Client, settings: CognitoSettings) -> Self {
         CognitoDirectory { client, settings }
     }
+}
+
+/// `InvalidParameterException` is the operator's when it is about the auth flow ("Auth
+/// flow not enabled for this client"); about the name (a character [`takes_name`] let
+/// through and Cognito's pattern does not) it refuses that login as any unknown name is.
+fn names_a_bad_username(code: &str, message: Option<&str>) -> bool {
+    let message = message.unwrap_or_default().to_ascii_lowercase();
+    code == "InvalidParameterException" && !message.contains("flow")
 }
 
 /// Whether Cognito's `USERNAME` constraint takes the name (1-128 characters of letters,
@@ -117,7 +125,7 @@ impl Directory for CognitoDirectory {
             },
             Err(e) => {
                 let code = e.code().unwrap_or_default();
-                if REFUSED.contains(&code) {
+                if REFUSED.contains(&code) || names_a_bad_username(code, e.message()) {
                     Ok(Verdict::Refused)
                 } else if e.as_service_error().is_none() || PASSING.contains(&code) {
                     Err(DirectoryError::Unreachable(
@@ -227,6 +235,15 @@ mod tests {
         assert!(identity(&bare).is_err(), "no name, no login");
         assert!(claims(None).is_err());
         assert!(claims(Some("not a token")).is_err());
+    }
+
+    #[test]
+    fn an_invalid_parameter_is_the_operator_s_only_about_the_flow() {
+        let flow = Some("Auth flow not enabled for this client");
+        assert!(!names_a_bad_username("InvalidParameterException", flow));
+        let name = Some("1 validation error detected: Value at 'username' failed");
+        assert!(names_a_bad_username("InvalidParameterException", name));
+        assert!(!names_a_bad_username("NotAuthorizedException", name));
     }
 
     #[test]

@@ -213,6 +213,19 @@ pub trait LinkedUsers: Send + Sync {
         username: &str,
         link: &DirectoryLink,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// A page of the enabled records with no link, no password and no superuser flag: made
+    /// by directory logins before records remembered their directory.
+    fn unlinked_page(
+        &self,
+        after: Option<&str>,
+    ) -> impl Future<Output = Result<(Vec<User>, Option<String>), StoreError>> + Send;
+
+    /// Disables such a record if it is still so; whether this call did it.
+    fn disable_unlinked(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 impl User {

@@ -96,10 +96,19 @@ pub(crate) enum UserCommand {
     },
     /// Offboarding: look every enabled local record of a directory user up in the
     /// directory (by the person's immutable id) and disable the ones whose person is gone
-    /// or locked there; their tokens are refused at once. Uses the function's directory
-    /// settings (DIRECT_OAUTH_DIRECTORY and its variables). Safe to run again, or twice at
-    /// once.
-    Sync,
+    /// or locked there (and records made under another spelling of a name before names
+    /// were kept in normal form); their tokens are refused at once. Uses the function's
+    /// directory settings (DIRECT_OAUTH_DIRECTORY and its variables). Safe to run again,
+    /// or twice at once.
+    Sync {
+        /// List what would be disabled, and disable nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Disable however many are found (a run that would disable more than a fifth of
+        /// the records it checks, and more than five, stops without it).
+        #[arg(long)]
+        force: bool,
+    },
     /// Count the users whose bcrypt hash (from Quay) was not yet replaced at a login;
     /// when none remain, stop holding failed logins to bcrypt's time.
     BcryptRemaining,

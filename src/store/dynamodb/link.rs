@@ -64,6 +64,46 @@ impl UserLinker for DynamoStore {
 }
 
 impl DynamoStore {
+    /// A page of the enabled users `filter` keeps (`#d` and `#i` name the link's
+    /// attributes), read consistently, without their password hashes.
+    async fn users_page(
+        &self,
+        filter: &str,
+        values: &[(&str, AttributeValue)],
+        after: Option<&str>,
+    ) -> Result<(Vec<User>, Option<String>), StoreError> {
+        let mut scan = self
+            .client
+            .scan()
+            .table_name(&self.tables.users)
+            .filter_expression(format!("enabled = :yes AND {filter}"))
+            .projection_expression(
+                "username, enabled, superuser, generation, tokens_from, #d, #i, #p",
+            )
+            .expression_attribute_names("#d", attr::DIRECTORY)
+            .expression_attribute_names("#i", attr::DIRECTORY_ID)
+            .expression_attribute_names("#p", attr::PASSWORD_HASH)
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .set_exclusive_start_key(after.map(|a| Self::key(attr::USERNAME, a)))
+            .limit(PAGE)
+            .consistent_read(true);
+        for (name, value) in values {
+            scan = scan.expression_attribute_values(*name, value.clone());
+        }
+        let out = scan.send().await.map_err(super::unavailable)?;
+        let users = out
+            .items()
+            .iter()
+            .map(user_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = out
+            .last_evaluated_key()
+            .and_then(|k| k.get(attr::USERNAME))
+            .and_then(|v| v.as_s().ok())
+            .cloned();
+        Ok((users, next))
+    }
+
     /// A user's record, read consistently; gone meanwhile is a change of the user's.
     async fn read_user(&self, username: &str) -> Result<User, StoreError> {
         self.get_item(&self.tables.users, attr::USERNAME, username)
@@ -77,37 +117,49 @@ impl DynamoStore {
 /// Records read per page of `user sync`'s scan (before its filter).
 const PAGE: i32 = 100;
 
+/// Records without a link, a password or a superuser flag (a directory login's, from
+/// before links were kept).
+const UNCLAIMED: &str = "attribute_not_exists(#i) AND password_hash = :empty \
+                         AND (attribute_not_exists(superuser) OR superuser = :no)";
+
 impl LinkedUsers for DynamoStore {
     async fn linked_page(
         &self,
         directory: &str,
         after: Option<&str>,
     ) -> Result<(Vec<User>, Option<String>), StoreError> {
-        let out = self
+        let values = [(":d", AttributeValue::S(directory.into()))];
+        self.users_page("#d = :d", &values, after).await
+    }
+
+    async fn unlinked_page(
+        &self,
+        after: Option<&str>,
+    ) -> Result<(Vec<User>, Option<String>), StoreError> {
+        let values = [
+            (":empty", AttributeValue::S(String::new())),
+            (":no", AttributeValue::Bool(false)),
+        ];
+        self.users_page(UNCLAIMED, &values, after).await
+    }
+
+    async fn disable_unlinked(&self, username: &str) -> Result<bool, StoreError> {
+        let update = self
             .client
-            .scan()
+            .update_item()
             .table_name(&self.tables.users)
-            .filter_expression("#d = :d AND enabled = :yes")
-            .expression_attribute_names("#d", attr::DIRECTORY)
-            .expression_attribute_values(":d", AttributeValue::S(directory.into()))
+            .key(attr::USERNAME, AttributeValue::S(username.into()))
+            .update_expression("SET enabled = :no ADD generation :one")
+            .condition_expression(format!("enabled = :yes AND {UNCLAIMED}"))
+            .expression_attribute_names("#i", attr::DIRECTORY_ID)
+            .expression_attribute_values(":empty", AttributeValue::S(String::new()))
             .expression_attribute_values(":yes", AttributeValue::Bool(true))
-            .set_exclusive_start_key(after.map(|a| Self::key(attr::USERNAME, a)))
-            .limit(PAGE)
-            .consistent_read(true)
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .expression_attribute_values(":one", item::n(1))
             .send()
             .await
-            .map_err(super::unavailable)?;
-        let users = out
-            .items()
-            .iter()
-            .map(user_from)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = out
-            .last_evaluated_key()
-            .and_then(|k| k.get(attr::USERNAME))
-            .and_then(|v| v.as_s().ok())
-            .cloned();
-        Ok((users, next))
+            .map(|_| ());
+        conditional(update)
     }
 
     async fn disable_linked(

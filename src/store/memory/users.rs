@@ -32,23 +32,27 @@ impl LinkedUsers for MemoryStore {
         directory: &str,
         after: Option<&str>,
     ) -> Result<(Vec<User>, Option<String>), StoreError> {
-        // Pages of two, so the tests walk more than one.
-        const PAGE: usize = 2;
+        let linked = |u: &User| u.link.as_ref().is_some_and(|l| l.directory == directory);
+        Ok(self.page(after, linked))
+    }
+
+    async fn unlinked_page(
+        &self,
+        after: Option<&str>,
+    ) -> Result<(Vec<User>, Option<String>), StoreError> {
+        Ok(self.page(after, User::is_unclaimed))
+    }
+
+    async fn disable_unlinked(&self, username: &str) -> Result<bool, StoreError> {
         self.with(|i| {
-            let mut names: Vec<&String> = i.users.keys().collect();
-            names.sort();
-            let rest: Vec<&String> = names
-                .into_iter()
-                .filter(|n| after.is_none_or(|a| n.as_str() > a))
-                .collect();
-            let page: Vec<&String> = rest.iter().take(PAGE).copied().collect();
-            let next = (rest.len() > PAGE).then(|| page[PAGE - 1].clone());
-            let users = page
-                .into_iter()
-                .map(|n| i.users[n].clone())
-                .filter(|u| u.enabled && u.link.as_ref().is_some_and(|l| l.directory == directory))
-                .collect();
-            Ok((users, next))
+            Ok(match i.users.get_mut(username) {
+                Some(u) if u.enabled && u.is_unclaimed() => {
+                    u.enabled = false;
+                    u.generation += 1;
+                    true
+                }
+                _ => false,
+            })
         })
     }
 
@@ -66,6 +70,34 @@ impl LinkedUsers for MemoryStore {
                 }
                 _ => false,
             })
+        })
+    }
+}
+
+impl MemoryStore {
+    /// A page of the enabled users `keep` takes, in name order, after `after`.
+    fn page(
+        &self,
+        after: Option<&str>,
+        keep: impl Fn(&User) -> bool,
+    ) -> (Vec<User>, Option<String>) {
+        // Pages of two, so the tests walk more than one.
+        const PAGE: usize = 2;
+        self.with(|i| {
+            let mut names: Vec<&String> = i.users.keys().collect();
+            names.sort();
+            let rest: Vec<&String> = names
+                .into_iter()
+                .filter(|n| after.is_none_or(|a| n.as_str() > a))
+                .collect();
+            let page: Vec<&String> = rest.iter().take(PAGE).copied().collect();
+            let next = (rest.len() > PAGE).then(|| page[PAGE - 1].clone());
+            let users = page
+                .into_iter()
+                .map(|n| i.users[n].clone())
+                .filter(|u| u.enabled && keep(u))
+                .collect();
+            (users, next)
         })
     }
 }

@@ -145,4 +145,37 @@ pub(super) async fn a_sync_walks_the_linked_records_and_disables_one_person_once
             .unwrap()
     );
     assert_eq!(walk().await, ["sb", "sc"]);
+    // Records a directory login made before links were kept: no link, no password.
+    for name in ["SG", "sh"] {
+        let unlinked = User {
+            link: None,
+            ..User::linked(name, &link("ldap", name), 0)
+        };
+        store.seed_user(unlinked).await;
+    }
+    let (mut unlinked, mut after) = (Vec::new(), None::<String>);
+    loop {
+        let (page, next) = store.unlinked_page(after.as_deref()).await.unwrap();
+        unlinked.extend(page.into_iter().map(|u| u.username));
+        match next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    unlinked.sort();
+    assert_eq!(
+        unlinked,
+        ["SG", "sh"],
+        "never a linked record or the table's own"
+    );
+    let (a, b) = tokio::join!(store.disable_unlinked("SG"), store.disable_unlinked("SG"));
+    assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|d| **d).count(), 1);
+    assert!(
+        !store.disable_unlinked("sb").await.unwrap(),
+        "a linked record"
+    );
+    assert!(
+        !store.disable_unlinked("sf").await.unwrap(),
+        "the users table's own"
+    );
 }

@@ -56,7 +56,9 @@ pub(crate) async fn run(ctx: &Ctx, cmd: UserCommand) -> CliResult {
             ))
         }
         UserCommand::ImportQuay { max_bcrypt_cost } => import_quay(ctx, max_bcrypt_cost).await,
-        UserCommand::Sync => user_sync(ctx).await,
+        UserCommand::Sync { dry_run, force } => {
+            user_sync(ctx, offboarding::Options { dry_run, force }).await
+        }
         UserCommand::BcryptRemaining => {
             let remaining = ctx.store.settle_bcrypt_marker().await.map_err(store_err)?;
             ctx.show(json!({ "bcrypt_remaining": remaining }), || {
@@ -205,8 +207,9 @@ async fn import_quay(ctx: &Ctx, max_cost: u32) -> CliResult {
     Ok(())
 }
 
-/// `user sync`: a line per record disabled, then what was checked.
-async fn user_sync(ctx: &Ctx) -> CliResult {
+/// `user sync`: a line per record disabled (or, in a dry run, to be), then what was
+/// checked; fails when the directory left some unanswered.
+async fn user_sync(ctx: &Ctx, options: offboarding::Options) -> CliResult {
     let sdk = aws::sdk_config().await;
     let directory = aws::directory(&ctx.config.directory, &sdk, &aws::AwsCalls::default())
         .await
@@ -218,32 +221,42 @@ async fn user_sync(ctx: &Ctx) -> CliResult {
                 .into(),
         );
     };
-    let report = offboarding::sync(&ctx.store, &directory)
+    let report = offboarding::sync(&ctx.store, &directory, options)
         .await
-        .map_err(|e| format!("user sync stopped, nothing more disabled: {e}"))?;
+        .map_err(|e| format!("user sync: {e}"))?;
+    let verb = if options.dry_run {
+        "would disable"
+    } else {
+        "disabled"
+    };
     let changes: Vec<_> = report
         .changes
         .iter()
-        .map(|c| json!({"username": c.username, "id": c.id, "standing": c.standing.as_str()}))
+        .map(|c| json!({"username": c.username, "id": c.id, "why": c.why.as_str()}))
         .collect();
-    ctx.show(
-        json!({"checked": report.checked, "disabled": changes}),
-        || {
-            for c in &report.changes {
-                println!(
-                    "user {}: disabled ({} in the directory, id {})",
-                    c.username,
-                    c.standing.as_str(),
-                    c.id
-                );
-            }
-            println!(
-                "checked {}, disabled {}",
-                report.checked,
-                report.changes.len()
-            );
-        },
-    );
+    let json = json!({"checked": report.checked, verb.replace(' ', "_"): changes,
+                      "unanswered": report.unanswered});
+    ctx.show(json, || {
+        for c in &report.changes {
+            let id =
+                c.id.as_deref()
+                    .map(|i| format!(", id {i}"))
+                    .unwrap_or_default();
+            println!("user {}: {verb} ({}{id})", c.username, c.why.as_str());
+        }
+        println!(
+            "checked {}, {verb} {}, unanswered {}",
+            report.checked,
+            report.changes.len(),
+            report.unanswered
+        );
+    });
+    if report.unanswered > 0 {
+        return Err(format!(
+            "the directory gave no answer for {} record(s): they were left as they are",
+            report.unanswered
+        ));
+    }
     Ok(())
 }
 
