@@ -28,7 +28,8 @@ PEOPLE = {
     "users": (("username", "passwordhere"), ("disabled-user", "disabled-password")),
     "ldap": (("alice", "alice-password"), ("bob", "bob-password")),
     "ldap, 5 ms relay": (("alice", "alice-password"), ("carol", "carol-password")),
-    "cognito": (("alice", "Alice-password-1"), ("carol", "Carol-password-1")),
+    # Names of their own: the users table is shared, and a local record is one directory's.
+    "cognito": (("cora", "Cora-password-1"), ("cole", "Cole-password-1")),
 }
 UNKNOWN = "no-such-user"
 # An application open to one other user only: the right password of anyone else is
