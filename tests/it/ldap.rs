@@ -20,8 +20,8 @@ use crate::moto::unique_name;
 pub(crate) const SUFFIX: &str = "dc=example,dc=org";
 const SERVICE_DN: &str = "cn=direct-oauth,ou=services,dc=example,dc=org";
 const SERVICE_PASSWORD: &str = "service-secret";
-pub(crate) const ADMIN_DN: &str = "cn=admin,dc=example,dc=org";
-pub(crate) const ADMIN_PASSWORD: &str = "admin-secret";
+const ADMIN_DN: &str = "cn=admin,dc=example,dc=org";
+const ADMIN_PASSWORD: &str = "admin-secret";
 
 /// The service password as a test gives it: `stale` first, the right one once asked
 /// afresh; counts the fresh reads.
@@ -102,8 +102,8 @@ pub(crate) fn directory(settings: LdapSettings) -> LdapDirectory<Password> {
     LdapDirectory::new(settings, Password::right()).unwrap()
 }
 
-/// As the directory's administrator: adds a user with a password, or deletes one.
-pub(crate) async fn admin(add: Option<&str>, dn: &str, url: &str) {
+/// A connection bound as the directory's administrator.
+pub(crate) async fn as_administrator(url: &str) -> ldap3::Ldap {
     let (conn, mut ldap) = LdapConnAsync::new(url).await.unwrap();
     ldap3::drive!(conn);
     ldap.simple_bind(ADMIN_DN, ADMIN_PASSWORD)
@@ -111,6 +111,12 @@ pub(crate) async fn admin(add: Option<&str>, dn: &str, url: &str) {
         .unwrap()
         .success()
         .unwrap();
+    ldap
+}
+
+/// As the directory's administrator: adds a user with a password, or deletes one.
+pub(crate) async fn admin(add: Option<&str>, dn: &str, url: &str) {
+    let mut ldap = as_administrator(url).await;
     match add {
         Some(password) => {
             let uid = dn.split(',').next().unwrap().trim_start_matches("uid=");

@@ -5,21 +5,14 @@ use std::collections::HashSet;
 
 use direct_oauth::directory::ldap::LdapSettings;
 use direct_oauth::directory::{Directory, DirectoryError, Standing, Verdict};
-use ldap3::LdapConnAsync;
 
 use crate::directory_contract::BUDGET;
-use crate::ldap::{ADMIN_DN, ADMIN_PASSWORD, SUFFIX, admin, directory, settings, slapd, user_dn};
+use crate::ldap::{SUFFIX, admin, as_administrator, directory, settings, slapd, user_dn};
 use crate::moto::unique_name;
 
 /// As the administrator: replaces one attribute of an entry.
 async fn admin_set(dn: &str, attr: &str, value: &str, url: &str) {
-    let (conn, mut ldap) = LdapConnAsync::new(url).await.unwrap();
-    ldap3::drive!(conn);
-    ldap.simple_bind(ADMIN_DN, ADMIN_PASSWORD)
-        .await
-        .unwrap()
-        .success()
-        .unwrap();
+    let mut ldap = as_administrator(url).await;
     let modification = ldap3::Mod::Replace(attr, HashSet::from([value]));
     ldap.modify(dn, vec![modification])
         .await
