@@ -1,6 +1,7 @@
 //! DPoP at the endpoints that issue tokens (RFC 9449 §5): the request's proof checked
 //! against the URL the client addressed (the issuer and the endpoint's path), its `jti`
-//! spent once across every instance, and the server's nonce asked for when configured.
+//! spent once across every instance once the request is authenticated, and the server's
+//! nonce asked for when configured (a MAC, checked with no read).
 
 use http::Request;
 use tracing::warn;

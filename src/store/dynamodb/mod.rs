@@ -1,12 +1,14 @@
-//! The DynamoDB adapter of the store's ports: six tables (named in `crate::resources`),
-//! one item per user, application, token, authorization code and failed-login counter, and
-//! one per token under its user (the user-tokens table).
+//! The DynamoDB adapter of the store's ports: seven tables (named in `crate::resources`),
+//! one item per user, application, token, authorization code, DPoP proof used and
+//! failed-login counter, and one per token under its user (the user-tokens table).
 //!
 //! - this file: the client and the request path's reads (one `BatchGetItem` for the
 //!   application and the user; one `GetItem` for a token) and revocation;
 //! - [`issue`]: the token write, tied to the user as the login verified it;
 //! - [`codes`]: authorization codes (written once, redeemed once) and introspection's read;
-//! - [`one_time`]: DPoP's replay keys and nonces (in the codes table);
+//! - [`one_time`]: DPoP's replay keys (their own table) and the nonces' secret (a users
+//!   table marker);
+//! - [`link`]: directory users' local records, and what `user sync` reads and writes;
 //! - [`attempts`]: the failed-logins counter (admit, count, release);
 //! - [`admin`]: operator functions for the admin CLI and the tests;
 //! - [`lifecycle`]: operator actions that end a user's tokens, and the bcrypt marker;
