@@ -45,8 +45,8 @@ const MAX_JTI_BYTES: usize = 256;
 /// Longest proof read at all (a proof with a 4096-bit RSA key is about 1.5 KB).
 const MAX_PROOF_BYTES: usize = 8 * 1024;
 
-/// Why a proof was refused. Each is answered `invalid_dpop_proof` (the nonce ones
-/// `use_dpop_nonce`) with this description, which never quotes the proof.
+/// Why a proof was refused. Each is answered `invalid_dpop_proof` with this description,
+/// which never quotes the proof (a missing or stale nonce is `ApiError::UseDpopNonce`).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ProofError {
     #[error("a DPoP proof is required")]
@@ -75,20 +75,8 @@ pub enum ProofError {
     WrongAth,
     #[error("the DPoP proof was already used")]
     Replayed,
-    #[error("the DPoP proof's key is not the one the token is bound to")]
-    WrongKey,
     #[error("the DPoP proof's key is not the dpop_jkt the request names")]
     NotRequestedKey,
-    /// §8: the server wants a nonce it gave (the answer carries a fresh one).
-    #[error("the DPoP proof must carry the server's current nonce")]
-    UseNonce,
-}
-
-impl ProofError {
-    /// Whether the answer is `use_dpop_nonce` (with a fresh `DPoP-Nonce`).
-    pub fn wants_nonce(&self) -> bool {
-        matches!(self, ProofError::UseNonce)
-    }
 }
 
 /// What the request says a proof must match.

@@ -22,9 +22,6 @@ pub use directory::{DirectoryChoice, vars as directory_vars};
 pub const QUAY_SCOPES: &str =
     "repo:read repo:write repo:admin repo:create user:read user:admin org:admin super:user";
 
-/// Ten years, as Quay issues.
-pub const DEFAULT_TOKEN_LIFETIME_SECONDS: u64 = 315_576_000;
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tables {
     pub users: String,

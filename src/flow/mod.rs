@@ -3,9 +3,12 @@
 //! status (`error` and `response` do), performs I/O of its own or names an AWS type; the
 //! Lambda glue (`crate::lambda`) turns an [`Answer`] into a log line and a Lambda response.
 //!
-//! One function serves both endpoints of the main Lambda function:
+//! One function serves every endpoint of the main Lambda function:
 //! - `authorize`: `POST /oauth/authorizeapp`, checks 1-12 of the contract;
-//! - `revoke`: `POST /oauth/revoke` (RFC 7009).
+//! - `exchange`: `POST /oauth/access_token` and `/oauth/token` (a code for a token);
+//! - `introspect`: `POST /oauth/introspect` (RFC 7662);
+//! - `revoke`: `POST /oauth/revoke` (RFC 7009);
+//! - `discovery`: `/.well-known/oauth-authorization-server` (RFC 8414).
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -134,7 +134,8 @@ pub(crate) enum AppCommand {
     /// Give a confidential application a new client secret (shown once); the old one stops
     /// working at once.
     RotateSecret { client_id: String },
-    /// Remove an application (its tokens stay valid until revoked or expired).
+    /// Remove an application: its tokens and codes are refused from then on, and adding it
+    /// again does not bring them back.
     Remove {
         client_id: String,
         /// Remove without asking (for scripts: without a terminal it is required).

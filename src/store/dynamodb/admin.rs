@@ -7,9 +7,9 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveStatus,
 };
 
-use super::item::{self, ItemExt, application_from, attr, failed_logins_from, n, token_from};
+use super::item::{self, ItemExt, application_from, attr, n, token_from};
 use super::{DynamoStore, TOKENS_BY_USER_INDEX, conditional, unavailable};
-use crate::store::{Application, FailedLogins, StoreError, TokenRecord, User};
+use crate::store::{Application, StoreError, TokenRecord, User};
 
 impl DynamoStore {
     /// Creates the seven tables with TTL where needed; tables that exist are left alone.
@@ -298,16 +298,6 @@ impl DynamoStore {
         }
         apps.sort_by(|a, b| a.client_id.cmp(&b.client_id));
         Ok(apps)
-    }
-
-    pub async fn get_failed_logins(
-        &self,
-        username: &str,
-    ) -> Result<Option<FailedLogins>, StoreError> {
-        self.get_item(&self.tables.failed_logins, attr::USERNAME, username)
-            .await?
-            .map(|i| failed_logins_from(&i))
-            .transpose()
     }
 }
 
