@@ -272,10 +272,15 @@ def at(path, event):
     return event
 
 
-def test_simultaneous_exchanges_of_one_code_yield_one_token(env, dynamodb, own_tables):
+def test_simultaneous_exchanges_of_one_code_yield_one_token_at_most_and_revoke_it(
+        env, dynamodb, own_tables):
     """The exchange reads the code, checks it, and marks it used: N instances presenting
-    one code at once must get one token between them (the redemption is one conditional
-    write), and the rest invalid_grant."""
+    one code at once get one token between them at most (the redemption is one conditional
+    write), and the rest invalid_grant. Each of the rest is a replay (RFC 6749 §4.1.2), so
+    the token the code gave is revoked: written before a replay came, its record is marked
+    revoked; not yet written, its id is forbidden and the first exchange gets invalid_grant
+    too (contract check 8). Which of the two happens is the machine's timing; what the
+    server stored is judged: one record at most, and revoked."""
     import base64
     import hashlib
     from urllib.parse import parse_qs, urlsplit
@@ -296,8 +301,9 @@ def test_simultaneous_exchanges_of_one_code_yield_one_token(env, dynamodb, own_t
     seen = statuses(answers)
     tokens = dynamodb.scan(TableName=own_tables["tokens"])["Items"]
     print(f"\nexchange race: {n} instances, one code: {dict(seen)}, tokens stored {len(tokens)}")
-    assert seen[200] == 1 and seen[400] == n - 1, seen
-    assert len(tokens) == 1
+    assert seen[200] <= 1 and seen[200] + seen[400] == n, seen
+    assert len(tokens) == 1, "the winner's token, or the placeholder forbidding its id"
+    assert all("revoked_at" in t for t in tokens), tokens
 
 
 def verdicts(e, tokens):
