@@ -6,16 +6,18 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use direct_oauth::clock::ManualClock;
 use direct_oauth::config::Config;
-use direct_oauth::flow::{Flow, Settings};
+use direct_oauth::endpoints::{Server, Settings};
 use direct_oauth::lambda::token_authorizer;
 use direct_oauth::password::{HashError, PasswordHasherArgon, Passwords, Verification};
 use direct_oauth::random::OsRandom;
+use direct_oauth::store::memory::{application, user};
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, DirectoryLink,
     FailedLogins, Failure, FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues,
     Redemption, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter,
     User, UserLinker, Verified,
 };
+use direct_oauth::token_check;
 use direct_oauth::whitelist::{CachedWhitelist, MemorySource};
 use lambda_http::http::Request;
 
@@ -161,24 +163,13 @@ fn quay_request() -> Request<Vec<u8>> {
 fn pure_core(c: &mut Criterion) {
     let lookup = Lookup {
         application: Some(Application {
-            client_id: "some_client_id".into(),
             name: "Quay example".into(),
             redirect_uris: vec!["https://my/internal/application/token_created".into()],
-            scope_ceiling: None,
-            secret_hash: None,
-            introspect_any: false,
-            token_epoch: 0,
-            access: Default::default(),
-            require_dpop: false,
+            ..application("some_client_id")
         }),
         user: Some(User {
-            username: "username".into(),
             password_hash: "passwordhere".into(),
-            enabled: true,
-            superuser: false,
-            generation: 0,
-            tokens_from: 0,
-            link: None,
+            ..user("username")
         }),
         bcrypt_cost: None,
     };
@@ -188,7 +179,7 @@ fn pure_core(c: &mut Criterion) {
         Duration::from_secs(3600),
         Duration::ZERO,
     );
-    let service = Flow::new(
+    let service = Server::new(
         FixedStore(lookup),
         whitelist,
         ManualClock::at(1_800_000_000_000),
@@ -241,25 +232,10 @@ fn authorizer_core(c: &mut Criterion) {
         jkt: None,
     };
     let holders = Holders {
-        user: Some(User {
-            username: "username".into(),
-            password_hash: String::new(),
-            enabled: true,
-            superuser: false,
-            generation: 0,
-            tokens_from: 0,
-            link: None,
-        }),
+        user: Some(user("username")),
         application: Some(Application {
-            client_id: "some_client_id".into(),
             name: "Quay example".into(),
-            redirect_uris: vec![],
-            scope_ceiling: None,
-            secret_hash: None,
-            introspect_any: false,
-            token_epoch: 0,
-            access: Default::default(),
-            require_dpop: false,
+            ..application("some_client_id")
         }),
     };
     // The sample HTTP API event, carrying this token.
@@ -273,7 +249,7 @@ fn authorizer_core(c: &mut Criterion) {
             let check = token_authorizer::read_event(event.clone(), None).unwrap();
             let presented = authorizer::presented(check.authorization.as_deref()).unwrap();
             let token = &presented.token;
-            let decision = authorizer::decide(token, None, Some(&record), &holders, 1);
+            let decision = token_check::decide(token, None, Some(&record), &holders, 1);
             authorizer::respond(&check, &decision).unwrap()
         })
     });

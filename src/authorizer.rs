@@ -1,6 +1,7 @@
-//! The Lambda authorizer's pure core: read the bearer token of an API Gateway authorizer
-//! request, decide from the token record and its user as they are now, and answer in the shape that request's door
-//! expects. Reading the event itself is the glue's job (`crate::lambda::token_authorizer`).
+//! The Lambda authorizer's pure core: the token and proof an API Gateway authorizer
+//! request presents, and the answer in the shape that request expects; the decision is
+//! [`crate::token_check`]'s. Reading the event itself is the glue's job
+//! (`crate::lambda::token_authorizer`).
 //!
 //! HTTP APIs get payload 2.0 "simple" responses (`isAuthorized`: a refusal is API
 //! Gateway's 403, which an HTTP API cannot change). REST APIs get an IAM policy for a good
@@ -11,11 +12,11 @@
 use serde::Serialize;
 
 use crate::dpop::{self, Expected, Proof, ProofError};
-use crate::store::{Holders, TokenRecord};
 use crate::token::AccessToken;
+use crate::token_check::{Denial, Grant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Door {
+pub enum EventShape {
     /// HTTP API, payload format 2.0, simple responses.
     HttpApi,
     /// REST API, TOKEN authorizer (`authorizationToken`).
@@ -24,10 +25,10 @@ pub enum Door {
     RestRequest,
 }
 
-/// What an authorizer event asks, whatever its door.
+/// What an authorizer event asks, whatever its shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
-    pub door: Door,
+    pub shape: EventShape,
     /// The `Authorization` value (or the TOKEN authorizer's `authorizationToken`).
     pub authorization: Option<String>,
     /// `methodArn` (REST) or `routeArn` (HTTP API).
@@ -44,57 +45,6 @@ pub struct Check {
 pub struct ProtectedRequest {
     pub method: String,
     pub url: String,
-}
-
-/// Why a token was not accepted. Only the variant is logged, never the token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Denial {
-    Malformed,
-    Unknown,
-    WrongSecret,
-    Expired,
-    Revoked,
-    UserDisabled,
-    /// The token's application was removed.
-    ClientRemoved,
-    /// `Authorization: DPoP` without a proof that passes RFC 9449 §4.3's checks.
-    DpopInvalid,
-    /// The proof was used before (its `jti` at its `htu`).
-    DpopReplayed,
-    /// A DPoP-bound token presented as `Bearer` (RFC 9449 §7.2).
-    DpopRequired,
-    /// The proof's key is not the one the token is bound to.
-    DpopWrongKey,
-    /// `Authorization: DPoP` with a token that is not bound to a key.
-    NotBound,
-}
-
-impl Denial {
-    pub fn reason(self) -> &'static str {
-        match self {
-            Denial::Malformed => "malformed",
-            Denial::Unknown => "unknown_token",
-            Denial::WrongSecret => "wrong_secret",
-            Denial::Expired => "expired",
-            Denial::Revoked => "revoked",
-            Denial::UserDisabled => "user_disabled",
-            Denial::ClientRemoved => "client_removed",
-            Denial::DpopInvalid => "dpop_invalid",
-            Denial::DpopReplayed => "dpop_replayed",
-            Denial::DpopRequired => "dpop_required",
-            Denial::DpopWrongKey => "dpop_wrong_key",
-            Denial::NotBound => "not_dpop_bound",
-        }
-    }
-}
-
-/// What the backend learns about an accepted token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Grant {
-    pub username: String,
-    pub client_id: String,
-    pub scopes: Vec<String>,
-    pub token_id: String,
 }
 
 /// The error message API Gateway turns into a 401.
@@ -142,54 +92,7 @@ pub fn proof_of(
     dpop::check(&proof, &expected)
 }
 
-/// The decision, from the presented token, its stored record and its holders as they
-/// are now. The user and the application decide at check time, so disabling a user,
-/// voiding a user's or an application's tokens, or removing the application is one write,
-/// never one per token. Expiry is checked here because DynamoDB's TTL deletes expired
-/// items only eventually.
-///
-/// `key`: the thumbprint of the key whose proof came with a `DPoP` presentation (checked
-/// and spent), `None` for `Bearer`. A bound token needs its own key's; an unbound one none.
-pub fn decide(
-    token: &AccessToken,
-    key: Option<&str>,
-    record: Option<&TokenRecord>,
-    holders: &Holders,
-    now_secs: u64,
-) -> Result<Grant, Denial> {
-    let record = record.ok_or(Denial::Unknown)?;
-    if !token.secret_matches(&record.secret_hash) {
-        return Err(Denial::WrongSecret);
-    }
-    match (record.jkt.as_deref(), key) {
-        (Some(bound), Some(key)) if bound != key => return Err(Denial::DpopWrongKey),
-        (Some(_), None) => return Err(Denial::DpopRequired),
-        (None, Some(_)) => return Err(Denial::NotBound),
-        _ => {}
-    }
-    let user = holders.user.as_ref().ok_or(Denial::UserDisabled)?;
-    let app = holders.application.as_ref().ok_or(Denial::ClientRemoved)?;
-    if record.revoked_at.is_some()
-        || record.user_generation < user.tokens_from
-        || record.client_epoch != app.token_epoch
-    {
-        return Err(Denial::Revoked);
-    }
-    if !user.enabled {
-        return Err(Denial::UserDisabled);
-    }
-    if record.expires_at <= now_secs {
-        return Err(Denial::Expired);
-    }
-    Ok(Grant {
-        username: record.username.clone(),
-        client_id: record.client_id.clone(),
-        scopes: record.scopes.clone(),
-        token_id: record.token_id.clone(),
-    })
-}
-
-/// The answer for API Gateway, in the shape the event's door expects.
+/// The answer for API Gateway, in the shape the event expects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum AuthorizerAnswer {
@@ -258,12 +161,12 @@ pub fn respond(
         scopes: g.scopes.join(" "),
         token_id: g.token_id.clone(),
     });
-    match check.door {
-        Door::HttpApi => Ok(AuthorizerAnswer::Simple(SimpleAnswer {
+    match check.shape {
+        EventShape::HttpApi => Ok(AuthorizerAnswer::Simple(SimpleAnswer {
             is_authorized: context.is_some(),
             context,
         })),
-        Door::RestToken | Door::RestRequest => {
+        EventShape::RestToken | EventShape::RestRequest => {
             // A deny would be a 403 without a challenge: every refusal is the 401.
             let Ok(grant) = decision else {
                 return Err(UNAUTHORIZED);

@@ -10,6 +10,8 @@ use percent_encoding::percent_decode_str;
 use crate::error::ApiError;
 use crate::form::Form;
 use crate::identifier;
+use crate::secret;
+use crate::store::Application;
 
 /// Who the caller says it is, and how. `Debug` leaves the secret out.
 #[derive(Clone, PartialEq, Eq)]
@@ -103,6 +105,23 @@ fn basic(value: &[u8]) -> Option<(String, String)> {
     };
     let (id, secret) = (unescape(id)?, unescape(secret)?);
     (!id.is_empty() && !secret.is_empty()).then_some((id, secret))
+}
+
+/// A confidential application proves its secret; a public one presents none (PKCE is its
+/// proof). Unknown clients and wrong secrets look alike.
+pub fn authenticate<'a>(
+    app: Option<&'a Application>,
+    client: &ClientCredentials,
+) -> Result<&'a Application, ApiError> {
+    let refused = ApiError::InvalidClient {
+        basic: client.basic,
+    };
+    let app = app.ok_or(refused.clone())?;
+    match (app.secret_hash.as_ref(), client.secret.as_deref()) {
+        (Some(stored), Some(secret)) if secret::matches(secret, stored) => Ok(app),
+        (None, None) => Ok(app),
+        _ => Err(refused),
+    }
 }
 
 #[cfg(test)]

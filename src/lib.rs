@@ -6,13 +6,13 @@
 //! AWS SDK, `aws_config`, `crate::aws` or the Lambda runtime crates).
 
 // ---- Core: parse, decide, build the answer. No I/O, no AWS or Lambda types. ----
-pub mod authorizer; // the Lambda authorizer's decision: bearer token + record -> allow/deny
+pub mod authorizer; // the Lambda authorizer's events: the token presented -> API Gateway's answer
 pub mod basic_auth; // RFC 7617 `Authorization: Basic` parsing
 pub mod client_auth; // client_secret_basic, client_secret_post, public clients
 pub mod config; // environment -> validated Config, once per cold start
 pub mod dpop; // RFC 9449 proofs: checked against the request, thumbprints of their keys
+pub mod endpoints; // one module per endpoint: parsing, the contract's checks in order, a driver
 pub mod error; // the contract's failures and their statuses, in one place
-pub mod flow; // the request flow: the contract's checks in order, over the ports
 pub mod form; // strict application/x-www-form-urlencoded parsing
 pub mod identifier; // username and client-id rules, shared with the admin CLI
 pub mod offboarding; // `user sync`: local records follow the directory (gone or locked: disabled)
@@ -26,6 +26,7 @@ pub mod scope; // scope parsing and grant decisions (check 11)
 pub mod secret; // authorization codes and client secrets: random, stored as SHA-256
 pub mod throttle; // failed-login back-off windows (check 8)
 pub mod token; // token generation, splitting and hashing
+pub mod token_check; // whether a token is good now: one rule for the authorizer, introspection, CLI
 
 // ---- Ports, each with its adapters in its own folder or file. ----
 pub mod clock; // Clock; SystemClock (and ManualClock, with the `test-support` feature)

@@ -56,13 +56,13 @@ pub fn revoked() -> HttpResponse {
 /// What every authorization response ends with: the client's `state`, and the issuer
 /// (`iss`, RFC 9207), so a client talking to several servers knows which one answered.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Echo<'a> {
+pub struct RedirectParams<'a> {
     pub state: Option<&'a str>,
     /// `None` only where no issuer can be named (discovery then fails too).
     pub iss: Option<&'a str>,
 }
 
-impl<'a> Echo<'a> {
+impl<'a> RedirectParams<'a> {
     fn append_to(self, pairs: &mut Vec<(&'a str, &'a str)>) {
         pairs.extend(self.state.map(|s| ("state", s)));
         pairs.extend(self.iss.map(|i| ("iss", i)));
@@ -72,13 +72,13 @@ impl<'a> Echo<'a> {
 /// A token as the client is told of it: `token_type` is `DPoP` for a token bound to the
 /// client's key (RFC 9449 §5), else `Bearer`.
 #[derive(Debug, Clone, Copy)]
-pub struct Issued<'a> {
+pub struct TokenResponse<'a> {
     pub token: &'a str,
     pub bound: bool,
     pub expires_in: u64,
 }
 
-impl Issued<'_> {
+impl TokenResponse<'_> {
     fn token_type(&self) -> &'static str {
         if self.bound { "DPoP" } else { "Bearer" }
     }
@@ -86,7 +86,11 @@ impl Issued<'_> {
 
 /// The success redirect:
 /// `#access_token=…&token_type=Bearer&expires_in=…[&state=…]&iss=…`.
-pub fn issued(redirect_uri: &str, issued: Issued<'_>, echo: Echo<'_>) -> HttpResponse {
+pub fn issued(
+    redirect_uri: &str,
+    issued: TokenResponse<'_>,
+    echo: RedirectParams<'_>,
+) -> HttpResponse {
     let expires_in = issued.expires_in.to_string();
     let mut pairs = vec![
         ("access_token", issued.token),
@@ -102,7 +106,7 @@ pub fn issued(redirect_uri: &str, issued: Issued<'_>, echo: Echo<'_>) -> HttpRes
 pub fn redirect_error(
     redirect_uri: &str,
     err: &RedirectError,
-    echo: Echo<'_>,
+    echo: RedirectParams<'_>,
     in_query: bool,
 ) -> HttpResponse {
     let description = err.to_string();
@@ -119,14 +123,14 @@ pub fn redirect_error(
 }
 
 /// A code's redirect: `<redirect_uri>?code=…[&state=…]&iss=…` (RFC 6749 §4.1.2).
-pub fn code_issued(redirect_uri: &str, code: &str, echo: Echo<'_>) -> HttpResponse {
+pub fn code_issued(redirect_uri: &str, code: &str, echo: RedirectParams<'_>) -> HttpResponse {
     let mut pairs = vec![("code", code)];
     echo.append_to(&mut pairs);
     redirect_with_query(redirect_uri, &pairs)
 }
 
 /// The token endpoint's success (RFC 6749 §5.1).
-pub fn token(issued: Issued<'_>, scopes: &[String]) -> HttpResponse {
+pub fn token(issued: TokenResponse<'_>, scopes: &[String]) -> HttpResponse {
     json(
         StatusCode::OK,
         &serde_json::json!({
@@ -208,7 +212,7 @@ mod tests {
 
     #[test]
     fn success_location_has_the_contract_order() {
-        let token = Issued {
+        let token = TokenResponse {
             token: "abc-_123",
             bound: false,
             expires_in: 315_576_000,
@@ -216,7 +220,7 @@ mod tests {
         let r = issued(
             "https://my/internal/application/token_created",
             token,
-            Echo::default(),
+            RedirectParams::default(),
         );
         assert_eq!(r.status(), 302);
         assert_eq!(
@@ -238,7 +242,7 @@ mod tests {
 
     #[test]
     fn state_is_form_encoded_and_cannot_inject() {
-        let token = Issued {
+        let token = TokenResponse {
             token: "tok",
             bound: true,
             expires_in: 60,
@@ -246,7 +250,7 @@ mod tests {
         let r = issued(
             "https://a.example/cb?x=1",
             token,
-            Echo {
+            RedirectParams {
                 state: Some("s&access_token=evil#x y"),
                 iss: Some("https://as.example/prod"),
             },
@@ -261,7 +265,7 @@ mod tests {
 
     #[test]
     fn a_code_and_a_code_request_s_errors_go_in_the_query() {
-        let echo = Echo {
+        let echo = RedirectParams {
             state: Some("s t"),
             iss: Some("https://as.example"),
         };
@@ -271,7 +275,7 @@ mod tests {
             Some("https://a.example/cb?x=1&code=c0de&state=s+t&iss=https%3A%2F%2Fas.example")
         );
         let e = RedirectError::InvalidRequest("pkce".into());
-        let r = redirect_error("https://a.example/cb", &e, Echo::default(), true);
+        let r = redirect_error("https://a.example/cb", &e, RedirectParams::default(), true);
         assert_eq!(
             header(&r, "location"),
             Some("https://a.example/cb?error=invalid_request&error_description=pkce")
@@ -283,7 +287,7 @@ mod tests {
         let r = redirect_error(
             "https://a.example/cb",
             &RedirectError::InvalidScope("unknown scope x:y".into()),
-            Echo {
+            RedirectParams {
                 state: Some("st"),
                 iss: Some("https://as.example"),
             },

@@ -1,6 +1,8 @@
 use super::*;
 use crate::random::OsRandom;
-use crate::store::{Application, User};
+use crate::store::memory::{application, user};
+use crate::store::{Holders, TokenRecord, User};
+use crate::token_check::decide;
 
 fn json(answer: AuthorizerAnswer) -> serde_json::Value {
     serde_json::to_value(answer).unwrap()
@@ -26,25 +28,10 @@ fn record(token: &AccessToken) -> TokenRecord {
 fn holders() -> Holders {
     Holders {
         user: Some(User {
-            username: "alice".into(),
-            password_hash: String::new(),
-            enabled: true,
-            superuser: false,
             generation: 3,
-            tokens_from: 0,
-            link: None,
+            ..user("alice")
         }),
-        application: Some(Application {
-            client_id: "cli".into(),
-            name: "cli".into(),
-            redirect_uris: vec![],
-            scope_ceiling: None,
-            secret_hash: None,
-            introspect_any: false,
-            token_epoch: 0,
-            access: Default::default(),
-            require_dpop: false,
-        }),
+        application: Some(application("cli")),
     }
 }
 
@@ -185,7 +172,7 @@ fn answers_in_the_shape_of_the_event() {
     let t = AccessToken::generate(&OsRandom).unwrap();
     let grant = decide(&t, None, Some(&record(&t)), &holders(), 0);
     let v2 = Check {
-        door: Door::HttpApi,
+        shape: EventShape::HttpApi,
         authorization: None,
         resource: "arn:r".into(),
         request: None,
@@ -200,7 +187,7 @@ fn answers_in_the_shape_of_the_event() {
     );
 
     let rest = Check {
-        door: Door::RestToken,
+        shape: EventShape::RestToken,
         authorization: None,
         resource: "arn:m".into(),
         request: None,

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use direct_oauth::lambda::{self, authorize_app};
+use direct_oauth::lambda::{self, server};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -11,7 +11,7 @@ async fn main() -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let app = match authorize_app::App::from_config(&config).await {
+    let app = match server::App::from_config(&config).await {
         Ok(app) => app,
         Err(e) => {
             tracing::error!(error = %e, "cannot start");
@@ -19,5 +19,5 @@ async fn main() -> ExitCode {
         }
     };
     // `app` lives until the runtime loop ends, so every request borrows it.
-    lambda::exit_code(authorize_app::serve(&app).await)
+    lambda::exit_code(server::serve(&app).await)
 }

@@ -3,7 +3,7 @@
 //! counts, and the two handlers. The two functions' binaries in `src/bin/` only call into
 //! here (the admin CLI there uses the adapters directly).
 //!
-//! - [`authorize_app`]: serves the [`crate::flow::Flow`] behind API Gateway, ALB and
+//! - [`server`]: serves the [`crate::endpoints::Server`] behind API Gateway, ALB and
 //!   function URLs;
 //! - [`token_authorizer`]: the API Gateway Lambda authorizer;
 //! - [`guard`]: makes events safe for `lambda_http`'s conversion;
@@ -16,10 +16,10 @@ use std::process::ExitCode;
 
 use crate::config::Config;
 
-pub mod authorize_app;
 pub mod guard;
 pub mod logging;
 pub mod metrics;
+pub mod server;
 pub mod timing;
 pub mod token_authorizer;
 

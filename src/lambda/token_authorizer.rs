@@ -15,16 +15,18 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use tracing::{info, warn};
 
-use crate::authorizer::{self, AuthorizerAnswer, Check, Denial, Door, ProtectedRequest};
-use crate::authorizer::{Grant, UNAUTHORIZED};
+use crate::authorizer::{
+    self, AuthorizerAnswer, Check, EventShape, ProtectedRequest, UNAUTHORIZED,
+};
 use crate::aws::{self, AwsCalls};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, DpopSettings};
 use crate::dpop;
+use crate::token_check::{self, Denial, Grant};
 
 use super::{logging, metrics};
 use crate::store::dynamodb::DynamoStore;
-use crate::store::{Holders, OneTimeValues, StoreError, TokenReader};
+use crate::store::{OneTimeValues, StoreError, TokenReader};
 
 /// What a check needs, built once per cold start and borrowed by every invocation.
 pub struct TokenAuthorizer<T, C> {
@@ -127,39 +129,8 @@ impl<T: TokenReader + OneTimeValues, C: Clock> TokenAuthorizer<T, C> {
             warn!(event = "authorizer", outcome = "store_unavailable", error = %e);
             Error::from("token store unavailable")
         };
-        let record = self
-            .tokens
-            .get_token(token.id())
-            .await
-            .map_err(unavailable)?;
-        // Only a token whose secret matches goes on: the proof is spent beside its holders'
-        // read (no round trip of its own), and an unknown or forged token writes nothing.
-        let known = record
-            .as_ref()
-            .filter(|r| token.secret_matches(&r.secret_hash));
-        let (holders, first) = match known {
-            Some(r) => {
-                let spend = async {
-                    match &proof {
-                        Some(p) => {
-                            self.tokens
-                                .first_use(&p.replay_key, p.keep_until, now_secs)
-                                .await
-                        }
-                        None => Ok(true),
-                    }
-                };
-                let holders = self.tokens.token_holders(&r.username, &r.client_id);
-                tokio::join!(holders, spend)
-            }
-            None => (Ok(Holders::default()), Ok(true)),
-        };
-        let holders = holders.map_err(unavailable)?;
-        if !first.map_err(unavailable)? {
-            return Ok((Err(Denial::DpopReplayed), None));
-        }
-        let key = proof.as_ref().map(|p| p.jkt.as_str());
-        let decision = authorizer::decide(token, key, record.as_ref(), &holders, now_secs);
+        let decision = token_check::check(&self.tokens, token, proof.as_ref(), now_secs).await;
+        let decision = decision.map_err(unavailable)?;
         Ok((decision, None))
     }
 }
@@ -168,7 +139,7 @@ impl<T: TokenReader + OneTimeValues, C: Clock> TokenAuthorizer<T, C> {
 type Decided = (Result<Grant, Denial>, Option<dpop::ProofError>);
 
 /// What an authorizer event asks; `None` when it is none of the three shapes. The event's
-/// `type` and `version` tell its door; the typed request of that door is then read.
+/// `type` and `version` tell its shape; the typed request of that shape is then read.
 ///
 /// `api_url`: the protected API's public base URL; `None`: the event's own domain (and a
 /// REST API's stage on its `execute-api` domain). A proof's `htu` is it and the path.
@@ -193,7 +164,7 @@ pub fn read_event(event: Value, api_url: Option<&str>) -> Option<Check> {
                     url: format!("{}{path}", base.trim_end_matches('/')),
                 });
             Some(Check {
-                door: Door::HttpApi,
+                shape: EventShape::HttpApi,
                 authorization: header(&e.headers),
                 resource: e.route_arn.unwrap_or_default(),
                 request,
@@ -204,7 +175,7 @@ pub fn read_event(event: Value, api_url: Option<&str>) -> Option<Check> {
             let e: ApiGatewayCustomAuthorizerRequest = serde_json::from_value(event).ok()?;
             // The event holds the Authorization value only: no proof can come with it.
             Some(Check {
-                door: Door::RestToken,
+                shape: EventShape::RestToken,
                 authorization: e.authorization_token,
                 resource: e.method_arn?,
                 request: None,
@@ -228,7 +199,7 @@ pub fn read_event(event: Value, api_url: Option<&str>) -> Option<Check> {
                 &e.headers
             };
             Some(Check {
-                door: Door::RestRequest,
+                shape: EventShape::RestRequest,
                 authorization: header(&e.headers),
                 resource: e.method_arn?,
                 request,
@@ -304,23 +275,23 @@ mod tests {
     fn reads_the_three_event_shapes() {
         let c = read_event_(v2(json!({"Authorization": "Bearer x"}))).unwrap();
         assert_eq!(
-            (c.door, c.authorization.as_deref(), c.resource.as_str()),
-            (Door::HttpApi, Some("Bearer x"), "arn:r")
+            (c.shape, c.authorization.as_deref(), c.resource.as_str()),
+            (EventShape::HttpApi, Some("Bearer x"), "arn:r")
         );
         let token =
             json!({"type": "TOKEN", "authorizationToken": "Bearer y", "methodArn": "arn:m"});
         let c = read_event_(token).unwrap();
         assert_eq!(
-            (c.door, c.authorization.as_deref(), c.resource.as_str()),
-            (Door::RestToken, Some("Bearer y"), "arn:m")
+            (c.shape, c.authorization.as_deref(), c.resource.as_str()),
+            (EventShape::RestToken, Some("Bearer y"), "arn:m")
         );
         let request = json!({"type": "REQUEST", "methodArn": "arn:m",
                              "headers": {"authorization": "Bearer z"},
                              "requestContext": {}});
         let c = read_event_(request).unwrap();
         assert_eq!(
-            (c.door, c.authorization.as_deref()),
-            (Door::RestRequest, Some("Bearer z"))
+            (c.shape, c.authorization.as_deref()),
+            (EventShape::RestRequest, Some("Bearer z"))
         );
     }
 

@@ -1,7 +1,7 @@
 //! The layering of `src/lib.rs`, checked: the core never names the AWS SDK, its
 //! configuration, the round-trip counters or the Lambda runtime; only adapters and glue
 //! may. The test fakes exist only with the `test-support` feature, and nothing the Lambda
-//! runs names them. And no source file grows past what a reader can hold.
+//! runs names them. And no function grows past a screen.
 
 use std::path::{Path, PathBuf};
 
@@ -43,8 +43,9 @@ const SHIPPED: [&str; 2] = ["src/lambda/", "src/bin/"];
 /// How a fake is kept out of the shipped build: declared under this attribute.
 const FAKES_ONLY: &str = r#"#[cfg(any(test, feature = "test-support"))]"#;
 
-/// About as long as a reader can hold; split a file along its seams before this.
-const MAX_LINES: usize = 400;
+/// A screen: a function longer than this is split along its seams (its checks, its
+/// reads, its answer), whatever file it is in. Files are sized by their one idea instead.
+const MAX_FUNCTION_LINES: usize = 70;
 
 fn sources(dir: &Path, found: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -163,7 +164,7 @@ fn the_fakes_are_built_only_for_tests_and_never_named_by_what_ships() {
 fn the_fake_checks_see_a_violation() {
     let planted = vec![
         (
-            "src/lambda/authorize_app.rs".to_string(),
+            "src/lambda/server.rs".to_string(),
             "use crate::store::memory::MemoryStore;".to_string(),
         ),
         (
@@ -194,7 +195,7 @@ fn the_fake_checks_see_a_violation() {
 #[test]
 fn the_core_names_no_aws_or_lambda_crate() {
     let files = all_sources();
-    assert!(files.iter().any(|(p, _)| p == "src/flow/mod.rs"));
+    assert!(files.iter().any(|(p, _)| p == "src/endpoints/mod.rs"));
     let found = violations(&files);
     assert!(found.is_empty(), "core files naming AWS: {found:#?}");
 }
@@ -203,7 +204,7 @@ fn the_core_names_no_aws_or_lambda_crate() {
 fn the_check_sees_a_violation() {
     let planted = vec![
         (
-            "src/flow/mod.rs".to_string(),
+            "src/endpoints/mod.rs".to_string(),
             "use crate::aws::AwsCalls;".to_string(),
         ),
         (
@@ -222,12 +223,109 @@ fn the_check_sees_a_violation() {
     assert_eq!(violations(&planted).len(), 2, "{:?}", violations(&planted));
 }
 
+/// Every function (with a body) of `text` longer than [`MAX_FUNCTION_LINES`]: its name,
+/// first line and length. Braces are counted outside comments, strings and characters,
+/// which is enough for `rustfmt`ed code.
+fn long_functions(path: &str, text: &str) -> Vec<String> {
+    let lines: Vec<String> = text.lines().map(code_of).collect();
+    let mut found = Vec::new();
+    for (start, line) in lines.iter().enumerate() {
+        let Some(name) = function_name(line) else {
+            continue;
+        };
+        let mut depth = 0i32;
+        let mut opened = false;
+        for (end, line) in lines.iter().enumerate().skip(start) {
+            if !opened && line.contains(';') && !line.contains('{') {
+                break; // a declaration without a body
+            }
+            for c in line.chars() {
+                match c {
+                    '{' => (depth, opened) = (depth + 1, true),
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+            }
+            if opened && depth <= 0 {
+                let length = end - start + 1;
+                if length > MAX_FUNCTION_LINES {
+                    found.push(format!("{path}:{}: fn {name}, {length} lines", start + 1));
+                }
+                break;
+            }
+        }
+    }
+    found
+}
+
+/// `fn name` at the start of a line (after `pub`, `const`, `async`), if this line has one.
+fn function_name(line: &str) -> Option<&str> {
+    let mut words = line.split_whitespace();
+    let mut word = words.next()?;
+    while ["const", "async", "unsafe"].contains(&word) || word.starts_with("pub") {
+        word = words.next()?;
+    }
+    if word != "fn" {
+        return None;
+    }
+    let name = words.next()?;
+    Some(name.split(['<', '(']).next().unwrap_or(name))
+}
+
+/// A line without its comment, its strings' and its characters' contents.
+fn code_of(line: &str) -> String {
+    let mut code = String::new();
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '/' if chars.peek() == Some(&'/') => break,
+            '"' => {
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '\'' if matches!(chars.clone().nth(1), Some('\'')) => {
+                chars.nth(1);
+            }
+            '\'' if chars.peek() == Some(&'\\') => {
+                chars.by_ref().take_while(|c| *c != '\'').for_each(drop);
+            }
+            c => code.push(c),
+        }
+    }
+    code
+}
+
 #[test]
-fn no_source_file_is_over_400_lines() {
+fn no_function_is_longer_than_a_screen() {
     let long: Vec<String> = all_sources()
-        .into_iter()
-        .filter(|(_, text)| text.lines().count() > MAX_LINES)
-        .map(|(path, text)| format!("{path}: {} lines", text.lines().count()))
+        .iter()
+        .flat_map(|(path, text)| long_functions(path, text))
         .collect();
-    assert!(long.is_empty(), "{long:#?}");
+    assert!(long.is_empty(), "split these along their seams: {long:#?}");
+}
+
+#[test]
+fn the_length_check_sees_a_long_function() {
+    let body = "    let x = \"}\"; // }\n".repeat(MAX_FUNCTION_LINES - 1);
+    let long = format!("pub(crate) async fn long<T>(t: T) {{\n{body}}}\n");
+    let short = format!(
+        "fn short() {{\n{}}}\n",
+        "    x();\n".repeat(MAX_FUNCTION_LINES - 3)
+    );
+    let declaration = "    fn declared(&self) -> u8;\n";
+    let text = format!("{long}{short}{declaration}");
+    assert_eq!(
+        long_functions("planted.rs", &text),
+        [format!(
+            "planted.rs:1: fn long, {} lines",
+            MAX_FUNCTION_LINES + 1
+        )]
+    );
 }

@@ -3,13 +3,14 @@
 //! `store_contract`.
 
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
-use direct_oauth::authorizer::{self, Denial};
 use direct_oauth::random::OsRandom;
 use direct_oauth::store::dynamodb::DynamoStore;
+use direct_oauth::store::memory::application;
 use direct_oauth::store::{
     Application, FailureCounter, LookupReader, StoreError, TokenReader, TokenRecord, TokenWriter,
 };
 use direct_oauth::token::AccessToken;
+use direct_oauth::token_check::{self, Denial};
 
 use crate::moto;
 use crate::store_contract::{app, token, user, verified};
@@ -231,7 +232,7 @@ async fn verdict(store: &DynamoStore, presented: &AccessToken) -> Result<(), Den
         None => Default::default(),
     };
     let now = token("-").issued_at;
-    authorizer::decide(presented, None, record.as_ref(), &holders, now).map(|_| ())
+    token_check::decide(presented, None, record.as_ref(), &holders, now).map(|_| ())
 }
 
 #[tokio::test]
@@ -371,15 +372,8 @@ async fn applications_are_listed_and_removed() {
     };
     for id in ["b-app", "a-app"] {
         let app = Application {
-            client_id: id.into(),
-            name: id.into(),
             redirect_uris: vec!["https://a.example/cb".into()],
-            scope_ceiling: None,
-            secret_hash: None,
-            introspect_any: false,
-            token_epoch: 0,
-            access: Default::default(),
-            require_dpop: false,
+            ..application(id)
         };
         store.put_application(&app, false).await.unwrap();
     }

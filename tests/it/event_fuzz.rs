@@ -9,11 +9,11 @@ use lambda_http::request::LambdaRequest;
 use proptest::prelude::*;
 use serde_json::Value;
 
-use direct_oauth::flow::Flow;
-use direct_oauth::lambda::authorize_app::{self, App};
+use direct_oauth::endpoints::Server;
 use direct_oauth::lambda::guard;
+use direct_oauth::lambda::server::{self, App};
 
-use crate::flow::{TestDeps, flow};
+use crate::flow::{TestPorts, flow};
 use crate::fuzz::config;
 
 /// A sample event per front door, and the fields (JSON paths) a client's request fills.
@@ -146,15 +146,15 @@ fn case() -> impl Strategy<Value = (usize, usize, String)> {
 }
 
 /// One warm instance for every case, as Lambda would keep it.
-fn instance() -> &'static (tokio::runtime::Runtime, App<Flow<TestDeps>>) {
-    static INSTANCE: OnceLock<(tokio::runtime::Runtime, App<Flow<TestDeps>>)> = OnceLock::new();
+fn instance() -> &'static (tokio::runtime::Runtime, App<Server<TestPorts>>) {
+    static INSTANCE: OnceLock<(tokio::runtime::Runtime, App<Server<TestPorts>>)> = OnceLock::new();
     INSTANCE.get_or_init(|| {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         let app = App {
-            flow: flow().into_flow(),
+            server: flow().into_server(),
             calls: Default::default(),
             hashing: Default::default(),
         };
@@ -169,11 +169,7 @@ fn status(event: Value) -> Option<u16> {
     guard::sanitize(&mut request);
     let request: lambda_http::Request = request.into();
     let (rt, app) = instance();
-    Some(
-        rt.block_on(authorize_app::answer(app, request))
-            .status()
-            .as_u16(),
-    )
+    Some(rt.block_on(server::answer(app, request)).status().as_u16())
 }
 
 proptest! {

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use direct_oauth::authorizer::AuthorizerAnswer;
 use direct_oauth::clock::ManualClock;
 use direct_oauth::config::Config;
-use direct_oauth::lambda::authorize_app::{self, App};
 use direct_oauth::lambda::guard;
+use direct_oauth::lambda::server::{self, App};
 use direct_oauth::lambda::token_authorizer::{TokenAuthorizer, read_event};
 use direct_oauth::store::memory::MemoryStore;
 use direct_oauth::store::{Application, TokenRecord};
@@ -67,7 +67,7 @@ async fn every_front_door_event_gets_the_answer_its_name_promises() {
             let demo = demo_flow();
             let store = demo.store().clone();
             let app = App {
-                flow: demo.into_flow(),
+                server: demo.into_server(),
                 calls: Default::default(),
                 hashing: Default::default(),
             };
@@ -75,77 +75,16 @@ async fn every_front_door_event_gets_the_answer_its_name_promises() {
                 .unwrap_or_else(|e| panic!("{door}/{scenario}: not a Lambda HTTP event: {e}"));
             guard::sanitize(&mut event);
             let request: lambda_http::Request = event.into();
-            let response = authorize_app::answer(&app, request).await;
+            let response = server::answer(&app, request).await;
             let status = response.status().as_u16();
             let body: Value = match response.body() {
                 lambda_http::Body::Text(t) => serde_json::from_str(t).unwrap(),
                 _ => Value::Null,
             };
             let what = format!("{door}/{scenario}: {status} {body}");
-            match scenario.as_str() {
-                "success" => {
-                    assert_eq!(status, 302, "{what}");
-                    let location = response.headers()[LOCATION].to_str().unwrap();
-                    assert!(
-                        location.starts_with(
-                            "https://my/internal/application/token_created#access_token="
-                        ),
-                        "{what}: {location}"
-                    );
-                    assert_eq!(store.tokens().len(), 1, "{what}: one record");
-                }
-                "wrong-password" => assert_eq!(
-                    (status, &body["error"]),
-                    (401, &"access_denied".into()),
-                    "{what}"
-                ),
-                "not-whitelisted" => assert_eq!(
-                    (status, &body["error"]),
-                    (403, &"unauthorized_client".into()),
-                    "{what}"
-                ),
-                "redirect-mismatch" => assert_eq!(
-                    (status, &body["error"]),
-                    (400, &"invalid_request".into()),
-                    "{what}"
-                ),
-                "get" => assert_eq!(status, 405, "{what}"),
-                "code" => {
-                    assert_eq!(status, 302, "{what}");
-                    let location = response.headers()[LOCATION].to_str().unwrap();
-                    let prefix = "https://my/internal/application/token_created?code=";
-                    assert!(location.starts_with(prefix), "{what}: {location}");
-                    // The state, then the issuer this door names (RFC 9207).
-                    assert!(
-                        location.contains("&state=s1&iss=https%3A%2F%2F"),
-                        "{what}: {location}"
-                    );
-                    assert_eq!(store.codes().len(), 1, "{what}: one code");
-                }
-                "exchange-unknown-code" => assert_eq!(
-                    (status, &body["error"]),
-                    (400, &"invalid_grant".into()),
-                    "{what}"
-                ),
-                "introspect-public-client" => assert_eq!(
-                    (status, &body["error"]),
-                    (400, &"invalid_client".into()),
-                    "{what}"
-                ),
-                // Where each door carries a DPoP header; the proof is from 2020.
-                "dpop-stale-proof" => assert_eq!(
-                    (status, &body["error"]),
-                    (400, &"invalid_dpop_proof".into()),
-                    "{what}"
-                ),
-                "discovery" => {
-                    assert_eq!(status, 200, "{what}");
-                    let issuer = body["issuer"].as_str().unwrap_or_default();
-                    let token = body["token_endpoint"].as_str().unwrap_or_default();
-                    assert_eq!(token, format!("{issuer}/oauth/access_token"), "{what}");
-                }
-                other => panic!("{door}/{other}.json: no expectation for this scenario"),
-            }
+            let location = response.headers().get(LOCATION);
+            let location = location.map(|l| l.to_str().unwrap()).unwrap_or_default();
+            expect(&scenario, status, &body, location, &store, &what);
             if scenario != "success" {
                 assert!(store.tokens().is_empty(), "{what}: no token");
             }
@@ -153,6 +92,77 @@ async fn every_front_door_event_gets_the_answer_its_name_promises() {
         }
     }
     assert_eq!(checked, 50, "ten scenarios at each of five front doors");
+}
+
+/// What each sample event's scenario promises, by its file's name.
+fn expect(
+    scenario: &str,
+    status: u16,
+    body: &Value,
+    location: &str,
+    store: &MemoryStore,
+    what: &str,
+) {
+    match scenario {
+        "success" => {
+            assert_eq!(status, 302, "{what}");
+            assert!(
+                location.starts_with("https://my/internal/application/token_created#access_token="),
+                "{what}: {location}"
+            );
+            assert_eq!(store.tokens().len(), 1, "{what}: one record");
+        }
+        "wrong-password" => assert_eq!(
+            (status, &body["error"]),
+            (401, &"access_denied".into()),
+            "{what}"
+        ),
+        "not-whitelisted" => assert_eq!(
+            (status, &body["error"]),
+            (403, &"unauthorized_client".into()),
+            "{what}"
+        ),
+        "redirect-mismatch" => assert_eq!(
+            (status, &body["error"]),
+            (400, &"invalid_request".into()),
+            "{what}"
+        ),
+        "get" => assert_eq!(status, 405, "{what}"),
+        "code" => {
+            assert_eq!(status, 302, "{what}");
+            let prefix = "https://my/internal/application/token_created?code=";
+            assert!(location.starts_with(prefix), "{what}: {location}");
+            // The state, then the issuer this door names (RFC 9207).
+            assert!(
+                location.contains("&state=s1&iss=https%3A%2F%2F"),
+                "{what}: {location}"
+            );
+            assert_eq!(store.codes().len(), 1, "{what}: one code");
+        }
+        "exchange-unknown-code" => assert_eq!(
+            (status, &body["error"]),
+            (400, &"invalid_grant".into()),
+            "{what}"
+        ),
+        "introspect-public-client" => assert_eq!(
+            (status, &body["error"]),
+            (400, &"invalid_client".into()),
+            "{what}"
+        ),
+        // Where each door carries a DPoP header; the proof is from 2020.
+        "dpop-stale-proof" => assert_eq!(
+            (status, &body["error"]),
+            (400, &"invalid_dpop_proof".into()),
+            "{what}"
+        ),
+        "discovery" => {
+            assert_eq!(status, 200, "{what}");
+            let issuer = body["issuer"].as_str().unwrap_or_default();
+            let token = body["token_endpoint"].as_str().unwrap_or_default();
+            assert_eq!(token, format!("{issuer}/oauth/access_token"), "{what}");
+        }
+        other => panic!("{what}: no expectation for the scenario {other}"),
+    }
 }
 
 /// The sample tokens' records, as `tools/sample_tokens.py` writes them into a local stack:

@@ -9,13 +9,14 @@ use direct_oauth::basic_auth;
 use direct_oauth::clock::ManualClock;
 use direct_oauth::config::Config;
 use direct_oauth::directory::NoDirectory;
-use direct_oauth::flow::{Flow, Settings};
+use direct_oauth::endpoints::{Server, Settings};
 use direct_oauth::form;
 use direct_oauth::identifier;
 use direct_oauth::password::{PasswordHasherArgon, Passwords};
 use direct_oauth::random::OsRandom;
 use direct_oauth::redirect;
 use direct_oauth::store::memory::MemoryStore;
+use direct_oauth::store::memory::{application, user};
 use direct_oauth::store::{Application, User};
 use direct_oauth::whitelist::{CachedWhitelist, MemorySource};
 use http::Request;
@@ -154,7 +155,7 @@ proptest! {
     }
 }
 
-type FuzzFlow = Flow<(
+type FuzzFlow = Server<(
     MemoryStore,
     MemorySource,
     ManualClock,
@@ -168,24 +169,12 @@ fn flow() -> (FuzzFlow, MemoryStore) {
     let hasher = PasswordHasherArgon::new().unwrap();
     let store = MemoryStore::default();
     store.put_user(User {
-        username: "alice".into(),
         password_hash: hasher.hash("pw").unwrap(),
-        enabled: true,
-        superuser: false,
-        generation: 0,
-        tokens_from: 0,
-        link: None,
+        ..user("alice")
     });
     store.put_application(Application {
-        client_id: "app".into(),
-        name: "app".into(),
         redirect_uris: REGISTERED.iter().map(|s| s.to_string()).collect(),
-        scope_ceiling: None,
-        secret_hash: None,
-        introspect_any: false,
-        token_epoch: 0,
-        access: Default::default(),
-        require_dpop: false,
+        ..application("app")
     });
     let config = Config::from_lookup(|_| None).unwrap();
     let whitelist = CachedWhitelist::new(
@@ -193,7 +182,7 @@ fn flow() -> (FuzzFlow, MemoryStore) {
         Duration::from_secs(60),
         Duration::ZERO,
     );
-    let flow = Flow::new(
+    let flow = Server::new(
         store.clone(),
         whitelist,
         ManualClock::at(1_000_000),

@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use direct_oauth::directory::memory::MemoryDirectory;
 use direct_oauth::offboarding::{self, Change, Options, SyncError, Why};
 use direct_oauth::store::memory::MemoryStore;
+use direct_oauth::store::memory::user;
 use direct_oauth::store::{DirectoryLink, LinkedUsers, User};
 
 const NAMES: [&str; 8] = ["dora", "erin", "fay", "gus", "hal", "ida", "jo", "kit"];
@@ -29,13 +30,8 @@ fn people() -> (MemoryStore, MemoryDirectory) {
         store.put_user(User::linked(name, &link(name), 0));
     }
     store.put_user(User {
-        username: "table-user".into(),
         password_hash: "$argon2id$...".into(),
-        enabled: true,
-        superuser: false,
-        generation: 0,
-        tokens_from: 0,
-        link: None,
+        ..user("table-user")
     });
     (store, directory)
 }

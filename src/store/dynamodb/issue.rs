@@ -26,53 +26,7 @@ impl TokenWriter for DynamoStore {
             .set_item(Some(user_token_item(token)))
             .build()
             .map_err(unavailable)?;
-        // Generation 0 is also a user item written before generations existed.
-        let generation = if user.generation == 0 {
-            "(attribute_not_exists(generation) OR generation = :g)"
-        } else {
-            "generation = :g"
-        };
-        let mut values = vec![
-            (":t", AttributeValue::Bool(true)),
-            (":g", n(user.generation)),
-        ];
-        let condition = match &user.password_hash {
-            Some(hash) => {
-                values.push((":verified", AttributeValue::S(hash.clone())));
-                format!("enabled = :t AND password_hash = :verified AND {generation}")
-            }
-            None => format!("enabled = :t AND {generation}"),
-        };
-        let key = Self::key(attr::USERNAME, &user.username);
-        let hold_user = match &user.new_password_hash {
-            // A rehash writes the user item: the same condition, so a reset meanwhile wins.
-            Some(hash) => {
-                let mut update = Update::builder()
-                    .table_name(&self.tables.users)
-                    .set_key(Some(key))
-                    .update_expression("SET password_hash = :new")
-                    .condition_expression(condition)
-                    .expression_attribute_values(":new", AttributeValue::S(hash.clone()));
-                for (name, value) in values.clone() {
-                    update = update.expression_attribute_values(name, value);
-                }
-                TransactWriteItem::builder()
-                    .update(update.build().map_err(unavailable)?)
-                    .build()
-            }
-            None => {
-                let mut check = ConditionCheck::builder()
-                    .table_name(&self.tables.users)
-                    .set_key(Some(key))
-                    .condition_expression(condition);
-                for (name, value) in values {
-                    check = check.expression_attribute_values(name, value);
-                }
-                TransactWriteItem::builder()
-                    .condition_check(check.build().map_err(unavailable)?)
-                    .build()
-            }
-        };
+        let hold_user = self.hold_user(user)?;
         let items = vec![
             TransactWriteItem::builder().put(put_token).build(),
             TransactWriteItem::builder().put(list_token).build(),
@@ -102,5 +56,58 @@ impl TokenWriter for DynamoStore {
         } else {
             Err(unavailable(e))
         }
+    }
+}
+
+impl DynamoStore {
+    /// The token write's hold on its user: the user still as the login verified it
+    /// (enabled, same generation, same hash when one was verified), as a condition check,
+    /// or as the rehash's update under the same condition, so a reset meanwhile wins.
+    fn hold_user(&self, user: &Verified) -> Result<TransactWriteItem, StoreError> {
+        // Generation 0 is also a user item written before generations existed.
+        let generation = if user.generation == 0 {
+            "(attribute_not_exists(generation) OR generation = :g)"
+        } else {
+            "generation = :g"
+        };
+        let mut values = vec![
+            (":t", AttributeValue::Bool(true)),
+            (":g", n(user.generation)),
+        ];
+        let condition = match &user.password_hash {
+            Some(hash) => {
+                values.push((":verified", AttributeValue::S(hash.clone())));
+                format!("enabled = :t AND password_hash = :verified AND {generation}")
+            }
+            None => format!("enabled = :t AND {generation}"),
+        };
+        let key = Self::key(attr::USERNAME, &user.username);
+        let item = match &user.new_password_hash {
+            Some(hash) => {
+                let mut update = Update::builder()
+                    .table_name(&self.tables.users)
+                    .set_key(Some(key))
+                    .update_expression("SET password_hash = :new")
+                    .condition_expression(condition)
+                    .expression_attribute_values(":new", AttributeValue::S(hash.clone()));
+                for (name, value) in values {
+                    update = update.expression_attribute_values(name, value);
+                }
+                let update = update.build().map_err(unavailable)?;
+                TransactWriteItem::builder().update(update).build()
+            }
+            None => {
+                let mut check = ConditionCheck::builder()
+                    .table_name(&self.tables.users)
+                    .set_key(Some(key))
+                    .condition_expression(condition);
+                for (name, value) in values {
+                    check = check.expression_attribute_values(name, value);
+                }
+                let check = check.build().map_err(unavailable)?;
+                TransactWriteItem::builder().condition_check(check).build()
+            }
+        };
+        Ok(item)
     }
 }

@@ -6,7 +6,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+mod records;
 mod users;
+
+pub use records::{application, user};
 
 use super::{
     Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, FailedLogins,

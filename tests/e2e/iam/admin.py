@@ -57,7 +57,7 @@ class Admin:
             item["revoked_at"] = {"N": str(now)}
         if jkt:  # bound to a DPoP key
             item["dpop_jkt"] = {"S": jkt}
-        # Issued under the application's token epoch, as a login would.
+        # TokenResponse under the application's token epoch, as a login would.
         epoch = (self.app(client_id) or {}).get("token_epoch", {"N": "0"})
         item["client_epoch"] = epoch
         self.ddb.put_item(TableName=self.t["tokens"], Item=item)

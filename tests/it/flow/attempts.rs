@@ -254,13 +254,8 @@ async fn row_12_a_lost_answer_to_a_rehashing_write_hands_out_the_stored_token() 
     // write whose answer was lost meets the new hash (the user "changed") and its token.
     let f = flow();
     f.store().put_user(User {
-        username: "quay-user".into(),
         password_hash: bcrypt::hash("s3cret", 4).unwrap(),
-        enabled: true,
-        superuser: false,
-        generation: 0,
-        tokens_from: 0,
-        link: None,
+        ..user("quay-user")
     });
     f.store().inject_lost_answers(1);
     let r = f

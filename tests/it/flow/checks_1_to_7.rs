@@ -235,7 +235,7 @@ impl WhitelistSource for Budgeted {
 
 #[tokio::test]
 async fn row_4_a_due_whitelist_is_fetched_within_the_invocation_deadline() {
-    use direct_oauth::flow::Deadline;
+    use direct_oauth::endpoints::Deadline;
     let f = service(|_| {}, |_| Budgeted::default());
     let mut req = post(Some(QUAY_AUTH), GOOD_BODY);
     // 9 s left: the fetch may retry for 5 s, leaving 4 s to read, write and answer.
@@ -258,7 +258,7 @@ async fn row_4_a_due_whitelist_is_fetched_within_the_invocation_deadline() {
 #[tokio::test]
 async fn row_4_a_deadline_already_past_is_no_deadline() {
     // `cargo lambda watch` sends a deadline near the epoch; Lambda's is always ahead.
-    use direct_oauth::flow::Deadline;
+    use direct_oauth::endpoints::Deadline;
     let f = service(|_| {}, |_| Budgeted::default());
     let mut req = post(Some(QUAY_AUTH), GOOD_BODY);
     req.extensions_mut().insert(Deadline(1_000));

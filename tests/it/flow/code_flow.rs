@@ -25,15 +25,11 @@ pub(super) fn to(path: &str, auth: Option<&str>, body: &str) -> Request<Vec<u8>>
 pub(super) fn confidential() -> TestFlow {
     let f = flow();
     f.store().put_application(Application {
-        client_id: "multi".into(),
         name: "two URIs".into(),
         redirect_uris: vec!["https://a.example/cb".into(), "http://127.0.0.1/cb".into()],
         scope_ceiling: Some(["repo:read".to_string()].into()),
         secret_hash: Some(secret::hash(SECRET)),
-        introspect_any: false,
-        token_epoch: 0,
-        access: Default::default(),
-        require_dpop: false,
+        ..application("multi")
     });
     f
 }

@@ -53,7 +53,7 @@ pub(super) fn dora_link() -> DirectoryLink {
     }
 }
 
-pub(super) type DirectoryFlow = Flow<(
+pub(super) type DirectoryFlow = Server<(
     Faulty<MemoryStore>,
     MemorySource,
     ManualClock,
@@ -83,7 +83,7 @@ pub(super) fn directory_harness() -> (DirectoryFlow, Faulty<MemoryStore>, Unreli
     let config = Config::from_lookup(|_| None).unwrap();
     let mut settings = Settings::from(&config);
     settings.superuser_group = Some("quay-admins".into());
-    let flow = Flow::with_directory(
+    let flow = Server::with_directory(
         store.clone(),
         harness.whitelist().clone(),
         harness.clock().clone(),

@@ -1,7 +1,7 @@
 //! Introspection (RFC 7662) and discovery (RFC 8414), over codes and tokens from the code
 //! flow.
 
-use direct_oauth::flow::Issuer;
+use direct_oauth::endpoints::Issuer;
 use direct_oauth::store::TokenCanceller;
 
 use super::code_flow::{SECRET, VERIFIER, code_for, confidential, exchange, grant, to};
@@ -75,15 +75,11 @@ async fn introspection_tells_active_tokens_to_confidential_clients_only() {
 /// introspect other applications' tokens.
 fn resource_server(f: &TestFlow, client_id: &str, secret: &str, introspect_any: bool) {
     f.store().put_application(Application {
-        client_id: client_id.into(),
-        name: client_id.into(),
         redirect_uris: vec!["https://a.example/cb".into(), "http://127.0.0.1/cb".into()],
         scope_ceiling: Some(["repo:read".to_string()].into()),
         secret_hash: Some(direct_oauth::secret::hash(secret)),
         introspect_any,
-        token_epoch: 0,
-        access: Default::default(),
-        require_dpop: false,
+        ..application(client_id)
     });
 }
 

@@ -10,10 +10,10 @@ use base64::Engine;
 use direct_oauth::clock::{Clock, ManualClock};
 use direct_oauth::config::{Config, QUAY_SCOPES};
 use direct_oauth::directory::NoDirectory;
-use direct_oauth::flow::{Event, Flow, Settings};
+use direct_oauth::endpoints::{Event, Server, Settings};
 use direct_oauth::password::{HashError, PasswordHasherArgon, Passwords, Verification};
 use direct_oauth::random::CountingRandom;
-use direct_oauth::store::memory::MemoryStore;
+use direct_oauth::store::memory::{MemoryStore, application, user};
 use direct_oauth::store::{Application, Store, User};
 use direct_oauth::token::AccessToken;
 use direct_oauth::whitelist::{CachedWhitelist, MemorySource, SourceError, WhitelistSource};
@@ -31,7 +31,7 @@ pub(crate) const NOW_MS: u64 = 1_800_000_000_000;
 /// with handles on its ports: clones that share their state with the flow's own, so a
 /// test sets up, moves and inspects what the flow uses without the flow exposing it.
 pub(crate) struct Harness<St: Store = Faulty<MemoryStore>, S: WhitelistSource = MemorySource> {
-    flow: Flow<(
+    flow: Server<(
         St,
         S,
         ManualClock,
@@ -48,7 +48,7 @@ pub(crate) struct Harness<St: Store = Faulty<MemoryStore>, S: WhitelistSource = 
 
 pub(crate) type TestFlow = Harness;
 /// The ports of [`TestFlow`]'s flow.
-pub(crate) type TestDeps = (
+pub(crate) type TestPorts = (
     Faulty<MemoryStore>,
     MemorySource,
     ManualClock,
@@ -74,9 +74,9 @@ impl<St: Store, S: WhitelistSource> Harness<St, S> {
         &self.source
     }
     /// The flow alone, for the glue's handlers to own.
-    pub(crate) fn into_flow(
+    pub(crate) fn into_server(
         self,
-    ) -> Flow<(
+    ) -> Server<(
         St,
         S,
         ManualClock,
@@ -89,7 +89,7 @@ impl<St: Store, S: WhitelistSource> Harness<St, S> {
 }
 
 impl<St: Store, S: WhitelistSource> std::ops::Deref for Harness<St, S> {
-    type Target = Flow<(
+    type Target = Server<(
         St,
         S,
         ManualClock,
@@ -198,36 +198,22 @@ where
         ("gone", false, false),
     ] {
         store.put_user(User {
-            username: name.into(),
             password_hash: hasher.hash("passwordhere").unwrap(),
             enabled,
             superuser,
-            generation: 0,
-            tokens_from: 0,
-            link: None,
+            ..user(name)
         });
     }
     store.put_application(Application {
-        client_id: CLIENT.into(),
         name: "Quay example".into(),
         redirect_uris: vec![REDIRECT.into()],
-        scope_ceiling: None,
-        secret_hash: None,
-        introspect_any: false,
-        token_epoch: 0,
-        access: Default::default(),
-        require_dpop: false,
+        ..application(CLIENT)
     });
     store.put_application(Application {
-        client_id: "multi".into(),
         name: "two URIs".into(),
         redirect_uris: vec!["https://a.example/cb".into(), "http://127.0.0.1/cb".into()],
         scope_ceiling: Some(["repo:read".to_string()].into()),
-        secret_hash: None,
-        introspect_any: false,
-        token_epoch: 0,
-        access: Default::default(),
-        require_dpop: false,
+        ..application("multi")
     });
     let config = Config::from_lookup(|_| None).unwrap();
     let mut s = Settings::from(&config);
@@ -240,7 +226,7 @@ where
         Duration::from_secs(0),
     );
     Harness {
-        flow: Flow::new(
+        flow: Server::new(
             store.clone(),
             whitelist.clone(),
             clock.clone(),

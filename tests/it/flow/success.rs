@@ -93,13 +93,8 @@ async fn loopback_redirect_may_change_port() {
 async fn bcrypt_hashes_from_quay_verify_and_are_upgraded() {
     let f = flow();
     f.store().put_user(User {
-        username: "quay-user".into(),
         password_hash: bcrypt::hash("s3cret", 4).unwrap(),
-        enabled: true,
-        superuser: false,
-        generation: 0,
-        tokens_from: 0,
-        link: None,
+        ..user("quay-user")
     });
     let r = f
         .handle(&post(Some(&basic("quay-user", "s3cret")), GOOD_BODY))
@@ -118,13 +113,8 @@ async fn a_bcrypt_password_over_72_bytes_is_not_rehashed() {
     let hash = bcrypt::hash(&long, 4).unwrap();
     let f = flow();
     f.store().put_user(User {
-        username: "quay-user".into(),
         password_hash: hash.clone(),
-        enabled: true,
-        superuser: false,
-        generation: 0,
-        tokens_from: 0,
-        link: None,
+        ..user("quay-user")
     });
     let r = f
         .handle(&post(Some(&basic("quay-user", &long)), GOOD_BODY))

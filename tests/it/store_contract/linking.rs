@@ -6,9 +6,7 @@ use direct_oauth::store::DirectoryLink;
 use super::*;
 
 /// A directory user's record is written once, by whichever login comes first, and never
-/// replaces one that is there (an operator's, a disabled one, another person's); a record
-/// with nothing of its own (made before records named their directory) is adopted; a
-/// token then holds to it.
+/// relinked to another person; a token then holds to it.
 pub(super) async fn a_directory_user_is_linked_once_and_never_over_a_record(
     store: &impl ContractStore,
 ) {
@@ -27,6 +25,28 @@ pub(super) async fn a_directory_user_is_linked_once_and_never_over_a_record(
     // Another person who holds the name now gets the record as it is, to be refused.
     let other = store.link_user("dora", &link("id-other"), 0).await.unwrap();
     assert_eq!(other, linked, "never relinked to another id");
+    let held = verified(&linked);
+    let held = Verified {
+        password_hash: None,
+        ..held
+    };
+    let t = TokenRecord {
+        username: "dora".into(),
+        ..token("id-linked")
+    };
+    store.put_token(&t, &held).await.unwrap();
+}
+
+/// A directory login never takes over a record that is there (a disabled one, the users
+/// table's own, an operator's superuser): it gets it as it is, to be refused. A record
+/// with nothing of its own (made before records named their directory) is adopted.
+pub(super) async fn a_directory_login_takes_over_only_a_record_of_nobody_s(
+    store: &impl ContractStore,
+) {
+    let link = |id: &str| DirectoryLink {
+        directory: "ldap".into(),
+        id: id.into(),
+    };
     let disabled = User {
         enabled: false,
         generation: 4,
@@ -72,16 +92,6 @@ pub(super) async fn a_directory_user_is_linked_once_and_never_over_a_record(
         },
         "adopted, and the tokens of whoever it was made for void"
     );
-    let held = verified(&linked);
-    let held = Verified {
-        password_hash: None,
-        ..held
-    };
-    let t = TokenRecord {
-        username: "dora".into(),
-        ..token("id-linked")
-    };
-    store.put_token(&t, &held).await.unwrap();
 }
 
 /// `user sync`'s reads and writes: every enabled record of one directory, page by page
@@ -145,6 +155,21 @@ pub(super) async fn a_sync_walks_the_linked_records_and_disables_one_person_once
             .unwrap()
     );
     assert_eq!(walk().await, ["sb", "sc"]);
+}
+
+/// The records of directory logins made before records remembered their directory (no
+/// link, no password, no superuser flag): walked page by page, and each disabled once.
+pub(super) async fn the_records_of_early_directory_logins_are_walked_and_disabled_once(
+    store: &impl ContractStore,
+) {
+    let link = |directory: &str, id: &str| DirectoryLink {
+        directory: directory.into(),
+        id: id.into(),
+    };
+    store
+        .seed_user(User::linked("sb", &link("ldap", "sb"), 0))
+        .await;
+    store.seed_user(user("sf")).await;
     // Records a directory login made before links were kept: no link, no password.
     for name in ["SG", "sh"] {
         let unlinked = User {

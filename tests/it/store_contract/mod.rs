@@ -86,15 +86,11 @@ impl ContractStore for DynamoStore {
     }
 }
 
+/// A user of the users table, with a password.
 pub fn user(name: &str) -> User {
     User {
-        username: name.into(),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into(),
-        enabled: true,
-        superuser: false,
-        generation: 0,
-        tokens_from: 0,
-        link: None,
+        ..direct_oauth::store::memory::user(name)
     }
 }
 
@@ -336,7 +332,9 @@ macro_rules! contract {
 contract!(
     lookup_reads_application_and_user_together,
     a_directory_user_is_linked_once_and_never_over_a_record,
+    a_directory_login_takes_over_only_a_record_of_nobody_s,
     a_sync_walks_the_linked_records_and_disables_one_person_once,
+    the_records_of_early_directory_logins_are_walked_and_disabled_once,
     the_bcrypt_marker_is_read_with_the_user,
     one_attempt_per_name_is_admitted_at_a_time,
     an_admission_retried_after_a_lost_answer_is_still_admitted,

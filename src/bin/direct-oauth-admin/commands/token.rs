@@ -4,9 +4,9 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
-use direct_oauth::authorizer;
-use direct_oauth::store::{Application, Holders, TokenReader, TokenRecord, User};
+use direct_oauth::store::{Application, TokenReader, TokenRecord, User};
 use direct_oauth::token::AccessToken;
+use direct_oauth::token_check::{self, Denial};
 
 use serde_json::json;
 
@@ -23,83 +23,26 @@ fn utc(secs: u64) -> String {
         .unwrap_or_else(|_| format!("{secs}s since the epoch"))
 }
 
-/// What a check would say of the token now, in a word (its user and application as they
-/// are now), in the order the check decides.
+/// What a check would say of the token now (its user and application as they are now),
+/// in a word.
 fn status(
     t: &TokenRecord,
     user: Option<&User>,
     app: Option<&Application>,
     now: u64,
 ) -> &'static str {
-    let (Some(user), Some(app)) = (user, app) else {
-        return if user.is_none() {
-            "user-disabled"
-        } else {
-            "client-removed"
-        };
-    };
-    if t.revoked_at.is_some()
-        || t.user_generation < user.tokens_from
-        || t.client_epoch != app.token_epoch
-    {
-        "revoked"
-    } else if !user.enabled {
-        "user-disabled"
-    } else if t.expires_at <= now {
-        "expired"
-    } else {
-        "valid"
+    match token_check::standing(t, user, app, now) {
+        Ok(()) => "valid",
+        Err(Denial::UserDisabled) => "user-disabled",
+        Err(Denial::ClientRemoved) => "client-removed",
+        Err(Denial::Expired) => "expired",
+        Err(_) => "revoked",
     }
 }
 
 pub(crate) async fn run(ctx: &Ctx, cmd: TokenCommand) -> CliResult {
     match cmd {
-        TokenCommand::List { user } => {
-            let now = now_secs();
-            let tokens = ctx
-                .store
-                .list_tokens_for_user(&user)
-                .await
-                .map_err(store_err)?;
-            let owner = ctx.store.get_user(&user).await.map_err(store_err)?;
-            let apps: HashMap<String, Application> = ctx
-                .store
-                .list_applications()
-                .await
-                .map_err(store_err)?
-                .into_iter()
-                .map(|a| (a.client_id.clone(), a))
-                .collect();
-            let status = |t: &TokenRecord| status(t, owner.as_ref(), apps.get(&t.client_id), now);
-            let json = tokens
-                .iter()
-                .map(|t| {
-                    json!({
-                        "token_id": t.token_id,
-                        "client_id": t.client_id,
-                        "scopes": t.scopes,
-                        "issued_at": utc(t.issued_at),
-                        "expires_at": utc(t.expires_at),
-                        "status": status(t),
-                    })
-                })
-                .collect();
-            ctx.show(json, || {
-                println!("TOKEN_ID\tCLIENT_ID\tSCOPES\tISSUED\tEXPIRES\tSTATUS");
-                for t in &tokens {
-                    println!(
-                        "{}\t{}\t{}\t{}\t{}\t{}",
-                        t.token_id,
-                        t.client_id,
-                        t.scopes.join(" "),
-                        utc(t.issued_at),
-                        utc(t.expires_at),
-                        status(t)
-                    );
-                }
-            });
-            Ok(())
-        }
+        TokenCommand::List { user } => list(ctx, &user).await,
         TokenCommand::Revoke { id: Some(id), .. } => {
             match ctx
                 .store
@@ -152,59 +95,100 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TokenCommand) -> CliResult {
         TokenCommand::Revoke { .. } => {
             Err("give a token id, --user NAME or --client CLIENT_ID".into())
         }
-        TokenCommand::Verify => {
-            let mut input = String::new();
-            std::io::stdin()
-                .read_to_string(&mut input)
-                .map_err(|e| format!("cannot read standard input: {e}"))?;
-            let Some(presented) = AccessToken::parse(input.trim()) else {
-                return Err("not valid: not a direct-oauth token".into());
-            };
-            let record = ctx
-                .store
-                .get_token(presented.id())
-                .await
-                .map_err(store_err)?;
-            let holders = match &record {
-                Some(r) => ctx
-                    .store
-                    .token_holders(&r.username, &r.client_id)
-                    .await
-                    .map_err(store_err)?,
-                None => Holders::default(),
-            };
-            // Whether the token is valid, not whether a proof came with it: a bound token
-            // is judged as if its key's had.
-            let key = record.as_ref().and_then(|r| r.jkt.as_deref());
-            match authorizer::decide(&presented, key, record.as_ref(), &holders, now_secs()) {
-                Ok(g) => {
-                    let expires = record.map(|r| utc(r.expires_at)).unwrap_or_default();
-                    let json = json!({
-                        "valid": true,
-                        "username": g.username,
-                        "client_id": g.client_id,
-                        "scopes": g.scopes,
-                        "expires_at": expires,
-                    });
-                    ctx.show(json, || {
-                        println!(
-                            "valid: user {} client {} scopes \"{}\" expires {}",
-                            g.username,
-                            g.client_id,
-                            g.scopes.join(" "),
-                            expires
-                        )
-                    });
-                    Ok(())
-                }
-                Err(d) => {
-                    // Scripts read the reason from standard output; the exit status says 1.
-                    if ctx.output == Output::Json {
-                        println!("{:#}", json!({ "valid": false, "reason": d.reason() }));
-                    }
-                    Err(format!("not valid: {}", d.reason()))
-                }
+        TokenCommand::Verify => verify(ctx).await,
+    }
+}
+
+/// `token list --user NAME`: every token of the user, with what a check would say now.
+async fn list(ctx: &Ctx, user: &str) -> CliResult {
+    let now = now_secs();
+    let tokens = ctx
+        .store
+        .list_tokens_for_user(user)
+        .await
+        .map_err(store_err)?;
+    let owner = ctx.store.get_user(user).await.map_err(store_err)?;
+    let apps: HashMap<String, Application> = ctx
+        .store
+        .list_applications()
+        .await
+        .map_err(store_err)?
+        .into_iter()
+        .map(|a| (a.client_id.clone(), a))
+        .collect();
+    let status = |t: &TokenRecord| status(t, owner.as_ref(), apps.get(&t.client_id), now);
+    let json = tokens
+        .iter()
+        .map(|t| {
+            json!({
+                "token_id": t.token_id,
+                "client_id": t.client_id,
+                "scopes": t.scopes,
+                "issued_at": utc(t.issued_at),
+                "expires_at": utc(t.expires_at),
+                "status": status(t),
+            })
+        })
+        .collect();
+    ctx.show(json, || {
+        println!("TOKEN_ID\tCLIENT_ID\tSCOPES\tISSUED\tEXPIRES\tSTATUS");
+        for t in &tokens {
+            println!(
+                "{}\t{}\t{}\t{}\t{}\t{}",
+                t.token_id,
+                t.client_id,
+                t.scopes.join(" "),
+                utc(t.issued_at),
+                utc(t.expires_at),
+                status(t)
+            );
+        }
+    });
+    Ok(())
+}
+
+/// `token verify`: what a check would say of the token on standard input.
+async fn verify(ctx: &Ctx) -> CliResult {
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .map_err(|e| format!("cannot read standard input: {e}"))?;
+    let Some(presented) = AccessToken::parse(input.trim()) else {
+        return Err("not valid: not a direct-oauth token".into());
+    };
+    let record = ctx
+        .store
+        .get_token(presented.id())
+        .await
+        .map_err(store_err)?;
+    let checked = token_check::check_active(&ctx.store, &presented, record.as_ref(), now_secs());
+    match checked.await.map_err(store_err)? {
+        Ok(g) => {
+            let expires = record.map(|r| utc(r.expires_at)).unwrap_or_default();
+            let json = json!({
+                "valid": true,
+                "username": g.username,
+                "client_id": g.client_id,
+                "scopes": g.scopes,
+                "expires_at": expires,
+            });
+            ctx.show(json, || {
+                println!(
+                    "valid: user {} client {} scopes \"{}\" expires {}",
+                    g.username,
+                    g.client_id,
+                    g.scopes.join(" "),
+                    expires
+                )
+            });
+            Ok(())
+        }
+        Err(d) => {
+            // Scripts read the reason from standard output; the exit status says 1.
+            if ctx.output == Output::Json {
+                println!("{:#}", json!({ "valid": false, "reason": d.reason() }));
             }
+            Err(format!("not valid: {}", d.reason()))
         }
     }
 }

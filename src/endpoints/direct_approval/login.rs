@@ -6,14 +6,15 @@ use std::time::Duration;
 
 use tracing::warn;
 
-use super::{Deps, Flow, unavailable};
 use crate::basic_auth::Credentials;
 use crate::clock::Clock;
 use crate::directory::{Directory, Verdict};
+use crate::endpoints::unavailable;
 use crate::error::ApiError;
 use crate::identifier;
 use crate::password::{self, Passwords, Verification};
 use crate::store::{DirectoryLink, Lookup, User, UserLinker};
+use crate::throttle;
 
 /// A password that checked out.
 pub(super) struct Login {
@@ -30,17 +31,29 @@ pub(super) struct Login {
     pub(super) superuser: bool,
 }
 
-impl<D: Deps> Flow<D> {
+/// Check 9's ports: where passwords are checked (the users table's hashes, or the
+/// directory), and the local records a directory's users get.
+pub(super) struct PasswordCheck<'a, S, C, P, D> {
+    pub store: &'a S,
+    pub clock: &'a C,
+    pub passwords: &'a P,
+    /// `None`: the users table's own hashes.
+    pub directory: Option<&'a D>,
+    /// A directory's group whose members are superusers.
+    pub superuser_group: Option<&'a str>,
+}
+
+impl<S: UserLinker, C: Clock, P: Passwords, D: Directory> PasswordCheck<'_, S, C, P, D> {
     /// Check 9: the password, by the users table's hash or by the directory. Unknown,
     /// disabled and wrong-password logins are all `None`; a directory that cannot answer
     /// is an outage (503), never a failure of the user's.
-    pub(super) async fn check_password(
+    pub(super) async fn check(
         &self,
         credentials: &Credentials,
         lookup: &Lookup,
         within: Duration,
     ) -> Result<Option<Login>, ApiError> {
-        let Some(directory) = &self.directory else {
+        let Some(directory) = self.directory else {
             return Ok(self.verify(credentials, lookup).map(|(user, v)| Login {
                 user: user.clone(),
                 verification: Some(v),
@@ -96,7 +109,7 @@ impl<D: Deps> Flow<D> {
     }
 
     fn in_superuser_group(&self, groups: &BTreeSet<String>) -> bool {
-        let group = self.settings.superuser_group.as_ref();
+        let group = self.superuser_group;
         group.is_some_and(|g| groups.contains(g))
     }
 
@@ -110,7 +123,7 @@ impl<D: Deps> Flow<D> {
         let verification = match &lookup.user {
             Some(user) => {
                 let v = self
-                    .hasher
+                    .passwords
                     .verify(&user.password_hash, &credentials.password);
                 if user.enabled {
                     v
@@ -118,7 +131,7 @@ impl<D: Deps> Flow<D> {
                     Verification::Invalid
                 }
             }
-            None => self.hasher.verify_dummy(&credentials.password),
+            None => self.passwords.verify_dummy(&credentials.password),
         };
         match (&lookup.user, verification.is_valid()) {
             (Some(user), true) => Some((user, verification)),
@@ -142,9 +155,26 @@ impl<D: Deps> Flow<D> {
             return None;
         }
         // A failed rehash only delays the upgrade to the next login.
-        self.hasher
+        self.passwords
             .hash(password)
             .inspect_err(|e| warn!(error = %e, "rehash failed"))
             .ok()
+    }
+
+    /// While imported bcrypt hashes remain, a failed verification takes no less than the
+    /// slowest of them (a wait, not CPU): an unknown or argon2 name must not answer faster
+    /// than an imported one. `started_ms`: when the verification began.
+    pub(super) async fn wait_out_timing_floor(&self, lookup: &Lookup, started_ms: u64) {
+        let Some(cost) = lookup.bcrypt_cost else {
+            return;
+        };
+        // Capped well under the lease and the function's timeout (see FLOOR_CAP).
+        let floor = self.passwords.failure_floor(cost).min(throttle::FLOOR_CAP);
+        let floor = floor.as_millis() as u64;
+        let elapsed = self.clock.now_ms().saturating_sub(started_ms);
+        if floor > elapsed {
+            let wait = Duration::from_millis(floor - elapsed);
+            self.clock.sleep(wait).await;
+        }
     }
 }

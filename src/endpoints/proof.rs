@@ -6,20 +6,56 @@
 use http::Request;
 use tracing::warn;
 
-use super::{Deps, Flow, unavailable};
+use super::unavailable;
 use crate::clock::Clock;
+use crate::config::DpopSettings;
 use crate::dpop::{self, Expected, Proof, ProofError};
 use crate::error::ApiError;
 use crate::random::Random;
 use crate::store::OneTimeValues;
 
-impl<D: Deps> Flow<D> {
-    /// The request's proof, by every check that needs no store; `None` without one.
-    /// `endpoint` is the path the client addressed after the issuer's (`/oauth/token`);
-    /// `requested`, the `dpop_jkt` the request names, whose key the proof must be by.
-    fn read_proof<B>(
+/// The DPoP nonces' secret, asked of the store once per instance, then held.
+pub(super) type NonceSecret = tokio::sync::OnceCell<[u8; 32]>;
+
+/// The proof checks' ports: the one-time values (spent `jti`s, the nonces' secret), the
+/// clock, and randomness for a secret no instance has made yet.
+pub(super) struct DpopCheck<'a, S, C, R> {
+    pub store: &'a S,
+    pub clock: &'a C,
+    pub random: &'a R,
+    pub settings: &'a DpopSettings,
+    pub secret: &'a NonceSecret,
+}
+
+impl<S, C, R> Clone for DpopCheck<'_, S, C, R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<S, C, R> Copy for DpopCheck<'_, S, C, R> {}
+
+impl<S: OneTimeValues, C: Clock, R: Random> DpopCheck<'_, S, C, R> {
+    /// The request's proof by every check but the replay guard's, which write nothing, so
+    /// they come first; `None` without one. `issuer`: the URL the endpoints hang off;
+    /// `endpoint`: the path the client addressed after it (`/oauth/token`); `requested`:
+    /// the `dpop_jkt` the request names, whose key the proof must be by.
+    pub(super) async fn read<B>(
         &self,
         req: &Request<B>,
+        issuer: Option<&str>,
+        endpoint: &str,
+        requested: Option<&str>,
+    ) -> Result<Option<Proof>, ApiError> {
+        let proof = self.check_proof(req, issuer, endpoint, requested)?;
+        self.check_nonce(proof.as_ref()).await?;
+        Ok(proof)
+    }
+
+    /// The proof's own checks (RFC 9449 §4.3), against this request.
+    fn check_proof<B>(
+        &self,
+        req: &Request<B>,
+        issuer: Option<&str>,
         endpoint: &str,
         requested: Option<&str>,
     ) -> Result<Option<Proof>, ApiError> {
@@ -30,7 +66,7 @@ impl<D: Deps> Flow<D> {
         else {
             return Ok(None);
         };
-        let Some(issuer) = self.issuer(req) else {
+        let Some(issuer) = issuer else {
             return Err(ApiError::invalid_request(
                 "the request names no host to check the DPoP proof's htu against",
             ));
@@ -40,7 +76,7 @@ impl<D: Deps> Flow<D> {
             method: req.method().as_str(),
             url: &url,
             now_secs: self.clock.now_ms() / 1000,
-            window_secs: self.settings.dpop.window.as_secs(),
+            window_secs: self.settings.window.as_secs(),
             access_token: None,
         };
         let proof = dpop::check(value, &expected).map_err(refused)?;
@@ -48,23 +84,10 @@ impl<D: Deps> Flow<D> {
         Ok(Some(proof))
     }
 
-    /// The request's proof by every check but the replay guard's: [`Self::read_proof`],
-    /// then the nonce. Both write nothing, so they come first.
-    pub(super) async fn request_proof<B>(
-        &self,
-        req: &Request<B>,
-        endpoint: &str,
-        requested: Option<&str>,
-    ) -> Result<Option<Proof>, ApiError> {
-        let proof = self.read_proof(req, endpoint, requested)?;
-        self.check_nonce(proof.as_ref()).await?;
-        Ok(proof)
-    }
-
     /// The server's nonce, when nonces are asked for (§8): checked with the shared secret,
     /// so it reads nothing but the secret (once per instance) and a refusal writes nothing.
     async fn check_nonce(&self, proof: Option<&Proof>) -> Result<(), ApiError> {
-        let (Some(proof), Some(lifetime)) = (proof, self.settings.dpop.nonce_lifetime) else {
+        let (Some(proof), Some(lifetime)) = (proof, self.settings.nonce_lifetime) else {
             return Ok(());
         };
         let now_secs = self.clock.now_ms() / 1000;
@@ -99,7 +122,6 @@ impl<D: Deps> Flow<D> {
         }
     }
 
-    /// The nonces' secret: asked of the store once per instance, then held.
     async fn nonce_secret(&self) -> Result<[u8; 32], ApiError> {
         let ask = async {
             let mut fresh = [0u8; 32];
@@ -109,21 +131,7 @@ impl<D: Deps> Flow<D> {
             })?;
             self.store.nonce_secret(fresh).await.map_err(unavailable)
         };
-        self.nonce_secret.get_or_try_init(|| ask).await.copied()
-    }
-}
-
-/// The request's DPoP proof, and what spending it (its nonce, its `jti`) found.
-pub(super) struct Spent<'a> {
-    pub proof: Option<&'a Proof>,
-    pub spent: Result<(), ApiError>,
-}
-
-impl<'a> Spent<'a> {
-    /// The proof, once required where `require` says and spent; else the refusal.
-    pub(super) fn settle(self, require: bool) -> Result<Option<&'a Proof>, ApiError> {
-        required(require, self.proof)?;
-        self.spent.map(|()| self.proof)
+        self.secret.get_or_try_init(|| ask).await.copied()
     }
 }
 

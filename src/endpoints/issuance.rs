@@ -3,8 +3,9 @@
 
 use tracing::warn;
 
-use super::{Deps, Flow, unavailable};
+use super::{Settings, unavailable};
 use crate::error::ApiError;
+use crate::random::Random;
 use crate::secret;
 use crate::store::{
     Application, CodeRecord, CodeStore, StoreError, TokenReader, TokenRecord, TokenWriter, User,
@@ -14,7 +15,7 @@ use crate::token::AccessToken;
 
 /// What a token is issued for, besides the user.
 #[derive(Clone, Copy)]
-pub(super) struct Grant<'a> {
+pub(super) struct TokenTerms<'a> {
     pub client: &'a Application,
     pub scopes: &'a [String],
     /// The DPoP key's thumbprint the token is bound to, if any.
@@ -22,7 +23,7 @@ pub(super) struct Grant<'a> {
 }
 
 /// What a code is issued for, besides the user.
-pub(super) struct CodeGrant<'a> {
+pub(super) struct CodeTerms<'a> {
     pub client_id: &'a str,
     pub redirect_uri: &'a str,
     pub redirect_uri_given: bool,
@@ -34,7 +35,21 @@ pub(super) struct CodeGrant<'a> {
     pub jkt: Option<&'a str>,
 }
 
-impl<D: Deps> Flow<D> {
+/// The writes' ports: the store that keeps tokens and codes, and randomness for their ids.
+pub(super) struct Issuance<'a, S, R> {
+    pub store: &'a S,
+    pub random: &'a R,
+    pub settings: &'a Settings,
+}
+
+impl<S, R> Clone for Issuance<'_, S, R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<S, R> Copy for Issuance<'_, S, R> {}
+
+impl<S: TokenWriter + TokenReader + CodeStore, R: Random> Issuance<'_, S, R> {
     /// Whether `record` is stored as it is (its id and its secret's hash).
     async fn is_stored(&self, record: &TokenRecord) -> bool {
         match self.store.get_token(&record.token_id).await {
@@ -44,14 +59,14 @@ impl<D: Deps> Flow<D> {
     }
 
     pub(super) fn new_token(&self) -> Result<AccessToken, ApiError> {
-        AccessToken::generate(&self.random).map_err(|e| {
+        AccessToken::generate(self.random).map_err(|e| {
             warn!(error = %e, "no randomness");
             ApiError::ServerError
         })
     }
 
     /// Writes the token record with a fresh id; one retry with a new id if the id exists.
-    pub(super) async fn issue(
+    pub(super) async fn issue_token(
         &self,
         user: &Verified,
         client: &Application,
@@ -61,12 +76,12 @@ impl<D: Deps> Flow<D> {
     ) -> Result<AccessToken, ApiError> {
         for _ in 0..2 {
             let token = self.new_token()?;
-            let grant = Grant {
+            let terms = TokenTerms {
                 client,
                 scopes,
                 jkt,
             };
-            match self.write_token(&token, user, grant, now_ms).await {
+            match self.write_token(&token, user, terms, now_ms).await {
                 Ok(()) => return Ok(token),
                 Err(StoreError::Conflict) => {
                     warn!(token_id = %token.id(), "token id collision; retrying with a new id")
@@ -86,11 +101,11 @@ impl<D: Deps> Flow<D> {
         &self,
         token: &AccessToken,
         user: &Verified,
-        Grant {
+        TokenTerms {
             client,
             scopes,
             jkt,
-        }: Grant<'_>,
+        }: TokenTerms<'_>,
         now_ms: u64,
     ) -> Result<(), StoreError> {
         let issued_at = now_ms / 1000;
@@ -126,25 +141,25 @@ impl<D: Deps> Flow<D> {
     pub(super) async fn issue_code(
         &self,
         user: &User,
-        grant: CodeGrant<'_>,
+        terms: CodeTerms<'_>,
         now_ms: u64,
     ) -> Result<String, ApiError> {
         for _ in 0..2 {
-            let code = secret::generate(&self.random).map_err(|e| {
+            let code = secret::generate(self.random).map_err(|e| {
                 warn!(error = %e, "no randomness");
                 ApiError::ServerError
             })?;
             let record = CodeRecord {
                 code_hash: secret::hash(&code),
-                client_id: grant.client_id.to_string(),
-                redirect_uri: grant.redirect_uri.to_string(),
-                redirect_uri_given: grant.redirect_uri_given,
-                scopes: grant.scopes.to_vec(),
+                client_id: terms.client_id.to_string(),
+                redirect_uri: terms.redirect_uri.to_string(),
+                redirect_uri_given: terms.redirect_uri_given,
+                scopes: terms.scopes.to_vec(),
                 username: user.username.clone(),
                 user_generation: user.generation,
-                client_epoch: grant.client_epoch,
-                code_challenge: grant.challenge.clone(),
-                jkt: grant.jkt.map(str::to_string),
+                client_epoch: terms.client_epoch,
+                code_challenge: terms.challenge.clone(),
+                jkt: terms.jkt.map(str::to_string),
                 expires_at: now_ms / 1000 + self.settings.code_lifetime.as_secs(),
                 used_at: None,
                 token_id: None,

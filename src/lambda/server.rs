@@ -12,7 +12,7 @@ use crate::aws::{self, AwsCalls};
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::directory::{AnyDirectory, DirectoryError};
-use crate::flow::{Answer, Deadline, Deps, Event, Flow, Issuer, Settings};
+use crate::endpoints::{Answer, Deadline, Event, Issuer, Ports, Server, Settings};
 use crate::password::{HashError, PasswordHasherArgon};
 use crate::random::OsRandom;
 use crate::response::HttpResponse;
@@ -25,7 +25,7 @@ use super::timing::{HashingTime, TimedPasswords};
 use super::{logging, metrics};
 
 /// The flow as deployed.
-pub type AwsFlow = Flow<(
+pub type AwsServer = Server<(
     DynamoStore,
     SsmWhitelist,
     SystemClock,
@@ -45,14 +45,14 @@ pub enum StartError {
 
 /// What the function keeps between requests: built once per cold start, then borrowed.
 pub struct App<F> {
-    pub flow: F,
+    pub server: F,
     /// Round trips of the AWS clients the flow's adapters use, and their time.
     pub calls: AwsCalls,
     /// Time spent hashing passwords (zero for a flow whose hasher is not timed).
     pub hashing: HashingTime,
 }
 
-impl App<AwsFlow> {
+impl App<AwsServer> {
     /// The production wiring: one SDK configuration, so every client shares one
     /// credentials cache and HTTP client.
     pub async fn from_config(config: &Config) -> Result<Self, StartError> {
@@ -65,7 +65,7 @@ impl App<AwsFlow> {
         let whitelist =
             CachedWhitelist::new(source, config.whitelist_cache, config.whitelist_stale);
         let directory = aws::directory(&config.directory, &sdk, &calls).await?;
-        let flow = Flow::with_directory(
+        let server = Server::with_directory(
             store,
             whitelist,
             SystemClock,
@@ -75,7 +75,7 @@ impl App<AwsFlow> {
             Settings::from(config),
         );
         Ok(App {
-            flow,
+            server,
             calls,
             hashing,
         })
@@ -83,7 +83,7 @@ impl App<AwsFlow> {
 }
 
 /// Serves `app` on the Lambda Runtime API until the process ends.
-pub async fn serve<D: Deps>(app: &App<Flow<D>>) -> Result<(), lambda_runtime::Error> {
+pub async fn serve<D: Ports>(app: &App<Server<D>>) -> Result<(), lambda_runtime::Error> {
     let handler = service_fn(|req: Request| async move {
         if let Some(context) = req.lambda_context_ref() {
             logging::begin_invocation(&context.request_id, context.xray_trace_id.as_deref());
@@ -98,7 +98,7 @@ pub async fn serve<D: Deps>(app: &App<Flow<D>>) -> Result<(), lambda_runtime::Er
 /// One request: the flow's answer, logged with the round trips it cost and where its time
 /// went: `aws_ms` waiting on AWS (overlapping calls counted once), `hashing_ms` hashing
 /// passwords; the rest of `total_ms` is the function's own work.
-pub async fn answer<D: Deps>(app: &App<Flow<D>>, mut req: Request) -> Response<Body> {
+pub async fn answer<D: Ports>(app: &App<Server<D>>, mut req: Request) -> Response<Body> {
     // The runtime's deadline bounds how long the whitelist fetch may retry.
     if let Some(deadline) = req.lambda_context_ref().map(|c| Deadline(c.deadline)) {
         req.extensions_mut().insert(deadline);
@@ -111,7 +111,7 @@ pub async fn answer<D: Deps>(app: &App<Flow<D>>, mut req: Request) -> Response<B
     app.calls.reset();
     app.hashing.take();
     let started = Instant::now();
-    let Answer { response, log } = app.flow.handle(req).await;
+    let Answer { response, log } = app.server.handle(req).await;
     let (ssm_calls, hashing_ms) = (app.calls.ssm.take(), ms(app.hashing.take()));
     let status = response.status().as_u16();
     info!(

@@ -1,14 +1,17 @@
-//! The request flow: the contract's checks in order, each decided by the pure core and fed
-//! by the ports (store, whitelist, clock, randomness, passwords). Nothing here chooses a
-//! status (`error` and `response` do), performs I/O of its own or names an AWS type; the
-//! Lambda glue (`crate::lambda`) turns an [`Answer`] into a log line and a Lambda response.
+//! The authorization server's endpoints, one module each: its request parsing, its checks
+//! in the contract's order (decided by the pure core, fed by the ports), and a short driver
+//! that asks only for the ports it uses. Nothing here chooses a status (`error` and
+//! `response` do), performs I/O of its own or names an AWS type; the Lambda glue
+//! (`crate::lambda`) turns an [`Answer`] into a log line and a Lambda response.
 //!
-//! One function serves every endpoint of the main Lambda function:
-//! - `authorize`: `POST /oauth/authorizeapp`, checks 1-12 of the contract;
-//! - `exchange`: `POST /oauth/access_token` and `/oauth/token` (a code for a token);
-//! - `introspect`: `POST /oauth/introspect` (RFC 7662);
-//! - `revoke`: `POST /oauth/revoke` (RFC 7009);
-//! - `discovery`: `/.well-known/oauth-authorization-server` (RFC 8414).
+//! - [`direct_approval`]: `POST /oauth/authorizeapp`, checks 1-12 of the contract;
+//! - [`token_endpoint`]: `POST /oauth/access_token` and `/oauth/token` (a code for a token);
+//! - [`introspection`]: `POST /oauth/introspect` (RFC 7662);
+//! - [`revocation`]: `POST /oauth/revoke` (RFC 7009);
+//! - [`discovery`]: `/.well-known/oauth-authorization-server` (RFC 8414).
+//!
+//! Shared by the two that issue tokens: [`proof`] (DPoP, RFC 9449 §5) and [`issuance`] (the
+//! token and code writes). The authorizer's check is [`crate::token_check`].
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -26,16 +29,18 @@ use crate::response::{self, HttpResponse};
 use crate::store::Store;
 use crate::whitelist::{CachedWhitelist, WhitelistSource};
 
-mod attempt;
-mod authorize;
+mod direct_approval;
 mod discovery;
-mod dpop;
-mod exchange;
-mod introspect;
-mod issue;
-mod login;
-mod reads;
-mod revoke;
+mod introspection;
+mod issuance;
+mod proof;
+mod revocation;
+mod token_endpoint;
+
+use direct_approval::DirectApproval;
+use issuance::Issuance;
+use proof::{DpopCheck, NonceSecret};
+use token_endpoint::TokenEndpoint;
 
 /// Direct approval's path after the issuer's (a DPoP proof's `htu` names it).
 const AUTHORIZE_PATH: &str = "/oauth/authorizeapp";
@@ -56,28 +61,7 @@ pub struct Deadline(pub u64);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issuer(pub String);
 
-/// Room kept after a whitelist fetch for the DynamoDB rounds and the answer.
-const ANSWER_RESERVE_MS: u64 = 4_000;
-/// The longest a fetch may take, however late the deadline.
-const MAX_FETCH_BUDGET_MS: u64 = 10_000;
-/// The shortest: one quick attempt even when the deadline is near.
-const MIN_FETCH_BUDGET_MS: u64 = 200;
-
-/// What a whitelist fetch may take for this request. A deadline already past when the
-/// request starts is no deadline: Lambda's is always ahead, and `cargo lambda watch` sends
-/// one from 1970, which held every local fetch to one 200 ms attempt.
-fn fetch_budget<B>(req: &Request<B>, now_ms: u64) -> Duration {
-    match req.extensions().get::<Deadline>() {
-        Some(Deadline(at)) if *at > now_ms => Duration::from_millis(
-            at.saturating_sub(now_ms)
-                .saturating_sub(ANSWER_RESERVE_MS)
-                .clamp(MIN_FETCH_BUDGET_MS, MAX_FETCH_BUDGET_MS),
-        ),
-        _ => crate::whitelist::DEFAULT_FETCH_BUDGET,
-    }
-}
-
-/// Settings the flow needs, taken from [`Config`].
+/// Settings the endpoints need, taken from [`Config`].
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub token_lifetime: Duration,
@@ -158,11 +142,11 @@ pub struct Answer {
     pub log: RequestLog,
 }
 
-/// The flow's ports, named once: every `impl` of the flow is `impl<D: Deps> Flow<D>`.
+/// The server's ports, named once: every `impl` of the server is `impl<P: Ports> Server<P>`.
 /// Any tuple `(store, whitelist source, clock, randomness, passwords, directory)` of port
-/// implementations is one, so the glue and the tests each pick their own; a flow whose
-/// users are the users table's names [`NoDirectory`].
-pub trait Deps {
+/// implementations is one, so the glue and the tests each pick their own; a server whose
+/// users are the users table's names [`NoDirectory`]. Each endpoint asks for fewer.
+pub trait Ports {
     type Store: Store;
     type Source: WhitelistSource;
     type Clock: Clock;
@@ -171,7 +155,7 @@ pub trait Deps {
     type Directory: Directory;
 }
 
-impl<St, Src, C, R, P, Dir> Deps for (St, Src, C, R, P, Dir)
+impl<St, Src, C, R, P, Dir> Ports for (St, Src, C, R, P, Dir)
 where
     St: Store,
     Src: WhitelistSource,
@@ -188,26 +172,26 @@ where
     type Directory = Dir;
 }
 
-/// The contract's flow over its ports. Built once per cold start and borrowed by every
-/// request.
-pub struct Flow<D: Deps> {
-    store: D::Store,
-    whitelist: CachedWhitelist<D::Source>,
-    clock: D::Clock,
-    random: D::Random,
-    hasher: D::Passwords,
+/// The authorization server: its ports, built once per cold start and borrowed by every
+/// request, which [`Server::handle`] hands to the endpoint the path names.
+pub struct Server<P: Ports> {
+    store: P::Store,
+    whitelist: CachedWhitelist<P::Source>,
+    clock: P::Clock,
+    random: P::Random,
+    passwords: P::Passwords,
     /// Where passwords are checked; `None`: the users table's own hashes.
-    directory: Option<D::Directory>,
+    directory: Option<P::Directory>,
     settings: Settings,
-    /// The DPoP nonces' secret, once the store gave it (see `dpop`).
-    nonce_secret: tokio::sync::OnceCell<[u8; 32]>,
+    /// The DPoP nonces' secret, once the store gave it (see `proof`).
+    nonce_secret: NonceSecret,
 }
 
-/// Built from its parts, so the parts' types name the flow's [`Deps`]; its users are the
-/// users table's.
-impl<St, Src, C, R, P> Flow<(St, Src, C, R, P, NoDirectory)>
+/// Built from its parts, so the parts' types name the server's [`Ports`]; its users are
+/// the users table's.
+impl<St, Src, C, R, P> Server<(St, Src, C, R, P, NoDirectory)>
 where
-    (St, Src, C, R, P, NoDirectory): Deps<
+    (St, Src, C, R, P, NoDirectory): Ports<
             Store = St,
             Source = Src,
             Clock = C,
@@ -221,81 +205,111 @@ where
         whitelist: CachedWhitelist<Src>,
         clock: C,
         random: R,
-        hasher: P,
+        passwords: P,
         settings: Settings,
     ) -> Self {
-        Self::with_directory(store, whitelist, clock, random, hasher, None, settings)
+        Self::with_directory(store, whitelist, clock, random, passwords, None, settings)
     }
 }
 
 /// With a directory (or `None`, the users table, chosen when the function starts).
-impl<St, Src, C, R, P, Dir> Flow<(St, Src, C, R, P, Dir)>
+impl<St, Src, C, R, P, Dir> Server<(St, Src, C, R, P, Dir)>
 where
     (St, Src, C, R, P, Dir):
-        Deps<Store = St, Source = Src, Clock = C, Random = R, Passwords = P, Directory = Dir>,
+        Ports<Store = St, Source = Src, Clock = C, Random = R, Passwords = P, Directory = Dir>,
 {
     pub fn with_directory(
         store: St,
         whitelist: CachedWhitelist<Src>,
         clock: C,
         random: R,
-        hasher: P,
+        passwords: P,
         directory: Option<Dir>,
         settings: Settings,
     ) -> Self {
-        Flow {
+        Server {
             store,
             whitelist,
             clock,
             random,
-            hasher,
+            passwords,
             directory,
             settings,
-            nonce_secret: tokio::sync::OnceCell::new(),
+            nonce_secret: NonceSecret::default(),
         }
     }
 }
 
-impl<D: Deps> Flow<D> {
-    /// Answers one request to either endpoint. Never fails: every error is a response.
+impl<P: Ports> Server<P> {
+    /// Answers one request to any endpoint. Never fails: every error is a response.
     pub async fn handle<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Answer {
+        let dpop = DpopCheck {
+            store: &self.store,
+            clock: &self.clock,
+            random: &self.random,
+            settings: &self.settings.dpop,
+            secret: &self.nonce_secret,
+        };
+        let issuance = Issuance {
+            store: &self.store,
+            random: &self.random,
+            settings: &self.settings,
+        };
+        let realm = &self.settings.realm;
         // The path's end tells the endpoint (stages and function URL prefixes come before it).
         let path = req.uri().path();
         if path.ends_with("/oauth/revoke") {
-            self.revoke(req).await
+            revocation::answer(req, &self.store, &self.clock, realm).await
         } else if let Some(endpoint) = TOKEN_PATHS.into_iter().find(|p| path.ends_with(p)) {
-            self.exchange(req, endpoint).await
+            let token_endpoint = TokenEndpoint {
+                store: &self.store,
+                clock: &self.clock,
+                dpop,
+                issuance,
+            };
+            token_endpoint.answer(req, endpoint).await
         } else if path.ends_with("/oauth/introspect") {
-            self.introspect(req).await
+            introspection::answer(req, &self.store, &self.clock, realm).await
         } else if path.ends_with(discovery::WELL_KNOWN) {
-            self.discovery(req, None)
+            discovery::answer(req, None, &self.settings)
         } else if let Some((_, inserted)) = path.split_once(discovery::WELL_KNOWN_INSERTED) {
             // RFC 8414 §3.1: a path-bearing issuer's metadata, the path after the well-known one.
-            self.discovery(req, Some(inserted))
+            discovery::answer(req, Some(inserted), &self.settings)
         } else {
-            self.authorize(req).await
+            let direct_approval = DirectApproval {
+                store: &self.store,
+                whitelist: &self.whitelist,
+                clock: &self.clock,
+                random: &self.random,
+                passwords: &self.passwords,
+                directory: self.directory.as_ref(),
+                settings: &self.settings,
+                dpop,
+                issuance,
+            };
+            direct_approval.answer(req).await
         }
     }
+}
 
-    /// The issuer, as configured or, failing that, as the request's front door names it;
-    /// `None` when neither can (an ALB passed a Host that is no host name).
-    fn issuer<B>(&self, req: &Request<B>) -> Option<String> {
-        let from_request = || req.extensions().get::<Issuer>().map(|i| i.0.clone());
-        self.settings.issuer.clone().or_else(from_request)
-    }
+/// The issuer, as configured or, failing that, as the request's front door names it;
+/// `None` when neither can (an ALB passed a Host that is no host name).
+fn issuer<B>(settings_issuer: Option<&str>, req: &Request<B>) -> Option<String> {
+    let from_request = || req.extensions().get::<Issuer>().map(|i| i.0.clone());
+    settings_issuer.map(str::to_string).or_else(from_request)
+}
 
-    /// A JSON error answer and its log line.
-    fn refused(&self, err: &ApiError, client_id: String) -> Answer {
-        Answer {
-            response: response::error(err, &self.settings.realm),
-            log: RequestLog {
-                event: Event::Refused,
-                client_id,
-                error: err.code(),
-                description: err.to_string(),
-                ..RequestLog::default()
-            },
-        }
+/// A JSON error answer and its log line.
+fn refused(err: &ApiError, client_id: String, realm: &str) -> Answer {
+    Answer {
+        response: response::error(err, realm),
+        log: RequestLog {
+            event: Event::Refused,
+            client_id,
+            error: err.code(),
+            description: err.to_string(),
+            ..RequestLog::default()
+        },
     }
 }
 

@@ -1,0 +1,144 @@
+//! Direct approval's checks 5-8 and 10-11, in contract order: pure decisions on what the
+//! reads brought, the time given, never a clock or a store. The driver (`super`) runs
+//! the reads before them and check 9 (the password) and 12 (the writes) between and after.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use crate::dpop::Proof;
+use crate::error::{ApiError, RedirectError};
+use crate::request::AuthorizeRequest;
+use crate::scope::{self, ScopePolicy};
+use crate::store::{Admission, Application, FailedLogins, Lookup};
+use crate::{pkce, redirect, throttle};
+
+/// What checks 5-8 let through to the password: the application, where the answer goes,
+/// the key what is issued is bound to, and the attempt admitted with its failures so far.
+pub(super) struct Admitted<'r, L> {
+    pub app: &'r Application,
+    pub redirect_uri: String,
+    pub jkt: Option<&'r str>,
+    pub lease: L,
+    pub counts: Option<FailedLogins>,
+}
+
+/// Checks 5-8. `proof`: the request's DPoP proof and what spending it found; `attempt`:
+/// the login's lease and the counter's answer (`None` without credentials; an
+/// outage answered here, in check 8's turn); `now_ms`:
+/// when the admission came (it may have waited its turn).
+pub(super) fn before_password<'r, L>(
+    req: &'r AuthorizeRequest,
+    lookup: &'r Lookup,
+    (proof, spent): (Option<&'r Proof>, Result<(), ApiError>),
+    attempt: Option<(L, Result<Admission, ApiError>)>,
+    now_ms: u64,
+    backoff_cap: Duration,
+) -> Result<Admitted<'r, L>, ApiError> {
+    // 5: registered application; 6: redirect URI.
+    let app = lookup
+        .application
+        .as_ref()
+        .ok_or_else(|| ApiError::invalid_request("unknown client"))?;
+    let redirect_uri = redirect::select(&app.redirect_uris, req.redirect_uri.as_deref())?;
+    // 6a: a token is bound to a key if the application requires it (a code request needs
+    // no proof: its exchange does); a proof must be fresh, its nonce current. What is
+    // issued is bound to the proof's key, or else to the key `dpop_jkt` names.
+    let wants_token = req.response_type.as_deref().unwrap_or("token") == "token";
+    super::super::proof::required(app.require_dpop && wants_token, proof)?;
+    spent?;
+    let jkt = proof.map(|p| p.jkt.as_str()).or(req.dpop_jkt.as_deref());
+    // 7: credentials.
+    let Some((lease, admission)) = attempt else {
+        return Err(ApiError::MissingCredentials);
+    };
+    // 8: back-off, and one verification at a time per name.
+    let counts = match admission? {
+        Admission::Refused {
+            window_until_ms, ..
+        } => {
+            let secs = throttle::refused_retry_after(window_until_ms, now_ms);
+            return Err(ApiError::BackOff {
+                retry_after_secs: secs,
+            });
+        }
+        Admission::Admitted { counts } => counts,
+    };
+    // A counter written before windows were stored, or one whose window a failure that
+    // lost its lease did not set, is judged from its counts.
+    if let Some(secs) = throttle::retry_after(counts.as_ref(), now_ms, backoff_cap) {
+        return Err(ApiError::BackOff {
+            retry_after_secs: secs,
+        });
+    }
+    Ok(Admitted {
+        app,
+        redirect_uri,
+        jkt,
+        lease,
+        counts,
+    })
+}
+
+/// What checks 10-11 approve, for check 12 to write.
+pub(super) enum Approval {
+    Token {
+        scopes: Vec<String>,
+    },
+    /// `response_type=code`, with its PKCE challenge (S256).
+    Code {
+        scopes: Vec<String>,
+        challenge: String,
+    },
+}
+
+/// A refusal of checks 10-11: the redirect URI is trusted by now, so the error goes there,
+/// in the query for a code request, in the fragment for a token request.
+pub(super) struct Refusal {
+    pub error: RedirectError,
+    pub in_query: bool,
+}
+
+/// Who the password proved the user to be, as checks 10-11 see it.
+pub(super) struct Person<'a> {
+    pub username: &'a str,
+    pub groups: &'a BTreeSet<String>,
+    pub superuser: bool,
+}
+
+/// Checks 10 (response type; a code needs PKCE) and 11 (whom the application may be
+/// granted tokens for, then scopes).
+pub(super) fn after_password(
+    req: &AuthorizeRequest,
+    app: &Application,
+    person: Person<'_>,
+    catalogue: &BTreeSet<String>,
+) -> Result<Approval, Refusal> {
+    let refuse = |error, in_query| Refusal { error, in_query };
+    let challenge = match req.response_type.as_deref().unwrap_or("token") {
+        "token" => None,
+        "code" => {
+            let method = req.code_challenge_method.as_deref();
+            let challenge = pkce::challenge(req.code_challenge.as_deref(), method);
+            Some(challenge.map_err(|why| refuse(RedirectError::InvalidRequest(why), true))?)
+        }
+        _ => {
+            let why = "response_type must be token or code".into();
+            return Err(refuse(RedirectError::UnsupportedResponseType(why), false));
+        }
+    };
+    let in_query = challenge.is_some();
+    if !app.access.admits(person.username, person.groups) {
+        let why = "the application may not be granted tokens for this user".into();
+        return Err(refuse(RedirectError::AccessDenied(why), in_query));
+    }
+    let policy = ScopePolicy {
+        catalogue,
+        ceiling: app.scope_ceiling.as_ref(),
+        superuser: person.superuser,
+    };
+    let scopes = scope::grant(req.scope.as_deref(), &policy).map_err(|e| refuse(e, in_query))?;
+    Ok(match challenge {
+        Some(challenge) => Approval::Code { scopes, challenge },
+        None => Approval::Token { scopes },
+    })
+}

@@ -1,0 +1,184 @@
+//! The token check: whether a token of ours is good now, one rule for every place that
+//! asks (the Lambda authorizer, introspection, `token verify` and `token list`).
+//!
+//! The decision is pure ([`decide`], [`standing`]); [`check`] and [`check_record`] are the
+//! reads it needs, in one order: the token's record, then (only when its secret matches)
+//! its user and application as they are now, a DPoP proof spent beside that second read.
+
+use crate::dpop::Proof;
+use crate::store::{
+    Application, Holders, OneTimeValues, StoreError, TokenReader, TokenRecord, User,
+};
+use crate::token::AccessToken;
+
+/// Why a token was not accepted. Only the variant is logged, never the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    Malformed,
+    Unknown,
+    WrongSecret,
+    Expired,
+    Revoked,
+    UserDisabled,
+    /// The token's application was removed.
+    ClientRemoved,
+    /// `Authorization: DPoP` without a proof that passes RFC 9449 §4.3's checks.
+    DpopInvalid,
+    /// The proof was used before (its `jti` at its `htu`).
+    DpopReplayed,
+    /// A DPoP-bound token presented as `Bearer` (RFC 9449 §7.2).
+    DpopRequired,
+    /// The proof's key is not the one the token is bound to.
+    DpopWrongKey,
+    /// `Authorization: DPoP` with a token that is not bound to a key.
+    NotBound,
+}
+
+impl Denial {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Denial::Malformed => "malformed",
+            Denial::Unknown => "unknown_token",
+            Denial::WrongSecret => "wrong_secret",
+            Denial::Expired => "expired",
+            Denial::Revoked => "revoked",
+            Denial::UserDisabled => "user_disabled",
+            Denial::ClientRemoved => "client_removed",
+            Denial::DpopInvalid => "dpop_invalid",
+            Denial::DpopReplayed => "dpop_replayed",
+            Denial::DpopRequired => "dpop_required",
+            Denial::DpopWrongKey => "dpop_wrong_key",
+            Denial::NotBound => "not_dpop_bound",
+        }
+    }
+}
+
+/// What an accepted token grants, as the backend learns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub username: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub token_id: String,
+}
+
+/// A stored token's standing now, from its user and application as they are now (`Ok`:
+/// good). The user and the application decide at check time, so disabling a user, voiding
+/// a user's or an application's tokens, or removing the application is one write, never
+/// one per token. Expiry is checked here because DynamoDB's TTL deletes expired items only
+/// eventually.
+pub fn standing(
+    record: &TokenRecord,
+    user: Option<&User>,
+    app: Option<&Application>,
+    now_secs: u64,
+) -> Result<(), Denial> {
+    let user = user.ok_or(Denial::UserDisabled)?;
+    let app = app.ok_or(Denial::ClientRemoved)?;
+    if record.revoked_at.is_some()
+        || record.user_generation < user.tokens_from
+        || record.client_epoch != app.token_epoch
+    {
+        return Err(Denial::Revoked);
+    }
+    if !user.enabled {
+        return Err(Denial::UserDisabled);
+    }
+    if record.expires_at <= now_secs {
+        return Err(Denial::Expired);
+    }
+    Ok(())
+}
+
+/// The decision, from the presented token, its stored record and its holders as they
+/// are now: the secret, the key the token is bound to, then its [`standing`].
+///
+/// `key`: the thumbprint of the key whose proof came with a `DPoP` presentation (checked
+/// and spent), `None` for `Bearer`. A bound token needs its own key's; an unbound one none.
+pub fn decide(
+    token: &AccessToken,
+    key: Option<&str>,
+    record: Option<&TokenRecord>,
+    holders: &Holders,
+    now_secs: u64,
+) -> Result<Grant, Denial> {
+    let record = record.ok_or(Denial::Unknown)?;
+    if !token.secret_matches(&record.secret_hash) {
+        return Err(Denial::WrongSecret);
+    }
+    match (record.jkt.as_deref(), key) {
+        (Some(bound), Some(key)) if bound != key => return Err(Denial::DpopWrongKey),
+        (Some(_), None) => return Err(Denial::DpopRequired),
+        (None, Some(_)) => return Err(Denial::NotBound),
+        _ => {}
+    }
+    let (user, app) = (holders.user.as_ref(), holders.application.as_ref());
+    standing(record, user, app, now_secs)?;
+    Ok(Grant {
+        username: record.username.clone(),
+        client_id: record.client_id.clone(),
+        scopes: record.scopes.clone(),
+        token_id: record.token_id.clone(),
+    })
+}
+
+/// The check of a presented token: its record read, then [`check_record`]. `proof`: the
+/// DPoP proof that came with it (checked by everything that needs no store), spent here.
+/// `Err` only when the store cannot answer.
+pub async fn check<S: TokenReader + OneTimeValues>(
+    store: &S,
+    token: &AccessToken,
+    proof: Option<&Proof>,
+    now_secs: u64,
+) -> Result<Result<Grant, Denial>, StoreError> {
+    let record = store.get_token(token.id()).await?;
+    let key = proof.map(|p| p.jkt.as_str());
+    let spend = async {
+        match proof {
+            Some(p) => store.first_use(&p.replay_key, p.keep_until, now_secs).await,
+            None => Ok(true),
+        }
+    };
+    check_record(store, token, key, record.as_ref(), spend, now_secs).await
+}
+
+/// The check once the record is read (introspection reads it with the caller's
+/// application). Only a token whose secret matches goes on: its holders are read, with
+/// `spend` (a proof's one write, answering whether it was the first use) beside them in
+/// the same round trip; an unknown or forged token reads and writes nothing more.
+pub async fn check_record<S: TokenReader>(
+    store: &S,
+    token: &AccessToken,
+    key: Option<&str>,
+    record: Option<&TokenRecord>,
+    spend: impl Future<Output = Result<bool, StoreError>>,
+    now_secs: u64,
+) -> Result<Result<Grant, Denial>, StoreError> {
+    let known = record.filter(|r| token.secret_matches(&r.secret_hash));
+    let holders = match known {
+        Some(r) => {
+            let holders = store.token_holders(&r.username, &r.client_id);
+            let (holders, first) = tokio::join!(holders, spend);
+            let holders = holders?;
+            if !first? {
+                return Ok(Err(Denial::DpopReplayed));
+            }
+            holders
+        }
+        None => Holders::default(),
+    };
+    Ok(decide(token, key, record, &holders, now_secs))
+}
+
+/// Whether a token whose record was read is active (introspection, `token verify`): a
+/// bound token is judged as if its key's proof came with it, since the question is the
+/// token's standing, not whether its holder proved the key.
+pub async fn check_active<S: TokenReader>(
+    store: &S,
+    token: &AccessToken,
+    record: Option<&TokenRecord>,
+    now_secs: u64,
+) -> Result<Result<Grant, Denial>, StoreError> {
+    let key = record.and_then(|r| r.jkt.as_deref());
+    check_record(store, token, key, record, async { Ok(true) }, now_secs).await
+}
