@@ -5,7 +5,9 @@ use std::io::Read;
 
 use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
 use direct_oauth::authorizer;
-use direct_oauth::store::{Application, Holders, TokenReader, TokenRecord, User};
+use direct_oauth::store::{
+    Application, ApplicationAdmin, Holders, TokenAdmin, TokenReader, TokenRecord, User, UserAdmin,
+};
 use direct_oauth::token::AccessToken;
 
 use serde_json::json;
@@ -54,79 +56,15 @@ fn status(
 
 pub(crate) async fn run(ctx: &Ctx, cmd: TokenCommand) -> CliResult {
     match cmd {
-        TokenCommand::List { user } => {
-            let now = now_secs();
-            let tokens = ctx
-                .store
-                .list_tokens_for_user(&user)
-                .await
-                .map_err(store_err)?;
-            let owner = ctx.store.get_user(&user).await.map_err(store_err)?;
-            let apps: HashMap<String, Application> = ctx
-                .store
-                .list_applications()
-                .await
-                .map_err(store_err)?
-                .into_iter()
-                .map(|a| (a.client_id.clone(), a))
-                .collect();
-            let status = |t: &TokenRecord| status(t, owner.as_ref(), apps.get(&t.client_id), now);
-            let json = tokens
-                .iter()
-                .map(|t| {
-                    json!({
-                        "token_id": t.token_id,
-                        "client_id": t.client_id,
-                        "scopes": t.scopes,
-                        "issued_at": utc(t.issued_at),
-                        "expires_at": utc(t.expires_at),
-                        "status": status(t),
-                    })
-                })
-                .collect();
-            ctx.show(json, || {
-                println!("TOKEN_ID\tCLIENT_ID\tSCOPES\tISSUED\tEXPIRES\tSTATUS");
-                for t in &tokens {
-                    println!(
-                        "{}\t{}\t{}\t{}\t{}\t{}",
-                        t.token_id,
-                        t.client_id,
-                        t.scopes.join(" "),
-                        utc(t.issued_at),
-                        utc(t.expires_at),
-                        status(t)
-                    );
-                }
-            });
-            Ok(())
-        }
-        TokenCommand::Revoke { id: Some(id), .. } => {
-            match ctx
-                .store
-                .revoke_token_by_id(&id, now_secs())
-                .await
-                .map_err(store_err)?
-            {
-                true => done(format!("token {id}: revoked")),
-                false => Err(format!("no unrevoked token {id}")),
-            }
-        }
+        TokenCommand::List { user } => list(ctx, &ctx.store, &user).await,
+        TokenCommand::Revoke { id: Some(id), .. } => revoke_one(&ctx.store, &id).await,
         TokenCommand::Revoke {
             user: Some(user),
             yes,
             ..
         } => {
             confirm_destructive(&format!("revoke every token of user {user}"), yes)?;
-            // Also ends any token a login in flight is writing (see store::dynamodb).
-            match ctx
-                .store
-                .revoke_user_tokens(&user, now_secs())
-                .await
-                .map_err(store_err)?
-            {
-                Some(revoked) => done(format!("user {user}: {revoked} token(s) revoked")),
-                None => Err(super::user::no_user(&user)),
-            }
+            revoke_user(&ctx.store, &user).await
         }
         TokenCommand::Revoke {
             client: Some(client),
@@ -137,17 +75,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TokenCommand) -> CliResult {
                 &format!("revoke every token and code of application {client}"),
                 yes,
             )?;
-            match ctx
-                .store
-                .revoke_client_tokens(&client)
-                .await
-                .map_err(store_err)?
-            {
-                true => done(format!(
-                    "application {client}: every token and code revoked (a new token epoch)"
-                )),
-                false => Err(format!("no application {client}")),
-            }
+            revoke_client(&ctx.store, &client).await
         }
         TokenCommand::Revoke { .. } => {
             Err("give a token id, --user NAME or --client CLIENT_ID".into())
@@ -206,6 +134,89 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TokenCommand) -> CliResult {
                 }
             }
         }
+    }
+}
+
+/// `token list --user`: each token with what a check would say of it now.
+async fn list(
+    ctx: &Ctx,
+    store: &(impl TokenAdmin + UserAdmin + ApplicationAdmin),
+    user: &str,
+) -> CliResult {
+    let now = now_secs();
+    let tokens = store.list_tokens_for_user(user).await.map_err(store_err)?;
+    let owner = store.get_user(user).await.map_err(store_err)?;
+    let apps: HashMap<String, Application> = store
+        .list_applications()
+        .await
+        .map_err(store_err)?
+        .into_iter()
+        .map(|a| (a.client_id.clone(), a))
+        .collect();
+    let status = |t: &TokenRecord| status(t, owner.as_ref(), apps.get(&t.client_id), now);
+    let json = tokens
+        .iter()
+        .map(|t| {
+            json!({
+                "token_id": t.token_id,
+                "client_id": t.client_id,
+                "scopes": t.scopes,
+                "issued_at": utc(t.issued_at),
+                "expires_at": utc(t.expires_at),
+                "status": status(t),
+            })
+        })
+        .collect();
+    ctx.show(json, || {
+        println!("TOKEN_ID\tCLIENT_ID\tSCOPES\tISSUED\tEXPIRES\tSTATUS");
+        for t in &tokens {
+            println!(
+                "{}\t{}\t{}\t{}\t{}\t{}",
+                t.token_id,
+                t.client_id,
+                t.scopes.join(" "),
+                utc(t.issued_at),
+                utc(t.expires_at),
+                status(t)
+            );
+        }
+    });
+    Ok(())
+}
+
+async fn revoke_one(store: &impl TokenAdmin, id: &str) -> CliResult {
+    match store
+        .revoke_token_by_id(id, now_secs())
+        .await
+        .map_err(store_err)?
+    {
+        true => done(format!("token {id}: revoked")),
+        false => Err(format!("no unrevoked token {id}")),
+    }
+}
+
+async fn revoke_user(store: &impl UserAdmin, user: &str) -> CliResult {
+    // Also ends any token a login in flight is writing (see store::operator).
+    match store
+        .revoke_user_tokens(user, now_secs())
+        .await
+        .map_err(store_err)?
+    {
+        Some(revoked) => done(format!("user {user}: {revoked} token(s) revoked")),
+        None => Err(super::user::no_user(user)),
+    }
+}
+
+async fn revoke_client(store: &impl ApplicationAdmin, client: &str) -> CliResult {
+    match store
+        .revoke_client_tokens(client)
+        .await
+        .map_err(store_err)?
+    {
+        true => done(format!(
+            "application {client}: every token and code revoked (a new token epoch)"
+        )),
+        false => Err(format!("no application {client}")),
     }
 }
 
