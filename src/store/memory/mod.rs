@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 mod admin;
 mod users;
+mod whitelist_claim;
 
 use super::{
     Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, FailedLogins,
@@ -50,6 +51,8 @@ struct Inner {
     nonce_secret: Option<[u8; 32]>,
     /// Applications' edit versions (none: 0, as DynamoDB's item without `edit_version`).
     edit_versions: HashMap<String, u64>,
+    /// The latest whitelist edit's claim: the version claimed, and when (ms).
+    whitelist_claim: Option<(i64, u64)>,
 }
 
 impl MemoryStore {

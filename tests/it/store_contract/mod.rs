@@ -10,6 +10,7 @@ mod one_time;
 mod operator;
 mod outages;
 mod registrations;
+mod whitelist;
 
 use attempts::*;
 use codes::*;
