@@ -1,5 +1,5 @@
 //! The store's port: what the function keeps (models), the small traits the request flow
-//! needs, and their adapters.
+//! needs (and the operator's, in `operator`), and their adapters.
 //!
 //! - [`dynamodb`]: the real store;
 //! - [`memory`]: an in-memory store for fast tests of the flow.
@@ -16,6 +16,7 @@ pub use crate::throttle::FailedLogins;
 pub use access::Access;
 pub use codes::{CodeClaim, CodeRecord, CodeStore, Redemption, used_code};
 pub use one_time::OneTimeValues;
+pub use operator::{ApplicationAdmin, TokenAdmin, UserAdmin};
 
 mod access;
 mod codes;
@@ -23,6 +24,7 @@ pub mod dynamodb;
 #[cfg(any(test, feature = "test-support"))]
 pub mod memory;
 mod one_time;
+mod operator;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -151,7 +153,7 @@ pub enum Admission {
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum StoreError {
-    /// A conditional write found the item already there.
+    /// A conditional write found the item already there, or changed since it was read.
     #[error("the item already exists")]
     Conflict,
     /// The user changed after the login read it (disabled, password reset, tokens revoked):

@@ -7,7 +7,7 @@
 //! nothing held, requests wait for the source and get 503 when it fails, never "allowed".
 //! What an operator did (a deleted parameter, a revoked grant) drops the list at once.
 //!
-//! The port is [`WhitelistSource`]; its adapters are [`ssm::SsmWhitelist`] (Parameter
+//! The port is [`WhitelistSource`] (and the operator's [`WhitelistEditor`]); its adapters are [`ssm::SsmWhitelist`] (Parameter
 //! Store) and [`MemorySource`] (tests and benchmarks).
 
 use std::collections::HashSet;
@@ -15,6 +15,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use thiserror::Error;
+
+use crate::clock::Clock;
 
 mod cache;
 #[cfg(any(test, feature = "test-support"))]
@@ -53,6 +55,45 @@ pub trait EditClaims: Send + Sync {
 
 /// How long an edit's claim holds before another edit may take it over.
 pub const STALE_CLAIM: Duration = Duration::from_secs(30);
+
+/// The operator's edits of the whitelist (`whitelist add|remove|list`); creating the
+/// parameter (`init`) is the SSM adapter's own.
+pub trait WhitelistEditor: Send + Sync {
+    /// The whitelisted client ids, sorted.
+    fn list(&self) -> impl Future<Output = Result<Vec<String>, SourceError>> + Send;
+
+    /// Adds (`add`) or removes one client id; whether the list changed. Read, decide,
+    /// write, the write held by `claims` to the version read: of edits at once none undoes
+    /// another's (the later one reads again), so two additions of different ids are both
+    /// there at the end. A write outside these edits during one is reported, not undone
+    /// silently ([`SourceError::Misconfigured`]).
+    fn edit(
+        &self,
+        client_id: &str,
+        add: bool,
+        claims: &impl EditClaims,
+        clock: &impl Clock,
+    ) -> impl Future<Output = Result<bool, SourceError>> + Send;
+}
+
+/// How long an edit waits for other edits' claims before it gives up.
+pub(crate) const EDIT_PATIENCE: Duration = Duration::from_secs(STALE_CLAIM.as_secs() + 5);
+
+/// The sorted list `value` holds with `client_id` added or removed; `None` when it is so
+/// already.
+pub(crate) fn edited(value: &str, client_id: &str, add: bool) -> Option<Vec<String>> {
+    let mut ids: Vec<String> = parse(value).into_iter().collect();
+    if ids.iter().any(|i| i == client_id) == add {
+        return None;
+    }
+    if add {
+        ids.push(client_id.to_string());
+    } else {
+        ids.retain(|i| i != client_id);
+    }
+    ids.sort();
+    Some(ids)
+}
 
 /// Where the raw whitelist value comes from.
 pub trait WhitelistSource: Send + Sync + 'static {

@@ -11,7 +11,9 @@ use aws_sdk_ssm::operation::get_parameter::GetParameterError;
 use aws_sdk_ssm::types::ParameterType;
 
 use crate::clock::Clock;
-use crate::whitelist::{self, EditClaims, STALE_CLAIM, SourceError, WhitelistSource};
+use crate::whitelist::{
+    self, EDIT_PATIENCE, EditClaims, SourceError, WhitelistEditor, WhitelistSource, edited,
+};
 
 /// SSM refuses empty values, so an empty whitelist is stored as a lone comma.
 pub const EMPTY_LIST_VALUE: &str = ",";
@@ -117,59 +119,6 @@ impl SsmWhitelist {
         Ok(true)
     }
 
-    /// The whitelisted client ids, sorted.
-    pub async fn list(&self) -> Result<Vec<String>, SourceError> {
-        let value = self.read().await?.map(|(v, _)| v).unwrap_or_default();
-        let mut ids: Vec<String> = whitelist::parse(&value).into_iter().collect();
-        ids.sort();
-        Ok(ids)
-    }
-
-    /// Adds or removes one client id, keeping the parameter's type (a SecureString stays
-    /// one). Read, decide, write, with the write held by `claims` to the version read: two
-    /// operators at once never undo each other's edit (the later one reads again).
-    /// Returns whether the list changed.
-    pub async fn edit(
-        &self,
-        client_id: &str,
-        add: bool,
-        claims: &impl EditClaims,
-        clock: &impl Clock,
-    ) -> Result<bool, SourceError> {
-        let mut pause = Duration::from_millis(50);
-        let deadline = clock.now_ms() + STALE_CLAIM.as_millis() as u64 + 5_000;
-        loop {
-            let (value, kind, version) = self
-                .read_versioned()
-                .await?
-                .unwrap_or_else(|| (String::new(), ParameterType::StringList, 0));
-            let Some(ids) = edited(&value, client_id, add) else {
-                return Ok(false);
-            };
-            if claims.claim_next(version, clock.now_ms()).await? {
-                let written = self.write(&ids, kind).await?;
-                if written != version + 1 {
-                    // Someone wrote the parameter without a claim (the console, another
-                    // tool) between the read and this write: theirs may be undone.
-                    return Err(SourceError::Misconfigured(format!(
-                        "the whitelist was written outside direct-oauth-admin during this edit \
-                         (version {written}, expected {}): check `whitelist list`",
-                        version + 1
-                    )));
-                }
-                return Ok(true);
-            }
-            // Another edit holds the next version: read what it wrote, after a pause.
-            if clock.now_ms() > deadline {
-                return Err(SourceError::Unavailable(
-                    "another whitelist edit kept the parameter claimed: try again".into(),
-                ));
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(1));
-        }
-    }
-
     /// The value, type and version, or `None` when the parameter does not exist.
     async fn read_versioned(&self) -> Result<Option<(String, ParameterType, i64)>, SourceError> {
         match self
@@ -231,19 +180,59 @@ impl SsmWhitelist {
     }
 }
 
-/// The sorted list with `client_id` added or removed; `None` when it is so already.
-fn edited(value: &str, client_id: &str, add: bool) -> Option<Vec<String>> {
-    let mut ids: Vec<String> = whitelist::parse(value).into_iter().collect();
-    if ids.iter().any(|i| i == client_id) == add {
-        return None;
+/// The claims make up for what SSM lacks: `PutParameter` cannot be conditional on the
+/// version read.
+impl WhitelistEditor for SsmWhitelist {
+    /// The whitelisted client ids, sorted.
+    async fn list(&self) -> Result<Vec<String>, SourceError> {
+        let value = self.read().await?.map(|(v, _)| v).unwrap_or_default();
+        let mut ids: Vec<String> = whitelist::parse(&value).into_iter().collect();
+        ids.sort();
+        Ok(ids)
     }
-    if add {
-        ids.push(client_id.to_string());
-    } else {
-        ids.retain(|i| i != client_id);
+
+    /// Keeps the parameter's type (a SecureString stays one); a missing parameter is read
+    /// as an empty list, and written.
+    async fn edit(
+        &self,
+        client_id: &str,
+        add: bool,
+        claims: &impl EditClaims,
+        clock: &impl Clock,
+    ) -> Result<bool, SourceError> {
+        let mut pause = Duration::from_millis(50);
+        let deadline = clock.now_ms() + EDIT_PATIENCE.as_millis() as u64;
+        loop {
+            let (value, kind, version) = self
+                .read_versioned()
+                .await?
+                .unwrap_or_else(|| (String::new(), ParameterType::StringList, 0));
+            let Some(ids) = edited(&value, client_id, add) else {
+                return Ok(false);
+            };
+            if claims.claim_next(version, clock.now_ms()).await? {
+                let written = self.write(&ids, kind).await?;
+                if written != version + 1 {
+                    // Someone wrote the parameter without a claim (the console, another
+                    // tool) between the read and this write: theirs may be undone.
+                    return Err(SourceError::Misconfigured(format!(
+                        "the whitelist was written outside direct-oauth-admin during this edit \
+                         (version {written}, expected {}): check `whitelist list`",
+                        version + 1
+                    )));
+                }
+                return Ok(true);
+            }
+            // Another edit holds the next version: read what it wrote, after a pause.
+            if clock.now_ms() > deadline {
+                return Err(SourceError::Unavailable(
+                    "another whitelist edit kept the parameter claimed: try again".into(),
+                ));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(1));
+        }
     }
-    ids.sort();
-    Some(ids)
 }
 
 /// A burst of new instances all read the parameter at once, and Parameter Store serves

@@ -7,7 +7,8 @@ use direct_oauth::random::OsRandom;
 use direct_oauth::store::dynamodb::DynamoStore;
 use direct_oauth::store::memory::application;
 use direct_oauth::store::{
-    Application, FailureCounter, LookupReader, StoreError, TokenReader, TokenRecord, TokenWriter,
+    Application, ApplicationAdmin, FailureCounter, LookupReader, StoreError, TokenAdmin,
+    TokenReader, TokenRecord, TokenWriter, UserAdmin,
 };
 use direct_oauth::token::AccessToken;
 use direct_oauth::token_check::{self, Denial};

@@ -9,7 +9,7 @@ use direct_oauth::clock::SystemClock;
 use direct_oauth::store::dynamodb::DynamoStore;
 use direct_oauth::whitelist::ssm::SsmWhitelist;
 use direct_oauth::whitelist::{
-    CachedWhitelist, EditClaims, STALE_CLAIM, SourceError, WhitelistSource,
+    CachedWhitelist, EditClaims, STALE_CLAIM, SourceError, WhitelistEditor, WhitelistSource,
 };
 use tokio::sync::Notify;
 

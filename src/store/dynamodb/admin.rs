@@ -1,5 +1,6 @@
-//! Operator functions, used by the admin CLI and the tests: creating tables, writing
-//! users and applications, listing and revoking tokens. Not on the request path.
+//! Operator functions on tables and applications: creating the tables and the raw writes
+//! the tests seed with (inherent: bootstrapping, not operator actions), and the client
+//! registrations' port ([`ApplicationAdmin`]). Not on the request path.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
@@ -7,9 +8,9 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveStatus,
 };
 
-use super::item::{self, ItemExt, application_from, attr, n, token_from};
+use super::item::{self, ItemExt, application_from, attr, n};
 use super::{DynamoStore, TOKENS_BY_USER_INDEX, conditional, unavailable};
-use crate::store::{Application, StoreError, TokenRecord, User};
+use crate::store::{Application, ApplicationAdmin, StoreError, User};
 
 impl DynamoStore {
     /// Creates the seven tables with TTL where needed; tables that exist are left alone.
@@ -119,7 +120,8 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Writes a user; with `overwrite` false an existing name is a [`StoreError::Conflict`].
+    /// Writes a user; with `overwrite` false an existing name is a [`StoreError::Conflict`]
+    /// (`UserAdmin::add_user`); with `overwrite`, what tests seed.
     pub async fn put_user(&self, user: &User, overwrite: bool) -> Result<(), StoreError> {
         self.put_item(
             &self.tables.users,
@@ -129,6 +131,8 @@ impl DynamoStore {
         .await
     }
 
+    /// Writes an application, with no edit version; with `overwrite` false an existing
+    /// client id is a [`StoreError::Conflict`] (`ApplicationAdmin::add_application`).
     pub async fn put_application(
         &self,
         app: &Application,
@@ -142,9 +146,25 @@ impl DynamoStore {
         .await
     }
 
-    /// An application as an edit reads it, with its version: the edit's write is
-    /// conditional on it ([`Self::replace_application`]). 0 for an item without one.
-    pub async fn get_application_for_update(
+    /// An application as stored (tests read it back).
+    pub async fn get_application(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<Application>, StoreError> {
+        self.get_item(&self.tables.applications, attr::CLIENT_ID, client_id)
+            .await?
+            .map(|i| application_from(&i))
+            .transpose()
+    }
+}
+
+/// The edit version is the item's `edit_version` (none: 0, an item never edited).
+impl ApplicationAdmin for DynamoStore {
+    async fn add_application(&self, app: &Application) -> Result<(), StoreError> {
+        self.put_application(app, false).await
+    }
+
+    async fn get_application_for_update(
         &self,
         client_id: &str,
     ) -> Result<Option<(Application, u64)>, StoreError> {
@@ -160,14 +180,7 @@ impl DynamoStore {
         )))
     }
 
-    /// Rewrites an application read at `version` (`app update`), raising the version, only
-    /// if nothing wrote it since: two edits at once, or a rotation meanwhile, are never
-    /// undone. `Ok(false)`: it changed (or is gone); read it again.
-    pub async fn replace_application(
-        &self,
-        app: &Application,
-        version: u64,
-    ) -> Result<bool, StoreError> {
+    async fn replace_application(&self, app: &Application, version: u64) -> Result<(), StoreError> {
         let mut stored = item::application_item(app);
         stored.insert(attr::VERSION.to_string(), n(version + 1));
         let request = self
@@ -184,14 +197,15 @@ impl DynamoStore {
                 .condition_expression("edit_version = :read")
                 .expression_attribute_values(":read", n(version))
         };
-        conditional(request.send().await.map(|_| ()))
+        match conditional(request.send().await.map(|_| ()))? {
+            true => Ok(()),
+            false => Err(StoreError::Conflict),
+        }
     }
 
-    /// Revokes every token and code of an application, and every one a login in flight
-    /// writes, in one write: a new token epoch (the checks refuse every other). Raises the
-    /// edit version too, so an `app update` that read the old epoch cannot restore it.
-    /// Returns whether the application exists.
-    pub async fn revoke_client_tokens(&self, client_id: &str) -> Result<bool, StoreError> {
+    /// Raises the edit version too, so an `app update` that read the old epoch cannot
+    /// restore it.
+    async fn revoke_client_tokens(&self, client_id: &str) -> Result<bool, StoreError> {
         self.update_if(
             &self.tables.applications,
             (attr::CLIENT_ID, client_id),
@@ -202,8 +216,7 @@ impl DynamoStore {
         .await
     }
 
-    /// Gives an application a new client secret's hash, touching nothing else.
-    pub async fn set_client_secret(
+    async fn set_client_secret(
         &self,
         client_id: &str,
         hash: &[u8; 32],
@@ -221,57 +234,7 @@ impl DynamoStore {
         .await
     }
 
-    pub async fn get_application(
-        &self,
-        client_id: &str,
-    ) -> Result<Option<Application>, StoreError> {
-        self.get_item(&self.tables.applications, attr::CLIENT_ID, client_id)
-            .await?
-            .map(|i| application_from(&i))
-            .transpose()
-    }
-
-    /// A user's tokens, newest first (through the `by-username` index).
-    pub async fn list_tokens_for_user(
-        &self,
-        username: &str,
-    ) -> Result<Vec<TokenRecord>, StoreError> {
-        let mut tokens = Vec::new();
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.tables.tokens)
-            .index_name(TOKENS_BY_USER_INDEX)
-            .key_condition_expression("username = :u")
-            .expression_attribute_values(":u", AttributeValue::S(username.to_string()))
-            .scan_index_forward(false)
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(item) = pages.next().await {
-            tokens.push(token_from(&item.map_err(unavailable)?)?);
-        }
-        Ok(tokens)
-    }
-
-    /// Revokes a token by its public id (operator action). Returns whether it was revoked now.
-    pub async fn revoke_token_by_id(
-        &self,
-        token_id: &str,
-        now_secs: u64,
-    ) -> Result<bool, StoreError> {
-        self.update_if(
-            &self.tables.tokens,
-            (attr::TOKEN_ID, token_id),
-            "SET revoked_at = :now",
-            "attribute_exists(token_id) AND attribute_not_exists(revoked_at)",
-            vec![(":now", n(now_secs))],
-        )
-        .await
-    }
-
-    /// Removes an application. Returns whether it existed.
-    pub async fn delete_application(&self, client_id: &str) -> Result<bool, StoreError> {
+    async fn delete_application(&self, client_id: &str) -> Result<bool, StoreError> {
         let result = self
             .client
             .delete_item()
@@ -283,8 +246,7 @@ impl DynamoStore {
         conditional(result.map(|_| ()))
     }
 
-    /// Every application, sorted by client id.
-    pub async fn list_applications(&self) -> Result<Vec<Application>, StoreError> {
+    async fn list_applications(&self) -> Result<Vec<Application>, StoreError> {
         let mut apps = Vec::new();
         let mut pages = self
             .client

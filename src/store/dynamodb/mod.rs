@@ -10,8 +10,10 @@
 //!   table marker);
 //! - [`link`]: directory users' local records, and what `user sync` reads and writes;
 //! - [`attempts`]: the failed-logins counter (admit, count, release);
-//! - [`admin`]: operator functions for the admin CLI and the tests;
-//! - [`lifecycle`]: operator actions that end a user's tokens, and the bcrypt marker;
+//! - [`admin`]: creating the tables, and the client registrations' operator port;
+//! - [`lifecycle`]: the operator ports of users and their tokens (disable, revoke all, a
+//!   password reset, the listings);
+//! - [`bcrypt_marker`]: the marker of imported bcrypt hashes;
 //! - [`item`]: items <-> models.
 
 use std::collections::HashMap;
@@ -24,12 +26,13 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use super::{
     Holders, Lookup, LookupReader, StoreError, TokenCanceller, TokenReader, TokenRecord,
-    TokenRevoker, User,
+    TokenRevoker,
 };
 use crate::config::Tables;
 
 mod admin;
 mod attempts;
+mod bcrypt_marker;
 mod codes;
 mod issue;
 mod item;
@@ -206,16 +209,6 @@ impl TokenReader for DynamoStore {
                 .map(|i| application_from(&i))
                 .transpose()?,
         })
-    }
-}
-
-impl DynamoStore {
-    /// A user, read strongly consistently.
-    pub async fn get_user(&self, username: &str) -> Result<Option<User>, StoreError> {
-        self.get_item(&self.tables.users, attr::USERNAME, username)
-            .await?
-            .map(|i| user_from(&i))
-            .transpose()
     }
 }
 

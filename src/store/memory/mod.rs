@@ -6,8 +6,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+mod admin;
 mod records;
 mod users;
+mod whitelist_claim;
 
 pub use records::{application, user};
 
@@ -50,6 +52,10 @@ struct Inner {
     proofs: HashMap<[u8; 32], u64>,
     /// The DPoP nonces' secret, once an instance asked for it.
     nonce_secret: Option<[u8; 32]>,
+    /// Applications' edit versions (none: 0, as DynamoDB's item without `edit_version`).
+    edit_versions: HashMap<String, u64>,
+    /// The latest whitelist edit's claim: the version claimed, and when (ms).
+    whitelist_claim: Option<(i64, u64)>,
 }
 
 impl MemoryStore {
@@ -67,8 +73,12 @@ impl MemoryStore {
         self.with(|i| i.users.remove(username));
     }
 
+    /// Writes an application as DynamoDB's seeding `PutItem` does: with no edit version.
     pub fn put_application(&self, app: Application) {
-        self.with(|i| i.applications.insert(app.client_id.clone(), app));
+        self.with(|i| {
+            i.edit_versions.remove(&app.client_id);
+            i.applications.insert(app.client_id.clone(), app)
+        });
     }
 
     pub fn application(&self, client_id: &str) -> Option<Application> {

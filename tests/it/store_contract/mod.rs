@@ -7,7 +7,10 @@ mod attempts;
 mod codes;
 mod linking;
 mod one_time;
+mod operator;
 mod outages;
+mod registrations;
+mod whitelist;
 
 use attempts::*;
 use codes::*;
@@ -19,10 +22,18 @@ use direct_oauth::store::{
 };
 use linking::*;
 use one_time::*;
+use operator::*;
 use outages::*;
+use registrations::*;
 
 /// A store under test: the ports, plus a way to seed what operators write.
-pub trait ContractStore: direct_oauth::store::Store + direct_oauth::store::LinkedUsers {
+pub trait ContractStore:
+    direct_oauth::store::Store
+    + direct_oauth::store::LinkedUsers
+    + direct_oauth::store::UserAdmin
+    + direct_oauth::store::TokenAdmin
+    + direct_oauth::store::ApplicationAdmin
+{
     async fn seed_user(&self, user: User);
     async fn seed_application(&self, app: Application);
     /// What `user import-quay` records: bcrypt hashes of up to `cost` remain.
@@ -365,4 +376,13 @@ contract!(
     of_many_uses_at_once_one_is_first,
     the_nonce_secret_is_one_for_every_instance,
     a_bound_token_and_a_dpop_only_application_read_back,
+    a_disable_refuses_the_user_s_tokens_and_logins_in_flight,
+    revoking_a_user_s_tokens_voids_those_before_and_not_those_after,
+    a_password_reset_voids_tokens_only_when_asked,
+    a_user_s_tokens_are_listed_newest_first_and_counted_while_live,
+    users_and_applications_are_added_once_and_removed,
+    revoking_a_client_s_tokens_raises_its_epoch,
+    of_two_edits_from_one_read_one_is_stored,
+    a_disable_amid_logins_leaves_no_token_working,
+    a_user_revocation_amid_logins_voids_every_earlier_login_s_token,
 );

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use direct_oauth::random::{OsRandom, Random};
-use direct_oauth::store::{Access, Application, StoreError};
+use direct_oauth::store::{Access, Application, ApplicationAdmin, StoreError};
 use direct_oauth::{identifier, redirect, scope, secret};
 
 use serde_json::json;
@@ -12,70 +12,76 @@ use super::{CliResult, Ctx, check_client_id, done, prompt, store_err};
 use crate::cli::{AppArgs, AppCommand, AppUpdateArgs};
 
 pub(crate) async fn run(ctx: &Ctx, cmd: AppCommand) -> CliResult {
+    let store = &ctx.store;
     match cmd {
-        AppCommand::Add(args) => app_add(ctx, args).await,
-        AppCommand::RotateSecret { client_id } => rotate_secret(ctx, &client_id).await,
-        AppCommand::Update(args) => app_update(ctx, args).await,
+        AppCommand::Add(args) => app_add(ctx, store, args).await,
+        AppCommand::RotateSecret { client_id } => rotate_secret(store, &client_id).await,
+        AppCommand::Update(args) => app_update(ctx, store, args).await,
         AppCommand::Remove { client_id, yes } => {
             prompt::confirm_destructive(
                 &format!("remove application {client_id} (its tokens stop working)"),
                 yes,
             )?;
-            match ctx
-                .store
-                .delete_application(&client_id)
-                .await
-                .map_err(store_err)?
-            {
-                // A check reads the token's application: without it, the token is refused.
-                true => done(format!(
-                    "application {client_id}: removed; its tokens and codes are refused from \
-                     now on, and adding it again does not bring them back"
-                )),
-                false => Err(format!("no application {client_id}")),
-            }
+            app_remove(store, &client_id).await
         }
-        AppCommand::List => {
-            let apps = ctx.store.list_applications().await.map_err(store_err)?;
-            let json = apps
-                .iter()
-                .map(|app| {
-                    json!({
-                        "client_id": app.client_id,
-                        "name": app.name,
-                        "redirect_uris": app.redirect_uris,
-                        // null: no ceiling, the whole catalogue may be granted.
-                        "scope_ceiling": app.scope_ceiling,
-                        "confidential": app.secret_hash.is_some(),
-                        "introspect_any": app.introspect_any,
-                        // Both empty: open to anyone.
-                        "allowed_users": app.access.users,
-                        "allowed_groups": app.access.groups,
-                        "require_dpop": app.require_dpop,
-                    })
-                })
-                .collect();
-            ctx.show(json, || {
-                println!("CLIENT_ID\tNAME\tREDIRECT_URIS\tSCOPE_CEILING\tINTROSPECT_ANY");
-                for app in &apps {
-                    let ceiling = app
-                        .scope_ceiling
-                        .as_ref()
-                        .map(|c| c.iter().cloned().collect::<Vec<_>>().join(" "))
-                        .unwrap_or_else(|| "(any)".into());
-                    println!(
-                        "{}\t{}\t{}\t{}\t{}",
-                        app.client_id,
-                        app.name,
-                        app.redirect_uris.join(" "),
-                        ceiling,
-                        app.introspect_any
-                    );
-                }
-            });
-            Ok(())
-        }
+        AppCommand::List => app_list(ctx, store).await,
     }
+}
+
+async fn app_remove(store: &impl ApplicationAdmin, client_id: &str) -> CliResult {
+    match store
+        .delete_application(client_id)
+        .await
+        .map_err(store_err)?
+    {
+        // A check reads the token's application: without it, the token is refused.
+        true => done(format!(
+            "application {client_id}: removed; its tokens and codes are refused from \
+             now on, and adding it again does not bring them back"
+        )),
+        false => Err(format!("no application {client_id}")),
+    }
+}
+
+async fn app_list(ctx: &Ctx, store: &impl ApplicationAdmin) -> CliResult {
+    let apps = store.list_applications().await.map_err(store_err)?;
+    let json = apps
+        .iter()
+        .map(|app| {
+            json!({
+                "client_id": app.client_id,
+                "name": app.name,
+                "redirect_uris": app.redirect_uris,
+                // null: no ceiling, the whole catalogue may be granted.
+                "scope_ceiling": app.scope_ceiling,
+                "confidential": app.secret_hash.is_some(),
+                "introspect_any": app.introspect_any,
+                // Both empty: open to anyone.
+                "allowed_users": app.access.users,
+                "allowed_groups": app.access.groups,
+                "require_dpop": app.require_dpop,
+            })
+        })
+        .collect();
+    ctx.show(json, || {
+        println!("CLIENT_ID\tNAME\tREDIRECT_URIS\tSCOPE_CEILING\tINTROSPECT_ANY");
+        for app in &apps {
+            let ceiling = app
+                .scope_ceiling
+                .as_ref()
+                .map(|c| c.iter().cloned().collect::<Vec<_>>().join(" "))
+                .unwrap_or_else(|| "(any)".into());
+            println!(
+                "{}\t{}\t{}\t{}\t{}",
+                app.client_id,
+                app.name,
+                app.redirect_uris.join(" "),
+                ceiling,
+                app.introspect_any
+            );
+        }
+    });
+    Ok(())
 }
 
 /// A new application's token epoch: random, so tokens of an application of the same id
@@ -95,11 +101,10 @@ fn show_secret(secret: &str) {
     println!("client secret (shown once; store it now): {secret}");
 }
 
-async fn rotate_secret(ctx: &Ctx, client_id: &str) -> CliResult {
+async fn rotate_secret(store: &impl ApplicationAdmin, client_id: &str) -> CliResult {
     let secret = new_secret()?;
-    // One UpdateItem of the secret alone: an `app update` at the same moment cannot undo it.
-    if !ctx
-        .store
+    // One write of the secret alone: an `app update` at the same moment cannot undo it.
+    if !store
         .set_client_secret(client_id, &secret::hash(&secret))
         .await
         .map_err(store_err)?
@@ -143,14 +148,13 @@ fn check_redirect_uris(uris: &[String]) -> CliResult {
 /// application between its read and its write.
 const UPDATE_ATTEMPTS: u32 = 5;
 
-async fn app_update(ctx: &Ctx, args: AppUpdateArgs) -> CliResult {
+async fn app_update(ctx: &Ctx, store: &impl ApplicationAdmin, args: AppUpdateArgs) -> CliResult {
     if !args.redirect_uris.is_empty() {
         check_redirect_uris(&args.redirect_uris)?;
     }
     let ceiling = scope_ceiling(ctx, args.scope_ceiling.as_deref())?;
     for _ in 0..UPDATE_ATTEMPTS {
-        let Some((mut app, version)) = ctx
-            .store
+        let Some((mut app, version)) = store
             .get_application_for_update(&args.client_id)
             .await
             .map_err(store_err)?
@@ -181,14 +185,13 @@ async fn app_update(ctx: &Ctx, args: AppUpdateArgs) -> CliResult {
         }
         // Conditional on the version read: another edit (or a rotation) meanwhile makes
         // this one read again and apply its changes to what that edit left.
-        if ctx
-            .store
-            .replace_application(&app, version)
-            .await
-            .map_err(store_err)?
-        {
-            println!("application {}: updated", app.client_id);
-            return Ok(());
+        match store.replace_application(&app, version).await {
+            Ok(()) => {
+                println!("application {}: updated", app.client_id);
+                return Ok(());
+            }
+            Err(StoreError::Conflict) => {}
+            Err(e) => return Err(store_err(e)),
         }
     }
     Err(format!(
@@ -197,7 +200,7 @@ async fn app_update(ctx: &Ctx, args: AppUpdateArgs) -> CliResult {
     ))
 }
 
-async fn app_add(ctx: &Ctx, args: AppArgs) -> CliResult {
+async fn app_add(ctx: &Ctx, store: &impl ApplicationAdmin, args: AppArgs) -> CliResult {
     check_client_id(&args.client_id)?;
     check_redirect_uris(&args.redirect_uris)?;
     let secret = args.confidential.then(new_secret).transpose()?;
@@ -212,7 +215,7 @@ async fn app_add(ctx: &Ctx, args: AppArgs) -> CliResult {
         access: access(&args.allow_users, &args.allow_groups),
         require_dpop: args.require_dpop,
     };
-    match ctx.store.put_application(&app, false).await {
+    match store.add_application(&app).await {
         Ok(()) => {
             println!(
                 "application {}: added ({}) with {} redirect URI(s)",

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
-use direct_oauth::store::{Application, TokenReader, TokenRecord, User};
+use direct_oauth::store::{
+    Application, ApplicationAdmin, TokenAdmin, TokenReader, TokenRecord, User, UserAdmin,
+};
 use direct_oauth::token::AccessToken;
 use direct_oauth::token_check::{self, Denial};
 
@@ -42,34 +44,15 @@ fn status(
 
 pub(crate) async fn run(ctx: &Ctx, cmd: TokenCommand) -> CliResult {
     match cmd {
-        TokenCommand::List { user } => list(ctx, &user).await,
-        TokenCommand::Revoke { id: Some(id), .. } => {
-            match ctx
-                .store
-                .revoke_token_by_id(&id, now_secs())
-                .await
-                .map_err(store_err)?
-            {
-                true => done(format!("token {id}: revoked")),
-                false => Err(format!("no unrevoked token {id}")),
-            }
-        }
+        TokenCommand::List { user } => list(ctx, &ctx.store, &user).await,
+        TokenCommand::Revoke { id: Some(id), .. } => revoke_one(&ctx.store, &id).await,
         TokenCommand::Revoke {
             user: Some(user),
             yes,
             ..
         } => {
             confirm_destructive(&format!("revoke every token of user {user}"), yes)?;
-            // Also ends any token a login in flight is writing (see store::dynamodb).
-            match ctx
-                .store
-                .revoke_user_tokens(&user, now_secs())
-                .await
-                .map_err(store_err)?
-            {
-                Some(revoked) => done(format!("user {user}: {revoked} token(s) revoked")),
-                None => Err(super::user::no_user(&user)),
-            }
+            revoke_user(&ctx.store, &user).await
         }
         TokenCommand::Revoke {
             client: Some(client),
@@ -80,36 +63,67 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TokenCommand) -> CliResult {
                 &format!("revoke every token and code of application {client}"),
                 yes,
             )?;
-            match ctx
-                .store
-                .revoke_client_tokens(&client)
-                .await
-                .map_err(store_err)?
-            {
-                true => done(format!(
-                    "application {client}: every token and code revoked (a new token epoch)"
-                )),
-                false => Err(format!("no application {client}")),
-            }
+            revoke_client(&ctx.store, &client).await
         }
         TokenCommand::Revoke { .. } => {
             Err("give a token id, --user NAME or --client CLIENT_ID".into())
         }
-        TokenCommand::Verify => verify(ctx).await,
+        TokenCommand::Verify => verify(ctx, &ctx.store).await,
     }
 }
 
-/// `token list --user NAME`: every token of the user, with what a check would say now.
-async fn list(ctx: &Ctx, user: &str) -> CliResult {
+/// `token verify`: what a check would say of the token on standard input.
+async fn verify(ctx: &Ctx, store: &impl TokenReader) -> CliResult {
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .map_err(|e| format!("cannot read standard input: {e}"))?;
+    let Some(presented) = AccessToken::parse(input.trim()) else {
+        return Err("not valid: not a direct-oauth token".into());
+    };
+    let record = store.get_token(presented.id()).await.map_err(store_err)?;
+    let checked = token_check::check_active(store, &presented, record.as_ref(), now_secs());
+    match checked.await.map_err(store_err)? {
+        Ok(g) => {
+            let expires = record.map(|r| utc(r.expires_at)).unwrap_or_default();
+            let json = json!({
+                "valid": true,
+                "username": g.username,
+                "client_id": g.client_id,
+                "scopes": g.scopes,
+                "expires_at": expires,
+            });
+            ctx.show(json, || {
+                println!(
+                    "valid: user {} client {} scopes \"{}\" expires {}",
+                    g.username,
+                    g.client_id,
+                    g.scopes.join(" "),
+                    expires
+                )
+            });
+            Ok(())
+        }
+        Err(d) => {
+            // Scripts read the reason from standard output; the exit status says 1.
+            if ctx.output == Output::Json {
+                println!("{:#}", json!({ "valid": false, "reason": d.reason() }));
+            }
+            Err(format!("not valid: {}", d.reason()))
+        }
+    }
+}
+
+/// `token list --user`: each token with what a check would say of it now.
+async fn list(
+    ctx: &Ctx,
+    store: &(impl TokenAdmin + UserAdmin + ApplicationAdmin),
+    user: &str,
+) -> CliResult {
     let now = now_secs();
-    let tokens = ctx
-        .store
-        .list_tokens_for_user(user)
-        .await
-        .map_err(store_err)?;
-    let owner = ctx.store.get_user(user).await.map_err(store_err)?;
-    let apps: HashMap<String, Application> = ctx
-        .store
+    let tokens = store.list_tokens_for_user(user).await.map_err(store_err)?;
+    let owner = store.get_user(user).await.map_err(store_err)?;
+    let apps: HashMap<String, Application> = store
         .list_applications()
         .await
         .map_err(store_err)?
@@ -147,49 +161,39 @@ async fn list(ctx: &Ctx, user: &str) -> CliResult {
     Ok(())
 }
 
-/// `token verify`: what a check would say of the token on standard input.
-async fn verify(ctx: &Ctx) -> CliResult {
-    let mut input = String::new();
-    std::io::stdin()
-        .read_to_string(&mut input)
-        .map_err(|e| format!("cannot read standard input: {e}"))?;
-    let Some(presented) = AccessToken::parse(input.trim()) else {
-        return Err("not valid: not a direct-oauth token".into());
-    };
-    let record = ctx
-        .store
-        .get_token(presented.id())
+async fn revoke_one(store: &impl TokenAdmin, id: &str) -> CliResult {
+    match store
+        .revoke_token_by_id(id, now_secs())
         .await
-        .map_err(store_err)?;
-    let checked = token_check::check_active(&ctx.store, &presented, record.as_ref(), now_secs());
-    match checked.await.map_err(store_err)? {
-        Ok(g) => {
-            let expires = record.map(|r| utc(r.expires_at)).unwrap_or_default();
-            let json = json!({
-                "valid": true,
-                "username": g.username,
-                "client_id": g.client_id,
-                "scopes": g.scopes,
-                "expires_at": expires,
-            });
-            ctx.show(json, || {
-                println!(
-                    "valid: user {} client {} scopes \"{}\" expires {}",
-                    g.username,
-                    g.client_id,
-                    g.scopes.join(" "),
-                    expires
-                )
-            });
-            Ok(())
-        }
-        Err(d) => {
-            // Scripts read the reason from standard output; the exit status says 1.
-            if ctx.output == Output::Json {
-                println!("{:#}", json!({ "valid": false, "reason": d.reason() }));
-            }
-            Err(format!("not valid: {}", d.reason()))
-        }
+        .map_err(store_err)?
+    {
+        true => done(format!("token {id}: revoked")),
+        false => Err(format!("no unrevoked token {id}")),
+    }
+}
+
+async fn revoke_user(store: &impl UserAdmin, user: &str) -> CliResult {
+    // Also ends any token a login in flight is writing (see store::operator).
+    match store
+        .revoke_user_tokens(user, now_secs())
+        .await
+        .map_err(store_err)?
+    {
+        Some(revoked) => done(format!("user {user}: {revoked} token(s) revoked")),
+        None => Err(super::user::no_user(user)),
+    }
+}
+
+async fn revoke_client(store: &impl ApplicationAdmin, client: &str) -> CliResult {
+    match store
+        .revoke_client_tokens(client)
+        .await
+        .map_err(store_err)?
+    {
+        true => done(format!(
+            "application {client}: every token and code revoked (a new token epoch)"
+        )),
+        false => Err(format!("no application {client}")),
     }
 }
 

@@ -1,9 +1,11 @@
 //! `user …`: add, disable, enable, set a password, import from Quay, sync with a directory.
+//! The operator's actions go through the store's ports (`UserAdmin`, `TokenAdmin`); the
+//! import's bcrypt marker is the DynamoDB store's own.
 
 use std::io::Read;
 
 use direct_oauth::password::{self, Passwords};
-use direct_oauth::store::{StoreError, User};
+use direct_oauth::store::{StoreError, TokenAdmin, User, UserAdmin};
 use direct_oauth::{aws, identifier, offboarding};
 
 use serde_json::json;
@@ -18,12 +20,12 @@ pub(crate) async fn run(ctx: &Ctx, cmd: UserCommand) -> CliResult {
             name,
             superuser,
             password_stdin,
-        } => user_add(ctx, &name, superuser, password_stdin).await,
+        } => user_add(&ctx.store, &name, superuser, password_stdin).await,
         UserCommand::Disable { name, yes } => {
             confirm_destructive(&format!("disable user {name} and refuse its tokens"), yes)?;
-            user_enable(ctx, &name, false).await
+            user_enable(&ctx.store, &name, false).await
         }
-        UserCommand::Enable { name } => user_enable(ctx, &name, true).await,
+        UserCommand::Enable { name } => user_enable(&ctx.store, &name, true).await,
         UserCommand::SetPassword {
             name,
             revoke_tokens,
@@ -31,29 +33,11 @@ pub(crate) async fn run(ctx: &Ctx, cmd: UserCommand) -> CliResult {
             password_stdin,
         } => {
             // Asked before the password, so a script that says neither stops at once.
-            let void = revoke_tokens || (!keep_tokens && revoke_on_reset(ctx, &name).await?);
+            let void =
+                revoke_tokens || (!keep_tokens && revoke_on_reset(&ctx.store, &name).await?);
             let password = read_password(password_stdin)?;
             let hash = hasher()?.hash(&password).map_err(|e| e.to_string())?;
-            if !ctx
-                .store
-                .set_password_hash(&name, &hash, void)
-                .await
-                .map_err(store_err)?
-            {
-                return Err(no_user(&name));
-            }
-            if !void {
-                return done(format!("user {name}: password replaced, tokens kept"));
-            }
-            // The tokens are void already (the same write); the marks are for the listings.
-            let revoked = ctx
-                .store
-                .mark_user_tokens_revoked(&name, now_secs())
-                .await
-                .map_err(store_err)?;
-            done(format!(
-                "user {name}: password replaced, {revoked} token(s) revoked"
-            ))
+            set_password(&ctx.store, &name, &hash, void).await
         }
         UserCommand::ImportQuay { max_bcrypt_cost } => import_quay(ctx, max_bcrypt_cost).await,
         UserCommand::Sync { dry_run, force } => {
@@ -77,11 +61,39 @@ pub(crate) async fn run(ctx: &Ctx, cmd: UserCommand) -> CliResult {
     }
 }
 
+/// `user set-password`, once the password is hashed: `void` ends the user's tokens in the
+/// same write as the new hash.
+async fn set_password(
+    store: &(impl UserAdmin + TokenAdmin),
+    name: &str,
+    hash: &str,
+    void: bool,
+) -> CliResult {
+    if !store
+        .set_password_hash(name, hash, void)
+        .await
+        .map_err(store_err)?
+    {
+        return Err(no_user(name));
+    }
+    if !void {
+        return done(format!("user {name}: password replaced, tokens kept"));
+    }
+    // The tokens are void already (the same write); the marks are for the listings.
+    let revoked = store
+        .mark_user_tokens_revoked(name, now_secs())
+        .await
+        .map_err(store_err)?;
+    done(format!(
+        "user {name}: password replaced, {revoked} token(s) revoked"
+    ))
+}
+
 /// Whether a reset given neither --revoke-tokens nor --keep-tokens revokes: on a terminal
 /// the operator is told how many live tokens the user has and asked (yes by default: a
 /// reset after a phished password must not leave the attacker's token working); a script
 /// has to say.
-async fn revoke_on_reset(ctx: &Ctx, name: &str) -> Result<bool, String> {
+async fn revoke_on_reset(store: &impl TokenAdmin, name: &str) -> Result<bool, String> {
     if !interactive() {
         return Err(
             "say what becomes of the user's tokens: --revoke-tokens or --keep-tokens \
@@ -89,8 +101,7 @@ async fn revoke_on_reset(ctx: &Ctx, name: &str) -> Result<bool, String> {
                 .into(),
         );
     }
-    let live = ctx
-        .store
+    let live = store
         .live_token_count(name, now_secs())
         .await
         .map_err(store_err)?;
@@ -100,9 +111,8 @@ async fn revoke_on_reset(ctx: &Ctx, name: &str) -> Result<bool, String> {
     )
 }
 
-async fn user_enable(ctx: &Ctx, name: &str, enabled: bool) -> CliResult {
-    match ctx
-        .store
+async fn user_enable(store: &impl UserAdmin, name: &str, enabled: bool) -> CliResult {
+    match store
         .set_user_enabled(name, enabled)
         .await
         .map_err(store_err)?
@@ -180,7 +190,7 @@ async fn import_quay(ctx: &Ctx, max_cost: u32) -> CliResult {
                 .await
                 .map_err(store_err)?;
         }
-        match ctx.store.put_user(&user, false).await {
+        match ctx.store.add_user(&user).await {
             Ok(()) => {
                 // Marked again once the user exists: the version a settle read before
                 // its scan is raised after this user is there to be scanned, so a
@@ -286,7 +296,12 @@ pub(crate) fn no_user(name: &str) -> String {
     }
 }
 
-async fn user_add(ctx: &Ctx, name: &str, superuser: bool, password_stdin: bool) -> CliResult {
+async fn user_add(
+    store: &impl UserAdmin,
+    name: &str,
+    superuser: bool,
+    password_stdin: bool,
+) -> CliResult {
     normal_name(name)?;
     let password = read_password(password_stdin)?;
     let user = User {
@@ -298,7 +313,7 @@ async fn user_add(ctx: &Ctx, name: &str, superuser: bool, password_stdin: bool) 
         tokens_from: 0,
         link: None,
     };
-    match ctx.store.put_user(&user, false).await {
+    match store.add_user(&user).await {
         Ok(()) => {
             println!(
                 "user {name}: added{}",

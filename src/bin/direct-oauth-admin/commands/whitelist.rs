@@ -1,6 +1,8 @@
-//! `whitelist …`: the SSM parameter of client ids allowed to use direct approval.
+//! `whitelist …`: the SSM parameter of client ids allowed to use direct approval, edited
+//! through the whitelist's editing port.
 
 use direct_oauth::clock::SystemClock;
+use direct_oauth::whitelist::{EditClaims, WhitelistEditor};
 
 use super::{CliResult, Ctx, check_client_id};
 use crate::cli::WhitelistCommand;
@@ -10,10 +12,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: WhitelistCommand) -> CliResult {
     match cmd {
         WhitelistCommand::Add { client_id } => {
             check_client_id(&client_id)?;
-            let changed = w
-                .edit(&client_id, true, &ctx.store, &SystemClock)
-                .await
-                .map_err(|e| e.to_string())?;
+            let changed = edit(w, &ctx.store, &client_id, true).await?;
             println!(
                 "{client_id}: {}",
                 if changed {
@@ -24,10 +23,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: WhitelistCommand) -> CliResult {
             );
         }
         WhitelistCommand::Remove { client_id } => {
-            let changed = w
-                .edit(&client_id, false, &ctx.store, &SystemClock)
-                .await
-                .map_err(|e| e.to_string())?;
+            let changed = edit(w, &ctx.store, &client_id, false).await?;
             println!(
                 "{client_id}: {}",
                 if changed {
@@ -47,4 +43,16 @@ pub(crate) async fn run(ctx: &Ctx, cmd: WhitelistCommand) -> CliResult {
         }
     }
     Ok(())
+}
+
+/// Adds or removes `client_id`, the write held by `claims` (the store's edit marker).
+async fn edit(
+    w: &impl WhitelistEditor,
+    claims: &impl EditClaims,
+    client_id: &str,
+    add: bool,
+) -> Result<bool, String> {
+    w.edit(client_id, add, claims, &SystemClock)
+        .await
+        .map_err(|e| e.to_string())
 }
