@@ -13,9 +13,9 @@ use direct_oauth::random::OsRandom;
 use direct_oauth::store::memory::{application, user};
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, DirectoryLink,
-    FailedLogins, Failure, FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues,
-    Redemption, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter,
-    User, UserLinker, Verified,
+    FailedLogins, Failure, FailureCounter, Lease, Lookup, LookupReader, OneTimeValues,
+    OwnerAndClient, Redemption, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker,
+    TokenWriter, User, UserLinker, Verified,
 };
 use direct_oauth::token_check;
 use direct_oauth::whitelist::{CachedWhitelist, MemorySource};
@@ -52,8 +52,8 @@ impl TokenReader for FixedStore {
         Ok(None)
     }
 
-    async fn token_holders(&self, _: &str, _: &str) -> Result<Holders, StoreError> {
-        Ok(Holders {
+    async fn owner_and_client(&self, _: &str, _: &str) -> Result<OwnerAndClient, StoreError> {
+        Ok(OwnerAndClient {
             user: self.0.user.clone(),
             application: self.0.application.clone(),
         })
@@ -231,7 +231,7 @@ fn authorizer_core(c: &mut Criterion) {
         client_epoch: 0,
         jkt: None,
     };
-    let holders = Holders {
+    let parties = OwnerAndClient {
         user: Some(user("username")),
         application: Some(Application {
             name: "Quay example".into(),
@@ -249,7 +249,7 @@ fn authorizer_core(c: &mut Criterion) {
             let check = token_authorizer::read_event(event.clone(), None).unwrap();
             let presented = authorizer::presented(check.authorization.as_deref()).unwrap();
             let token = &presented.token;
-            let decision = token_check::decide(token, None, Some(&record), &holders, 1);
+            let decision = token_check::decide(token, None, Some(&record), &parties, 1);
             authorizer::respond(&check, &decision).unwrap()
         })
     });

@@ -21,7 +21,7 @@ use crate::config::DirectoryChoice;
 use crate::directory::cognito::CognitoDirectory;
 use crate::directory::ldap::LdapDirectory;
 use crate::directory::ldap::password::SsmBindPassword;
-use crate::directory::{AnyDirectory, DirectoryError};
+use crate::directory::{Directory, DirectoryError, Standing, Verdict};
 
 /// Loads region, credentials and endpoint (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`)
 /// from the environment, with short timeouts: a Lambda answering 503 quickly beats one that
@@ -216,6 +216,41 @@ pub fn cognito(config: &SdkConfig, calls: &AwsCalls) -> aws_sdk_cognitoidentityp
         .interceptor(calls.time.clone())
         .build();
     aws_sdk_cognitoidentityprovider::Client::from_conf(conf)
+}
+
+/// The directories a deployment can choose (`None`: the users table): the glue's choice,
+/// so the port names no adapter.
+pub enum AnyDirectory {
+    Ldap(Box<LdapDirectory<SsmBindPassword>>),
+    Cognito(CognitoDirectory),
+}
+
+impl Directory for AnyDirectory {
+    fn kind(&self) -> &'static str {
+        match self {
+            AnyDirectory::Ldap(d) => d.kind(),
+            AnyDirectory::Cognito(d) => d.kind(),
+        }
+    }
+
+    async fn authenticate(
+        &self,
+        username: &str,
+        password: &str,
+        within: Duration,
+    ) -> Result<Verdict, DirectoryError> {
+        match self {
+            AnyDirectory::Ldap(d) => d.authenticate(username, password, within).await,
+            AnyDirectory::Cognito(d) => d.authenticate(username, password, within).await,
+        }
+    }
+
+    async fn standing(&self, id: &str, within: Duration) -> Result<Standing, DirectoryError> {
+        match self {
+            AnyDirectory::Ldap(d) => d.standing(id, within).await,
+            AnyDirectory::Cognito(d) => d.standing(id, within).await,
+        }
+    }
 }
 
 /// The directory the configuration chooses, wired to its AWS clients (`None`: the users

@@ -7,7 +7,7 @@
 
 use crate::dpop::Proof;
 use crate::store::{
-    Application, Holders, OneTimeValues, StoreError, TokenReader, TokenRecord, User,
+    Application, OneTimeValues, OwnerAndClient, StoreError, TokenReader, TokenRecord, User,
 };
 use crate::token::AccessToken;
 
@@ -90,7 +90,7 @@ pub fn standing(
     Ok(())
 }
 
-/// The decision, from the presented token, its stored record and its holders as they
+/// The decision, from the presented token, its stored record and its owner and client as they
 /// are now: the secret, the key the token is bound to, then its [`standing`].
 ///
 /// `key`: the thumbprint of the key whose proof came with a `DPoP` presentation (checked
@@ -99,7 +99,7 @@ pub fn decide(
     token: &AccessToken,
     key: Option<&str>,
     record: Option<&TokenRecord>,
-    holders: &Holders,
+    parties: &OwnerAndClient,
     now_secs: u64,
 ) -> Result<Grant, Denial> {
     let record = record.ok_or(Denial::Unknown)?;
@@ -112,7 +112,7 @@ pub fn decide(
         (None, Some(_)) => return Err(Denial::NotBound),
         _ => {}
     }
-    let (user, app) = (holders.user.as_ref(), holders.application.as_ref());
+    let (user, app) = (parties.user.as_ref(), parties.application.as_ref());
     standing(record, user, app, now_secs)?;
     Ok(Grant {
         username: record.username.clone(),
@@ -143,7 +143,7 @@ pub async fn check<S: TokenReader + OneTimeValues>(
 }
 
 /// The check once the record is read (introspection reads it with the caller's
-/// application). Only a token whose secret matches goes on: its holders are read, with
+/// application). Only a token whose secret matches goes on: its owner and client are read, with
 /// `spend` (a proof's one write, answering whether it was the first use) beside them in
 /// the same round trip; an unknown or forged token reads and writes nothing more.
 pub async fn check_record<S: TokenReader>(
@@ -155,19 +155,19 @@ pub async fn check_record<S: TokenReader>(
     now_secs: u64,
 ) -> Result<Result<Grant, Denial>, StoreError> {
     let known = record.filter(|r| token.secret_matches(&r.secret_hash));
-    let holders = match known {
+    let parties = match known {
         Some(r) => {
-            let holders = store.token_holders(&r.username, &r.client_id);
-            let (holders, first) = tokio::join!(holders, spend);
-            let holders = holders?;
+            let parties = store.owner_and_client(&r.username, &r.client_id);
+            let (parties, first) = tokio::join!(parties, spend);
+            let parties = parties?;
             if !first? {
                 return Ok(Err(Denial::DpopReplayed));
             }
-            holders
+            parties
         }
-        None => Holders::default(),
+        None => OwnerAndClient::default(),
     };
-    Ok(decide(token, key, record, &holders, now_secs))
+    Ok(decide(token, key, record, &parties, now_secs))
 }
 
 /// Whether a token whose record was read is active (introspection, `token verify`): a

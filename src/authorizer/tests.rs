@@ -1,7 +1,7 @@
 use super::*;
 use crate::random::OsRandom;
 use crate::store::memory::{application, user};
-use crate::store::{Holders, TokenRecord, User};
+use crate::store::{OwnerAndClient, TokenRecord, User};
 use crate::token_check::decide;
 
 fn json(answer: AuthorizerAnswer) -> serde_json::Value {
@@ -25,8 +25,8 @@ fn record(token: &AccessToken) -> TokenRecord {
 }
 
 /// alice and her application, as they are when nothing has changed.
-fn holders() -> Holders {
-    Holders {
+fn parties() -> OwnerAndClient {
+    OwnerAndClient {
         user: Some(User {
             generation: 3,
             ..user("alice")
@@ -35,8 +35,8 @@ fn holders() -> Holders {
     }
 }
 
-fn user_is(change: impl FnOnce(&mut User)) -> Holders {
-    let mut h = holders();
+fn user_is(change: impl FnOnce(&mut User)) -> OwnerAndClient {
+    let mut h = parties();
     change(h.user.as_mut().unwrap());
     h
 }
@@ -90,7 +90,7 @@ fn bearer_or_dpop_needs_the_scheme_and_one_of_our_tokens() {
 fn decides_every_outcome() {
     let t = AccessToken::generate(&OsRandom).unwrap();
     let good = record(&t);
-    let h = &holders();
+    let h = &parties();
     assert_eq!(
         decide(&t, None, Some(&good), h, 999).unwrap().username,
         "alice"
@@ -124,7 +124,7 @@ fn the_user_and_the_application_as_they_are_now_decide() {
         decide(&t, None, Some(&good), &disabled, 600),
         Err(Denial::UserDisabled)
     );
-    let mut gone = holders();
+    let mut gone = parties();
     gone.user = None;
     assert_eq!(
         decide(&t, None, Some(&good), &gone, 600).unwrap_err(),
@@ -139,9 +139,9 @@ fn the_user_and_the_application_as_they_are_now_decide() {
     let from_its_own = user_is(|u| u.tokens_from = 3);
     assert!(decide(&t, None, Some(&good), &from_its_own, 600).is_ok());
     // The application: removed, or its tokens revoked (a new epoch).
-    let mut app = holders();
+    let mut app = parties();
     app.application.as_mut().unwrap().token_epoch = 1;
-    let refused = |h: &Holders| decide(&t, None, Some(&good), h, 600).unwrap_err();
+    let refused = |h: &OwnerAndClient| decide(&t, None, Some(&good), h, 600).unwrap_err();
     assert_eq!(refused(&app), Denial::Revoked);
     app.application = None;
     assert_eq!(refused(&app), Denial::ClientRemoved);
@@ -152,7 +152,7 @@ fn a_bound_token_needs_a_proof_by_its_key_and_only_a_bound_one_takes_a_proof() {
     let t = AccessToken::generate(&OsRandom).unwrap();
     let mut bound = record(&t);
     bound.jkt = Some("key-a".into());
-    let h = &holders();
+    let h = &parties();
     assert!(decide(&t, Some("key-a"), Some(&bound), h, 600).is_ok());
     let refused = |key, r: &TokenRecord| decide(&t, key, Some(r), h, 600).unwrap_err();
     assert_eq!(refused(Some("key-b"), &bound), Denial::DpopWrongKey);
@@ -170,7 +170,7 @@ fn a_bound_token_needs_a_proof_by_its_key_and_only_a_bound_one_takes_a_proof() {
 #[test]
 fn answers_in_the_shape_of_the_event() {
     let t = AccessToken::generate(&OsRandom).unwrap();
-    let grant = decide(&t, None, Some(&record(&t)), &holders(), 0);
+    let grant = decide(&t, None, Some(&record(&t)), &parties(), 0);
     let v2 = Check {
         shape: EventShape::HttpApi,
         authorization: None,

@@ -105,40 +105,6 @@ pub trait Directory: Send + Sync {
     ) -> impl Future<Output = Result<Standing, DirectoryError>> + Send;
 }
 
-/// The directories a deployment can choose; `None` in the flow is the users table.
-pub enum AnyDirectory {
-    Ldap(Box<ldap::LdapDirectory<ldap::password::SsmBindPassword>>),
-    Cognito(cognito::CognitoDirectory),
-}
-
-impl Directory for AnyDirectory {
-    fn kind(&self) -> &'static str {
-        match self {
-            AnyDirectory::Ldap(d) => d.kind(),
-            AnyDirectory::Cognito(d) => d.kind(),
-        }
-    }
-
-    async fn authenticate(
-        &self,
-        username: &str,
-        password: &str,
-        within: Duration,
-    ) -> Result<Verdict, DirectoryError> {
-        match self {
-            AnyDirectory::Ldap(d) => d.authenticate(username, password, within).await,
-            AnyDirectory::Cognito(d) => d.authenticate(username, password, within).await,
-        }
-    }
-
-    async fn standing(&self, id: &str, within: Duration) -> Result<Standing, DirectoryError> {
-        match self {
-            AnyDirectory::Ldap(d) => d.standing(id, within).await,
-            AnyDirectory::Cognito(d) => d.standing(id, within).await,
-        }
-    }
-}
-
 /// No directory: the type of a flow that verifies the users table's hashes. Never asked.
 pub enum NoDirectory {}
 

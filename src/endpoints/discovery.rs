@@ -4,7 +4,8 @@
 use http::{Method, Request, StatusCode};
 use serde_json::json;
 
-use super::{Answer, Event, RequestLog, Settings, issuer, refused};
+use super::{AUTHORIZE_PATH, INTROSPECTION_PATH, REVOCATION_PATH, TOKEN_PATHS};
+use super::{Answer, Event, RequestLog, Settings, endpoint_url, issuer, refused};
 use crate::error::ApiError;
 use crate::pkce;
 use crate::response;
@@ -35,14 +36,13 @@ pub(super) fn answer<B>(req: &Request<B>, inserted: Option<&str>, settings: &Set
     }
     // The issuer is named byte for byte as configured (RFC 8414 §3.3 compares it so);
     // endpoints hang off it without doubling a trailing slash.
-    let base = issuer.trim_end_matches('/');
-    let at = |path: &str| format!("{base}{path}");
+    let at = |path: &str| endpoint_url(&issuer, path);
     let body = json!({
         "issuer": issuer,
-        "authorization_endpoint": at("/oauth/authorizeapp"),
-        "token_endpoint": at("/oauth/access_token"),
-        "revocation_endpoint": at("/oauth/revoke"),
-        "introspection_endpoint": at("/oauth/introspect"),
+        "authorization_endpoint": at(AUTHORIZE_PATH),
+        "token_endpoint": at(TOKEN_PATHS[0]),
+        "revocation_endpoint": at(REVOCATION_PATH),
+        "introspection_endpoint": at(INTROSPECTION_PATH),
         "response_types_supported": ["code", "token"],
         "response_modes_supported": ["query", "fragment"],
         "grant_types_supported": ["authorization_code", "implicit"],

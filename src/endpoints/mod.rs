@@ -44,7 +44,11 @@ use token_endpoint::TokenEndpoint;
 
 /// Direct approval's path after the issuer's (a DPoP proof's `htu` names it).
 const AUTHORIZE_PATH: &str = "/oauth/authorizeapp";
-/// The token endpoint's paths: Quay's, and the one most clients guess.
+/// Introspection's and revocation's paths after the issuer's.
+const INTROSPECTION_PATH: &str = "/oauth/introspect";
+const REVOCATION_PATH: &str = "/oauth/revoke";
+/// The token endpoint's paths: Quay's (the one discovery names), and the one most clients
+/// guess.
 const TOKEN_PATHS: [&str; 2] = ["/oauth/access_token", "/oauth/token"];
 
 /// Seconds a client is told to wait after an outage.
@@ -258,7 +262,7 @@ impl<P: Ports> Server<P> {
         let realm = &self.settings.realm;
         // The path's end tells the endpoint (stages and function URL prefixes come before it).
         let path = req.uri().path();
-        if path.ends_with("/oauth/revoke") {
+        if path.ends_with(REVOCATION_PATH) {
             revocation::answer(req, &self.store, &self.clock, realm).await
         } else if let Some(endpoint) = TOKEN_PATHS.into_iter().find(|p| path.ends_with(p)) {
             let token_endpoint = TokenEndpoint {
@@ -268,7 +272,7 @@ impl<P: Ports> Server<P> {
                 issuance,
             };
             token_endpoint.answer(req, endpoint).await
-        } else if path.ends_with("/oauth/introspect") {
+        } else if path.ends_with(INTROSPECTION_PATH) {
             introspection::answer(req, &self.store, &self.clock, realm).await
         } else if path.ends_with(discovery::WELL_KNOWN) {
             discovery::answer(req, None, &self.settings)
@@ -297,6 +301,12 @@ impl<P: Ports> Server<P> {
 fn issuer<B>(settings_issuer: Option<&str>, req: &Request<B>) -> Option<String> {
     let from_request = || req.extensions().get::<Issuer>().map(|i| i.0.clone());
     settings_issuer.map(str::to_string).or_else(from_request)
+}
+
+/// An endpoint's URL, as a client addresses it: the issuer, then the endpoint's path (a
+/// trailing slash of the issuer not doubled).
+fn endpoint_url(issuer: &str, path: &str) -> String {
+    format!("{}{path}", issuer.trim_end_matches('/'))
 }
 
 /// A JSON error answer and its log line.

@@ -6,7 +6,7 @@
 use http::Request;
 use tracing::warn;
 
-use super::unavailable;
+use super::{endpoint_url, unavailable};
 use crate::clock::Clock;
 use crate::config::DpopSettings;
 use crate::dpop::{self, Expected, Proof, ProofError};
@@ -71,7 +71,7 @@ impl<S: OneTimeValues, C: Clock, R: Random> DpopCheck<'_, S, C, R> {
                 "the request names no host to check the DPoP proof's htu against",
             ));
         };
-        let url = format!("{}{endpoint}", issuer.trim_end_matches('/'));
+        let url = endpoint_url(issuer, endpoint);
         let expected = Expected {
             method: req.method().as_str(),
             url: &url,

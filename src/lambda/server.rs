@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use lambda_http::{Adapter, Body, Request, RequestExt, Response, service_fn};
 use tracing::info;
 
+use crate::aws::AnyDirectory;
 use crate::aws::{self, AwsCalls};
 use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::directory::{AnyDirectory, DirectoryError};
+use crate::directory::DirectoryError;
 use crate::endpoints::{Answer, Deadline, Event, Issuer, Ports, Server, Settings};
 use crate::password::{HashError, PasswordHasherArgon};
 use crate::random::OsRandom;

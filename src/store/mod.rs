@@ -277,16 +277,16 @@ pub trait TokenReader: Send + Sync {
 
     /// The token's user and application, in one round trip, read strongly consistently:
     /// an operator's change is seen by the next check.
-    fn token_holders(
+    fn owner_and_client(
         &self,
         username: &str,
         client_id: &str,
-    ) -> impl Future<Output = Result<Holders, StoreError>> + Send;
+    ) -> impl Future<Output = Result<OwnerAndClient, StoreError>> + Send;
 }
 
 /// A token's user and application as they are now (`None`: gone).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Holders {
+pub struct OwnerAndClient {
     pub user: Option<User>,
     pub application: Option<Application>,
 }

@@ -5,7 +5,7 @@
 //! The rule they share: an action that ends tokens is one write to the user or the
 //! application, never a walk over the tokens. A login holds its token write to the user's
 //! generation it read ([`super::TokenWriter`]), and a check reads the user and the
-//! application ([`super::TokenReader::token_holders`]), so a raised generation, a
+//! application ([`super::TokenReader::owner_and_client`]), so a raised generation, a
 //! `tokens_from` or a new token epoch reaches every token and every login in flight at
 //! once, and a command that fails midway leaves no token working that it meant to end.
 

@@ -329,3 +329,69 @@ fn the_length_check_sees_a_long_function() {
         )]
     );
 }
+
+/// Public items of `src/` (`pub fn`, `struct`, `enum`, `trait`, `const`, `static`, `type`)
+/// whose name appears nowhere in the code but at their definition: dead, or kept for
+/// nobody. Comments do not count as a use.
+fn unused_public_items(files: &[(String, String)]) -> Vec<String> {
+    let mut uses = std::collections::HashMap::<String, usize>::new();
+    for (_, text) in files {
+        for line in text.lines() {
+            for word in code_of(line).split(|c: char| !c.is_alphanumeric() && c != '_') {
+                *uses.entry(word.to_string()).or_default() += 1;
+            }
+        }
+    }
+    let kinds = ["fn", "struct", "enum", "trait", "const", "static", "type"];
+    let mut unused = Vec::new();
+    for (path, text) in files.iter().filter(|(p, _)| p.starts_with("src/")) {
+        for (number, line) in text.lines().enumerate() {
+            let mut words = line.split_whitespace();
+            if words.next() != Some("pub") {
+                continue;
+            }
+            let mut word = words.next().unwrap_or_default();
+            // `pub const fn`, `pub async fn`: the kind is the `fn` after them.
+            while ["async", "unsafe"].contains(&word)
+                || word == "const" && words.clone().next() == Some("fn")
+            {
+                word = words.next().unwrap_or_default();
+            }
+            if !kinds.contains(&word) {
+                continue;
+            }
+            let name = words.next().unwrap_or_default();
+            let name = name
+                .split(|c: char| !c.is_alphanumeric() && c != '_')
+                .next();
+            let name = name.unwrap_or_default();
+            if uses.get(name).copied().unwrap_or(0) <= 1 {
+                unused.push(format!("{path}:{}: {name}", number + 1));
+            }
+        }
+    }
+    unused
+}
+
+#[test]
+fn every_public_item_is_used() {
+    let unused = unused_public_items(&all_sources());
+    assert!(unused.is_empty(), "remove these or use them: {unused:#?}");
+}
+
+#[test]
+fn the_use_check_sees_an_unused_public_item() {
+    let planted = vec![
+        (
+            "src/token.rs".to_string(),
+            "pub fn used_one() {}\npub fn forgotten() {}\npub struct Kept;\n\
+             // forgotten, named in a comment only\n"
+                .to_string(),
+        ),
+        (
+            "tests/it/x.rs".to_string(),
+            "fn t() { used_one(); let _ = Kept; }".to_string(),
+        ),
+    ];
+    assert_eq!(unused_public_items(&planted), ["src/token.rs:2: forgotten"]);
+}

@@ -225,15 +225,15 @@ async fn issue(store: &DynamoStore, username: &str) -> AccessToken {
 /// authorizer does.
 async fn verdict(store: &DynamoStore, presented: &AccessToken) -> Result<(), Denial> {
     let record = store.get_token(presented.id()).await.unwrap();
-    let holders = match &record {
+    let parties = match &record {
         Some(r) => store
-            .token_holders(&r.username, &r.client_id)
+            .owner_and_client(&r.username, &r.client_id)
             .await
             .unwrap(),
         None => Default::default(),
     };
     let now = token("-").issued_at;
-    token_check::decide(presented, None, record.as_ref(), &holders, now).map(|_| ())
+    token_check::decide(presented, None, record.as_ref(), &parties, now).map(|_| ())
 }
 
 #[tokio::test]
@@ -309,13 +309,13 @@ async fn the_bcrypt_marker_only_rises_and_goes_with_the_last_hash() {
         async move { s.lookup("cli", Some("x")).await.unwrap().bcrypt_cost }
     };
     assert_eq!(cost(&store).await, Some(12), "never lowered");
-    assert_eq!(store.settle_bcrypt_marker().await.unwrap(), 1);
+    assert_eq!(store.retire_bcrypt_marker().await.unwrap(), 1);
     assert_eq!(cost(&store).await, Some(12), "kept while a hash remains");
     store
         .set_password_hash("quay", "$argon2id$x", false)
         .await
         .unwrap();
-    assert_eq!(store.settle_bcrypt_marker().await.unwrap(), 0);
+    assert_eq!(store.retire_bcrypt_marker().await.unwrap(), 0);
     assert_eq!(cost(&store).await, None, "gone with the last one");
 }
 

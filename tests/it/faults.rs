@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, DirectoryLink,
-    FailedLogins, Failure, FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues,
-    Redemption, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter,
-    User, UserLinker, Verified,
+    FailedLogins, Failure, FailureCounter, Lease, Lookup, LookupReader, OneTimeValues,
+    OwnerAndClient, Redemption, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker,
+    TokenWriter, User, UserLinker, Verified,
 };
 
 /// The store's operations, for failing one of them on purpose.
@@ -23,7 +23,7 @@ pub enum Operation {
     Release,
     PutToken,
     GetToken,
-    TokenHolders,
+    OwnerAndClient,
     RevokeToken,
     RecordFailure,
     PutCode,
@@ -167,9 +167,13 @@ impl<S: TokenReader> TokenReader for Faulty<S> {
         self.inner.get_token(token_id).await
     }
 
-    async fn token_holders(&self, username: &str, client_id: &str) -> Result<Holders, StoreError> {
-        self.check(Operation::TokenHolders)?;
-        self.inner.token_holders(username, client_id).await
+    async fn owner_and_client(
+        &self,
+        username: &str,
+        client_id: &str,
+    ) -> Result<OwnerAndClient, StoreError> {
+        self.check(Operation::OwnerAndClient)?;
+        self.inner.owner_and_client(username, client_id).await
     }
 }
 

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::item::{Item, ItemExt, attr, failed_logins_from, n};
-use super::{DynamoStore, conditional, unavailable};
+use super::{DynamoStore, condition_failed, conditional, unavailable};
 use crate::store::{Admission, FailedLogins, Failure, FailureCounter, Lease, StoreError};
 
 /// Counts in an item, when it has any.
@@ -99,7 +99,7 @@ impl FailureCounter for DynamoStore {
             .await;
         let out = match mine {
             Ok(out) => out,
-            Err(e) if is_condition_failure(&e) => {
+            Err(e) if condition_failed(&e) => {
                 // The lease ended and another attempt may hold the name: count the
                 // failure, leave its lease and window be (the next admission judges the
                 // window from the counts).
@@ -137,11 +137,4 @@ impl FailureCounter for DynamoStore {
             .await;
         conditional(sent.map(|_| ())).map(|_| ())
     }
-}
-
-fn is_condition_failure(e: &aws_sdk_dynamodb::error::SdkError<UpdateItemError>) -> bool {
-    matches!(
-        e.as_service_error(),
-        Some(UpdateItemError::ConditionalCheckFailedException(_))
-    )
 }

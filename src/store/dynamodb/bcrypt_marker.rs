@@ -103,7 +103,7 @@ impl DynamoStore {
     /// failed logins are no longer held to bcrypt's time. The version is read before the
     /// scan, so an import that lands after the scan passed its users raises it and the
     /// removal fails: the marker stays while a bcrypt hash exists.
-    pub async fn settle_bcrypt_marker(&self) -> Result<u64, StoreError> {
+    pub async fn retire_bcrypt_marker(&self) -> Result<u64, StoreError> {
         let version = self.bcrypt_marker_version().await?;
         let remaining = self.count_bcrypt_users().await?;
         if let (0, Some(version)) = (remaining, version) {

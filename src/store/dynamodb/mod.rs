@@ -25,7 +25,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use super::{
-    Holders, Lookup, LookupReader, StoreError, TokenCanceller, TokenReader, TokenRecord,
+    Lookup, LookupReader, OwnerAndClient, StoreError, TokenCanceller, TokenReader, TokenRecord,
     TokenRevoker,
 };
 use crate::config::Tables;
@@ -34,11 +34,11 @@ mod admin;
 mod attempts;
 mod bcrypt_marker;
 mod codes;
-mod issue;
 mod item;
 mod lifecycle;
 mod link;
 mod one_time;
+mod token_write;
 mod whitelist_claim;
 
 pub use item::attr;
@@ -191,7 +191,11 @@ impl TokenReader for DynamoStore {
             .transpose()
     }
 
-    async fn token_holders(&self, username: &str, client_id: &str) -> Result<Holders, StoreError> {
+    async fn owner_and_client(
+        &self,
+        username: &str,
+        client_id: &str,
+    ) -> Result<OwnerAndClient, StoreError> {
         let t = &self.tables;
         let mut found = self
             .batch_get(HashMap::from([
@@ -203,7 +207,7 @@ impl TokenReader for DynamoStore {
             ]))
             .await?;
         let mut one = |table: &str| found.remove(table).and_then(|mut v| v.pop());
-        Ok(Holders {
+        Ok(OwnerAndClient {
             user: one(&t.users).map(|i| user_from(&i)).transpose()?,
             application: one(&t.applications)
                 .map(|i| application_from(&i))
@@ -289,12 +293,18 @@ where
 {
     match result {
         Ok(()) => Ok(true),
-        Err(e)
-            if e.as_service_error().and_then(|s| s.code())
-                == Some("ConditionalCheckFailedException") =>
-        {
-            Ok(false)
-        }
+        Err(e) if condition_failed(&e) => Ok(false),
         Err(e) => Err(unavailable(e)),
     }
+}
+
+/// Whether a single-item write failed its condition (a transaction's items say so in its
+/// cancellation reasons instead, see `token_write`).
+pub(super) fn condition_failed<E>(
+    e: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    e.as_service_error().and_then(|s| s.code()) == Some("ConditionalCheckFailedException")
 }

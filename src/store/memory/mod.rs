@@ -15,9 +15,9 @@ pub use records::{application, user};
 
 use super::{
     Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, FailedLogins,
-    Failure, FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues, Redemption,
-    StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter, User,
-    Verified,
+    Failure, FailureCounter, Lease, Lookup, LookupReader, OneTimeValues, OwnerAndClient,
+    Redemption, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter,
+    User, Verified,
 };
 
 #[derive(Debug, Default, Clone)]
@@ -203,9 +203,13 @@ impl TokenReader for MemoryStore {
         self.with(|i| Ok(i.tokens.get(token_id).cloned()))
     }
 
-    async fn token_holders(&self, username: &str, client_id: &str) -> Result<Holders, StoreError> {
+    async fn owner_and_client(
+        &self,
+        username: &str,
+        client_id: &str,
+    ) -> Result<OwnerAndClient, StoreError> {
         self.with(|i| {
-            Ok(Holders {
+            Ok(OwnerAndClient {
                 user: i.users.get(username).cloned(),
                 application: i.applications.get(client_id).cloned(),
             })

@@ -37,7 +37,7 @@ struct State {
 impl State {
     /// Takes in what a fetch started at `started_ms` brought, and answers with the list to
     /// use or why there is none.
-    fn settle(
+    fn record_refresh(
         &mut self,
         fetched: Result<HashSet<String>, SourceError>,
         started_ms: u64,
@@ -179,7 +179,7 @@ impl<S: WhitelistSource> CachedWhitelist<S> {
             };
         }
         let fetched = shared.source.fetch_within(budget).await;
-        state.settle(
+        state.record_refresh(
             fetched.and_then(|v| parse_strict(&v)),
             now_ms,
             shared.ttl + shared.stale,
@@ -205,7 +205,7 @@ impl<S: WhitelistSource> CachedWhitelist<S> {
         let clients = cached.clients.clone();
         if !state.refreshing && now_ms >= state.retry_not_before_ms {
             state.refreshing = true;
-            // Detached: it settles the state itself, and no request waits for it.
+            // Detached: it records its outcome itself, and no request waits for it.
             tokio::spawn(Self::refresh(shared.clone(), now_ms));
         }
         Some(clients)
@@ -217,8 +217,8 @@ impl<S: WhitelistSource> CachedWhitelist<S> {
         let fetched = shared.source.fetch_within(DEFAULT_FETCH_BUDGET).await;
         let mut state = shared.state.lock().await;
         state.refreshing = false;
-        // A failure here is logged by `settle`; the held list answers until its bound.
-        let _ = state.settle(
+        // A failure here is logged by `record_refresh`; the held list answers until its bound.
+        let _ = state.record_refresh(
             fetched.and_then(|v| parse_strict(&v)),
             started_ms,
             shared.ttl + shared.stale,

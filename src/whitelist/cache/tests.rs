@@ -17,7 +17,7 @@ async fn fetches<S: Counted>(w: &CachedWhitelist<S>) -> u64 {
     w.shared.source.asked().load(Ordering::SeqCst)
 }
 
-/// Waits until the refresh under way, if any, has settled the state.
+/// Waits until the refresh under way, if any, has recorded its outcome.
 async fn refreshed<S>(w: &CachedWhitelist<S>) {
     while w.shared.state.lock().await.refreshing {
         tokio::task::yield_now().await;

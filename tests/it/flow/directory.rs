@@ -268,6 +268,6 @@ async fn an_application_open_to_some_refuses_the_others_before_a_token_exists() 
             assert_eq!(first, ("error".into(), "access_denied".into()), "{name}");
         }
     }
-    let holders: BTreeSet<String> = store.tokens().into_iter().map(|t| t.username).collect();
-    assert_eq!(holders, ["cid".to_string(), "quinn".to_string()].into());
+    let parties: BTreeSet<String> = store.tokens().into_iter().map(|t| t.username).collect();
+    assert_eq!(parties, ["cid".to_string(), "quinn".to_string()].into());
 }

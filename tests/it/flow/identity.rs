@@ -56,8 +56,8 @@ async fn every_spelling_gets_the_directory_s_own_user_and_record() {
         .await
         .response;
     assert_eq!(r.status(), 302, "a decomposed spelling: {}", r.body());
-    let holders: BTreeSet<String> = store.tokens().into_iter().map(|t| t.username).collect();
-    assert_eq!(holders, ["dora".to_string(), "zo\u{eb}".to_string()].into());
+    let parties: BTreeSet<String> = store.tokens().into_iter().map(|t| t.username).collect();
+    assert_eq!(parties, ["dora".to_string(), "zo\u{eb}".to_string()].into());
     assert_eq!(
         store.user("dora"),
         Some(User::linked("dora", &dora_link(), NOW_MS))
@@ -208,8 +208,8 @@ async fn the_users_table_takes_every_spelling_of_its_own_names() {
             .response;
         assert_eq!(r.status(), 302, "{spelling:?}: {}", r.body());
     }
-    let holders: BTreeSet<String> = f.store().tokens().into_iter().map(|t| t.username).collect();
-    assert_eq!(holders, ["username".to_string()].into());
+    let parties: BTreeSet<String> = f.store().tokens().into_iter().map(|t| t.username).collect();
+    assert_eq!(parties, ["username".to_string()].into());
     // A disabled user is so under every spelling, and one back-off counts them all.
     for spelling in ["GONE", "gone "] {
         let r = f

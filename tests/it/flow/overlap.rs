@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, DirectoryLink,
-    FailedLogins, Failure, FailureCounter, Holders, Lease, Lookup, LookupReader, OneTimeValues,
-    Redemption, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker, TokenWriter,
-    User, UserLinker, Verified,
+    FailedLogins, Failure, FailureCounter, Lease, Lookup, LookupReader, OneTimeValues,
+    OwnerAndClient, Redemption, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker,
+    TokenWriter, User, UserLinker, Verified,
 };
 use tokio::sync::Notify;
 
@@ -82,8 +82,12 @@ impl TokenReader for Overlapping {
         self.inner.get_token(id).await
     }
 
-    async fn token_holders(&self, name: &str, client: &str) -> Result<Holders, StoreError> {
-        self.inner.token_holders(name, client).await
+    async fn owner_and_client(
+        &self,
+        name: &str,
+        client: &str,
+    ) -> Result<OwnerAndClient, StoreError> {
+        self.inner.owner_and_client(name, client).await
     }
 }
 

@@ -47,14 +47,14 @@ pub(super) async fn verdict(
     presented: &AccessToken,
 ) -> Result<(), Denial> {
     let record = store.get_token(presented.id()).await.unwrap();
-    let holders = match &record {
+    let parties = match &record {
         Some(r) => store
-            .token_holders(&r.username, &r.client_id)
+            .owner_and_client(&r.username, &r.client_id)
             .await
             .unwrap(),
         None => Default::default(),
     };
-    token_check::decide(presented, None, record.as_ref(), &holders, CHECKED_AT).map(|_| ())
+    token_check::decide(presented, None, record.as_ref(), &parties, CHECKED_AT).map(|_| ())
 }
 
 pub(super) async fn alice(store: &impl ContractStore) -> User {

@@ -44,7 +44,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: UserCommand) -> CliResult {
             user_sync(ctx, offboarding::Options { dry_run, force }).await
         }
         UserCommand::BcryptRemaining => {
-            let remaining = ctx.store.settle_bcrypt_marker().await.map_err(store_err)?;
+            let remaining = ctx.store.retire_bcrypt_marker().await.map_err(store_err)?;
             ctx.show(json!({ "bcrypt_remaining": remaining }), || {
                 println!(
                     "{}",
