@@ -19,7 +19,7 @@ pub mod offboarding; // `user sync`: local records follow the directory (gone or
 pub mod password; // argon2id hashing, argon2id/bcrypt verification (CPU only)
 pub mod pkce; // RFC 7636 S256 challenges and verifiers
 pub mod redirect; // registered redirect URI matching and validation
-pub mod request; // HTTP request -> AuthorizeRequest (checks 1-3, 7)
+pub mod request; // checks 1-2 of every form endpoint: a POST with a well-formed body
 pub mod resources; // the one list of tables and parameters: variables, local names, outputs
 pub mod response; // outcome -> HTTP response (302 / JSON error)
 pub mod scope; // scope parsing and grant decisions (check 11)

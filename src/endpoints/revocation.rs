@@ -4,6 +4,7 @@ use http::Request;
 
 use super::{Answer, Event, RequestLog, refused, unavailable};
 use crate::clock::Clock;
+use crate::error::ApiError;
 use crate::request;
 use crate::response;
 use crate::store::TokenRevoker;
@@ -18,7 +19,7 @@ pub(super) async fn answer<B: AsRef<[u8]>>(
     clock: &impl Clock,
     realm: &str,
 ) -> Answer {
-    let presented = match request::parse_revoke(req) {
+    let presented = match parse(req) {
         Ok(t) => t,
         Err(e) => return refused(&e, String::new(), realm),
     };
@@ -52,5 +53,34 @@ pub(super) async fn answer<B: AsRef<[u8]>>(
             }
         }
         Err(e) => refused(&unavailable(e), String::new(), realm),
+    }
+}
+
+/// `POST /oauth/revoke` (RFC 7009 §2.1): the token to revoke. A `token_type_hint` is
+/// allowed and ignored, since there is one kind of token.
+fn parse<B: AsRef<[u8]>>(req: &http::Request<B>) -> Result<String, ApiError> {
+    let form = request::read_form(req)?;
+    form.get("token")
+        .map(str::to_string)
+        .ok_or_else(|| ApiError::invalid_request("token is required"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(body: &str) -> Request<Vec<u8>> {
+        let b = Request::builder().method("POST").uri("/oauth/revoke");
+        b.body(body.as_bytes().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn revocation_needs_one_token() {
+        let hinted = post("token=abc&token_type_hint=access_token");
+        assert_eq!(parse(&hinted).unwrap(), "abc");
+        assert_eq!(parse(&post("")).unwrap_err().status(), 400);
+        assert_eq!(parse(&post("token=a&token=b")).unwrap_err().status(), 400);
+        let get = Request::builder().method("GET").body(Vec::new()).unwrap();
+        assert_eq!(parse(&get).unwrap_err(), ApiError::MethodNotAllowed);
     }
 }

@@ -181,7 +181,7 @@ mod tests {
     fn bad_base64_is_marked_instead_of_panicking() {
         let req = convert(V2_BAD_BASE64);
         assert!(req.headers().contains_key(BODY_ERROR_HEADER));
-        assert_eq!(crate::request::parse(&req).unwrap_err().status(), 400);
+        assert_eq!(crate::request::read_form(&req).unwrap_err().status(), 400);
     }
 
     #[test]

@@ -5,9 +5,10 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use super::request::AuthorizeRequest;
+use crate::basic_auth::Credentials;
 use crate::dpop::Proof;
 use crate::error::{ApiError, RedirectError};
-use crate::request::AuthorizeRequest;
 use crate::scope::{self, ScopePolicy};
 use crate::store::{Admission, Application, FailedLogins, Lookup};
 use crate::{pkce, redirect, throttle};
@@ -16,6 +17,7 @@ use crate::{pkce, redirect, throttle};
 /// the key what is issued is bound to, and the attempt admitted with its failures so far.
 pub(super) struct Admitted<'r, L> {
     pub app: &'r Application,
+    pub credentials: &'r Credentials,
     pub redirect_uri: String,
     pub jkt: Option<&'r str>,
     pub lease: L,
@@ -47,8 +49,8 @@ pub(super) fn before_password<'r, L>(
     super::super::proof::required(app.require_dpop && wants_token, proof)?;
     spent?;
     let jkt = proof.map(|p| p.jkt.as_str()).or(req.dpop_jkt.as_deref());
-    // 7: credentials.
-    let Some((lease, admission)) = attempt else {
+    // 7: credentials (an attempt is made for them, and only for them).
+    let (Some(credentials), Some((lease, admission))) = (&req.credentials, attempt) else {
         return Err(ApiError::MissingCredentials);
     };
     // 8: back-off, and one verification at a time per name.
@@ -72,6 +74,7 @@ pub(super) fn before_password<'r, L>(
     }
     Ok(Admitted {
         app,
+        credentials,
         redirect_uri,
         jkt,
         lease,
@@ -141,4 +144,116 @@ pub(super) fn after_password(
         Some(challenge) => Approval::Code { scopes, challenge },
         None => Approval::Token { scopes },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::{application, user};
+
+    const NOW_MS: u64 = 1_800_000_000_000;
+    const CAP: Duration = Duration::from_secs(900);
+
+    fn request(fields: &[(&str, &str)]) -> AuthorizeRequest {
+        let field = |name| {
+            fields
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        };
+        AuthorizeRequest {
+            client_id: "cli".into(),
+            redirect_uri: field("redirect_uri"),
+            scope: field("scope"),
+            response_type: field("response_type"),
+            state: None,
+            code_challenge: field("code_challenge"),
+            code_challenge_method: field("code_challenge_method"),
+            dpop_jkt: None,
+            credentials: Some(Credentials {
+                username: "alice".into(),
+                password: "pw".into(),
+            }),
+        }
+    }
+
+    fn lookup() -> Lookup {
+        let app = Application {
+            redirect_uris: vec!["https://a.example/cb".into()],
+            ..application("cli")
+        };
+        Lookup {
+            application: Some(app),
+            user: Some(user("alice")),
+            bcrypt_cost: None,
+        }
+    }
+
+    fn admitted() -> Option<((), Result<Admission, ApiError>)> {
+        Some(((), Ok(Admission::Admitted { counts: None })))
+    }
+
+    #[test]
+    fn checks_5_to_8_answer_in_contract_order() {
+        let req = request(&[]);
+        let unknown = Lookup::default();
+        let missing = before_password(&req, &unknown, (None, Ok(())), admitted(), NOW_MS, CAP);
+        assert_eq!(
+            missing.err(),
+            Some(ApiError::invalid_request("unknown client"))
+        );
+        let found = lookup();
+        let spent = || (None, Ok(()));
+        let none = before_password(&req, &found, spent(), None::<((), _)>, NOW_MS, CAP);
+        assert_eq!(none.err(), Some(ApiError::MissingCredentials));
+        let outage = Some(((), Err(ApiError::ServerError)));
+        let late = before_password(&req, &found, spent(), outage, NOW_MS, CAP);
+        assert_eq!(
+            late.err(),
+            Some(ApiError::ServerError),
+            "an outage in 8's turn"
+        );
+        let refused = Admission::Refused {
+            window_until_ms: NOW_MS + 3_000,
+            lease_until_ms: 0,
+        };
+        let waiting = before_password(&req, &found, spent(), Some(((), Ok(refused))), NOW_MS, CAP);
+        let back_off = ApiError::BackOff {
+            retry_after_secs: 3,
+        };
+        assert_eq!(waiting.err(), Some(back_off));
+        let through = before_password(&req, &found, spent(), admitted(), NOW_MS, CAP);
+        assert_eq!(through.unwrap().redirect_uri, "https://a.example/cb");
+    }
+
+    #[test]
+    fn checks_10_and_11_refuse_to_the_redirect_uri() {
+        let app = lookup().application.unwrap();
+        let groups = BTreeSet::new();
+        let person = || Person {
+            username: "alice",
+            groups: &groups,
+            superuser: false,
+        };
+        let catalogue: BTreeSet<String> = ["repo:read".to_string()].into();
+        let decide =
+            |fields: &[(&str, &str)]| after_password(&request(fields), &app, person(), &catalogue);
+        let odd = decide(&[("response_type", "id_token")]).err().unwrap();
+        assert_eq!(
+            (odd.error.code(), odd.in_query),
+            ("unsupported_response_type", false)
+        );
+        let no_pkce = decide(&[("response_type", "code")]).err().unwrap();
+        assert_eq!(
+            (no_pkce.error.code(), no_pkce.in_query),
+            ("invalid_request", true)
+        );
+        let too_much = decide(&[("scope", "org:admin")]).err().unwrap();
+        assert_eq!(
+            (too_much.error.code(), too_much.in_query),
+            ("invalid_scope", false)
+        );
+        let granted = decide(&[("scope", "repo:read")]);
+        assert!(matches!(granted, Ok(Approval::Token { scopes }) if scopes == ["repo:read"]));
+    }
 }

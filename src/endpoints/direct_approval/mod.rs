@@ -19,7 +19,6 @@ use crate::error::ApiError;
 use crate::identifier;
 use crate::password::Passwords;
 use crate::random::Random;
-use crate::request::{self, AuthorizeRequest};
 use crate::response::{self, RedirectParams, TokenResponse};
 use crate::store::{
     Admission, CodeStore, FailureCounter, Lookup, LookupReader, OneTimeValues, StoreError,
@@ -27,10 +26,12 @@ use crate::store::{
 };
 use crate::token::AccessToken;
 use crate::whitelist::{CachedWhitelist, WhitelistSource};
+use request::AuthorizeRequest;
 
 mod checks;
 mod lease;
 mod login;
+mod request;
 
 use checks::{Admitted, Approval, Person, Refusal};
 use lease::LoginLease;
@@ -340,10 +341,7 @@ where
         // 10-11.
         let catalogue = &self.settings.scopes;
         match checks::after_password(req, admitted.app, person, catalogue) {
-            Ok(approval) => {
-                self.issue(req, &admitted, &password_check, login, approval)
-                    .await
-            }
+            Ok(approval) => self.issue(req, &admitted, login, approval).await,
             Err(refusal) => Ok(Decision::Redirect {
                 redirect_uri: admitted.redirect_uri,
                 refusal,
@@ -352,20 +350,31 @@ where
         }
     }
 
+    /// Check 9's ports, from this endpoint's.
+    fn password_check(&self) -> PasswordCheck<'_, S, C, P, D> {
+        PasswordCheck {
+            store: self.store,
+            clock: self.clock,
+            passwords: self.passwords,
+            directory: self.directory,
+            superuser_group: self.settings.superuser_group.as_deref(),
+        }
+    }
+
     /// 12: the token, tied to the user as verified, or the code (hashed) for the exchange,
     /// written while the name is released (a separate write: a failure counted meanwhile
     /// cannot cancel the token). A hash to upgrade waits for a token login.
-    async fn issue<P2: Passwords, D2: Directory>(
+    async fn issue(
         &self,
         req: &AuthorizeRequest,
         admitted: &Admitted<'_, &LoginLease<'_, S>>,
-        password_check: &PasswordCheck<'_, S, C, P2, D2>,
         login: Login,
         approval: Approval,
     ) -> Result<Decision, ApiError> {
         let now_ms = self.clock.now_ms();
         let Admitted {
             app,
+            credentials,
             redirect_uri,
             jkt,
             lease,
@@ -395,11 +404,10 @@ where
                 })
             }
             Approval::Token { scopes } => {
-                let password = req.credentials.as_ref().map(|c| c.password.as_str());
+                let password = &credentials.password;
                 let new_password_hash = login
                     .verification
-                    .zip(password)
-                    .and_then(|(v, password)| password_check.rehash(&user, v, password));
+                    .and_then(|v| self.password_check().rehash(&user, v, password));
                 let verified = Verified {
                     username: user.username.clone(),
                     password_hash: login.verification.map(|_| user.password_hash.clone()),
