@@ -286,7 +286,7 @@ def test_a_failing_token_write_hands_out_nothing_and_frees_the_name(
 
 def test_a_failure_count_write_failing_is_503_without_a_token(
         proxies, start_function, dynamodb, tables, make_user):
-    """flow/authorize.rs: a failed login whose count cannot be written answers 503
+    """endpoints/direct_approval: a failed login whose count cannot be written answers 503
     (temporarily_unavailable, Retry-After), not 401: the count is never silently lost."""
     ddb, ssm = proxies
     name, password = make_user()
