@@ -155,7 +155,7 @@ def alb(base, method, auth, body, multi, path=PATH):
 
 
 # Sample tokens for the authorizer's events. They exist only where a test (or you, with
-# tools/sample_tokens.py) writes their records into a local stack.
+# tests/support/sample_tokens.py) writes their records into a local stack.
 SAMPLE_TOKENS = {
     "valid": "sampleValidTokenId0001" + "localTestSecretForTheValidSampleToken000001",
     "expired": "sampleExpiredTokenId01" + "localTestSecretForTheExpiredSampleToken0001",

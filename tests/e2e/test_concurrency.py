@@ -1,5 +1,5 @@
-"""Many instances of the real function at once (tools/fleet.py), against moto with atomic
-item operations (tools/moto_server.py): what Lambda does under load. Each test states
+"""Many instances of the real function at once (tests/support/fleet.py), against moto with atomic
+item operations (tests/support/moto_server.py): what Lambda does under load. Each test states
 the read-decide-write it covers and the figure it prints for the notes."""
 
 import os

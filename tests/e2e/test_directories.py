@@ -114,7 +114,7 @@ def backend(request):
     b = request.param()
     e.update(b.env(e))
     e["DIRECT_OAUTH_SUPERUSER_GROUP"] = "quay-admins"
-    # Its AWS calls are told apart from the default deployment's (tools/iam_eval.py).
+    # Its AWS calls are told apart from the default deployment's (tests/support/iam_eval.py).
     e["AWS_SDK_UA_APP_ID"] = "authorize-app-" + b.name
     b.stack_env = e
     b.tables = {role: e[var] for var, role in TABLES.items()}

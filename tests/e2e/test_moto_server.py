@@ -1,4 +1,4 @@
-"""The local DynamoDB the other tests trust (tools/moto_server.py): a cancelled transaction
+"""The local DynamoDB the other tests trust (tests/support/moto_server.py): a cancelled transaction
 changes nothing, as on DynamoDB, now that it backs up items instead of whole tables."""
 
 import pytest

@@ -1,5 +1,5 @@
 """A herd of new instances at once, against Parameter Store's quota of GetParameter calls a
-second (tools/fault_proxy.py throttles above it, evenly, with no burst): every instance
+second (tests/support/fault_proxy.py throttles above it, evenly, with no burst): every instance
 must answer its first request with a token.
 
 What the function must absorb is how long the herd's reads take at the quota (herd size /

@@ -1,8 +1,8 @@
 """IAM by evaluation (issue 20): moto enforces actions but never matches a resource, so a
 role naming the wrong table would pass every other test. Here every AWS call the run made
 is judged as IAM would judge it on a deployed stack: the moto servers recorded each one
-(tools/call_log.py, on while MOTO_CALL_LOG names a file: scripts/test.sh sets it), with
-the process that made it; tools/iam_eval.py turns each into the requests IAM authorizes
+(tests/support/call_log.py, on while MOTO_CALL_LOG names a file: scripts/test.sh sets it), with
+the process that made it; tests/support/iam_eval.py turns each into the requests IAM authorizes
 and evaluates them against the policy of its principal in template.yaml's default
 deployment (iam_policies.py): AuthorizeAppFunction's and TokenAuthorizerFunction's roles,
 and OperatorPolicy for the admin CLI. Local tables and parameters map to the template's by
@@ -17,15 +17,12 @@ required to be used. The table is printed (with -s) and written to
 import functools
 import glob
 import os
-import sys
 
+import iam_eval
+import iam_policies
 import pytest
 
 from conftest import ROOT, require, resources
-
-sys.path.insert(0, os.path.join(ROOT, "tests", "template"))
-import iam_eval  # noqa: E402
-import iam_policies  # noqa: E402
 
 TABLE = os.path.join(ROOT, ".local", "iam-eval-table.md")
 

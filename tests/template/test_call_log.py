@@ -1,4 +1,4 @@
-"""The record of AWS calls (tools/call_log.py) that IAM by evaluation reads: what one line
+"""The record of AWS calls (tests/support/call_log.py) that IAM by evaluation reads: what one line
 holds for each kind of request, that moto still gets the whole body, and that the caller
 of a connection is found through /proc. Pure Python, with a stand-in for moto."""
 

@@ -1,4 +1,4 @@
-"""IAM by evaluation, the evaluator itself (tools/iam_decide.py, tools/iam_eval.py,
+"""IAM by evaluation, the evaluator itself (tests/support/iam_decide.py, tests/support/iam_eval.py,
 iam_policies.py): IAM's matching and conditions, how a recorded call becomes the requests
 IAM authorizes, how local names map to the template's resources, and, on template.yaml
 itself, that a recording of what each principal does is allowed with every statement

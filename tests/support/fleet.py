@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Many instances of the real function at once, as Lambda runs them: one process per
-instance, each on its own local Runtime API (tools/runtime_api.py), one request at a time
+instance, each on its own local Runtime API (tests/support/runtime_api.py), one request at a time
 each. Shared by the concurrency tests (tests/e2e/test_concurrency.py) and the herd test.
 
     with Fleet(n, env) as fleet:
@@ -20,7 +20,7 @@ import time
 
 from runtime_api import RuntimeApi
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class Instance:

@@ -4,9 +4,9 @@ its warm requests, and its peak memory."""
 import os
 import statistics
 
-from bench_answers import issued, says_hello, status_is
-from bench_events import event
-from bench_timing import cold_start, warm_latency
+from .answers import issued, says_hello, status_is
+from .events import event
+from .timing import cold_start, warm_latency
 
 # The baseline: examples/hello-lambda.rs, the least a lambda_http function does.
 HELLO = os.path.join("examples", "hello-lambda")

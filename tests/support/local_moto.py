@@ -15,7 +15,7 @@ import urllib.request
 import os
 import sys
 
-# moto with atomic DynamoDB item operations, as on AWS (tools/moto_server.py).
+# moto with atomic DynamoDB item operations, as on AWS (tests/support/moto_server.py).
 MOTO_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "moto_server.py")
 
 

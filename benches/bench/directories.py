@@ -5,7 +5,7 @@ start and warm time, and whether the answer's time tells what failed: the median
 unknown name, a wrong password, a disabled user's right password and (the 302 with
 access_denied of check 11) the right password of a user the application is not open to,
 interleaved on one warm instance, the failed-logins record reset before each (as
-bench_enumeration does), within 15 %."""
+bench.enumeration does), within 15 %."""
 
 import os
 import statistics
@@ -15,11 +15,11 @@ import uuid
 import boto3
 import tcp_relay
 
-from bench_answers import check, issued, status_is
-from bench_setup import QUAY_REDIRECT
-from bench_enumeration import FAILED_LOGINS_TABLE
-from bench_events import event, with_auth, with_body
-from bench_timing import Instance, cold_start, warm_latency
+from .answers import check, issued, status_is
+from .setup import QUAY_REDIRECT
+from .enumeration import FAILED_LOGINS_TABLE
+from .events import event, with_auth, with_body
+from .timing import Instance, cold_start, warm_latency
 
 SUFFIX = "dc=example,dc=org"
 # (right login, disabled user's login) per backend, on one users table: each disabled

@@ -8,8 +8,8 @@ import statistics
 import subprocess
 import time
 
-from bench_answers import check, issued
-from bench_setup import ROOT
+from .answers import check, issued
+from .setup import ROOT
 from runtime_api import RuntimeApi
 
 

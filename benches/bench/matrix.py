@@ -1,12 +1,12 @@
 """What a CI matrix's wait costs: N right logins for one name at once, on N instances of
-the function (tools/fleet.py), against one login alone. One password is verified per name
+the function (tests/support/fleet.py), against one login alone. One password is verified per name
 at a time, so the others wait their turn inside their requests: the cost is Lambda
 duration, read from each request's own log line (`total_ms`)."""
 
 import statistics
 
-from bench_events import event, with_auth, with_body
-from bench_setup import QUAY_REDIRECT
+from .events import event, with_auth, with_body
+from .setup import QUAY_REDIRECT
 from fleet import Fleet
 
 JOBS = 20

@@ -12,10 +12,10 @@ import uuid
 
 from joserfc import jwk, jws
 
-from bench_answers import authorized, check, exchanged, issued
-from bench_code_flow import issue_code
-from bench_events import event, exchange_event
-from bench_timing import Instance, timed_invocations
+from .answers import authorized, check, exchanged, issued
+from .code_flow import issue_code
+from .events import event, exchange_event
+from .timing import Instance, timed_invocations
 from gen_events import BOUND_TOKEN, SAMPLE_DPOP_KEY
 from sample_tokens import write as write_sample_tokens
 

@@ -2,7 +2,7 @@
 identity-based policy set: an explicit Deny wins; otherwise some Allow must match the
 action (wildcards, case-insensitive), the resource (wildcards, case-sensitive) and its
 Condition. Condition keys the caller cannot supply make the verdict unknown (None), never
-allowed. Used by tools/iam_eval.py."""
+allowed. Used by tests/support/iam_eval.py."""
 
 import re
 from dataclasses import dataclass, field

@@ -1,6 +1,6 @@
 """A record of every AWS call a moto server answers: one JSON line per request, appended to
-the file MOTO_CALL_LOG names (tools/moto_server.py installs it when the variable is set;
-scripts/test.sh sets it for the end-to-end run). tools/iam_eval.py evaluates the record
+the file MOTO_CALL_LOG names (tests/support/moto_server.py installs it when the variable is set;
+scripts/test.sh sets it for the end-to-end run). tests/support/iam_eval.py evaluates the record
 against the roles of template.yaml, which moto cannot do: it checks actions, never
 resources.
 
@@ -17,10 +17,10 @@ call, is the evaluator's business:
   executable's name, and its arguments when it is one of the project's binaries): a
   function served by `cargo lambda watch` shares one environment file with the other
   function, and the admin CLI the tests' own environment, so only the process tells them
-  apart. Through a relay (tools/fault_proxy.py, the IAM test's gateway), the one
+  apart. Through a relay (tests/support/fault_proxy.py, the IAM test's gateway), the one
   binary then connected to the relay, if there is exactly one (`via` names the relay);
 - `app`: the `app/NAME` of the AWS SDK's User-Agent (AWS_SDK_UA_APP_ID, which
-  tools/runtime_api.py sets to the binary's name) and `sdk` (aws-sdk-rust, Boto3, ...):
+  tests/support/runtime_api.py sets to the binary's name) and `sdk` (aws-sdk-rust, Boto3, ...):
   relays forward the headers, so these name a binary a relay hides;
 - `key`: the access key id of the signature.
 """
@@ -34,7 +34,7 @@ import time
 import weakref
 from urllib.parse import parse_qs
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # The project's binaries: their arguments are recorded (the admin CLI's command decides
 # whether OperatorPolicy covers it; no password is ever an argument).
 BINARIES = ("authorize-app", "token-authorizer", "direct-oauth-admin")
@@ -241,7 +241,7 @@ class CallLog:
         if app is None:
             app = sdk_of(environ.get("HTTP_USER_AGENT"))[1]
         # Only a Rust SDK's caller is looked for: the tests' own boto3 is no principal, and
-        # a binary started by tools/runtime_api.py names itself (app/NAME).
+        # a binary started by tests/support/runtime_api.py names itself (app/NAME).
         caller = self.callers.of(environ) if sdk == "aws-sdk-rust" and app is None else None
         answer = {}
 

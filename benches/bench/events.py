@@ -4,7 +4,7 @@ import base64
 import json
 import os
 
-from bench_setup import QUAY_REDIRECT, ROOT
+from .setup import QUAY_REDIRECT, ROOT
 
 VERIFIER = "sample-code-verifier-of-at-least-43-characters-0123456789"  # events/*/code.json's
 

@@ -2,7 +2,7 @@
 authorizer's decision); a wrong one stops the bench with a message instead of being
 timed as if it were the figure's request. A judge is `judge(reply, what)`."""
 
-from bench_setup import QUAY_REDIRECT
+from .setup import QUAY_REDIRECT
 
 
 class BenchError(SystemExit):

@@ -6,10 +6,10 @@ import base64
 import json
 import statistics
 
-from bench_answers import check, exchanged, status_is
-from bench_events import event, exchange_event, with_body
-from bench_setup import QUAY_REDIRECT
-from bench_timing import Instance, cold_start, request_logs, timed_invocations
+from .answers import check, exchanged, status_is
+from .events import event, exchange_event, with_body
+from .setup import QUAY_REDIRECT
+from .timing import Instance, cold_start, request_logs, timed_invocations
 
 
 def issue_code(issuer):

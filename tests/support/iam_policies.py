@@ -1,4 +1,4 @@
-"""template.yaml's side of IAM by evaluation (tools/iam_eval.py): for the deployment with
+"""template.yaml's side of IAM by evaluation (tests/support/iam_eval.py): for the deployment with
 every condition parameter at its default (deploy_model.Deployment, with test values for
 the account, region and stack), each principal's statements with their ARNs resolved, and
 the template's ARN for each entry of the project's list of tables and parameters.

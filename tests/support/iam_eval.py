@@ -1,4 +1,4 @@
-"""IAM by evaluation: the AWS calls a run recorded (tools/call_log.py) against the policies
+"""IAM by evaluation: the AWS calls a run recorded (tests/support/call_log.py) against the policies
 of the principals that made them, as IAM would judge them on a deployed stack, resources
 and conditions included; moto only checks actions.
 
@@ -20,7 +20,7 @@ and conditions included; moto only checks actions.
   tests' own tables (`conc-1a2b3c4d-users`) map like the stack's. A stack that DescribeStacks
   names stands for the template's stack, unless it does not exist. Anything else keeps
   its own name and ARN.
-- How: tools/iam_decide.py is IAM's evaluation of one identity's statements for one
+- How: tests/support/iam_decide.py is IAM's evaluation of one identity's statements for one
   request. `Evaluation` judges every request of every principal, and tells which
   statements no request used; `Evaluation.markdown` is the report.
 """

@@ -5,8 +5,8 @@ import os
 import re
 import subprocess
 
-from bench_answers import check
-from bench_setup import ROOT
+from .answers import check
+from .setup import ROOT
 
 # The criterion benchmarks the table reports.
 WANTED = {"core": "pure_core/quay_example_302",

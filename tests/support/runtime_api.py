@@ -104,7 +104,7 @@ class RuntimeApi:
             AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
         )
         # The binary in its AWS SDK's User-Agent (app/NAME), which relays pass on: how a
-        # recording moto tells the principals apart (tools/call_log.py).
+        # recording moto tells the principals apart (tests/support/call_log.py).
         full_env.setdefault("AWS_SDK_UA_APP_ID", os.path.basename(binary))
         return subprocess.Popen([binary], env=full_env, stdout=stdout, stderr=stderr)
 

@@ -3,8 +3,8 @@ round trips, password hashing and the rest."""
 
 import statistics
 
-from bench_events import event
-from bench_timing import cold_split
+from .events import event
+from .timing import cold_split
 from tls_terminator import TlsTerminator
 
 

@@ -4,7 +4,7 @@ headed by the commit and date the figures belong to."""
 import re
 import subprocess
 
-from bench_setup import ROOT
+from .setup import ROOT
 
 
 def met(target, value):

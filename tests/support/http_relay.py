@@ -1,5 +1,5 @@
 """The two halves of relaying one HTTP request, shared by the local proxies in front of
-moto (tools/fault_proxy.py, tools/tls_terminator.py, the IAM test's gateway): send it on,
+moto (tests/support/fault_proxy.py, tests/support/tls_terminator.py, the IAM test's gateway): send it on,
 and answer the caller with what came back."""
 
 import http.client

@@ -5,10 +5,10 @@ import json
 import os
 import statistics
 
-from bench_answers import authorized, check
-from bench_events import event
-from bench_setup import ROOT
-from bench_timing import Instance, cold_start, timed_invocations
+from .answers import authorized, check
+from .events import event
+from .setup import ROOT
+from .timing import Instance, cold_start, timed_invocations
 from sample_tokens import write as write_sample_tokens
 
 

@@ -9,7 +9,7 @@ runs under one lock here. A cancelled transaction puts back the items it named (
 `_item_rollback`). Arguments are moto_server's (`-H 127.0.0.1 -p PORT`).
 
 With MOTO_CALL_LOG set, every AWS call is also recorded there, one JSON line each, with
-the process that made it (tools/call_log.py), for IAM by evaluation.
+the process that made it (tests/support/call_log.py), for IAM by evaluation.
 """
 
 import copy

@@ -1,9 +1,9 @@
 """AWS round trips per request, from the function's own log lines: DynamoDB on a warm
 success, SSM on a cold start, a warm request and after the whitelist cache expired."""
 
-from bench_answers import issued
-from bench_events import event
-from bench_timing import request_logs
+from .answers import issued
+from .events import event
+from .timing import request_logs
 
 
 def round_trip_rows(plan, stack):

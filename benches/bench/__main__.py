@@ -10,7 +10,7 @@ of being timed as if it were the figure's request.
 Needs: release binaries (scripts/bench.sh builds them), moto (started here), and for the
 zip size `make package`. Loopback only.
 
-`python tools/bench.py --dry-run` checks the bench itself in a minute: the debug binaries,
+`PYTHONPATH=benches python -m bench --dry-run` checks the bench itself in a minute: the debug binaries,
 two runs of everything, no criterion and no zip; its figures mean nothing.
 """
 
@@ -18,18 +18,18 @@ import argparse
 import os
 import platform
 
-from bench_authorizer import authorizer_rows
-from bench_build import criterion_rows, package_size_row
-from bench_code_flow import code_flow_rows
-from bench_cold_start import cold_start_rows
-from bench_directories import directory_rows
-from bench_dpop import dpop_rows
-from bench_enumeration import enumeration_only, enumeration_rows
-from bench_matrix import matrix_rows
-from bench_round_trips import round_trip_rows
-from bench_setup import Plan, local_stack
-from bench_table import measured_at, print_table
-from bench_tls import tls_rows
+from .authorizer import authorizer_rows
+from .build import criterion_rows, package_size_row
+from .code_flow import code_flow_rows
+from .cold_start import cold_start_rows
+from .directories import directory_rows
+from .dpop import dpop_rows
+from .enumeration import enumeration_only, enumeration_rows
+from .matrix import matrix_rows
+from .round_trips import round_trip_rows
+from .setup import Plan, local_stack
+from .table import measured_at, print_table
+from .tls import tls_rows
 
 # The figures measured against the local moto, in the table's order; each section is
 # `rows(plan, stack)` -> [(figure, target, measured)].
@@ -40,7 +40,7 @@ FOCUS_SECTIONS = [tls_rows, code_flow_rows]
 
 
 def arguments():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--dry-run", action="store_true",
                         help="check the bench: debug binaries, 2 runs, no criterion or zip")
     parser.add_argument("--focus", action="store_true",

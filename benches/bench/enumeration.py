@@ -9,11 +9,11 @@ import time
 import bcrypt
 import boto3
 
-from bench_answers import check, status_is
-from bench_events import event, with_auth
-from bench_setup import default_tables_env, local_stack
-from bench_table import measured_at, print_table
-from bench_timing import Instance
+from .answers import check, status_is
+from .events import event, with_auth
+from .setup import default_tables_env, local_stack
+from .table import measured_at, print_table
+from .timing import Instance
 
 # The failed-login record a name's back-off counts from, reset before each attempt so
 # every 401 is a first failure.
