@@ -10,8 +10,8 @@ of being timed as if it were the figure's request.
 Needs: release binaries (scripts/bench.sh builds them), moto (started here), and for the
 zip size `make package`. Loopback only.
 
-`PYTHONPATH=benches python -m bench --dry-run` checks the bench itself in a minute: the debug binaries,
-two runs of everything, no criterion and no zip; its figures mean nothing.
+`PYTHONPATH=benches python -m bench --dry-run` checks the bench itself in a minute: the
+debug binaries, two runs of everything, no criterion and no zip; its figures mean nothing.
 """
 
 import argparse
@@ -33,30 +33,51 @@ from .tls import tls_rows
 
 # The figures measured against the local moto, in the table's order; each section is
 # `rows(plan, stack)` -> [(figure, target, measured)].
-EVERY_SECTION = [cold_start_rows, tls_rows, code_flow_rows, round_trip_rows, authorizer_rows,
-                 matrix_rows, enumeration_rows, directory_rows, dpop_rows]
+EVERY_SECTION = [
+    cold_start_rows,
+    tls_rows,
+    code_flow_rows,
+    round_trip_rows,
+    authorizer_rows,
+    matrix_rows,
+    enumeration_rows,
+    directory_rows,
+    dpop_rows,
+]
 # --focus: the cold start over TLS and its split, and the token endpoint.
 FOCUS_SECTIONS = [tls_rows, code_flow_rows]
 
 
 def arguments():
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dry-run", action="store_true",
-                        help="check the bench: debug binaries, 2 runs, no criterion or zip")
-    parser.add_argument("--focus", action="store_true",
-                        help="only the cold start over TLS and its split, and the token endpoint")
-    parser.add_argument("--directories", action="store_true",
-                        help="only each directory's figures (the users table, LDAP, LDAP "
-                             "through a 5 ms relay, Cognito)")
-    parser.add_argument("--enumeration", metavar="BINDIR",
-                        help="only the 401 medians, with the binaries in BINDIR (20 runs)")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the bench: debug binaries, 2 runs, no criterion or zip",
+    )
+    parser.add_argument(
+        "--focus",
+        action="store_true",
+        help="only the cold start over TLS and its split, and the token endpoint",
+    )
+    parser.add_argument(
+        "--directories",
+        action="store_true",
+        help="only each directory's figures (the users table, LDAP, LDAP "
+        "through a 5 ms relay, Cognito)",
+    )
+    parser.add_argument(
+        "--enumeration",
+        metavar="BINDIR",
+        help="only the 401 medians, with the binaries in BINDIR (20 runs)",
+    )
     return parser.parse_args()
 
 
 def heading(plan):
-    return (f"Measured at {measured_at()} on {platform.machine()}, {os.cpu_count()} cores"
-            + (" (DRY RUN: debug build, 2 runs; the figures mean nothing)"
-               if plan.dry_run else ""))
+    return f"Measured at {measured_at()} on {platform.machine()}, {os.cpu_count()} cores" + (
+        " (DRY RUN: debug build, 2 runs; the figures mean nothing)" if plan.dry_run else ""
+    )
 
 
 def build_rows(plan, focus):
@@ -66,7 +87,7 @@ def build_rows(plan, focus):
         return []
     if plan.dry_run:
         return [("criterion and zip size", "", "skipped (dry run)")]
-    return criterion_rows() + [package_size_row()]
+    return [*criterion_rows(), package_size_row()]
 
 
 def main():

@@ -22,28 +22,47 @@ def issued(reply, what):
     check(isinstance(reply, dict) and reply.get("statusCode") == 302, what + ": want 302", reply)
     headers = {k.lower(): v for k, v in (reply.get("headers") or {}).items()}
     location = headers.get("location", "")
-    check(location.startswith(QUAY_REDIRECT + "#access_token="),
-          what + ": want a token in Location", reply)
+    check(
+        location.startswith(QUAY_REDIRECT + "#access_token="),
+        what + ": want a token in Location",
+        reply,
+    )
 
 
 def status_is(status):
     def judge(reply, what):
-        check(isinstance(reply, dict) and reply.get("statusCode") == status,
-              f"{what}: want {status}", reply)
+        check(
+            isinstance(reply, dict) and reply.get("statusCode") == status,
+            f"{what}: want {status}",
+            reply,
+        )
+
     return judge
 
 
 def says_hello(reply, what):
-    check(isinstance(reply, dict) and reply.get("statusCode") == 200
-          and reply.get("body") == "hello", what + ": want hello-world's 200", reply)
+    check(
+        isinstance(reply, dict) and reply.get("statusCode") == 200 and reply.get("body") == "hello",
+        what + ": want hello-world's 200",
+        reply,
+    )
 
 
 def authorized(reply, what):
-    check(isinstance(reply, dict) and reply.get("isAuthorized") is True
-          and (reply.get("context") or {}).get("token_id"),
-          what + ": want the authorizer to allow, with a context", reply)
+    check(
+        isinstance(reply, dict)
+        and reply.get("isAuthorized") is True
+        and (reply.get("context") or {}).get("token_id"),
+        what + ": want the authorizer to allow, with a context",
+        reply,
+    )
 
 
 def exchanged(reply, what):
-    check(isinstance(reply, dict) and reply.get("statusCode") == 200
-          and "access_token" in (reply.get("body") or ""), what + ": want a token", reply)
+    check(
+        isinstance(reply, dict)
+        and reply.get("statusCode") == 200
+        and "access_token" in (reply.get("body") or ""),
+        what + ": want a token",
+        reply,
+    )

@@ -26,8 +26,12 @@ def _cold_starts(fn, hello, env, runs):
         init_only.append(ms)
         ms, _ = cold_start(hello, env, event(), says_hello, f"cold hello-world #{i}")
         base.append(ms)
-    return (statistics.median(ours), statistics.median(init_only), statistics.median(base),
-            max(rss))
+    return (
+        statistics.median(ours),
+        statistics.median(init_only),
+        statistics.median(base),
+        max(rss),
+    )
 
 
 def _bundle_only(fn, env, runs):
@@ -38,9 +42,15 @@ def _bundle_only(fn, env, runs):
     if not bundle:
         return None
     return statistics.median(
-        cold_start(fn, dict(env, SSL_CERT_FILE=bundle), event(scenario="get"),
-                   status_is(405), f"cold 405 with SSL_CERT_FILE #{i}")[0]
-        for i in range(runs))
+        cold_start(
+            fn,
+            dict(env, SSL_CERT_FILE=bundle),
+            event(scenario="get"),
+            status_is(405),
+            f"cold 405 with SSL_CERT_FILE #{i}",
+        )[0]
+        for i in range(runs)
+    )
 
 
 def cold_start_rows(plan, stack):
@@ -56,15 +66,28 @@ def cold_start_rows(plan, stack):
         ("cold start, authorize-app, Quay example 302", "", f"{m_ours:.1f} ms"),
         ("warm request, authorize-app, Quay example 302", "", f"{w_ours:.1f} ms"),
         ("ratio to hello-world, 302 cold", "<= 2.0x", f"{m_ours / m_base:.2f}x"),
-        ("what being cold adds, 302 (cold - warm) vs hello's", "<= 2.0x",
-         f"{added / base_added:.2f}x ({added:.1f} vs {m_base - w_base:.1f} ms)"),
+        (
+            "what being cold adds, 302 (cold - warm) vs hello's",
+            "<= 2.0x",
+            f"{added / base_added:.2f}x ({added:.1f} vs {m_base - w_base:.1f} ms)",
+        ),
         ("cold start, authorize-app, GET 405 (start-up only)", "", f"{m_init:.1f} ms"),
         ("ratio to hello-world, 405", "<= 2.0x", f"{m_init / m_base:.2f}x"),
     ]
     if one_bundle is not None:
-        rows.append(("cold start, GET 405, CA bundle file only (SSL_CERT_FILE)", "",
-                     f"{one_bundle:.1f} ms ({one_bundle / m_base:.2f}x)"))
+        rows.append(
+            (
+                "cold start, GET 405, CA bundle file only (SSL_CERT_FILE)",
+                "",
+                f"{one_bundle:.1f} ms ({one_bundle / m_base:.2f}x)",
+            )
+        )
     # MiB, as Lambda's "Max Memory Used" and its memory sizes count.
-    rows.append(("peak RSS, cold start run (max, MiB)", "<= 30",
-                 f"{rss / 1024:.1f} MiB ({rss * 1024 / 1e6:.1f} MB)"))
+    rows.append(
+        (
+            "peak RSS, cold start run (max, MiB)",
+            "<= 30",
+            f"{rss / 1024:.1f} MiB ({rss * 1024 / 1e6:.1f} MB)",
+        )
+    )
     return rows

@@ -13,12 +13,13 @@ import time
 import uuid
 
 import boto3
+
 import tcp_relay
 
 from .answers import check, issued, status_is
-from .setup import QUAY_REDIRECT
 from .enumeration import FAILED_LOGINS_TABLE
 from .events import event, with_auth, with_body
+from .setup import QUAY_REDIRECT
 from .timing import Instance, cold_start, warm_latency
 
 SUFFIX = "dc=example,dc=org"
@@ -59,20 +60,25 @@ def _ldap_relay(stack):
 
 
 def _close_an_application(stack):
-    stack.admin("app", "add", CLOSED, "--redirect-uri", QUAY_REDIRECT, "--allow-user",
-                "someone-else")
+    stack.admin(
+        "app", "add", CLOSED, "--redirect-uri", QUAY_REDIRECT, "--allow-user", "someone-else"
+    )
     stack.admin("whitelist", "add", CLOSED)
 
 
 def _cognito(stack):
     idp = boto3.client("cognito-idp")
     pool = idp.create_user_pool(PoolName="bench-" + uuid.uuid4().hex[:6])["UserPool"]["Id"]
-    client = idp.create_user_pool_client(UserPoolId=pool, ClientName="direct-oauth",
-                                         ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH"])
+    client = idp.create_user_pool_client(
+        UserPoolId=pool,
+        ClientName="direct-oauth",
+        ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH"],
+    )
     for name, password in PEOPLE["cognito"]:
         idp.admin_create_user(UserPoolId=pool, Username=name)
-        idp.admin_set_user_password(UserPoolId=pool, Username=name, Password=password,
-                                    Permanent=True)
+        idp.admin_set_user_password(
+            UserPoolId=pool, Username=name, Password=password, Permanent=True
+        )
     return {
         "DIRECT_OAUTH_DIRECTORY": "cognito",
         "DIRECT_OAUTH_COGNITO_USER_POOL_ID": pool,
@@ -88,19 +94,20 @@ def _disable(stack, env, binary, backend):
         stack.admin("user", "add", name, "--password-stdin", stdin=password + "\n")
     else:
         with Instance(binary, env) as fn:
-            kind, reply, _ = fn.invoke(with_auth(event(), name, password))
+            _kind, reply, _ = fn.invoke(with_auth(event(), name, password))
         issued(reply, f"{backend}: {name}'s first login")
     stack.admin("user", "disable", name, "--yes")
 
 
 def _interleaved_refusals(binary, env, backend, runs):
     (right, right_password), disabled = PEOPLE[backend]
-    closed = with_body(event(), f"client_id={CLOSED}&redirect_uri={QUAY_REDIRECT}"
-                                "&scope=repo:read")
-    logins = {"unknown": (event(), UNKNOWN, right_password, 401),
-              "wrong": (event(), right, "wrong-password", 401),
-              "disabled": (event(), *disabled, 401),
-              "not allowed": (closed, right, right_password, 302)}
+    closed = with_body(event(), f"client_id={CLOSED}&redirect_uri={QUAY_REDIRECT}&scope=repo:read")
+    logins = {
+        "unknown": (event(), UNKNOWN, right_password, 401),
+        "wrong": (event(), right, "wrong-password", 401),
+        "disabled": (event(), *disabled, 401),
+        "not allowed": (closed, right, right_password, 302),
+    }
     ddb = boto3.client("dynamodb")
     times = {kind: [] for kind in logins}
     bodies = set()
@@ -117,15 +124,18 @@ def _interleaved_refusals(binary, env, backend, runs):
                 bodies.add(reply.get("body"))
             else:
                 location = (reply.get("headers") or {}).get("location", "")
-                check("error=access_denied" in location, f"{backend} {kind}: access_denied",
-                      reply)
+                check("error=access_denied" in location, f"{backend} {kind}: access_denied", reply)
             times[kind].append((at - t0) * 1000)
     check(len(bodies) == 1, f"{backend}: one identical answer for every failure", bodies)
     return {kind: statistics.median(t) for kind, t in times.items()}
 
 
-BACKENDS = (("users", None), ("ldap", _ldap), ("ldap, 5 ms relay", _ldap_relay),
-            ("cognito", _cognito))
+BACKENDS = (
+    ("users", None),
+    ("ldap", _ldap),
+    ("ldap, 5 ms relay", _ldap_relay),
+    ("cognito", _cognito),
+)
 
 
 def directory_rows(plan, stack):
@@ -135,21 +145,32 @@ def directory_rows(plan, stack):
     for backend, setup in BACKENDS:
         env = dict(stack.env, **(setup(stack) if setup else {}))
         right = with_auth(event(), *PEOPLE[backend][0])
-        colds = [cold_start(binary, env, right, issued, f"{backend} cold #{i}")[0]
-                 for i in range(plan.runs)]
+        colds = [
+            cold_start(binary, env, right, issued, f"{backend} cold #{i}")[0]
+            for i in range(plan.runs)
+        ]
         warm = warm_latency(binary, env, right, issued, f"{backend} warm", plan.warm_runs)
         _disable(stack, env, binary, backend)
         m = _interleaved_refusals(binary, env, backend, plan.login_runs)
         spread = (max(m.values()) - min(m.values())) / max(m.values()) * 100
         rows += [
-            (f"{backend}: direct approval, cold (median of {plan.runs})", "",
-             f"{statistics.median(colds):.1f} ms"),
-            (f"{backend}: direct approval, warm (median of {plan.warm_runs})", "",
-             f"{warm:.2f} ms"),
-            (f"{backend}: medians unknown / wrong / disabled / not allowed "
-             f"(n={plan.login_runs})", "",
-             " / ".join(f"{m[k]:.2f}" for k in ("unknown", "wrong", "disabled",
-                                                "not allowed")) + " ms"),
+            (
+                f"{backend}: direct approval, cold (median of {plan.runs})",
+                "",
+                f"{statistics.median(colds):.1f} ms",
+            ),
+            (
+                f"{backend}: direct approval, warm (median of {plan.warm_runs})",
+                "",
+                f"{warm:.2f} ms",
+            ),
+            (
+                f"{backend}: medians unknown / wrong / disabled / not allowed "
+                f"(n={plan.login_runs})",
+                "",
+                " / ".join(f"{m[k]:.2f}" for k in ("unknown", "wrong", "disabled", "not allowed"))
+                + " ms",
+            ),
             (f"{backend}: those medians, fastest vs slowest", "within 15%", f"{spread:.1f}%"),
         ]
     return rows

@@ -12,12 +12,13 @@ import uuid
 
 from joserfc import jwk, jws
 
+from gen_events import BOUND_TOKEN, SAMPLE_DPOP_KEY
+from sample_tokens import write as write_sample_tokens
+
 from .answers import authorized, check, exchanged, issued
 from .code_flow import issue_code
 from .events import event, exchange_event
 from .timing import Instance, timed_invocations
-from gen_events import BOUND_TOKEN, SAMPLE_DPOP_KEY
-from sample_tokens import write as write_sample_tokens
 
 ISSUER = "https://bench.example"
 API = "https://api.bench.example"
@@ -59,11 +60,13 @@ def dpop_rows(plan, stack):
     env = dict(stack.env, DIRECT_OAUTH_ISSUER=ISSUER, DIRECT_OAUTH_API_URL=API)
     runs = plan.warm_runs
     approval = warm(fn, env, event, issued, "approval", runs)
+
     def approval_with_proof():
         return with_proof(event(), "POST", ISSUER + "/oauth/authorizeapp")
 
     approval_dpop = warm(fn, env, approval_with_proof, bound, "approval with DPoP", runs)
     with Instance(fn, env) as issuer:
+
         def code():
             return exchange_event(issue_code(issuer))
 
@@ -74,8 +77,7 @@ def dpop_rows(plan, stack):
         exchange_dpop = warm(fn, env, code_with_proof, exchanged, "exchange with DPoP", runs)
     write_sample_tokens()
     check_event = event("token-authorizer/http-api-v2", "valid")
-    bearer = warm(authz, env, lambda: check_event, authorized, "authorizer",
-                  plan.authz_runs)
+    bearer = warm(authz, env, lambda: check_event, authorized, "authorizer", plan.authz_runs)
     dpop_event = event("token-authorizer/http-api-v2", "dpop-stale-proof")
 
     def fresh():
@@ -86,12 +88,24 @@ def dpop_rows(plan, stack):
     # arm64 Lambda: USD per GB-second; the authorizer has 256 MB.
     duration_usd = max(extra_ms, 0) / 1000 * 0.25 * 0.0000133334 * 1e6
     return [
-        (f"direct approval warm, Bearer / DPoP (median of {runs})", "",
-         f"{approval:.1f} / {approval_dpop:.1f} ms"),
-        (f"token endpoint warm exchange, Bearer / DPoP (median of {runs})", "",
-         f"{exchange:.1f} / {exchange_dpop:.1f} ms"),
-        (f"authorizer warm check, Bearer / DPoP (median of {plan.authz_runs})", "",
-         f"{bearer:.2f} / {dpop:.2f} ms"),
-        ("DPoP's extra cost per million authorizer checks (one write; its duration)", "",
-         f"${WRITE_USD_PER_MILLION:.3f} write + ${duration_usd:.3f} duration"),
+        (
+            f"direct approval warm, Bearer / DPoP (median of {runs})",
+            "",
+            f"{approval:.1f} / {approval_dpop:.1f} ms",
+        ),
+        (
+            f"token endpoint warm exchange, Bearer / DPoP (median of {runs})",
+            "",
+            f"{exchange:.1f} / {exchange_dpop:.1f} ms",
+        ),
+        (
+            f"authorizer warm check, Bearer / DPoP (median of {plan.authz_runs})",
+            "",
+            f"{bearer:.2f} / {dpop:.2f} ms",
+        ),
+        (
+            "DPoP's extra cost per million authorizer checks (one write; its duration)",
+            "",
+            f"${WRITE_USD_PER_MILLION:.3f} write + ${duration_usd:.3f} duration",
+        ),
     ]

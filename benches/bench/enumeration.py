@@ -20,16 +20,23 @@ from .timing import Instance
 FAILED_LOGINS_TABLE = "direct-oauth-failed-logins"
 # The user each kind of failure logs in as; `username` is the Quay example's.
 USERS = {"wrong": "username", "unknown": "no-such-user", "imported": "imported-user"}
-LABELS = [("unknown", "unknown user"), ("wrong", "wrong password"),
-          ("imported", "imported bcrypt user, cost 12")]
+LABELS = [
+    ("unknown", "unknown user"),
+    ("wrong", "wrong password"),
+    ("imported", "imported bcrypt user, cost 12"),
+]
 
 
 def _interleaved_401s(fn, env, runs):
     """{kind: [ms]} of `runs` wrong logins of each kind, interleaved on one warm instance,
     and the set of answer bodies they got."""
-    ddb = boto3.client("dynamodb", endpoint_url=env["AWS_ENDPOINT_URL"],
-                       region_name=env["AWS_REGION"], aws_access_key_id="testing",
-                       aws_secret_access_key="testing")
+    ddb = boto3.client(
+        "dynamodb",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_REGION"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     times = {kind: [] for kind in USERS}
     answers = set()
     with Instance(fn, env) as instance:
@@ -54,8 +61,13 @@ def enumeration_medians(fn, stack, runs):
     m = {kind: statistics.median(t) for kind, t in times.items()}
     rows = [(f"401 median, {label} (n={runs})", "", f"{m[kind]:.2f} ms") for kind, label in LABELS]
     slowest = max(m.values())
-    rows.append(("401 medians, fastest vs slowest of the three", "within 15%",
-                 f"{(slowest - min(m.values())) / slowest * 100:.1f}%"))
+    rows.append(
+        (
+            "401 medians, fastest vs slowest of the three",
+            "within 15%",
+            f"{(slowest - min(m.values())) / slowest * 100:.1f}%",
+        )
+    )
     return rows
 
 

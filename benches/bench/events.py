@@ -16,8 +16,9 @@ def event(door="apigw-http-v2", scenario="success"):
 
 def with_auth(e, user, password):
     e = json.loads(json.dumps(e))
-    e["headers"]["authorization"] = "Basic " + base64.b64encode(
-        f"{user}:{password}".encode()).decode()
+    e["headers"]["authorization"] = (
+        "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+    )
     return e
 
 
@@ -33,6 +34,8 @@ def with_body(e, form, path=None):
 
 
 def exchange_event(code):
-    form = (f"grant_type=authorization_code&client_id=some_client_id&code={code}"
-            f"&code_verifier={VERIFIER}&redirect_uri={QUAY_REDIRECT}")
+    form = (
+        f"grant_type=authorization_code&client_id=some_client_id&code={code}"
+        f"&code_verifier={VERIFIER}&redirect_uri={QUAY_REDIRECT}"
+    )
     return with_body(event(), form, "/oauth/access_token")

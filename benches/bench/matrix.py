@@ -5,9 +5,10 @@ duration, read from each request's own log line (`total_ms`)."""
 
 import statistics
 
+from fleet import Fleet
+
 from .events import event, with_auth, with_body
 from .setup import QUAY_REDIRECT
-from fleet import Fleet
 
 JOBS = 20
 
@@ -22,8 +23,9 @@ def _durations(plan, stack, jobs, name, password):
         lines = [line for line in fleet.logs() if line.get("event") == "token_issued"]
     statuses = sorted({a[0] for a in answers}, key=str)
     if statuses != [302] or len(lines) != jobs:
-        raise SystemExit(f"matrix bench: {jobs} logins answered {statuses}, "
-                         f"{len(lines)} token lines")
+        raise SystemExit(
+            f"matrix bench: {jobs} logins answered {statuses}, {len(lines)} token lines"
+        )
     return sorted(line["total_ms"] for line in lines)
 
 
@@ -34,6 +36,11 @@ def matrix_rows(plan, stack):
         name = f"matrix-{n}"
         stack.admin("user", "add", name, "--password-stdin", stdin="matrix password\n")
         ms = _durations(plan, stack, n, name, "matrix password")
-        rows.append((f"Lambda duration, {label} (median / max)", "",
-                     f"{statistics.median(ms):.0f} / {max(ms):.0f} ms"))
+        rows.append(
+            (
+                f"Lambda duration, {label} (median / max)",
+                "",
+                f"{statistics.median(ms):.0f} / {max(ms):.0f} ms",
+            )
+        )
     return rows

@@ -10,9 +10,13 @@ import local_moto
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 QUAY_REDIRECT = "https://my/internal/application/token_created"
-AWS = dict(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-           AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1",
-           AWS_EC2_METADATA_DISABLED="true")
+AWS = dict(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_REGION="us-east-1",
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_EC2_METADATA_DISABLED="true",
+)
 
 
 class Plan:
@@ -26,10 +30,13 @@ class Plan:
     @classmethod
     def full(cls):
         """Release binaries; the cold starts and logins can be cut down from the shell."""
-        return cls(os.path.join(ROOT, "target", "release"),
-                   runs=int(os.environ.get("BENCH_COLD_RUNS", "20")),
-                   login_runs=int(os.environ.get("BENCH_LOGIN_RUNS", "200")),
-                   warm_runs=30, authz_runs=200)
+        return cls(
+            os.path.join(ROOT, "target", "release"),
+            runs=int(os.environ.get("BENCH_COLD_RUNS", "20")),
+            login_runs=int(os.environ.get("BENCH_LOGIN_RUNS", "200")),
+            warm_runs=30,
+            authz_runs=200,
+        )
 
     @classmethod
     def dry(cls):
@@ -46,8 +53,11 @@ def function_env(endpoint):
     os.environ.update(AWS, AWS_ENDPOINT_URL=endpoint)
     # Lambda sets no certificate-store variables; this machine points SSL_CERT_DIR at a
     # directory that rustls-native-certs would read file by file at start-up.
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("SSL_CERT_DIR", "SSL_CERT_FILE", "AWS_CA_BUNDLE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SSL_CERT_DIR", "SSL_CERT_FILE", "AWS_CA_BUNDLE")
+    }
     env["DIRECT_OAUTH_LOG_LEVEL"] = "info"
     return env
 
@@ -56,8 +66,9 @@ def default_tables_env(endpoint):
     """The admin CLI's default table names, whatever the shell names (the 401 medians
     reset the failed-logins record in the default table), and an hour-long whitelist
     cache."""
-    env = dict(os.environ, **AWS, AWS_ENDPOINT_URL=endpoint,
-               DIRECT_OAUTH_WHITELIST_CACHE_SECONDS="3600")
+    env = dict(
+        os.environ, **AWS, AWS_ENDPOINT_URL=endpoint, DIRECT_OAUTH_WHITELIST_CACHE_SECONDS="3600"
+    )
     for name in [n for n in env if n.startswith("DIRECT_OAUTH_") and n.endswith("_TABLE")]:
         del env[name]
     return env
@@ -72,9 +83,14 @@ class Stack:
 
     def admin(self, *args, stdin=None):
         """Runs direct-oauth-admin; returns its standard output."""
-        return subprocess.run([os.path.join(self.bindir, "direct-oauth-admin"), *args],
-                              env=self.env, input=stdin, text=True, check=True,
-                              capture_output=True).stdout
+        return subprocess.run(
+            [os.path.join(self.bindir, "direct-oauth-admin"), *args],
+            env=self.env,
+            input=stdin,
+            text=True,
+            check=True,
+            capture_output=True,
+        ).stdout
 
 
 @contextlib.contextmanager

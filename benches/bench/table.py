@@ -25,9 +25,12 @@ def met(target, value):
 
 def measured_at():
     """The commit and date the figures belong to, and whether the tree had changes."""
+
     def git(*args):
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
     commit = git("log", "-1", "--format=%h %cs")
     dirty = git("status", "--porcelain", "--untracked-files=no")
     return commit + (" with uncommitted changes" if dirty else "")

@@ -8,9 +8,10 @@ import statistics
 import subprocess
 import time
 
+from runtime_api import RuntimeApi
+
 from .answers import check, issued
 from .setup import ROOT
-from runtime_api import RuntimeApi
 
 
 class Instance:
@@ -63,13 +64,17 @@ def cold_split(binary, env, ev, what):
         kind, reply, at = fn.invoke(ev)
     check(kind == "response", what + ": want a response", (kind, reply))
     issued(reply, what)
-    lines = [json.loads(line) for line in open(path)
-             if line.startswith("{") and "total_ms" in line]
+    with open(path) as f:
+        lines = [json.loads(line) for line in f if line.startswith("{") and "total_ms" in line]
     check(len(lines) == 1, what + ": one request log line", lines)
     ready = fn.api.ready_at
-    return dict(total=(at - fn.started) * 1000, startup=(ready - fn.started) * 1000,
-                request=(at - ready) * 1000, aws=lines[0]["aws_ms"],
-                hashing=lines[0]["hashing_ms"])
+    return dict(
+        total=(at - fn.started) * 1000,
+        startup=(ready - fn.started) * 1000,
+        request=(at - ready) * 1000,
+        aws=lines[0]["aws_ms"],
+        hashing=lines[0]["hashing_ms"],
+    )
 
 
 def timed_invocations(fn, next_event, judge, what, runs, skip):
@@ -106,9 +111,10 @@ def request_logs(binary, env, steps):
             check(kind == "response", label + ": want a response", (kind, reply))
             judge(reply, label)
             statuses.append(reply["statusCode"])
-    lines = [json.loads(line) for line in open(path) if line.startswith("{")]
+    with open(path) as f:
+        lines = [json.loads(line) for line in f if line.startswith("{")]
     lines = [line for line in lines if "dynamodb_calls" in line]
     check(len(lines) == len(steps), f"one request log line per request ({len(steps)})", lines)
-    for (label, *_), line, status in zip(steps, lines, statuses):
+    for (label, *_), line, status in zip(steps, lines, statuses, strict=True):
         check(line.get("status") == status, f"{label}: log line for status {status}", line)
     return lines

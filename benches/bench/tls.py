@@ -3,9 +3,10 @@ round trips, password hashing and the rest."""
 
 import statistics
 
+from tls_terminator import TlsTerminator
+
 from .events import event
 from .timing import cold_split
-from tls_terminator import TlsTerminator
 
 
 def _splits(fn, env, moto_port, runs):
@@ -32,13 +33,33 @@ def tls_rows(plan, stack):
     rows, medians = [], {}
     for kind, runs in splits.items():
         m = medians[kind] = {part: statistics.median(r[part] for r in runs) for part in runs[0]}
-        rows.append((f"cold start 302, {kind} (median of {plan.runs}): start-up + request", "",
-                     f"{m['total']:.1f} ms = {m['startup']:.1f} + {m['request']:.1f}"))
-        rows.append((f"  of the request, {kind}: AWS round trips / password hashing / rest", "",
-                     f"{m['aws']:.1f} / {m['hashing']:.1f} / "
-                     f"{m['request'] - m['aws'] - m['hashing']:.1f} ms"))
-    rows.append(("what TLS adds to a cold start (median difference)", "",
-                 f"{medians['TLS']['total'] - medians['plain HTTP']['total']:.1f} ms"))
-    rows.append(("TLS connections opened by a cold 302 (SSM + DynamoDB)", "",
-                 ",".join(str(h) for h in sorted(set(handshakes)))))
+        rows.append(
+            (
+                f"cold start 302, {kind} (median of {plan.runs}): start-up + request",
+                "",
+                f"{m['total']:.1f} ms = {m['startup']:.1f} + {m['request']:.1f}",
+            )
+        )
+        rows.append(
+            (
+                f"  of the request, {kind}: AWS round trips / password hashing / rest",
+                "",
+                f"{m['aws']:.1f} / {m['hashing']:.1f} / "
+                f"{m['request'] - m['aws'] - m['hashing']:.1f} ms",
+            )
+        )
+    rows.append(
+        (
+            "what TLS adds to a cold start (median difference)",
+            "",
+            f"{medians['TLS']['total'] - medians['plain HTTP']['total']:.1f} ms",
+        )
+    )
+    rows.append(
+        (
+            "TLS connections opened by a cold 302 (SSM + DynamoDB)",
+            "",
+            ",".join(str(h) for h in sorted(set(handshakes))),
+        )
+    )
     return rows

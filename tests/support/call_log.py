@@ -40,16 +40,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BINARIES = ("authorize-app", "token-authorizer", "direct-oauth-admin")
 MAX_ARGS = 16
 
-_DYNAMODB_FIELDS = ("TableName", "IndexName", "Select", "ReturnValues",
-                    "ReturnConsumedCapacity")
+_DYNAMODB_FIELDS = ("TableName", "IndexName", "Select", "ReturnValues", "ReturnConsumedCapacity")
 _SSM_FIELDS = ("Name", "Names", "Path", "Type", "KeyId", "WithDecryption", "Overwrite")
 _TRANSACT_KINDS = ("Put", "Update", "Delete", "ConditionCheck", "Get")
 
 
 def credential(authorization):
     """(access key id, region, service) of a SigV4 Authorization header; Nones without."""
-    found = re.search(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request",
-                      authorization or "")
+    found = re.search(
+        r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request", authorization or ""
+    )
     return found.groups() if found else (None, None, None)
 
 
@@ -76,8 +76,11 @@ def summary(service, body, content_type):
             if isinstance(data.get("TransactItems"), list):
                 out["TransactItems"] = [
                     [kind, (item.get(kind) or {}).get("TableName")]
-                    for item in data["TransactItems"] if isinstance(item, dict)
-                    for kind in item if kind in _TRANSACT_KINDS]
+                    for item in data["TransactItems"]
+                    if isinstance(item, dict)
+                    for kind in item
+                    if kind in _TRANSACT_KINDS
+                ]
             return out
         if service == "ssm":
             return {k: data[k] for k in _SSM_FIELDS if k in data}
@@ -160,8 +163,9 @@ class Callers:
             known = self.by_connection.get(connection) if connection is not None else None
         if known is not None:
             return known
-        found = self.find(environ.get("REMOTE_ADDR"), environ.get("REMOTE_PORT"),
-                          environ.get("SERVER_PORT"))
+        found = self.find(
+            environ.get("REMOTE_ADDR"), environ.get("REMOTE_PORT"), environ.get("SERVER_PORT")
+        )
         if connection is not None and found is not None and "via" not in found:
             with self.lock:
                 self.by_connection[connection] = found
@@ -186,9 +190,10 @@ class Callers:
         if remote_addr != "127.0.0.1" or not remote_port or not server_port:
             return None
         table = _tcp()
-        peer = "0100007F:%04X" % int(server_port)
-        inode = next((i for port, remote, _, i in table
-                      if port == int(remote_port) and remote == peer), None)
+        peer = f"0100007F:{int(server_port):04X}"
+        inode = next(
+            (i for port, remote, _, i in table if port == int(remote_port) and remote == peer), None
+        )
         if inode in (None, "0"):
             return None
         pids = [p for p in os.listdir("/proc") if p.isdigit()]
@@ -204,8 +209,9 @@ class Callers:
 
     def _behind(self, relay, described, table, binaries):
         mine = _sockets(relay)
-        listening = {"0100007F:%04X" % port for port, _, state, i in table
-                     if state == "0A" and i in mine}
+        listening = {
+            f"0100007F:{port:04X}" for port, _, state, i in table if state == "0A" and i in mine
+        }
         connected = {i for _, remote, state, i in table if state == "01" and remote in listening}
         if not connected:
             return None
@@ -258,16 +264,28 @@ class CallLog:
                 result.close()
         data = b"".join(chunks)
         status = answer.get("status", 0)
-        line = {"t": round(time.time(), 3),
-                "moto": {"pid": self.pid, "port": environ.get("SERVER_PORT")},
-                "service": service, "op": op, "region": region, "key": key, "sdk": sdk,
-                "app": app, "caller": caller, "request": request, "status": status,
-                "error": _error_code(status, data, answer.get("type"))}
+        line = {
+            "t": round(time.time(), 3),
+            "moto": {"pid": self.pid, "port": environ.get("SERVER_PORT")},
+            "service": service,
+            "op": op,
+            "region": region,
+            "key": key,
+            "sdk": sdk,
+            "app": app,
+            "caller": caller,
+            "request": request,
+            "status": status,
+            "error": _error_code(status, data, answer.get("type")),
+        }
         if service == "ssm" and op in ("GetParameter", "GetParameters") and status == 200:
             try:
                 answered = json.loads(data)
-                found = [answered["Parameter"]] if "Parameter" in answered else \
-                    answered.get("Parameters", [])
+                found = (
+                    [answered["Parameter"]]
+                    if "Parameter" in answered
+                    else answered.get("Parameters", [])
+                )
                 line["parameter_type"] = sorted({p.get("Type") for p in found})
             except (ValueError, KeyError, TypeError, AttributeError):
                 pass

@@ -23,24 +23,46 @@ INVOKE = ("lambda:InvokeFunction", "lambda:*", "*")
 # statement may grant on "*". X-Ray's are what active tracing and its SDKs call; EC2's are
 # what Lambda calls to attach a function to a VPC (AWSLambdaVPCAccessExecutionRole grants
 # them on "*": the interfaces it makes have no ARN until they exist).
-STAR_ONLY = frozenset({
-    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
-    "xray:GetSamplingTargets", "xray:GetSamplingStatisticSummaries", "cloudwatch:PutMetricData",
-    "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
-    "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
-    "ec2:UnassignPrivateIpAddresses",
-})
+STAR_ONLY = frozenset(
+    {
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+        "xray:GetSamplingStatisticSummaries",
+        "cloudwatch:PutMetricData",
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+    }
+)
 
 # AWS managed policies a role may attach, with their statements as AWS publishes them, so
 # that they are checked like the template's own; any other managed ARN is a problem.
 MANAGED = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole": [
-        {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream",
-                                       "logs:PutLogEvents"], "Resource": "*"}],
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": "*",
+        }
+    ],
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess": [
-        {"Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords",
-                                       "xray:GetSamplingRules", "xray:GetSamplingTargets",
-                                       "xray:GetSamplingStatisticSummaries"], "Resource": "*"}],
+        {
+            "Effect": "Allow",
+            "Action": [
+                "xray:PutTraceSegments",
+                "xray:PutTelemetryRecords",
+                "xray:GetSamplingRules",
+                "xray:GetSamplingTargets",
+                "xray:GetSamplingStatisticSummaries",
+            ],
+            "Resource": "*",
+        }
+    ],
 }
 POLICY_NAMES = {arn.rsplit("/", 1)[1]: arn for arn in MANAGED}
 
@@ -92,8 +114,9 @@ class Examination:
         self.dep, self.ev, self.res = deployment, deployment.ev, deployment.resources
         self.problems = {k: [] for k in ("invoke", "url", "reserved", "star", "exposure")}
         self.rows = []
-        self.permissions = [self._permission(lid, r["Properties"]) for lid, r in self._of(
-            "AWS::Lambda::Permission")]
+        self.permissions = [
+            self._permission(lid, r["Properties"]) for lid, r in self._of("AWS::Lambda::Permission")
+        ]
         self.doors = list(self._doors())
         self._check_doors()
         self._check_urls()
@@ -119,46 +142,61 @@ class Examination:
 
     def _permission(self, lid, p):
         value = self.ev.value
-        return Permission(lid, self.function(p["FunctionName"]), value(p["Action"]),
-                          str(value(p["Principal"])),
-                          value(p["SourceArn"]) if "SourceArn" in p else None,
-                          value(p["SourceAccount"]) if "SourceAccount" in p else None,
-                          p.get("FunctionUrlAuthType"),
-                          str(value(p.get("InvokedViaFunctionUrl", False))).lower() == "true")
+        return Permission(
+            lid,
+            self.function(p["FunctionName"]),
+            value(p["Action"]),
+            str(value(p["Principal"])),
+            value(p["SourceArn"]) if "SourceArn" in p else None,
+            value(p["SourceAccount"]) if "SourceAccount" in p else None,
+            p.get("FunctionUrlAuthType"),
+            str(value(p.get("InvokedViaFunctionUrl", False))).lower() == "true",
+        )
 
     # --- the doors --------------------------------------------------------------------------
     def _stages(self, api_id, kinds, key):
-        return [str(self.ev.value(r["Properties"]["StageName"])) for _, r in self._of(*kinds)
-                if self.ev.value(r["Properties"].get(key)) == api_id
-                and "StageName" in r["Properties"]]
+        return [
+            str(self.ev.value(r["Properties"]["StageName"]))
+            for _, r in self._of(*kinds)
+            if self.ev.value(r["Properties"].get(key)) == api_id and "StageName" in r["Properties"]
+        ]
 
     def _doors(self):
         for lid, r in self._of("AWS::ApiGatewayV2::Api", "AWS::ApiGateway::RestApi"):
             api_id = self.ev.ref(lid)
             rest = r["Type"] == "AWS::ApiGateway::RestApi"
             if rest:
-                stages = self._stages(api_id, ["AWS::ApiGateway::Stage",
-                                               "AWS::ApiGateway::Deployment"], "RestApiId")
+                stages = self._stages(
+                    api_id, ["AWS::ApiGateway::Stage", "AWS::ApiGateway::Deployment"], "RestApiId"
+                )
             else:
                 stages = self._stages(api_id, ["AWS::ApiGatewayV2::Stage"], "ApiId")
             yield from self._body_doors(lid, api_id, r["Properties"].get("Body") or {}, stages)
             yield from (self._rest_doors if rest else self._http_doors)(lid, api_id, stages)
         for lid, r in self._of("AWS::Lambda::Url"):
             p = r["Properties"]
-            yield Door(self.function(p["TargetFunctionArn"]),
-                       f"anyone, through the function URL {lid} (AuthType {p['AuthType']})"
-                       if p["AuthType"] == "NONE" else
-                       f"IAM principals, through the function URL {lid} (AuthType AWS_IAM)",
-                       "*" if p["AuthType"] == "NONE" else "iam", [lid])
+            yield Door(
+                self.function(p["TargetFunctionArn"]),
+                f"anyone, through the function URL {lid} (AuthType {p['AuthType']})"
+                if p["AuthType"] == "NONE"
+                else f"IAM principals, through the function URL {lid} (AuthType AWS_IAM)",
+                "*" if p["AuthType"] == "NONE" else "iam",
+                [lid],
+            )
 
     def _authorizer_door(self, api_lid, api_id, name, uri, authorizer_id):
-        return Door(self.integrated(uri), f"{APIGATEWAY}: {api_lid} authorizer {name}",
-                    APIGATEWAY, [execute_api(api_id, "authorizers", authorizer_id)])
+        return Door(
+            self.integrated(uri),
+            f"{APIGATEWAY}: {api_lid} authorizer {name}",
+            APIGATEWAY,
+            [execute_api(api_id, "authorizers", authorizer_id)],
+        )
 
     def _route_door(self, api_lid, api_id, uri, methods, path, stages, shown_method):
         arns = [_route_arn(api_id, s, m, path) for s in stages for m in methods]
-        return Door(self.integrated(uri), f"{APIGATEWAY}: {api_lid} {shown_method} {path}",
-                    APIGATEWAY, arns)
+        return Door(
+            self.integrated(uri), f"{APIGATEWAY}: {api_lid} {shown_method} {path}", APIGATEWAY, arns
+        )
 
     def _body_doors(self, api_lid, api_id, body, stages):
         schemes = dict(body.get("securityDefinitions") or {})
@@ -166,8 +204,9 @@ class Examination:
         for name, scheme in schemes.items():
             authorizer = scheme.get("x-amazon-apigateway-authorizer") or {}
             if "authorizerUri" in authorizer:
-                yield self._authorizer_door(api_lid, api_id, name, authorizer["authorizerUri"],
-                                            f"authz-{api_lid}-{name}")
+                yield self._authorizer_door(
+                    api_lid, api_id, name, authorizer["authorizerUri"], f"authz-{api_lid}-{name}"
+                )
         for path, item in (body.get("paths") or {}).items():
             for method, op in item.items():
                 if method == "x-amazon-apigateway-any-method":
@@ -178,34 +217,53 @@ class Examination:
                     continue
                 integration = op.get("x-amazon-apigateway-integration") or {}
                 if str(integration.get("type", "")).lower() in ("aws_proxy", "aws"):
-                    yield self._route_door(api_lid, api_id, integration["uri"], methods, path,
-                                           stages, shown)
+                    yield self._route_door(
+                        api_lid, api_id, integration["uri"], methods, path, stages, shown
+                    )
 
     def _http_doors(self, api_lid, api_id, stages):
         def mine(kind):
-            return [(lid, r["Properties"]) for lid, r in self._of(kind)
-                    if self.ev.value(r["Properties"].get("ApiId")) == api_id]
+            return [
+                (lid, r["Properties"])
+                for lid, r in self._of(kind)
+                if self.ev.value(r["Properties"].get("ApiId")) == api_id
+            ]
 
         for lid, p in mine("AWS::ApiGatewayV2::Authorizer"):
             if "AuthorizerUri" in p:
-                yield self._authorizer_door(api_lid, api_id, lid, p["AuthorizerUri"],
-                                            self.ev.ref(lid))
-        integrations = {self.ev.ref(lid): p for lid, p in mine("AWS::ApiGatewayV2::Integration")
-                        if p.get("IntegrationType") == "AWS_PROXY"}
-        for lid, p in mine("AWS::ApiGatewayV2::Route"):
+                yield self._authorizer_door(
+                    api_lid, api_id, lid, p["AuthorizerUri"], self.ev.ref(lid)
+                )
+        integrations = {
+            self.ev.ref(lid): p
+            for lid, p in mine("AWS::ApiGatewayV2::Integration")
+            if p.get("IntegrationType") == "AWS_PROXY"
+        }
+        for _, p in mine("AWS::ApiGatewayV2::Route"):
             target = str(self.ev.value(p.get("Target", ""))).removeprefix("integrations/")
             if target in integrations:
                 key = str(self.ev.value(p["RouteKey"]))
                 method, _, path = key.partition(" ") if " " in key else ("ANY", "", key)
                 methods = METHODS if method == "ANY" else [method]
-                yield self._route_door(api_lid, api_id, integrations[target]["IntegrationUri"],
-                                       methods, path, stages, method)
+                yield self._route_door(
+                    api_lid,
+                    api_id,
+                    integrations[target]["IntegrationUri"],
+                    methods,
+                    path,
+                    stages,
+                    method,
+                )
 
     def _rest_doors(self, api_lid, api_id, stages):
-        parts = {self.ev.ref(lid): (self.ev.value(r["Properties"]["ParentId"]),
-                                    self.ev.value(r["Properties"]["PathPart"]))
-                 for lid, r in self._of("AWS::ApiGateway::Resource")
-                 if self.ev.value(r["Properties"]["RestApiId"]) == api_id}
+        parts = {
+            self.ev.ref(lid): (
+                self.ev.value(r["Properties"]["ParentId"]),
+                self.ev.value(r["Properties"]["PathPart"]),
+            )
+            for lid, r in self._of("AWS::ApiGateway::Resource")
+            if self.ev.value(r["Properties"]["RestApiId"]) == api_id
+        }
 
         def path(resource_id):
             if resource_id not in parts:
@@ -216,25 +274,40 @@ class Examination:
         for lid, r in self._of("AWS::ApiGateway::Authorizer"):
             p = r["Properties"]
             if self.ev.value(p.get("RestApiId")) == api_id and "AuthorizerUri" in p:
-                yield self._authorizer_door(api_lid, api_id, lid, p["AuthorizerUri"],
-                                            self.ev.ref(lid))
-        for lid, r in self._of("AWS::ApiGateway::Method"):
+                yield self._authorizer_door(
+                    api_lid, api_id, lid, p["AuthorizerUri"], self.ev.ref(lid)
+                )
+        for _, r in self._of("AWS::ApiGateway::Method"):
             p = r["Properties"]
             integration = p.get("Integration") or {}
-            if (self.ev.value(p.get("RestApiId")) != api_id
-                    or integration.get("Type") not in ("AWS_PROXY", "AWS")):
+            if self.ev.value(p.get("RestApiId")) != api_id or integration.get("Type") not in (
+                "AWS_PROXY",
+                "AWS",
+            ):
                 continue
             method = str(p["HttpMethod"]).upper()
-            yield self._route_door(api_lid, api_id, integration["Uri"],
-                                   METHODS if method == "ANY" else [method],
-                                   path(self.ev.value(p["ResourceId"])) or "/", stages, method)
+            yield self._route_door(
+                api_lid,
+                api_id,
+                integration["Uri"],
+                METHODS if method == "ANY" else [method],
+                path(self.ev.value(p["ResourceId"])) or "/",
+                stages,
+                method,
+            )
 
     # --- the checks -------------------------------------------------------------------------
     def _covering(self, door, arn):
-        return [p.logical_id for p in self.permissions
-                if p.function == door.function and p.principal == door.principal
-                and p.action in INVOKE and p.source_arn and matches(p.source_arn, arn)
-                and p.source_account in (None, ACCOUNT)]
+        return [
+            p.logical_id
+            for p in self.permissions
+            if p.function == door.function
+            and p.principal == door.principal
+            and p.action in INVOKE
+            and p.source_arn
+            and matches(p.source_arn, arn)
+            and p.source_account in (None, ACCOUNT)
+        ]
 
     def _check_doors(self):
         for door in self.doors:
@@ -251,24 +324,32 @@ class Examination:
                 self.problems["invoke"].append(
                     f"{door.function}: no AWS::Lambda::Permission lets {door.who} invoke it "
                     f"(lambda:InvokeFunction for {APIGATEWAY}, SourceArn covering "
-                    f"{missing[0]}{more})")
+                    f"{missing[0]}{more})"
+                )
             self.rows.append((door.function, door.who, ", ".join(sorted(covering)) or "NONE"))
 
     def _check_urls(self):
         for door in self.doors:
             if door.principal != "*" or door.function is None:
                 continue
-            mine = [p for p in self.permissions
-                    if p.function == door.function and p.principal == "*"]
-            url = [p.logical_id for p in mine
-                   if p.action == "lambda:InvokeFunctionUrl" and p.url_auth_type == "NONE"]
+            mine = [
+                p for p in self.permissions if p.function == door.function and p.principal == "*"
+            ]
+            url = [
+                p.logical_id
+                for p in mine
+                if p.action == "lambda:InvokeFunctionUrl" and p.url_auth_type == "NONE"
+            ]
             invoke = [p.logical_id for p in mine if p.action == "lambda:InvokeFunction"]
-            for action, found in [("lambda:InvokeFunctionUrl with FunctionUrlAuthType NONE", url),
-                                  ("lambda:InvokeFunction", invoke)]:
+            for action, found in [
+                ("lambda:InvokeFunctionUrl with FunctionUrlAuthType NONE", url),
+                ("lambda:InvokeFunction", invoke),
+            ]:
                 if not found:
                     self.problems["url"].append(
                         f"{door.function}: its function URL {door.arns[0]} is public, but no "
-                        f"permission grants {action} to principal *: the URL answers 403")
+                        f"permission grants {action} to principal *: the URL answers 403"
+                    )
             self.rows.append((door.function, door.who, ", ".join(sorted(url + invoke)) or "NONE"))
             reserved = self.res[door.function]["Properties"].get("ReservedConcurrentExecutions")
             if not (str(self.ev.value(reserved)).isdigit() and int(self.ev.value(reserved)) > 0):
@@ -276,16 +357,20 @@ class Examination:
                     f"{door.function}: its function URL {door.arns[0]} is public (AuthType NONE) "
                     f"and no API throttle sees it, but ReservedConcurrentExecutions is "
                     f"{reserved if reserved is not None else 'not set'}: a flood takes the "
-                    "account's whole concurrency")
+                    "account's whole concurrency"
+                )
 
     def _check_exposure(self):
-        api_ids = {self.ev.ref(lid) for lid, _ in self._of("AWS::ApiGatewayV2::Api",
-                                                           "AWS::ApiGateway::RestApi")}
+        api_ids = {
+            self.ev.ref(lid)
+            for lid, _ in self._of("AWS::ApiGatewayV2::Api", "AWS::ApiGateway::RestApi")
+        }
         for p in self.permissions:
             if p.principal == "*" and p.action in INVOKE and not p.via_url:
                 self.problems["exposure"].append(
                     f"{p.logical_id}: anyone may call {p.action} on {p.function} directly "
-                    "(principal * without InvokedViaFunctionUrl: true)")
+                    "(principal * without InvokedViaFunctionUrl: true)"
+                )
             if p.principal == APIGATEWAY:
                 arn = p.source_arn or ""
                 fields = arn.split(":", 5)
@@ -294,16 +379,24 @@ class Examination:
                     self.problems["exposure"].append(
                         f"{p.logical_id}: lets {APIGATEWAY} invoke {p.function} for "
                         f"SourceArn {arn or '(none)'}: not an API of this stack, in its "
-                        "region and account")
+                        "region and account"
+                    )
             if not any(p.logical_id in row[2].split(", ") for row in self.rows):
-                self.rows.append((p.function, f"{p.principal} ({p.source_arn or 'any source'}), "
-                                  "for no door of this stack", p.logical_id))
+                self.rows.append(
+                    (
+                        p.function,
+                        f"{p.principal} ({p.source_arn or 'any source'}), "
+                        "for no door of this stack",
+                        p.logical_id,
+                    )
+                )
         for lid, r in self._of("AWS::IAM::Role"):
             for s in _list(r["Properties"]["AssumeRolePolicyDocument"]["Statement"]):
                 principal = s.get("Principal", {})
                 if not isinstance(principal, dict) or set(principal) != {"Service"}:
                     self.problems["exposure"].append(
-                        f"{lid}: its trust policy lets {principal} assume it (a service only)")
+                        f"{lid}: its trust policy lets {principal} assume it (a service only)"
+                    )
 
     def documents(self):
         """(where, statements) of every policy a role, user or group of the stack holds."""
@@ -320,7 +413,8 @@ class Examination:
                     elif arn not in in_stack:
                         self.problems["star"].append(
                             f"{lid}: attaches {arn}, whose statements this test does not know "
-                            "(add them to deploy_checks.MANAGED)")
+                            "(add them to deploy_checks.MANAGED)"
+                        )
             elif r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
                 yield lid, p["PolicyDocument"]
 
@@ -330,12 +424,15 @@ class Examination:
                 if s.get("Effect") != "Allow":
                     continue
                 if "NotAction" in s or "NotResource" in s:
-                    self.problems["star"].append(f"{where}: an Allow with NotAction or "
-                                                 "NotResource grants what it does not name")
+                    self.problems["star"].append(
+                        f"{where}: an Allow with NotAction or "
+                        "NotResource grants what it does not name"
+                    )
                     continue
                 resources = [str(v) for v in _list(self.ev.value(s["Resource"]))]
                 if "*" in resources:
                     wide = sorted(a for a in _list(s["Action"]) if a not in STAR_ONLY)
                     if wide:
                         self.problems["star"].append(
-                            f"{where}: grants {', '.join(wide)} on Resource \"*\"")
+                            f'{where}: grants {", ".join(wide)} on Resource "*"'
+                        )

@@ -15,9 +15,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 TEMPLATE = os.path.join(ROOT, "template.yaml")
 
 REGION, ACCOUNT, PARTITION, STACK = "us-east-1", "123456789012", "aws", "direct-oauth-test"
-PSEUDO = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": PARTITION,
-          "AWS::StackName": STACK, "AWS::URLSuffix": "amazonaws.com",
-          "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{STACK}/id"}
+PSEUDO = {
+    "AWS::Region": REGION,
+    "AWS::AccountId": ACCOUNT,
+    "AWS::Partition": PARTITION,
+    "AWS::StackName": STACK,
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{STACK}/id",
+}
 
 # The value other than its default that each parameter a condition reads takes (those with
 # AllowedValues take each allowed value instead). A condition on a parameter missing here
@@ -74,9 +79,13 @@ class _PolicyNames:
 
 
 def _offline():
-    for name, value in [("AWS_REGION", REGION), ("AWS_DEFAULT_REGION", REGION),
-                        ("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                        ("AWS_EC2_METADATA_DISABLED", "true")]:
+    for name, value in [
+        ("AWS_REGION", REGION),
+        ("AWS_DEFAULT_REGION", REGION),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]:
         os.environ[name] = value
     os.environ.pop("AWS_PROFILE", None)
     # Each translation leaves its unpublished metrics, with a warning when collected.
@@ -135,9 +144,10 @@ def condition_parameters(template):
         elif name in SAMPLES:
             others = [SAMPLES[name]]
         else:
-            raise AssertionError(f"parameter {name} drives a condition: give it a value in "
-                                 "deploy_model.SAMPLES")
-        found[name] = [default] + others
+            raise AssertionError(
+                f"parameter {name} drives a condition: give it a value in deploy_model.SAMPLES"
+            )
+        found[name] = [default, *others]
     return found
 
 
@@ -151,7 +161,7 @@ def combinations(template):
     steps = max((len(tried[n]) for n in in_step), default=1)
     for values in itertools.product(*(tried[n] for n in full)):
         for step in range(steps):
-            combo = dict(zip(full, values))
+            combo = dict(zip(full, values, strict=True))
             odd = sum(v != tried[n][0] for n, v in combo.items()) % 2
             for n in joint:
                 combo[n] = tried[n][-1] if odd else tried[n][0]
@@ -164,8 +174,11 @@ def label(combo, template):
     """The combination by its non-default values, e.g. `EnableFunctionUrl=true`; the joint
     parameters as one `+names` (all set) when they differ."""
     tried = condition_parameters(template)
-    parts = [f"{name}={value if len(value) <= 12 else '<set>'}" for name, value in combo.items()
-             if name in tried and value != tried[name][0] and name not in JOINT]
+    parts = [
+        f"{name}={value if len(value) <= 12 else '<set>'}"
+        for name, value in combo.items()
+        if name in tried and value != tried[name][0] and name not in JOINT
+    ]
     if any(combo.get(n, tried[n][0]) != tried[n][0] for n in JOINT if n in tried):
         parts.append("+" + ",".join(n for n in JOINT if n in tried) + "=<set>")
     return " ".join(parts) or "(defaults)"
@@ -238,7 +251,7 @@ class Evaluator:
         """A condition expression (Conditions, Rules, Fn::If's first argument)."""
         if isinstance(node, str):
             return self.condition(node)
-        (fn, args), = node.items()
+        ((fn, args),) = node.items()
         if fn == "Condition":
             return self.condition(args)
         if fn == "Fn::Equals":
@@ -262,7 +275,7 @@ class Evaluator:
             return node
         if len(node) != 1 or not next(iter(node)).startswith(("Fn::", "Ref")):
             return {k: self.value(v) for k, v in node.items()}
-        (fn, args), = node.items()
+        ((fn, args),) = node.items()
         if fn == "Ref":
             return self.ref(args)
         if fn == "Fn::GetAtt":

@@ -43,17 +43,25 @@ from urllib.parse import urlsplit
 
 from http_relay import answer, forward
 
-THROTTLE = {"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
-            "message": "Rate of requests exceeds the allowed throughput."}
+THROTTLE = {
+    "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+    "message": "Rate of requests exceeds the allowed throughput.",
+}
 # The token write's transaction cancelled on its first item (the token id's condition).
-CONFLICT = {"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
-            "message": "Transaction cancelled, please refer cancellation reasons for specific "
-                       "reasons [ConditionalCheckFailed, None, None]",
-            "CancellationReasons": [{"Code": "ConditionalCheckFailed",
-                                     "Message": "The conditional request failed"},
-                                    {"Code": "None"}, {"Code": "None"}]}
-INTERNAL = {"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError",
-            "message": "Internal server error (injected by fault_proxy)"}
+CONFLICT = {
+    "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+    "message": "Transaction cancelled, please refer cancellation reasons for specific "
+    "reasons [ConditionalCheckFailed, None, None]",
+    "CancellationReasons": [
+        {"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"},
+        {"Code": "None"},
+        {"Code": "None"},
+    ],
+}
+INTERNAL = {
+    "__type": "com.amazonaws.dynamodb.v20120810#InternalServerError",
+    "message": "Internal server error (injected by fault_proxy)",
+}
 SSM_THROTTLE = {"__type": "ThrottlingException", "message": "Rate exceeded"}
 HOWS = ("refuse", "throttle", "internal", "lost", "hold")
 # A held request is forwarded after this long even if the test never releases it.
@@ -120,8 +128,11 @@ class FaultProxy:
                         outcome = "refuse"
                     elif proxy.mode == "throttle" and target.startswith("DynamoDB_"):
                         outcome = "throttle"
-                    elif (proxy.mode == "conflict" and op == "TransactWriteItems"
-                          and proxy.conflicts > 0):
+                    elif (
+                        proxy.mode == "conflict"
+                        and op == "TransactWriteItems"
+                        and proxy.conflicts > 0
+                    ):
                         proxy.conflicts -= 1
                         outcome = "conflict"
                     elif how:
@@ -136,22 +147,26 @@ class FaultProxy:
                         else:
                             outcome = "throttle"
                     proxy.requests.append((op, parsed, outcome))
-                    proxy.invocations.append(self.headers.get("amz-sdk-invocation-id")
-                                             or "request-%d" % len(proxy.invocations))
+                    proxy.invocations.append(
+                        self.headers.get("amz-sdk-invocation-id")
+                        or f"request-{len(proxy.invocations)}"
+                    )
                     proxy.arrived.notify_all()
                 if outcome == "hold":
                     proxy.released.wait(HOLD_SECONDS)
                 if outcome == "refuse":
                     return self._drop()
                 if outcome == "throttle":
-                    return self._answer(400, SSM_THROTTLE if not target.startswith("DynamoDB_")
-                                        else THROTTLE)
+                    return self._answer(
+                        400, SSM_THROTTLE if not target.startswith("DynamoDB_") else THROTTLE
+                    )
                 if outcome == "conflict":
                     return self._answer(400, CONFLICT)
                 if outcome == "internal":
                     return self._answer(500, INTERNAL)
-                status, headers, data = forward(proxy.upstream, "POST", self.path, self.headers,
-                                                body, timeout=10)
+                status, headers, data = forward(
+                    proxy.upstream, "POST", self.path, self.headers, body, timeout=10
+                )
                 if outcome == "lost":
                     return self._drop()
                 answer(self, status, headers, data)
@@ -163,7 +178,7 @@ class FaultProxy:
             request_queue_size = 256
 
         self.server = Server(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def fail_operations(self, *operations, how="refuse", times=None, matching=None):
@@ -176,15 +191,13 @@ class FaultProxy:
             raise ValueError(f"how must be one of {HOWS}")
         with self.lock:
             for op in operations:
-                self.failing[operation(op)] = [how, times,
-                                               matching.encode() if matching else None]
+                self.failing[operation(op)] = [how, times, matching.encode() if matching else None]
 
     def limit_rate(self, op, per_second, burst=1):
         """At most `per_second` requests a second for `op`, evenly (a burst of `burst`);
         the rest throttled."""
         with self.lock:
-            self.buckets[op] = [float(burst), float(per_second), time.monotonic(),
-                                float(burst)]
+            self.buckets[op] = [float(burst), float(per_second), time.monotonic(), float(burst)]
 
     def release(self):
         """Lets held requests (and any later ones) through."""
@@ -212,7 +225,7 @@ class FaultProxy:
             requests = self.requests[mark:end]
             ids = self.invocations[mark:end]
         calls = {}
-        for (name, body, outcome), call in zip(requests, ids):
+        for (name, body, outcome), call in zip(requests, ids, strict=True):
             if op is None or name == operation(op):
                 entry = calls.setdefault(call, (name, [], []))
                 entry[1].append(outcome)
@@ -222,9 +235,13 @@ class FaultProxy:
     def wait_for(self, op, outcome=None, since=0, timeout=30.0):
         """Waits until a request for `op` (with `outcome`, if given) has arrived since
         `since`; returns whether one did within `timeout` seconds."""
+
         def seen():
-            return any(name == operation(op) and outcome in (None, o)
-                       for name, _, o in self.requests[since:])
+            return any(
+                name == operation(op) and outcome in (None, o)
+                for name, _, o in self.requests[since:]
+            )
+
         with self.arrived:
             return self.arrived.wait_for(seen, timeout)
 

@@ -11,6 +11,7 @@ Each answer is (status, headers, body, seconds from release to answer). `fleet.l
 gives every instance's JSON log lines.
 """
 
+import contextlib
 import json
 import os
 import subprocess
@@ -26,10 +27,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 class Instance:
     def __init__(self, env, binary):
         self.api = RuntimeApi()
-        # A file, not a pipe: a chatty function must never block on a full pipe.
-        self.log = tempfile.TemporaryFile()
-        self.proc = self.api.start_function(binary, env, stdout=self.log,
-                                            stderr=subprocess.STDOUT)
+        # A file, not a pipe: a chatty function must never block on a full pipe. It lives as
+        # long as the instance (closed when it stops), so no `with`.
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115
+        self.proc = self.api.start_function(binary, env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def invoke(self, event, timeout=60):
         kind, reply, at = self.api.invoke(event, timeout=timeout)
@@ -108,8 +109,6 @@ class Fleet:
         for text in self.stop():
             for line in text.splitlines():
                 if line.startswith("{"):
-                    try:
+                    with contextlib.suppress(ValueError):
                         lines.append(json.loads(line))
-                    except ValueError:
-                        pass
         return lines

@@ -1,6 +1,6 @@
 """The two halves of relaying one HTTP request, shared by the local proxies in front of
-moto (tests/support/fault_proxy.py, tests/support/tls_terminator.py, the IAM test's gateway): send it on,
-and answer the caller with what came back."""
+moto (fault_proxy.py, tls_terminator.py, the IAM test's gateway): send it on, and answer
+the caller with what came back."""
 
 import http.client
 
@@ -14,7 +14,7 @@ def forward(upstream, method, path, headers, body, timeout=30, host=True):
     caller's, where moto checks the caller's signature (which covers Host)."""
     sent = {k: v for k, v in headers.items() if k.lower() not in HOP + (("host",) if host else ())}
     if host:
-        sent["Host"] = "%s:%d" % upstream
+        sent["Host"] = f"{upstream[0]}:{upstream[1]}"
     conn = http.client.HTTPConnection(*upstream, timeout=timeout)
     try:
         conn.request(method, path, body=body, headers=sent)

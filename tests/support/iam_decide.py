@@ -30,11 +30,15 @@ class Statement:
 
     @classmethod
     def of(cls, label, raw):
-        return cls(label, raw.get("Effect", "Allow"), [str(a) for a in _listed(raw.get("Action"))],
-                   [str(a) for a in _listed(raw["NotAction"])] if "NotAction" in raw else None,
-                   [str(r) for r in _listed(raw.get("Resource"))],
-                   [str(r) for r in _listed(raw["NotResource"])] if "NotResource" in raw else None,
-                   raw.get("Condition") or {})
+        return cls(
+            label,
+            raw.get("Effect", "Allow"),
+            [str(a) for a in _listed(raw.get("Action"))],
+            [str(a) for a in _listed(raw["NotAction"])] if "NotAction" in raw else None,
+            [str(r) for r in _listed(raw.get("Resource"))],
+            [str(r) for r in _listed(raw["NotResource"])] if "NotResource" in raw else None,
+            raw.get("Condition") or {},
+        )
 
     def action_matches(self, action):
         if self.not_actions is not None:
@@ -58,15 +62,26 @@ class Unevaluable(Exception):
 
 
 # Condition keys a recorded call has a value for (absent ones are absent in the request).
-KNOWN_KEYS = {"aws:requestedregion", "kms:viaservice", "dynamodb:select",
-              "dynamodb:returnvalues", "dynamodb:returnconsumedcapacity"}
+KNOWN_KEYS = {
+    "aws:requestedregion",
+    "kms:viaservice",
+    "dynamodb:select",
+    "dynamodb:returnvalues",
+    "dynamodb:returnconsumedcapacity",
+}
 
-_STRING = {"StringEquals": (False, False, False), "StringNotEquals": (True, False, False),
-           "StringEqualsIgnoreCase": (False, False, True),
-           "StringNotEqualsIgnoreCase": (True, False, True),
-           "StringLike": (False, True, False), "StringNotLike": (True, True, False),
-           "ArnEquals": (False, True, False), "ArnLike": (False, True, False),
-           "ArnNotEquals": (True, True, False), "ArnNotLike": (True, True, False)}
+_STRING = {
+    "StringEquals": (False, False, False),
+    "StringNotEquals": (True, False, False),
+    "StringEqualsIgnoreCase": (False, False, True),
+    "StringNotEqualsIgnoreCase": (True, False, True),
+    "StringLike": (False, True, False),
+    "StringNotLike": (True, True, False),
+    "ArnEquals": (False, True, False),
+    "ArnLike": (False, True, False),
+    "ArnNotEquals": (True, True, False),
+    "ArnNotLike": (True, True, False),
+}
 
 
 def _one(operator, key, wanted, context):
@@ -74,9 +89,9 @@ def _one(operator, key, wanted, context):
     base, qualifier = operator, None
     for q in ("ForAllValues:", "ForAnyValue:"):
         if base.startswith(q):
-            qualifier, base = q[:-1], base[len(q):]
+            qualifier, base = q[:-1], base[len(q) :]
     if_exists = base.endswith("IfExists") and base != "IfExists"
-    base = base[:-len("IfExists")] if if_exists else base
+    base = base[: -len("IfExists")] if if_exists else base
     if key.lower() not in KNOWN_KEYS:
         raise Unevaluable(f"condition key {key} ({operator}) is not in the recording")
     present = {k.lower(): v for k, v in context}
@@ -105,8 +120,11 @@ def _one(operator, key, wanted, context):
 def condition_holds(condition, context):
     """All operators and keys of a Condition hold (raises Unevaluable when one cannot be
     told)."""
-    return all(_one(op, key, wanted, context)
-               for op, by_key in (condition or {}).items() for key, wanted in by_key.items())
+    return all(
+        _one(op, key, wanted, context)
+        for op, by_key in (condition or {}).items()
+        for key, wanted in by_key.items()
+    )
 
 
 @dataclass

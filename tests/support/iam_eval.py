@@ -58,14 +58,31 @@ LAMBDA_OWN = {
 
 # An error meaning the named resource does not exist: a call on a name that is not the
 # stack's, refused by IAM on AWS, also failed here, so nothing depends on it succeeding.
-NOT_FOUND = {("dynamodb", "ResourceNotFoundException"), ("ssm", "ParameterNotFound"),
-             ("cloudformation", "ValidationError"), ("kms", "NotFoundException")}
+NOT_FOUND = {
+    ("dynamodb", "ResourceNotFoundException"),
+    ("ssm", "ParameterNotFound"),
+    ("cloudformation", "ValidationError"),
+    ("kms", "NotFoundException"),
+}
 
-_TRANSACT = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
-             "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
+_TRANSACT = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+    "Get": "GetItem",
+}
 # Operations IAM authorizes on "*" (they name no resource), and ones it does not check.
-_STAR = {"ListTables", "DescribeLimits", "DescribeEndpoints", "DescribeParameters",
-         "ListStacks", "CreateKey", "ListKeys", "ListAliases"}
+_STAR = {
+    "ListTables",
+    "DescribeLimits",
+    "DescribeEndpoints",
+    "DescribeParameters",
+    "ListStacks",
+    "CreateKey",
+    "ListKeys",
+    "ListAliases",
+}
 _UNCHECKED = {("sts", "GetCallerIdentity")}
 _DEFAULT_SSM_KEY = "alias/aws/ssm"
 
@@ -88,8 +105,7 @@ def cli_command(argv):
 def principal_of(line):
     caller = line.get("caller") or {}
     exe = caller.get("exe")
-    name = exe if exe in PRINCIPALS else line.get("app") if line.get("app") in PRINCIPALS \
-        else None
+    name = exe if exe in PRINCIPALS else line.get("app") if line.get("app") in PRINCIPALS else None
     if name == CLI and cli_command(caller.get("argv") or []) == "init":
         return CLI_INIT
     if line.get("app") in DIRECTORY_RUNS:
@@ -107,6 +123,7 @@ def principal_of(line):
 @dataclass(frozen=True)
 class Ask:
     """One request IAM authorizes: an action on a resource of some kind, named locally."""
+
     action: str
     kind: str  # table, index, parameter, stack, key, any
     name: str
@@ -127,32 +144,43 @@ def asks(line, keys=None):
         return [Ask(action, "any", "*", context=base)]
     if service == "dynamodb":
         if op in ("TransactWriteItems", "TransactGetItems"):
-            return [Ask(f"dynamodb:{_TRANSACT[kind]}", "table", table, context=base)
-                    for kind, table in req.get("TransactItems", [])]
+            return [
+                Ask(f"dynamodb:{_TRANSACT[kind]}", "table", table, context=base)
+                for kind, table in req.get("TransactItems", [])
+            ]
         if op in ("BatchGetItem", "BatchWriteItem"):
             return [Ask(action, "table", t, context=base) for t in req.get("RequestItems", [])]
-        context = base + tuple((f"dynamodb:{k}", req[k]) for k in
-                               ("Select", "ReturnValues", "ReturnConsumedCapacity") if k in req)
+        context = base + tuple(
+            (f"dynamodb:{k}", req[k])
+            for k in ("Select", "ReturnValues", "ReturnConsumedCapacity")
+            if k in req
+        )
         if req.get("IndexName"):
             return [Ask(action, "index", req.get("TableName"), req["IndexName"], context)]
         return [Ask(action, "table", req.get("TableName"), context=context)]
     if service == "ssm":
         names = req.get("Names") or [req.get("Name") or req.get("Path")]
         found = [Ask(action, "parameter", n, context=base) for n in names if n]
-        via = base + (("kms:ViaService", f"ssm.{line.get('region') or REGION}.amazonaws.com"),)
+        via = (*base, ("kms:ViaService", f"ssm.{line.get('region') or REGION}.amazonaws.com"))
         if op == "PutParameter" and req.get("Name"):
             if req.get("Type") == "SecureString" or req.get("KeyId"):
                 keys[req["Name"]] = req.get("KeyId") or _DEFAULT_SSM_KEY
             if req.get("Type") == "SecureString":
                 found.append(Ask("kms:Encrypt", "key", keys[req["Name"]], context=via))
         if "SecureString" in (line.get("parameter_type") or []) and req.get("WithDecryption"):
-            found += [Ask("kms:Decrypt", "key", keys.get(n, _DEFAULT_SSM_KEY), context=via)
-                      for n in names if n]
+            found += [
+                Ask("kms:Decrypt", "key", keys.get(n, _DEFAULT_SSM_KEY), context=via)
+                for n in names
+                if n
+            ]
         return found
     if service == "cloudformation":
         stack = req.get("StackName")
-        return [Ask(action, "stack", stack, context=base) if stack else
-                Ask(action, "any", "*", context=base)]
+        return [
+            Ask(action, "stack", stack, context=base)
+            if stack
+            else Ask(action, "any", "*", context=base)
+        ]
     if service == "kms":
         return [Ask(action, "key", req.get("KeyId") or "*", context=base)]
     return [Ask(action, "any", "*", context=base)]
@@ -175,9 +203,14 @@ class Names:
 
     def __init__(self, entries, arns, stack, account=ACCOUNT, region=REGION):
         self.arns, self.stack, self.account, self.region = arns, stack, account, region
-        self.suffixes = sorted(((suffix(e["local_name"]), e["role"], e["kind"])
-                                for e in entries if e.get("local_name")),
-                               key=lambda s: -len(s[0]))
+        self.suffixes = sorted(
+            (
+                (suffix(e["local_name"]), e["role"], e["kind"])
+                for e in entries
+                if e.get("local_name")
+            ),
+            key=lambda s: -len(s[0]),
+        )
         self.key_role = next((e["role"] for e in entries if e["kind"] == "kms_key"), None)
 
     def role(self, kind, name):
@@ -230,6 +263,7 @@ def read(path):
 @dataclass
 class Call:
     """Every recorded request of one principal for one action on one template resource."""
+
     principal: str
     action: str
     arn: str
@@ -242,9 +276,12 @@ class Call:
 
     def harmless(self):
         """Refused, but on a resource not of the stack that did not exist here either."""
-        return (self.role is None and self.decision.allowed is False
-                and sum(self.failed.values()) == self.count
-                and all(f in NOT_FOUND for f in self.failed))
+        return (
+            self.role is None
+            and self.decision.allowed is False
+            and sum(self.failed.values()) == self.count
+            and all(f in NOT_FOUND for f in self.failed)
+        )
 
 
 class Evaluation:
@@ -271,8 +308,14 @@ class Evaluation:
                 key = (principal, ask.action, arn, ask.context)
                 call = self.calls.get(key)
                 if call is None:
-                    call = self.calls[key] = Call(principal, ask.action, arn, role, decide(
-                        policies[principal], ask.action, arn, ask.context), ask.context)
+                    call = self.calls[key] = Call(
+                        principal,
+                        ask.action,
+                        arn,
+                        role,
+                        decide(policies[principal], ask.action, arn, ask.context),
+                        ask.context,
+                    )
                 call.count += 1
                 call.names.add(ask.name if ask.kind != "index" else f"{ask.name}/{ask.index}")
                 if error:
@@ -296,21 +339,29 @@ class Evaluation:
 
     def unused(self, principal):
         used = self.used()
-        return [s for s in self.policies[principal]
-                if s.effect == "Allow" and s.label not in used and not self.lambda_own(s)]
+        return [
+            s
+            for s in self.policies[principal]
+            if s.effect == "Allow" and s.label not in used and not self.lambda_own(s)
+        ]
 
     def unused_grants(self, principal):
         """(statement, action, resource) of used statements that no allowed call needed."""
-        allowed = [c for c in self.calls.values()
-                   if c.principal == principal and c.decision.allowed]
+        allowed = [
+            c for c in self.calls.values() if c.principal == principal and c.decision.allowed
+        ]
         used, found = self.used(), []
         for s in self.policies[principal]:
             if s.effect != "Allow" or self.lambda_own(s) or s.label not in used:
                 continue
             for a in s.actions:
                 for r in s.resources:
-                    if not any(wildcard(a, c.action, True) and wildcard(r, c.arn)
-                               and s.label in c.decision.by for c in allowed):
+                    if not any(
+                        wildcard(a, c.action, True)
+                        and wildcard(r, c.arn)
+                        and s.label in c.decision.by
+                        for c in allowed
+                    ):
                         found.append((s, a, r))
         return found
 
@@ -318,7 +369,7 @@ class Evaluation:
     def short(self, arn):
         for full, name in sorted(self.shown.items(), key=lambda kv: -len(kv[0])):
             if arn.startswith(full):
-                return name + arn[len(full):]
+                return name + arn[len(full) :]
         return arn
 
     def describe(self, s):
@@ -334,48 +385,85 @@ class Evaluation:
             allows = [s for s in self.policies[p] if s.effect == "Allow"]
             own = [s for s in allows if self.lambda_own(s)]
             unused = self.unused(p)
-            rows.append((p, f"{sum(c.count for c in mine)} requests ({len(mine)} distinct)"
-                            f" in {self.lines[p]} calls",
-                         f"{len(allows)}" + (f" ({len(own)} Lambda's own)" if own else ""),
-                         "; ".join(s.label for s in unused) or "none"))
+            rows.append(
+                (
+                    p,
+                    f"{sum(c.count for c in mine)} requests ({len(mine)} distinct)"
+                    f" in {self.lines[p]} calls",
+                    f"{len(allows)}" + (f" ({len(own)} Lambda's own)" if own else ""),
+                    "; ".join(s.label for s in unused) or "none",
+                )
+            )
         return rows
 
     def markdown(self, title):
-        out = [f"# {title}", "", "| principal | calls seen | statements | unused statements |",
-               "|---|---|---|---|"]
+        out = [
+            f"# {title}",
+            "",
+            "| principal | calls seen | statements | unused statements |",
+            "|---|---|---|---|",
+        ]
         out += [f"| {' | '.join(row)} |" for row in self.summary_rows()]
-        out += ["", "## Each request, with the statement that allows it", "",
-                "| principal | action | resource | local names | requests | failed here "
-                "| verdict |", "|---|---|---|---|---|---|---|"]
+        out += [
+            "",
+            "## Each request, with the statement that allows it",
+            "",
+            "| principal | action | resource | local names | requests | failed here | verdict |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for c in sorted(self.calls.values(), key=lambda c: (c.principal, c.action, c.arn)):
             names = sorted(c.names)
             shown = ", ".join(names[:3]) + (f" (+{len(names) - 3})" if len(names) > 3 else "")
             failed = ", ".join(f"{e} x{n}" for (_, e), n in sorted(c.failed.items())) or "-"
-            verdict = ("allowed by " + ", ".join(c.decision.by) if c.decision.allowed else
-                       "refused, harmlessly (not the stack's; not found here either)"
-                       if c.harmless() else
-                       "UNKNOWN: " + "; ".join(c.decision.unknown)
-                       if c.decision.allowed is None else
-                       "DENIED by " + ", ".join(c.decision.denied_by) if c.decision.denied_by
-                       else "DENIED (no statement allows it)")
+            verdict = (
+                "allowed by " + ", ".join(c.decision.by)
+                if c.decision.allowed
+                else "refused, harmlessly (not the stack's; not found here either)"
+                if c.harmless()
+                else "UNKNOWN: " + "; ".join(c.decision.unknown)
+                if c.decision.allowed is None
+                else "DENIED by " + ", ".join(c.decision.denied_by)
+                if c.decision.denied_by
+                else "DENIED (no statement allows it)"
+            )
             keys = "".join(f" ({k}={v})" for k, v in c.context if k != "aws:RequestedRegion")
-            out.append(f"| {c.principal} | {c.action} | {self.short(c.arn)}{keys} | {shown} | "
-                       f"{c.count} | {failed} | {verdict} |")
-        out += ["", "## The statements", "", "| principal | statement | requests it allowed |",
-                "|---|---|---|"]
+            out.append(
+                f"| {c.principal} | {c.action} | {self.short(c.arn)}{keys} | {shown} | "
+                f"{c.count} | {failed} | {verdict} |"
+            )
+        out += [
+            "",
+            "## The statements",
+            "",
+            "| principal | statement | requests it allowed |",
+            "|---|---|---|",
+        ]
         for p, policy in self.policies.items():
             for s in policy:
                 n = sum(c.count for c in self.calls.values() if s.label in c.decision.by)
-                note = (f" (not made by the code: {LAMBDA_OWN[s.actions[0]]})"
-                        if self.lambda_own(s) else "")
+                note = (
+                    f" (not made by the code: {LAMBDA_OWN[s.actions[0]]})"
+                    if self.lambda_own(s)
+                    else ""
+                )
                 out.append(f"| {p} | {self.describe(s)} | {n or 'UNUSED'}{note} |")
         spare = [(p, g) for p in self.policies for g in self.unused_grants(p)]
         if spare:
-            out += ["", "## Grants of used statements that no request needed", "",
-                    "| principal | statement | action | resource |", "|---|---|---|---|"]
+            out += [
+                "",
+                "## Grants of used statements that no request needed",
+                "",
+                "| principal | statement | action | resource |",
+                "|---|---|---|---|",
+            ]
             out += [f"| {p} | {s.label} | {a} | {self.short(r)} |" for p, (s, a, r) in spare]
-        out += ["", "## Callers that are no principal of the template (not evaluated)", "",
-                "| caller | calls | requests by action |", "|---|---|---|"]
+        out += [
+            "",
+            "## Callers that are no principal of the template (not evaluated)",
+            "",
+            "| caller | calls | requests by action |",
+            "|---|---|---|",
+        ]
         for who, actions in sorted(self.others.items()):
             top = ", ".join(f"{a} x{n}" for a, n in actions.most_common(8))
             more = f" (+{len(actions) - 8} more)" if len(actions) > 8 else ""

@@ -13,11 +13,10 @@ the template's ARN for each entry of the project's list of tables and parameters
   key), so it follows the same output `direct-oauth-admin --stack` reads.
 """
 
-from deploy_checks import MANAGED, POLICY_NAMES
-from deploy_model import ACCOUNT, REGION, STACK, Deployment, condition_parameters, read_template
-
 import iam_decide
 import iam_eval
+from deploy_checks import MANAGED, POLICY_NAMES
+from deploy_model import ACCOUNT, REGION, STACK, Deployment, condition_parameters, read_template
 
 CLI_POLICY = "OperatorPolicy"
 
@@ -50,8 +49,11 @@ def _documents_of_role(dep, role):
     props = dep.resources[role]["Properties"]
     for policy in props.get("Policies", []):
         yield f"{role}/{policy['PolicyName']}", policy["PolicyDocument"]
-    managed = {dep.ev.ref(lid): lid for lid, r in dep.resources.items()
-               if r["Type"] == "AWS::IAM::ManagedPolicy"}
+    managed = {
+        dep.ev.ref(lid): lid
+        for lid, r in dep.resources.items()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+    }
     for arn in (dep.ev.value(a) for a in props.get("ManagedPolicyArns", [])):
         if arn in managed:
             yield managed[arn], dep.resources[managed[arn]]["Properties"]["PolicyDocument"]
@@ -62,7 +64,8 @@ def _documents_of_role(dep, role):
     for lid, r in dep.resources.items():
         p = r.get("Properties") or {}
         if r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and dep.ev.ref(role) in [
-                dep.ev.value(x) for x in p.get("Roles", [])]:
+            dep.ev.value(x) for x in p.get("Roles", [])
+        ]:
             yield lid, p["PolicyDocument"]
 
 
@@ -73,11 +76,15 @@ def policies(template, dep):
     for principal in (iam_eval.AUTHORIZE_APP, iam_eval.TOKEN_AUTHORIZER):
         role = _role_of(dep, _function_of_binary(template, principal))
         holders[principal] = role
-        found[principal] = [s for label, doc in _documents_of_role(dep, role)
-                            for s in iam_decide.statements(label, dep.ev.value(doc))]
+        found[principal] = [
+            s
+            for label, doc in _documents_of_role(dep, role)
+            for s in iam_decide.statements(label, dep.ev.value(doc))
+        ]
     holders[iam_eval.CLI] = CLI_POLICY
-    found[iam_eval.CLI] = iam_decide.statements(CLI_POLICY, dep.ev.value(
-        dep.resources[CLI_POLICY]["Properties"]["PolicyDocument"]))
+    found[iam_eval.CLI] = iam_decide.statements(
+        CLI_POLICY, dep.ev.value(dep.resources[CLI_POLICY]["Properties"]["PolicyDocument"])
+    )
     return found, holders
 
 
@@ -96,7 +103,8 @@ def arns(dep, entries):
         elif e["kind"] == "parameter":
             name = str(dep.ev.value(node))
             found[e["role"]] = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter" + (
-                name if name.startswith("/") else "/" + name)
+                name if name.startswith("/") else "/" + name
+            )
         else:
             found[e["role"]] = str(dep.ev.value(node))
     return found
@@ -109,8 +117,11 @@ def shown(dep, table_arns):
     for lid, r in dep.resources.items():
         if r["Type"] in ("AWS::DynamoDB::Table", "AWS::Logs::LogGroup"):
             names[dep.ev.getatt(lid, "Arn").removesuffix(":*")] = lid
-    parameters = {str(dep.ev.value(r["Properties"]["Name"])): lid
-                  for lid, r in dep.resources.items() if r["Type"] == "AWS::SSM::Parameter"}
+    parameters = {
+        str(dep.ev.value(r["Properties"]["Name"])): lid
+        for lid, r in dep.resources.items()
+        if r["Type"] == "AWS::SSM::Parameter"
+    }
     for role, arn in table_arns.items():
         name = arn.split(":parameter", 1)[1] if ":ssm:" in arn else None
         names.setdefault(arn, parameters.get(name, role))

@@ -8,12 +8,12 @@ binds it (moto needs a second or two to import). Instead of trusting a free-port
 the function's endpoint depends on), on the same one.
 """
 
+import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
-import os
-import sys
 
 # moto with atomic DynamoDB item operations, as on AWS (tests/support/moto_server.py).
 MOTO_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "moto_server.py")
@@ -33,6 +33,7 @@ def _listening(pid, port):
     """Whether process `pid` itself holds the listening socket on `port` (Linux /proc);
     None when that cannot be told."""
     import os
+
     try:
         inodes = set()
         for fd in os.listdir(f"/proc/{pid}/fd"):
@@ -69,10 +70,13 @@ def start(port=None, attempts=5, timeout=30.0, env=None):
     last = None
     for _ in range(attempts):
         chosen = port or _pick_port()
-        proc = subprocess.Popen([sys.executable, MOTO_SERVER, "-H", "127.0.0.1", "-p", str(chosen)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                start_new_session=True,
-                                env=dict(os.environ, **env) if env else None)
+        proc = subprocess.Popen(
+            [sys.executable, MOTO_SERVER, "-H", "127.0.0.1", "-p", str(chosen)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            env=dict(os.environ, **env) if env else None,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:

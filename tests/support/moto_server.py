@@ -24,8 +24,17 @@ import call_log
 
 _LOCK = threading.RLock()
 
-OPERATIONS = ("put_item", "get_item", "update_item", "delete_item", "transact_write_items",
-              "transact_get_items", "query", "scan", "batch_get_item")
+OPERATIONS = (
+    "put_item",
+    "get_item",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+    "transact_get_items",
+    "query",
+    "scan",
+    "batch_get_item",
+)
 
 
 def _atomic(method):
@@ -33,8 +42,8 @@ def _atomic(method):
     def run(*args, **kwargs):
         with _LOCK:
             return method(*args, **kwargs)
-    return run
 
+    return run
 
 
 def _item_key(table, op_type, op):
@@ -52,6 +61,7 @@ def _item_rollback(transact):
     costs time in proportion to the tokens already written: a bench or a test late in a run
     measures moto's copying, not the function. DynamoDB's unit is the item: back up only
     the items the transaction names, and put them back if it is cancelled."""
+
     @functools.wraps(transact)
     def run(self, transact_items):
         saved = []
@@ -76,6 +86,7 @@ def _item_rollback(transact):
                 elif self.get_item(table_name, key) is not None:
                     self.delete_item(table_name, key)
             raise
+
     return run
 
 

@@ -47,19 +47,24 @@ class RuntimeApi:
                 if api.ready_at is None:
                     api.ready_at = time.monotonic()
                 request_id, event = api.events.get()
-                self._reply(200, json.dumps(event).encode(), {
-                    "Content-Type": "application/json",
-                    "Lambda-Runtime-Aws-Request-Id": request_id,
-                    "Lambda-Runtime-Deadline-Ms": str(int(time.time() * 1000) + 30_000),
-                    "Lambda-Runtime-Invoked-Function-Arn":
-                        "arn:aws:lambda:us-east-1:123456789012:function:authorize-app",
-                    "Lambda-Runtime-Trace-Id": "Root=1-00000000-000000000000000000000000",
-                })
+                self._reply(
+                    200,
+                    json.dumps(event).encode(),
+                    {
+                        "Content-Type": "application/json",
+                        "Lambda-Runtime-Aws-Request-Id": request_id,
+                        "Lambda-Runtime-Deadline-Ms": str(int(time.time() * 1000) + 30_000),
+                        "Lambda-Runtime-Invoked-Function-Arn": (
+                            "arn:aws:lambda:us-east-1:123456789012:function:authorize-app"
+                        ),
+                        "Lambda-Runtime-Trace-Id": "Root=1-00000000-000000000000000000000000",
+                    },
+                )
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
-                parts = self.path[len(PREFIX):].strip("/").split("/")
+                parts = self.path[len(PREFIX) :].strip("/").split("/")
                 if parts[0] == "invocation" and len(parts) == 3:
                     with api.done:
                         api.results[parts[1]] = (parts[2], body, time.monotonic())
@@ -78,7 +83,7 @@ class RuntimeApi:
                 pass
 
         self.server = Server(("127.0.0.1", 0), Handler)
-        self.address = "127.0.0.1:%d" % self.server.server_address[1]
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def invoke(self, event, timeout=30):
@@ -115,7 +120,10 @@ class RuntimeApi:
 
 if __name__ == "__main__":
     import sys
+
     api = RuntimeApi()
     proc = api.start_function(sys.argv[1], os.environ, stdout=None, stderr=None)
-    print(json.dumps(api.invoke(json.load(open(sys.argv[2])))[:2], indent=2))
+    with open(sys.argv[2]) as f:
+        event = json.load(f)
+    print(json.dumps(api.invoke(event)[:2], indent=2))
     proc.kill()

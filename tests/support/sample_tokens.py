@@ -18,8 +18,9 @@ def write(table=None, username="username", client_id="some_client_id"):
     ddb = boto3.client("dynamodb")
     # Issued under the application's token epoch (random at `app add`), as a login would.
     apps = os.environ.get("DIRECT_OAUTH_APPLICATIONS_TABLE", "direct-oauth-applications")
-    app = ddb.get_item(TableName=apps, Key={"client_id": {"S": client_id}},
-                       ConsistentRead=True).get("Item", {})
+    app = ddb.get_item(
+        TableName=apps, Key={"client_id": {"S": client_id}}, ConsistentRead=True
+    ).get("Item", {})
     epoch = app.get("token_epoch", {"N": "0"})
     now = int(time.time())
     for name in ("valid", "expired", "revoked"):
@@ -38,14 +39,20 @@ def write(table=None, username="username", client_id="some_client_id"):
             item["revoked_at"] = {"N": str(now - 30)}
         ddb.put_item(TableName=table, Item=item)
     bound = BOUND_TOKEN
-    ddb.put_item(TableName=table, Item={
-        "token_id": {"S": bound[:22]},
-        "secret_sha256": {"B": hashlib.sha256(bound[22:].encode()).digest()},
-        "username": {"S": username}, "client_id": {"S": client_id},
-        "scopes": {"L": [{"S": "repo:read"}]},
-        "issued_at": {"N": str(now - 3600)}, "expires_at": {"N": str(now + 3600)},
-        "client_epoch": epoch, "dpop_jkt": {"S": SAMPLE_DPOP_JKT},
-    })
+    ddb.put_item(
+        TableName=table,
+        Item={
+            "token_id": {"S": bound[:22]},
+            "secret_sha256": {"B": hashlib.sha256(bound[22:].encode()).digest()},
+            "username": {"S": username},
+            "client_id": {"S": client_id},
+            "scopes": {"L": [{"S": "repo:read"}]},
+            "issued_at": {"N": str(now - 3600)},
+            "expires_at": {"N": str(now + 3600)},
+            "client_epoch": epoch,
+            "dpop_jkt": {"S": SAMPLE_DPOP_JKT},
+        },
+    )
 
 
 if __name__ == "__main__":

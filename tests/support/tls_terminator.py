@@ -38,38 +38,66 @@ def _pem(cert):
 
 def make_certificates(directory):
     """A CA and a server certificate it signed; returns (ca.pem, server.pem, server.key)."""
-    now = datetime.datetime.now(datetime.timezone.utc)
-    valid = dict(not_valid_before=now - datetime.timedelta(minutes=5),
-                 not_valid_after=now + datetime.timedelta(days=1))
+    now = datetime.datetime.now(datetime.UTC)
+    valid = dict(
+        not_valid_before=now - datetime.timedelta(minutes=5),
+        not_valid_after=now + datetime.timedelta(days=1),
+    )
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (x509.CertificateBuilder(**valid)
-          .subject_name(_name("direct-oauth bench CA")).issuer_name(_name("direct-oauth bench CA"))
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                       content_commitment=False, key_encipherment=False,
-                                       data_encipherment=False, key_agreement=False,
-                                       encipher_only=False, decipher_only=False), critical=True)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder(**valid)
+        .subject_name(_name("direct-oauth bench CA"))
+        .issuer_name(_name("direct-oauth bench CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
     key = ec.generate_private_key(ec.SECP256R1())
-    server = (x509.CertificateBuilder(**valid)
-              .subject_name(_name("localhost")).issuer_name(ca.subject)
-              .public_key(key.public_key()).serial_number(x509.random_serial_number())
-              .add_extension(x509.SubjectAlternativeName([
-                  x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                  critical=False)
-              .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
-                             critical=False)
-              .sign(ca_key, hashes.SHA256()))
+    server = (
+        x509.CertificateBuilder(**valid)
+        .subject_name(_name("localhost"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
     paths = [os.path.join(directory, n) for n in ("ca.pem", "server.pem", "server.key")]
     with open(paths[0], "wb") as f:
         f.write(_pem(ca))
     with open(paths[1], "wb") as f:
         f.write(_pem(server))
     with open(paths[2], "wb") as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM,
-                                  serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()))
+        f.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
     return paths
 
 
@@ -108,8 +136,9 @@ class TlsTerminator:
 
             def _forward(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                answer(self, *forward(terminator.upstream, self.command, self.path,
-                                      self.headers, body))
+                answer(
+                    self, *forward(terminator.upstream, self.command, self.path, self.headers, body)
+                )
 
             do_GET = do_POST = do_PUT = do_DELETE = _forward
 
@@ -120,9 +149,10 @@ class TlsTerminator:
                 pass  # a client gone mid-connection
 
         self._server = Server(("127.0.0.1", 0), Handler)
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True,
-                                                  do_handshake_on_connect=False)
-        self.url = "https://localhost:%d" % self._server.server_address[1]
+        self._server.socket = context.wrap_socket(
+            self._server.socket, server_side=True, do_handshake_on_connect=False
+        )
+        self.url = f"https://localhost:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def close(self):

@@ -22,8 +22,8 @@ def _branches(node, conditions=()):
     false side as "!condition"), nothing for AWS::NoValue."""
     if isinstance(node, dict) and list(node) == ["Fn::If"]:
         condition, yes, no = node["Fn::If"]
-        yield from _branches(yes, conditions + (condition,))
-        yield from _branches(no, conditions + ("!" + condition,))
+        yield from _branches(yes, (*conditions, condition))
+        yield from _branches(no, (*conditions, "!" + condition))
     elif isinstance(node, dict) and node == {"Ref": "AWS::NoValue"}:
         return
     else:
