@@ -26,7 +26,7 @@ class Instance:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *_exc):
         self.proc.kill()
         self.proc.wait()
         self.api.close()

@@ -64,7 +64,7 @@ class Fleet:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *_exc):
         self.stop()
 
     def _all(self, events):

@@ -91,7 +91,7 @@ def _item_rollback(transact):
 
 
 # moto's own whole-table backup becomes the table itself (nothing else here copies one).
-Table.__deepcopy__ = lambda self, memo: self
+Table.__deepcopy__ = lambda self, _memo: self
 DynamoDBBackend.transact_write_items = _item_rollback(DynamoDBBackend.transact_write_items)
 
 for _name in OPERATIONS:

@@ -163,5 +163,5 @@ class TlsTerminator:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *_exc):
         self.close()
