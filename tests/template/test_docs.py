@@ -8,6 +8,8 @@ import os
 import re
 import subprocess
 
+import built
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Flags every command has: clap's own, and the global ones the README explains once.
 EVERYWHERE = {"--help", "--version", "--stack", "--output"}
@@ -23,7 +25,7 @@ def admin_help(*words):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIRECT_OAUTH_")}
     env.update(AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
     return subprocess.run(
-        ["cargo", "run", "--quiet", "--bin", "direct-oauth-admin", "--", *words, "--help"],
+        [built.binary("direct-oauth-admin"), *words, "--help"],
         cwd=ROOT,
         env=env,
         capture_output=True,

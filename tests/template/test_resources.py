@@ -2,7 +2,8 @@
 entry has its stack output (which `direct-oauth-admin --stack` reads) and, unless optional,
 its variable in the function's environment, naming the same thing; and the template has no
 table or table output the list lacks. The list is read as the shell scripts and the e2e
-tests read it, from `direct-oauth-admin env --output json` (built by `cargo run` if needed)."""
+tests read it, from `direct-oauth-admin env --output json` (the binary make test built,
+tests/support/built.py)."""
 
 import functools
 import json
@@ -11,6 +12,8 @@ import subprocess
 
 import pytest
 from cfnlint.decode import decode_str
+
+import built
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEMPLATE = os.path.join(ROOT, "template.yaml")
@@ -23,7 +26,7 @@ def listed():
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIRECT_OAUTH_")}
     env.update(AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
     out = subprocess.run(
-        ["cargo", "run", "--quiet", "--bin", "direct-oauth-admin", "--", "env", "--output", "json"],
+        [built.binary("direct-oauth-admin"), "env", "--output", "json"],
         cwd=ROOT,
         env=env,
         capture_output=True,
