@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from deploy_model import ACCOUNT, REGION
+from iam_decide import wildcard
 
 APIGATEWAY = "apigateway.amazonaws.com"
 METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
@@ -85,12 +86,6 @@ class Permission:
     source_account: str = None
     url_auth_type: str = None
     via_url: bool = False
-
-
-def matches(pattern, value):
-    """IAM's wildcards: `*` any run of characters (slashes too), `?` one character."""
-    regex = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
-    return re.fullmatch(regex, value) is not None
 
 
 def _list(value):
@@ -305,7 +300,7 @@ class Examination:
             and p.principal == door.principal
             and p.action in INVOKE
             and p.source_arn
-            and matches(p.source_arn, arn)
+            and wildcard(p.source_arn, arn)
             and p.source_account in (None, ACCOUNT)
         ]
 

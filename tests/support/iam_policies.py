@@ -1,7 +1,16 @@
-"""template.yaml's side of IAM by evaluation (tests/support/iam_eval.py): for the deployment with
-every condition parameter at its default (deploy_model.Deployment, with test values for
-the account, region and stack), each principal's statements with their ARNs resolved, and
-the template's ARN for each entry of the project's list of tables and parameters.
+"""What template.yaml grants each principal, read one way for every IAM check: SAM's own
+translator and the template's Conditions decided per deployment (deploy_model.Deployment,
+with test values for the account, region and stack), each principal's statements with
+their intrinsics resolved.
+
+One reading, for both ways the tests verify least privilege: IAM by evaluation (the
+recorded calls judged against these statements: tests/e2e/test_zz_iam_by_evaluation.py,
+iam_eval.py, iam_decide.py) and IAM by enforcement (IAM users holding these actions
+against a moto that checks IAM: tests/e2e/test_iam.py, `granted`). The enforcement test
+once read template.yaml itself, walking each Fn::If by hand with the condition's name (a
+second CloudFormation reader); it now reads the deployments CloudFormation would make,
+which also sees what SAM adds, managed policies and conditional resources. Each principal's
+actions and which of them a condition gates came out the same both ways.
 
 - The functions: the AWS::Serverless::Function whose BuildProperties.Binary is the
   principal's binary (authorize-app, token-authorizer); its Role, and everything that role
@@ -13,10 +22,20 @@ the template's ARN for each entry of the project's list of tables and parameters
   key), so it follows the same output `direct-oauth-admin --stack` reads.
 """
 
+import functools
+
 import iam_decide
 import iam_eval
 from deploy_checks import MANAGED, POLICY_NAMES
-from deploy_model import ACCOUNT, REGION, STACK, Deployment, condition_parameters, read_template
+from deploy_model import (
+    ACCOUNT,
+    REGION,
+    STACK,
+    Deployment,
+    combinations,
+    condition_parameters,
+    read_template,
+)
 
 CLI_POLICY = "OperatorPolicy"
 
@@ -137,3 +156,47 @@ def evaluation(lines, entries, source=None):
     by_role = arns(dep, entries)
     names = iam_eval.Names(entries, by_role, STACK)
     return iam_eval.Evaluation(lines, found, names, shown(dep, by_role)), holders
+
+
+def _documents_of(dep, holder):
+    """(label, document) of a role's policies, or of a managed policy's document."""
+    if dep.resources[holder]["Type"] == "AWS::IAM::Role":
+        yield from _documents_of_role(dep, holder)
+    else:
+        yield holder, dep.resources[holder]["Properties"]["PolicyDocument"]
+
+
+@functools.cache
+def granted(holder):
+    """action -> the template's Conditions it is granted under (empty: in every deployment),
+    for a role or managed policy of template.yaml, over deploy_model.combinations: the
+    Conditions true in every deployment that grants it and not in all of them, less those
+    another of them implies (UseCognito, not also UseDirectory; those the combinations set
+    together, as a directory and its network, are all named); or, when no Condition is
+    common to those deployments, how many of them grant it. Every statement must be an
+    Allow: the tests' IAM users hold these actions and nothing else."""
+    template = read_template()
+    deployments = [Deployment(template, combo, POLICY_NAMES) for combo in combinations(template)]
+    by_action = {}
+    for dep in deployments:
+        actions = set()
+        for label, document in _documents_of(dep, holder):
+            for s in iam_decide.statements(label, dep.ev.value(document)):
+                assert s.effect == "Allow" and s.not_actions is None, s
+                actions.update(s.actions)
+        for action in actions:
+            by_action.setdefault(action, []).append(dep)
+    holds = {
+        c: {i for i, d in enumerate(deployments) if d.conditions[c]}
+        for c in deployments[0].conditions
+    }
+    found = {}
+    for action, deps in by_action.items():
+        if len(deps) == len(deployments):
+            found[action] = set()
+            continue
+        common = {c for c in holds if all(d.conditions[c] for d in deps)}
+        common -= {c for c in common if len(holds[c]) == len(deployments)}
+        implied = {c for c in common if any(holds[o] < holds[c] for o in common)}
+        found[action] = (common - implied) or {f"{len(deps)} of {len(deployments)} deployments"}
+    return found

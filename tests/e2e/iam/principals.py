@@ -4,9 +4,9 @@ necessary."""
 
 from iam.cli_flows import CLI_FLOWS
 from iam.function_flows import AUTHORIZE_APP_FLOWS, TOKEN_AUTHORIZER_FLOWS
-from iam.policy import granted
 from iam.runs import Run
 from iam.stack import AUTHORIZE_APP, TOKEN_AUTHORIZER
+from iam_policies import granted
 
 # Actions of the template these tests cannot make necessary, and why.
 NOT_EXERCISED = {
