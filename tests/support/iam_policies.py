@@ -167,6 +167,14 @@ def _documents_of(dep, holder):
 
 
 @functools.cache
+def _every_deployment():
+    """The deployments of every combination, made once (SAM's translator takes most of a
+    second's tenth each)."""
+    template = read_template()
+    return [Deployment(template, combo, POLICY_NAMES) for combo in combinations(template)]
+
+
+@functools.cache
 def granted(holder):
     """action -> the template's Conditions it is granted under (empty: in every deployment),
     for a role or managed policy of template.yaml, over deploy_model.combinations: the
@@ -175,8 +183,7 @@ def granted(holder):
     together, as a directory and its network, are all named); or, when no Condition is
     common to those deployments, how many of them grant it. Every statement must be an
     Allow: the tests' IAM users hold these actions and nothing else."""
-    template = read_template()
-    deployments = [Deployment(template, combo, POLICY_NAMES) for combo in combinations(template)]
+    deployments = _every_deployment()
     by_action = {}
     for dep in deployments:
         actions = set()
