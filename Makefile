@@ -1,5 +1,5 @@
 # direct-oauth: `make run` starts the local stack, `make test` runs every test.
-# Tools (cargo-lambda, moto, SAM, cfn-lint, pytest) go into .venv, pinned in tools/requirements.txt.
+# Tools (cargo-lambda, moto, SAM, cfn-lint, pytest, ruff, vulture) go into .venv, pinned in tools/requirements.txt.
 
 SHELL := /bin/bash
 VENV := .venv

@@ -44,5 +44,12 @@ if __name__ == "__main__":
     if len(sys.argv) not in (4, 5):
         sys.exit(__doc__)
     keyfile, method, url, *token = sys.argv[1:]
-    print(proof(load_key(keyfile), method, url, token[0] if token else None,
-                os.environ.get("DPOP_NONCE")))
+    print(
+        proof(
+            load_key(keyfile),
+            method,
+            url,
+            token[0] if token else None,
+            os.environ.get("DPOP_NONCE"),
+        )
+    )

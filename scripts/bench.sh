@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench`: release builds, then tools/bench.py prints the figures.
+# `make bench`: release builds, then the bench package (benches/bench/) prints the figures.
 source "$(dirname "$0")/lib.sh"
 export AWS_LC_SYS_NO_JITTER_ENTROPY=1
 cargo build --release --bins --example hello-lambda
@@ -10,4 +10,4 @@ trap cleanup EXIT
 ensure_slapd
 start_slapd "${BENCH_LDAP_PORT:-3589}" "${BENCH_LDAPS_PORT:-3836}" "$ROOT/.local/bench-slapd" \
   "$ROOT/.local/bench-slapd.log"
-python tools/bench.py "$@"
+PYTHONPATH="$ROOT/benches${PYTHONPATH:+:$PYTHONPATH}" python -m bench "$@"

@@ -69,8 +69,8 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 start_moto() {
   port_free "$1" || die "port $1 is in use (another moto? set MOTO_PORT)"
   log "moto on 127.0.0.1:$1"
-  # Atomic DynamoDB item operations, as on AWS (see tools/moto_server.py).
-  setsid python "$ROOT/tools/moto_server.py" -H 127.0.0.1 -p "$1" >"$2" 2>&1 &
+  # Atomic DynamoDB item operations, as on AWS (see tests/support/moto_server.py).
+  setsid python "$ROOT/tests/support/moto_server.py" -H 127.0.0.1 -p "$1" >"$2" 2>&1 &
   PIDS+=($!)
   local i
   for i in $(seq 1 100); do
@@ -89,7 +89,8 @@ provision_demo() {
   admin app add some_client_id --name "Quay example" \
     --redirect-uri https://my/internal/application/token_created >&2
   admin whitelist add some_client_id >&2
-  python "$ROOT/tools/sample_tokens.py"
+  # gen_events (tools/) holds the sample tokens that sample_tokens writes.
+  PYTHONPATH="$ROOT/tools${PYTHONPATH:+:$PYTHONPATH}" python "$ROOT/tests/support/sample_tokens.py"
 }
 
 # start_watch PORT ENVFILE LOGFILE: serve the function; returns once it answers.

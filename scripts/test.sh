@@ -17,6 +17,11 @@ step() { log "$* ($(( $(date +%s) - start ))s)"; }
 
 step "format"
 cargo fmt --check
+# The Python of tests/, benches/, tools/ and examples/: lint (pyproject.toml's rules), format.
+ruff check --quiet .
+ruff format --check --quiet .
+# Dead Python code (pyproject.toml's [tool.vulture]: what is used by name is listed there).
+vulture
 step "clippy"
 cargo clippy --all-targets --locked -- -D warnings
 step "build"

@@ -8,8 +8,8 @@ Re-run after changing a scenario: `make events` (needs the project virtualenv fo
 """
 
 import base64
-import hashlib
 import copy
+import hashlib
 import json
 import os
 import subprocess
@@ -22,19 +22,24 @@ SAM = os.path.join(ROOT, ".venv", "bin", "sam")
 PATH = "/oauth/authorizeapp"
 QUAY_AUTH = "Basic " + base64.b64encode(b"username:passwordhere").decode()
 WRONG_AUTH = "Basic " + base64.b64encode(b"username:not-the-password").decode()
-GOOD_FORM = ("client_id=some_client_id"
-             "&redirect_uri=https://my/internal/application/token_created"
-             "&scope=repo:write,org:admin")
+GOOD_FORM = (
+    "client_id=some_client_id"
+    "&redirect_uri=https://my/internal/application/token_created"
+    "&scope=repo:write,org:admin"
+)
 
 # A PKCE pair (RFC 7636): the challenge is base64url(SHA-256(verifier)).
 VERIFIER = "sample-code-verifier-of-at-least-43-characters-0123456789"
 CHALLENGE = "gfzeziJ1IdYoeJRWT5yILFcSdu0V_s985iPvd-8n4BI"
 
 # The sample DPoP client's key: public, like the sample tokens; local stacks only.
-SAMPLE_DPOP_KEY = {"crv": "P-256", "kty": "EC",
-                   "x": "pQxBs788rmLTHSecbFVfkxXT85Kr080SX59nau1tFq0",
-                   "y": "wpAXS-w83yT1jB3ricLuwQITLTkbgFBDxvMQjmj_zvg",
-                   "d": "NAQvyyXpw0-l0XroW5aMJKuYzr0QdbpaDTfpFuHuJn8"}
+SAMPLE_DPOP_KEY = {
+    "crv": "P-256",
+    "kty": "EC",
+    "x": "pQxBs788rmLTHSecbFVfkxXT85Kr080SX59nau1tFq0",
+    "y": "wpAXS-w83yT1jB3ricLuwQITLTkbgFBDxvMQjmj_zvg",
+    "d": "NAQvyyXpw0-l0XroW5aMJKuYzr0QdbpaDTfpFuHuJn8",
+}
 # Its RFC 7638 thumbprint: the bound sample token's record names it.
 SAMPLE_DPOP_JKT = "esYLfTqfVY8miXwfnky2uTNg-loRAve95BV8R8ivsds"
 # A proof's iat from 2020: every sample proof is out of any window, so each event gets the
@@ -66,19 +71,34 @@ SCENARIOS = {
     "success": ("POST", QUAY_AUTH, GOOD_FORM),
     "wrong-password": ("POST", WRONG_AUTH, GOOD_FORM),
     "not-whitelisted": ("POST", QUAY_AUTH, GOOD_FORM.replace("some_client_id", "unlisted_client")),
-    "redirect-mismatch": ("POST", QUAY_AUTH,
-                          GOOD_FORM.replace("token_created", "token_created.evil")),
+    "redirect-mismatch": (
+        "POST",
+        QUAY_AUTH,
+        GOOD_FORM.replace("token_created", "token_created.evil"),
+    ),
     "get": ("GET", QUAY_AUTH, None),
     # The code flow: a code with PKCE, an exchange of a code nobody issued, introspection by
     # a public client (refused), and discovery.
-    "code": ("POST", QUAY_AUTH, GOOD_FORM.replace("repo:write,org:admin", "repo:read")
-             + f"&response_type=code&state=s1&code_challenge={CHALLENGE}"
-             "&code_challenge_method=S256"),
-    "exchange-unknown-code": ("POST", None, "grant_type=authorization_code&client_id=some_client_id"
-                              f"&code=no-such-code&code_verifier={VERIFIER}",
-                              "/oauth/access_token"),
-    "introspect-public-client": ("POST", None, "token=whatever&client_id=some_client_id",
-                                 "/oauth/introspect"),
+    "code": (
+        "POST",
+        QUAY_AUTH,
+        GOOD_FORM.replace("repo:write,org:admin", "repo:read")
+        + f"&response_type=code&state=s1&code_challenge={CHALLENGE}"
+        "&code_challenge_method=S256",
+    ),
+    "exchange-unknown-code": (
+        "POST",
+        None,
+        "grant_type=authorization_code&client_id=some_client_id"
+        f"&code=no-such-code&code_verifier={VERIFIER}",
+        "/oauth/access_token",
+    ),
+    "introspect-public-client": (
+        "POST",
+        None,
+        "token=whatever&client_id=some_client_id",
+        "/oauth/introspect",
+    ),
     "discovery": ("GET", None, None, "/.well-known/oauth-authorization-server"),
     # A DPoP proof in its header (added by main): a stale one, refused (invalid_dpop_proof).
     "dpop-stale-proof": ("POST", QUAY_AUTH, GOOD_FORM),
@@ -87,8 +107,9 @@ SCENARIOS = {
 
 def sam_event(*args):
     env = dict(os.environ, SAM_CLI_TELEMETRY="0")
-    out = subprocess.run([SAM, "local", "generate-event", *args], check=True,
-                         capture_output=True, text=True, env=env).stdout
+    out = subprocess.run(
+        [SAM, "local", "generate-event", *args], check=True, capture_output=True, text=True, env=env
+    ).stdout
     return json.loads(out)
 
 
@@ -103,21 +124,34 @@ def request_headers(auth, has_body):
 
 def rest_v1(base, method, auth, body, path=PATH):
     e = copy.deepcopy(base)
-    e.update(httpMethod=method, path=path, resource=path, pathParameters=None,
-             queryStringParameters=None, multiValueQueryStringParameters=None,
-             stageVariables=None, body=body, isBase64Encoded=False)
+    e.update(
+        httpMethod=method,
+        path=path,
+        resource=path,
+        pathParameters=None,
+        queryStringParameters=None,
+        multiValueQueryStringParameters=None,
+        stageVariables=None,
+        body=body,
+        isBase64Encoded=False,
+    )
     for name, value in request_headers(auth, body is not None).items():
         e["headers"][name] = value
         e["multiValueHeaders"][name] = [value]
-    e["requestContext"].update(httpMethod=method, path="/prod" + path, resourcePath=path,
-                               stage="prod")
+    e["requestContext"].update(
+        httpMethod=method, path="/prod" + path, resourcePath=path, stage="prod"
+    )
     return e
 
 
 def http_v2(base, method, auth, body, domain=None, path=PATH):
     e = copy.deepcopy(base)
-    e.update(routeKey=f"ANY {path}" if domain is None else "$default", rawPath=path,
-             rawQueryString="", isBase64Encoded=body is not None)
+    e.update(
+        routeKey=f"ANY {path}" if domain is None else "$default",
+        rawPath=path,
+        rawQueryString="",
+        isBase64Encoded=body is not None,
+    )
     for k in ("cookies", "queryStringParameters", "pathParameters", "stageVariables"):
         e.pop(k, None)
     e["headers"] = {k.lower(): v for k, v in request_headers(auth, body is not None).items()}
@@ -130,8 +164,13 @@ def http_v2(base, method, auth, body, domain=None, path=PATH):
     ctx.pop("authentication", None)
     ctx.pop("authorizer", None)
     if domain:
-        ctx.update(domainName=domain, domainPrefix=domain.split(".")[0], apiId=domain.split(".")[0],
-                   routeKey="$default", stage="$default")
+        ctx.update(
+            domainName=domain,
+            domainPrefix=domain.split(".")[0],
+            apiId=domain.split(".")[0],
+            routeKey="$default",
+            stage="$default",
+        )
         e["headers"]["host"] = domain
     else:
         ctx["routeKey"] = e["routeKey"]
@@ -141,8 +180,13 @@ def http_v2(base, method, auth, body, domain=None, path=PATH):
 
 def alb(base, method, auth, body, multi, path=PATH):
     e = copy.deepcopy(base)
-    e.update(httpMethod=method, path=path, queryStringParameters={}, body=body or "",
-             isBase64Encoded=False)
+    e.update(
+        httpMethod=method,
+        path=path,
+        queryStringParameters={},
+        body=body or "",
+        isBase64Encoded=False,
+    )
     headers = dict(e["headers"])
     headers.update({k.lower(): v for k, v in request_headers(auth, body is not None).items()})
     if multi:
@@ -155,7 +199,7 @@ def alb(base, method, auth, body, multi, path=PATH):
 
 
 # Sample tokens for the authorizer's events. They exist only where a test (or you, with
-# tools/sample_tokens.py) writes their records into a local stack.
+# tests/support/sample_tokens.py) writes their records into a local stack.
 SAMPLE_TOKENS = {
     "valid": "sampleValidTokenId0001" + "localTestSecretForTheValidSampleToken000001",
     "expired": "sampleExpiredTokenId01" + "localTestSecretForTheExpiredSampleToken0001",
@@ -183,36 +227,54 @@ def authorizer_events(token_base, request_base):
     out = {}
     for scenario, auth in AUTHORIZER_SCENARIOS.items():
         v2 = {
-            "version": "2.0", "type": "REQUEST",
+            "version": "2.0",
+            "type": "REQUEST",
             "routeArn": "arn:aws:execute-api:us-east-1:123456789012:abcdef123/$default/GET/whoami",
             "identitySource": [auth] if auth else [],
-            "routeKey": ROUTE, "rawPath": "/whoami", "rawQueryString": "",
-            "headers": {"host": "abcdef123.execute-api.us-east-1.amazonaws.com",
-                        "user-agent": "direct-oauth-sample/1.0"},
+            "routeKey": ROUTE,
+            "rawPath": "/whoami",
+            "rawQueryString": "",
+            "headers": {
+                "host": "abcdef123.execute-api.us-east-1.amazonaws.com",
+                "user-agent": "direct-oauth-sample/1.0",
+            },
             "requestContext": {
-                "accountId": "123456789012", "apiId": "abcdef123",
+                "accountId": "123456789012",
+                "apiId": "abcdef123",
                 "domainName": "abcdef123.execute-api.us-east-1.amazonaws.com",
                 "domainPrefix": "abcdef123",
-                "http": {"method": "GET", "path": "/whoami", "protocol": "HTTP/1.1",
-                         "sourceIp": "192.0.2.1", "userAgent": "direct-oauth-sample/1.0"},
-                "requestId": "id", "routeKey": ROUTE, "stage": "$default",
-                "time": "12/Mar/2020:19:03:58 +0000", "timeEpoch": 1583348638390,
+                "http": {
+                    "method": "GET",
+                    "path": "/whoami",
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": "192.0.2.1",
+                    "userAgent": "direct-oauth-sample/1.0",
+                },
+                "requestId": "id",
+                "routeKey": ROUTE,
+                "stage": "$default",
+                "time": "12/Mar/2020:19:03:58 +0000",
+                "timeEpoch": 1583348638390,
             },
         }
         if auth:
             v2["headers"]["authorization"] = auth
         if scenario == "dpop-stale-proof":
             ath = base64.urlsafe_b64encode(hashlib.sha256(BOUND_TOKEN.encode()).digest())
-            proof = stale_proof("GET", "https://abcdef123.execute-api.us-east-1.amazonaws.com"
-                                "/whoami", ath.decode().rstrip("="))
+            proof = stale_proof(
+                "GET",
+                "https://abcdef123.execute-api.us-east-1.amazonaws.com/whoami",
+                ath.decode().rstrip("="),
+            )
             v2["headers"]["dpop"] = proof
         out[("http-api-v2", scenario)] = v2
         token = copy.deepcopy(token_base)
         token["authorizationToken"] = auth or ""
         out[("rest-token", scenario)] = token
         request = copy.deepcopy(request_base)
-        request["headers"] = {k: v for k, v in request["headers"].items()
-                              if k.lower() != "authorization"}
+        request["headers"] = {
+            k: v for k, v in request["headers"].items() if k.lower() != "authorization"
+        }
         request["multiValueHeaders"] = {k: [v] for k, v in request["headers"].items()}
         if auth:
             request["headers"]["Authorization"] = auth
@@ -235,8 +297,13 @@ def main():
         "alb": lambda m, a, b, p: alb(bases["alb"], m, a, b, multi=False, path=p),
         "alb-multi-value": lambda m, a, b, p: alb(bases["alb"], m, a, b, multi=True, path=p),
         "function-url": lambda m, a, b, p: http_v2(
-            bases["http"], m, a, b, path=p,
-            domain="abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.on.aws"),
+            bases["http"],
+            m,
+            a,
+            b,
+            path=p,
+            domain="abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.on.aws",
+        ),
     }
     for door, make in doors.items():
         os.makedirs(os.path.join(ROOT, "events", door), exist_ok=True)
@@ -244,21 +311,27 @@ def main():
             target = os.path.join(ROOT, "events", door, scenario + ".json")
             event = make(method or "POST", auth, body, path[0] if path else PATH)
             if scenario == "dpop-stale-proof":
-                with_header(event, "dpop" if "lambda-url" in door or "v2" in door else "DPoP",
-                            stale_proof("POST", "https://as.example" + PATH))
+                with_header(
+                    event,
+                    "dpop" if "lambda-url" in door or "v2" in door else "DPoP",
+                    stale_proof("POST", "https://as.example" + PATH),
+                )
             with open(target, "w") as f:
                 json.dump(event, f, indent=2)
                 f.write("\n")
-    authorizer = authorizer_events(sam_event("apigateway", "authorizer"),
-                                   sam_event("apigateway", "request-authorizer"))
+    authorizer = authorizer_events(
+        sam_event("apigateway", "authorizer"), sam_event("apigateway", "request-authorizer")
+    )
     for (door, scenario), ev in authorizer.items():
         folder = os.path.join(ROOT, "events", "token-authorizer", door)
         os.makedirs(folder, exist_ok=True)
         with open(os.path.join(folder, scenario + ".json"), "w") as f:
             json.dump(ev, f, indent=2)
             f.write("\n")
-    print(f"wrote {len(doors) * len(SCENARIOS) + len(authorizer)} events under events/",
-          file=sys.stderr)
+    print(
+        f"wrote {len(doors) * len(SCENARIOS) + len(authorizer)} events under events/",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

@@ -67,8 +67,13 @@ def tables():
 
 def admin(*args, stdin=None, check=True):
     """Runs direct-oauth-admin against the test stack."""
-    return subprocess.run([os.path.join(ROOT, "target", "debug", "direct-oauth-admin"), *args],
-                          input=stdin, capture_output=True, text=True, check=check)
+    return subprocess.run(
+        [os.path.join(ROOT, "target", "debug", "direct-oauth-admin"), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=check,
+    )
 
 
 def basic(user, password):
@@ -78,11 +83,13 @@ def basic(user, password):
 @pytest.fixture
 def make_user():
     """Creates a fresh user; returns (name, password)."""
+
     def make(password="correct horse", superuser=False):
         name = "user-" + uuid.uuid4().hex[:10]
         args = ["user", "add", name, "--password-stdin"] + (["--superuser"] if superuser else [])
         admin(*args, stdin=password + "\n")
         return name, password
+
     return make
 
 
@@ -90,21 +97,26 @@ def make_user():
 def reset_failures(dynamodb, tables):
     def reset(username):
         dynamodb.delete_item(TableName=tables["failed_logins"], Key={"username": {"S": username}})
+
     return reset
 
 
 def failed_logins(dynamodb, tables, username):
     """The failed-login counter item of a name, or None."""
-    return dynamodb.get_item(TableName=tables["failed_logins"],
-                             Key={"username": {"S": username}}, ConsistentRead=True).get("Item")
+    return dynamodb.get_item(
+        TableName=tables["failed_logins"], Key={"username": {"S": username}}, ConsistentRead=True
+    ).get("Item")
 
 
 def tokens_of(dynamodb, tables, username):
     """Every token record of a user."""
     items = []
     for page in dynamodb.get_paginator("scan").paginate(
-            TableName=tables["tokens"], ConsistentRead=True,
-            FilterExpression="username = :u", ExpressionAttributeValues={":u": {"S": username}}):
+        TableName=tables["tokens"],
+        ConsistentRead=True,
+        FilterExpression="username = :u",
+        ExpressionAttributeValues={":u": {"S": username}},
+    ):
         items += page["Items"]
     return items
 
@@ -113,7 +125,7 @@ def back_off_until(item):
     """When the back-off window of a failed-login item ends (epoch seconds): 0.5 s x
     (2^n - 1) after the last failure (docs/hardening.md, "Failed-login back-off")."""
     n, last_ms = int(item["failures"]["N"]), int(item["last_failure_ms"]["N"])
-    return last_ms / 1000 + 0.5 * (2 ** n - 1)
+    return last_ms / 1000 + 0.5 * (2**n - 1)
 
 
 def wait_out_back_off(dynamodb, tables, username):
@@ -147,6 +159,7 @@ class Reply:
 
     def fragment(self):
         from urllib.parse import parse_qsl
+
         location = self.header("location")
         assert location and "#" in location, location
         return parse_qsl(location.split("#", 1)[1], keep_blank_values=True)
@@ -170,8 +183,13 @@ def http_request(url, method="POST", body=None, headers=None):
 
 @pytest.fixture
 def post(endpoint):
-    def send(body, auth=None, content_type="application/x-www-form-urlencoded", method="POST",
-             extra_headers=None):
+    def send(
+        body,
+        auth=None,
+        content_type="application/x-www-form-urlencoded",
+        method="POST",
+        extra_headers=None,
+    ):
         headers = {}
         if content_type:
             headers["Content-Type"] = content_type
@@ -179,6 +197,7 @@ def post(endpoint):
             headers["Authorization"] = auth
         headers.update(extra_headers or {})
         return http_request(endpoint, method=method, body=body, headers=headers)
+
     return send
 
 
@@ -211,10 +230,12 @@ class Function:
 
     def __init__(self, env, binary=None):
         from runtime_api import RuntimeApi
+
         self.api = RuntimeApi()
         binary = binary or os.path.join(ROOT, "target", "debug", "authorize-app")
-        # A file, not a pipe: a chatty function must never block on a full pipe.
-        self.log = tempfile.TemporaryFile()
+        # A file, not a pipe: a chatty function must never block on a full pipe. It lives as
+        # long as the instance (closed when it stops), so no `with`.
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115
         self.proc = self.api.start_function(binary, env, stdout=self.log, stderr=subprocess.STDOUT)
         self.output = None
 
@@ -245,6 +266,7 @@ def start_function():
         f = Function(env)
         started.append(f)
         return f
+
     yield start
     for f in started:
         f.stop()

@@ -13,11 +13,30 @@ pytestmark = pytest.mark.usefixtures("aws_stack")
 
 
 def test_every_command_has_help():
-    for args in [[], ["init"], ["env"], ["user"], ["user", "add"], ["user", "disable"],
-                 ["user", "enable"], ["user", "set-password"], ["user", "import-quay"], ["app"],
-                 ["app", "add"], ["app", "update"], ["app", "remove"], ["app", "list"], ["whitelist"],
-                 ["whitelist", "add"], ["whitelist", "remove"], ["whitelist", "list"], ["token"],
-                 ["token", "list"], ["token", "revoke"], ["token", "verify"]]:
+    for args in [
+        [],
+        ["init"],
+        ["env"],
+        ["user"],
+        ["user", "add"],
+        ["user", "disable"],
+        ["user", "enable"],
+        ["user", "set-password"],
+        ["user", "import-quay"],
+        ["app"],
+        ["app", "add"],
+        ["app", "update"],
+        ["app", "remove"],
+        ["app", "list"],
+        ["whitelist"],
+        ["whitelist", "add"],
+        ["whitelist", "remove"],
+        ["whitelist", "list"],
+        ["token"],
+        ["token", "list"],
+        ["token", "revoke"],
+        ["token", "verify"],
+    ]:
         out = admin(*args, "--help")
         assert out.returncode == 0 and "Usage:" in out.stdout, args
 
@@ -34,11 +53,14 @@ def test_user_add_refuses_duplicates_and_bad_input():
     admin("user", "add", name, "--password-stdin", stdin="pw-1\n")
     dup = admin("user", "add", name, "--password-stdin", stdin="pw-1\n", check=False)
     assert dup.returncode == 1 and "already exists" in dup.stderr
-    assert admin("user", "add", uid("u-"), "--password-stdin", stdin="\n", check=False).returncode == 1
+    assert (
+        admin("user", "add", uid("u-"), "--password-stdin", stdin="\n", check=False).returncode == 1
+    )
     assert admin("user", "add", "a:b", "--password-stdin", stdin="x\n", check=False).returncode == 1
     no_terminal = admin("user", "add", uid("u-"), stdin="", check=False)
-    assert no_terminal.returncode == 1 and "--password-stdin" in no_terminal.stderr, \
+    assert no_terminal.returncode == 1 and "--password-stdin" in no_terminal.stderr, (
         "without a terminal to ask on, the password comes from --password-stdin or not at all"
+    )
 
 
 def test_disable_enable_and_set_password_change_logins(post, make_user, reset_failures):
@@ -49,8 +71,7 @@ def test_disable_enable_and_set_password_change_logins(post, make_user, reset_fa
     reset_failures(name)
     admin("user", "enable", name)
     assert post(FORM, auth=basic(name, password)).status == 302
-    admin("user", "set-password", name, "--password-stdin", "--keep-tokens",
-          stdin="new-password\n")
+    admin("user", "set-password", name, "--password-stdin", "--keep-tokens", stdin="new-password\n")
     assert post(FORM, auth=basic(name, password)).status == 401
     reset_failures(name)
     assert post(FORM, auth=basic(name, "new-password")).status == 302
@@ -71,9 +92,11 @@ def test_quay_import_verifies_bcrypt_then_rehashes(post, dynamodb, tables):
     assert "imported 2" in out.stdout
     assert "$2" not in out.stdout + out.stderr, "hashes are never echoed"
 
-    stored = lambda name: dynamodb.get_item(  # noqa: E731
-        TableName=tables["users"], Key={"username": {"S": name}}, ConsistentRead=True
-    )["Item"]
+    def stored(name):
+        return dynamodb.get_item(
+            TableName=tables["users"], Key={"username": {"S": name}}, ConsistentRead=True
+        )["Item"]
+
     assert stored(alice)["password_hash"]["S"].startswith("$2b$")
     assert post(FORM, auth=basic(alice, "alice-pw")).status == 302
     assert stored(alice)["password_hash"]["S"].startswith("$argon2id$"), "rehashed at login"
@@ -93,16 +116,17 @@ def test_quay_import_refuses_costs_above_the_limit(dynamodb, tables):
     line = f"{name},{bcrypt.hashpw(b'pw', bcrypt.gensalt(rounds=13)).decode()}\n"
     out = admin("user", "import-quay", stdin=line, check=False)
     assert out.returncode == 1 and "cost 13 is above --max-bcrypt-cost 12" in out.stderr, out
-    assert "Item" not in dynamodb.get_item(TableName=tables["users"],
-                                           Key={"username": {"S": name}})
+    assert "Item" not in dynamodb.get_item(TableName=tables["users"], Key={"username": {"S": name}})
     # The limit is the operator's (small costs here: the stack is shared by other tests).
     line = f"{name},{bcrypt.hashpw(b'pw', bcrypt.gensalt(rounds=5)).decode()}\n"
-    assert admin("user", "import-quay", "--max-bcrypt-cost", "4", stdin=line,
-                 check=False).returncode == 1
-    assert "imported 1" in admin("user", "import-quay", "--max-bcrypt-cost", "5",
-                                 stdin=line).stdout
-    marker = dynamodb.get_item(TableName=tables["users"], Key={"username": {"S": ":bcrypt"}},
-                               ConsistentRead=True)["Item"]
+    assert (
+        admin("user", "import-quay", "--max-bcrypt-cost", "4", stdin=line, check=False).returncode
+        == 1
+    )
+    assert "imported 1" in admin("user", "import-quay", "--max-bcrypt-cost", "5", stdin=line).stdout
+    marker = dynamodb.get_item(
+        TableName=tables["users"], Key={"username": {"S": ":bcrypt"}}, ConsistentRead=True
+    )["Item"]
     assert int(marker["max_cost"]["N"]) >= 5, "failed logins now wait for such a hash"
     remaining = admin("user", "bcrypt-remaining").stdout
     assert "still have a bcrypt hash" in remaining, remaining
@@ -110,18 +134,41 @@ def test_quay_import_refuses_costs_above_the_limit(dynamodb, tables):
 
 def test_app_commands(post):
     client = uid("app-")
-    for bad in ["/relative", "https://x.example/cb#frag", "http://x.example/cb", "javascript:alert(1)"]:
+    for bad in [
+        "/relative",
+        "https://x.example/cb#frag",
+        "http://x.example/cb",
+        "javascript:alert(1)",
+    ]:
         out = admin("app", "add", client, "--redirect-uri", bad, check=False)
         assert out.returncode == 1 and "redirect URI" in out.stderr, bad
-    admin("app", "add", client, "--redirect-uri", "https://a.example/cb",
-          "--redirect-uri", "http://127.0.0.1:8080/cb", "--scope-ceiling", "repo:read", "--name", "A")
-    assert admin("app", "add", client, "--redirect-uri", "https://a.example/cb",
-                 check=False).returncode == 1
+    admin(
+        "app",
+        "add",
+        client,
+        "--redirect-uri",
+        "https://a.example/cb",
+        "--redirect-uri",
+        "http://127.0.0.1:8080/cb",
+        "--scope-ceiling",
+        "repo:read",
+        "--name",
+        "A",
+    )
+    assert (
+        admin(
+            "app", "add", client, "--redirect-uri", "https://a.example/cb", check=False
+        ).returncode
+        == 1
+    )
     listed = admin("app", "list").stdout
     assert f"{client}\tA\thttps://a.example/cb http://127.0.0.1:8080/cb\trepo:read" in listed
     admin("app", "update", client, "--redirect-uri", "https://b.example/cb", "--no-scope-ceiling")
     assert f"{client}\tA\thttps://b.example/cb\t(any)" in admin("app", "list").stdout
-    assert admin("app", "update", client, "--scope-ceiling", "bogus:scope", check=False).returncode == 1
+    assert (
+        admin("app", "update", client, "--scope-ceiling", "bogus:scope", check=False).returncode
+        == 1
+    )
     # No terminal to ask on: without --yes nothing is removed.
     unasked = admin("app", "remove", client, check=False)
     assert unasked.returncode == 1 and "--yes" in unasked.stderr, unasked.stderr
@@ -157,7 +204,7 @@ def test_token_commands(post, make_user):
     assert listed.count("\tvalid") == 2
 
     out = admin("token", "verify", stdin=first + "\n")
-    assert out.stdout.startswith(f"valid: user {name} client some_client_id scopes \"repo:read\"")
+    assert out.stdout.startswith(f'valid: user {name} client some_client_id scopes "repo:read"')
     admin("token", "revoke", first[:22])
     out = admin("token", "verify", stdin=first, check=False)
     assert out.returncode == 1 and "revoked" in out.stderr
@@ -176,11 +223,18 @@ def test_token_commands(post, make_user):
 def test_token_ids_may_start_with_a_dash(dynamodb, tables):
     # Ids are base64url: one in 32 starts with "-", which must not read as an option.
     token_id = "-" + uuid.uuid4().hex[:21]
-    dynamodb.put_item(TableName=tables["tokens"], Item={
-        "token_id": {"S": token_id}, "secret_sha256": {"B": b"\0" * 32},
-        "username": {"S": "dash-user"}, "client_id": {"S": "some_client_id"},
-        "scopes": {"L": [{"S": "repo:read"}]}, "issued_at": {"N": "1"},
-        "expires_at": {"N": str(int(time.time()) + 3600)}})
+    dynamodb.put_item(
+        TableName=tables["tokens"],
+        Item={
+            "token_id": {"S": token_id},
+            "secret_sha256": {"B": b"\0" * 32},
+            "username": {"S": "dash-user"},
+            "client_id": {"S": "some_client_id"},
+            "scopes": {"L": [{"S": "repo:read"}]},
+            "issued_at": {"N": "1"},
+            "expires_at": {"N": str(int(time.time()) + 3600)},
+        },
+    )
     assert "revoked" in admin("token", "revoke", token_id).stdout
 
 
@@ -199,12 +253,19 @@ def test_what_ends_access_is_never_done_unasked(post, make_user):
     disabling a user or revoking its tokens needs --yes; refused, each changes nothing."""
     name, password = make_user()
     token = issue(post, name, password)
-    reset = admin("user", "set-password", name, "--password-stdin", stdin="other\n",
-                  check=False)
+    reset = admin("user", "set-password", name, "--password-stdin", stdin="other\n", check=False)
     assert reset.returncode == 1, reset.stdout
     assert "--revoke-tokens" in reset.stderr and "--keep-tokens" in reset.stderr, reset.stderr
-    both = admin("user", "set-password", name, "--password-stdin", "--revoke-tokens",
-                 "--keep-tokens", stdin="other\n", check=False)
+    both = admin(
+        "user",
+        "set-password",
+        name,
+        "--password-stdin",
+        "--revoke-tokens",
+        "--keep-tokens",
+        stdin="other\n",
+        check=False,
+    )
     assert both.returncode == 2, "one or the other"
     for args in (["user", "disable", name], ["token", "revoke", "--user", name]):
         refused = admin(*args, check=False)
@@ -212,8 +273,7 @@ def test_what_ends_access_is_never_done_unasked(post, make_user):
     assert post(FORM, auth=basic(name, password)).status == 302, "password unchanged"
     assert admin("token", "verify", stdin=token).returncode == 0, "token untouched"
 
-    admin("user", "set-password", name, "--password-stdin", "--revoke-tokens",
-          stdin="other\n")
+    admin("user", "set-password", name, "--password-stdin", "--revoke-tokens", stdin="other\n")
     out = admin("token", "verify", stdin=token, check=False)
     assert out.returncode == 1 and "revoked" in out.stderr, out.stderr
 
@@ -243,8 +303,9 @@ def test_an_applications_tokens_end_with_revoke_client_or_its_removal(post, make
         return "valid" if out.returncode == 0 else out.stderr.strip().split(": ")[-1]
 
     old, other_client = token(), issue(post, name, password)
-    assert admin("token", "revoke", "--client", client, check=False).returncode == 1, \
+    assert admin("token", "revoke", "--client", client, check=False).returncode == 1, (
         "no terminal: --yes"
+    )
     assert verdict(old) == "valid"
     assert "revoked" in admin("token", "revoke", "--client", client, "--yes").stdout
     assert (verdict(old), verdict(other_client)) == ("revoked", "valid")

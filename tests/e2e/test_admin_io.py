@@ -62,15 +62,17 @@ def test_a_password_is_asked_twice_on_a_terminal_and_never_echoed(post):
     assert code == 0 and f"user {name}: added" in out, out
     assert "tty secret 1" not in out, "no echo"
     assert post(FORM, auth=basic(name, "tty secret 1")).status == 302
-    code, out = on_a_terminal(["user", "set-password", name, "--keep-tokens"],
-                              ["new one", "not the same"])
+    code, out = on_a_terminal(
+        ["user", "set-password", name, "--keep-tokens"], ["new one", "not the same"]
+    )
     assert code == 1 and "differ" in out, out
     code, out = on_a_terminal(["user", "set-password", name, "--keep-tokens"], ["", ""])
     assert code == 1 and "empty" in out, out
 
 
 def test_a_reset_on_a_terminal_counts_the_live_tokens_and_revokes_unless_told_not_to(
-        post, make_user):
+    post, make_user
+):
     name, password = make_user()
 
     def token():
@@ -90,14 +92,30 @@ def test_a_reset_on_a_terminal_counts_the_live_tokens_and_revokes_unless_told_no
 def test_every_list_and_show_command_speaks_json(post, make_user):
     name, password = make_user()
     client = uid("json_")
-    admin("app", "add", client, "--redirect-uri", "https://json.example/cb",
-          "--scope-ceiling", "repo:read")
+    admin(
+        "app",
+        "add",
+        client,
+        "--redirect-uri",
+        "https://json.example/cb",
+        "--scope-ceiling",
+        "repo:read",
+    )
     apps = json.loads(admin("app", "list", "--output", "json").stdout)
     mine = [a for a in apps if a["client_id"] == client]
-    assert mine == [{"client_id": client, "name": mine[0]["name"],
-                     "redirect_uris": ["https://json.example/cb"], "scope_ceiling": ["repo:read"],
-                     "confidential": False, "introspect_any": False,
-                     "allowed_users": [], "allowed_groups": [], "require_dpop": False}]
+    assert mine == [
+        {
+            "client_id": client,
+            "name": mine[0]["name"],
+            "redirect_uris": ["https://json.example/cb"],
+            "scope_ceiling": ["repo:read"],
+            "confidential": False,
+            "introspect_any": False,
+            "allowed_users": [],
+            "allowed_groups": [],
+            "require_dpop": False,
+        }
+    ]
     assert "some_client_id" in json.loads(admin("--output", "json", "whitelist", "list").stdout)
 
     reply = post(FORM, auth=basic(name, password))
@@ -125,13 +143,21 @@ def test_a_deployed_stack_is_named_instead_of_a_variable_each():
     outputs = {r["output"]: {"Value": r["value"]} for r in resources() if not r["optional"]}
     parameter = f"/{stack}/client-whitelist"
     outputs["WhitelistParameterName"] = {"Value": parameter}
-    template = {"Resources": {"Whitelist": {"Type": "AWS::SSM::Parameter", "Properties": {
-        "Name": parameter, "Type": "StringList", "Value": "only_in_stack"}}},
-        "Outputs": outputs}
+    template = {
+        "Resources": {
+            "Whitelist": {
+                "Type": "AWS::SSM::Parameter",
+                "Properties": {"Name": parameter, "Type": "StringList", "Value": "only_in_stack"},
+            }
+        },
+        "Outputs": outputs,
+    }
     cf.create_stack(StackName=stack, TemplateBody=json.dumps(template))
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIRECT_OAUTH_")}
-    run = lambda *args: subprocess.run([BINARY, *args], env=env, capture_output=True,  # noqa: E731
-                                       text=True)
+
+    def run(*args):
+        return subprocess.run([BINARY, *args], env=env, capture_output=True, text=True)
+
     listed = run("--stack", stack, "whitelist", "list")
     assert listed.returncode == 0 and listed.stdout.split() == ["only_in_stack"], listed
     tables = run("--stack", stack, "app", "list")

@@ -38,8 +38,14 @@ def attack_user(dynamodb, tables):
     deadline = time.monotonic() + 30
     for uri in [REGISTERED, "http://127.0.0.1:8123/cb"]:
         while True:
-            reply = http_request(require("E2E_ENDPOINT"), body=form(uri), headers={
-                "Authorization": auth, "Content-Type": "application/x-www-form-urlencoded"})
+            reply = http_request(
+                require("E2E_ENDPOINT"),
+                body=form(uri),
+                headers={
+                    "Authorization": auth,
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+            )
             # The test stack caches the whitelist for 1 s: 403 until it has expired.
             if reply.status != 403 or time.monotonic() > deadline:
                 break
@@ -47,6 +53,8 @@ def attack_user(dynamodb, tables):
         assert reply.status == 302, ("setup: the registered URI must work", uri, reply.body)
         assert reply.header("location").startswith(uri + "#access_token="), reply.headers
     return auth
+
+
 def form(redirect_uri=None, scope="repo:read", extra=""):
     parts = [f"client_id={CLIENT}", f"scope={quote(scope, safe='')}"]
     if redirect_uri is not None:
@@ -55,27 +63,27 @@ def form(redirect_uri=None, scope="repo:read", extra=""):
 
 
 REDIRECT_ATTACKS = [
-    "https://app.example/cb/extra",            # prefix
-    "https://app.example/c",                   # shorter
+    "https://app.example/cb/extra",  # prefix
+    "https://app.example/c",  # shorter
     "https://app.example/cbx",
-    "https://evil.example@app.example/cb",     # userinfo
+    "https://evil.example@app.example/cb",  # userinfo
     "https://app.example@evil.example/cb",
-    "https://app.example/cb/../../evil",       # traversal
-    "https://app.example/cb/%2e%2e/evil",      # encoded traversal
+    "https://app.example/cb/../../evil",  # traversal
+    "https://app.example/cb/%2e%2e/evil",  # encoded traversal
     "https://app.example/cb%2F..%2Fevil",
-    "https://app.example\\@evil.example/cb",   # backslashes
+    "https://app.example\\@evil.example/cb",  # backslashes
     "https:\\\\evil.example/cb",
-    "https://APP.example/cb",                  # case
+    "https://APP.example/cb",  # case
     "HTTPS://app.example/cb",
     "https://app.example/CB",
-    "https://app.example/cb?next=evil",        # extra query
-    "https://app.example/cb#",                 # fragments
+    "https://app.example/cb?next=evil",  # extra query
+    "https://app.example/cb#",  # fragments
     "https://app.example/cb#frag",
-    "//app.example/cb",                        # scheme-relative
+    "//app.example/cb",  # scheme-relative
     "javascript:alert(document.domain)//https://app.example/cb",
     "data:text/html,<script>alert(1)</script>",
-    "http://app.example/cb",                   # http, not loopback
-    "http://127.0.0.1.evil.example/cb",        # loopback look-alikes
+    "http://app.example/cb",  # http, not loopback
+    "http://127.0.0.1.evil.example/cb",  # loopback look-alikes
     "http://127.0.0.1@evil.example/cb",
     "http://127.0.0.1:80@evil.example/cb",
     "http://localhost/cb",
@@ -100,28 +108,40 @@ def test_redirect_tricks_are_400_without_location(post, attack_user, uri):
 def test_no_redirect_uri_with_two_registered_is_400(post, attack_user):
     reply = post(form(None), auth=attack_user)
     assert reply.status == 400 and reply.header("location") is None
-    assert reply.json()["error_description"] == \
-        "redirect_uri is required: the application has several registered"
+    assert (
+        reply.json()["error_description"]
+        == "redirect_uri is required: the application has several registered"
+    )
 
 
-@pytest.mark.parametrize("extra,field", [
-    ("&client_id=other", "client_id"), ("&scope=repo:admin", "scope"),
-    ("&redirect_uri=https%3A%2F%2Fapp.example%2Fcb", "redirect_uri"),
-    ("&state=a&state=b", "state"), ("&response_type=token&response_type=token", "response_type"),
-])
+@pytest.mark.parametrize(
+    "extra,field",
+    [
+        ("&client_id=other", "client_id"),
+        ("&scope=repo:admin", "scope"),
+        ("&redirect_uri=https%3A%2F%2Fapp.example%2Fcb", "redirect_uri"),
+        ("&state=a&state=b", "state"),
+        ("&response_type=token&response_type=token", "response_type"),
+    ],
+)
 def test_repeated_parameters_are_400(post, attack_user, extra, field):
     reply = post(form(REGISTERED, extra=extra), auth=attack_user)
     assert reply.status == 400 and reply.header("location") is None
-    assert reply.json() == {"error": "invalid_request",
-                            "error_description": f"the field {field} is repeated"}
+    assert reply.json() == {
+        "error": "invalid_request",
+        "error_description": f"the field {field} is repeated",
+    }
 
 
-@pytest.mark.parametrize("field,value,description", [
-    ("state", "x&access_token=evil&token_type=Bearer", "unknown scope repo:push"),
-    ("state", "x#access_token=evil", "unknown scope repo:push"),
-    ("scope", "repo:read&access_token=evil", "unknown scope repo:read&access_token=evil"),
-    ("scope", "repo:push#access_token=evil", "unknown scope repo:push#access_token=evil"),
-])
+@pytest.mark.parametrize(
+    "field,value,description",
+    [
+        ("state", "x&access_token=evil&token_type=Bearer", "unknown scope repo:push"),
+        ("state", "x#access_token=evil", "unknown scope repo:push"),
+        ("scope", "repo:read&access_token=evil", "unknown scope repo:read&access_token=evil"),
+        ("scope", "repo:push#access_token=evil", "unknown scope repo:push#access_token=evil"),
+    ],
+)
 def test_state_and_scope_cannot_inject_a_token(post, attack_user, field, value, description):
     body = form(REGISTERED, scope=value if field == "scope" else "repo:push")
     if field == "state":
@@ -138,7 +158,7 @@ def test_state_and_scope_cannot_inject_a_token(post, attack_user, field, value, 
     assert pairs[:2] == [("error", "invalid_scope"), ("error_description", description)], pairs
     # What follows the error is the state, when sent, and the issuer (RFC 9207), last.
     sent = [("state", value)] if field == "state" else []
-    assert pairs[2:] == sent + [("iss", os.environ["DIRECT_OAUTH_ISSUER"])], pairs
+    assert pairs[2:] == [*sent, ("iss", os.environ["DIRECT_OAUTH_ISSUER"])], pairs
 
 
 # Each carries the real user's name and password where it can, so only the malformation
@@ -174,9 +194,25 @@ def invoke_event(event, name):
     with open(path, "w") as f:
         json.dump(event, f)
     out = subprocess.run(
-        ["cargo", "lambda", "invoke", "authorize-app", "--data-file", path, "--invoke-address",
-         "127.0.0.1", "--invoke-port", port, "--output-format", "json"],
-        capture_output=True, text=True, timeout=120, cwd=ROOT)
+        [
+            "cargo",
+            "lambda",
+            "invoke",
+            "authorize-app",
+            "--data-file",
+            path,
+            "--invoke-address",
+            "127.0.0.1",
+            "--invoke-port",
+            port,
+            "--output-format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stderr
     reply = json.loads(out.stdout)
     headers = {k.lower(): v for k, v in (reply.get("headers") or {}).items()}
@@ -211,30 +247,66 @@ def test_two_credentials_are_401(attack_user):
 def test_an_oversized_state_is_400(post, attack_user):
     reply = post(form(REGISTERED) + "&state=" + "s" * 1025, auth=attack_user)
     assert reply.status == 400 and reply.json() == {
-        "error": "invalid_request", "error_description": "state is longer than 1024 bytes"}
+        "error": "invalid_request",
+        "error_description": "state is longer than 1024 bytes",
+    }
 
 
 NOT_A_FORM = "the body must be application/x-www-form-urlencoded"
 
 
-@pytest.mark.parametrize("content_type,body,status,description", [
-    ("application/json", json.dumps({"client_id": CLIENT, "scope": "repo:read"}), 415,
-     NOT_A_FORM),
-    # JSON read as a form: one field named `{"client_id": "..."}`, so no client_id.
-    ("application/x-www-form-urlencoded", json.dumps({"client_id": CLIENT}), 400,
-     "client_id is required"),
-    ("application/x-www-form-urlencoded", form(REGISTERED) + "&pad=" + "a" * 17000, 413,
-     "the body is larger than 16384 bytes"),
-    ("text/plain", form(REGISTERED), 415, NOT_A_FORM),
-    ("multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"client_id\"\r\n\r\nc\r\n--x--", 415, NOT_A_FORM),
-    ("application/x-www-form-urlencoded", "client_id=%zz", 400,
-     "the body has an invalid percent-escape"),
-    ("application/x-www-form-urlencoded", "client_id=%ff%fe", 400,
-     "the body is not valid UTF-8 once decoded"),
-    ("application/x-www-form-urlencoded; charset=iso-8859-1", form(REGISTERED), 415, NOT_A_FORM),
-])
-def test_bodies_that_are_not_small_forms(post, attack_user, content_type, body, status,
-                                         description):
+@pytest.mark.parametrize(
+    "content_type,body,status,description",
+    [
+        (
+            "application/json",
+            json.dumps({"client_id": CLIENT, "scope": "repo:read"}),
+            415,
+            NOT_A_FORM,
+        ),
+        # JSON read as a form: one field named `{"client_id": "..."}`, so no client_id.
+        (
+            "application/x-www-form-urlencoded",
+            json.dumps({"client_id": CLIENT}),
+            400,
+            "client_id is required",
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            form(REGISTERED) + "&pad=" + "a" * 17000,
+            413,
+            "the body is larger than 16384 bytes",
+        ),
+        ("text/plain", form(REGISTERED), 415, NOT_A_FORM),
+        (
+            "multipart/form-data; boundary=x",
+            '--x\r\nContent-Disposition: form-data; name="client_id"\r\n\r\nc\r\n--x--',
+            415,
+            NOT_A_FORM,
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            "client_id=%zz",
+            400,
+            "the body has an invalid percent-escape",
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            "client_id=%ff%fe",
+            400,
+            "the body is not valid UTF-8 once decoded",
+        ),
+        (
+            "application/x-www-form-urlencoded; charset=iso-8859-1",
+            form(REGISTERED),
+            415,
+            NOT_A_FORM,
+        ),
+    ],
+)
+def test_bodies_that_are_not_small_forms(
+    post, attack_user, content_type, body, status, description
+):
     reply = post(body, auth=attack_user, content_type=content_type)
     assert reply.status == status, (reply.status, reply.body)
     assert reply.json() == {"error": "invalid_request", "error_description": description}
@@ -243,8 +315,9 @@ def test_bodies_that_are_not_small_forms(post, attack_user, content_type, body, 
 def test_body_flagged_base64_that_is_not():
     event = door_event("apigw-http-v2")
     event["body"] = "this is not base64 %%%"
-    status, headers, body = invoke_event(event, "bad-base64")
+    status, _headers, body = invoke_event(event, "bad-base64")
     assert status == 400
     assert json.loads(body) == {
         "error": "invalid_request",
-        "error_description": "the body is flagged as base64 but is not valid base64"}
+        "error_description": "the body is flagged as base64 but is not valid base64",
+    }

@@ -30,9 +30,25 @@ def invoke(event, name):
         with open(path, "w") as f:
             json.dump(event, f)
     out = subprocess.run(
-        ["cargo", "lambda", "invoke", "token-authorizer", "--data-file", path,
-         "--invoke-address", "127.0.0.1", "--invoke-port", port, "--output-format", "json"],
-        capture_output=True, text=True, timeout=300, cwd=ROOT)
+        [
+            "cargo",
+            "lambda",
+            "invoke",
+            "token-authorizer",
+            "--data-file",
+            path,
+            "--invoke-address",
+            "127.0.0.1",
+            "--invoke-port",
+            port,
+            "--output-format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
     if out.returncode != 0:
         return None, out.stdout + out.stderr
     return json.loads(out.stdout), ""
@@ -53,17 +69,31 @@ def test_a_valid_token_is_allowed_with_its_context(door):
     answer, err = invoke(event_path(door, "valid"), None)
     assert answer is not None, err
     assert allowed(door, answer), answer
-    assert answer["context"] == {"username": "username", "client_id": "some_client_id",
-                                 "scopes": "repo:read org:admin",
-                                 "token_id": "sampleValidTokenId0001"}
+    assert answer["context"] == {
+        "username": "username",
+        "client_id": "some_client_id",
+        "scopes": "repo:read org:admin",
+        "token_id": "sampleValidTokenId0001",
+    }
     if door != "http-api-v2":
         assert answer["principalId"] == "username"
 
 
 @pytest.mark.parametrize("door", DOORS)
-@pytest.mark.parametrize("scenario", ["wrong-secret", "unknown", "expired", "revoked",
-                                      "malformed", "basic-scheme", "missing-header",
-                                      "dpop-bound-as-bearer", "dpop-stale-proof"])
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        "wrong-secret",
+        "unknown",
+        "expired",
+        "revoked",
+        "malformed",
+        "basic-scheme",
+        "missing-header",
+        "dpop-bound-as-bearer",
+        "dpop-stale-proof",
+    ],
+)
 def test_bad_or_missing_tokens_are_refused(door, scenario):
     """An HTTP API gets a refusal (API Gateway's 403; an HTTP API cannot send a challenge).
     A REST API gets `Unauthorized`, its 401, whatever is wrong with the token: with the
@@ -92,9 +122,12 @@ def v2_authorizer_event(token):
 
 def test_revocation_end_to_end(post, endpoint, reset_failures):
     from conftest import http_request
+
     reset_failures("username")
-    reply = post("client_id=some_client_id&redirect_uri=" + QUAY_REDIRECT + "&scope=repo:read",
-                 auth=QUAY_AUTH)
+    reply = post(
+        "client_id=some_client_id&redirect_uri=" + QUAY_REDIRECT + "&scope=repo:read",
+        auth=QUAY_AUTH,
+    )
     assert reply.status == 302, reply.body
     token = dict(reply.fragment())["access_token"]
 
@@ -103,8 +136,9 @@ def test_revocation_end_to_end(post, endpoint, reset_failures):
 
     revoke_url = endpoint.replace("/oauth/authorizeapp", "/oauth/revoke")
     form = {"Content-Type": "application/x-www-form-urlencoded"}
-    revoked = http_request(revoke_url, body="token=" + token + "&token_type_hint=access_token",
-                           headers=form)
+    revoked = http_request(
+        revoke_url, body="token=" + token + "&token_type_hint=access_token", headers=form
+    )
     assert revoked.status == 200, revoked.body
     assert revoked.body == ""
     assert revoked.header("cache-control") == "no-store"
@@ -125,12 +159,19 @@ def test_revocation_end_to_end(post, endpoint, reset_failures):
 
 def test_knowing_the_id_is_not_enough_to_revoke(post, endpoint, reset_failures):
     from conftest import http_request
+
     reset_failures("username")
     reply = post("client_id=some_client_id&scope=repo:read", auth=QUAY_AUTH)
     token = dict(reply.fragment())["access_token"]
     forged = token[:22] + "A" * 43
     revoke_url = endpoint.replace("/oauth/authorizeapp", "/oauth/revoke")
-    assert http_request(revoke_url, body="token=" + forged,
-                        headers={"Content-Type": "application/x-www-form-urlencoded"}).status == 200
+    assert (
+        http_request(
+            revoke_url,
+            body="token=" + forged,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        ).status
+        == 200
+    )
     answer, err = invoke(v2_authorizer_event(token), "revocation-forged")
     assert answer and answer["isAuthorized"] is True, (answer, err)

@@ -32,8 +32,15 @@ def base():
 def register(confidential=True):
     """A new application on the whitelist; its client secret when confidential."""
     client_id = "code_" + uuid.uuid4().hex[:10]
-    args = ["app", "add", client_id, "--redirect-uri", REDIRECT, "--scope-ceiling",
-            "repo:read repo:write"]
+    args = [
+        "app",
+        "add",
+        client_id,
+        "--redirect-uri",
+        REDIRECT,
+        "--scope-ceiling",
+        "repo:read repo:write",
+    ]
     out = admin(*args, *(["--confidential"] if confidential else [])).stdout
     admin("whitelist", "add", client_id)
     secret = None
@@ -84,18 +91,21 @@ def test_authlib_drives_the_code_flow_then_introspects_and_revokes(base, whiteli
     client_id, secret = register()
     name, password = make_user()
     time.sleep(1.1)  # the whitelist
-    meta = json.loads(http_request(base + "/.well-known/oauth-authorization-server",
-                                   method="GET").body)
+    meta = json.loads(
+        http_request(base + "/.well-known/oauth-authorization-server", method="GET").body
+    )
     assert meta["code_challenge_methods_supported"] == ["S256"]
     assert meta["token_endpoint"].endswith("/oauth/access_token")
-    session = OAuth2Session(client_id, secret, scope="repo:read", redirect_uri=REDIRECT,
-                            code_challenge_method="S256")
+    session = OAuth2Session(
+        client_id, secret, scope="repo:read", redirect_uri=REDIRECT, code_challenge_method="S256"
+    )
     verifier = generate_token(64)
     location, state = approve(base, session, name, password, verifier)
     assert location.startswith(REDIRECT + "?code="), location
     # Authlib checks the state and sends the code, the verifier and client_secret_basic.
-    token = session.fetch_token(base + "/oauth/access_token", authorization_response=location,
-                                code_verifier=verifier)
+    token = session.fetch_token(
+        base + "/oauth/access_token", authorization_response=location, code_verifier=verifier
+    )
     assert token["token_type"] == "Bearer" and token["scope"] == "repo:read"
     access = token["access_token"]
 
@@ -104,7 +114,8 @@ def test_authlib_drives_the_code_flow_then_introspects_and_revokes(base, whiteli
     assert seen["client_id"] == client_id and seen["scope"] == "repo:read"
     assert session.revoke_token(base + "/oauth/revoke", token=access).status_code == 200
     assert session.introspect_token(base + "/oauth/introspect", token=access).json() == {
-        "active": False}
+        "active": False
+    }
     assert state in location
 
 
@@ -113,8 +124,10 @@ def discover(issuer):
     RFC 8414 §3.1 location (well-known path inserted before the issuer's path); where the
     front door cannot route that (cargo lambda watch, a REST stage on its execute-api
     domain), at the issuer's path plus the well-known path, as docs/contract.md says."""
-    for url in (rfc8414.get_well_known_url(issuer, external=True),
-                issuer.rstrip("/") + "/.well-known/oauth-authorization-server"):
+    for url in (
+        rfc8414.get_well_known_url(issuer, external=True),
+        issuer.rstrip("/") + "/.well-known/oauth-authorization-server",
+    ):
         reply = http_request(url, method="GET")
         if reply.status == 200:
             meta = rfc8414.AuthorizationServerMetadata(json.loads(reply.body))
@@ -124,7 +137,8 @@ def discover(issuer):
 
 
 def test_a_client_given_only_the_issuer_discovers_the_stack_and_runs_the_code_flow(
-        whitelist_settles):
+    whitelist_settles,
+):
     """Everything from the metadata: the endpoints, S256, and the issuer, which must be the
     one given byte for byte, and which every authorization response names (`iss`, RFC
     9207): a client checks it against the server it asked, so a mix-up is caught."""
@@ -135,28 +149,37 @@ def test_a_client_given_only_the_issuer_discovers_the_stack_and_runs_the_code_fl
     client_id, secret = register()
     name, password = make_user()
     time.sleep(1.1)  # the whitelist
-    session = OAuth2Session(client_id, secret, scope="repo:read", redirect_uri=REDIRECT,
-                            code_challenge_method="S256")
+    session = OAuth2Session(
+        client_id, secret, scope="repo:read", redirect_uri=REDIRECT, code_challenge_method="S256"
+    )
     verifier = generate_token(64)
     location, _ = approve(meta["authorization_endpoint"], session, name, password, verifier)
     answer = dict(parse_qsl(urlsplit(location).query))
     assert answer["iss"] == issuer, location
-    token = session.fetch_token(meta["token_endpoint"], authorization_response=location,
-                                code_verifier=verifier)
-    seen = session.introspect_token(meta["introspection_endpoint"],
-                                    token=token["access_token"]).json()
+    token = session.fetch_token(
+        meta["token_endpoint"], authorization_response=location, code_verifier=verifier
+    )
+    seen = session.introspect_token(
+        meta["introspection_endpoint"], token=token["access_token"]
+    ).json()
     assert seen["active"] is True and seen["username"] == name
-    refused = post_to(meta["authorization_endpoint"],
-                      f"client_id={client_id}&redirect_uri={REDIRECT}&scope=no:such",
-                      basic(name, password))
+    refused = post_to(
+        meta["authorization_endpoint"],
+        f"client_id={client_id}&redirect_uri={REDIRECT}&scope=no:such",
+        basic(name, password),
+    )
     error = dict(parse_qsl(urlsplit(refused.header("location")).fragment))
     assert (error["error"], error["iss"]) == ("invalid_scope", issuer), error
 
 
 def code_for(base, client_id, name, password, verifier, redirect=True, method="S256"):
-    session = OAuth2Session(client_id, None, scope="repo:read",
-                            redirect_uri=REDIRECT if redirect else None,
-                            code_challenge_method=method)
+    session = OAuth2Session(
+        client_id,
+        None,
+        scope="repo:read",
+        redirect_uri=REDIRECT if redirect else None,
+        code_challenge_method=method,
+    )
     location, _ = approve(base, session, name, password, verifier)
     return dict(parse_qsl(urlsplit(location).query))
 
@@ -169,8 +192,9 @@ def exchange(base, client_id, code, verifier, secret=None, redirect=REDIRECT):
 
 
 def introspect(base, client_id, secret, token):
-    return json.loads(post(base, "/oauth/introspect", f"token={token}",
-                           basic(client_id, secret)).body)
+    return json.loads(
+        post(base, "/oauth/introspect", f"token={token}", basic(client_id, secret)).body
+    )
 
 
 def test_attacks_on_the_code_flow(base, whitelist_settles):
@@ -195,29 +219,38 @@ def test_attacks_on_the_code_flow(base, whitelist_settles):
     code = code_for(base, client_id, name, password, v)["code"]
     other_v = generate_token(64)
     code_for(base, client_id, name, password, other_v)
-    for reply in [exchange(base, client_id, code, generate_token(64), secret),
-                  exchange(base, client_id, code, other_v, secret),
-                  exchange(base, other_id, code, v, other_secret)]:
+    for reply in [
+        exchange(base, client_id, code, generate_token(64), secret),
+        exchange(base, client_id, code, other_v, secret),
+        exchange(base, other_id, code, v, other_secret),
+    ]:
         assert (reply.status, reply.json()["error"]) == (400, "invalid_grant"), reply.body
     changed = exchange(base, client_id, code, v, secret, redirect="https://client.example/other")
     assert changed.json()["error"] == "invalid_grant"
 
     # A public client: PKCE alone is its proof; no verifier, no token.
     code = code_for(base, public_id, name, password, v)["code"]
-    no_verifier = post(base, "/oauth/access_token",
-                       f"grant_type=authorization_code&code={code}&client_id={public_id}"
-                       f"&redirect_uri={REDIRECT}")
+    no_verifier = post(
+        base,
+        "/oauth/access_token",
+        f"grant_type=authorization_code&code={code}&client_id={public_id}&redirect_uri={REDIRECT}",
+    )
     assert no_verifier.json()["error"] == "invalid_request"
     assert exchange(base, public_id, code, v).status == 200
 
     # `plain` and no PKCE at all: the redirect error invalid_request, in the query.
     for method in ["plain", None]:
-        session = OAuth2Session(public_id, None, scope="repo:read", redirect_uri=REDIRECT,
-                                code_challenge_method=method)
-        url, _ = session.create_authorization_url(base + "/oauth/authorizeapp",
-                                                  code_verifier=v if method else None)
-        reply = http_request(base + "/oauth/authorizeapp", body=urlsplit(url).query,
-                             headers={"Authorization": basic(name, password)})
+        session = OAuth2Session(
+            public_id, None, scope="repo:read", redirect_uri=REDIRECT, code_challenge_method=method
+        )
+        url, _ = session.create_authorization_url(
+            base + "/oauth/authorizeapp", code_verifier=v if method else None
+        )
+        reply = http_request(
+            base + "/oauth/authorizeapp",
+            body=urlsplit(url).query,
+            headers={"Authorization": basic(name, password)},
+        )
         query = dict(parse_qsl(urlsplit(reply.header("location")).query))
         assert query["error"] == "invalid_request", (method, query)
 
@@ -239,7 +272,9 @@ def test_a_rotated_secret_replaces_the_old_one_at_once(base, whitelist_settles):
     client_id, old = register()
     name, password = make_user()
     out = admin("app", "rotate-secret", client_id).stdout
-    new = next(l for l in out.splitlines() if l.startswith("client secret")).rsplit(" ", 1)[1]
+    new = next(line for line in out.splitlines() if line.startswith("client secret")).rsplit(
+        " ", 1
+    )[1]
     time.sleep(1.1)
     v = generate_token(64)
     code = code_for(base, client_id, name, password, v)["code"]
@@ -249,7 +284,8 @@ def test_a_rotated_secret_replaces_the_old_one_at_once(base, whitelist_settles):
 
 
 def test_another_applications_token_is_inactive_unless_the_caller_may_introspect_any(
-        base, whitelist_settles):
+    base, whitelist_settles
+):
     """RFC 7662 §4: application B learns nothing of A's token; registered as a resource
     server (`--introspect-any`, at add or by update) it does; A always sees its own."""
     a_id, a_secret = register()
@@ -273,8 +309,10 @@ def test_another_applications_token_is_inactive_unless_the_caller_may_introspect
     assert introspect(base, b_id, b_secret, token) == {"active": False}
 
     rs_id = "rs_" + uuid.uuid4().hex[:10]
-    out = admin("app", "add", rs_id, "--redirect-uri", REDIRECT, "--confidential",
-                "--introspect-any").stdout
-    rs_secret = next(l for l in out.splitlines() if l.startswith("client secret")).rsplit(
-        " ", 1)[1]
+    out = admin(
+        "app", "add", rs_id, "--redirect-uri", REDIRECT, "--confidential", "--introspect-any"
+    ).stdout
+    rs_secret = next(line for line in out.splitlines() if line.startswith("client secret")).rsplit(
+        " ", 1
+    )[1]
     assert introspect(base, rs_id, rs_secret, token)["active"] is True

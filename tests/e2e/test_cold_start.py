@@ -50,10 +50,11 @@ def test_ssm_unreachable_at_cold_start_is_503(runtime, dynamodb, tables, reset_f
 
 def test_the_same_binary_issues_when_ssm_is_there(runtime, reset_failures):
     reset_failures("username")
-    proc = runtime.start_function(BINARY, dict(os.environ), stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+    proc = runtime.start_function(
+        BINARY, dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
-        kind, reply, _ = runtime.invoke(event("apigw-http-v2", "success"))
+        _kind, reply, _ = runtime.invoke(event("apigw-http-v2", "success"))
     finally:
         proc.kill()
         proc.wait()

@@ -1,5 +1,5 @@
-"""Many instances of the real function at once (tools/fleet.py), against moto with atomic
-item operations (tools/moto_server.py): what Lambda does under load. Each test states
+"""Many instances of the real function at once (tests/support/fleet.py), against moto with atomic
+item operations (tests/support/moto_server.py): what Lambda does under load. Each test states
 the read-decide-write it covers and the figure it prints for the notes."""
 
 import os
@@ -58,8 +58,14 @@ def own_tables(env):
 
 def run(e, *args, stdin=None):
     """The admin CLI on the test's own tables."""
-    return subprocess.run([os.path.join(ROOT, "target", "debug", "direct-oauth-admin"), *args],
-                          env=e, input=stdin, capture_output=True, text=True, check=True)
+    return subprocess.run(
+        [os.path.join(ROOT, "target", "debug", "direct-oauth-admin"), *args],
+        env=e,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
 
 
 def fresh_user(password="correct horse"):
@@ -74,7 +80,7 @@ def windows_within(span):
     verified, elapsed = 1, 0.5
     while elapsed <= span:
         verified += 1
-        elapsed += 0.5 * (2 ** verified - 1)
+        elapsed += 0.5 * (2**verified - 1)
     return verified
 
 
@@ -93,8 +99,10 @@ def test_simultaneous_guesses_for_one_name_are_verified_once(env, c):
     seen = statuses(answers)
     times = [a[3] for a in answers if a[3] is not None]
     span = max(times) - min(times)
-    print(f"\nburst C={c}: verified (401) {seen[401]}, 429 {seen[429]}, other {dict(seen)}, "
-          f"answers over {span:.2f} s")
+    print(
+        f"\nburst C={c}: verified (401) {seen[401]}, 429 {seen[429]}, other {dict(seen)}, "
+        f"answers over {span:.2f} s"
+    )
     # One verification per window: the first failure opens 0.5 s, the second 1.5 s more,
     # ... On a loaded machine a burst can straggle past a window; no more verifications
     # than the windows that fit in the burst's span (before the fix: all C). A guess that
@@ -110,8 +118,11 @@ def test_simultaneous_guesses_for_one_name_are_verified_once(env, c):
 def user_tokens(dynamodb, tables, name):
     """Every token the server wrote for `name`, as stored (read after the race)."""
     pages = dynamodb.get_paginator("scan").paginate(
-        TableName=tables["tokens"], ConsistentRead=True,
-        FilterExpression="username = :u", ExpressionAttributeValues={":u": {"S": name}})
+        TableName=tables["tokens"],
+        ConsistentRead=True,
+        FilterExpression="username = :u",
+        ExpressionAttributeValues={":u": {"S": name}},
+    )
     return [item for page in pages for item in page["Items"]]
 
 
@@ -119,8 +130,11 @@ def valid_now(token, user):
     """Whether a check accepts the stored token now: the check reads the token and then
     its user, whose state decides (enabled, and tokens from `tokens_from` on)."""
     generation = int(token.get("user_generation", {"N": "0"})["N"])
-    return ("revoked_at" not in token and user["enabled"]["BOOL"]
-            and generation >= int(user.get("tokens_from", {"N": "0"})["N"]))
+    return (
+        "revoked_at" not in token
+        and user["enabled"]["BOOL"]
+        and generation >= int(user.get("tokens_from", {"N": "0"})["N"])
+    )
 
 
 def race(env, dynamodb, tables, command, rounds, instances):
@@ -139,7 +153,7 @@ def race(env, dynamodb, tables, command, rounds, instances):
             # has a token that the command must end.
             assert statuses(fleet.fire([login])) == {302: 1}
 
-            def run_command():
+            def run_command(round_=round_, name=name):
                 # A different moment in each round, so some logins straddle the command.
                 time.sleep(0.005 * round_)
                 run(env, *command(name))
@@ -149,8 +163,9 @@ def race(env, dynamodb, tables, command, rounds, instances):
             for _ in range(8):
                 fleet.fire([login] * instances)
             t.join()
-        user = dynamodb.get_item(TableName=tables["users"], Key={"username": {"S": name}},
-                                 ConsistentRead=True)["Item"]
+        user = dynamodb.get_item(
+            TableName=tables["users"], Key={"username": {"S": name}}, ConsistentRead=True
+        )["Item"]
         raised = int(user["generation"]["N"])
         for item in user_tokens(dynamodb, tables, name):
             if int(item.get("user_generation", {"N": "0"})["N"]) >= raised:
@@ -164,10 +179,13 @@ def race(env, dynamodb, tables, command, rounds, instances):
 def test_no_token_outlives_user_disable(env, dynamodb, own_tables):
     """A disabled user has no valid token once `user disable` returns: a check reads the
     user, and no login writes a token under the disable's own generation."""
-    older, valid, newer = race(env, dynamodb, own_tables, lambda n: ("user", "disable", n, "--yes"),
-                               rounds=12, instances=3)
-    print(f"\ndisable race: 12 rounds, tokens written before the disable {older}, still "
-          f"valid after it {valid}; written after it {newer}")
+    older, valid, newer = race(
+        env, dynamodb, own_tables, lambda n: ("user", "disable", n, "--yes"), rounds=12, instances=3
+    )
+    print(
+        f"\ndisable race: 12 rounds, tokens written before the disable {older}, still "
+        f"valid after it {valid}; written after it {newer}"
+    )
     assert older >= 12 and valid == 0 and newer == 0
 
 
@@ -175,17 +193,25 @@ def test_no_token_outlives_revoke_all(env, dynamodb, own_tables):
     """Every token written under the generation before `token revoke --user` is revoked
     once it returns. A login that read the user after the raise is a new login: its token
     carries the new generation and is good."""
-    older, valid, newer = race(env, dynamodb, own_tables,
-                               lambda n: ("token", "revoke", "--user", n, "--yes"),
-                               rounds=12, instances=3)
-    print(f"\nrevoke --user race: 12 rounds, tokens written before the revocation {older}, "
-          f"still valid after it {valid}; written by logins that read the user after it "
-          f"{newer}")
+    older, valid, newer = race(
+        env,
+        dynamodb,
+        own_tables,
+        lambda n: ("token", "revoke", "--user", n, "--yes"),
+        rounds=12,
+        instances=3,
+    )
+    print(
+        f"\nrevoke --user race: 12 rounds, tokens written before the revocation {older}, "
+        f"still valid after it {valid}; written by logins that read the user after it "
+        f"{newer}"
+    )
     assert older >= 12 and valid == 0
 
 
 def test_a_login_sent_before_a_revocation_that_reads_the_user_after_it_keeps_its_token(
-        env, dynamodb, own_tables):
+    env, dynamodb, own_tables
+):
     """What made the old wall-clock verdict go red: a login sent before `token revoke
     --user` whose instance reads the user only after the revocation (here: its process is
     stopped until then; on a loaded machine, the scheduler does it). It is a new login: its
@@ -197,15 +223,19 @@ def test_a_login_sent_before_a_revocation_that_reads_the_user_after_it_keeps_its
         instance = fleet.instances[0].proc
         instance.send_signal(signal.SIGSTOP)
         answer = {}
-        login = threading.Thread(target=lambda: answer.update(
-            seen=fleet.fire([v2_event(FORM, basic(name, password))])[0]))
+        login = threading.Thread(
+            target=lambda: answer.update(
+                seen=fleet.fire([v2_event(FORM, basic(name, password))])[0]
+            )
+        )
         login.start()  # sent: the event waits at the instance's Runtime API
         run(env, "token", "revoke", "--user", name, "--yes")
         instance.send_signal(signal.SIGCONT)
         login.join()
     assert answer["seen"][0] == 302, answer
-    user = dynamodb.get_item(TableName=own_tables["users"], Key={"username": {"S": name}},
-                             ConsistentRead=True)["Item"]
+    user = dynamodb.get_item(
+        TableName=own_tables["users"], Key={"username": {"S": name}}, ConsistentRead=True
+    )["Item"]
     (token,) = user_tokens(dynamodb, own_tables, name)
     assert token["user_generation"] == user["generation"], (token, user)
     assert "revoked_at" not in token
@@ -222,9 +252,17 @@ def test_a_password_reset_wins_over_a_rehash_in_flight(env, dynamodb, own_tables
         run(env, "user", "import-quay", "--max-bcrypt-cost", "13", stdin=f"{name},{slow}\n")
         with Fleet(1, env) as fleet:
             fleet.warm(WARM_UP)
-            t = threading.Thread(target=lambda: run(env, "user", "set-password", name,
-                                                    "--password-stdin", "--keep-tokens",
-                                                    stdin="new password\n"))
+            t = threading.Thread(
+                target=lambda name=name: run(
+                    env,
+                    "user",
+                    "set-password",
+                    name,
+                    "--password-stdin",
+                    "--keep-tokens",
+                    stdin="new password\n",
+                )
+            )
             login = v2_event(FORM, basic(name, "old password"))
             t.start()  # the CLI takes longer to start than the login to read the user
             fleet.fire([login])
@@ -273,7 +311,8 @@ def at(path, event):
 
 
 def test_simultaneous_exchanges_of_one_code_yield_one_token_at_most_and_revoke_it(
-        env, dynamodb, own_tables):
+    env, dynamodb, own_tables
+):
     """The exchange reads the code, checks it, and marks it used: N instances presenting
     one code at once get one token between them at most (the redemption is one conditional
     write), and the rest invalid_grant. Each of the rest is a replay (RFC 6749 §4.1.2), so
@@ -284,10 +323,12 @@ def test_simultaneous_exchanges_of_one_code_yield_one_token_at_most_and_revoke_i
     import base64
     import hashlib
     from urllib.parse import parse_qs, urlsplit
+
     name, password = fresh_user()
     verifier = "v" * 50
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(
-        b"=").decode()
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
     ask = FORM + f"&response_type=code&code_challenge={challenge}&code_challenge_method=S256"
     n = 12
     with Fleet(n, env) as fleet:
@@ -295,8 +336,10 @@ def test_simultaneous_exchanges_of_one_code_yield_one_token_at_most_and_revoke_i
         status, headers, _, _ = fleet.fire([v2_event(ask, basic(name, password))])[0]
         assert status == 302, headers
         code = parse_qs(urlsplit(headers["location"]).query)["code"][0]
-        swap = (f"grant_type=authorization_code&client_id=some_client_id&code={code}"
-                f"&code_verifier={verifier}&redirect_uri={QUAY_REDIRECT}")
+        swap = (
+            f"grant_type=authorization_code&client_id=some_client_id&code={code}"
+            f"&code_verifier={verifier}&redirect_uri={QUAY_REDIRECT}"
+        )
         answers = fleet.fire([at("/oauth/access_token", v2_event(swap, None))] * n)
     seen = statuses(answers)
     tokens = dynamodb.scan(TableName=own_tables["tokens"])["Items"]
@@ -311,15 +354,20 @@ def verdicts(e, tokens):
     the authorizer makes): "valid" or the reason."""
     said = []
     for token in tokens:
-        out = subprocess.run([os.path.join(ROOT, "target", "debug", "direct-oauth-admin"),
-                              "token", "verify"], env=e, input=token, capture_output=True,
-                             text=True)
+        out = subprocess.run(
+            [os.path.join(ROOT, "target", "debug", "direct-oauth-admin"), "token", "verify"],
+            env=e,
+            input=token,
+            capture_output=True,
+            text=True,
+        )
         said.append("valid" if out.returncode == 0 else out.stderr.strip().split(": ")[-1])
     return said
 
 
-def test_enable_and_disable_at_once_leave_no_valid_token_for_a_disabled_user(env, dynamodb,
-                                                                            own_tables):
+def test_enable_and_disable_at_once_leave_no_valid_token_for_a_disabled_user(
+    env, dynamodb, own_tables
+):
     """`user enable` and `user disable` started at the same moment, on a user with tokens:
     whichever the user ends as, the checks agree with it. (Before, each command marked or
     unmarked the tokens one by one after flipping the user, and their loops interleaved:
@@ -330,10 +378,10 @@ def test_enable_and_disable_at_once_leave_no_valid_token_for_a_disabled_user(env
         name, password = fresh_user()
         with Fleet(1, env) as fleet:
             fleet.warm(WARM_UP)
-            answers = [fleet.fire([v2_event(FORM, basic(name, password))])[0]
-                       for _ in range(tokens_each)]
-        tokens = [a[1]["location"].split("access_token=", 1)[1].split("&", 1)[0]
-                  for a in answers]
+            answers = [
+                fleet.fire([v2_event(FORM, basic(name, password))])[0] for _ in range(tokens_each)
+            ]
+        tokens = [a[1]["location"].split("access_token=", 1)[1].split("&", 1)[0] for a in answers]
         run(env, "user", "disable", name, "--yes")
         commands = [("user", "enable", name), ("user", "disable", name, "--yes")]
         random.Random(round_).shuffle(commands)
@@ -342,12 +390,15 @@ def test_enable_and_disable_at_once_leave_no_valid_token_for_a_disabled_user(env
             t.start()
         for t in threads:
             t.join()
-        user = dynamodb.get_item(TableName=own_tables["users"], Key={"username": {"S": name}},
-                                 ConsistentRead=True)["Item"]
+        user = dynamodb.get_item(
+            TableName=own_tables["users"], Key={"username": {"S": name}}, ConsistentRead=True
+        )["Item"]
         state = "enabled" if user["enabled"]["BOOL"] else "disabled"
         said = verdicts(env, tokens)
         ended[(state, tuple(sorted(set(said))))] += 1
-    print(f"\nenable + disable at once: {rounds} rounds x {tokens_each} tokens; (user ends, "
-          f"checks say): {dict(ended)}")
+    print(
+        f"\nenable + disable at once: {rounds} rounds x {tokens_each} tokens; (user ends, "
+        f"checks say): {dict(ended)}"
+    )
     for (state, said), _ in ended.items():
         assert said == (("valid",) if state == "enabled" else ("user_disabled",)), ended

@@ -13,8 +13,19 @@ from urllib.parse import parse_qsl, quote
 
 import pytest
 
-from conftest import (QUAY_REDIRECT, Function, admin, back_off_until, basic, failed_logins,
-                      require, token_from, tokens_of, v2_event, wait_out_back_off)
+from conftest import (
+    QUAY_REDIRECT,
+    Function,
+    admin,
+    back_off_until,
+    basic,
+    failed_logins,
+    require,
+    token_from,
+    tokens_of,
+    v2_event,
+    wait_out_back_off,
+)
 
 LONG_CACHE = dict(DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=3600)
 # Seconds of a back-off window the test keeps for two requests that must land in it.
@@ -31,8 +42,9 @@ def form(client_id="some_client_id", redirect_uri=QUAY_REDIRECT, scope="repo:rea
 def fragment(headers):
     location = headers.get("location")
     assert location and "#" in location, headers
-    return location.split("#", 1)[0], dict(parse_qsl(location.split("#", 1)[1],
-                                                     keep_blank_values=True))
+    return location.split("#", 1)[0], dict(
+        parse_qsl(location.split("#", 1)[1], keep_blank_values=True)
+    )
 
 
 def assert_redirect_error(reply, error, description, redirect_uri=QUAY_REDIRECT):
@@ -47,8 +59,10 @@ def assert_redirect_error(reply, error, description, redirect_uri=QUAY_REDIRECT)
 
 # ---- Row 8: back-off, shared by every instance through the failed-login table ----
 
+
 def test_back_off_is_429_with_retry_after_and_shared_between_instances(
-        start_function, post, make_user, dynamodb, tables):
+    start_function, post, make_user, dynamodb, tables
+):
     """Failures counted through two instances (a Runtime API process and cargo lambda
     watch) add up in one item; then both refuse the name, even with the right password,
     with 429 and a Retry-After that covers what is left of the window."""
@@ -88,7 +102,7 @@ def test_back_off_is_429_with_retry_after_and_shared_between_instances(
         assert status == 429, (body, f"sent with {left:.2f} s of the window left")
         assert json.loads(body)["error"] == "temporarily_unavailable"
         retry_after = int(headers["retry-after"])
-        assert 1 <= retry_after <= math.ceil(0.5 * (2 ** failures - 1)), headers
+        assert 1 <= retry_after <= math.ceil(0.5 * (2**failures - 1)), headers
         assert "location" not in headers and "www-authenticate" not in headers
     assert tokens_of(dynamodb, tables, name) == []
     # Refusals in the window neither verify nor count.
@@ -97,40 +111,49 @@ def test_back_off_is_429_with_retry_after_and_shared_between_instances(
 
 # ---- Row 10: response_type ----
 
-def test_unsupported_response_type_redirects_with_the_error(start_function, make_user,
-                                                            dynamodb, tables):
+
+def test_unsupported_response_type_redirects_with_the_error(
+    start_function, make_user, dynamodb, tables
+):
     name, password = make_user()
     f = start_function(**LONG_CACHE)
     frag = assert_redirect_error(
-        f.invoke(v2_event(form(extra="&response_type=id_token&state=st-1"),
-                          basic(name, password))),
-        "unsupported_response_type", "response_type must be token or code")
+        f.invoke(v2_event(form(extra="&response_type=id_token&state=st-1"), basic(name, password))),
+        "unsupported_response_type",
+        "response_type must be token or code",
+    )
     assert frag["state"] == "st-1"
     assert tokens_of(dynamodb, tables, name) == []
     # Judged after the password (row 9 before row 10): a wrong one is still 401.
     assert f.invoke(v2_event(form(extra="&response_type=code"), basic(name, "wrong")))[0] == 401
     wait_out_back_off(dynamodb, tables, name)
     # The default and an explicit `token` issue.
-    status, headers, _ = f.invoke(v2_event(form(extra="&response_type=token"),
-                                           basic(name, password)))
+    status, headers, _ = f.invoke(
+        v2_event(form(extra="&response_type=token"), basic(name, password))
+    )
     assert status == 302 and token_from(headers["location"])
     assert len(tokens_of(dynamodb, tables, name)) == 1
 
 
 # ---- Row 11: scopes ----
 
-def test_super_user_is_access_denied_for_a_non_superuser(start_function, make_user, dynamodb,
-                                                         tables):
+
+def test_super_user_is_access_denied_for_a_non_superuser(
+    start_function, make_user, dynamodb, tables
+):
     name, password = make_user()
     boss, boss_password = make_user(superuser=True)
     f = start_function(**LONG_CACHE)
     assert_redirect_error(
         f.invoke(v2_event(form(scope="repo:read super:user"), basic(name, password))),
-        "access_denied", "super:user is only granted to superusers")
+        "access_denied",
+        "super:user is only granted to superusers",
+    )
     assert tokens_of(dynamodb, tables, name) == []
     # The same request from a superuser is granted exactly that.
-    status, headers, _ = f.invoke(v2_event(form(scope="repo:read super:user"),
-                                           basic(boss, boss_password)))
+    status, headers, _ = f.invoke(
+        v2_event(form(scope="repo:read super:user"), basic(boss, boss_password))
+    )
     assert status == 302, headers
     token = token_from(headers["location"])
     [record] = tokens_of(dynamodb, tables, boss)
@@ -151,8 +174,15 @@ def ceilings():
     apps = {}
     for key, ceiling in [("plain", CEILING), ("super", CEILING_WITH_SUPER)]:
         client_id = f"ceiling_{key}_{suffix}"
-        admin("app", "add", client_id, "--redirect-uri", f"https://{key}.example/cb",
-              "--scope-ceiling", ceiling)
+        admin(
+            "app",
+            "add",
+            client_id,
+            "--redirect-uri",
+            f"https://{key}.example/cb",
+            "--scope-ceiling",
+            ceiling,
+        )
         admin("whitelist", "add", client_id)
         listed = admin("app", "list").stdout
         assert client_id in listed and ceiling.split()[0] in listed, listed
@@ -171,24 +201,40 @@ def ceilings():
 CEILING_CASES = [
     ("plain", "user", "repo:read", None),
     ("plain", "user", "repo:write repo:read", None),
-    ("plain", "user", "repo:admin",
-     ("invalid_scope", "scope repo:admin is not allowed for this application")),
-    ("plain", "user", "repo:read org:admin",
-     ("invalid_scope", "scope org:admin is not allowed for this application")),
-    ("plain", "superuser", "super:user",
-     ("invalid_scope", "scope super:user is not allowed for this application")),
+    (
+        "plain",
+        "user",
+        "repo:admin",
+        ("invalid_scope", "scope repo:admin is not allowed for this application"),
+    ),
+    (
+        "plain",
+        "user",
+        "repo:read org:admin",
+        ("invalid_scope", "scope org:admin is not allowed for this application"),
+    ),
+    (
+        "plain",
+        "superuser",
+        "super:user",
+        ("invalid_scope", "scope super:user is not allowed for this application"),
+    ),
     ("plain", "user", "repo:bogus", ("invalid_scope", "unknown scope repo:bogus")),
     ("plain", "user", None, ("invalid_scope", "scope is required")),
-    ("super", "user", "super:user",
-     ("access_denied", "super:user is only granted to superusers")),
+    ("super", "user", "super:user", ("access_denied", "super:user is only granted to superusers")),
     ("super", "superuser", "super:user repo:read", None),
-    ("super", "superuser", "repo:write",
-     ("invalid_scope", "scope repo:write is not allowed for this application")),
+    (
+        "super",
+        "superuser",
+        "repo:write",
+        ("invalid_scope", "scope repo:write is not allowed for this application"),
+    ),
 ]
 
 
-@pytest.mark.parametrize("app,who,scope,expected", CEILING_CASES,
-                         ids=[f"{a}-{w}-{s}" for a, w, s, _ in CEILING_CASES])
+@pytest.mark.parametrize(
+    "app,who,scope,expected", CEILING_CASES, ids=[f"{a}-{w}-{s}" for a, w, s, _ in CEILING_CASES]
+)
 def test_the_scope_ceiling(ceilings, dynamodb, tables, app, who, scope, expected):
     f, apps, users = ceilings
     redirect_uri = f"https://{app}.example/cb"

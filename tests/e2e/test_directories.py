@@ -27,14 +27,14 @@ ROWS = []
 
 class Ldap:
     """The seeded slapd: alice (quay-admins), bob (ci, developers), carol (developers)."""
+
     name = "ldap"
     people = {"alice": "alice-password", "bob": "bob-password", "carol": "carol-password"}
 
     def env(self, e):
         url = require("LDAP_URL")
         param = "/direct-oauth/test/ldap-bind-" + uuid.uuid4().hex[:8]
-        boto3.client("ssm").put_parameter(Name=param, Value="service-secret",
-                                          Type="SecureString")
+        boto3.client("ssm").put_parameter(Name=param, Value="service-secret", Type="SecureString")
         return {
             "DIRECT_OAUTH_DIRECTORY": "ldap",
             "DIRECT_OAUTH_LDAP_URL": url,
@@ -47,13 +47,29 @@ class Ldap:
         }
 
     def _admin(self, tool, stdin=None, *args):
-        subprocess.run([tool, "-x", "-H", os.environ["LDAP_URL"], "-D", f"cn=admin,{SUFFIX}",
-                        "-w", "admin-secret", *args], input=stdin, text=True, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [
+                tool,
+                "-x",
+                "-H",
+                os.environ["LDAP_URL"],
+                "-D",
+                f"cn=admin,{SUFFIX}",
+                "-w",
+                "admin-secret",
+                *args,
+            ],
+            input=stdin,
+            text=True,
+            check=True,
+            capture_output=True,
+        )
 
     def add(self, name, password):
-        ldif = (f"dn: uid={name},ou=people,{SUFFIX}\nobjectClass: inetOrgPerson\n"
-                f"uid: {name}\ncn: {name}\nsn: {name}\nuserPassword: {password}\n")
+        ldif = (
+            f"dn: uid={name},ou=people,{SUFFIX}\nobjectClass: inetOrgPerson\n"
+            f"uid: {name}\ncn: {name}\nsn: {name}\nuserPassword: {password}\n"
+        )
         self._admin("ldapadd", ldif)
 
     def remove(self, name):
@@ -63,12 +79,15 @@ class Ldap:
         return {"DIRECT_OAUTH_LDAP_URL": "ldap://127.0.0.1:9"}
 
     def silent(self, port):
-        return {"DIRECT_OAUTH_LDAP_URL": f"ldap://127.0.0.1:{port}",
-                "DIRECT_OAUTH_LDAP_TIMEOUT_MS": "500"}
+        return {
+            "DIRECT_OAUTH_LDAP_URL": f"ldap://127.0.0.1:{port}",
+            "DIRECT_OAUTH_LDAP_TIMEOUT_MS": "500",
+        }
 
 
 class Cognito:
     """A fresh user pool with the same people and groups."""
+
     name = "cognito"
     people = {"alice": "Alice-password-1", "bob": "Bob-password-1", "carol": "Carol-password-1"}
     groups = {"alice": ["quay-admins"], "bob": ["ci", "developers"], "carol": ["developers"]}
@@ -76,17 +95,22 @@ class Cognito:
     def env(self, e):
         require("AWS_ENDPOINT_URL")
         self.idp = boto3.client("cognito-idp")
-        self.pool = self.idp.create_user_pool(PoolName="p-" + uuid.uuid4().hex[:8])["UserPool"]["Id"]
+        self.pool = self.idp.create_user_pool(PoolName="p-" + uuid.uuid4().hex[:8])["UserPool"][
+            "Id"
+        ]
         client = self.idp.create_user_pool_client(
-            UserPoolId=self.pool, ClientName="direct-oauth",
-            ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH"])
+            UserPoolId=self.pool,
+            ClientName="direct-oauth",
+            ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH"],
+        )
         for group in {g for gs in self.groups.values() for g in gs}:
             self.idp.create_group(UserPoolId=self.pool, GroupName=group)
         for name, password in self.people.items():
             self.add(name, password)
             for group in self.groups[name]:
-                self.idp.admin_add_user_to_group(UserPoolId=self.pool, Username=name,
-                                                 GroupName=group)
+                self.idp.admin_add_user_to_group(
+                    UserPoolId=self.pool, Username=name, GroupName=group
+                )
         return {
             "DIRECT_OAUTH_DIRECTORY": "cognito",
             "DIRECT_OAUTH_COGNITO_USER_POOL_ID": self.pool,
@@ -95,8 +119,9 @@ class Cognito:
 
     def add(self, name, password):
         self.idp.admin_create_user(UserPoolId=self.pool, Username=name)
-        self.idp.admin_set_user_password(UserPoolId=self.pool, Username=name,
-                                         Password=password, Permanent=True)
+        self.idp.admin_set_user_password(
+            UserPoolId=self.pool, Username=name, Password=password, Permanent=True
+        )
 
     def remove(self, name):
         self.idp.admin_delete_user(UserPoolId=self.pool, Username=name)
@@ -114,7 +139,7 @@ def backend(request):
     b = request.param()
     e.update(b.env(e))
     e["DIRECT_OAUTH_SUPERUSER_GROUP"] = "quay-admins"
-    # Its AWS calls are told apart from the default deployment's (tools/iam_eval.py).
+    # Its AWS calls are told apart from the default deployment's (tests/support/iam_eval.py).
     e["AWS_SDK_UA_APP_ID"] = "authorize-app-" + b.name
     b.stack_env = e
     b.tables = {role: e[var] for var, role in TABLES.items()}
@@ -148,12 +173,15 @@ def test_a_directorys_users_get_tokens_as_the_contract_says(backend, start_funct
     status, headers, _, written = login(f, b, "the Quay example", *alice)
     assert status == 302 and "#access_token=" in headers["location"] and written
     record = boto3.client("dynamodb").get_item(
-        TableName=b.tables["users"], Key={"username": {"S": "alice"}}, ConsistentRead=True)
+        TableName=b.tables["users"], Key={"username": {"S": "alice"}}, ConsistentRead=True
+    )
     assert record["Item"]["enabled"] == {"BOOL": True}, "a local record at the first login"
     # Each case on a name of its own: a failure holds its name back for a while.
-    for case, name, password in [("wrong password", "carol", "wrong"),
-                                 ("unknown user", "nobody-" + uuid.uuid4().hex[:6], alice[1]),
-                                 ("empty password", "ci-bot", "")]:
+    for case, name, password in [
+        ("wrong password", "carol", "wrong"),
+        ("unknown user", "nobody-" + uuid.uuid4().hex[:6], alice[1]),
+        ("empty password", "ci-bot", ""),
+    ]:
         status, _, body, written = login(f, b, case, name, password)
         assert (status, written) == (401, False), (case, body)
         assert '"access_denied"' in body
@@ -192,15 +220,18 @@ def silent_server():
     listener.bind(("127.0.0.1", 0))
     listener.listen()
     held = []
-    threading.Thread(target=lambda: [held.append(listener.accept()) for _ in iter(int, 1)],
-                     daemon=True).start()
+    threading.Thread(
+        target=lambda: [held.append(listener.accept()) for _ in iter(int, 1)], daemon=True
+    ).start()
     return listener.getsockname()[1]
 
 
 def test_a_directory_down_or_silent_is_503_and_no_token(backend, start_function):
     b = backend
-    for case, overrides in [("directory down", b.down()),
-                            ("directory silent", b.silent(silent_server()))]:
+    for case, overrides in [
+        ("directory down", b.down()),
+        ("directory silent", b.silent(silent_server())),
+    ]:
         env = dict(b.stack_env, **overrides)
         f = start_function(**env)
         status, headers, body, written = login(f, b, case, "alice", b.people["alice"])
@@ -220,11 +251,18 @@ def test_ldaps_and_starttls_with_the_operators_ca(start_function):
     with open(require("LDAP_CA_FILE")) as f:
         ca = f.read()
     for case, overrides, expected in [
-            ("ldaps:// with the CA", {"DIRECT_OAUTH_LDAP_URL": require("LDAPS_URL"),
-                                      "DIRECT_OAUTH_LDAP_CA_PEM": ca}, 302),
-            ("StartTLS with the CA", {"DIRECT_OAUTH_LDAP_STARTTLS": "true",
-                                      "DIRECT_OAUTH_LDAP_CA_PEM": ca}, 302),
-            ("ldaps:// without it", {"DIRECT_OAUTH_LDAP_URL": require("LDAPS_URL")}, 503)]:
+        (
+            "ldaps:// with the CA",
+            {"DIRECT_OAUTH_LDAP_URL": require("LDAPS_URL"), "DIRECT_OAUTH_LDAP_CA_PEM": ca},
+            302,
+        ),
+        (
+            "StartTLS with the CA",
+            {"DIRECT_OAUTH_LDAP_STARTTLS": "true", "DIRECT_OAUTH_LDAP_CA_PEM": ca},
+            302,
+        ),
+        ("ldaps:// without it", {"DIRECT_OAUTH_LDAP_URL": require("LDAPS_URL")}, 503),
+    ]:
         f = start_function(**dict(e, **overrides))
         status, _, body, written = login(f, b, case, "alice", b.people["alice"])
         assert (status, written) == (expected, expected == 302), (case, body)

@@ -23,8 +23,10 @@ from test_code_flow import approve as approve_code
 
 pytestmark = pytest.mark.usefixtures("aws_stack")
 
-FORM = "client_id=some_client_id&redirect_uri=https://my/internal/application/token_created" \
-       "&scope=repo:read"
+FORM = (
+    "client_id=some_client_id&redirect_uri=https://my/internal/application/token_created"
+    "&scope=repo:read"
+)
 # The sample authorizer events' API (tools/gen_events.py).
 WHOAMI = "https://abcdef123.execute-api.us-east-1.amazonaws.com/whoami"
 
@@ -39,8 +41,12 @@ class Client:
         return self.key.thumbprint()
 
     def proof(self, htm, htu, iat=None, token=None, nonce=None, header=None, jti=None):
-        claims = {"jti": jti or uuid.uuid4().hex, "htm": htm, "htu": htu,
-                  "iat": int(time.time()) if iat is None else iat}
+        claims = {
+            "jti": jti or uuid.uuid4().hex,
+            "htm": htm,
+            "htu": htu,
+            "iat": int(time.time()) if iat is None else iat,
+        }
         if token:
             claims["ath"] = b64(hashlib.sha256(token.encode()).digest())
         if nonce:
@@ -64,22 +70,25 @@ def unsigned(htm, htu):
 def hmac_proof(htm, htu):
     key = jwk.OctKey.import_key(b"a shared secret of thirty-two by")
     claims = {"jti": uuid.uuid4().hex, "htm": htm, "htu": htu, "iat": int(time.time())}
-    return jws.serialize_compact({"typ": "dpop+jwt", "alg": "HS256"}, json.dumps(claims), key,
-                                 algorithms=["HS256"])
+    return jws.serialize_compact(
+        {"typ": "dpop+jwt", "alg": "HS256"}, json.dumps(claims), key, algorithms=["HS256"]
+    )
 
 
 def approve(endpoint, user, proof, form=FORM):
-    headers = {"Content-Type": "application/x-www-form-urlencoded",
-               "Authorization": basic(*user)}
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": basic(*user)}
     if proof is not None:
         headers["DPoP"] = proof
     return http_request(endpoint, body=form, headers=headers)
 
 
 def tokens_bound_to(dynamodb, tables, username, jkt):
-    items = dynamodb.scan(TableName=tables["tokens"], ConsistentRead=True,
-                          FilterExpression="username = :u",
-                          ExpressionAttributeValues={":u": {"S": username}})["Items"]
+    items = dynamodb.scan(
+        TableName=tables["tokens"],
+        ConsistentRead=True,
+        FilterExpression="username = :u",
+        ExpressionAttributeValues={":u": {"S": username}},
+    )["Items"]
     return [i for i in items if i.get("dpop_jkt", {}).get("S") == jkt]
 
 
@@ -103,22 +112,30 @@ def test_a_proof_gets_a_token_bound_to_its_key(endpoint, user, dynamodb, tables)
 ATTACKS = {
     # case: (how the proof is made from (client, endpoint), the error)
     "wrong htm": (lambda c, e: c.proof("PUT", e), "invalid_dpop_proof"),
-    "wrong htu": (lambda c, e: c.proof("POST", e.replace("authorizeapp", "token")),
-                  "invalid_dpop_proof"),
+    "wrong htu": (
+        lambda c, e: c.proof("POST", e.replace("authorizeapp", "token")),
+        "invalid_dpop_proof",
+    ),
     "old iat": (lambda c, e: c.proof("POST", e, iat=int(time.time()) - 600), "invalid_dpop_proof"),
-    "future iat": (lambda c, e: c.proof("POST", e, iat=int(time.time()) + 600),
-                   "invalid_dpop_proof"),
+    "future iat": (
+        lambda c, e: c.proof("POST", e, iat=int(time.time()) + 600),
+        "invalid_dpop_proof",
+    ),
     "alg none": (lambda c, e: unsigned("POST", e), "invalid_dpop_proof"),
     "HMAC": (lambda c, e: hmac_proof("POST", e), "invalid_dpop_proof"),
     "a private key in the header": (
         lambda c, e: c.proof("POST", e, header={"jwk": c.key.as_dict(private=True)}),
-        "invalid_dpop_proof"),
+        "invalid_dpop_proof",
+    ),
     "a proof for another key": (
         lambda c, e: c.proof("POST", e, header={"jwk": Client().key.as_dict(private=False)}),
-        "invalid_dpop_proof"),
+        "invalid_dpop_proof",
+    ),
     "typ JWT": (lambda c, e: c.proof("POST", e, header={"typ": "JWT"}), "invalid_dpop_proof"),
-    "two proofs in one header": (lambda c, e: c.proof("POST", e) + "," + c.proof("POST", e),
-                                 "invalid_dpop_proof"),
+    "two proofs in one header": (
+        lambda c, e: c.proof("POST", e) + "," + c.proof("POST", e),
+        "invalid_dpop_proof",
+    ),
 }
 
 
@@ -148,8 +165,7 @@ def test_a_proof_replayed_on_another_instance_is_refused(endpoint, user, start_f
     assert "already used" in json.loads(body)["error_description"]
 
 
-def test_one_proof_on_many_instances_at_once_gets_one_token(user, start_function, dynamodb,
-                                                          tables):
+def test_one_proof_on_many_instances_at_once_gets_one_token(user, start_function, dynamodb, tables):
     endpoint = require("E2E_ENDPOINT")
     instances = [start_function() for _ in range(4)]
     # Each answers once first, so the race below is between warm instances.
@@ -190,11 +206,19 @@ def test_the_exchange_binds_the_token_and_introspection_shows_the_key(endpoint, 
     code = code_for(base, client_id, *user, verifier)["code"]
     token_url = base + "/oauth/access_token"
     client = Client()
-    form = f"grant_type=authorization_code&code={code}&code_verifier={verifier}" \
-           f"&redirect_uri={REDIRECT}"
-    reply = http_request(token_url, body=form, headers={
-        "Content-Type": "application/x-www-form-urlencoded",
-        "Authorization": basic(client_id, secret), "DPoP": client.proof("POST", token_url)})
+    form = (
+        f"grant_type=authorization_code&code={code}&code_verifier={verifier}"
+        f"&redirect_uri={REDIRECT}"
+    )
+    reply = http_request(
+        token_url,
+        body=form,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Authorization": basic(client_id, secret),
+            "DPoP": client.proof("POST", token_url),
+        },
+    )
     assert reply.status == 200, reply.body
     issued = reply.json()
     assert issued["token_type"] == "DPoP"
@@ -210,17 +234,22 @@ def test_a_code_asked_for_with_dpop_jkt_is_redeemed_only_by_that_key(endpoint, u
     base = endpoint.rsplit("/oauth/authorizeapp", 1)[0]
     client, verifier = Client(), "w" * 50
     # Authlib builds the authorization request; dpop_jkt is joserfc's thumbprint (§10).
-    session = OAuth2Session(client_id, None, scope="repo:read", redirect_uri=REDIRECT,
-                            code_challenge_method="S256")
+    session = OAuth2Session(
+        client_id, None, scope="repo:read", redirect_uri=REDIRECT, code_challenge_method="S256"
+    )
     location, _ = approve_code(base, session, *user, verifier, dpop_jkt=client.jkt())
     code = dict(parse_qsl(urlsplit(location).query))["code"]
     token_url = base + "/oauth/token"
-    form = f"grant_type=authorization_code&code={code}&code_verifier={verifier}" \
-           f"&redirect_uri={REDIRECT}"
+    form = (
+        f"grant_type=authorization_code&code={code}&code_verifier={verifier}"
+        f"&redirect_uri={REDIRECT}"
+    )
 
     def exchange(proof):
-        headers = {"Content-Type": "application/x-www-form-urlencoded",
-                   "Authorization": basic(client_id, secret)}
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Authorization": basic(client_id, secret),
+        }
         if proof:
             headers["DPoP"] = proof
         return http_request(token_url, body=form, headers=headers)
@@ -256,9 +285,11 @@ def test_the_authorizer_takes_a_bound_token_only_with_a_fresh_proof_by_its_key(e
         "the bound token as Bearer": authorizer_event("Bearer " + token),
         "no ath": authorizer_event("DPoP " + token, client.proof("GET", WHOAMI)),
         "another key's proof": authorizer_event(
-            "DPoP " + token, Client().proof("GET", WHOAMI, token=token)),
+            "DPoP " + token, Client().proof("GET", WHOAMI, token=token)
+        ),
         "another URL's proof": authorizer_event(
-            "DPoP " + token, client.proof("GET", WHOAMI + "x", token=token)),
+            "DPoP " + token, client.proof("GET", WHOAMI + "x", token=token)
+        ),
     }
     for case, event in refused.items():
         answer, err = invoke(event, "dpop-" + case.replace(" ", "-").replace("'", ""))
@@ -281,11 +312,32 @@ def test_the_readme_s_script_gets_a_bound_token_with_curl(endpoint, user, tmp_pa
     """The README's client section, as a user runs it: the script's proof, curl's request."""
     import subprocess
     import sys
+
     script = [sys.executable, f"{ROOT}/examples/dpop_proof.py", str(tmp_path / "key.jwk")]
-    proof = subprocess.run([*script, "POST", endpoint], capture_output=True, text=True,
-                           check=True).stdout.strip()
-    out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-D", "-",
-                          "-X", "POST", endpoint, "-u", ":".join(user), "-H", f"DPoP: {proof}",
-                          "--data", FORM], capture_output=True, text=True, check=True).stdout
+    proof = subprocess.run(
+        [*script, "POST", endpoint], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    out = subprocess.run(
+        [
+            "curl",
+            "-s",
+            "-o",
+            "/dev/null",
+            "-D",
+            "-",
+            "-X",
+            "POST",
+            endpoint,
+            "-u",
+            ":".join(user),
+            "-H",
+            f"DPoP: {proof}",
+            "--data",
+            FORM,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "token_type=DPoP" in out, out
     assert (tmp_path / "key.jwk").stat().st_mode & 0o077 == 0, "the key is the client's alone"

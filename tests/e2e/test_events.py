@@ -12,10 +12,23 @@ import pytest
 from conftest import QUAY_REDIRECT, ROOT, require
 
 # events/token-authorizer holds the authorizer's events (tests/e2e/test_authorizer.py).
-DOORS = sorted(os.path.basename(d) for d in glob.glob(os.path.join(ROOT, "events", "*"))
-               if os.path.isdir(d) and os.path.basename(d) != "token-authorizer")
-SCENARIOS = ["success", "wrong-password", "not-whitelisted", "redirect-mismatch", "get", "code",
-             "exchange-unknown-code", "introspect-public-client", "discovery", "dpop-stale-proof"]
+DOORS = sorted(
+    os.path.basename(d)
+    for d in glob.glob(os.path.join(ROOT, "events", "*"))
+    if os.path.isdir(d) and os.path.basename(d) != "token-authorizer"
+)
+SCENARIOS = [
+    "success",
+    "wrong-password",
+    "not-whitelisted",
+    "redirect-mismatch",
+    "get",
+    "code",
+    "exchange-unknown-code",
+    "introspect-public-client",
+    "discovery",
+    "dpop-stale-proof",
+]
 
 # scenario -> (status, error code or None, headers that must be present)
 EXPECTED = {
@@ -37,9 +50,25 @@ LOCATION = {"success": QUAY_REDIRECT + "#access_token=", "code": QUAY_REDIRECT +
 def invoke(path):
     port = require("WATCH_PORT")
     out = subprocess.run(
-        ["cargo", "lambda", "invoke", "authorize-app", "--data-file", path,
-         "--invoke-address", "127.0.0.1", "--invoke-port", port, "--output-format", "json"],
-        capture_output=True, text=True, timeout=120, cwd=ROOT)
+        [
+            "cargo",
+            "lambda",
+            "invoke",
+            "authorize-app",
+            "--data-file",
+            path,
+            "--invoke-address",
+            "127.0.0.1",
+            "--invoke-port",
+            port,
+            "--output-format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stderr
     reply = json.loads(out.stdout)
     headers = {}
@@ -58,7 +87,13 @@ def normalise(reply, headers):
 
 
 def test_every_door_has_every_scenario():
-    assert set(DOORS) >= {"apigw-rest-v1", "apigw-http-v2", "alb", "alb-multi-value", "function-url"}
+    assert set(DOORS) >= {
+        "apigw-rest-v1",
+        "apigw-http-v2",
+        "alb",
+        "alb-multi-value",
+        "function-url",
+    }
     for door in DOORS:
         for scenario in SCENARIOS:
             assert os.path.exists(os.path.join(ROOT, "events", door, scenario + ".json"))

@@ -11,8 +11,18 @@ import time
 import pytest
 
 import local_moto
-from conftest import (QUAY_REDIRECT, ROOT, admin, basic, failed_logins, require, token_from,
-                      tokens_of, v2_event, wait_out_back_off)
+from conftest import (
+    QUAY_REDIRECT,
+    ROOT,
+    admin,
+    basic,
+    failed_logins,
+    require,
+    token_from,
+    tokens_of,
+    v2_event,
+    wait_out_back_off,
+)
 from fault_proxy import FaultProxy
 
 QUAY_AUTH = "Basic dXNlcm5hbWU6cGFzc3dvcmRoZXJl"
@@ -44,7 +54,8 @@ def assert_503(status, headers, body):
 
 
 def test_ssm_failing_after_expiry_serves_the_last_list_for_a_bounded_time(
-        proxies, start_function, reset_failures):
+    proxies, start_function, reset_failures
+):
     """Past the cache time, while SSM fails, the last list keeps answering; past cache +
     stale time it does not (503), and the same process recovers when SSM does. Two
     instances, so that every verdict waits only for a lower bound: one with a stale time
@@ -53,10 +64,19 @@ def test_ssm_failing_after_expiry_serves_the_last_list_for_a_bounded_time(
     ddb, ssm = proxies
     reset_failures("username")
     ok = v2_event(FORM, QUAY_AUTH)
-    serving = start_function(**through(ddb, ssm, DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=1,
-                                       DIRECT_OAUTH_WHITELIST_STALE_SECONDS=600))
-    bounded = start_function(**through(ddb, ssm, DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=1,
-                                       DIRECT_OAUTH_WHITELIST_STALE_SECONDS=1))
+    serving = start_function(
+        **through(
+            ddb,
+            ssm,
+            DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=1,
+            DIRECT_OAUTH_WHITELIST_STALE_SECONDS=600,
+        )
+    )
+    bounded = start_function(
+        **through(
+            ddb, ssm, DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=1, DIRECT_OAUTH_WHITELIST_STALE_SECONDS=1
+        )
+    )
     assert serving.invoke(ok)[0] == 302
     assert bounded.invoke(ok)[0] == 302
     # Each list was fetched at its request's start, before this moment.
@@ -65,8 +85,9 @@ def test_ssm_failing_after_expiry_serves_the_last_list_for_a_bounded_time(
     time.sleep(1.2)  # past the cache time of both
     mark = ssm.mark()
     assert serving.invoke(ok)[0] == 302, "stale list served while SSM fails"
-    assert ssm.wait_for("AmazonSSM.GetParameter", "refuse", since=mark), \
+    assert ssm.wait_for("AmazonSSM.GetParameter", "refuse", since=mark), (
         "the list was past its cache time: the request asked SSM (beside it)"
+    )
     # Past the short instance's cache + stale time (1 + 1 s): no list to serve.
     time.sleep(max(0.0, fetched_by + 2.2 - time.time()))
     assert_503(*bounded.invoke(ok))
@@ -76,7 +97,8 @@ def test_ssm_failing_after_expiry_serves_the_last_list_for_a_bounded_time(
 
 
 def test_a_due_whitelist_refreshes_beside_the_request_that_finds_it(
-        proxies, start_function, make_user):
+    proxies, start_function, make_user
+):
     """Past the cache time, within the stale bound: the request is answered from the held
     list while SSM has not answered yet, and the refresh it started is what the next
     request sees (here: a client removed from the whitelist is refused).
@@ -93,8 +115,14 @@ def test_a_due_whitelist_refreshes_beside_the_request_that_finds_it(
     admin("app", "add", client, "--redirect-uri", "https://refresh.example/cb")
     admin("whitelist", "add", client)
     try:
-        f = start_function(**through(ddb, ssm, DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=1,
-                                     DIRECT_OAUTH_WHITELIST_STALE_SECONDS=600))
+        f = start_function(
+            **through(
+                ddb,
+                ssm,
+                DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=1,
+                DIRECT_OAUTH_WHITELIST_STALE_SECONDS=600,
+            )
+        )
         ok = v2_event(f"client_id={client}&scope=repo:read", basic(name, password))
         assert f.invoke(ok)[0] == 302
         admin("whitelist", "remove", client)
@@ -104,14 +132,18 @@ def test_a_due_whitelist_refreshes_beside_the_request_that_finds_it(
         # SSM no longer lists the client: only the held list can answer 302, and SSM is
         # held until this answer is in.
         assert f.invoke(ok)[0] == 302, "answered from the held list"
-        assert ssm.wait_for("AmazonSSM.GetParameter", "hold", since=mark), \
+        assert ssm.wait_for("AmazonSSM.GetParameter", "hold", since=mark), (
             "the request that found the list due started a refresh"
+        )
         # While that refresh is held, the next request is answered from the held list too
         # (a quick one, so SSM is not held long: check 4 passes, then no credentials), and
         # starts no refresh of its own.
         status, _, body = f.invoke(v2_event(f"client_id={client}&scope=repo:read", None))
-        assert status == 401 and json.loads(body)["error_description"] == \
-            "Basic credentials are missing or malformed", body
+        assert (
+            status == 401
+            and json.loads(body)["error_description"]
+            == "Basic credentials are missing or malformed"
+        ), body
         ssm.release()
         deadline = time.time() + 30
         while True:  # the refresh may still be landing
@@ -121,17 +153,20 @@ def test_a_due_whitelist_refreshes_beside_the_request_that_finds_it(
                 break
             time.sleep(0.1)
         assert status == 403 and json.loads(body)["error"] == "unauthorized_client", body
-        asks = [attempts for _, attempts, _ in
-                ssm.operations(mark, cut, op="AmazonSSM.GetParameter")]
-        assert len(asks) == 1 and asks[0][0] == "hold", \
-            ("one refresh, started by the request that found the list due and not waited "
-             "for", asks)
+        asks = [
+            attempts for _, attempts, _ in ssm.operations(mark, cut, op="AmazonSSM.GetParameter")
+        ]
+        assert len(asks) == 1 and asks[0][0] == "hold", (
+            "one refresh, started by the request that found the list due and not waited for",
+            asks,
+        )
     finally:
         admin("whitelist", "remove", client, check=False)
 
 
-def test_dynamodb_unreachable_is_503_then_recovers(proxies, start_function, dynamodb, tables,
-                                                   reset_failures):
+def test_dynamodb_unreachable_is_503_then_recovers(
+    proxies, start_function, dynamodb, tables, reset_failures
+):
     ddb, ssm = proxies
     reset_failures("username")
     f = start_function(**through(ddb, ssm))
@@ -153,7 +188,8 @@ def test_dynamodb_throttling_is_503(proxies, start_function, reset_failures):
 
 
 def test_a_failed_token_condition_is_retried_once_with_a_new_id(
-        proxies, start_function, dynamodb, tables, reset_failures):
+    proxies, start_function, dynamodb, tables, reset_failures
+):
     ddb, ssm = proxies
     reset_failures("username")
     f = start_function(**through(ddb, ssm))
@@ -189,10 +225,15 @@ def written_token_id(body):
 
 def provision(endpoint):
     env = dict(os.environ, AWS_ENDPOINT_URL=endpoint)
-    run = lambda *a, stdin=None: subprocess.run(  # noqa: E731
-        [os.path.join(os.path.dirname(__file__), "..", "..", "target", "debug",
-                      "direct-oauth-admin"), *a], env=env, input=stdin, text=True,
-        capture_output=True, check=True)
+    admin = os.path.join(
+        os.path.dirname(__file__), "..", "..", "target", "debug", "direct-oauth-admin"
+    )
+
+    def run(*a, stdin=None):
+        return subprocess.run(
+            [admin, *a], env=env, input=stdin, text=True, capture_output=True, check=True
+        )
+
     run("init")
     run("user", "add", "username", "--password-stdin", stdin="passwordhere\n")
     run("app", "add", "some_client_id", "--redirect-uri", QUAY_REDIRECT)
@@ -206,8 +247,11 @@ def test_moto_stopped_and_restarted_mid_run(start_function):
     endpoint = f"http://127.0.0.1:{port}"
     try:
         provision(endpoint)
-        f = start_function(AWS_ENDPOINT_URL=endpoint, DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=0,
-                           DIRECT_OAUTH_WHITELIST_STALE_SECONDS=0)
+        f = start_function(
+            AWS_ENDPOINT_URL=endpoint,
+            DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=0,
+            DIRECT_OAUTH_WHITELIST_STALE_SECONDS=0,
+        )
         ok = v2_event(FORM, QUAY_AUTH)
         assert f.invoke(ok)[0] == 302
         os.killpg(moto.pid, signal.SIGKILL)
@@ -239,7 +283,8 @@ def ops(seen, outcome=None):
 
 @pytest.mark.parametrize("how", ["refuse", "internal", "throttle"])
 def test_a_token_write_failing_after_the_read_is_503_without_a_token(
-        proxies, start_function, dynamodb, tables, make_user, how):
+    proxies, start_function, dynamodb, tables, make_user, how
+):
     ddb, ssm = proxies
     name, password = make_user()
     f = start_function(**through(ddb, ssm, **LONG_CACHE))
@@ -260,7 +305,8 @@ def test_a_token_write_failing_after_the_read_is_503_without_a_token(
 
 
 def test_a_failing_token_write_hands_out_nothing_and_frees_the_name(
-        proxies, start_function, dynamodb, tables, make_user):
+    proxies, start_function, dynamodb, tables, make_user
+):
     """After a failure, a success writes the token and, beside it, gives its lease up; the
     count stays (it decays with time for every name: a reset would tell a prober that the
     name was used). When the token write fails, no token exists, the lease is given up all
@@ -285,7 +331,8 @@ def test_a_failing_token_write_hands_out_nothing_and_frees_the_name(
 
 
 def test_a_failure_count_write_failing_is_503_without_a_token(
-        proxies, start_function, dynamodb, tables, make_user):
+    proxies, start_function, dynamodb, tables, make_user
+):
     """endpoints/direct_approval: a failed login whose count cannot be written answers 503
     (temporarily_unavailable, Retry-After), not 401: the count is never silently lost."""
     ddb, ssm = proxies
@@ -318,7 +365,8 @@ def test_a_failure_count_write_failing_is_503_without_a_token(
 
 
 def test_a_lost_answer_to_the_token_write_hands_out_the_stored_token_alone(
-        proxies, start_function, dynamodb, tables, make_user):
+    proxies, start_function, dynamodb, tables, make_user
+):
     """moto stores the token but its answer is lost (the connection drops after the
     write). The SDK's retry then meets the id's condition; the function sees its own token
     there and hands it out: one record, no orphan. (DynamoDB itself answers such a retry
@@ -338,7 +386,8 @@ def test_a_lost_answer_to_the_token_write_hands_out_the_stored_token_alone(
 
 
 def test_answers_lost_on_every_attempt_are_503_without_a_location(
-        proxies, start_function, make_user):
+    proxies, start_function, make_user
+):
     """Both SDK attempts of the token write are stored by moto and their answers lost: the
     function cannot know the write happened, so it hands out nothing and answers 503."""
     ddb, ssm = proxies
@@ -352,7 +401,8 @@ def test_answers_lost_on_every_attempt_are_503_without_a_location(
 
 @pytest.mark.parametrize("command", [("user", "disable"), ("token", "revoke", "--user")])
 def test_an_operator_command_whose_token_writes_fail_leaves_no_valid_token(
-        proxies, post, make_user, tables, command):
+    proxies, post, make_user, tables, command
+):
     """`user disable` and `token revoke --user` with every write to the tokens table
     throttled: whatever the command says, no token of the user passes a check afterwards.
     (Before, both flipped the user and then marked each token: a write failing midway left
@@ -366,11 +416,17 @@ def test_an_operator_command_whose_token_writes_fail_leaves_no_valid_token(
         tokens.append(token_from(reply.header("location")))
     ddb.fail_operations("UpdateItem", how="throttle", matching=tables["tokens"])
     env = dict(os.environ, **through(ddb, ssm))
-    done = subprocess.run([os.path.join(ROOT, "target", "debug", "direct-oauth-admin"),
-                           *command, name, "--yes"], env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [os.path.join(ROOT, "target", "debug", "direct-oauth-admin"), *command, name, "--yes"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     throttled = [op for op, _, outcome in ddb.requests if outcome == "throttle"]
-    print(f"\n{' '.join(command)} with the tokens table throttled: exit {done.returncode}, "
-          f"token writes refused {len(throttled)}")
+    print(
+        f"\n{' '.join(command)} with the tokens table throttled: exit {done.returncode}, "
+        f"token writes refused {len(throttled)}"
+    )
     for token in tokens:
         verdict = admin("token", "verify", stdin=token, check=False)
         assert verdict.returncode == 1, (command, verdict.stdout)

@@ -10,13 +10,14 @@ from urllib.parse import quote
 from conftest import QUAY_REDIRECT, admin, basic, scan_all
 
 QUAY_AUTH = "Basic dXNlcm5hbWU6cGFzc3dvcmRoZXJl"
-QUAY_FORM = ("client_id=some_client_id&redirect_uri=" + QUAY_REDIRECT
-             + "&scope=repo:write,org:admin")
+QUAY_FORM = "client_id=some_client_id&redirect_uri=" + QUAY_REDIRECT + "&scope=repo:write,org:admin"
 # Quay's fragment, then the issuer (RFC 9207), which the test stack names.
 LOCATION = re.compile(
     re.escape(QUAY_REDIRECT)
     + r"#access_token=([A-Za-z0-9_-]{43,})&token_type=Bearer&expires_in=315576000"
-    + re.escape("&iss=" + quote(os.environ.get("DIRECT_OAUTH_ISSUER", ""), safe="")) + "$")
+    + re.escape("&iss=" + quote(os.environ.get("DIRECT_OAUTH_ISSUER", ""), safe=""))
+    + "$"
+)
 
 
 def assert_json_error(reply, status, error):
@@ -41,8 +42,9 @@ def test_quay_example_gets_a_stored_token(post, reset_failures, dynamodb, tables
 
     token = match.group(1)
     token_id, secret = token[:22], token[22:]
-    item = dynamodb.get_item(TableName=tables["tokens"], Key={"token_id": {"S": token_id}},
-                             ConsistentRead=True)["Item"]
+    item = dynamodb.get_item(
+        TableName=tables["tokens"], Key={"token_id": {"S": token_id}}, ConsistentRead=True
+    )["Item"]
     assert item["username"]["S"] == "username"
     assert item["client_id"]["S"] == "some_client_id"
     assert [s["S"] for s in item["scopes"]["L"]] == ["repo:write", "org:admin"]
@@ -60,8 +62,10 @@ def test_state_is_echoed(post, reset_failures):
     reset_failures("username")
     reply = post(QUAY_FORM + "&state=abc%20123", auth=QUAY_AUTH)
     assert reply.status == 302
-    assert reply.fragment()[-2:] == [("state", "abc 123"),
-                                     ("iss", os.environ["DIRECT_OAUTH_ISSUER"])]
+    assert reply.fragment()[-2:] == [
+        ("state", "abc 123"),
+        ("iss", os.environ["DIRECT_OAUTH_ISSUER"]),
+    ]
 
 
 def test_not_whitelisted_is_403(post):
@@ -80,8 +84,11 @@ def test_unknown_user_answers_like_a_wrong_password(post, make_user):
     name, _ = make_user()
     wrong = post(QUAY_FORM, auth=basic(name, "wrong"))
     unknown = post(QUAY_FORM, auth=basic(name + "-nobody", "wrong"))
-    assert (wrong.status, wrong.body, wrong.header("www-authenticate")) == \
-        (unknown.status, unknown.body, unknown.header("www-authenticate"))
+    assert (wrong.status, wrong.body, wrong.header("www-authenticate")) == (
+        unknown.status,
+        unknown.body,
+        unknown.header("www-authenticate"),
+    )
 
 
 def test_missing_credentials_are_401_and_never_302(post):
@@ -91,8 +98,12 @@ def test_missing_credentials_are_401_and_never_302(post):
 
 
 def test_wrong_redirect_uri_is_400_without_location(post):
-    for uri in [QUAY_REDIRECT + "/", QUAY_REDIRECT + "?x=1", "https://evil.example/",
-                QUAY_REDIRECT.upper()]:
+    for uri in [
+        QUAY_REDIRECT + "/",
+        QUAY_REDIRECT + "?x=1",
+        "https://evil.example/",
+        QUAY_REDIRECT.upper(),
+    ]:
         reply = post(QUAY_FORM.replace(QUAY_REDIRECT, uri), auth=QUAY_AUTH)
         assert_json_error(reply, 400, "invalid_request")
 
@@ -113,8 +124,11 @@ def test_get_is_405(post):
 
 
 def test_json_body_is_415_and_oversized_is_413(post):
-    assert_json_error(post('{"client_id": "some_client_id"}', auth=QUAY_AUTH,
-                           content_type="application/json"), 415, "invalid_request")
+    assert_json_error(
+        post('{"client_id": "some_client_id"}', auth=QUAY_AUTH, content_type="application/json"),
+        415,
+        "invalid_request",
+    )
     big = QUAY_FORM + "&pad=" + "a" * 17000
     assert_json_error(post(big, auth=QUAY_AUTH), 413, "invalid_request")
 

@@ -25,8 +25,9 @@ from iam.table import Findings
 
 # One test per principal, and one per principal and action it holds, from template.yaml.
 EACH_PRINCIPAL = [pytest.param(p, id=p.label) for p in PRINCIPALS]
-EACH_ACTION = [pytest.param(p, action, id=f"{p.label}-{action}")
-               for p in PRINCIPALS for action in p.exercised]
+EACH_ACTION = [
+    pytest.param(p, action, id=f"{p.label}-{action}") for p in PRINCIPALS for action in p.exercised
+]
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +49,7 @@ def test_enforcement_is_on(stack):
     admin = stack.admin.ddb._request_signer._credentials
     assert signed_list_tables(stack.endpoint, admin.access_key, admin.secret_key)[0] == 200
     for actions in ([], ["dynamodb:GetItem"]):
-        status, body = signed_list_tables(stack.endpoint,
-                                          *stack.admin.principal("probe", actions))
+        status, body = signed_list_tables(stack.endpoint, *stack.admin.principal("probe", actions))
         assert status == 403 and "not authorized to perform: dynamodb:ListTables" in body, body
     status, body = signed_list_tables(stack.endpoint, "AKIAUNKNOWNKEY0000001", "x")
     assert status == 403 and "security token included in the request is invalid" in body, body
@@ -61,12 +61,17 @@ def test_every_flow_passes_with_all_its_actions(stack, findings, principal):
     # An action granted only under a condition must be exercised under it.
     assert not principal.conditional(), "\n".join(
         f"{principal.resource} grants {action} under {conditions}: exercise it here or say "
-        "in NOT_EXERCISED why not" for action, conditions in principal.conditional().items())
+        "in NOT_EXERCISED why not"
+        for action, conditions in principal.conditional().items()
+    )
     every = principal.run(stack, principal.exercised, "all")
     findings.every[principal.label] = every
-    problems = [f"{principal} with every action of {principal.resource}: {flow} "
-                f"{outcome.why or 'passed'}, refused {outcome.refused or '-'}"
-                for flow, outcome in every.items() if outcome.why or outcome.refused]
+    problems = [
+        f"{principal} with every action of {principal.resource}: {flow} "
+        f"{outcome.why or 'passed'}, refused {outcome.refused or '-'}"
+        for flow, outcome in every.items()
+        if outcome.why or outcome.refused
+    ]
     assert not problems, "\n".join(problems)
 
 
@@ -77,14 +82,16 @@ def test_some_flow_fails_without(stack, findings, principal, action):
     results = principal.run(stack, [a for a in principal.exercised if a != action], "minus")
     failing = {flow: outcome for flow, outcome in results.items() if outcome.why}
     findings.without[principal.label, action] = failing
-    problems = [] if failing else [
-        f"{principal}: {action} is spare (every flow passes without it)"]
+    problems = [] if failing else [f"{principal}: {action} is spare (every flow passes without it)"]
     for flow, outcome in results.items():
         # A failure is the removal's doing, and nothing else was refused.
         if outcome.why and not outcome.caused_by(action):
-            problems.append(f"{principal} without {action}: {flow} failed ({outcome.why}) "
-                            f"but the refusals were {outcome.refused or 'none'}")
+            problems.append(
+                f"{principal} without {action}: {flow} failed ({outcome.why}) "
+                f"but the refusals were {outcome.refused or 'none'}"
+            )
         if outcome.refused - {action}:
-            problems.append(f"{principal} without {action}: {flow} was refused "
-                            f"{outcome.refused - {action}}")
+            problems.append(
+                f"{principal} without {action}: {flow} was refused {outcome.refused - {action}}"
+            )
     assert not problems, "\n".join(problems)

@@ -16,10 +16,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
-import pytest
 
-from conftest import (ROOT, Function, basic, require, tokens_of, v2_event,
-                      wait_out_back_off)
+from conftest import ROOT, Function, basic, require, tokens_of, v2_event, wait_out_back_off
 from test_concurrency import TABLES, own_env, run
 from test_directories import FORM, SUFFIX, Ldap, backend  # noqa: F401 (a fixture)
 
@@ -28,21 +26,25 @@ ROWS = []
 
 def record(b, key):
     item = boto3.client("dynamodb").get_item(
-        TableName=b.tables["users"], Key={"username": {"S": key}}, ConsistentRead=True)
+        TableName=b.tables["users"], Key={"username": {"S": key}}, ConsistentRead=True
+    )
     return item.get("Item")
 
 
 def valid(b, token):
     """What `token verify` says of the token now (exit 0: valid)."""
-    out = subprocess.run([os.path.join(ROOT, "target", "debug", "direct-oauth-admin"), "token",
-                          "verify"], env=b.stack_env, input=token + "\n", capture_output=True,
-                         text=True)
+    out = subprocess.run(
+        [os.path.join(ROOT, "target", "debug", "direct-oauth-admin"), "token", "verify"],
+        env=b.stack_env,
+        input=token + "\n",
+        capture_output=True,
+        text=True,
+    )
     return out.returncode == 0
 
 
 def spellings(name):
-    return [name.upper(), name.capitalize(), name + " ", " " + name,
-            name[:2] + name[2:].upper()]
+    return [name.upper(), name.capitalize(), name + " ", " " + name, name[:2] + name[2:].upper()]
 
 
 def login(f, name, password):
@@ -79,8 +81,15 @@ def test_every_spelling_meets_the_one_disabled_record(backend, start_function):
         status, new_token, body = login(f, spelling, b.people["alice"])
         made = spelling != key and record(b, spelling) is not None
         written = new_token is not None or len(tokens_of(dynamodb, b.tables, key)) > before
-        ROWS.append((b.name, repr(spelling), status, "its own record" if made else key,
-                     "yes" if written else "no"))
+        ROWS.append(
+            (
+                b.name,
+                repr(spelling),
+                status,
+                "its own record" if made else key,
+                "yes" if written else "no",
+            )
+        )
         assert status in (401, 429) and not written, (spelling, status, body)
         assert not made, spelling
     assert record(b, name)["enabled"] == {"BOOL": False}
@@ -92,10 +101,15 @@ def test_every_spelling_meets_the_one_disabled_record(backend, start_function):
 
 def add_unicode(name, password):
     """An entry whose uid is not ASCII (LDIF carries it base64, as RFC 2849 wants)."""
-    b64 = lambda v: base64.b64encode(v.encode()).decode()  # noqa: E731
+
+    def b64(v):
+        return base64.b64encode(v.encode()).decode()
+
     dn = f"uid={name},ou=people,{SUFFIX}"
-    ldif = (f"dn:: {b64(dn)}\nobjectClass: inetOrgPerson\nuid:: {b64(name)}\ncn: zoe\n"
-            f"sn: zoe\nuserPassword: {password}\n")
+    ldif = (
+        f"dn:: {b64(dn)}\nobjectClass: inetOrgPerson\nuid:: {b64(name)}\ncn: zoe\n"
+        f"sn: zoe\nuserPassword: {password}\n"
+    )
     Ldap()._admin("ldapadd", ldif)
 
 
@@ -112,32 +126,64 @@ def test_a_spray_over_spellings_never_reaches_the_directory_s_lockout(start_func
     b.tables = {role: e[var] for var, role in TABLES.items()}
     name = "spray" + uuid.uuid4().hex[:6]
     b.add(name, "right-password")
-    b._admin("ldapmodify", f"dn: uid={name},ou=people,{SUFFIX}\nchangetype: modify\n"
-             f"add: pwdPolicySubentry\npwdPolicySubentry: cn=lockout,ou=policies,{SUFFIX}\n")
+    b._admin(
+        "ldapmodify",
+        f"dn: uid={name},ou=people,{SUFFIX}\nchangetype: modify\n"
+        f"add: pwdPolicySubentry\npwdPolicySubentry: cn=lockout,ou=policies,{SUFFIX}\n",
+    )
     instances = [start_function(**e) for _ in range(4)]
     for f in instances:
         assert f.invoke(v2_event(method="GET"))[0] == 405
-    names = spellings(name) + [name, name.swapcase(), "\t" + name]
+    names = [*spellings(name), name, name.swapcase(), "\t" + name]
     with ThreadPoolExecutor(len(names)) as pool:
-        answers = list(pool.map(
-            lambda i: instances[i % 4].invoke(v2_event(FORM, basic(names[i], "wrong")))[0],
-            range(len(names))))
+        answers = list(
+            pool.map(
+                lambda i: instances[i % 4].invoke(v2_event(FORM, basic(names[i], "wrong")))[0],
+                range(len(names)),
+            )
+        )
     failed_binds = len(failure_times(name))
-    ROWS.append(("ldap", f"spray: {len(names)} spellings at once", sorted(answers),
-                 f"{failed_binds} failed binds seen by slapd", "no"))
+    ROWS.append(
+        (
+            "ldap",
+            f"spray: {len(names)} spellings at once",
+            sorted(answers),
+            f"{failed_binds} failed binds seen by slapd",
+            "no",
+        )
+    )
     assert failed_binds <= 2, (answers, failed_binds)
     wait_out_back_off(boto3.client("dynamodb"), b.tables, name)
     status, token, body = login(instances[0], name, "right-password")
-    ROWS.append(("ldap", "the right password after the spray", status, name,
-                 "yes" if token else "no"))
+    ROWS.append(
+        ("ldap", "the right password after the spray", status, name, "yes" if token else "no")
+    )
     assert status == 302 and token, body
 
 
 def failure_times(name):
     out = subprocess.run(
-        ["ldapsearch", "-x", "-LLL", "-H", require("LDAP_URL"), "-D", f"cn=admin,{SUFFIX}",
-         "-w", "admin-secret", "-b", f"uid={name},ou=people,{SUFFIX}", "-s", "base",
-         "(objectClass=*)", "pwdFailureTime"], capture_output=True, text=True, check=True)
+        [
+            "ldapsearch",
+            "-x",
+            "-LLL",
+            "-H",
+            require("LDAP_URL"),
+            "-D",
+            f"cn=admin,{SUFFIX}",
+            "-w",
+            "admin-secret",
+            "-b",
+            f"uid={name},ou=people,{SUFFIX}",
+            "-s",
+            "base",
+            "(objectClass=*)",
+            "pwdFailureTime",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return [line for line in out.stdout.splitlines() if line.startswith("pwdFailureTime:")]
 
 
@@ -167,16 +213,23 @@ def test_user_sync_disables_the_gone_and_the_locked(backend, start_function):
 
 
 # What EventBridge sends a function on a schedule (UserSyncSchedule).
-SCHEDULED = {"version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-             "detail-type": "Scheduled Event", "source": "aws.events",
-             "account": "123456789012", "time": "2026-12-07T09:00:00Z", "region": "us-east-1",
-             "resources": ["arn:aws:events:us-east-1:123456789012:rule/user-sync"],
-             "detail": {}}
+SCHEDULED = {
+    "version": "0",
+    "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+    "detail-type": "Scheduled Event",
+    "source": "aws.events",
+    "account": "123456789012",
+    "time": "2026-12-07T09:00:00Z",
+    "region": "us-east-1",
+    "resources": ["arn:aws:events:us-east-1:123456789012:rule/user-sync"],
+    "detail": {},
+}
 
 
 def test_the_scheduled_user_sync_does_what_the_cli_does(backend, tmp_path):
     """The user-sync binary, as the stack's scheduled function, on a Runtime API."""
     from runtime_api import RuntimeApi
+
     b = backend
     name = "sched" + uuid.uuid4().hex[:6]
     b.add(name, b.people["alice"])
@@ -188,8 +241,12 @@ def test_the_scheduled_user_sync_does_what_the_cli_does(backend, tmp_path):
     b.remove(name)
     api = RuntimeApi()
     with open(tmp_path / "user-sync.log", "wb") as log:
-        proc = api.start_function(os.path.join(ROOT, "target", "debug", "user-sync"),
-                                  b.stack_env, stdout=log, stderr=subprocess.STDOUT)
+        proc = api.start_function(
+            os.path.join(ROOT, "target", "debug", "user-sync"),
+            b.stack_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             kind, reply, _ = api.invoke(SCHEDULED)
         finally:
@@ -206,8 +263,11 @@ def test_the_scheduled_user_sync_does_what_the_cli_does(backend, tmp_path):
 
 def lock(b, name):
     if b.name == "ldap":
-        b._admin("ldapmodify", f"dn: uid={name},ou=people,{SUFFIX}\nchangetype: modify\n"
-                 "add: pwdAccountLockedTime\npwdAccountLockedTime: 000001010000Z\n")
+        b._admin(
+            "ldapmodify",
+            f"dn: uid={name},ou=people,{SUFFIX}\nchangetype: modify\n"
+            "add: pwdAccountLockedTime\npwdAccountLockedTime: 000001010000Z\n",
+        )
     else:
         b.idp.admin_disable_user(UserPoolId=b.pool, Username=name)
 

@@ -9,8 +9,9 @@ from collections import Counter
 
 from conftest import basic, v2_event, wait_out_back_off
 from fleet import Fleet
+
 # `env` is test_concurrency's fixture: tables of the test's own, where fresh_user adds.
-from test_concurrency import FORM, WARM_UP, env, fresh_user  # noqa: F401
+from test_concurrency import FORM, WARM_UP, env, fresh_user  # noqa: F401 (env: a fixture)
 
 JOBS = int(os.environ.get("MATRIX_N", "20"))
 
@@ -26,10 +27,12 @@ def test_a_matrix_of_right_logins_for_one_name_all_get_tokens(env):
     seen = Counter(a[0] for a in answers)
     last = max(a[3] for a in answers if a[3] is not None)
     waited = [line.get("total_ms", 0) for line in lines if line.get("event") == "token_issued"]
-    print(f"\nmatrix: {JOBS} right logins for one name at once: {dict(seen)}, the last "
-          f"answered after {last:.2f} s; request time (ms) of the tokens' lines: median "
-          f"{sorted(waited)[len(waited) // 2] if waited else 'n/a'}, max "
-          f"{max(waited) if waited else 'n/a'}")
+    print(
+        f"\nmatrix: {JOBS} right logins for one name at once: {dict(seen)}, the last "
+        f"answered after {last:.2f} s; request time (ms) of the tokens' lines: median "
+        f"{sorted(waited)[len(waited) // 2] if waited else 'n/a'}, max "
+        f"{max(waited) if waited else 'n/a'}"
+    )
     assert seen == {302: JOBS}, seen
 
     # The same run, wrong passwords at once on another name: the first verification
@@ -39,13 +42,14 @@ def test_a_matrix_of_right_logins_for_one_name_all_get_tokens(env):
         fleet.warm(WARM_UP)
         answers = fleet.fire([v2_event(FORM, basic(wrong, "not it"))] * JOBS)
     seen = Counter(a[0] for a in answers)
-    print(f"burst: {JOBS} wrong passwords for one name at once: verified (401) {seen[401]}, "
-          f"refused (429) {seen[429]}")
+    print(
+        f"burst: {JOBS} wrong passwords for one name at once: verified (401) {seen[401]}, "
+        f"refused (429) {seen[429]}"
+    )
     assert 1 <= seen[401] <= 2 and seen[401] + seen[429] == JOBS, seen
 
 
-def test_a_probe_of_two_names_cannot_tell_the_one_that_was_used(post, make_user, dynamodb,
-                                                                 tables):
+def test_a_probe_of_two_names_cannot_tell_the_one_that_was_used(post, make_user, dynamodb, tables):
     """A prober guesses wrong for two names, the owner of one logs in meanwhile, and the
     prober guesses again: the answers for both names are the same (status, Retry-After,
     body). Before, only a verified password reset a name's count, so the used name's next
@@ -67,8 +71,7 @@ def test_a_probe_of_two_names_cannot_tell_the_one_that_was_used(post, make_user,
     answers = {}
     for step in ("verified", "held back"):
         replies = guess_both()
-        answers[step] = {n: (r.status, r.header("retry-after"), r.body) for n, r in
-                         replies.items()}
+        answers[step] = {n: (r.status, r.header("retry-after"), r.body) for n, r in replies.items()}
     print(f"\nprobe of two names, one used meanwhile: {answers}")
     for step, seen in answers.items():
         assert seen[used] == seen[idle], (step, seen)

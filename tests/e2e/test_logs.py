@@ -26,6 +26,7 @@ TRICKY = 'pä$s "w/o\\rd+%1 !'
 
 # ---- The search ----
 
+
 def _base64_fragments(data):
     """The base64 text that encoding `data` yields wherever it starts in a longer input:
     for each of the three byte alignments, the characters that depend on `data` alone."""
@@ -35,8 +36,10 @@ def _base64_fragments(data):
         start = -(-8 * offset // 6)  # first character with no bit of the padding before
         end = (8 * (offset + len(data))) // 6  # last character with no bit of what follows
         fragment = encoded[start:end]
-        out += [(f"base64@{offset}", fragment),
-                (f"base64url@{offset}", fragment.replace("+", "-").replace("/", "_"))]
+        out += [
+            (f"base64@{offset}", fragment),
+            (f"base64url@{offset}", fragment.replace("+", "-").replace("/", "_")),
+        ]
     return out
 
 
@@ -68,14 +71,16 @@ def leak_patterns(secret):
     """(encoding, text) pairs: each way `secret` (str or bytes) could show in a log line."""
     data = secret.encode() if isinstance(secret, str) else secret
     text = data.decode("utf-8", "replace")
-    plain = [("raw", text),
-             ("percent", quote(data, safe="")),
-             ("percent-lower", quote(data, safe="").lower()),
-             ("form", quote_plus(data, safe="")),
-             ("escape_ascii", _escape_ascii(data)),
-             ("bytes-debug", ", ".join(str(b) for b in data)),
-             ("hex", data.hex()),
-             ("HEX", data.hex().upper())]
+    plain = [
+        ("raw", text),
+        ("percent", quote(data, safe="")),
+        ("percent-lower", quote(data, safe="").lower()),
+        ("form", quote_plus(data, safe="")),
+        ("escape_ascii", _escape_ascii(data)),
+        ("bytes-debug", ", ".join(str(b) for b in data)),
+        ("hex", data.hex()),
+        ("HEX", data.hex().upper()),
+    ]
     plain += _base64_fragments(data)
     out = []
     for name, value in plain:
@@ -91,10 +96,12 @@ def leak_patterns(secret):
 def find_leaks(lines, secrets):
     """Every (what, encoding, line) where a secret shows; `secrets` maps a label to the
     secret."""
-    patterns = [(label, enc, text) for label, secret in secrets.items()
-                for enc, text in leak_patterns(secret)]
-    return [(label, enc, line) for line in lines for label, enc, text in patterns
-            if text in line]
+    patterns = [
+        (label, enc, text)
+        for label, secret in secrets.items()
+        for enc, text in leak_patterns(secret)
+    ]
+    return [(label, enc, line) for line in lines for label, enc, text in patterns if text in line]
 
 
 def test_the_leak_search_finds_every_encoding():
@@ -115,12 +122,13 @@ def test_the_leak_search_finds_every_encoding():
     # The password inside base64 at each alignment, standard and url-safe alphabets.
     for prefix in ("", "a", "ab", "abc"):
         encoded = base64.b64encode((prefix + password + "tail").encode()).decode()
-        logged += [json.dumps({"b64": encoded}),
-                   json.dumps({"b64url": encoded.replace("+", "-").replace("/", "_")})]
+        logged += [
+            json.dumps({"b64": encoded}),
+            json.dumps({"b64url": encoded.replace("+", "-").replace("/", "_")}),
+        ]
     for line in logged:
         assert find_leaks([line], {"password": password}), line
-    assert not find_leaks([json.dumps({"event": "refused", "status": 401})],
-                          {"password": password})
+    assert not find_leaks([json.dumps({"event": "refused", "status": 401})], {"password": password})
 
 
 # ---- The run ----
@@ -128,17 +136,16 @@ def test_the_leak_search_finds_every_encoding():
 MALFORMED = {
     # name -> (Authorization value, the password it carries)
     "no colon": lambda u, p: "Basic " + base64.b64encode(f"{u}{p}".encode()).decode(),
-    "invalid utf-8": lambda u, p: "Basic " + base64.b64encode(
-        f"{u}:{p}".encode() + b"\xff\xfe").decode(),
-    "control character": lambda u, p: "Basic " + base64.b64encode(
-        f"{u}\x01:{p}".encode()).decode(),
+    "invalid utf-8": lambda u, p: (
+        "Basic " + base64.b64encode(f"{u}:{p}".encode() + b"\xff\xfe").decode()
+    ),
+    "control character": lambda u, p: "Basic " + base64.b64encode(f"{u}\x01:{p}".encode()).decode(),
     "not base64": lambda u, p: f"Basic {u}:{p}",
     "trailing garbage": lambda u, p: basic(u, p) + "!!",
     "another scheme": lambda u, p: "Bearer " + base64.b64encode(f"{u}:{p}".encode()).decode(),
     "two credentials": lambda u, p: basic(u, p) + ", " + basic("other", p + "-2"),
     "300-byte user": lambda u, p: basic("u" * 300, p),
-    "spaces inside": lambda u, p: "Basic  " + base64.b64encode(f"{u}:{p}".encode()).decode()
-    + " x",
+    "spaces inside": lambda u, p: "Basic  " + base64.b64encode(f"{u}:{p}".encode()).decode() + " x",
 }
 
 
@@ -151,7 +158,7 @@ def revoke_event(token):
 
 def test_logs_hold_no_secrets_and_audit_every_token(start_function, reset_failures, make_user):
     reset_failures("username")
-    name, password = make_user(password=TRICKY)
+    name, _password = make_user(password=TRICKY)
     f = start_function(DIRECT_OAUTH_LOG_LEVEL="trace")
     secrets = {"quay password": QUAY_PASSWORD, "tricky password": TRICKY}
     headers_sent = {"quay": QUAY_AUTH, "tricky": basic(name, TRICKY)}
@@ -207,12 +214,16 @@ def test_logs_hold_no_secrets_and_audit_every_token(start_function, reset_failur
     for what, enc, line in leaks:
         message = json.loads(line).get("message", "") if line.startswith("{") else "(not JSON)"
         summary.setdefault((what, enc, message), line)
-    assert not summary, "\n".join(f"{what} ({enc}) leaked in a {message!r} line: {line[:300]}"
-                                   for (what, enc, message), line in sorted(summary.items()))
+    assert not summary, "\n".join(
+        f"{what} ({enc}) leaked in a {message!r} line: {line[:300]}"
+        for (what, enc, message), line in sorted(summary.items())
+    )
 
-    audit = [json.loads(l) for l in lines if l.startswith("{") and '"token_issued"' in l]
+    audit = [
+        json.loads(text) for text in lines if text.startswith("{") and '"token_issued"' in text
+    ]
     assert len(audit) == len(tokens) == 3
-    for line, (token, user) in zip(audit, tokens):
+    for line, (token, user) in zip(audit, tokens, strict=True):
         assert line["username"] == user
         assert line["client_id"] == "some_client_id"
         assert line["scopes"] == "repo:read org:admin"

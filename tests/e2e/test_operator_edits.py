@@ -21,7 +21,7 @@ def at_once(e, commands):
     def one(args):
         try:
             run(e, *args)
-        except Exception as failure:  # noqa: BLE001 - reported below, with its command
+        except Exception as failure:  # reported below, with its command
             failures.append((args, failure))
 
     threads = [threading.Thread(target=one, args=(c,)) for c in commands]
@@ -63,8 +63,15 @@ def test_app_updates_at_once_all_land():
         ("--introspect-any",),
     ]
     assert at_once(e, [("app", "update", client, *u) for u in updates]) == []
-    (app,) = [a for a in json.loads(run(e, "app", "list", "--output", "json").stdout)
-              if a["client_id"] == client]
+    (app,) = [
+        a
+        for a in json.loads(run(e, "app", "list", "--output", "json").stdout)
+        if a["client_id"] == client
+    ]
     print(f"\napp update: {len(updates)} updates at once, the application after: {app}")
-    assert (app["name"], app["redirect_uris"], app["scope_ceiling"], app["introspect_any"]) \
-        == ("Renamed", ["https://two.example/cb"], ["repo:read"], True)
+    assert (app["name"], app["redirect_uris"], app["scope_ceiling"], app["introspect_any"]) == (
+        "Renamed",
+        ["https://two.example/cb"],
+        ["repo:read"],
+        True,
+    )

@@ -11,9 +11,9 @@ import time
 import pytest
 
 from conftest import basic, http_request, require
-from test_code_flow import register
-from test_dpop import Client, WHOAMI, approve, authorizer_event, instance_event
 from test_authorizer import invoke
+from test_code_flow import register
+from test_dpop import WHOAMI, Client, approve, authorizer_event, instance_event
 
 pytestmark = pytest.mark.usefixtures("aws_stack")
 
@@ -31,8 +31,11 @@ def writes_during(action):
     with open(path) as f:
         f.seek(start)
         lines = [json.loads(line) for line in f if line.strip()]
-    return result, [f"{l['op']} {l.get('request', {}).get('TableName', '')}" for l in lines
-                    if l.get("service") == "dynamodb" and l.get("op") in WRITES]
+    return result, [
+        f"{line['op']} {line.get('request', {}).get('TableName', '')}"
+        for line in lines
+        if line.get("service") == "dynamodb" and line.get("op") in WRITES
+    ]
 
 
 @pytest.fixture
@@ -44,7 +47,8 @@ def test_a_client_off_the_whitelist_writes_nothing(endpoint, user):
     client = Client()
     form = "client_id=not_on_the_list&redirect_uri=https://x.example/cb&scope=repo:read"
     reply, writes = writes_during(
-        lambda: approve(endpoint, user, client.proof("POST", endpoint), form=form))
+        lambda: approve(endpoint, user, client.proof("POST", endpoint), form=form)
+    )
     ROWS.append(("direct approval, client off the whitelist", reply.status, writes))
     assert reply.status == 403, reply.body
     assert json.loads(reply.body)["error"] == "unauthorized_client"
@@ -54,11 +58,15 @@ def test_a_client_off_the_whitelist_writes_nothing(endpoint, user):
 def test_a_client_that_fails_authentication_writes_nothing(endpoint):
     client_id, _ = register()
     url = endpoint.rsplit("/oauth/", 1)[0] + "/oauth/access_token"
-    form = (f"grant_type=authorization_code&code=no-such-code&code_verifier={'v' * 43}"
-            f"&client_id={client_id}")
-    headers = {"Content-Type": "application/x-www-form-urlencoded",
-               "Authorization": basic(client_id, "wrong"),
-               "DPoP": Client().proof("POST", url)}
+    form = (
+        f"grant_type=authorization_code&code=no-such-code&code_verifier={'v' * 43}"
+        f"&client_id={client_id}"
+    )
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Authorization": basic(client_id, "wrong"),
+        "DPoP": Client().proof("POST", url),
+    }
     reply, writes = writes_during(lambda: http_request(url, body=form, headers=headers))
     ROWS.append(("token endpoint, wrong client secret", reply.status, writes))
     assert reply.status == 401, reply.body
@@ -68,8 +76,7 @@ def test_a_client_that_fails_authentication_writes_nothing(endpoint):
 
 def test_an_unknown_or_forged_token_at_the_authorizer_writes_nothing(endpoint, user):
     client = Client()
-    token = dict(approve(endpoint, user, client.proof("POST", endpoint)).fragment())[
-        "access_token"]
+    token = dict(approve(endpoint, user, client.proof("POST", endpoint)).fragment())["access_token"]
     # Our tokens are a 22-character id and a secret: another id, or another secret.
     flip = {"A": "B"}
     unknown = "".join(flip.get(c, "A") for c in token[:22]) + token[22:]
@@ -77,7 +84,10 @@ def test_an_unknown_or_forged_token_at_the_authorizer_writes_nothing(endpoint, u
     for case, presented in [("unknown token", unknown), ("wrong secret", forged)]:
         proof = client.proof("GET", WHOAMI, token=presented)
         (answer, err), writes = writes_during(
-            lambda: invoke(authorizer_event("DPoP " + presented, proof), "refused-writes"))
+            lambda presented=presented, proof=proof: invoke(
+                authorizer_event("DPoP " + presented, proof), "refused-writes"
+            )
+        )
         ROWS.append((f"authorizer, {case} with a valid proof", answer, writes))
         assert answer == {"isAuthorized": False}, (case, answer, err)
         assert writes == [], (case, writes)
@@ -89,11 +99,14 @@ def test_a_proof_without_the_nonce_is_refused_with_no_write(user, start_function
     client = Client()
     # The instance's first ask reads (or, once per stack, makes) the nonces' secret.
     assert instance.invoke(instance_event(user, client.proof("POST", endpoint)))[0] == 400
-    for case, proof in [("no nonce", client.proof("POST", endpoint)),
-                        ("a made-up nonce", client.proof("POST", endpoint, nonce="n" * 32)),
-                        ("a 3 KB nonce", client.proof("POST", endpoint, nonce="n" * 3000))]:
+    for case, proof in [
+        ("no nonce", client.proof("POST", endpoint)),
+        ("a made-up nonce", client.proof("POST", endpoint, nonce="n" * 32)),
+        ("a 3 KB nonce", client.proof("POST", endpoint, nonce="n" * 3000)),
+    ]:
         (status, headers, body), writes = writes_during(
-            lambda: instance.invoke(instance_event(user, proof)))
+            lambda proof=proof: instance.invoke(instance_event(user, proof))
+        )
         ROWS.append((f"direct approval, {case}", status, writes))
         assert (status, json.loads(body)["error"]) == (400, "use_dpop_nonce"), (case, body)
         assert headers.get("dpop-nonce"), case

@@ -11,8 +11,15 @@ import json
 import os
 import time
 
-from conftest import (QUAY_REDIRECT, basic, failed_logins, token_from, tokens_of, v2_event,
-                      wait_out_back_off)
+from conftest import (
+    QUAY_REDIRECT,
+    basic,
+    failed_logins,
+    token_from,
+    tokens_of,
+    v2_event,
+    wait_out_back_off,
+)
 from fault_proxy import FaultProxy
 
 FORM = "client_id=some_client_id&redirect_uri=" + QUAY_REDIRECT + "&scope=repo:read"
@@ -20,8 +27,8 @@ LONG_CACHE = dict(DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=3600)
 
 
 def request_lines(output):
-    lines = [json.loads(l) for l in output.splitlines() if l.startswith("{")]
-    return [l for l in lines if "dynamodb_calls" in l]
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    return [line for line in lines if "dynamodb_calls" in line]
 
 
 def calls(line):
@@ -32,12 +39,12 @@ def test_round_trips_per_request(start_function, make_user):
     name, password = make_user()
     ok = v2_event(FORM, basic(name, password))
     f = start_function(**LONG_CACHE)
-    assert f.invoke(ok)[0] == 302          # cold
-    assert f.invoke(ok)[0] == 302          # warm
+    assert f.invoke(ok)[0] == 302  # cold
+    assert f.invoke(ok)[0] == 302  # warm
     assert f.invoke(v2_event(FORM, basic(name + "-nobody", "wrong")))[0] == 401
     assert f.invoke(v2_event(None, basic(name, password), method="GET"))[0] == 405
     cold, warm, failed, get = request_lines(f.stop())
-    assert [l["status"] for l in (cold, warm, failed, get)] == [302, 302, 401, 405]
+    assert [line["status"] for line in (cold, warm, failed, get)] == [302, 302, 401, 405]
     # A success: the batch read and the admission, then the token write and the release.
     assert calls(cold) == (1, 4)
     assert calls(warm) == (0, 4)
@@ -61,7 +68,8 @@ def test_the_log_line_says_where_the_time_went(start_function, make_user):
 
 
 def test_the_request_line_names_its_invocation_and_is_a_cloudwatch_metric(
-        start_function, make_user):
+    start_function, make_user
+):
     """Request id and trace id from the Runtime API, the caller's address from the event,
     and the embedded metric format: `_aws` names each metric and the values are fields."""
     name, password = make_user()
@@ -75,8 +83,14 @@ def test_the_request_line_names_its_invocation_and_is_a_cloudwatch_metric(
     emf = ok["_aws"]["CloudWatchMetrics"][0]
     assert emf["Namespace"] == "DirectOAuth" and emf["Dimensions"] == [["Function"]]
     names = [m["Name"] for m in emf["Metrics"]]
-    assert {"TokensIssued", "Status401", "Status429", "Status503", "SsmThrottles",
-            "HashingMs"} <= set(names)
+    assert {
+        "TokensIssued",
+        "Status401",
+        "Status429",
+        "Status503",
+        "SsmThrottles",
+        "HashingMs",
+    } <= set(names)
     assert all(isinstance(line[n], (int, float)) for line in (ok, failed) for n in names)
     assert (ok["TokensIssued"], ok["Status401"], ok["SsmCalls"]) == (1, 0, 1)
     assert (failed["TokensIssued"], failed["Status401"], failed["SsmCalls"]) == (0, 1, 0)
@@ -100,9 +114,9 @@ def test_each_whitelist_cache_expiry_costs_one_ssm_call(start_function, make_use
     name, password = make_user()
     ok = v2_event(FORM, basic(name, password))
     f = start_function(DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=1)
-    assert f.invoke(ok)[0] == 302          # cold
+    assert f.invoke(ok)[0] == 302  # cold
     time.sleep(1.1)  # the list was fetched before that answer: now it is older than 1 s
-    assert f.invoke(ok)[0] == 302          # whitelist cache expired
+    assert f.invoke(ok)[0] == 302  # whitelist cache expired
     cold, expired = request_lines(f.stop())
     assert calls(cold) == (1, 4)
     assert calls(expired) == (1, 4)
@@ -119,7 +133,8 @@ def test_a_refusal_from_the_cached_whitelist_reads_nothing(start_function, make_
 
 
 def test_a_success_after_failures_keeps_the_count_and_frees_the_name_beside_the_token_write(
-        start_function, make_user, dynamodb, tables):
+    start_function, make_user, dynamodb, tables
+):
     """A success writes its token in one TransactWriteItems (the token, its entry under
     the user, a condition on the user as verified) and, at the same time, gives its lease
     up in an UpdateItem of its own: a failure counted at that moment can cancel neither.
@@ -147,8 +162,12 @@ def test_a_success_after_failures_keeps_the_count_and_frees_the_name_beside_the_
     assert kept["failures"]["N"] == "1" and "lease_id" not in kept, kept
     assert [t["token_id"]["S"] for t in tokens_of(dynamodb, tables, name)] == [token_id]
     # The admission and the release are UpdateItems; the release runs beside the write.
-    assert sorted(op for op, _, _ in success) == ["BatchGetItem", "TransactWriteItems",
-                                                  "UpdateItem", "UpdateItem"], success
+    assert sorted(op for op, _, _ in success) == [
+        "BatchGetItem",
+        "TransactWriteItems",
+        "UpdateItem",
+        "UpdateItem",
+    ], success
     by_op = {op: body for op, body, _ in success}
     items = by_op["TransactWriteItems"]["TransactItems"]
     puts = [i["Put"] for i in items if "Put" in i]
@@ -158,10 +177,15 @@ def test_a_success_after_failures_keeps_the_count_and_frees_the_name_beside_the_
     assert held[0]["TableName"] == tables["users"]
     assert "generation" in held[0]["ConditionExpression"]
     assert not any("Delete" in i for i in items), "no counter in the transaction"
-    (release,) = [body for op, body, _ in success if op == "UpdateItem"
-                  and body["UpdateExpression"].startswith("REMOVE lease_id")]
-    assert (release["TableName"], release["Key"]) == (tables["failed_logins"],
-                                                     {"username": {"S": name}})
+    (release,) = [
+        body
+        for op, body, _ in success
+        if op == "UpdateItem" and body["UpdateExpression"].startswith("REMOVE lease_id")
+    ]
+    assert (release["TableName"], release["Key"]) == (
+        tables["failed_logins"],
+        {"username": {"S": name}},
+    )
     assert "lease_id" in release["ConditionExpression"], "only the attempt's own lease"
     lines = request_lines(f.stop())
     assert calls(lines[-1]) == (0, 4)

@@ -1,5 +1,5 @@
 """A herd of new instances at once, against Parameter Store's quota of GetParameter calls a
-second (tools/fault_proxy.py throttles above it, evenly, with no burst): every instance
+second (tests/support/fault_proxy.py throttles above it, evenly, with no burst): every instance
 must answer its first request with a token.
 
 What the function must absorb is how long the herd's reads take at the quota (herd size /
@@ -42,8 +42,14 @@ def test_a_herd_of_new_instances_all_get_tokens(herd_env, spread):
     salt = bcrypt.gensalt(rounds=4)
     users = [f"herd-{i}" for i in range(n)]
     hashed = bcrypt.hashpw(b"herd password", salt).decode()
-    run(herd_env, "user", "import-quay", "--max-bcrypt-cost", "4",
-        stdin="".join(f"{u},{hashed}\n" for u in users))
+    run(
+        herd_env,
+        "user",
+        "import-quay",
+        "--max-bcrypt-cost",
+        "4",
+        stdin="".join(f"{u},{hashed}\n" for u in users),
+    )
     ssm = FaultProxy(os.environ["AWS_ENDPOINT_URL"])
     ssm.limit_rate("AmazonSSM.GetParameter", quota)
     env = dict(herd_env, AWS_ENDPOINT_URL_SSM=ssm.url)
@@ -58,10 +64,12 @@ def test_a_herd_of_new_instances_all_get_tokens(herd_env, spread):
     times = sorted(a[3] * 1000 for a in answers if a[3] is not None)
     p99 = times[min(len(times) - 1, int(len(times) * 0.99))] if times else float("nan")
     errors = sum(v for k, v in seen.items() if k and k >= 500)
-    print(f"\nherd N={n}, quota {quota:.1f}/s ({spread:.1f} s of reads): 302 {seen[302]}, "
-          f"5xx {errors}, other {dict(seen)}; first answer p50 {statistics.median(times):.0f} ms, "
-          f"p99 {p99:.0f} ms; SSM GetParameter passed {outcomes['forwarded']}, "
-          f"throttled {outcomes['throttle']}")
+    print(
+        f"\nherd N={n}, quota {quota:.1f}/s ({spread:.1f} s of reads): 302 {seen[302]}, "
+        f"5xx {errors}, other {dict(seen)}; first answer p50 {statistics.median(times):.0f} ms, "
+        f"p99 {p99:.0f} ms; SSM GetParameter passed {outcomes['forwarded']}, "
+        f"throttled {outcomes['throttle']}"
+    )
     assert outcomes["throttle"] > 0, "the herd met the quota"
     assert seen == {302: n}, seen
     # One read per instance, and a few more where an attempt timed out under the load.

@@ -41,8 +41,10 @@ def problems(kind):
         for text in exam.problems[kind] if exam else []:
             seen[text].append(dep.label)
     total = len(found)
-    return "\n".join(f"{text}\n    in {len(labels)} of {total} combinations, e.g. "
-                     f"{'; '.join(labels[:3])}" for text, labels in seen.items())
+    return "\n".join(
+        f"{text}\n    in {len(labels)} of {total} combinations, e.g. {'; '.join(labels[:3])}"
+        for text, labels in seen.items()
+    )
 
 
 def _none(kind):
@@ -54,14 +56,19 @@ def _none(kind):
 def table():
     found, seconds = examined()
     deployable = sum(1 for _, exam in found if exam)
-    lines = [f"# Who may invoke what ({len(found)} combinations, {deployable} deployable; "
-             f"translated and checked in {seconds:.1f} s)", "",
-             "| combination | function | who may invoke it | covering permission |",
-             "|---|---|---|---|"]
+    lines = [
+        f"# Who may invoke what ({len(found)} combinations, {deployable} deployable; "
+        f"translated and checked in {seconds:.1f} s)",
+        "",
+        "| combination | function | who may invoke it | covering permission |",
+        "|---|---|---|---|",
+    ]
     for dep, exam in found:
         if exam is None:
-            lines.append(f"| {dep.label} | - | refused before anything is created: "
-                         f"{'; '.join(dep.refused)} | - |")
+            lines.append(
+                f"| {dep.label} | - | refused before anything is created: "
+                f"{'; '.join(dep.refused)} | - |"
+            )
             continue
         for function, who, permission in exam.rows:
             lines.append(f"| {dep.label} | {function} | {who} | {permission} |")
@@ -142,7 +149,7 @@ def _ifs(node, names, path=()):
         if "Fn::If" in node and node["Fn::If"][0] in names:
             yield path
         for key, value in node.items():
-            yield from _ifs(value, names, path + (key,))
+            yield from _ifs(value, names, (*path, key))
     elif isinstance(node, list):
         for value in node:
             yield from _ifs(value, names, path)
@@ -180,8 +187,10 @@ def deploy(source, combo):
 
 
 def test_the_rule_refuses_a_public_url_without_reserved_concurrency():
-    assert any("FunctionUrlNeedsReservedConcurrency" in r
-               for r in deploy(None, {"EnableFunctionUrl": "true"})[0].refused)
+    assert any(
+        "FunctionUrlNeedsReservedConcurrency" in r
+        for r in deploy(None, {"EnableFunctionUrl": "true"})[0].refused
+    )
     assert not deploy(None, {"EnableFunctionUrl": "true", "ReservedConcurrency": "10"})[0].refused
     assert not deploy(None, {})[0].refused
 
@@ -196,7 +205,7 @@ REST_AUTHORIZER = """
       Type: TOKEN
       IdentitySource: method.request.header.Authorization
       AuthorizerUri: !Sub arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${TokenAuthorizerFunction.Arn}/invocations
-"""
+"""  # noqa: E501 (template.yaml's lines as they are)
 REST_AUTHORIZER_PERMISSION = """
   RestTokenAuthorizerPermission:
     Type: AWS::Lambda::Permission
@@ -206,48 +215,95 @@ REST_AUTHORIZER_PERMISSION = """
       Action: lambda:InvokeFunction
       Principal: apigateway.amazonaws.com
       SourceArn: !Sub arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${RestApi}/authorizers/${RestTokenAuthorizer}
-"""
+"""  # noqa: E501 (template.yaml's lines as they are)
 BEFORE_REST_PERMISSION = "\n  RestInvokePermission:"
 URL, REST = {"EnableFunctionUrl": "true", "ReservedConcurrency": "10"}, {"EnableRestApi": "true"}
 
 # name: (replacements in template.yaml's text, parameters, kind, what the problem says)
 PLANTED = {
-    "the HTTP API authorizer's permission left to SAM's default":
-        ([("            EnableFunctionDefaultPermissions: true\n", "")], {}, "invoke",
-         "TokenAuthorizerFunction: no AWS::Lambda::Permission lets apigateway.amazonaws.com: "
-         "HttpApi authorizer TokenAuthorizer"),
-    "a REST authorizer without its permission":
-        ([(BEFORE_REST_PERMISSION, REST_AUTHORIZER + BEFORE_REST_PERMISSION)], REST, "invoke",
-         "RestApi authorizer RestTokenAuthorizer"),
-    "a REST route's permission for another path":
-        ([("${RestApi}/*\n", "${RestApi}/*/*/other\n")], REST, "invoke",
-         "RestApi ANY /oauth/authorizeapp"),
-    "the reservation rule never applying":
-        ([('RuleCondition: !Equals [!Ref EnableFunctionUrl, "true"]',
-           'RuleCondition: !Equals [!Ref EnableFunctionUrl, "never"]')],
-         {"EnableFunctionUrl": "true"}, "reserved", "ReservedConcurrentExecutions is not set"),
-    "the URL without lambda:InvokeFunction":
-        ([('Action: lambda:InvokeFunction\n      Principal: "*"',
-           'Action: lambda:GetFunction\n      Principal: "*"')], URL, "url",
-         "no permission grants lambda:InvokeFunction to principal *"),
-    "the URL's invoke permission open to direct calls":
-        ([("      InvokedViaFunctionUrl: true\n", "")], URL, "exposure",
-         "anyone may call lambda:InvokeFunction on AuthorizeAppFunction directly"),
-    "a table read on every resource":
-        ([("Action: dynamodb:GetItem\n                Resource: !GetAtt TokensTable.Arn",
-           'Action: dynamodb:GetItem\n                Resource: "*"')], {}, "star",
-         'TokenAuthorizerRole policy tokens: grants dynamodb:GetItem on Resource "*"'),
-    "the sample on SAM's default role":
-        ([("      Role: !GetAtt WhoAmIRole.Arn\n", "")], {}, "star",
-         "managed AWSLambdaBasicExecutionRole: grants logs:CreateLogGroup"),
-    "an API permission without SourceArn":
-        ([("      SourceArn: !Sub arn:${AWS::Partition}:execute-api:${AWS::Region}:"
-           "${AWS::AccountId}:${RestApi}/*\n", "")], REST, "exposure",
-         "RestInvokePermission: lets apigateway.amazonaws.com invoke AuthorizeAppFunction "
-         "for SourceArn (none)"),
-    "a role anyone may assume":
-        ([("              Service: lambda.amazonaws.com\n", '              AWS: "*"\n')], {},
-         "exposure", "its trust policy lets {'AWS': '*'} assume it"),
+    "the HTTP API authorizer's permission left to SAM's default": (
+        [("            EnableFunctionDefaultPermissions: true\n", "")],
+        {},
+        "invoke",
+        "TokenAuthorizerFunction: no AWS::Lambda::Permission lets apigateway.amazonaws.com: "
+        "HttpApi authorizer TokenAuthorizer",
+    ),
+    "a REST authorizer without its permission": (
+        [(BEFORE_REST_PERMISSION, REST_AUTHORIZER + BEFORE_REST_PERMISSION)],
+        REST,
+        "invoke",
+        "RestApi authorizer RestTokenAuthorizer",
+    ),
+    "a REST route's permission for another path": (
+        [("${RestApi}/*\n", "${RestApi}/*/*/other\n")],
+        REST,
+        "invoke",
+        "RestApi ANY /oauth/authorizeapp",
+    ),
+    "the reservation rule never applying": (
+        [
+            (
+                'RuleCondition: !Equals [!Ref EnableFunctionUrl, "true"]',
+                'RuleCondition: !Equals [!Ref EnableFunctionUrl, "never"]',
+            )
+        ],
+        {"EnableFunctionUrl": "true"},
+        "reserved",
+        "ReservedConcurrentExecutions is not set",
+    ),
+    "the URL without lambda:InvokeFunction": (
+        [
+            (
+                'Action: lambda:InvokeFunction\n      Principal: "*"',
+                'Action: lambda:GetFunction\n      Principal: "*"',
+            )
+        ],
+        URL,
+        "url",
+        "no permission grants lambda:InvokeFunction to principal *",
+    ),
+    "the URL's invoke permission open to direct calls": (
+        [("      InvokedViaFunctionUrl: true\n", "")],
+        URL,
+        "exposure",
+        "anyone may call lambda:InvokeFunction on AuthorizeAppFunction directly",
+    ),
+    "a table read on every resource": (
+        [
+            (
+                "Action: dynamodb:GetItem\n                Resource: !GetAtt TokensTable.Arn",
+                'Action: dynamodb:GetItem\n                Resource: "*"',
+            )
+        ],
+        {},
+        "star",
+        'TokenAuthorizerRole policy tokens: grants dynamodb:GetItem on Resource "*"',
+    ),
+    "the sample on SAM's default role": (
+        [("      Role: !GetAtt WhoAmIRole.Arn\n", "")],
+        {},
+        "star",
+        "managed AWSLambdaBasicExecutionRole: grants logs:CreateLogGroup",
+    ),
+    "an API permission without SourceArn": (
+        [
+            (
+                "      SourceArn: !Sub arn:${AWS::Partition}:execute-api:${AWS::Region}:"
+                "${AWS::AccountId}:${RestApi}/*\n",
+                "",
+            )
+        ],
+        REST,
+        "exposure",
+        "RestInvokePermission: lets apigateway.amazonaws.com invoke AuthorizeAppFunction "
+        "for SourceArn (none)",
+    ),
+    "a role anyone may assume": (
+        [("              Service: lambda.amazonaws.com\n", '              AWS: "*"\n')],
+        {},
+        "exposure",
+        "its trust policy lets {'AWS': '*'} assume it",
+    ),
 }
 
 
@@ -269,8 +325,20 @@ def test_a_planted_fault_is_seen(name):
 
 
 def test_a_rest_authorizer_with_its_permission_is_covered():
-    dep, exam = deploy(planted([(BEFORE_REST_PERMISSION, REST_AUTHORIZER
-                                 + REST_AUTHORIZER_PERMISSION + BEFORE_REST_PERMISSION)]), REST)
+    _dep, exam = deploy(
+        planted(
+            [
+                (
+                    BEFORE_REST_PERMISSION,
+                    REST_AUTHORIZER + REST_AUTHORIZER_PERMISSION + BEFORE_REST_PERMISSION,
+                )
+            ]
+        ),
+        REST,
+    )
     assert exam.problems["invoke"] == [] and exam.problems["exposure"] == []
-    assert ("TokenAuthorizerFunction", "apigateway.amazonaws.com: RestApi authorizer "
-            "RestTokenAuthorizer", "RestTokenAuthorizerPermission") in exam.rows
+    assert (
+        "TokenAuthorizerFunction",
+        "apigateway.amazonaws.com: RestApi authorizer RestTokenAuthorizer",
+        "RestTokenAuthorizerPermission",
+    ) in exam.rows

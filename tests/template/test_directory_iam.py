@@ -9,8 +9,8 @@ import pytest
 
 import iam_eval
 import iam_policies
-from deploy_model import ACCOUNT, REGION, SETTINGS, Deployment, condition_parameters
 from deploy_checks import POLICY_NAMES
+from deploy_model import ACCOUNT, REGION, SETTINGS, Deployment, condition_parameters
 
 
 def grants(directory, principal=iam_eval.AUTHORIZE_APP):
@@ -62,8 +62,10 @@ def test_without_a_directory_nothing_of_one_is_granted():
 def test_a_directory_needs_its_settings_before_anything_is_created():
     template = iam_policies.read_template()
     combo = {name: values[0] for name, values in condition_parameters(template).items()}
-    for directory, missing in [("ldap", "LdapBindPasswordParameter"),
-                               ("cognito", "CognitoUserPoolId")]:
+    for directory, missing in [
+        ("ldap", "LdapBindPasswordParameter"),
+        ("cognito", "CognitoUserPoolId"),
+    ]:
         settings = dict(SETTINGS, **{missing: ""})
         dep = Deployment(template, dict(combo, Directory=directory, **settings), POLICY_NAMES)
         assert any(missing in r for r in dep.refused), (directory, dep.refused)

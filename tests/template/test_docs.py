@@ -1,12 +1,14 @@
 """Docs that cannot drift: the README's command synopsis (its `direct-oauth-admin …`
-lines) names every flag of every admin command (as `direct-oauth-admin … --help` lists them), and docs/development.md names
-every sample event scenario in events/."""
+lines) names every flag of every admin command (as `direct-oauth-admin … --help` lists
+them), and docs/development.md names every sample event scenario in events/."""
 
 import functools
 import glob
 import os
 import re
 import subprocess
+
+import built
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Flags every command has: clap's own, and the global ones the README explains once.
@@ -22,9 +24,14 @@ def read(path):
 def admin_help(*words):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIRECT_OAUTH_")}
     env.update(AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
-    return subprocess.run(["cargo", "run", "--quiet", "--bin", "direct-oauth-admin", "--",
-                           *words, "--help"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, check=True).stdout
+    return subprocess.run(
+        [built.binary("direct-oauth-admin"), *words, "--help"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def subcommands(*words):
@@ -49,10 +56,10 @@ def flags(words):
 
 
 def test_the_readme_s_synopsis_names_every_flag_of_every_command():
-    synopsis = "\n".join(line for line in read("README.md").splitlines()
-                         if line.startswith("direct-oauth-admin "))
-    missing = {" ".join(w): sorted(f for f in flags(w) if f not in synopsis)
-               for w in commands()}
+    synopsis = "\n".join(
+        line for line in read("README.md").splitlines() if line.startswith("direct-oauth-admin ")
+    )
+    missing = {" ".join(w): sorted(f for f in flags(w) if f not in synopsis) for w in commands()}
     missing = {c: f for c, f in missing.items() if f}
     assert missing == {}, missing
     assert len(commands()) >= 15, commands()
@@ -60,9 +67,10 @@ def test_the_readme_s_synopsis_names_every_flag_of_every_command():
 
 def test_the_development_guide_names_every_sample_event():
     guide = read("docs/development.md")
-    scenarios = {os.path.splitext(os.path.basename(p))[0]
-                 for p in glob.glob(os.path.join(ROOT, "events", "**", "*.json"),
-                                    recursive=True)}
+    scenarios = {
+        os.path.splitext(os.path.basename(p))[0]
+        for p in glob.glob(os.path.join(ROOT, "events", "**", "*.json"), recursive=True)
+    }
     assert len(scenarios) >= 10, scenarios
     missing = sorted(s for s in scenarios if f"`{s}`" not in guide)
     assert missing == [], missing

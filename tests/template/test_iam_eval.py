@@ -1,4 +1,4 @@
-"""IAM by evaluation, the evaluator itself (tools/iam_decide.py, tools/iam_eval.py,
+"""IAM by evaluation, the evaluator itself (tests/support/iam_decide.py, tests/support/iam_eval.py,
 iam_policies.py): IAM's matching and conditions, how a recorded call becomes the requests
 IAM authorizes, how local names map to the template's resources, and, on template.yaml
 itself, that a recording of what each principal does is allowed with every statement
@@ -13,15 +13,22 @@ import iam_decide
 import iam_eval
 import iam_policies
 from iam_decide import Statement, condition_holds, decide, wildcard
-from iam_eval import CLI, TOKEN_AUTHORIZER, AUTHORIZE_APP, Ask, Names, asks, principal_of
+from iam_eval import AUTHORIZE_APP, CLI, TOKEN_AUTHORIZER, Ask, Names, asks, principal_of
 from test_resources import listed, template_text
 
 T = "arn:aws:dynamodb:us-east-1:123456789012:table/"
 
 
 def allow(action, resource, condition=None, effect="Allow", label="s"):
-    return Statement.of(label, {"Effect": effect, "Action": action, "Resource": resource,
-                                **({"Condition": condition} if condition else {})})
+    return Statement.of(
+        label,
+        {
+            "Effect": effect,
+            "Action": action,
+            "Resource": resource,
+            **({"Condition": condition} if condition else {}),
+        },
+    )
 
 
 # --- IAM's matching ---------------------------------------------------------------------------
@@ -35,13 +42,16 @@ def test_wildcards_match_as_iam_does():
 
 
 def test_an_explicit_deny_wins_and_not_action_not_resource_are_complements():
-    policy = [allow("dynamodb:*", "*", label="all"),
-              allow("dynamodb:DeleteItem", T + "t", effect="Deny", label="no")]
+    policy = [
+        allow("dynamodb:*", "*", label="all"),
+        allow("dynamodb:DeleteItem", T + "t", effect="Deny", label="no"),
+    ]
     d = decide(policy, "dynamodb:DeleteItem", T + "t")
     assert d.allowed is False and d.denied_by == ["no"] and d.by == ["all"]
     assert decide(policy, "dynamodb:DeleteItem", T + "other").allowed
-    na = Statement.of("na", {"Effect": "Allow", "NotAction": "dynamodb:Scan",
-                             "NotResource": T + "a"})
+    na = Statement.of(
+        "na", {"Effect": "Allow", "NotAction": "dynamodb:Scan", "NotResource": T + "a"}
+    )
     assert na.action_matches("dynamodb:GetItem") and not na.action_matches("dynamodb:Scan")
     assert na.resource_matches(T + "b") and not na.resource_matches(T + "a")
     assert decide([], "dynamodb:GetItem", T + "t").allowed is False
@@ -55,8 +65,9 @@ def test_conditions_it_can_evaluate():
     assert condition_holds({"StringNotEquals": {"kms:ViaService": "x"}}, ())
     assert condition_holds({"Null": {"dynamodb:Select": "true"}}, ())
     assert not condition_holds({"Null": {"dynamodb:Select": "false"}}, ())
-    assert condition_holds({"StringLike": {"aws:RequestedRegion": "us-*"}},
-                           (("aws:RequestedRegion", "us-east-1"),))
+    assert condition_holds(
+        {"StringLike": {"aws:RequestedRegion": "us-*"}}, (("aws:RequestedRegion", "us-east-1"),)
+    )
     assert condition_holds({"ForAllValues:StringEquals": {"dynamodb:Select": ["COUNT"]}}, ())
 
 
@@ -72,41 +83,68 @@ def test_a_condition_it_cannot_evaluate_is_unknown_never_allowed():
 
 # --- from a recorded call to the requests IAM authorizes ---------------------------------------
 def rec(op, service="dynamodb", who=AUTHORIZE_APP, error=None, **request):
-    caller = {"exe": who} if who in iam_eval.PRINCIPALS else {"exe": who.split()[0],
-                                                              "argv": who.split()[1:]}
-    return {"service": service, "op": op, "region": "us-east-1", "sdk": "aws-sdk-rust",
-            "caller": caller, "request": request, "status": 400 if error else 200,
-            "error": error}
+    caller = (
+        {"exe": who}
+        if who in iam_eval.PRINCIPALS
+        else {"exe": who.split()[0], "argv": who.split()[1:]}
+    )
+    return {
+        "service": service,
+        "op": op,
+        "region": "us-east-1",
+        "sdk": "aws-sdk-rust",
+        "caller": caller,
+        "request": request,
+        "status": 400 if error else 200,
+        "error": error,
+    }
 
 
 def test_a_transaction_is_authorized_item_by_item_and_a_batch_table_by_table():
-    tx = rec("TransactWriteItems", TransactItems=[["Put", "a-tokens"], ["Put", "a-user-tokens"],
-                                                  ["ConditionCheck", "a-users"]])
+    tx = rec(
+        "TransactWriteItems",
+        TransactItems=[
+            ["Put", "a-tokens"],
+            ["Put", "a-user-tokens"],
+            ["ConditionCheck", "a-users"],
+        ],
+    )
     assert [(a.action, a.name) for a in asks(tx)] == [
-        ("dynamodb:PutItem", "a-tokens"), ("dynamodb:PutItem", "a-user-tokens"),
-        ("dynamodb:ConditionCheckItem", "a-users")]
+        ("dynamodb:PutItem", "a-tokens"),
+        ("dynamodb:PutItem", "a-user-tokens"),
+        ("dynamodb:ConditionCheckItem", "a-users"),
+    ]
     got = asks(rec("TransactGetItems", TransactItems=[["Get", "a-tokens"]]))
     assert [(a.action, a.name) for a in got] == [("dynamodb:GetItem", "a-tokens")]
     batch = asks(rec("BatchGetItem", RequestItems=["a-applications", "a-users"]))
-    assert [(a.action, a.name) for a in batch] == [("dynamodb:BatchGetItem", "a-applications"),
-                                                   ("dynamodb:BatchGetItem", "a-users")]
+    assert [(a.action, a.name) for a in batch] == [
+        ("dynamodb:BatchGetItem", "a-applications"),
+        ("dynamodb:BatchGetItem", "a-users"),
+    ]
     (q,) = asks(rec("Query", TableName="a-tokens", IndexName="by-username", Select="COUNT"))
-    assert (q.kind, q.index, dict(q.context)["dynamodb:Select"]) == ("index", "by-username",
-                                                                     "COUNT")
+    assert (q.kind, q.index, dict(q.context)["dynamodb:Select"]) == (
+        "index",
+        "by-username",
+        "COUNT",
+    )
     assert asks(rec("ListTables"))[0].kind == "any"
     assert asks(rec("GetCallerIdentity", service="sts")) == []
 
 
 def test_ssm_and_the_kms_calls_ssm_makes_for_the_caller():
     (get,) = asks(rec("GetParameter", "ssm", Name="/p/client-whitelist"))
-    assert (get.action, get.kind, get.name) == ("ssm:GetParameter", "parameter",
-                                                "/p/client-whitelist")
+    assert (get.action, get.kind, get.name) == (
+        "ssm:GetParameter",
+        "parameter",
+        "/p/client-whitelist",
+    )
     keys = {}
     put = asks(rec("PutParameter", "ssm", Name="/s", Type="SecureString", KeyId="k1"), keys)
     assert [(a.action, a.name) for a in put] == [("ssm:PutParameter", "/s"), ("kms:Encrypt", "k1")]
     assert ("kms:ViaService", "ssm.us-east-1.amazonaws.com") in put[1].context
-    read = dict(rec("GetParameter", "ssm", Name="/s", WithDecryption=True),
-                parameter_type=["SecureString"])
+    read = dict(
+        rec("GetParameter", "ssm", Name="/s", WithDecryption=True), parameter_type=["SecureString"]
+    )
     assert [(a.action, a.name) for a in asks(read, keys)][1] == ("kms:Decrypt", "k1")
     (stack,) = asks(rec("DescribeStacks", "cloudformation", who=CLI, StackName="st"))
     assert (stack.action, stack.kind) == ("cloudformation:DescribeStacks", "stack")
@@ -116,16 +154,25 @@ def test_who_made_a_call():
     assert principal_of(rec("GetItem")) == AUTHORIZE_APP
     assert principal_of(rec("GetItem", who="direct-oauth-admin --stack init user add x")) == CLI
     assert principal_of(rec("GetItem", who="direct-oauth-admin user add init")) == CLI
-    assert principal_of(rec("CreateTable", who="direct-oauth-admin --output json init")) == \
-        iam_eval.CLI_INIT
-    relayed = {"service": "dynamodb", "op": "GetItem", "sdk": "aws-sdk-rust",
-               "caller": {"exe": "python3.12"}, "app": TOKEN_AUTHORIZER}
+    assert (
+        principal_of(rec("CreateTable", who="direct-oauth-admin --output json init"))
+        == iam_eval.CLI_INIT
+    )
+    relayed = {
+        "service": "dynamodb",
+        "op": "GetItem",
+        "sdk": "aws-sdk-rust",
+        "caller": {"exe": "python3.12"},
+        "app": TOKEN_AUTHORIZER,
+    }
     assert principal_of(relayed) == TOKEN_AUTHORIZER
     assert principal_of(dict(relayed, app=None)) == iam_eval.UNATTRIBUTED
     assert principal_of(dict(relayed, app=None, sdk="Boto3")) == iam_eval.HARNESS
     assert principal_of(dict(relayed, app=None, sdk=None)) == iam_eval.HARNESS
-    assert principal_of(dict(relayed, app=None, caller={"exe": "it-0123456789abcdef"})) == \
-        iam_eval.CARGO_TEST
+    assert (
+        principal_of(dict(relayed, app=None, caller={"exe": "it-0123456789abcdef"}))
+        == iam_eval.CARGO_TEST
+    )
 
 
 # --- local names to the template's ------------------------------------------------------------
@@ -146,13 +193,17 @@ def names():
 def test_local_names_map_to_the_template_by_role():
     n = names()
     stack = "arn:aws:dynamodb:us-east-1:123456789012:table/direct-oauth-test-"
-    for local, table in [("direct-oauth-users", "UsersTable"),
-                         ("conc-1a2b3c4d-user-tokens", "UserTokensTable"),
-                         ("direct-oauth-tokens", "TokensTable"),
-                         ("iam-0a1b2c-bcrypt-users", "UsersTable"),
-                         ("fl-9f8e-failed-logins", "FailedLoginsTable")]:
-        assert n.arn(Ask("dynamodb:GetItem", "table", local)) == (stack + table, n.role(
-            "table", local)), local
+    for local, table in [
+        ("direct-oauth-users", "UsersTable"),
+        ("conc-1a2b3c4d-user-tokens", "UserTokensTable"),
+        ("direct-oauth-tokens", "TokensTable"),
+        ("iam-0a1b2c-bcrypt-users", "UsersTable"),
+        ("fl-9f8e-failed-logins", "FailedLoginsTable"),
+    ]:
+        assert n.arn(Ask("dynamodb:GetItem", "table", local)) == (
+            stack + table,
+            n.role("table", local),
+        ), local
     index = n.arn(Ask("dynamodb:Query", "index", "x-tokens", "by-username"))[0]
     assert index == stack + "TokensTable/index/by-username"
     parameter = "arn:aws:ssm:us-east-1:123456789012:parameter/direct-oauth-test/client-whitelist"
@@ -160,8 +211,9 @@ def test_local_names_map_to_the_template_by_role():
     other = n.arn(Ask("dynamodb:GetItem", "table", "moto-check-1"))
     assert other == ("arn:aws:dynamodb:us-east-1:123456789012:table/moto-check-1", None)
     found = n.arn(Ask("cloudformation:DescribeStacks", "stack", "stack-1a"))
-    assert found[0].startswith("arn:aws:cloudformation:us-east-1:123456789012:stack/"
-                               "direct-oauth-test/")
+    assert found[0].startswith(
+        "arn:aws:cloudformation:us-east-1:123456789012:stack/direct-oauth-test/"
+    )
     refused = n.arn(Ask("cloudformation:DescribeStacks", "stack", "stack-1a"), "AccessDenied")
     assert refused == found, "refused here, still the stack"
     missing = n.arn(Ask("cloudformation:DescribeStacks", "stack", "no-such-1"), "ValidationError")
@@ -177,9 +229,14 @@ def what_each_principal_does():
     return [
         rec("BatchGetItem", RequestItems=["direct-oauth-applications", "direct-oauth-users"]),
         rec("BatchGetItem", RequestItems=["direct-oauth-applications", "direct-oauth-tokens"]),
-        rec("TransactWriteItems", TransactItems=[
-            ["Put", "direct-oauth-tokens"], ["Put", "direct-oauth-user-tokens"],
-            ["Update", "direct-oauth-users"]]),
+        rec(
+            "TransactWriteItems",
+            TransactItems=[
+                ["Put", "direct-oauth-tokens"],
+                ["Put", "direct-oauth-user-tokens"],
+                ["Update", "direct-oauth-users"],
+            ],
+        ),
         rec("TransactWriteItems", TransactItems=[["ConditionCheck", "conc-1-users"]]),
         *[rec(op, TableName="direct-oauth-codes") for op in ("PutItem", "UpdateItem", "GetItem")],
         *[rec(op, TableName="direct-oauth-dpop-proofs") for op in ("PutItem", "GetItem")],
@@ -189,22 +246,34 @@ def what_each_principal_does():
         rec("UpdateItem", TableName="direct-oauth-failed-logins"),
         rec("GetParameter", "ssm", who=a, Name="/direct-oauth/client-whitelist"),
         rec("GetItem", who=TOKEN_AUTHORIZER, TableName="direct-oauth-tokens"),
-        rec("BatchGetItem", who=TOKEN_AUTHORIZER,
-            RequestItems=["direct-oauth-users", "direct-oauth-applications"]),
+        rec(
+            "BatchGetItem",
+            who=TOKEN_AUTHORIZER,
+            RequestItems=["direct-oauth-users", "direct-oauth-applications"],
+        ),
         # A DPoP proof's jti, spent.
         rec("PutItem", who=TOKEN_AUTHORIZER, TableName="direct-oauth-dpop-proofs"),
         rec("DescribeStacks", "cloudformation", who=cli, StackName="stack-1"),
-        *[rec(op, who=cli, TableName="direct-oauth-users")
-          for op in ("PutItem", "GetItem", "UpdateItem", "Scan", "DeleteItem")],
-        *[rec(op, who=cli, TableName="direct-oauth-applications")
-          for op in ("PutItem", "GetItem", "DeleteItem", "Scan", "UpdateItem")],
+        *[
+            rec(op, who=cli, TableName="direct-oauth-users")
+            for op in ("PutItem", "GetItem", "UpdateItem", "Scan", "DeleteItem")
+        ],
+        *[
+            rec(op, who=cli, TableName="direct-oauth-applications")
+            for op in ("PutItem", "GetItem", "DeleteItem", "Scan", "UpdateItem")
+        ],
         *[rec(op, who=cli, TableName="direct-oauth-tokens") for op in ("GetItem", "UpdateItem")],
-        rec("BatchGetItem", who=cli,
-            RequestItems=["direct-oauth-users", "direct-oauth-applications"]),
+        rec(
+            "BatchGetItem",
+            who=cli,
+            RequestItems=["direct-oauth-users", "direct-oauth-applications"],
+        ),
         rec("Query", who=cli, TableName="direct-oauth-tokens", IndexName="by-username"),
         rec("Query", who=cli, TableName="direct-oauth-user-tokens"),
-        *[rec(op, "ssm", who=cli, Name="/direct-oauth/client-whitelist")
-          for op in ("GetParameter", "PutParameter")],
+        *[
+            rec(op, "ssm", who=cli, Name="/direct-oauth/client-whitelist")
+            for op in ("GetParameter", "PutParameter")
+        ],
         rec("CreateTable", who="direct-oauth-admin init", TableName="direct-oauth-users"),
         dict(rec("Scan", TableName="direct-oauth-users"), sdk="Boto3", caller=None),
     ]
@@ -218,10 +287,15 @@ def test_what_each_principal_does_is_allowed_with_every_statement_used():
     ev = evaluate(what_each_principal_does())
     assert not ev.denied() and not ev.unknown(), ev.markdown("x")
     assert {p: [s.label for s in ev.unused(p)] for p in ev.policies} == {
-        AUTHORIZE_APP: [], TOKEN_AUTHORIZER: [], CLI: []}
+        AUTHORIZE_APP: [],
+        TOKEN_AUTHORIZER: [],
+        CLI: [],
+    }
     text = ev.markdown("IAM by evaluation")
-    assert "| token-authorizer | 4 requests (4 distinct) in 3 calls | 4 (1 Lambda's own) | none |" \
-        in text, text
+    assert (
+        "| token-authorizer | 4 requests (4 distinct) in 3 calls | 4 (1 Lambda's own) | none |"
+        in text
+    ), text
     assert iam_eval.CLI_INIT in text and iam_eval.HARNESS in text, "counted, not evaluated"
 
 
@@ -232,15 +306,22 @@ def plant(old, new):
 
 
 def test_a_role_naming_the_wrong_table_is_found():
-    source = plant("Action: dynamodb:GetItem\n                Resource: !GetAtt TokensTable.Arn",
-                   "Action: dynamodb:GetItem\n                Resource: !GetAtt UsersTable.Arn")
+    source = plant(
+        "Action: dynamodb:GetItem\n                Resource: !GetAtt TokensTable.Arn",
+        "Action: dynamodb:GetItem\n                Resource: !GetAtt UsersTable.Arn",
+    )
     ev = evaluate(what_each_principal_does(), source)
     (denied,) = ev.denied()
     assert (denied.principal, denied.action, denied.arn) == (
-        TOKEN_AUTHORIZER, "dynamodb:GetItem", T + "direct-oauth-test-TokensTable")
+        TOKEN_AUTHORIZER,
+        "dynamodb:GetItem",
+        T + "direct-oauth-test-TokensTable",
+    )
     assert [s.label for s in ev.unused(TOKEN_AUTHORIZER)] == ["TokenAuthorizerRole/tokens[0]"]
-    assert "| token-authorizer | dynamodb:GetItem | TokensTable | direct-oauth-tokens | 1 | - | " \
+    assert (
+        "| token-authorizer | dynamodb:GetItem | TokensTable | direct-oauth-tokens | 1 | - | "
         "DENIED (no statement allows it) |" in ev.markdown("x")
+    )
 
 
 def test_a_mutated_resolved_policy_is_found():
@@ -251,27 +332,35 @@ def test_a_mutated_resolved_policy_is_found():
     index.resources = [index.resources[0].removesuffix("/index/*")]
     again = iam_eval.Evaluation(what_each_principal_does(), ev.policies, ev.names)
     assert [(c.action, c.arn) for c in again.denied()] == [
-        ("dynamodb:Query", T + "direct-oauth-test-TokensTable/index/by-username")]
+        ("dynamodb:Query", T + "direct-oauth-test-TokensTable/index/by-username")
+    ]
 
 
 def test_a_statement_no_call_uses_is_reported_but_lambdas_own_are_not():
-    lines = [line for line in what_each_principal_does()
-             if (line["request"].get("TableName") != "direct-oauth-failed-logins")]
+    lines = [
+        line
+        for line in what_each_principal_does()
+        if (line["request"].get("TableName") != "direct-oauth-failed-logins")
+    ]
     ev = evaluate(lines)
     assert [s.label for s in ev.unused(AUTHORIZE_APP)] == ["AuthorizeAppRole/data[6]"]
     assert "AuthorizeAppRole/logs[0]" not in [s.label for s in ev.unused(AUTHORIZE_APP)]
     spare = {(s.label, a) for s, a, _ in ev.unused_grants(CLI)}
     assert spare == set(), spare
-    fewer = [line for line in what_each_principal_does()
-             if not (line["caller"] or {}).get("exe") == CLI or line["op"] != "Scan"]
+    fewer = [
+        line
+        for line in what_each_principal_does()
+        if (line["caller"] or {}).get("exe") != CLI or line["op"] != "Scan"
+    ]
     spare = {(s.label, a) for s, a, _ in evaluate(fewer).unused_grants(CLI)}
     assert spare == {("OperatorPolicy[1]", "dynamodb:Scan"), ("OperatorPolicy[2]", "dynamodb:Scan")}
 
 
 def test_a_call_on_a_foreign_resource_that_failed_here_too_is_harmless():
-    missing = rec("DescribeStacks", "cloudformation", who=CLI, error="ValidationError",
-                  StackName="no-such-1")
-    ev = evaluate(what_each_principal_does() + [missing])
+    missing = rec(
+        "DescribeStacks", "cloudformation", who=CLI, error="ValidationError", StackName="no-such-1"
+    )
+    ev = evaluate([*what_each_principal_does(), missing])
     assert not ev.denied() and [c.arn.split("/")[1] for c in ev.harmless()] == ["no-such-1"]
     found_elsewhere = rec("GetItem", who=CLI, TableName="someone-elses")
     assert [c.arn for c in evaluate([found_elsewhere]).denied()] == [T + "someone-elses"]

@@ -2,7 +2,8 @@
 entry has its stack output (which `direct-oauth-admin --stack` reads) and, unless optional,
 its variable in the function's environment, naming the same thing; and the template has no
 table or table output the list lacks. The list is read as the shell scripts and the e2e
-tests read it, from `direct-oauth-admin env --output json` (built by `cargo run` if needed)."""
+tests read it, from `direct-oauth-admin env --output json` (the binary make test built,
+tests/support/built.py)."""
 
 import functools
 import json
@@ -11,6 +12,8 @@ import subprocess
 
 import pytest
 from cfnlint.decode import decode_str
+
+import built
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEMPLATE = os.path.join(ROOT, "template.yaml")
@@ -22,9 +25,14 @@ def listed():
     the command asks AWS nothing."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIRECT_OAUTH_")}
     env.update(AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
-    out = subprocess.run(["cargo", "run", "--quiet", "--bin", "direct-oauth-admin", "--",
-                          "env", "--output", "json"],
-                         cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [built.binary("direct-oauth-admin"), "env", "--output", "json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 
@@ -41,8 +49,11 @@ def template_text():
 
 def disagreements(template, entries):
     """Each way `template` and the list disagree, as a sentence; none when they agree."""
-    return (unmet_entries(template, entries) + stray_function_variables(template, entries)
-            + unlisted_tables(template, entries))
+    return (
+        unmet_entries(template, entries)
+        + stray_function_variables(template, entries)
+        + unlisted_tables(template, entries)
+    )
 
 
 def unmet_entries(template, entries):
@@ -64,8 +75,9 @@ def unmet_entries(template, entries):
         if entry["variable"] not in variables:
             found.append(f"AuthorizeAppFunction lacks {entry['variable']}")
         elif variables[entry["variable"]] != output["Value"]:
-            found.append(f"AuthorizeAppFunction's {entry['variable']} is not what "
-                         f"{entry['output']} names")
+            found.append(
+                f"AuthorizeAppFunction's {entry['variable']} is not what {entry['output']} names"
+            )
         if entry["kind"] == "table" and not names_a_table(resources, output["Value"]):
             found.append(f"output {entry['output']} does not name a DynamoDB table")
     return found
@@ -100,8 +112,11 @@ def unlisted_tables(template, entries):
         names_table = key.endswith("TableName") or names_a_table(resources, output["Value"])
         if names_table and key not in listed_outputs:
             found.append(f"output {key} names a table the list lacks")
-    named = {outputs[key]["Value"].get("Ref") for key in listed_outputs
-             if key in outputs and isinstance(outputs[key]["Value"], dict)}
+    named = {
+        outputs[key]["Value"].get("Ref")
+        for key in listed_outputs
+        if key in outputs and isinstance(outputs[key]["Value"], dict)
+    }
     for name, resource in resources.items():
         if resource["Type"] == "AWS::DynamoDB::Table" and name not in named:
             found.append(f"table {name} has no output in the list")
@@ -131,7 +146,7 @@ def without_output(source, key):
     lines = source.splitlines(keepends=True)
     at = lines.index(f"  {key}:\n")
     assert lines[at + 1].lstrip().startswith("Value:"), "the output is two lines"
-    return "".join(lines[:at] + lines[at + 2:])
+    return "".join(lines[:at] + lines[at + 2 :])
 
 
 def with_before(source, anchor, text):
@@ -143,27 +158,42 @@ def with_before(source, anchor, text):
 BROKEN = {
     "a table's output removed": (
         lambda s: without_output(s, "CodesTableName"),
-        "no output CodesTableName"),
+        "no output CodesTableName",
+    ),
     "a table output the list lacks": (
-        lambda s: with_before(s, "  CodesTableName:\n",
-                              "  CodesTableNameOld:\n    Value: !Ref CodesTable\n"),
-        "output CodesTableNameOld names a table the list lacks"),
+        lambda s: with_before(
+            s, "  CodesTableName:\n", "  CodesTableNameOld:\n    Value: !Ref CodesTable\n"
+        ),
+        "output CodesTableNameOld names a table the list lacks",
+    ),
     "the function's variable removed": (
         lambda s: s.replace("          DIRECT_OAUTH_CODES_TABLE: !Ref CodesTable\n", "", 1),
-        "AuthorizeAppFunction lacks DIRECT_OAUTH_CODES_TABLE"),
+        "AuthorizeAppFunction lacks DIRECT_OAUTH_CODES_TABLE",
+    ),
     "the variable naming another table": (
-        lambda s: s.replace("DIRECT_OAUTH_CODES_TABLE: !Ref CodesTable",
-                            "DIRECT_OAUTH_CODES_TABLE: !Ref TokensTable", 1),
-        "DIRECT_OAUTH_CODES_TABLE is not what CodesTableName names"),
+        lambda s: s.replace(
+            "DIRECT_OAUTH_CODES_TABLE: !Ref CodesTable",
+            "DIRECT_OAUTH_CODES_TABLE: !Ref TokensTable",
+            1,
+        ),
+        "DIRECT_OAUTH_CODES_TABLE is not what CodesTableName names",
+    ),
     "the authorizer's variable naming another table": (
-        lambda s: s.replace("          DIRECT_OAUTH_TOKENS_TABLE: !Ref TokensTable\n          # DPoP",
-                            "          DIRECT_OAUTH_TOKENS_TABLE: !Ref UsersTable\n          # DPoP", 1),
-        "TokenAuthorizerFunction's DIRECT_OAUTH_TOKENS_TABLE is not what TokensTableName"),
+        lambda s: s.replace(
+            "          DIRECT_OAUTH_TOKENS_TABLE: !Ref TokensTable\n          # DPoP",
+            "          DIRECT_OAUTH_TOKENS_TABLE: !Ref UsersTable\n          # DPoP",
+            1,
+        ),
+        "TokenAuthorizerFunction's DIRECT_OAUTH_TOKENS_TABLE is not what TokensTableName",
+    ),
     "a table without an output": (
-        lambda s: with_before(s, "  FailedLoginsTable:\n",
-                              "  SpareTable:\n    Type: AWS::DynamoDB::Table\n"
-                              "    Properties: {}\n\n"),
-        "table SpareTable has no output"),
+        lambda s: with_before(
+            s,
+            "  FailedLoginsTable:\n",
+            "  SpareTable:\n    Type: AWS::DynamoDB::Table\n    Properties: {}\n\n",
+        ),
+        "table SpareTable has no output",
+    ),
 }
 
 

@@ -28,14 +28,19 @@ def parsed(source=None):
 
 
 def cfn_lint(path):
-    return subprocess.run([os.path.join(BIN, "cfn-lint"), path], capture_output=True, text=True,
-                          env=ENV)
+    return subprocess.run(
+        [os.path.join(BIN, "cfn-lint"), path], capture_output=True, text=True, env=ENV
+    )
 
 
 def sam_validate(path):
-    return subprocess.run([os.path.join(BIN, "sam"), "validate", "--region", "us-east-1",
-                           "--template-file", path], capture_output=True, text=True, env=ENV,
-                          cwd=os.path.dirname(path))
+    return subprocess.run(
+        [os.path.join(BIN, "sam"), "validate", "--region", "us-east-1", "--template-file", path],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd=os.path.dirname(path),
+    )
 
 
 def test_cfn_lint_passes():
@@ -86,8 +91,10 @@ def test_function_is_arm64_al2023_cargo_lambda_with_json_logs():
     assert glob["Runtime"] == "provided.al2023"
     assert glob["Architectures"] == ["arm64"]
     assert isinstance(glob["MemorySize"], int) and isinstance(glob["Timeout"], int)
-    assert fn["Metadata"] == {"BuildMethod": "rust-cargolambda",
-                              "BuildProperties": {"Binary": "authorize-app"}}
+    assert fn["Metadata"] == {
+        "BuildMethod": "rust-cargolambda",
+        "BuildProperties": {"Binary": "authorize-app"},
+    }
     assert fn["Properties"]["Handler"] == "bootstrap"
     assert glob["LoggingConfig"]["LogFormat"] == "JSON"
     assert glob["LoggingConfig"]["ApplicationLogLevel"] == {"Ref": "LogLevel"}
@@ -101,8 +108,13 @@ def test_function_is_arm64_al2023_cargo_lambda_with_json_logs():
 def test_every_config_variable_is_wired():
     """The tunables; the tables' and the parameter's variables: test_resources.py."""
     env = resources()["AuthorizeAppFunction"]["Properties"]["Environment"]["Variables"]
-    for name in ["CODE_LIFETIME_SECONDS", "ISSUER", "WHITELIST_STALE_SECONDS",
-                 "DPOP_WINDOW_SECONDS", "DPOP_NONCE_SECONDS"]:
+    for name in [
+        "CODE_LIFETIME_SECONDS",
+        "ISSUER",
+        "WHITELIST_STALE_SECONDS",
+        "DPOP_WINDOW_SECONDS",
+        "DPOP_NONCE_SECONDS",
+    ]:
         assert f"DIRECT_OAUTH_{name}" in env
     authorizer = resources()["TokenAuthorizerFunction"]["Properties"]["Environment"]["Variables"]
     for name in ["DPOP_PROOFS_TABLE", "DPOP_WINDOW_SECONDS", "API_URL"]:
@@ -111,8 +123,13 @@ def test_every_config_variable_is_wired():
 
 def test_tables_are_on_demand_encrypted_recoverable_with_ttl():
     r = resources()
-    for name in ["UsersTable", "ApplicationsTable", "TokensTable", "FailedLoginsTable",
-                 "UserTokensTable"]:
+    for name in [
+        "UsersTable",
+        "ApplicationsTable",
+        "TokensTable",
+        "FailedLoginsTable",
+        "UserTokensTable",
+    ]:
         p = r[name]["Properties"]
         assert p["BillingMode"] == "PAY_PER_REQUEST", name
         assert p["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, name
@@ -142,10 +159,17 @@ def statements(role="AuthorizeAppRole", condition=None):
 
 
 def test_iam_is_least_privilege():
-    allowed = {"logs:CreateLogStream", "logs:PutLogEvents", "dynamodb:BatchGetItem",
-               "dynamodb:PutItem", "dynamodb:UpdateItem",
-               "dynamodb:GetItem", "dynamodb:ConditionCheckItem",
-               "ssm:GetParameter", "kms:Decrypt"}
+    allowed = {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:GetItem",
+        "dynamodb:ConditionCheckItem",
+        "ssm:GetParameter",
+        "kms:Decrypt",
+    }
     seen = set()
     for s in statements():
         actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
@@ -164,7 +188,8 @@ def test_tracing_is_a_parameter_and_grants_only_xray_writes():
         assert len(xray) == 1, role
         assert sorted(xray[0]["Action"]) == ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
     assert parsed()["Globals"]["Function"]["Tracing"] == {
-        "Fn::If": ["UseTracing", "Active", "PassThrough"]}
+        "Fn::If": ["UseTracing", "Active", "PassThrough"]
+    }
 
 
 def test_kms_decrypt_only_for_a_secure_string():
@@ -195,12 +220,20 @@ def test_authorizer_reads_tokens_and_users_and_guards_the_sample_route():
             read |= {(a, r["Fn::GetAtt"][0]) for a in acts for r in named}
     # DPoP: a proof's jti is spent in the proofs' own table (and read back after a lost
     # answer); the authorizer can write no code.
-    assert read == {("dynamodb:GetItem", "TokensTable"), ("dynamodb:BatchGetItem", "UsersTable"),
-                    ("dynamodb:BatchGetItem", "ApplicationsTable"),
-                    ("dynamodb:PutItem", "DpopProofsTable"),
-                    ("dynamodb:GetItem", "DpopProofsTable")}
-    assert actions == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem",
-                       "logs:CreateLogStream", "logs:PutLogEvents"}
+    assert read == {
+        ("dynamodb:GetItem", "TokensTable"),
+        ("dynamodb:BatchGetItem", "UsersTable"),
+        ("dynamodb:BatchGetItem", "ApplicationsTable"),
+        ("dynamodb:PutItem", "DpopProofsTable"),
+        ("dynamodb:GetItem", "DpopProofsTable"),
+    }
+    assert actions == {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    }
     auth = r["HttpApi"]["Properties"]["Auth"]["Authorizers"]["TokenAuthorizer"]
     assert auth["AuthorizerPayloadFormatVersion"] == "2.0"
     assert auth["EnableSimpleResponses"] is True
@@ -238,8 +271,10 @@ def test_a_function_url_is_granted_both_actions_new_urls_need():
 def test_the_api_is_throttled_and_concurrency_can_be_reserved():
     r = resources()
     route = r["HttpApi"]["Properties"]["DefaultRouteSettings"]
-    assert route == {"ThrottlingRateLimit": {"Ref": "ThrottlingRateLimit"},
-                     "ThrottlingBurstLimit": {"Ref": "ThrottlingBurstLimit"}}
+    assert route == {
+        "ThrottlingRateLimit": {"Ref": "ThrottlingRateLimit"},
+        "ThrottlingBurstLimit": {"Ref": "ThrottlingBurstLimit"},
+    }
     stage = r["RestStage"]["Properties"]["MethodSettings"][0]
     assert stage["ThrottlingRateLimit"] == {"Ref": "ThrottlingRateLimit"}
     reserved = r["AuthorizeAppFunction"]["Properties"]["ReservedConcurrentExecutions"]
@@ -251,7 +286,8 @@ def test_the_sample_is_optional_and_the_authorizer_is_exported():
     assert r["WhoAmIFunction"]["Condition"] == "UseSample"
     assert outputs["ProtectedSampleEndpoint"]["Condition"] == "UseSample"
     assert outputs["AuthorizerFunctionArn"]["Export"]["Name"] == {
-        "Fn::Sub": "${AWS::StackName}-AuthorizerArn"}
+        "Fn::Sub": "${AWS::StackName}-AuthorizerArn"
+    }
     assert outputs["HttpApiId"]["Export"]["Name"] == {"Fn::Sub": "${AWS::StackName}-HttpApiId"}
 
 
@@ -259,12 +295,18 @@ def test_alarms_cover_errors_throttles_5xx_and_login_spikes():
     r = resources()
     alarms = {n: a["Properties"] for n, a in r.items() if a["Type"] == "AWS::CloudWatch::Alarm"}
     watched = {(a.get("Namespace"), a.get("MetricName")) for a in alarms.values()}
-    assert {("AWS/Lambda", "Errors"), ("AWS/Lambda", "Throttles"), ("AWS/ApiGateway", "5xx"),
-            ("DirectOAuth", "Status401"), ("DirectOAuth", "Status429")} <= watched
+    assert {
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Throttles"),
+        ("AWS/ApiGateway", "5xx"),
+        ("DirectOAuth", "Status401"),
+        ("DirectOAuth", "Status429"),
+    } <= watched
     assert any("ThrottledRequests" in str(a.get("Metrics")) for a in alarms.values())
     for name, a in alarms.items():
-        assert a["AlarmActions"] == {"Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}],
-                                                {"Ref": "AWS::NoValue"}]}, name
+        assert a["AlarmActions"] == {
+            "Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}], {"Ref": "AWS::NoValue"}]
+        }, name
     assert r["AlarmTopic"]["Condition"] == "HasAlarmEmail"
 
 
@@ -282,10 +324,23 @@ def test_sam_build_starts_without_a_prompt_with_stdin_closed(tmp_path):
     out = tmp_path / "sam.log"
     with open(out, "w") as log:
         proc = subprocess.Popen(
-            [os.path.join(BIN, "sam"), "build", "--config-env", "default",
-             "--build-dir", str(tmp_path / "build"), "--cache-dir", str(tmp_path / "cache")],
-            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            env=dict(ENV, PATH=BIN + os.pathsep + ENV.get("PATH", "")), start_new_session=True)
+            [
+                os.path.join(BIN, "sam"),
+                "build",
+                "--config-env",
+                "default",
+                "--build-dir",
+                str(tmp_path / "build"),
+                "--cache-dir",
+                str(tmp_path / "cache"),
+            ],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(ENV, PATH=BIN + os.pathsep + ENV.get("PATH", "")),
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
@@ -331,15 +386,30 @@ def test_the_operator_policy_names_actions_and_resources():
 
 def test_every_endpoint_has_a_route_on_each_front_door():
     r = resources()
-    paths = {e["Properties"]["Path"] for e in
-             r["AuthorizeAppFunction"]["Properties"]["Events"].values()}
-    assert paths == {"/oauth/authorizeapp", "/oauth/revoke", "/oauth/access_token",
-                     "/oauth/token", "/oauth/introspect",
-                     "/.well-known/oauth-authorization-server"}
-    rest = {res["Properties"]["PathPart"] for res in r.values()
-            if res["Type"] == "AWS::ApiGateway::Resource"}
-    assert {"authorizeapp", "revoke", "access_token", "token", "introspect",
-            "oauth-authorization-server"} <= rest
+    paths = {
+        e["Properties"]["Path"] for e in r["AuthorizeAppFunction"]["Properties"]["Events"].values()
+    }
+    assert paths == {
+        "/oauth/authorizeapp",
+        "/oauth/revoke",
+        "/oauth/access_token",
+        "/oauth/token",
+        "/oauth/introspect",
+        "/.well-known/oauth-authorization-server",
+    }
+    rest = {
+        res["Properties"]["PathPart"]
+        for res in r.values()
+        if res["Type"] == "AWS::ApiGateway::Resource"
+    }
+    assert {
+        "authorizeapp",
+        "revoke",
+        "access_token",
+        "token",
+        "introspect",
+        "oauth-authorization-server",
+    } <= rest
     codes = r["CodesTable"]["Properties"]
     assert codes["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert codes["KeySchema"] == [{"AttributeName": "code_sha256", "KeyType": "HASH"}]
@@ -368,9 +438,12 @@ def test_the_scheduled_user_sync_follows_the_function_s_directory_and_writes_onl
     assert fn["Metadata"]["BuildProperties"]["Binary"] == "user-sync"
     sync_env = fn["Properties"]["Environment"]["Variables"]
     main_env = r["AuthorizeAppFunction"]["Properties"]["Environment"]["Variables"]
-    directory = {k: v for k, v in main_env.items()
-                 if k.startswith(("DIRECT_OAUTH_LDAP_", "DIRECT_OAUTH_COGNITO_"))
-                 or k == "DIRECT_OAUTH_DIRECTORY"}
+    directory = {
+        k: v
+        for k, v in main_env.items()
+        if k.startswith(("DIRECT_OAUTH_LDAP_", "DIRECT_OAUTH_COGNITO_"))
+        or k == "DIRECT_OAUTH_DIRECTORY"
+    }
     assert len(directory) >= 15
     for name, value in directory.items():
         assert sync_env.get(name) == value, name
@@ -378,8 +451,18 @@ def test_the_scheduled_user_sync_follows_the_function_s_directory_and_writes_onl
     event = fn["Properties"]["Events"]["Schedule"]
     assert event["Type"] == "Schedule"
     assert event["Properties"]["Schedule"] == {"Ref": "UserSyncSchedule"}
-    data = [s for s in statements("UserSyncRole")
-            if any(a.startswith("dynamodb:") for a in
-                   (s["Action"] if isinstance(s["Action"], list) else [s["Action"]]))]
-    assert data == [{"Effect": "Allow", "Action": ["dynamodb:Scan", "dynamodb:UpdateItem"],
-                     "Resource": {"Fn::GetAtt": ["UsersTable", "Arn"]}}]
+    data = [
+        s
+        for s in statements("UserSyncRole")
+        if any(
+            a.startswith("dynamodb:")
+            for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+        )
+    ]
+    assert data == [
+        {
+            "Effect": "Allow",
+            "Action": ["dynamodb:Scan", "dynamodb:UpdateItem"],
+            "Resource": {"Fn::GetAtt": ["UsersTable", "Arn"]},
+        }
+    ]

@@ -1,6 +1,7 @@
 """The stack's administrator: a key that may do anything (after moto's free actions),
 for the data a flow starts from, the checks of what it left, and the test's IAM users."""
 
+import contextlib
 import hashlib
 import json
 import secrets
@@ -17,8 +18,12 @@ class Admin:
     """Setup and checks with a key that may do anything (after the free actions)."""
 
     def __init__(self, endpoint, key, secret, names):
-        kw = dict(endpoint_url=endpoint, region_name=REGION, aws_access_key_id=key,
-                  aws_secret_access_key=secret)
+        kw = dict(
+            endpoint_url=endpoint,
+            region_name=REGION,
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+        )
         self.ddb = boto3.client("dynamodb", **kw)
         self.ssm = boto3.client("ssm", **kw)
         self.iam = boto3.client("iam", **kw)
@@ -26,33 +31,49 @@ class Admin:
         self.argon2_hash = None
 
     def put_user(self, name, password_hash=None, enabled=True, table=None):
-        self.ddb.put_item(TableName=table or self.t["users"], Item={
-            "username": {"S": name}, "password_hash": {"S": password_hash or self.argon2_hash},
-            "generation": {"N": "0"}, "enabled": {"BOOL": enabled},
-            "superuser": {"BOOL": False}})
+        self.ddb.put_item(
+            TableName=table or self.t["users"],
+            Item={
+                "username": {"S": name},
+                "password_hash": {"S": password_hash or self.argon2_hash},
+                "generation": {"N": "0"},
+                "enabled": {"BOOL": enabled},
+                "superuser": {"BOOL": False},
+            },
+        )
 
     def user(self, name):
-        return self.ddb.get_item(TableName=self.t["users"], Key={"username": {"S": name}},
-                                 ConsistentRead=True).get("Item")
+        return self.ddb.get_item(
+            TableName=self.t["users"], Key={"username": {"S": name}}, ConsistentRead=True
+        ).get("Item")
 
     def mint_token(self, username, revoked=False, client_id=CLIENT, jkt=None):
         """A token stored as the function stores one, issued to `client_id`, for a user
         that exists (put here if it does not: a check reads the user); returns the whole
         token."""
-        try:
-            self.ddb.put_item(TableName=self.t["users"], Item={
-                "username": {"S": username}, "password_hash": {"S": self.argon2_hash},
-                "generation": {"N": "0"}, "enabled": {"BOOL": True},
-                "superuser": {"BOOL": False}}, ConditionExpression="attribute_not_exists(username)")
-        except self.ddb.exceptions.ConditionalCheckFailedException:
-            pass
+        with contextlib.suppress(self.ddb.exceptions.ConditionalCheckFailedException):
+            self.ddb.put_item(
+                TableName=self.t["users"],
+                Item={
+                    "username": {"S": username},
+                    "password_hash": {"S": self.argon2_hash},
+                    "generation": {"N": "0"},
+                    "enabled": {"BOOL": True},
+                    "superuser": {"BOOL": False},
+                },
+                ConditionExpression="attribute_not_exists(username)",
+            )
         token = secrets.token_urlsafe(16)[:22] + secrets.token_urlsafe(32)[:43]
         now = int(time.time())
-        item = {"token_id": {"S": token[:22]},
-                "secret_sha256": {"B": hashlib.sha256(token[22:].encode()).digest()},
-                "username": {"S": username}, "client_id": {"S": client_id},
-                "scopes": {"L": [{"S": "repo:read"}]}, "issued_at": {"N": str(now)},
-                "expires_at": {"N": str(now + 3600)}}
+        item = {
+            "token_id": {"S": token[:22]},
+            "secret_sha256": {"B": hashlib.sha256(token[22:].encode()).digest()},
+            "username": {"S": username},
+            "client_id": {"S": client_id},
+            "scopes": {"L": [{"S": "repo:read"}]},
+            "issued_at": {"N": str(now)},
+            "expires_at": {"N": str(now + 3600)},
+        }
         if revoked:
             item["revoked_at"] = {"N": str(now)}
         if jkt:  # bound to a DPoP key
@@ -61,48 +82,67 @@ class Admin:
         epoch = (self.app(client_id) or {}).get("token_epoch", {"N": "0"})
         item["client_epoch"] = epoch
         self.ddb.put_item(TableName=self.t["tokens"], Item=item)
-        self.ddb.put_item(TableName=self.t["user_tokens"], Item={
-            "username": {"S": username}, "token_id": {"S": token[:22]},
-            "expires_at": {"N": str(now + 3600)}})
+        self.ddb.put_item(
+            TableName=self.t["user_tokens"],
+            Item={
+                "username": {"S": username},
+                "token_id": {"S": token[:22]},
+                "expires_at": {"N": str(now + 3600)},
+            },
+        )
         return token
 
     def token(self, token_id):
-        return self.ddb.get_item(TableName=self.t["tokens"], Key={"token_id": {"S": token_id}},
-                                 ConsistentRead=True).get("Item")
+        return self.ddb.get_item(
+            TableName=self.t["tokens"], Key={"token_id": {"S": token_id}}, ConsistentRead=True
+        ).get("Item")
 
     def tokens_of(self, username):
         items = []
         for page in self.ddb.get_paginator("scan").paginate(
-                TableName=self.t["tokens"], ConsistentRead=True,
-                FilterExpression="username = :u",
-                ExpressionAttributeValues={":u": {"S": username}}):
+            TableName=self.t["tokens"],
+            ConsistentRead=True,
+            FilterExpression="username = :u",
+            ExpressionAttributeValues={":u": {"S": username}},
+        ):
             items += page["Items"]
         return items
 
     def failed_logins(self, username):
-        return self.ddb.get_item(TableName=self.t["failed_logins"],
-                                 Key={"username": {"S": username}},
-                                 ConsistentRead=True).get("Item")
+        return self.ddb.get_item(
+            TableName=self.t["failed_logins"],
+            Key={"username": {"S": username}},
+            ConsistentRead=True,
+        ).get("Item")
 
     def put_app(self, client_id, name="before", secret=None):
-        item = {"client_id": {"S": client_id}, "name": {"S": name},
-                "redirect_uris": {"L": [{"S": REDIRECT}]}}
+        item = {
+            "client_id": {"S": client_id},
+            "name": {"S": name},
+            "redirect_uris": {"L": [{"S": REDIRECT}]},
+        }
         if secret:
             item["secret_sha256"] = {"B": hashlib.sha256(secret.encode()).digest()}
         self.ddb.put_item(TableName=self.t["applications"], Item=item)
 
     def app(self, client_id):
-        return self.ddb.get_item(TableName=self.t["applications"],
-                                 Key={"client_id": {"S": client_id}},
-                                 ConsistentRead=True).get("Item")
+        return self.ddb.get_item(
+            TableName=self.t["applications"],
+            Key={"client_id": {"S": client_id}},
+            ConsistentRead=True,
+        ).get("Item")
 
     def whitelist(self):
         value = self.ssm.get_parameter(Name=self.t["parameter"])["Parameter"]["Value"]
         return {i for i in value.split(",") if i}
 
     def set_whitelist(self, ids):
-        self.ssm.put_parameter(Name=self.t["parameter"], Value=",".join(sorted(ids)) or ",",
-                               Type="StringList", Overwrite=True)
+        self.ssm.put_parameter(
+            Name=self.t["parameter"],
+            Value=",".join(sorted(ids)) or ",",
+            Type="StringList",
+            Overwrite=True,
+        )
 
     def empty_table(self, table):
         for page in self.ddb.get_paginator("scan").paginate(TableName=table):
@@ -114,10 +154,21 @@ class Admin:
         its access key and secret."""
         name = f"iam-{label}-{uuid.uuid4().hex[:6]}"
         self.iam.create_user(UserName=name)
-        self.iam.put_user_policy(UserName=name, PolicyName="held", PolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow",
-                           "Action": sorted(set(actions) | {MOTO_TRANSACTION_ACTION}),
-                           "Resource": "*"}]}))
+        self.iam.put_user_policy(
+            UserName=name,
+            PolicyName="held",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": sorted(set(actions) | {MOTO_TRANSACTION_ACTION}),
+                            "Resource": "*",
+                        }
+                    ],
+                }
+            ),
+        )
         key = self.iam.create_access_key(UserName=name)["AccessKey"]
         return key["AccessKeyId"], key["SecretAccessKey"]

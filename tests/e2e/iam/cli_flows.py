@@ -12,8 +12,14 @@ from iam.stack import ADMIN_CLI, STACK_NAME
 
 
 def cli(run, *args, stdin=None, env=None):
-    out = subprocess.run([ADMIN_CLI, *args], input=stdin, capture_output=True, text=True,
-                         env=env or run.env, timeout=60)
+    out = subprocess.run(
+        [ADMIN_CLI, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env or run.env,
+        timeout=60,
+    )
     expect(out.returncode == 0, f"exit {out.returncode}")
     return out.stdout
 
@@ -28,8 +34,10 @@ def flow_user_import(run):
     user = unique("import")
     hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
     out = cli(run, "user", "import-quay", stdin=f"{user},{hashed}\n")
-    expect("imported 1," in out and run.admin.user(user)["password_hash"]["S"] == hashed,
-           "not imported")
+    expect(
+        "imported 1," in out and run.admin.user(user)["password_hash"]["S"] == hashed,
+        "not imported",
+    )
 
 
 def flow_user_disable(run):
@@ -49,8 +57,15 @@ def flow_user_enable(run):
 def flow_set_password(run):
     user = unique("setpw")
     run.admin.put_user(user)
-    cli(run, "user", "set-password", user, "--password-stdin", "--keep-tokens",
-        stdin="another one\n")
+    cli(
+        run,
+        "user",
+        "set-password",
+        user,
+        "--password-stdin",
+        "--keep-tokens",
+        stdin="another one\n",
+    )
     expect(run.admin.user(user)["password_hash"]["S"] != run.admin.argon2_hash, "unchanged")
 
 
@@ -58,8 +73,15 @@ def flow_set_password_revoke(run):
     user = unique("setpw-revoke")
     run.admin.put_user(user)
     token = run.admin.mint_token(user)
-    cli(run, "user", "set-password", user, "--password-stdin", "--revoke-tokens",
-        stdin="another one\n")
+    cli(
+        run,
+        "user",
+        "set-password",
+        user,
+        "--password-stdin",
+        "--revoke-tokens",
+        stdin="another one\n",
+    )
     expect("revoked_at" in run.admin.token(token[:22]), "token not revoked")
 
 
@@ -67,14 +89,15 @@ def flow_bcrypt_remaining(run):
     """On a users table of its own: no bcrypt hash remains, so the marker is deleted."""
     table = run.admin.t["bcrypt_users"]
     run.admin.empty_table(table)
-    run.admin.ddb.put_item(TableName=table, Item={"username": {"S": ":bcrypt"},
-                                                  "max_cost": {"N": "4"}})
+    run.admin.ddb.put_item(
+        TableName=table, Item={"username": {"S": ":bcrypt"}, "max_cost": {"N": "4"}}
+    )
     run.admin.put_user(unique("argon"), table=table)
-    out = cli(run, "user", "bcrypt-remaining",
-              env=dict(run.env, DIRECT_OAUTH_USERS_TABLE=table))
+    out = cli(run, "user", "bcrypt-remaining", env=dict(run.env, DIRECT_OAUTH_USERS_TABLE=table))
     expect("no bcrypt hashes remain" in out, out.strip())
-    marker = run.admin.ddb.get_item(TableName=table, Key={"username": {"S": ":bcrypt"}},
-                                    ConsistentRead=True).get("Item")
+    marker = run.admin.ddb.get_item(
+        TableName=table, Key={"username": {"S": ":bcrypt"}}, ConsistentRead=True
+    ).get("Item")
     expect(marker is None, "marker kept")
 
 
@@ -154,8 +177,9 @@ def flow_token_revoke_user(run):
     user = unique("trevoke-user")
     run.admin.put_user(user)
     token = run.admin.mint_token(user)
-    expect("1 token(s) revoked" in cli(run, "token", "revoke", "--user", user, "--yes"),
-           "none revoked")
+    expect(
+        "1 token(s) revoked" in cli(run, "token", "revoke", "--user", user, "--yes"), "none revoked"
+    )
     expect("revoked_at" in run.admin.token(token[:22]), "not revoked")
 
 

@@ -44,8 +44,10 @@ def flow_login(run):
     run.admin.put_user(user)
     token = issued(run, user)
     stored = run.admin.token(token[:22])
-    expect(stored and stored["secret_sha256"]["B"] == hashlib.sha256(token[22:].encode()).digest(),
-           "the token handed out is not stored")
+    expect(
+        stored and stored["secret_sha256"]["B"] == hashlib.sha256(token[22:].encode()).digest(),
+        "the token handed out is not stored",
+    )
 
 
 def flow_login_twice(run):
@@ -100,8 +102,10 @@ def revoke_event(token):
 def flow_revoke(run):
     token = run.admin.mint_token(unique("revoke"))
     kind, answer = invoke(run.fn, revoke_event(token))
-    expect(kind == "response" and answer["statusCode"] == 200,
-           str(answer.get("statusCode") if kind == "response" else kind))
+    expect(
+        kind == "response" and answer["statusCode"] == 200,
+        str(answer.get("statusCode") if kind == "response" else kind),
+    )
     expect("revoked_at" in run.admin.token(token[:22]), "not revoked")
 
 
@@ -118,18 +122,25 @@ def at_path(event, path):
 def code_of(run, user):
     """A code for `user` (the code's PutItem), with the PKCE challenge of VERIFIER."""
     challenge = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest())
-    form = (FORM + "&response_type=code&code_challenge_method=S256&code_challenge="
-            + challenge.rstrip(b"=").decode())
+    form = (
+        FORM
+        + "&response_type=code&code_challenge_method=S256&code_challenge="
+        + challenge.rstrip(b"=").decode()
+    )
     kind, answer = invoke(run.fn, v2_event(form, basic(user, PASSWORD)))
-    expect(kind == "response" and answer["statusCode"] == 302,
-           str(answer.get("statusCode") if kind == "response" else kind))
+    expect(
+        kind == "response" and answer["statusCode"] == 302,
+        str(answer.get("statusCode") if kind == "response" else kind),
+    )
     location = {k.lower(): v for k, v in answer["headers"].items()}["location"]
     return location.split("?code=", 1)[1].split("&", 1)[0]
 
 
 def exchange(run, code):
-    form = (f"grant_type=authorization_code&client_id={CLIENT}&code={code}"
-            f"&code_verifier={VERIFIER}&redirect_uri={quote(REDIRECT, safe='')}")
+    form = (
+        f"grant_type=authorization_code&client_id={CLIENT}&code={code}"
+        f"&code_verifier={VERIFIER}&redirect_uri={quote(REDIRECT, safe='')}"
+    )
     kind, answer = invoke(run.fn, at_path(v2_event(form, None), "/oauth/access_token"))
     expect(kind == "response", f"invocation {kind}")
     return answer
@@ -165,8 +176,10 @@ def flow_introspect(run):
     token = run.admin.mint_token(unique("intro"), client_id=CONFIDENTIAL)
     event = at_path(v2_event(f"token={token}", basic(CONFIDENTIAL, SECRET)), "/oauth/introspect")
     kind, answer = invoke(run.fn, event)
-    expect(kind == "response" and answer["statusCode"] == 200,
-           str(answer.get("statusCode") if kind == "response" else kind))
+    expect(
+        kind == "response" and answer["statusCode"] == 200,
+        str(answer.get("statusCode") if kind == "response" else kind),
+    )
     expect(json.loads(answer["body"]).get("active") is True, "not active")
 
 
@@ -190,8 +203,13 @@ def flow_authorizer_dpop(run):
     token = run.admin.mint_token(unique("dpop"), jkt=SAMPLE_DPOP_JKT)
     key = jwk.ECKey.import_key(SAMPLE_DPOP_KEY)
     ath = base64.urlsafe_b64encode(hashlib.sha256(token.encode()).digest()).decode().rstrip("=")
-    claims = {"jti": unique("jti"), "htm": "GET", "iat": int(time.time()), "ath": ath,
-              "htu": "https://abcdef123.execute-api.us-east-1.amazonaws.com/whoami"}
+    claims = {
+        "jti": unique("jti"),
+        "htm": "GET",
+        "iat": int(time.time()),
+        "ath": ath,
+        "htu": "https://abcdef123.execute-api.us-east-1.amazonaws.com/whoami",
+    }
     header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": key.as_dict(private=False)}
     event = authorizer_event(token)
     event["headers"]["authorization"] = "DPoP " + token

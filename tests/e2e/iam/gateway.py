@@ -18,9 +18,12 @@ from http_relay import answer, forward
 
 # The moto artefact every user holds besides its actions.
 MOTO_TRANSACTION_ACTION = "dynamodb:TransactWriteItems"
-TRANSACTION_ITEM_ACTIONS = {"Put": "dynamodb:PutItem", "Update": "dynamodb:UpdateItem",
-                            "Delete": "dynamodb:DeleteItem",
-                            "ConditionCheck": "dynamodb:ConditionCheckItem"}
+TRANSACTION_ITEM_ACTIONS = {
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+}
 
 
 def access_key_of(headers):
@@ -39,10 +42,13 @@ class Seen:
 def _denial(seen):
     """DynamoDB's answer to a transaction with an item the caller may not write."""
     refused = ", ".join(sorted(seen.refused))
-    return json.dumps({
-        "__type": "com.amazon.coral.service#AccessDeniedException",
-        "Message": f"User: {seen.key} is not authorized to perform: {refused} "
-                   "(in TransactWriteItems)"}).encode()
+    return json.dumps(
+        {
+            "__type": "com.amazon.coral.service#AccessDeniedException",
+            "Message": f"User: {seen.key} is not authorized to perform: {refused} "
+            "(in TransactWriteItems)",
+        }
+    ).encode()
 
 
 def _refused_action(data):
@@ -71,15 +77,18 @@ def _handler(gateway):
 
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            seen = gateway.decide(access_key_of(self.headers),
-                                  self.headers.get("X-Amz-Target", "").rpartition(".")[2], body)
+            seen = gateway.decide(
+                access_key_of(self.headers),
+                self.headers.get("X-Amz-Target", "").rpartition(".")[2],
+                body,
+            )
             if seen.outcome == "denied":
-                answer(self, 400, [("Content-Type", "application/x-amz-json-1.0")],
-                       _denial(seen))
+                answer(self, 400, [("Content-Type", "application/x-amz-json-1.0")], _denial(seen))
                 return
             # The Host header stays: the caller signed it, and moto checks signatures.
-            status, headers, data = forward(gateway.upstream, "POST", self.path,
-                                            self.headers, body, timeout=10, host=False)
+            status, headers, data = forward(
+                gateway.upstream, "POST", self.path, self.headers, body, timeout=10, host=False
+            )
             if status == 403:
                 gateway.refused(seen, _refused_action(data))
             if seen.outcome == "lost":
@@ -107,7 +116,7 @@ class Gateway:
         self.seen = []
         self.lock = threading.Lock()
         self.server = _Server(("127.0.0.1", 0), _handler(self))
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def decide(self, key, op, body):

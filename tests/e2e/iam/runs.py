@@ -58,10 +58,14 @@ class Run:
         self.admin = stack.admin
         self.gateway = stack.gateway
         self.gateway.held[key] = set(held)
-        self.env = dict(stack.env, AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret,
-                        AWS_ENDPOINT_URL_DYNAMODB=stack.gateway.url,
-                        AWS_ENDPOINT_URL_SSM=stack.gateway.url,
-                        AWS_ENDPOINT_URL_CLOUDFORMATION=stack.gateway.url)
+        self.env = dict(
+            stack.env,
+            AWS_ACCESS_KEY_ID=key,
+            AWS_SECRET_ACCESS_KEY=secret,
+            AWS_ENDPOINT_URL_DYNAMODB=stack.gateway.url,
+            AWS_ENDPOINT_URL_SSM=stack.gateway.url,
+            AWS_ENDPOINT_URL_CLOUDFORMATION=stack.gateway.url,
+        )
         self.fn = Function(self.env, binary) if binary else None
 
     def flows(self, flows):
@@ -74,12 +78,13 @@ class Run:
                 flow(self)
             except FlowFailed as e:
                 why = str(e)
-            except Exception as e:  # noqa: BLE001 - any failure of a flow is its failure
+            except Exception as e:  # any failure of a flow is its failure
                 why = f"{type(e).__name__}: {e}"
             seen = self.gateway.since(mark, self.key)
             refused = set().union(*(s.refused for s in seen))
-            results[name] = Outcome(why, refused, set(earlier),
-                                    any(s.outcome == "denied" for s in seen))
+            results[name] = Outcome(
+                why, refused, set(earlier), any(s.outcome == "denied" for s in seen)
+            )
             earlier |= refused
         return results
 

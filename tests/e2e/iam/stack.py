@@ -34,10 +34,16 @@ NO_AUTH_ACTIONS = 200
 
 # A stack in moto whose outputs name the test's tables and parameter, as template.yaml's do.
 STACK_NAME = "iam-stack"
-STACK_OUTPUTS = {"UsersTableName": "users", "ApplicationsTableName": "applications",
-                 "TokensTableName": "tokens", "FailedLoginsTableName": "failed_logins",
-                 "UserTokensTableName": "user_tokens", "CodesTableName": "codes",
-                 "DpopProofsTableName": "dpop_proofs", "WhitelistParameterName": "parameter"}
+STACK_OUTPUTS = {
+    "UsersTableName": "users",
+    "ApplicationsTableName": "applications",
+    "TokensTableName": "tokens",
+    "FailedLoginsTableName": "failed_logins",
+    "UserTokensTableName": "user_tokens",
+    "CodesTableName": "codes",
+    "DpopProofsTableName": "dpop_proofs",
+    "WhitelistParameterName": "parameter",
+}
 
 
 class Stack:
@@ -52,27 +58,41 @@ class Stack:
 
 
 def table_names(tag):
-    names = {t: f"{tag}-{t.replace('_', '-')}" for t in
-             ("users", "applications", "tokens", "failed_logins", "user_tokens",
-              "codes", "dpop_proofs", "bcrypt_users")}
+    names = {
+        t: f"{tag}-{t.replace('_', '-')}"
+        for t in (
+            "users",
+            "applications",
+            "tokens",
+            "failed_logins",
+            "user_tokens",
+            "codes",
+            "dpop_proofs",
+            "bcrypt_users",
+        )
+    }
     names["parameter"] = f"/{tag}/client-whitelist"
     return names
 
 
 def clean_env(endpoint, names):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "DIRECT_OAUTH_"))}
-    env.update(AWS_REGION=REGION, AWS_DEFAULT_REGION=REGION, AWS_EC2_METADATA_DISABLED="true",
-               AWS_ENDPOINT_URL=endpoint, DIRECT_OAUTH_WHITELIST_CACHE_SECONDS="3600",
-               DIRECT_OAUTH_LOG_LEVEL="info",
-               DIRECT_OAUTH_USERS_TABLE=names["users"],
-               DIRECT_OAUTH_APPLICATIONS_TABLE=names["applications"],
-               DIRECT_OAUTH_TOKENS_TABLE=names["tokens"],
-               DIRECT_OAUTH_FAILED_LOGINS_TABLE=names["failed_logins"],
-               DIRECT_OAUTH_USER_TOKENS_TABLE=names["user_tokens"],
-               DIRECT_OAUTH_CODES_TABLE=names["codes"],
-               DIRECT_OAUTH_DPOP_PROOFS_TABLE=names["dpop_proofs"],
-               DIRECT_OAUTH_WHITELIST_PARAMETER=names["parameter"])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DIRECT_OAUTH_"))}
+    env.update(
+        AWS_REGION=REGION,
+        AWS_DEFAULT_REGION=REGION,
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_ENDPOINT_URL=endpoint,
+        DIRECT_OAUTH_WHITELIST_CACHE_SECONDS="3600",
+        DIRECT_OAUTH_LOG_LEVEL="info",
+        DIRECT_OAUTH_USERS_TABLE=names["users"],
+        DIRECT_OAUTH_APPLICATIONS_TABLE=names["applications"],
+        DIRECT_OAUTH_TOKENS_TABLE=names["tokens"],
+        DIRECT_OAUTH_FAILED_LOGINS_TABLE=names["failed_logins"],
+        DIRECT_OAUTH_USER_TOKENS_TABLE=names["user_tokens"],
+        DIRECT_OAUTH_CODES_TABLE=names["codes"],
+        DIRECT_OAUTH_DPOP_PROOFS_TABLE=names["dpop_proofs"],
+        DIRECT_OAUTH_WHITELIST_PARAMETER=names["parameter"],
+    )
     return env
 
 
@@ -83,8 +103,15 @@ def provision_free(env, endpoint, names):
     setup = dict(env, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
 
     def free(*args, stdin=None):
-        subprocess.run([ADMIN_CLI, *args], input=stdin, env=setup, capture_output=True,
-                       text=True, check=True, timeout=60)
+        subprocess.run(
+            [ADMIN_CLI, *args],
+            input=stdin,
+            env=setup,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
 
     free("init")
     free("app", "add", CLIENT, "--redirect-uri", REDIRECT)
@@ -92,41 +119,62 @@ def provision_free(env, endpoint, names):
     free("user", "add", "iam-template", "--password-stdin", stdin=PASSWORD + "\n")
     unsigned = Admin(endpoint, "testing", "testing", names)
     unsigned.ddb.create_table(
-        TableName=names["bcrypt_users"], BillingMode="PAY_PER_REQUEST",
+        TableName=names["bcrypt_users"],
+        BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "username", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "username", "KeyType": "HASH"}])
+        KeySchema=[{"AttributeName": "username", "KeyType": "HASH"}],
+    )
     argon2_hash = unsigned.user("iam-template")["password_hash"]["S"]
     unsigned.iam.create_user(UserName="iam-admin")
-    unsigned.iam.put_user_policy(UserName="iam-admin", PolicyName="all",
-                                 PolicyDocument=json.dumps({
-                                     "Version": "2012-10-17",
-                                     "Statement": [{"Effect": "Allow", "Action": "*",
-                                                    "Resource": "*"}]}))
+    unsigned.iam.put_user_policy(
+        UserName="iam-admin",
+        PolicyName="all",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+            }
+        ),
+    )
     return argon2_hash, unsigned.iam.create_access_key(UserName="iam-admin")["AccessKey"]
 
 
 def create_outputs_stack(endpoint, key, tag, names):
     """The CloudFormation stack `--stack STACK_NAME` reads the names from."""
-    template = {"Resources": {"Marker": {"Type": "AWS::SSM::Parameter", "Properties": {
-        "Name": f"/{tag}/marker", "Type": "String", "Value": "x"}}},
-        "Outputs": {o: {"Value": names[n]} for o, n in STACK_OUTPUTS.items()}}
-    boto3.client("cloudformation", endpoint_url=endpoint, region_name=REGION,
-                 aws_access_key_id=key["AccessKeyId"],
-                 aws_secret_access_key=key["SecretAccessKey"]).create_stack(
-        StackName=STACK_NAME, TemplateBody=json.dumps(template))
+    template = {
+        "Resources": {
+            "Marker": {
+                "Type": "AWS::SSM::Parameter",
+                "Properties": {"Name": f"/{tag}/marker", "Type": "String", "Value": "x"},
+            }
+        },
+        "Outputs": {o: {"Value": names[n]} for o, n in STACK_OUTPUTS.items()},
+    }
+    boto3.client(
+        "cloudformation",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=key["AccessKeyId"],
+        aws_secret_access_key=key["SecretAccessKey"],
+    ).create_stack(StackName=STACK_NAME, TemplateBody=json.dumps(template))
 
 
 def _unknown_key_list_tables(port):
     """(HTTP status, body) of a DynamoDB ListTables signed by a key moto does not know."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    conn.request("POST", "/", body=b"{}", headers={
-        "Content-Type": "application/x-amz-json-1.0",
-        "X-Amz-Target": "DynamoDB_20120810.ListTables",
-        "X-Amz-Date": time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
-        "Authorization": "AWS4-HMAC-SHA256 Credential=AKIAUNKNOWNKEY0000000/"
-                         f"{time.strftime('%Y%m%d', time.gmtime())}/{REGION}/dynamodb/"
-                         "aws4_request, SignedHeaders=host;x-amz-date, Signature=00",
-    })
+    conn.request(
+        "POST",
+        "/",
+        body=b"{}",
+        headers={
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": "DynamoDB_20120810.ListTables",
+            "X-Amz-Date": time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
+            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIAUNKNOWNKEY0000000/"
+            f"{time.strftime('%Y%m%d', time.gmtime())}/{REGION}/dynamodb/"
+            "aws4_request, SignedHeaders=host;x-amz-date, Signature=00",
+        },
+    )
     resp = conn.getresponse()
     answer = resp.status, resp.read().decode()
     conn.close()
@@ -142,8 +190,9 @@ def burn_free_actions(port, limit):
         if status != 200:
             assert status == 403 and "security token" in answer.lower(), answer
             return spent
-    raise AssertionError(f"moto still answered an unknown key after {limit} requests: "
-                         "IAM is not enforced")
+    raise AssertionError(
+        f"moto still answered an unknown key after {limit} requests: IAM is not enforced"
+    )
 
 
 def signed_list_tables(endpoint, key, secret):
@@ -152,9 +201,16 @@ def signed_list_tables(endpoint, key, secret):
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
-    request = AWSRequest(method="POST", url=endpoint + "/", data=b"{}", headers={
-        "Content-Type": "application/x-amz-json-1.0",
-        "X-Amz-Target": "DynamoDB_20120810.ListTables"})
+
+    request = AWSRequest(
+        method="POST",
+        url=endpoint + "/",
+        data=b"{}",
+        headers={
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": "DynamoDB_20120810.ListTables",
+        },
+    )
     SigV4Auth(Credentials(key, secret), "dynamodb", REGION).add_auth(request)
     port = int(endpoint.rsplit(":", 1)[1])
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)

@@ -18,7 +18,8 @@ FOOTNOTES = (
     "have and every user here holds for that reason. Every other refusal is moto's. "
     "² Nothing was refused during this flow: the function answered from the refusal "
     "of an earlier flow in the same process (a failed whitelist read is not retried "
-    "for a second).")
+    "for a second)."
+)
 
 
 class Findings:
@@ -32,23 +33,33 @@ class Findings:
 
     def render(self, principals, stack):
         seconds = time.monotonic() - self.started
-        out = ["| Function or command | Actions held (Resource \"*\") | Flows passed "
-               "with all of them | Without | Flows that fail |",
-               "|---|---|---|---|---|"]
+        out = [
+            '| Function or command | Actions held (Resource "*") | Flows passed '
+            "with all of them | Without | Flows that fail |",
+            "|---|---|---|---|---|",
+        ]
         for p in principals:
             out += self._rows(p)
-        out += ["", FOOTNOTES, "", "Not exercised:", "",
-                "| Function or command | Action | Granted under | Why |",
-                "|---|---|---|---|"]
+        out += [
+            "",
+            FOOTNOTES,
+            "",
+            "Not exercised:",
+            "",
+            "| Function or command | Action | Granted under | Why |",
+            "|---|---|---|---|",
+        ]
         for p in principals:
             for action, conditions, why in p.not_exercised():
                 under = ", ".join(sorted(conditions)) or "always"
                 out.append(f"| {p.label} | {action} | {under} | {why} |")
-        out += ["",
-                f"moto {version('moto')} with INITIAL_NO_AUTH_ACTION_COUNT={NO_AUTH_ACTIONS}: "
-                f"{stack.setup_actions} unauthenticated actions of setup, {stack.burned} spent "
-                f"with an unknown key until moto refused it; {seconds:.0f} s for the flows.",
-                ""]
+        out += [
+            "",
+            f"moto {version('moto')} with INITIAL_NO_AUTH_ACTION_COUNT={NO_AUTH_ACTIONS}: "
+            f"{stack.setup_actions} unauthenticated actions of setup, {stack.burned} spent "
+            f"with an unknown key until moto refused it; {seconds:.0f} s for the flows.",
+            "",
+        ]
         return "\n".join(out)
 
     def _rows(self, p):
@@ -61,8 +72,11 @@ class Findings:
         rows = []
         for action in p.exercised:
             # The principal's own columns on its first row only.
-            lead = ("| | | |" if rows else
-                    f"| {p.label} ({p.resource}) | {', '.join(p.exercised)} | {passed} |")
+            lead = (
+                "| | | |"
+                if rows
+                else f"| {p.label} ({p.resource}) | {', '.join(p.exercised)} | {passed} |"
+            )
             rows.append(f"{lead} {action} | {self._failing(p, action)} |")
         return rows
 

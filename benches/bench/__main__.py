@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""`make bench`: the figures of docs/performance.md and the 401 timing of docs/hardening.md,
+measured here, printed as one table in docs/performance.md's form, headed by the commit and
+date it was measured at.
+
+Every answer that is timed or counted is checked first (status, Location, the authorizer's
+decision, the request's own log line); a wrong one stops the bench with a message instead
+of being timed as if it were the figure's request.
+
+Needs: release binaries (scripts/bench.sh builds them), moto (started here), and for the
+zip size `make package`. Loopback only.
+
+`PYTHONPATH=benches python -m bench --dry-run` checks the bench itself in a minute: the
+debug binaries, two runs of everything, no criterion and no zip; its figures mean nothing.
+"""
+
+import argparse
+import os
+import platform
+
+from .authorizer import authorizer_rows
+from .build import criterion_rows, package_size_row
+from .code_flow import code_flow_rows
+from .cold_start import cold_start_rows
+from .directories import directory_rows
+from .dpop import dpop_rows
+from .enumeration import enumeration_only, enumeration_rows
+from .matrix import matrix_rows
+from .round_trips import round_trip_rows
+from .setup import Plan, local_stack
+from .table import measured_at, print_table
+from .tls import tls_rows
+
+# The figures measured against the local moto, in the table's order; each section is
+# `rows(plan, stack)` -> [(figure, target, measured)].
+EVERY_SECTION = [
+    cold_start_rows,
+    tls_rows,
+    code_flow_rows,
+    round_trip_rows,
+    authorizer_rows,
+    matrix_rows,
+    enumeration_rows,
+    directory_rows,
+    dpop_rows,
+]
+# --focus: the cold start over TLS and its split, and the token endpoint.
+FOCUS_SECTIONS = [tls_rows, code_flow_rows]
+
+
+def arguments():
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the bench: debug binaries, 2 runs, no criterion or zip",
+    )
+    parser.add_argument(
+        "--focus",
+        action="store_true",
+        help="only the cold start over TLS and its split, and the token endpoint",
+    )
+    parser.add_argument(
+        "--directories",
+        action="store_true",
+        help="only each directory's figures (the users table, LDAP, LDAP "
+        "through a 5 ms relay, Cognito)",
+    )
+    parser.add_argument(
+        "--enumeration",
+        metavar="BINDIR",
+        help="only the 401 medians, with the binaries in BINDIR (20 runs)",
+    )
+    return parser.parse_args()
+
+
+def heading(plan):
+    return f"Measured at {measured_at()} on {platform.machine()}, {os.cpu_count()} cores" + (
+        " (DRY RUN: debug build, 2 runs; the figures mean nothing)" if plan.dry_run else ""
+    )
+
+
+def build_rows(plan, focus):
+    """The build's own figures, taken once moto is stopped: none with --focus, a note in
+    a dry run."""
+    if focus:
+        return []
+    if plan.dry_run:
+        return [("criterion and zip size", "", "skipped (dry run)")]
+    return [*criterion_rows(), package_size_row()]
+
+
+def main():
+    args = arguments()
+    if args.enumeration:
+        return enumeration_only(args.enumeration)
+    plan = Plan.dry() if args.dry_run else Plan.full()
+    sections = EVERY_SECTION
+    if args.focus:
+        sections = FOCUS_SECTIONS
+    elif args.directories:
+        sections = [directory_rows]
+    with local_stack(plan.bindir) as stack:
+        rows = [row for section in sections for row in section(plan, stack)]
+    print_table(rows + build_rows(plan, args.focus or args.directories), heading(plan))
+
+
+if __name__ == "__main__":
+    main()
