@@ -15,7 +15,7 @@ help: ## List the targets
 run: $(STAMP) ## Start moto + the function locally and print a curl that gets a token
 	@scripts/run.sh
 
-test: $(STAMP) ## Every test: fmt, clippy, unit, adapters against moto, end to end
+test: $(STAMP) ## Every test: fmt, clippy, ruff, vulture, unit, adapters against moto, end to end
 	@scripts/test.sh
 
 venv: $(STAMP) ## Install the pinned tools into .venv

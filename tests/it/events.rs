@@ -165,7 +165,7 @@ fn expect(
     }
 }
 
-/// The sample tokens' records, as `tools/sample_tokens.py` writes them into a local stack:
+/// The sample tokens' records, as `tests/support/sample_tokens.py` writes them into a local stack:
 /// taken from the events themselves, so the two cannot disagree.
 fn sample_records(store: &MemoryStore) {
     store.put_user(store_contract::user("username"));
