@@ -1,5 +1,8 @@
-//! Access tokens: `<id><secret>`, base64url only, so they survive fragments and form
-//! decoding untouched (contract "Tokens").
+//! Access tokens: `doa_<id><secret><checksum>`, base64url after the prefix, so they survive
+//! fragments and form decoding untouched (contract "Tokens"). The prefix lets a secret
+//! scanner find a leaked token (`doa_[A-Za-z0-9_-]{71}`), and the checksum lets it, and us,
+//! tell a token from a string that only looks like one without a read. Tokens issued
+//! before the prefix (`<id><secret>`, 65 characters) keep working.
 //!
 //! The id (128 bits) is the public lookup key; only SHA-256 of the secret (256 bits) is
 //! stored. A fast hash is enough: the secret is random, not a password.
@@ -16,13 +19,28 @@ pub const SECRET_BYTES: usize = 32;
 /// Characters of the encoded id and secret (unpadded base64url).
 pub const ID_LEN: usize = 22;
 pub const SECRET_LEN: usize = 43;
-pub const TOKEN_LEN: usize = ID_LEN + SECRET_LEN;
+/// What every token issued now starts with ("direct-oauth access").
+pub const PREFIX: &str = "doa_";
+/// Characters of the checksum: base64url of the first 4 bytes of SHA-256 of the rest.
+pub const CHECKSUM_LEN: usize = 6;
+/// A token as issued now, and one issued before the prefix.
+pub const TOKEN_LEN: usize = PREFIX.len() + ID_LEN + SECRET_LEN + CHECKSUM_LEN;
+pub const LEGACY_TOKEN_LEN: usize = ID_LEN + SECRET_LEN;
 
-/// A freshly generated token. `Debug` shows the id only.
+/// Which form a token was presented in: kept, so it is shown back exactly (a DPoP
+/// proof's `ath` is the hash of the token as the client holds it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Prefixed,
+    Legacy,
+}
+
+/// A token, freshly generated or presented. `Debug` shows the id only.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AccessToken {
     id: String,
     secret: String,
+    form: Form,
 }
 
 impl std::fmt::Debug for AccessToken {
@@ -43,18 +61,31 @@ impl AccessToken {
         Ok(AccessToken {
             id: URL_SAFE_NO_PAD.encode(id),
             secret: URL_SAFE_NO_PAD.encode(secret),
+            form: Form::Prefixed,
         })
     }
 
-    /// Splits a presented token into id and secret; `None` if it cannot be one of ours.
+    /// Splits a presented token into id and secret; `None` if it cannot be one of ours
+    /// (a prefixed token whose checksum is wrong included).
     pub fn parse(token: &str) -> Option<Self> {
-        let ok = token.len() == TOKEN_LEN
-            && token
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        ok.then(|| AccessToken {
-            id: token[..ID_LEN].to_string(),
-            secret: token[ID_LEN..].to_string(),
+        let base64url = |s: &str| {
+            s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        let (body, form) = match (token.len(), token.strip_prefix(PREFIX)) {
+            // Checked to be ASCII before it is split, so the split is on a character.
+            (TOKEN_LEN, Some(rest)) if base64url(rest) => {
+                let (body, sum) = rest.split_at(LEGACY_TOKEN_LEN);
+                let sound: bool = checksum(body).as_bytes().ct_eq(sum.as_bytes()).into();
+                (sound.then_some(body)?, Form::Prefixed)
+            }
+            (LEGACY_TOKEN_LEN, _) if base64url(token) => (token, Form::Legacy),
+            _ => return None,
+        };
+        Some(AccessToken {
+            id: body[..ID_LEN].to_string(),
+            secret: body[ID_LEN..].to_string(),
+            form,
         })
     }
 
@@ -62,9 +93,13 @@ impl AccessToken {
         &self.id
     }
 
-    /// The whole token, for the client only: never log it.
+    /// The whole token, as the client holds it: never log it.
     pub fn expose(&self) -> String {
-        format!("{}{}", self.id, self.secret)
+        let body = format!("{}{}", self.id, self.secret);
+        match self.form {
+            Form::Prefixed => format!("{PREFIX}{body}{}", checksum(&body)),
+            Form::Legacy => body,
+        }
     }
 
     pub fn secret_hash(&self) -> [u8; 32] {
@@ -75,6 +110,12 @@ impl AccessToken {
     pub fn secret_matches(&self, stored_hash: &[u8]) -> bool {
         self.secret_hash().ct_eq(stored_hash).into()
     }
+}
+
+/// The checksum of a prefixed token's id and secret.
+fn checksum(body: &str) -> String {
+    let digest = Sha256::digest(format!("{PREFIX}{body}").as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..4])
 }
 
 #[cfg(test)]
@@ -101,13 +142,35 @@ mod tests {
     #[test]
     fn round_trips_and_verifies_its_secret() {
         let t = AccessToken::generate(&CountingRandom::default()).unwrap();
-        let back = AccessToken::parse(&t.expose()).unwrap();
-        assert_eq!(back.id(), t.id());
+        let shown = t.expose();
+        assert!(shown.starts_with(PREFIX));
+        let back = AccessToken::parse(&shown).unwrap();
+        assert_eq!((back.id(), back.expose()), (t.id(), shown.clone()));
         assert!(back.secret_matches(&t.secret_hash()));
-        let mut other = t.expose();
-        other.replace_range(TOKEN_LEN - 1.., "A");
-        let other = AccessToken::parse(&other).unwrap();
-        assert!(!other.secret_matches(&t.secret_hash()) || t.expose().ends_with('A'));
+    }
+
+    #[test]
+    fn a_changed_character_breaks_the_checksum() {
+        let shown = AccessToken::generate(&OsRandom).unwrap().expose();
+        for at in PREFIX.len()..TOKEN_LEN {
+            let mut changed = shown.clone();
+            let c = if &shown[at..=at] == "A" { "B" } else { "A" };
+            changed.replace_range(at..=at, c);
+            assert!(AccessToken::parse(&changed).is_none(), "at {at}");
+        }
+    }
+
+    #[test]
+    fn tokens_issued_before_the_prefix_keep_working() {
+        let legacy = "AAAAAAAAAAAAAAAAAAAAAA".to_string() + &"b".repeat(SECRET_LEN);
+        let t = AccessToken::parse(&legacy).unwrap();
+        assert_eq!(
+            (t.id(), t.expose()),
+            ("AAAAAAAAAAAAAAAAAAAAAA", legacy.clone())
+        );
+        // One that happens to start like a prefixed token is still read as it was issued.
+        let lookalike = format!("{PREFIX}{}", &legacy[PREFIX.len()..]);
+        assert_eq!(AccessToken::parse(&lookalike).unwrap().expose(), lookalike);
     }
 
     #[test]
@@ -116,7 +179,11 @@ mod tests {
         assert!(AccessToken::parse(&t[1..]).is_none());
         assert!(AccessToken::parse(&format!("{t}A")).is_none());
         assert!(AccessToken::parse(&t.replace(|_| true, ".")).is_none());
+        assert!(AccessToken::parse(&t.replacen(PREFIX, "dob_", 1)).is_none());
         assert!(AccessToken::parse("").is_none());
+        // Not ASCII, of the right length: refused, never split inside a character.
+        let wide = format!("{PREFIX}{}", "é".repeat((TOKEN_LEN - PREFIX.len()) / 2));
+        assert!(AccessToken::parse(&format!("{wide}a")).is_none());
     }
 
     #[test]
@@ -124,6 +191,7 @@ mod tests {
         let t = AccessToken::generate(&OsRandom).unwrap();
         let shown = format!("{t:?}");
         assert!(shown.contains(t.id()));
-        assert!(!shown.contains(&t.expose()[ID_LEN..]));
+        let secret = &t.expose()[PREFIX.len() + ID_LEN..][..SECRET_LEN];
+        assert!(!shown.contains(secret));
     }
 }

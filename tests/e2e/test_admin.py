@@ -7,6 +7,7 @@ import bcrypt
 import pytest
 
 from conftest import admin, basic, resources, uid
+from tokens import id_of, made_of, secret_of
 
 FORM = "client_id=some_client_id&scope=repo:read"
 pytestmark = pytest.mark.usefixtures("aws_stack")
@@ -199,18 +200,20 @@ def test_token_commands(post, make_user):
     first, second = issue(post, name, password), issue(post, name, password)
     listed = admin("token", "list", "--user", name).stdout
     assert listed.startswith("TOKEN_ID\tCLIENT_ID\tSCOPES\tISSUED\tEXPIRES\tSTATUS")
-    assert first[:22] in listed and second[:22] in listed
-    assert first[22:] not in listed and second[22:] not in listed, "never secrets"
+    assert id_of(first) in listed and id_of(second) in listed
+    assert secret_of(first) not in listed and secret_of(second) not in listed, "never secrets"
     assert listed.count("\tvalid") == 2
 
     out = admin("token", "verify", stdin=first + "\n")
     assert out.stdout.startswith(f'valid: user {name} client some_client_id scopes "repo:read"')
-    admin("token", "revoke", first[:22])
+    admin("token", "revoke", id_of(first))
     out = admin("token", "verify", stdin=first, check=False)
     assert out.returncode == 1 and "revoked" in out.stderr
-    assert admin("token", "revoke", first[:22], check=False).returncode == 1
+    assert admin("token", "revoke", id_of(first), check=False).returncode == 1
     assert admin("token", "verify", stdin="garbage", check=False).returncode == 1
-    assert admin("token", "verify", stdin=first[:22] + "A" * 43, check=False).returncode == 1
+    assert (
+        admin("token", "verify", stdin=made_of(id_of(first), "A" * 43), check=False).returncode == 1
+    )
 
     third = issue(post, name, password)
     out = admin("token", "revoke", "--user", name, "--yes").stdout

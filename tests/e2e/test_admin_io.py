@@ -14,6 +14,7 @@ import boto3
 import pytest
 
 from conftest import ROOT, admin, basic, resources, uid
+from tokens import id_of, secret_of
 
 BINARY = os.path.join(ROOT, "target", "debug", "direct-oauth-admin")
 FORM = "client_id=some_client_id&scope=repo:read"
@@ -121,11 +122,11 @@ def test_every_list_and_show_command_speaks_json(post, make_user):
     reply = post(FORM, auth=basic(name, password))
     token = dict(reply.fragment())["access_token"]
     (listed,) = json.loads(admin("token", "list", "--user", name, "--output", "json").stdout)
-    assert listed["token_id"] == token[:22] and listed["status"] == "valid"
-    assert token[22:] not in json.dumps(listed), "never the secret"
+    assert listed["token_id"] == id_of(token) and listed["status"] == "valid"
+    assert secret_of(token) not in json.dumps(listed), "never the secret"
     shown = json.loads(admin("token", "verify", "--output", "json", stdin=token).stdout)
     assert shown["valid"] is True and shown["username"] == name
-    admin("token", "revoke", token[:22])
+    admin("token", "revoke", id_of(token))
     refused = admin("token", "verify", "--output", "json", stdin=token, check=False)
     assert refused.returncode == 1 and json.loads(refused.stdout)["valid"] is False
     remaining = json.loads(admin("user", "bcrypt-remaining", "--output", "json").stdout)

@@ -26,6 +26,7 @@ from conftest import (
     v2_event,
     wait_out_back_off,
 )
+from tokens import id_of
 
 LONG_CACHE = dict(DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=3600)
 # Seconds of a back-off window the test keeps for two requests that must land in it.
@@ -157,7 +158,7 @@ def test_super_user_is_access_denied_for_a_non_superuser(
     assert status == 302, headers
     token = token_from(headers["location"])
     [record] = tokens_of(dynamodb, tables, boss)
-    assert record["token_id"]["S"] == token[:22]
+    assert record["token_id"]["S"] == id_of(token)
     assert [s["S"] for s in record["scopes"]["L"]] == ["repo:read", "super:user"]
 
 
@@ -247,8 +248,8 @@ def test_the_scope_ceiling(ceilings, dynamodb, tables, app, who, scope, expected
         assert status == 302, body
         token = token_from(headers["location"])
         assert headers["location"].startswith(redirect_uri + "#access_token=")
-        assert set(after) - before == {token[:22]}
-        granted = [s["S"] for s in after[token[:22]]["scopes"]["L"]]
+        assert set(after) - before == {id_of(token)}
+        granted = [s["S"] for s in after[id_of(token)]["scopes"]["L"]]
         assert granted == list(dict.fromkeys(scope.split())), granted
     else:
         assert_redirect_error(reply, *expected, redirect_uri=redirect_uri)

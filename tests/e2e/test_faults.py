@@ -24,6 +24,7 @@ from conftest import (
     wait_out_back_off,
 )
 from fault_proxy import FaultProxy
+from tokens import id_of, secret_of
 
 QUAY_AUTH = "Basic dXNlcm5hbWU6cGFzc3dvcmRoZXJl"
 FORM = "client_id=some_client_id&redirect_uri=" + QUAY_REDIRECT + "&scope=repo:read"
@@ -204,7 +205,7 @@ def test_a_failed_token_condition_is_retried_once_with_a_new_id(
     assert [attempts[0] for _, attempts, _ in writes] == ["conflict", "forwarded"], writes
     ids = [written_token_id(bodies[0]) for _, _, bodies in writes]
     assert ids[0] != ids[1], "the retry writes a new id"
-    assert token_from(headers["location"])[:22] == ids[1]
+    assert id_of(token_from(headers["location"])) == ids[1]
     assert token_count(dynamodb, tables) == before + 1
 
     ddb.conflicts = 2
@@ -381,8 +382,9 @@ def test_a_lost_answer_to_the_token_write_hands_out_the_stored_token_alone(
     writes = [o for op, o in outcomes(ddb.since(0)) if op == "TransactWriteItems"]
     assert writes == ["lost", "forwarded"], writes
     stored = {i["token_id"]["S"]: i for i in tokens_of(dynamodb, tables, name)}
-    assert list(stored) == [token[:22]], "the token handed out, and no other"
-    assert stored[token[:22]]["secret_sha256"]["B"] == hashlib.sha256(token[22:].encode()).digest()
+    assert list(stored) == [id_of(token)], "the token handed out, and no other"
+    secret_sha256 = hashlib.sha256(secret_of(token).encode()).digest()
+    assert stored[id_of(token)]["secret_sha256"]["B"] == secret_sha256
 
 
 def test_answers_lost_on_every_attempt_are_503_without_a_location(

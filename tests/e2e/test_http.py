@@ -8,6 +8,7 @@ import time
 from urllib.parse import quote
 
 from conftest import QUAY_REDIRECT, admin, basic, scan_all
+from tokens import id_of, secret_of
 
 QUAY_AUTH = "Basic dXNlcm5hbWU6cGFzc3dvcmRoZXJl"
 QUAY_FORM = "client_id=some_client_id&redirect_uri=" + QUAY_REDIRECT + "&scope=repo:write,org:admin"
@@ -41,7 +42,7 @@ def test_quay_example_gets_a_stored_token(post, reset_failures, dynamodb, tables
     assert reply.body == ""
 
     token = match.group(1)
-    token_id, secret = token[:22], token[22:]
+    token_id, secret = id_of(token), secret_of(token)
     item = dynamodb.get_item(
         TableName=tables["tokens"], Key={"token_id": {"S": token_id}}, ConsistentRead=True
     )["Item"]

@@ -14,6 +14,7 @@ from conftest import basic, http_request, require
 from test_authorizer import invoke
 from test_code_flow import register
 from test_dpop import WHOAMI, Client, approve, authorizer_event, instance_event
+from tokens import id_of, made_of, secret_of
 
 pytestmark = pytest.mark.usefixtures("aws_stack")
 
@@ -79,8 +80,8 @@ def test_an_unknown_or_forged_token_at_the_authorizer_writes_nothing(endpoint, u
     token = dict(approve(endpoint, user, client.proof("POST", endpoint)).fragment())["access_token"]
     # Our tokens are a 22-character id and a secret: another id, or another secret.
     flip = {"A": "B"}
-    unknown = "".join(flip.get(c, "A") for c in token[:22]) + token[22:]
-    forged = token[:22] + "".join(flip.get(c, "A") for c in token[22:])
+    unknown = made_of("".join(flip.get(c, "A") for c in id_of(token)), secret_of(token))
+    forged = made_of(id_of(token), "".join(flip.get(c, "A") for c in secret_of(token)))
     for case, presented in [("unknown token", unknown), ("wrong secret", forged)]:
         proof = client.proof("GET", WHOAMI, token=presented)
         (answer, err), writes = writes_during(

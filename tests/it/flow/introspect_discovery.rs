@@ -33,7 +33,9 @@ async fn introspection_tells_active_tokens_to_confidential_clients_only() {
     );
     assert_eq!(body["scope"], "repo:read");
     assert!(body["exp"].as_u64().unwrap() > body["iat"].as_u64().unwrap());
-    for other in [format!("{}x", &token[..64]), "garbage".into()] {
+    let last = if token.ends_with('x') { "y" } else { "x" };
+    let other = format!("{}{last}", &token[..token.len() - 1]);
+    for other in [other, "garbage".into()] {
         let r = ask(Some(basic("multi", SECRET)), other).await;
         assert_eq!(json(&r), serde_json::json!({ "active": false }));
     }
@@ -60,7 +62,7 @@ async fn introspection_tells_active_tokens_to_confidential_clients_only() {
         "the client is judged before the request's fields"
     );
     f.store()
-        .revoke_by_id(&token[..22], NOW_MS / 1000, u64::MAX)
+        .revoke_by_id(&token_id(&token), NOW_MS / 1000, u64::MAX)
         .await
         .unwrap();
     let r = ask(Some(basic("multi", SECRET)), token).await;

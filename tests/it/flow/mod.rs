@@ -294,3 +294,16 @@ mod identity;
 mod introspect_discovery;
 mod overlap;
 mod success;
+
+/// A handed-out token's public id.
+pub(crate) fn token_id(token: &str) -> String {
+    let parsed = direct_oauth::token::AccessToken::parse(token);
+    parsed.expect("one of our tokens").id().to_string()
+}
+
+/// A handed-out token's secret: what must never be stored or logged.
+pub(crate) fn secret_of(token: &str) -> &str {
+    use direct_oauth::token::{ID_LEN, PREFIX, SECRET_LEN};
+    let body = token.strip_prefix(PREFIX).unwrap_or(token);
+    &body[ID_LEN..ID_LEN + SECRET_LEN]
+}
