@@ -10,6 +10,8 @@ use direct_oauth::endpoints::{Server, Settings};
 use direct_oauth::lambda::token_authorizer;
 use direct_oauth::password::{HashError, PasswordHasherArgon, Passwords, Verification};
 use direct_oauth::random::OsRandom;
+use direct_oauth::session::Session;
+use direct_oauth::store::SessionStore;
 use direct_oauth::store::memory::{application, user};
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, DirectoryLink,
@@ -103,6 +105,22 @@ impl OneTimeValues for FixedStore {
 
     async fn nonce_secret(&self, fresh: [u8; 32]) -> Result<[u8; 32], StoreError> {
         Ok(fresh)
+    }
+}
+
+/// Direct approval reads no session.
+impl SessionStore for FixedStore {
+    async fn put_session(&self, _: &Session) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn session(&self, _: &str) -> Result<Option<Session>, StoreError> {
+        Ok(None)
+    }
+    async fn touch_session(&self, _: &str, _: u64) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn end_session(&self, _: &str) -> Result<(), StoreError> {
+        Ok(())
     }
 }
 

@@ -37,6 +37,10 @@ discovery: $DIRECT_OAUTH_ISSUER/.well-known/oauth-authorization-server (issuer $
 
 curl -i -X POST '$endpoint' -u '$login' --data 'client_id=some_client_id&redirect_uri=https://my/internal/application/token_created&scope=repo:write,org:admin'
 
+Or sign in and consent in a browser (as ${login%%:*}, password ${login#*:}); the browser ends on the demo
+application's redirect URI, with the code in the address bar:
+$DIRECT_OAUTH_ISSUER/oauth/authorize?client_id=some_client_id&response_type=code&scope=repo:read&state=demo&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256
+
 Ctrl-C stops everything.
 MSG
 wait

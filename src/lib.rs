@@ -16,6 +16,7 @@ pub mod error; // the contract's failures and their statuses, in one place
 pub mod form; // strict application/x-www-form-urlencoded parsing
 pub mod identifier; // username and client-id rules, shared with the admin CLI
 pub mod offboarding; // `user sync`: local records follow the directory (gone or locked: disabled)
+pub mod pages; // what the sign-in and consent pages say (askama templates, templates/)
 pub mod password; // argon2id hashing, argon2id/bcrypt verification (CPU only)
 pub mod pkce; // RFC 7636 S256 challenges and verifiers
 pub mod redirect; // registered redirect URI matching and validation
@@ -24,6 +25,7 @@ pub mod resources; // the one list of tables and parameters: variables, local na
 pub mod response; // outcome -> HTTP response (302 / JSON error)
 pub mod scope; // scope parsing and grant decisions (check 11)
 pub mod secret; // authorization codes and client secrets: random, stored as SHA-256
+pub mod session; // browser sessions of the pages: cookie, timeouts, CSRF token
 pub mod throttle; // failed-login back-off windows (check 8)
 pub mod token; // token generation, splitting and hashing
 pub mod token_check; // whether a token is good now: one rule for the authorizer, introspection, CLI

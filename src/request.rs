@@ -9,6 +9,19 @@ use crate::form;
 /// base64, but it was not): the request is refused at check 2 instead of panicking.
 pub const BODY_ERROR_HEADER: &str = "x-direct-oauth-body-error";
 
+/// Set by [`crate::lambda`]: the request's query, taken out of the URI `lambda_http` would
+/// build (and may fail to) from it. A client's own is dropped before.
+pub const QUERY_HEADER: &str = "x-direct-oauth-query";
+
+/// The request's query: the one the Lambda glue kept aside, or the URI's.
+pub fn query<B>(req: &http::Request<B>) -> &str {
+    let kept = req
+        .headers()
+        .get(QUERY_HEADER)
+        .and_then(|v| v.to_str().ok());
+    kept.or_else(|| req.uri().query()).unwrap_or_default()
+}
+
 /// Checks 1-2, shared by the endpoints: a POST with a well-formed form body.
 pub fn read_form<B: AsRef<[u8]>>(req: &http::Request<B>) -> Result<form::Form, ApiError> {
     if req.method() != Method::POST {

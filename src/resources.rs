@@ -117,6 +117,13 @@ pub const DPOP_PROOFS: Resource = table(
     "direct-oauth-dpop-proofs",
     "DpopProofsTableName",
 );
+/// Browser sessions of the sign-in and consent pages (hashed ids), until they end.
+pub const SESSIONS: Resource = table(
+    "sessions",
+    "DIRECT_OAUTH_SESSIONS_TABLE",
+    "direct-oauth-sessions",
+    "SessionsTableName",
+);
 pub const WHITELIST_PARAMETER: Resource = Resource {
     role: "whitelist_parameter",
     kind: Kind::Parameter,
@@ -134,7 +141,7 @@ pub const WHITELIST_KMS_KEY: Resource = Resource {
 };
 
 /// The whole list, tables first.
-pub const ALL: [Resource; 9] = [
+pub const ALL: [Resource; 10] = [
     USERS,
     APPLICATIONS,
     TOKENS,
@@ -142,6 +149,7 @@ pub const ALL: [Resource; 9] = [
     USER_TOKENS,
     CODES,
     DPOP_PROOFS,
+    SESSIONS,
     WHITELIST_PARAMETER,
     WHITELIST_KMS_KEY,
 ];
@@ -174,7 +182,7 @@ mod tests {
             // Only what the local stack lacks may lack a local name.
             assert_eq!(r.local_name.is_empty(), r.is_optional(), "{r:?}");
         }
-        assert_eq!(tables().count(), 7);
+        assert_eq!(tables().count(), 8);
         assert!(tables().all(|t| t.output.ends_with("TableName")));
     }
 }

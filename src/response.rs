@@ -184,6 +184,64 @@ fn location(target: String) -> HttpResponse {
     finish(builder, String::new())
 }
 
+/// A page of the sign-in and consent flow. Its forms may post to this server and, when
+/// `redirect_origin` names one, be redirected to that client (Chromium holds a form's
+/// redirects to `form-action` too); nothing else loads or runs: styles only by the hash of
+/// the one stylesheet, no script, no frame may hold it. Its own form posts carry an
+/// `Origin` (a `no-referrer` page's would say `null`), which every POST is checked by.
+pub fn page(status: StatusCode, html: String, redirect_origin: Option<&str>) -> HttpResponse {
+    let form_action = match redirect_origin {
+        Some(origin) => format!("'self' {origin}"),
+        None => "'self'".into(),
+    };
+    let policy = format!(
+        "default-src 'none'; style-src '{}'; form-action {form_action}; \
+         frame-ancestors 'none'; base-uri 'none'",
+        crate::pages::STYLE_HASH.as_str()
+    );
+    let builder = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+        .header(header::CONTENT_SECURITY_POLICY, policy)
+        .header(header::X_FRAME_OPTIONS, "DENY")
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header("referrer-policy", "same-origin");
+    finish_page(builder, html)
+}
+
+/// `303 See Other` to a page of this server (after a form post), setting or clearing the
+/// session cookie when `cookie` says how.
+pub fn see_other(target: &str, cookie: Option<String>) -> HttpResponse {
+    let mut builder = Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, target);
+    if let Some(cookie) = cookie {
+        builder = builder.header(header::SET_COOKIE, cookie);
+    }
+    finish(builder, String::new())
+}
+
+/// Adds a `Set-Cookie` to a response (a page that ends the session).
+pub fn with_cookie(mut response: HttpResponse, cookie: String) -> HttpResponse {
+    if let Ok(value) = HeaderValue::try_from(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// A page's headers besides its own: no-store, no-cache.
+fn finish_page(builder: http::response::Builder, body: String) -> HttpResponse {
+    builder
+        .header(header::CACHE_CONTROL, "no-store")
+        .header(header::PRAGMA, "no-cache")
+        .body(body)
+        .unwrap_or_else(|_| {
+            let mut fallback = Response::new(String::new());
+            *fallback.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            fallback
+        })
+}
+
 /// Headers every response carries (contract: no-store, no-cache, no referrer, no CORS).
 fn finish(builder: http::response::Builder, body: String) -> HttpResponse {
     builder

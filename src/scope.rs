@@ -7,6 +7,36 @@ use crate::error::RedirectError;
 /// The scope that only superusers may be granted.
 pub const SUPERUSER_SCOPE: &str = "super:user";
 
+/// What each of Quay's scopes allows, in the words of its consent page, and whether it is
+/// dangerous (administration of more than the user's own things: the consent page asks
+/// for an explicit confirmation). Scopes outside this list are shown by their name.
+const DESCRIPTIONS: [(&str, &str, bool); 8] = [
+    ("repo:read", "View all visible repositories", false),
+    (
+        "repo:write",
+        "Read and write to any accessible repository",
+        false,
+    ),
+    ("repo:admin", "Administer repositories", true),
+    ("repo:create", "Create repositories", false),
+    ("user:read", "Read your user information", false),
+    ("user:admin", "Administer your user account", false),
+    ("org:admin", "Administer organizations", true),
+    (
+        SUPERUSER_SCOPE,
+        "Super user access: everything, on behalf of anyone",
+        true,
+    ),
+];
+
+/// A scope as a person reads it: what it allows, and whether it is dangerous.
+pub fn describe(scope: &str) -> (&str, bool) {
+    DESCRIPTIONS
+        .iter()
+        .find(|(name, _, _)| *name == scope)
+        .map_or((scope, false), |(_, what, dangerous)| (*what, *dangerous))
+}
+
 /// Splits a scope string on spaces and commas, skipping empty pieces (Quay accepts both
 /// separators; RFC 6749 uses spaces).
 pub fn split(raw: &str) -> impl Iterator<Item = &str> {

@@ -34,11 +34,13 @@ pub struct Tables {
     pub codes: String,
     /// DPoP proofs used, until their window is over.
     pub dpop_proofs: String,
+    /// Browser sessions (hashed ids), until they end.
+    pub sessions: String,
 }
 
 impl Tables {
     /// Each table's name with its entry in [`resources`], in the list's order.
-    pub fn each(&self) -> [(&'static Resource, &str); 7] {
+    pub fn each(&self) -> [(&'static Resource, &str); 8] {
         [
             (&resources::USERS, &self.users),
             (&resources::APPLICATIONS, &self.applications),
@@ -47,6 +49,7 @@ impl Tables {
             (&resources::USER_TOKENS, &self.user_tokens),
             (&resources::CODES, &self.codes),
             (&resources::DPOP_PROOFS, &self.dpop_proofs),
+            (&resources::SESSIONS, &self.sessions),
         ]
     }
 }
@@ -174,6 +177,7 @@ impl Config {
             user_tokens: table_name(named(&resources::USER_TOKENS))?,
             codes: table_name(named(&resources::CODES))?,
             dpop_proofs: table_name(named(&resources::DPOP_PROOFS))?,
+            sessions: table_name(named(&resources::SESSIONS))?,
         };
         Ok(Config {
             tables,

@@ -4,8 +4,8 @@
 use http::{Method, Request, StatusCode};
 use serde_json::json;
 
-use super::{AUTHORIZE_PATH, INTROSPECTION_PATH, REVOCATION_PATH, TOKEN_PATHS};
 use super::{Answer, Event, RequestLog, Settings, endpoint_url, issuer, refused};
+use super::{INTROSPECTION_PATH, REVOCATION_PATH, TOKEN_PATHS, web_approval};
 use crate::error::ApiError;
 use crate::pkce;
 use crate::response;
@@ -39,7 +39,9 @@ pub(super) fn answer<B>(req: &Request<B>, inserted: Option<&str>, settings: &Set
     let at = |path: &str| endpoint_url(&issuer, path);
     let body = json!({
         "issuer": issuer,
-        "authorization_endpoint": at(AUTHORIZE_PATH),
+        // The sign-in and consent pages: what a standard client sends a browser to.
+        // Direct approval (`/oauth/authorizeapp`) is Quay's extension, for tools only.
+        "authorization_endpoint": at(web_approval::AUTHORIZE_PAGE_PATH),
         "token_endpoint": at(TOKEN_PATHS[0]),
         "revocation_endpoint": at(REVOCATION_PATH),
         "introspection_endpoint": at(INTROSPECTION_PATH),

@@ -33,14 +33,17 @@ mod direct_approval;
 mod discovery;
 mod introspection;
 mod issuance;
+mod login;
 mod proof;
 mod revocation;
 mod token_endpoint;
+mod web_approval;
 
 use direct_approval::DirectApproval;
 use issuance::Issuance;
 use proof::{DpopCheck, NonceSecret};
 use token_endpoint::TokenEndpoint;
+use web_approval::{Action, WebApproval};
 
 /// Direct approval's path after the issuer's (a DPoP proof's `htu` names it).
 const AUTHORIZE_PATH: &str = "/oauth/authorizeapp";
@@ -64,6 +67,27 @@ pub struct Deadline(pub u64);
 /// the request by the glue: discovery's issuer when none is configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issuer(pub String);
+
+/// Room kept after a whitelist fetch for the DynamoDB rounds and the answer.
+const ANSWER_RESERVE_MS: u64 = 4_000;
+/// The longest a fetch may take, however late the deadline.
+const MAX_FETCH_BUDGET_MS: u64 = 10_000;
+/// The shortest: one quick attempt even when the deadline is near.
+const MIN_FETCH_BUDGET_MS: u64 = 200;
+
+/// What a whitelist fetch may take for this request. A deadline already past when the
+/// request starts is no deadline: Lambda's is always ahead, and `cargo lambda watch` sends
+/// one from 1970, which held every local fetch to one 200 ms attempt.
+fn fetch_budget<B>(req: &Request<B>, now_ms: u64) -> Duration {
+    match req.extensions().get::<Deadline>() {
+        Some(Deadline(at)) if *at > now_ms => Duration::from_millis(
+            at.saturating_sub(now_ms)
+                .saturating_sub(ANSWER_RESERVE_MS)
+                .clamp(MIN_FETCH_BUDGET_MS, MAX_FETCH_BUDGET_MS),
+        ),
+        _ => crate::whitelist::DEFAULT_FETCH_BUDGET,
+    }
+}
 
 /// Settings the endpoints need, taken from [`Config`].
 #[derive(Debug, Clone)]
@@ -108,6 +132,10 @@ pub enum Event {
     TokenRevoked,
     Introspected,
     Discovery,
+    /// A page of the web approval shown (sign-in, consent, a message).
+    Page,
+    SignedIn,
+    SignedOut,
 }
 
 impl Event {
@@ -120,6 +148,9 @@ impl Event {
             Event::TokenRevoked => "token_revoked",
             Event::Introspected => "introspected",
             Event::Discovery => "discovery",
+            Event::Page => "page",
+            Event::SignedIn => "signed_in",
+            Event::SignedOut => "signed_out",
         }
     }
 }
@@ -272,6 +303,17 @@ impl<P: Ports> Server<P> {
                 issuance,
             };
             token_endpoint.answer(req, endpoint).await
+        } else if let Some(action) = page_action(path, req.method()) {
+            let web_approval = WebApproval {
+                store: &self.store,
+                clock: &self.clock,
+                random: &self.random,
+                passwords: &self.passwords,
+                directory: self.directory.as_ref(),
+                settings: &self.settings,
+                issuance,
+            };
+            web_approval.answer(req, action).await
         } else if path.ends_with(INTROSPECTION_PATH) {
             introspection::answer(req, &self.store, &self.clock, realm).await
         } else if path.ends_with(discovery::WELL_KNOWN) {
@@ -301,6 +343,22 @@ impl<P: Ports> Server<P> {
 fn issuer<B>(settings_issuer: Option<&str>, req: &Request<B>) -> Option<String> {
     let from_request = || req.extensions().get::<Issuer>().map(|i| i.0.clone());
     settings_issuer.map(str::to_string).or_else(from_request)
+}
+
+/// Which of the web approval's pages a path and method ask for.
+fn page_action(path: &str, method: &http::Method) -> Option<Action> {
+    if path.ends_with(web_approval::AUTHORIZE_PAGE_PATH) {
+        Some(match *method {
+            http::Method::POST => Action::Decide,
+            _ => Action::Show,
+        })
+    } else if path.ends_with(web_approval::SIGN_IN_PATH) {
+        Some(Action::SignIn)
+    } else if path.ends_with(web_approval::SIGN_OUT_PATH) {
+        Some(Action::SignOut)
+    } else {
+        None
+    }
 }
 
 /// An endpoint's URL, as a client addresses it: the issuer, then the endpoint's path (a

@@ -12,7 +12,8 @@ use lambda_http::request::LambdaRequest;
 use lambda_http::{LambdaEvent, Service};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::request::BODY_ERROR_HEADER;
+use crate::request::{BODY_ERROR_HEADER, QUERY_HEADER};
+use lambda_http::aws_lambda_events::query_map::QueryMap;
 
 /// Runs before `lambda_http` turns the event into a request, and removes what would make
 /// that conversion panic: a body flagged base64 that is not (marked with
@@ -41,8 +42,9 @@ where
 ///
 /// `lambda_http` builds the request's URI from the path, the query, the `Host` and
 /// `X-Forwarded-Proto` headers, and panics when they do not form one. The function reads
-/// none of them but the path's end, so the query and those two headers are dropped, and
-/// the path is percent-encoded down to characters a URI path always takes.
+/// none of them but the path's end and the query (the pages'), so the query is kept aside
+/// in a header, those two headers are dropped, and the path is percent-encoded down to
+/// characters a URI path always takes.
 pub fn sanitize(event: &mut LambdaRequest) {
     match event {
         LambdaRequest::ApiGatewayV1(e) => {
@@ -51,11 +53,16 @@ pub fn sanitize(event: &mut LambdaRequest) {
             drop_uri_headers(&mut e.headers);
             drop_uri_headers(&mut e.multi_value_headers);
             safe_path(&mut e.path);
+            // REST APIs decode the parameters: encoded again.
+            let query = encoded(&e.multi_value_query_string_parameters);
+            keep_query(&mut e.headers, query);
+            e.multi_value_headers.remove(QUERY_HEADER);
             e.query_string_parameters = Default::default();
             e.multi_value_query_string_parameters = Default::default();
             e.multi_value_headers.remove(BODY_ERROR_HEADER);
         }
         LambdaRequest::ApiGatewayV2(e) => {
+            keep_query(&mut e.headers, e.raw_query_string.take());
             fix_body(&mut e.body, &mut e.is_base64_encoded, &mut e.headers);
             drop_uri_headers(&mut e.headers);
             safe_path(&mut e.raw_path);
@@ -68,12 +75,41 @@ pub fn sanitize(event: &mut LambdaRequest) {
             drop_uri_headers(&mut e.headers);
             drop_uri_headers(&mut e.multi_value_headers);
             safe_path(&mut e.path);
+            // An ALB passes the parameters as the client sent them, encoded.
+            keep_query(
+                &mut e.headers,
+                as_sent(&e.multi_value_query_string_parameters),
+            );
+            e.multi_value_headers.remove(QUERY_HEADER);
             e.query_string_parameters = Default::default();
             e.multi_value_query_string_parameters = Default::default();
             e.multi_value_headers.remove(BODY_ERROR_HEADER);
         }
         _ => {}
     }
+}
+
+/// Keeps the query aside in [`QUERY_HEADER`], where the pages read it (`lambda_http`
+/// would put it into a URI it may fail to build); one a client sent itself is dropped.
+fn keep_query(headers: &mut HeaderMap, query: Option<String>) {
+    headers.remove(QUERY_HEADER);
+    let value = query.filter(|q| !q.is_empty());
+    if let Some(value) = value.and_then(|q| http::HeaderValue::try_from(q).ok()) {
+        headers.insert(QUERY_HEADER, value);
+    }
+}
+
+/// Decoded parameters as a query.
+fn encoded(params: &QueryMap) -> Option<String> {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.extend_pairs(params.iter());
+    Some(query.finish())
+}
+
+/// Parameters still encoded, as a query.
+fn as_sent(params: &QueryMap) -> Option<String> {
+    let pairs: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    Some(pairs.join("&"))
 }
 
 /// What a path keeps as it is: unreserved characters and `/` (RFC 3986 §2.3).
@@ -191,6 +227,29 @@ mod tests {
             &format!(r#""{BODY_ERROR_HEADER}":"x","content-type""#),
         );
         assert!(!convert(&json).headers().contains_key(BODY_ERROR_HEADER));
+    }
+
+    #[test]
+    fn the_query_is_kept_aside_for_the_pages_and_a_client_s_own_dropped() {
+        let json = V2_BAD_BASE64
+            .replace("not base64!!", "YT1i")
+            .replace(
+                r#""rawQueryString":"""#,
+                r#""rawQueryString":"client_id=a&state=b%20c""#,
+            )
+            .replace(
+                r#""content-type""#,
+                &format!(r#""{QUERY_HEADER}":"client_id=evil","content-type""#),
+            );
+        let req = convert(&json);
+        assert_eq!(crate::request::query(&req), "client_id=a&state=b%20c");
+        assert_eq!(req.uri().query(), None, "not in the URI lambda_http builds");
+        let none = convert(&json.replace("client_id=a&state=b%20c", ""));
+        assert_eq!(
+            crate::request::query(&none),
+            "",
+            "a client's own is never taken"
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub use access::Access;
 pub use codes::{CodeClaim, CodeRecord, CodeStore, Redemption, used_code};
 pub use one_time::OneTimeValues;
 pub use operator::{ApplicationAdmin, TokenAdmin, UserAdmin};
+pub use sessions::SessionStore;
 
 mod access;
 mod codes;
@@ -25,6 +26,7 @@ pub mod dynamodb;
 pub mod memory;
 mod one_time;
 mod operator;
+mod sessions;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -381,6 +383,7 @@ pub trait Store:
     + CodeStore
     + ClientAndToken
     + OneTimeValues
+    + SessionStore
 {
 }
 
@@ -395,5 +398,6 @@ impl<T> Store for T where
         + CodeStore
         + ClientAndToken
         + OneTimeValues
+        + SessionStore
 {
 }

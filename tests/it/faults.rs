@@ -7,6 +7,8 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
+use direct_oauth::session::Session;
+use direct_oauth::store::SessionStore;
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, DirectoryLink,
     FailedLogins, Failure, FailureCounter, Lease, Lookup, LookupReader, OneTimeValues,
@@ -31,6 +33,8 @@ pub enum Operation {
     /// A DPoP proof's replay guard, and the nonces' secret.
     FirstUse,
     Nonce,
+    /// The pages' sessions: written at sign-in, read by every page, ended at sign-out.
+    Session,
 }
 
 #[derive(Debug, Default)]
@@ -253,6 +257,28 @@ impl<S: OneTimeValues> OneTimeValues for Faulty<S> {
     async fn nonce_secret(&self, fresh: [u8; 32]) -> Result<[u8; 32], StoreError> {
         self.check(Operation::Nonce)?;
         self.inner.nonce_secret(fresh).await
+    }
+}
+
+impl<S: SessionStore> SessionStore for Faulty<S> {
+    async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
+        self.check(Operation::Session)?;
+        self.inner.put_session(session).await
+    }
+
+    async fn session(&self, key: &str) -> Result<Option<Session>, StoreError> {
+        self.check(Operation::Session)?;
+        self.inner.session(key).await
+    }
+
+    async fn touch_session(&self, key: &str, now_secs: u64) -> Result<(), StoreError> {
+        self.check(Operation::Session)?;
+        self.inner.touch_session(key, now_secs).await
+    }
+
+    async fn end_session(&self, key: &str) -> Result<(), StoreError> {
+        self.check(Operation::Session)?;
+        self.inner.end_session(key).await
     }
 }
 

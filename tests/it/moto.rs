@@ -35,6 +35,7 @@ pub fn unique_tables() -> Tables {
         user_tokens: format!("t-{tag}-user-tokens"),
         codes: format!("t-{tag}-codes"),
         dpop_proofs: format!("t-{tag}-dpop-proofs"),
+        sessions: format!("t-{tag}-sessions"),
     }
 }
 

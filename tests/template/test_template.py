@@ -396,6 +396,9 @@ def test_every_endpoint_has_a_route_on_each_front_door():
         "/oauth/token",
         "/oauth/introspect",
         "/.well-known/oauth-authorization-server",
+        "/oauth/authorize",
+        "/oauth/signin",
+        "/oauth/signout",
     }
     rest = {
         res["Properties"]["PathPart"]
@@ -409,6 +412,9 @@ def test_every_endpoint_has_a_route_on_each_front_door():
         "token",
         "introspect",
         "oauth-authorization-server",
+        "authorize",
+        "signin",
+        "signout",
     } <= rest
     codes = r["CodesTable"]["Properties"]
     assert codes["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}

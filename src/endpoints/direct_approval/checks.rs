@@ -11,7 +11,7 @@ use crate::dpop::Proof;
 use crate::error::{ApiError, RedirectError};
 use crate::scope::{self, ScopePolicy};
 use crate::store::{Admission, Application, FailedLogins, Lookup};
-use crate::{pkce, redirect, throttle};
+use crate::{pkce, redirect};
 
 /// What checks 5-8 let through to the password: the application, where the answer goes,
 /// the key what is issued is bound to, and the attempt admitted with its failures so far.
@@ -54,24 +54,7 @@ pub(super) fn before_password<'r, L>(
         return Err(ApiError::MissingCredentials);
     };
     // 8: back-off, and one verification at a time per name.
-    let counts = match admission? {
-        Admission::Refused {
-            window_until_ms, ..
-        } => {
-            let secs = throttle::refused_retry_after(window_until_ms, now_ms);
-            return Err(ApiError::BackOff {
-                retry_after_secs: secs,
-            });
-        }
-        Admission::Admitted { counts } => counts,
-    };
-    // A counter written before windows were stored, or one whose window a failure that
-    // lost its lease did not set, is judged from its counts.
-    if let Some(secs) = throttle::retry_after(counts.as_ref(), now_ms, backoff_cap) {
-        return Err(ApiError::BackOff {
-            retry_after_secs: secs,
-        });
-    }
+    let counts = super::super::login::back_off(admission?, now_ms, backoff_cap)?;
     Ok(Admitted {
         app,
         credentials,

@@ -11,7 +11,7 @@ use http::Request;
 use super::issuance::{CodeTerms, Issuance};
 use super::proof::DpopCheck;
 use super::unavailable;
-use super::{AUTHORIZE_PATH, Answer, Deadline, Event, RequestLog, Settings, issuer, refused};
+use super::{AUTHORIZE_PATH, Answer, Event, RequestLog, Settings, fetch_budget, issuer, refused};
 use crate::clock::Clock;
 use crate::directory::Directory;
 use crate::dpop::Proof;
@@ -29,23 +29,13 @@ use crate::whitelist::{CachedWhitelist, WhitelistSource};
 use request::AuthorizeRequest;
 
 mod checks;
-mod lease;
-mod login;
 mod request;
 
+use super::login::{Login, LoginLease, PasswordCheck};
 use checks::{Admitted, Approval, Person, Refusal};
-use lease::LoginLease;
-use login::{Login, PasswordCheck};
 
 /// The shortest a directory is given, however near the deadline.
 const MIN_DIRECTORY_BUDGET_MS: u64 = 200;
-/// Room kept after a whitelist fetch for the DynamoDB rounds and the answer.
-const ANSWER_RESERVE_MS: u64 = 4_000;
-/// The longest a fetch may take, however late the deadline.
-const MAX_FETCH_BUDGET_MS: u64 = 10_000;
-/// The shortest: one quick attempt even when the deadline is near.
-const MIN_FETCH_BUDGET_MS: u64 = 200;
-
 /// Direct approval's ports.
 pub(super) struct DirectApproval<'a, S, W, C, R, P, D> {
     pub store: &'a S,
@@ -427,19 +417,5 @@ where
                 })
             }
         }
-    }
-}
-
-/// What a whitelist fetch may take for this request. A deadline already past when the
-/// request starts is no deadline: Lambda's is always ahead, and `cargo lambda watch` sends
-/// one from 1970, which held every local fetch to one 200 ms attempt.
-fn fetch_budget<B>(req: &Request<B>, now_ms: u64) -> Duration {
-    match req.extensions().get::<Deadline>() {
-        Some(Deadline(at)) if *at > now_ms => Duration::from_millis(
-            at.saturating_sub(now_ms)
-                .saturating_sub(ANSWER_RESERVE_MS)
-                .clamp(MIN_FETCH_BUDGET_MS, MAX_FETCH_BUDGET_MS),
-        ),
-        _ => crate::whitelist::DEFAULT_FETCH_BUDGET,
     }
 }

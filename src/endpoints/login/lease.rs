@@ -27,7 +27,7 @@ const ENDED: u8 = 2;
 /// The lease of one login attempt: the key of the name the credentials carry (every
 /// spelling of one name shares it, and with it one back-off and one lease), and the random
 /// id of the lease it asks the failure counter for.
-pub(super) struct LoginLease<'a, S: FailureCounter> {
+pub(in crate::endpoints) struct LoginLease<'a, S: FailureCounter> {
     store: &'a S,
     key: String,
     id: String,
@@ -39,7 +39,7 @@ pub(super) struct LoginLease<'a, S: FailureCounter> {
 
 impl<'a, S: FailureCounter> LoginLease<'a, S> {
     /// A lease for `credentials`' name, with a random id only this attempt knows.
-    pub(super) fn new(
+    pub(in crate::endpoints) fn new(
         store: &'a S,
         random: &impl Random,
         credentials: &Credentials,
@@ -61,7 +61,7 @@ impl<'a, S: FailureCounter> LoginLease<'a, S> {
     }
 
     /// The name's key (the users table's and the counter's).
-    pub(super) fn key(&self) -> &str {
+    pub(in crate::endpoints) fn key(&self) -> &str {
         &self.key
     }
 
@@ -79,7 +79,7 @@ impl<'a, S: FailureCounter> LoginLease<'a, S> {
     /// refusal with a window is answered at once, so a burst of wrong passwords still
     /// costs one verification per window. Each ask's lease runs from that ask: time spent
     /// waiting for SSM or a turn is never taken from it.
-    pub(super) async fn admit(
+    pub(in crate::endpoints) async fn admit(
         &self,
         clock: &impl Clock,
         random: &impl Random,
@@ -118,7 +118,7 @@ impl<'a, S: FailureCounter> LoginLease<'a, S> {
     /// lease up while it is still this attempt's). The window runs from the failure, not
     /// from when the request came in; the stored count decayed since the last failure,
     /// alike for every name.
-    pub(super) async fn count_failure(
+    pub(in crate::endpoints) async fn count_failure(
         &self,
         counts: Option<&FailedLogins>,
         failed_ms: u64,
@@ -142,7 +142,7 @@ impl<'a, S: FailureCounter> LoginLease<'a, S> {
     /// held until the lease ends, so it is logged, never answered. The failures are kept:
     /// they decay with time alike for every name, so a success leaves nothing a later
     /// probe could see.
-    pub(super) async fn release(&self) {
+    pub(in crate::endpoints) async fn release(&self) {
         let held = self
             .state
             .compare_exchange(HELD, ENDED, Ordering::Relaxed, Ordering::Relaxed);

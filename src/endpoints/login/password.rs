@@ -17,23 +17,23 @@ use crate::store::{DirectoryLink, Lookup, User, UserLinker};
 use crate::throttle;
 
 /// A password that checked out.
-pub(super) struct Login {
+pub(in crate::endpoints) struct Login {
     /// The user's record: the users table's, or a directory user's local one.
-    pub(super) user: User,
+    pub(in crate::endpoints) user: User,
     /// How the users table's hash verified; `None` for a directory's user (nothing local
     /// to rehash; the generation alone holds the token to the user).
-    pub(super) verification: Option<Verification>,
+    pub(in crate::endpoints) verification: Option<Verification>,
     /// The directory's groups (none for the users table's users).
-    pub(super) groups: BTreeSet<String>,
+    pub(in crate::endpoints) groups: BTreeSet<String>,
     /// May be granted `super:user`: the users table's flag for its own users, membership
     /// of the superuser group for a directory's (a flag left on a local record grants
     /// nothing).
-    pub(super) superuser: bool,
+    pub(in crate::endpoints) superuser: bool,
 }
 
 /// Check 9's ports: where passwords are checked (the users table's hashes, or the
 /// directory), and the local records a directory's users get.
-pub(super) struct PasswordCheck<'a, S, C, P, D> {
+pub(in crate::endpoints) struct PasswordCheck<'a, S, C, P, D> {
     pub store: &'a S,
     pub clock: &'a C,
     pub passwords: &'a P,
@@ -47,7 +47,7 @@ impl<S: UserLinker, C: Clock, P: Passwords, D: Directory> PasswordCheck<'_, S, C
     /// Check 9: the password, by the users table's hash or by the directory. Unknown,
     /// disabled and wrong-password logins are all `None`; a directory that cannot answer
     /// is an outage (503), never a failure of the user's.
-    pub(super) async fn check(
+    pub(in crate::endpoints) async fn check(
         &self,
         credentials: &Credentials,
         lookup: &Lookup,
@@ -140,7 +140,7 @@ impl<S: UserLinker, C: Clock, P: Passwords, D: Directory> PasswordCheck<'_, S, C
     }
 
     /// The new hash to store with the token, when the verified one is outdated.
-    pub(super) fn rehash(
+    pub(in crate::endpoints) fn rehash(
         &self,
         user: &User,
         verification: Verification,
@@ -164,7 +164,11 @@ impl<S: UserLinker, C: Clock, P: Passwords, D: Directory> PasswordCheck<'_, S, C
     /// While imported bcrypt hashes remain, a failed verification takes no less than the
     /// slowest of them (a wait, not CPU): an unknown or argon2 name must not answer faster
     /// than an imported one. `started_ms`: when the verification began.
-    pub(super) async fn wait_out_timing_floor(&self, lookup: &Lookup, started_ms: u64) {
+    pub(in crate::endpoints) async fn wait_out_timing_floor(
+        &self,
+        lookup: &Lookup,
+        started_ms: u64,
+    ) {
         let Some(cost) = lookup.bcrypt_cost else {
             return;
         };

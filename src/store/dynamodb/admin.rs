@@ -13,7 +13,7 @@ use super::{DynamoStore, TOKENS_BY_USER_INDEX, conditional, unavailable};
 use crate::store::{Application, ApplicationAdmin, StoreError, User};
 
 impl DynamoStore {
-    /// Creates the seven tables with TTL where needed; tables that exist are left alone.
+    /// Creates the eight tables with TTL where needed; tables that exist are left alone.
     /// Returns the names it created.
     pub async fn create_tables(&self) -> Result<Vec<String>, StoreError> {
         let t = self.tables.clone();
@@ -26,6 +26,7 @@ impl DynamoStore {
             (&t.user_tokens, attr::USERNAME, Some(attr::TOKEN_ID), true),
             (&t.codes, attr::CODE_SHA256, None, true),
             (&t.dpop_proofs, attr::REPLAY_KEY, None, true),
+            (&t.sessions, attr::SESSION_KEY, None, true),
         ] {
             if self
                 .create_table(table, key, sort, table == &t.tokens)

@@ -42,6 +42,12 @@ pub mod attr {
     pub const MAX_COST: &str = "max_cost";
     pub const CODE_SHA256: &str = "code_sha256";
     pub const REPLAY_KEY: &str = "replay_key";
+    /// A session's: the hash of its cookie's id.
+    pub const SESSION_KEY: &str = "session_key";
+    pub const CSRF: &str = "csrf";
+    pub const GROUPS: &str = "groups";
+    pub const CREATED_AT: &str = "created_at";
+    pub const SEEN_AT: &str = "seen_at";
     pub const REDIRECT_URI: &str = "redirect_uri";
     pub const REDIRECT_URI_GIVEN: &str = "redirect_uri_given";
     pub const USER_GENERATION: &str = "user_generation";

@@ -38,6 +38,7 @@ mod item;
 mod lifecycle;
 mod link;
 mod one_time;
+mod sessions;
 mod token_write;
 mod whitelist_claim;
 

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 mod admin;
 mod records;
+mod sessions;
 mod users;
 mod whitelist_claim;
 
@@ -56,6 +57,8 @@ struct Inner {
     edit_versions: HashMap<String, u64>,
     /// The latest whitelist edit's claim: the version claimed, and when (ms).
     whitelist_claim: Option<(i64, u64)>,
+    /// Browser sessions, by the hash of their id.
+    sessions: HashMap<String, crate::session::Session>,
 }
 
 impl MemoryStore {

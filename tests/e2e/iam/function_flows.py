@@ -16,6 +16,7 @@ from conftest import ROOT, basic, v2_event
 from gen_events import SAMPLE_DPOP_JKT, SAMPLE_DPOP_KEY
 from iam.demo import CLIENT, PASSWORD, REDIRECT
 from iam.runs import expect, unique
+from tokens import id_of, secret_of
 
 FORM = f"client_id={CLIENT}&redirect_uri={REDIRECT}&scope=repo:read"
 
@@ -43,9 +44,10 @@ def flow_login(run):
     user = unique("login")
     run.admin.put_user(user)
     token = issued(run, user)
-    stored = run.admin.token(token[:22])
+    stored = run.admin.token(id_of(token))
     expect(
-        stored and stored["secret_sha256"]["B"] == hashlib.sha256(token[22:].encode()).digest(),
+        stored
+        and stored["secret_sha256"]["B"] == hashlib.sha256(secret_of(token).encode()).digest(),
         "the token handed out is not stored",
     )
 
@@ -89,7 +91,7 @@ def flow_lost_answer(run):
     finally:
         run.gateway.heal()
     stored = [i["token_id"]["S"] for i in run.admin.tokens_of(user)]
-    expect(stored == [token[:22]], f"{len(stored)} tokens stored")
+    expect(stored == [id_of(token)], f"{len(stored)} tokens stored")
 
 
 def revoke_event(token):
@@ -106,7 +108,7 @@ def flow_revoke(run):
         kind == "response" and answer["statusCode"] == 200,
         str(answer.get("statusCode") if kind == "response" else kind),
     )
-    expect("revoked_at" in run.admin.token(token[:22]), "not revoked")
+    expect("revoked_at" in run.admin.token(id_of(token)), "not revoked")
 
 
 VERIFIER = "iam-pkce-verifier-" + "v" * 40
@@ -165,7 +167,7 @@ def flow_code_replay(run):
     expect(first["statusCode"] == 200, f"first exchange {first['statusCode']}")
     again = exchange(run, code)
     expect(again["statusCode"] == 400, f"replay {again['statusCode']}")
-    token_id = json.loads(first["body"])["access_token"][:22]
+    token_id = id_of(json.loads(first["body"])["access_token"])
     expect("revoked_at" in (run.admin.token(token_id) or {}), "first token not revoked")
 
 
@@ -226,6 +228,64 @@ def flow_authorizer_revoked(run):
     expect(answer == {"isAuthorized": False}, str(answer))
 
 
+ISSUER = "https://id.execute-api.us-east-1.amazonaws.com"
+
+
+def page_event(path, *, method="GET", query="", form=None, cookie=None):
+    """An HTTP API event for the web approval's pages: from the sample's host (the issuer),
+    its form posts with that `Origin`, and the session cookie in the event's `cookies`."""
+    event = v2_event(form, None, method)
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["routeKey"] = event["requestContext"]["routeKey"] = f"ANY {path}"
+    event["rawQueryString"] = query
+    if form is None:
+        event.pop("body", None)
+        event["isBase64Encoded"] = False
+        event["headers"].pop("content-type", None)
+    else:
+        event["headers"]["origin"] = ISSUER
+    if cookie:
+        event["cookies"] = [cookie]
+    return event
+
+
+def page(run, event):
+    kind, answer = invoke(run.fn, event)
+    expect(kind == "response", f"invocation {kind}")
+    return answer
+
+
+def flow_web_approval(run):
+    """Sign-in, consent and sign-out through the pages: the session's PutItem at sign-in,
+    its GetItem on the consent page, the code's PutItem, and its DeleteItem at sign-out."""
+    user = unique("web")
+    run.admin.put_user(user)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest())
+    query = (
+        f"client_id={CLIENT}&redirect_uri={quote(REDIRECT, safe='')}&response_type=code"
+        f"&scope=repo%3Aread&code_challenge={challenge.rstrip(b'=').decode()}"
+        "&code_challenge_method=S256&state=web"
+    )
+    shown = page(run, page_event("/oauth/authorize", query=query))
+    expect(shown["statusCode"] == 200 and "Sign in" in shown["body"], "no sign-in page")
+    signin = f"{query}&username={user}&password={quote(PASSWORD)}"
+    signed = page(run, page_event("/oauth/signin", method="POST", form=signin))
+    cookies = signed.get("cookies") or []
+    expect(signed["statusCode"] == 303 and cookies, f"sign-in {signed['statusCode']}")
+    cookie = cookies[0].split(";", 1)[0]
+    consent = page(run, page_event("/oauth/authorize", query=query, cookie=cookie))
+    expect(consent["statusCode"] == 200, f"consent page {consent['statusCode']}")
+    csrf = consent["body"].split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    decided = f"{query}&csrf={csrf}&decision=allow"
+    allowed = page(run, page_event("/oauth/authorize", method="POST", form=decided, cookie=cookie))
+    location = {k.lower(): v for k, v in allowed["headers"].items()}.get("location", "")
+    expect(
+        allowed["statusCode"] == 302 and "?code=" in location, f"consent {allowed['statusCode']}"
+    )
+    out = page(run, page_event("/oauth/signout", method="POST", form=f"csrf={csrf}", cookie=cookie))
+    expect(out["statusCode"] == 200, f"sign-out {out['statusCode']}")
+
+
 AUTHORIZE_APP_FLOWS = [
     ("login", flow_login),
     ("login twice", flow_login_twice),
@@ -236,6 +296,7 @@ AUTHORIZE_APP_FLOWS = [
     ("code + exchange", flow_code_exchange),
     ("code replayed", flow_code_replay),
     ("POST /oauth/introspect", flow_introspect),
+    ("sign-in, consent, sign-out", flow_web_approval),
 ]
 
 TOKEN_AUTHORIZER_FLOWS = [

@@ -17,7 +17,7 @@ import uuid
 import boto3
 
 import local_moto
-from conftest import ROOT
+from conftest import ROOT, resources
 from iam.admin import Admin
 from iam.demo import CLIENT, PASSWORD, REDIRECT, REGION
 from iam.gateway import Gateway
@@ -32,18 +32,20 @@ TOKEN_AUTHORIZER = os.path.join(ROOT, "target", "debug", "token-authorizer")
 # also the proof that enforcement is on.
 NO_AUTH_ACTIONS = 200
 
-# A stack in moto whose outputs name the test's tables and parameter, as template.yaml's do.
+
+# A stack in moto whose outputs name the test's tables and parameter, as template.yaml's do:
+# src/resources.rs's list (`direct-oauth-admin env`), never typed out here.
+def tables_of_the_list():
+    return [r for r in resources() if r["kind"] == "table"]
+
+
+def stack_outputs():
+    outputs = {t["output"]: t["role"] for t in tables_of_the_list()}
+    outputs["WhitelistParameterName"] = "parameter"
+    return outputs
+
+
 STACK_NAME = "iam-stack"
-STACK_OUTPUTS = {
-    "UsersTableName": "users",
-    "ApplicationsTableName": "applications",
-    "TokensTableName": "tokens",
-    "FailedLoginsTableName": "failed_logins",
-    "UserTokensTableName": "user_tokens",
-    "CodesTableName": "codes",
-    "DpopProofsTableName": "dpop_proofs",
-    "WhitelistParameterName": "parameter",
-}
 
 
 class Stack:
@@ -58,19 +60,8 @@ class Stack:
 
 
 def table_names(tag):
-    names = {
-        t: f"{tag}-{t.replace('_', '-')}"
-        for t in (
-            "users",
-            "applications",
-            "tokens",
-            "failed_logins",
-            "user_tokens",
-            "codes",
-            "dpop_proofs",
-            "bcrypt_users",
-        )
-    }
+    roles = [t["role"] for t in tables_of_the_list()] + ["bcrypt_users"]
+    names = {role: f"{tag}-{role.replace('_', '-')}" for role in roles}
     names["parameter"] = f"/{tag}/client-whitelist"
     return names
 
@@ -84,15 +75,9 @@ def clean_env(endpoint, names):
         AWS_ENDPOINT_URL=endpoint,
         DIRECT_OAUTH_WHITELIST_CACHE_SECONDS="3600",
         DIRECT_OAUTH_LOG_LEVEL="info",
-        DIRECT_OAUTH_USERS_TABLE=names["users"],
-        DIRECT_OAUTH_APPLICATIONS_TABLE=names["applications"],
-        DIRECT_OAUTH_TOKENS_TABLE=names["tokens"],
-        DIRECT_OAUTH_FAILED_LOGINS_TABLE=names["failed_logins"],
-        DIRECT_OAUTH_USER_TOKENS_TABLE=names["user_tokens"],
-        DIRECT_OAUTH_CODES_TABLE=names["codes"],
-        DIRECT_OAUTH_DPOP_PROOFS_TABLE=names["dpop_proofs"],
         DIRECT_OAUTH_WHITELIST_PARAMETER=names["parameter"],
     )
+    env.update({t["variable"]: names[t["role"]] for t in tables_of_the_list()})
     return env
 
 
@@ -148,7 +133,7 @@ def create_outputs_stack(endpoint, key, tag, names):
                 "Properties": {"Name": f"/{tag}/marker", "Type": "String", "Value": "x"},
             }
         },
-        "Outputs": {o: {"Value": names[n]} for o, n in STACK_OUTPUTS.items()},
+        "Outputs": {o: {"Value": names[n]} for o, n in stack_outputs().items()},
     }
     boto3.client(
         "cloudformation",

@@ -294,6 +294,7 @@ mod identity;
 mod introspect_discovery;
 mod overlap;
 mod success;
+mod web_approval;
 
 /// A handed-out token's public id.
 pub(crate) fn token_id(token: &str) -> String {

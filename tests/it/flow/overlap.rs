@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use direct_oauth::session::Session;
+use direct_oauth::store::SessionStore;
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, DirectoryLink,
     FailedLogins, Failure, FailureCounter, Lease, Lookup, LookupReader, OneTimeValues,
@@ -134,6 +136,24 @@ impl OneTimeValues for Overlapping {
 
     async fn nonce_secret(&self, fresh: [u8; 32]) -> Result<[u8; 32], StoreError> {
         self.inner.nonce_secret(fresh).await
+    }
+}
+
+impl SessionStore for Overlapping {
+    async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
+        self.inner.put_session(session).await
+    }
+
+    async fn session(&self, key: &str) -> Result<Option<Session>, StoreError> {
+        self.inner.session(key).await
+    }
+
+    async fn touch_session(&self, key: &str, now_secs: u64) -> Result<(), StoreError> {
+        self.inner.touch_session(key, now_secs).await
+    }
+
+    async fn end_session(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.end_session(key).await
     }
 }
 

@@ -10,6 +10,7 @@ mod one_time;
 mod operator;
 mod outages;
 mod registrations;
+mod sessions;
 mod whitelist;
 
 use attempts::*;
@@ -25,6 +26,7 @@ use one_time::*;
 use operator::*;
 use outages::*;
 use registrations::*;
+use sessions::*;
 
 /// A store under test: the ports, plus a way to seed what operators write.
 pub trait ContractStore:
@@ -346,6 +348,7 @@ contract!(
     a_directory_login_takes_over_only_a_record_of_nobody_s,
     a_sync_walks_the_linked_records_and_disables_one_person_once,
     the_records_of_early_directory_logins_are_walked_and_disabled_once,
+    a_session_is_written_once_read_used_and_ended,
     the_bcrypt_marker_is_read_with_the_user,
     one_attempt_per_name_is_admitted_at_a_time,
     an_admission_retried_after_a_lost_answer_is_still_admitted,

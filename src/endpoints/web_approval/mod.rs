@@ -1,0 +1,500 @@
+//! The web approval flow (RFC 6749 §4.1 with PKCE, the door Quay's UI uses): `GET
+//! /oauth/authorize` shows the sign-in page to a browser without a session and the consent
+//! page to one with; the sign-in form posts to `/oauth/signin`, the consent form back to
+//! `/oauth/authorize`, and `/oauth/signout` ends the session. Sign-in is direct approval's
+//! login (one lease, one back-off per person, the timing floor); the code it ends with is
+//! exchanged at the token endpoint as any other.
+
+use std::time::Duration;
+
+use http::{Method, Request, StatusCode};
+
+use super::issuance::{CodeTerms, Issuance};
+use super::login::{LoginLease, PasswordCheck, back_off};
+use super::{Answer, Event, RequestLog, Settings, endpoint_url, fetch_budget, issuer};
+use crate::basic_auth::Credentials;
+use crate::clock::Clock;
+use crate::directory::Directory;
+use crate::error::ApiError;
+use crate::form::Form;
+use crate::pages::{self, Message};
+use crate::password::Passwords;
+use crate::random::Random;
+use crate::response::{self, HttpResponse, RedirectParams};
+use crate::scope;
+use crate::session::{self, Session, SignedIn};
+use crate::store::{
+    CodeStore, FailureCounter, Lookup, LookupReader, SessionStore, StoreError, TokenReader,
+    TokenWriter, User, UserLinker,
+};
+
+mod checks;
+mod pages_of;
+mod request;
+
+use checks::{Invalid, Valid, admits, validate};
+use request::AuthorizationRequest;
+
+/// The pages' paths after the issuer's.
+pub(super) const AUTHORIZE_PAGE_PATH: &str = "/oauth/authorize";
+pub(super) const SIGN_IN_PATH: &str = "/oauth/signin";
+pub(super) const SIGN_OUT_PATH: &str = "/oauth/signout";
+
+/// The one thing a failed sign-in says, whatever failed.
+const SIGN_IN_FAILED: &str = "The username or password is wrong.";
+/// The shortest a directory is given, however near the deadline.
+const MIN_DIRECTORY_BUDGET_MS: u64 = 200;
+
+/// What a request to the pages asks for.
+pub(super) enum Action {
+    /// `GET /oauth/authorize`: the sign-in or the consent page.
+    Show,
+    /// `POST /oauth/authorize`: the consent form's decision.
+    Decide,
+    SignIn,
+    SignOut,
+}
+
+/// The web approval's ports.
+pub(super) struct WebApproval<'a, S, C, R, P, D> {
+    pub store: &'a S,
+    pub clock: &'a C,
+    pub random: &'a R,
+    pub passwords: &'a P,
+    pub directory: Option<&'a D>,
+    pub settings: &'a Settings,
+    pub issuance: Issuance<'a, S, R>,
+}
+
+/// An answer that ends the request early: a page, or a redirect to the client.
+type Early = Box<Answer>;
+
+impl<S, C, R, P, D> WebApproval<'_, S, C, R, P, D>
+where
+    S: LookupReader + FailureCounter + UserLinker + SessionStore + TokenWriter + TokenReader,
+    S: CodeStore,
+    C: Clock,
+    R: Random,
+    P: Passwords,
+    D: Directory,
+{
+    pub(super) async fn answer<B: AsRef<[u8]>>(&self, req: &Request<B>, action: Action) -> Answer {
+        let outcome = match action {
+            Action::Show => self.show(req).await,
+            Action::Decide => self.decide(req).await,
+            Action::SignIn => self.sign_in(req).await,
+            Action::SignOut => self.sign_out(req).await,
+        };
+        outcome.unwrap_or_else(|early| *early)
+    }
+
+    /// `GET /oauth/authorize`: the consent page for a signed-in browser, else sign-in.
+    async fn show<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Result<Answer, Early> {
+        if req.method() != Method::GET {
+            return Err(message(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Not here",
+                "Use GET.",
+            ));
+        }
+        let issuer = issuer_of(self.settings, req)?;
+        let query = crate::request::query(req);
+        let form = crate::form::parse(query.as_bytes()).map_err(|e| bad_request(&e))?;
+        let ar = AuthorizationRequest::from_form(&form).map_err(|why| bad_request(&why))?;
+        let session = self.current_session(req).await?;
+        let username = session.as_ref().map(|s| s.username.as_str());
+        let lookup = self.lookup(&ar.client_id, username).await?;
+        let superuser = session.as_ref().is_none_or(|s| s.superuser);
+        let catalogue = &self.settings.scopes;
+        let app = lookup.application.as_ref();
+        let valid =
+            validate(&ar, app, catalogue, superuser).map_err(|e| refused(e, &ar, &issuer))?;
+        let Some(session) = session else {
+            let page = pages_of::sign_in(&issuer, &valid, &ar, "", None);
+            return Ok(shown(page, StatusCode::OK, &ar.client_id, ""));
+        };
+        admits(&valid, &session.username, &session.groups).map_err(|e| refused(e, &ar, &issuer))?;
+        let page = pages_of::consent(&issuer, &valid, &ar, &session, None);
+        Ok(shown(
+            page,
+            StatusCode::OK,
+            &ar.client_id,
+            &session.username,
+        ))
+    }
+
+    /// `POST /oauth/signin`: direct approval's login, then a new session and back to the
+    /// authorization request.
+    async fn sign_in<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Result<Answer, Early> {
+        let (issuer, form) = self.posted(req)?;
+        let ar = AuthorizationRequest::from_form(&form).map_err(|why| bad_request(&why))?;
+        let username = form.get("username").unwrap_or_default();
+        let credentials = Credentials {
+            username: username.to_string(),
+            password: form.get("password").unwrap_or_default().to_string(),
+        };
+        let now_ms = self.clock.now_ms();
+        let deadline_ms = now_ms + fetch_budget(req, now_ms).as_millis() as u64;
+        self.passwords.prepare();
+        let cap = self.settings.backoff_cap;
+        let lease = LoginLease::new(self.store, self.random, &credentials, cap).map_err(early)?;
+        let lookup = self.store.lookup(&ar.client_id, Some(lease.key()));
+        let admit = lease.admit(self.clock, self.random, deadline_ms);
+        let (lookup, admission) = tokio::join!(lookup, admit);
+        let outcome = self
+            .verify(
+                &issuer,
+                &ar,
+                &credentials,
+                &lease,
+                (lookup, admission),
+                deadline_ms,
+            )
+            .await;
+        lease.release().await;
+        let signed_in = outcome?;
+        let started = Session::start(signed_in, self.clock.now_ms() / 1000, self.random);
+        let session::Started { id, session } = started.map_err(|_| early(ApiError::ServerError))?;
+        self.store.put_session(&session).await.map_err(outage)?;
+        let back = format!(
+            "{}?{}",
+            endpoint_url(&issuer, AUTHORIZE_PAGE_PATH),
+            ar.query()
+        );
+        let response = response::see_other(&back, Some(session::set_cookie(&id)));
+        Ok(logged(
+            response,
+            Event::SignedIn,
+            &ar.client_id,
+            &session.username,
+        ))
+    }
+
+    /// The sign-in's checks once the reads are in: the application (for its name), the
+    /// back-off, the password; a failure is counted and answered no sooner than the
+    /// timing floor, with the one message every failure shows.
+    async fn verify(
+        &self,
+        issuer: &str,
+        ar: &AuthorizationRequest,
+        credentials: &Credentials,
+        lease: &LoginLease<'_, S>,
+        (lookup, admission): (
+            Result<Lookup, StoreError>,
+            Result<crate::store::Admission, StoreError>,
+        ),
+        deadline_ms: u64,
+    ) -> Result<SignedIn, Early> {
+        let lookup = lookup.map_err(outage)?;
+        let catalogue = &self.settings.scopes;
+        let app = lookup.application.as_ref();
+        let valid = validate(ar, app, catalogue, true).map_err(|e| refused(e, ar, issuer))?;
+        let again = |status, message: &str| {
+            let page = pages_of::sign_in(issuer, &valid, ar, &credentials.username, Some(message));
+            Box::new(shown(page, status, &ar.client_id, ""))
+        };
+        let admitted_ms = self.clock.now_ms();
+        let counts = match back_off(
+            admission.map_err(outage)?,
+            admitted_ms,
+            self.settings.backoff_cap,
+        ) {
+            Ok(counts) => counts,
+            Err(ApiError::BackOff { retry_after_secs }) => {
+                let wait = format!("Too many attempts. Try again in {retry_after_secs} seconds.");
+                return Err(again(StatusCode::TOO_MANY_REQUESTS, &wait));
+            }
+            Err(e) => return Err(early(e)),
+        };
+        let check = self.password_check();
+        let verifying_since = self.clock.now_ms();
+        let within = deadline_ms
+            .saturating_sub(verifying_since)
+            .max(MIN_DIRECTORY_BUDGET_MS);
+        let checked = check.check(credentials, &lookup, Duration::from_millis(within));
+        let Some(login) = checked.await.map_err(early)? else {
+            let recorded = lease
+                .count_failure(counts.as_ref(), self.clock.now_ms())
+                .await;
+            check.wait_out_timing_floor(&lookup, verifying_since).await;
+            recorded.map_err(outage)?;
+            return Err(again(StatusCode::UNAUTHORIZED, SIGN_IN_FAILED));
+        };
+        Ok(SignedIn {
+            username: login.user.username,
+            groups: login.groups,
+            superuser: login.superuser,
+        })
+    }
+
+    /// `POST /oauth/authorize`: the consent form's decision, by the signed-in person.
+    async fn decide<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Result<Answer, Early> {
+        let (issuer, form) = self.posted(req)?;
+        let ar = AuthorizationRequest::from_form(&form).map_err(|why| bad_request(&why))?;
+        let Some(session) = self.current_session(req).await? else {
+            // Signed out or timed out meanwhile: the request starts again at sign-in.
+            let back = format!(
+                "{}?{}",
+                endpoint_url(&issuer, AUTHORIZE_PAGE_PATH),
+                ar.query()
+            );
+            return Ok(logged(
+                response::see_other(&back, None),
+                Event::Page,
+                &ar.client_id,
+                "",
+            ));
+        };
+        if !session.csrf_matches(form.get("csrf")) {
+            return Err(forbidden("The form has expired. Go back and try again."));
+        }
+        let lookup = self.lookup(&ar.client_id, Some(&session.username)).await?;
+        let app = lookup.application.as_ref();
+        let catalogue = &self.settings.scopes;
+        let valid = validate(&ar, app, catalogue, session.superuser)
+            .map_err(|e| refused(e, &ar, &issuer))?;
+        admits(&valid, &session.username, &session.groups).map_err(|e| refused(e, &ar, &issuer))?;
+        if form.get("decision") != Some("allow") {
+            let denied = Invalid::Redirect {
+                redirect_uri: valid.redirect_uri.clone(),
+                error: crate::error::RedirectError::AccessDenied("the user denied access".into()),
+            };
+            return Err(refused(denied, &ar, &issuer));
+        }
+        let dangerous = valid.scopes.iter().any(|s| scope::describe(s).1);
+        if dangerous && form.get("confirm") != Some("dangerous") {
+            let why = "Confirm that the application may administer on your behalf, or deny.";
+            let page = pages_of::consent(&issuer, &valid, &ar, &session, Some(why));
+            return Ok(shown(
+                page,
+                StatusCode::BAD_REQUEST,
+                &ar.client_id,
+                &session.username,
+            ));
+        }
+        self.grant_code(&ar, &valid, &session, lookup.user, &issuer)
+            .await
+    }
+
+    /// The approved request's code, stored for the exchange and sent to the client; a
+    /// user disabled or removed since sign-in ends the session instead.
+    async fn grant_code(
+        &self,
+        ar: &AuthorizationRequest,
+        valid: &Valid<'_>,
+        session: &Session,
+        user: Option<User>,
+        issuer: &str,
+    ) -> Result<Answer, Early> {
+        let Some(user) = user.filter(|u| u.enabled) else {
+            self.store.end_session(&session.key).await.map_err(outage)?;
+            return Err(forbidden("Your account cannot sign in here any more."));
+        };
+        let terms = CodeTerms {
+            client_id: &ar.client_id,
+            redirect_uri: &valid.redirect_uri,
+            redirect_uri_given: ar.redirect_uri.is_some(),
+            scopes: &valid.scopes,
+            challenge: valid.challenge.clone(),
+            client_epoch: valid.app.token_epoch,
+            jkt: ar.dpop_jkt.as_deref(),
+        };
+        let code = self
+            .issuance
+            .issue_code(&user, terms, self.clock.now_ms())
+            .await;
+        let code = code.map_err(early)?;
+        let params = RedirectParams {
+            state: ar.state.as_deref(),
+            iss: Some(issuer),
+        };
+        let response = response::code_issued(&valid.redirect_uri, &code, params);
+        let mut answer = logged(
+            response,
+            Event::CodeIssued,
+            &ar.client_id,
+            &session.username,
+        );
+        answer.log.scopes = valid.scopes.join(" ");
+        Ok(answer)
+    }
+
+    /// `POST /oauth/signout`: the session ends here and on every instance.
+    async fn sign_out<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Result<Answer, Early> {
+        let (_, form) = self.posted(req)?;
+        let session = self.current_session(req).await?;
+        if let Some(session) = &session {
+            if !session.csrf_matches(form.get("csrf")) {
+                return Err(forbidden("The form has expired. Go back and try again."));
+            }
+            self.store.end_session(&session.key).await.map_err(outage)?;
+        }
+        let page = Message {
+            style: pages::STYLE,
+            title: "Signed out",
+            text: "You are signed out. You can close this page.",
+        };
+        let username = session.map(|s| s.username).unwrap_or_default();
+        let mut answer = shown(render(&page), StatusCode::OK, "", &username);
+        answer.log.event = Event::SignedOut;
+        answer.response = response::with_cookie(answer.response, session::clear_cookie());
+        Ok(answer)
+    }
+
+    /// A form post's issuer and fields, once its `Origin` is this server's: a page of
+    /// another site cannot post to these forms with the person's cookie.
+    fn posted<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Result<(String, Form), Early> {
+        let issuer = issuer_of(self.settings, req)?;
+        let origin = req.headers().get(http::header::ORIGIN);
+        let origin = origin.and_then(|o| o.to_str().ok());
+        if origin.is_none_or(|o| Some(o) != origin_of(&issuer).as_deref()) {
+            return Err(forbidden(
+                "This form can only be sent from this site's own pages.",
+            ));
+        }
+        let form = crate::request::read_form(req).map_err(|e| bad_request(&e))?;
+        Ok((issuer, form))
+    }
+
+    /// The browser's live session, if its cookie names one; a used one is marked used.
+    async fn current_session<B>(&self, req: &Request<B>) -> Result<Option<Session>, Early> {
+        let Some(id) = session::cookie(req.headers()) else {
+            return Ok(None);
+        };
+        let now_secs = self.clock.now_ms() / 1000;
+        let found = self
+            .store
+            .session(&session::key_of(&id))
+            .await
+            .map_err(outage)?;
+        let Some(session) = found.filter(|s| s.is_live(now_secs)) else {
+            return Ok(None);
+        };
+        if session.needs_touch(now_secs) {
+            self.store
+                .touch_session(&session.key, now_secs)
+                .await
+                .map_err(outage)?;
+        }
+        Ok(Some(session))
+    }
+
+    async fn lookup(&self, client_id: &str, username: Option<&str>) -> Result<Lookup, Early> {
+        self.store.lookup(client_id, username).await.map_err(outage)
+    }
+
+    fn password_check(&self) -> PasswordCheck<'_, S, C, P, D> {
+        PasswordCheck {
+            store: self.store,
+            clock: self.clock,
+            passwords: self.passwords,
+            directory: self.directory,
+            superuser_group: self.settings.superuser_group.as_deref(),
+        }
+    }
+}
+
+/// The issuer, or a page saying the request names no host.
+fn issuer_of<B>(settings: &Settings, req: &Request<B>) -> Result<String, Early> {
+    issuer(settings.issuer.as_deref(), req)
+        .ok_or_else(|| bad_request(&"the request names no host to call the issuer"))
+}
+
+/// `scheme://host[:port]` of a URL, as a browser's `Origin` header names it.
+fn origin_of(url: &str) -> Option<String> {
+    let origin = url::Url::parse(url).ok()?.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
+}
+
+/// A refusal: on a page, or to the client's redirect URI (with `state` and `iss`).
+fn refused(invalid: Invalid, ar: &AuthorizationRequest, issuer: &str) -> Early {
+    match invalid {
+        Invalid::Page(why) => bad_request(&why),
+        Invalid::Redirect {
+            redirect_uri,
+            error,
+        } => {
+            let params = RedirectParams {
+                state: ar.state.as_deref(),
+                iss: Some(issuer),
+            };
+            let response = response::redirect_error(&redirect_uri, &error, params, true);
+            let log = RequestLog {
+                event: Event::RedirectError,
+                client_id: ar.client_id.clone(),
+                error: error.code(),
+                description: error.to_string(),
+                ..RequestLog::default()
+            };
+            Box::new(Answer { response, log })
+        }
+    }
+}
+
+/// A page, and its log line.
+fn shown(
+    page: (String, Option<String>),
+    status: StatusCode,
+    client_id: &str,
+    username: &str,
+) -> Answer {
+    let (html, redirect_origin) = page;
+    let response = response::page(status, html, redirect_origin.as_deref());
+    let mut answer = logged(response, Event::Page, client_id, username);
+    if !status.is_success() {
+        answer.log.event = Event::Refused;
+        answer.log.error = "access_denied";
+    }
+    answer
+}
+
+fn logged(response: HttpResponse, event: Event, client_id: &str, username: &str) -> Answer {
+    let log = RequestLog {
+        event,
+        client_id: client_id.into(),
+        username: username.into(),
+        ..RequestLog::default()
+    };
+    Answer { response, log }
+}
+
+fn render(page: &impl askama::Template) -> (String, Option<String>) {
+    (page.render().unwrap_or_default(), None)
+}
+
+fn message(status: StatusCode, title: &str, text: &str) -> Early {
+    let page = Message {
+        style: pages::STYLE,
+        title,
+        text,
+    };
+    let mut answer = shown(render(&page), status, "", "");
+    answer.log.error = if status.is_server_error() {
+        "server_error"
+    } else {
+        "invalid_request"
+    };
+    answer.log.description = text.into();
+    Box::new(answer)
+}
+
+fn bad_request(why: &dyn std::fmt::Display) -> Early {
+    message(
+        StatusCode::BAD_REQUEST,
+        "This request cannot be served",
+        &why.to_string(),
+    )
+}
+
+fn forbidden(why: &str) -> Early {
+    message(StatusCode::FORBIDDEN, "Not allowed", why)
+}
+
+fn early(e: ApiError) -> Early {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    message(status, "Something went wrong", &e.to_string())
+}
+
+fn outage(e: StoreError) -> Early {
+    early(super::unavailable(e))
+}

@@ -1,0 +1,107 @@
+//! The authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, RFC 9449 §10), as the query
+//! of `GET /oauth/authorize` or the hidden fields of the pages' forms carry it.
+
+use url::form_urlencoded;
+
+use crate::form::Form;
+use crate::pages::Hidden;
+
+/// Longest `state` carried: it goes back in the redirect's query.
+const MAX_STATE_BYTES: usize = 1024;
+
+/// The request's fields, as sent (each checked later, in `checks`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct AuthorizationRequest {
+    pub client_id: String,
+    pub redirect_uri: Option<String>,
+    pub response_type: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub dpop_jkt: Option<String>,
+}
+
+impl AuthorizationRequest {
+    /// The fields of `form`; `Err` says why the request cannot be served (on a page: the
+    /// client is not known yet, so nothing goes back to it).
+    pub(super) fn from_form(form: &Form) -> Result<Self, String> {
+        let field = |name: &str| form.get(name).map(str::to_string);
+        let client_id = field("client_id").ok_or("client_id is required")?;
+        if field("state").is_some_and(|s| s.len() > MAX_STATE_BYTES) {
+            return Err(format!("state is longer than {MAX_STATE_BYTES} bytes"));
+        }
+        let dpop_jkt = field("dpop_jkt");
+        if dpop_jkt
+            .as_deref()
+            .is_some_and(|j| !crate::dpop::is_thumbprint(j))
+        {
+            return Err("dpop_jkt must be a key's SHA-256 thumbprint (RFC 7638)".into());
+        }
+        Ok(AuthorizationRequest {
+            client_id,
+            redirect_uri: field("redirect_uri"),
+            response_type: field("response_type"),
+            scope: field("scope"),
+            state: field("state"),
+            code_challenge: field("code_challenge"),
+            code_challenge_method: field("code_challenge_method"),
+            dpop_jkt,
+        })
+    }
+
+    /// The fields present, by name, in one order.
+    fn fields(&self) -> Vec<(&'static str, &str)> {
+        let optional = [
+            ("redirect_uri", &self.redirect_uri),
+            ("response_type", &self.response_type),
+            ("scope", &self.scope),
+            ("state", &self.state),
+            ("code_challenge", &self.code_challenge),
+            ("code_challenge_method", &self.code_challenge_method),
+            ("dpop_jkt", &self.dpop_jkt),
+        ];
+        let present = optional
+            .into_iter()
+            .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)));
+        std::iter::once(("client_id", self.client_id.as_str()))
+            .chain(present)
+            .collect()
+    }
+
+    /// The request as a form's hidden fields.
+    pub(super) fn hidden(&self) -> Vec<Hidden> {
+        let field = |(name, value): (&'static str, &str)| Hidden {
+            name,
+            value: value.to_string(),
+        };
+        self.fields().into_iter().map(field).collect()
+    }
+
+    /// The request as a query, to come back to `GET /oauth/authorize` after a form.
+    pub(super) fn query(&self) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(self.fields())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_goes_through_a_form_and_comes_back_the_same() {
+        let query = "client_id=cli&redirect_uri=https%3A%2F%2Fa.example%2Fcb&response_type=code\
+                     &scope=repo%3Aread&state=s%20%26%201&code_challenge=abc&code_challenge_method=S256";
+        let form = crate::form::parse(query.as_bytes()).unwrap();
+        let request = AuthorizationRequest::from_form(&form).unwrap();
+        assert_eq!(request.state.as_deref(), Some("s & 1"));
+        let again = crate::form::parse(request.query().as_bytes()).unwrap();
+        assert_eq!(AuthorizationRequest::from_form(&again).unwrap(), request);
+        let names: Vec<_> = request.hidden().iter().map(|h| h.name).collect();
+        assert_eq!(names.len(), 7);
+        let missing = crate::form::parse(b"scope=repo:read").unwrap();
+        assert!(AuthorizationRequest::from_form(&missing).is_err());
+    }
+}
