@@ -11,7 +11,6 @@ use direct_oauth::lambda::token_authorizer;
 use direct_oauth::password::{HashError, PasswordHasherArgon, Passwords, Verification};
 use direct_oauth::random::OsRandom;
 use direct_oauth::session::Session;
-use direct_oauth::store::SessionStore;
 use direct_oauth::store::memory::{application, user};
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, DirectoryLink,
@@ -19,9 +18,11 @@ use direct_oauth::store::{
     OwnerAndClient, Redemption, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker,
     TokenWriter, User, UserLinker, Verified,
 };
+use direct_oauth::store::{ConsentStore, SessionStore};
 use direct_oauth::token_check;
 use direct_oauth::whitelist::{CachedWhitelist, MemorySource};
 use lambda_http::http::Request;
+use std::collections::BTreeSet;
 
 /// Answers every lookup with the Quay example and accepts every write: no growth, no I/O.
 struct FixedStore(Lookup);
@@ -105,6 +106,16 @@ impl OneTimeValues for FixedStore {
 
     async fn nonce_secret(&self, fresh: [u8; 32]) -> Result<[u8; 32], StoreError> {
         Ok(fresh)
+    }
+}
+
+/// Direct approval reads no consent.
+impl ConsentStore for FixedStore {
+    async fn consent(&self, _: &str, _: &str) -> Result<BTreeSet<String>, StoreError> {
+        Ok(BTreeSet::new())
+    }
+    async fn remember_consent(&self, _: &str, _: &str, _: &[String]) -> Result<(), StoreError> {
+        Ok(())
     }
 }
 

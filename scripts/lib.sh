@@ -113,3 +113,5 @@ start_watch() {
 
 # The LDAP directory's throw-away slapd (ensure_slapd, start_slapd).
 source "$ROOT/scripts/ldap.sh"
+# The browser tests' Chromium (ensure_chromium).
+source "$ROOT/scripts/browser.sh"

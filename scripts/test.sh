@@ -54,6 +54,8 @@ export WATCH_PORT E2E_ENDPOINT="http://127.0.0.1:$WATCH_PORT/lambda-url/$FUNCTIO
 
 step "cargo test (unit, flow, adapters against moto)"
 cargo test --locked --all-targets
+# The pages' tests drive a real Chromium, installed here when missing.
+ensure_chromium
 step "end to end (cargo lambda watch and invoke, events/)"
 python -m pytest -q -p no:cacheprovider tests/e2e
 step "done"

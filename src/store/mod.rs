@@ -15,12 +15,14 @@ use thiserror::Error;
 pub use crate::throttle::FailedLogins;
 pub use access::Access;
 pub use codes::{CodeClaim, CodeRecord, CodeStore, Redemption, used_code};
+pub use consents::ConsentStore;
 pub use one_time::OneTimeValues;
 pub use operator::{ApplicationAdmin, TokenAdmin, UserAdmin};
 pub use sessions::SessionStore;
 
 mod access;
 mod codes;
+mod consents;
 pub mod dynamodb;
 #[cfg(any(test, feature = "test-support"))]
 pub mod memory;
@@ -384,6 +386,7 @@ pub trait Store:
     + ClientAndToken
     + OneTimeValues
     + SessionStore
+    + ConsentStore
 {
 }
 
@@ -399,5 +402,6 @@ impl<T> Store for T where
         + ClientAndToken
         + OneTimeValues
         + SessionStore
+        + ConsentStore
 {
 }

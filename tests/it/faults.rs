@@ -8,13 +8,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use direct_oauth::session::Session;
-use direct_oauth::store::SessionStore;
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, DirectoryLink,
     FailedLogins, Failure, FailureCounter, Lease, Lookup, LookupReader, OneTimeValues,
     OwnerAndClient, Redemption, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker,
     TokenWriter, User, UserLinker, Verified,
 };
+use direct_oauth::store::{ConsentStore, SessionStore};
+use std::collections::BTreeSet;
 
 /// The store's operations, for failing one of them on purpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -257,6 +258,29 @@ impl<S: OneTimeValues> OneTimeValues for Faulty<S> {
     async fn nonce_secret(&self, fresh: [u8; 32]) -> Result<[u8; 32], StoreError> {
         self.check(Operation::Nonce)?;
         self.inner.nonce_secret(fresh).await
+    }
+}
+
+impl<S: ConsentStore> ConsentStore for Faulty<S> {
+    async fn consent(
+        &self,
+        username: &str,
+        client_id: &str,
+    ) -> Result<BTreeSet<String>, StoreError> {
+        self.check(Operation::Session)?;
+        self.inner.consent(username, client_id).await
+    }
+
+    async fn remember_consent(
+        &self,
+        username: &str,
+        client_id: &str,
+        scopes: &[String],
+    ) -> Result<(), StoreError> {
+        self.check(Operation::Session)?;
+        self.inner
+            .remember_consent(username, client_id, scopes)
+            .await
     }
 }
 

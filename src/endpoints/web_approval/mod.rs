@@ -24,8 +24,8 @@ use crate::response::{self, HttpResponse, RedirectParams};
 use crate::scope;
 use crate::session::{self, Session, SignedIn};
 use crate::store::{
-    CodeStore, FailureCounter, Lookup, LookupReader, SessionStore, StoreError, TokenReader,
-    TokenWriter, User, UserLinker,
+    CodeStore, ConsentStore, FailureCounter, Lookup, LookupReader, SessionStore, StoreError,
+    TokenReader, TokenWriter, User, UserLinker,
 };
 
 mod checks;
@@ -72,7 +72,7 @@ type Early = Box<Answer>;
 impl<S, C, R, P, D> WebApproval<'_, S, C, R, P, D>
 where
     S: LookupReader + FailureCounter + UserLinker + SessionStore + TokenWriter + TokenReader,
-    S: CodeStore,
+    S: CodeStore + ConsentStore,
     C: Clock,
     R: Random,
     P: Passwords,
@@ -114,6 +114,14 @@ where
             return Ok(shown(page, StatusCode::OK, &ar.client_id, ""));
         };
         admits(&valid, &session.username, &session.groups).map_err(|e| refused(e, &ar, &issuer))?;
+        // Consent once given holds until the application asks for more.
+        let granted = self.store.consent(&session.username, &ar.client_id).await;
+        let granted = granted.map_err(outage)?;
+        if valid.scopes.iter().all(|s| granted.contains(s)) {
+            return self
+                .grant_code(&ar, &valid, &session, lookup.user, &issuer)
+                .await;
+        }
         let page = pages_of::consent(&issuer, &valid, &ar, &session, None);
         Ok(shown(
             page,
@@ -272,6 +280,10 @@ where
                 &session.username,
             ));
         }
+        let remembered =
+            self.store
+                .remember_consent(&session.username, &ar.client_id, &valid.scopes);
+        remembered.await.map_err(outage)?;
         self.grant_code(&ar, &valid, &session, lookup.user, &issuer)
             .await
     }

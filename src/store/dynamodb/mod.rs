@@ -34,6 +34,7 @@ mod admin;
 mod attempts;
 mod bcrypt_marker;
 mod codes;
+mod consents;
 mod item;
 mod lifecycle;
 mod link;

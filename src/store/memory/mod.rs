@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 mod admin;
+mod consents;
 mod records;
 mod sessions;
 mod users;
@@ -57,6 +58,8 @@ struct Inner {
     edit_versions: HashMap<String, u64>,
     /// The latest whitelist edit's claim: the version claimed, and when (ms).
     whitelist_claim: Option<(i64, u64)>,
+    /// Remembered consent, by person and application.
+    consents: HashMap<(String, String), std::collections::BTreeSet<String>>,
     /// Browser sessions, by the hash of their id.
     sessions: HashMap<String, crate::session::Session>,
 }

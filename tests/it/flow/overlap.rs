@@ -6,13 +6,14 @@
 use std::time::Duration;
 
 use direct_oauth::session::Session;
-use direct_oauth::store::SessionStore;
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, DirectoryLink,
     FailedLogins, Failure, FailureCounter, Lease, Lookup, LookupReader, OneTimeValues,
     OwnerAndClient, Redemption, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker,
     TokenWriter, User, UserLinker, Verified,
 };
+use direct_oauth::store::{ConsentStore, SessionStore};
+use std::collections::BTreeSet;
 use tokio::sync::Notify;
 
 use super::*;
@@ -136,6 +137,27 @@ impl OneTimeValues for Overlapping {
 
     async fn nonce_secret(&self, fresh: [u8; 32]) -> Result<[u8; 32], StoreError> {
         self.inner.nonce_secret(fresh).await
+    }
+}
+
+impl ConsentStore for Overlapping {
+    async fn consent(
+        &self,
+        username: &str,
+        client_id: &str,
+    ) -> Result<BTreeSet<String>, StoreError> {
+        self.inner.consent(username, client_id).await
+    }
+
+    async fn remember_consent(
+        &self,
+        username: &str,
+        client_id: &str,
+        scopes: &[String],
+    ) -> Result<(), StoreError> {
+        self.inner
+            .remember_consent(username, client_id, scopes)
+            .await
     }
 }
 

@@ -162,3 +162,26 @@ async fn a_session_ends_at_sign_out_and_when_idle() {
     let after = f.handle(&get(Some(&idle))).await.response;
     assert!(after.body().contains("Sign in"), "idle too long");
 }
+
+#[tokio::test]
+async fn consent_once_given_is_not_asked_again_until_more_is_asked() {
+    let f = pages_flow();
+    let cookie = cookie_of(&signed_in(&f, "passwordhere").await);
+    let consent = f.handle(&get(Some(&cookie))).await.response;
+    let csrf = csrf_of(consent.body());
+    let body = query(&[("csrf", &csrf), ("decision", "allow")]);
+    let allow = form_post("/oauth/authorize", &body, Some(&cookie), ORIGIN);
+    assert_eq!(f.handle(&allow).await.response.status(), 302);
+    let again = f.handle(&get(Some(&cookie))).await.response;
+    assert_eq!(again.status(), 302, "no page: the code at once");
+    assert!(header(&again, "location").unwrap().contains("?code="));
+    let more = query(&[]).replace("scope=repo%3Aread", "scope=repo%3Aread+repo%3Awrite");
+    let wider = Request::builder()
+        .uri(format!("/oauth/authorize?{more}"))
+        .header("cookie", &cookie)
+        .body(Vec::new())
+        .unwrap();
+    let asked = f.handle(&wider).await.response;
+    assert_eq!(asked.status(), 200);
+    assert!(asked.body().contains("repo:write"), "asked again for more");
+}

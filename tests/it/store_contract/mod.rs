@@ -10,7 +10,7 @@ mod one_time;
 mod operator;
 mod outages;
 mod registrations;
-mod sessions;
+mod web_approval;
 mod whitelist;
 
 use attempts::*;
@@ -26,7 +26,7 @@ use one_time::*;
 use operator::*;
 use outages::*;
 use registrations::*;
-use sessions::*;
+use web_approval::*;
 
 /// A store under test: the ports, plus a way to seed what operators write.
 pub trait ContractStore:
@@ -349,6 +349,7 @@ contract!(
     a_sync_walks_the_linked_records_and_disables_one_person_once,
     the_records_of_early_directory_logins_are_walked_and_disabled_once,
     a_session_is_written_once_read_used_and_ended,
+    consent_is_remembered_per_person_and_application,
     the_bcrypt_marker_is_read_with_the_user,
     one_attempt_per_name_is_admitted_at_a_time,
     an_admission_retried_after_a_lost_answer_is_still_admitted,

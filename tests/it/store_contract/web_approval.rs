@@ -1,5 +1,5 @@
-//! Browser sessions: written once per key, read back as written, a use recorded only while
-//! the session is there, ended for good.
+//! The web approval's records: sessions (written once per key, read back as written, a use
+//! recorded only while the session is there, ended for good) and remembered consent.
 
 use std::collections::BTreeSet;
 
@@ -41,4 +41,26 @@ pub(super) async fn a_session_is_written_once_read_used_and_ended(store: &impl C
     store.touch_session("k1", NOW_SECS + 120).await.unwrap();
     assert_eq!(store.session("k1").await.unwrap(), None, "not brought back");
     assert_eq!(store.session("never").await.unwrap(), None);
+}
+
+/// Consent is kept per person and application, and only grows: two approvals at once each
+/// add their scopes.
+pub(super) async fn consent_is_remembered_per_person_and_application(store: &impl ContractStore) {
+    assert!(store.consent("alice", "cli").await.unwrap().is_empty());
+    let read = ["repo:read".to_string()];
+    let write = ["repo:write".to_string()];
+    let (a, b) = tokio::join!(
+        store.remember_consent("alice", "cli", &read),
+        store.remember_consent("alice", "cli", &write)
+    );
+    a.unwrap();
+    b.unwrap();
+    store.remember_consent("alice", "cli", &read).await.unwrap();
+    let granted = store.consent("alice", "cli").await.unwrap();
+    assert_eq!(
+        granted,
+        BTreeSet::from(["repo:read".into(), "repo:write".into()])
+    );
+    assert!(store.consent("alice", "other").await.unwrap().is_empty());
+    assert!(store.consent("bob", "cli").await.unwrap().is_empty());
 }
