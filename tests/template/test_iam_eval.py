@@ -240,6 +240,11 @@ def what_each_principal_does():
         rec("TransactWriteItems", TransactItems=[["ConditionCheck", "conc-1-users"]]),
         *[rec(op, TableName="direct-oauth-codes") for op in ("PutItem", "UpdateItem", "GetItem")],
         *[rec(op, TableName="direct-oauth-dpop-proofs") for op in ("PutItem", "GetItem")],
+        # The pages' sessions: sign-in, a page, a use, sign-out.
+        *[
+            rec(op, TableName="direct-oauth-sessions")
+            for op in ("PutItem", "GetItem", "UpdateItem", "DeleteItem")
+        ],
         # The DPoP nonces' secret (a marker item of the users table).
         rec("GetItem", TableName="direct-oauth-users"),
         *[rec(op, TableName="direct-oauth-tokens") for op in ("GetItem", "UpdateItem")],
@@ -343,7 +348,7 @@ def test_a_statement_no_call_uses_is_reported_but_lambdas_own_are_not():
         if (line["request"].get("TableName") != "direct-oauth-failed-logins")
     ]
     ev = evaluate(lines)
-    assert [s.label for s in ev.unused(AUTHORIZE_APP)] == ["AuthorizeAppRole/data[6]"]
+    assert [s.label for s in ev.unused(AUTHORIZE_APP)] == ["AuthorizeAppRole/data[7]"]
     assert "AuthorizeAppRole/logs[0]" not in [s.label for s in ev.unused(AUTHORIZE_APP)]
     spare = {(s.label, a) for s, a, _ in ev.unused_grants(CLI)}
     assert spare == set(), spare

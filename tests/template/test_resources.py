@@ -129,9 +129,9 @@ def names_a_table(resources, value):
     return resources.get(target, {}).get("Type") == "AWS::DynamoDB::Table"
 
 
-def test_the_list_has_the_seven_tables_and_the_whitelist_parameter():
+def test_the_list_has_the_eight_tables_and_the_whitelist_parameter():
     kinds = [e["kind"] for e in listed()]
-    assert kinds.count("table") == 7 and "parameter" in kinds, listed()
+    assert kinds.count("table") == 8 and "parameter" in kinds, listed()
     for entry in listed():
         assert entry["variable"].startswith("DIRECT_OAUTH_"), entry
         assert entry["value"] == (entry["local_name"] or None), "no variable: the local name"

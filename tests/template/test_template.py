@@ -167,6 +167,8 @@ def test_iam_is_least_privilege():
         "dynamodb:UpdateItem",
         "dynamodb:GetItem",
         "dynamodb:ConditionCheckItem",
+        # The pages' sessions end with a delete (sign-out), on their own table only.
+        "dynamodb:DeleteItem",
         "ssm:GetParameter",
         "kms:Decrypt",
     }
