@@ -41,6 +41,7 @@ mod web_approval;
 
 use direct_approval::DirectApproval;
 use issuance::Issuance;
+use login::PasswordCheck;
 use proof::{DpopCheck, NonceSecret};
 use token_endpoint::TokenEndpoint;
 use web_approval::{Action, WebApproval};
@@ -290,6 +291,13 @@ impl<P: Ports> Server<P> {
             random: &self.random,
             settings: &self.settings,
         };
+        let login = PasswordCheck {
+            store: &self.store,
+            clock: &self.clock,
+            passwords: &self.passwords,
+            directory: self.directory.as_ref(),
+            superuser_group: self.settings.superuser_group.as_deref(),
+        };
         let realm = &self.settings.realm;
         // The path's end tells the endpoint (stages and function URL prefixes come before it).
         let path = req.uri().path();
@@ -308,8 +316,7 @@ impl<P: Ports> Server<P> {
                 store: &self.store,
                 clock: &self.clock,
                 random: &self.random,
-                passwords: &self.passwords,
-                directory: self.directory.as_ref(),
+                login,
                 settings: &self.settings,
                 issuance,
             };
@@ -327,8 +334,7 @@ impl<P: Ports> Server<P> {
                 whitelist: &self.whitelist,
                 clock: &self.clock,
                 random: &self.random,
-                passwords: &self.passwords,
-                directory: self.directory.as_ref(),
+                login,
                 settings: &self.settings,
                 dpop,
                 issuance,

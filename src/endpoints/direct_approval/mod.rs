@@ -42,9 +42,8 @@ pub(super) struct DirectApproval<'a, S, W, C, R, P, D> {
     pub whitelist: &'a CachedWhitelist<W>,
     pub clock: &'a C,
     pub random: &'a R,
-    pub passwords: &'a P,
-    /// Where passwords are checked; `None`: the users table's own hashes.
-    pub directory: Option<&'a D>,
+    /// Check 9: the users table's hashes or the directory.
+    pub login: PasswordCheck<'a, S, C, P, D>,
     pub settings: &'a Settings,
     pub dpop: DpopCheck<'a, S, C, R>,
     pub issuance: Issuance<'a, S, R>,
@@ -203,7 +202,7 @@ where
         let lease = match &req.credentials {
             Some(credentials) => {
                 // A password check is likely: the hasher gets ready while the reads wait.
-                self.passwords.prepare();
+                self.login.passwords.prepare();
                 Some(LoginLease::new(self.store, self.random, credentials, cap)?)
             }
             None => None,
@@ -292,18 +291,13 @@ where
         let cap = self.settings.backoff_cap;
         let admitted = checks::before_password(req, &lookup, spent, attempt, admitted_ms, cap)?;
         // 9: password.
-        let Admitted { lease, counts, .. } = &admitted;
-        let password_check = PasswordCheck {
-            store: self.store,
-            clock: self.clock,
-            passwords: self.passwords,
-            directory: self.directory,
-            superuser_group: self.settings.superuser_group.as_deref(),
-        };
-        let credentials = req
-            .credentials
-            .as_ref()
-            .ok_or(ApiError::MissingCredentials)?;
+        let Admitted {
+            credentials,
+            lease,
+            counts,
+            ..
+        } = &admitted;
+        let password_check = self.login;
         let verifying_since = self.clock.now_ms();
         let within = deadline_ms.saturating_sub(verifying_since);
         let within = Duration::from_millis(within.max(MIN_DIRECTORY_BUDGET_MS));
@@ -337,17 +331,6 @@ where
                 refusal,
                 username,
             }),
-        }
-    }
-
-    /// Check 9's ports, from this endpoint's.
-    fn password_check(&self) -> PasswordCheck<'_, S, C, P, D> {
-        PasswordCheck {
-            store: self.store,
-            clock: self.clock,
-            passwords: self.passwords,
-            directory: self.directory,
-            superuser_group: self.settings.superuser_group.as_deref(),
         }
     }
 
@@ -397,7 +380,7 @@ where
                 let password = &credentials.password;
                 let new_password_hash = login
                     .verification
-                    .and_then(|v| self.password_check().rehash(&user, v, password));
+                    .and_then(|v| self.login.rehash(&user, v, password));
                 let verified = Verified {
                     username: user.username.clone(),
                     password_hash: login.verification.map(|_| user.password_hash.clone()),

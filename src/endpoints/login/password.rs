@@ -43,6 +43,13 @@ pub(in crate::endpoints) struct PasswordCheck<'a, S, C, P, D> {
     pub superuser_group: Option<&'a str>,
 }
 
+impl<S, C, P, D> Clone for PasswordCheck<'_, S, C, P, D> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<S, C, P, D> Copy for PasswordCheck<'_, S, C, P, D> {}
+
 impl<S: UserLinker, C: Clock, P: Passwords, D: Directory> PasswordCheck<'_, S, C, P, D> {
     /// Check 9: the password, by the users table's hash or by the directory. Unknown,
     /// disabled and wrong-password logins are all `None`; a directory that cannot answer

@@ -60,8 +60,8 @@ pub(super) struct WebApproval<'a, S, C, R, P, D> {
     pub store: &'a S,
     pub clock: &'a C,
     pub random: &'a R,
-    pub passwords: &'a P,
-    pub directory: Option<&'a D>,
+    /// Sign-in's password: direct approval's check 9.
+    pub login: PasswordCheck<'a, S, C, P, D>,
     pub settings: &'a Settings,
     pub issuance: Issuance<'a, S, R>,
 }
@@ -143,7 +143,7 @@ where
         };
         let now_ms = self.clock.now_ms();
         let deadline_ms = now_ms + fetch_budget(req, now_ms).as_millis() as u64;
-        self.passwords.prepare();
+        self.login.passwords.prepare();
         let cap = self.settings.backoff_cap;
         let lease = LoginLease::new(self.store, self.random, &credentials, cap).map_err(early)?;
         let lookup = self.store.lookup(&ar.client_id, Some(lease.key()));
@@ -214,7 +214,7 @@ where
             }
             Err(e) => return Err(early(e)),
         };
-        let check = self.password_check();
+        let check = self.login;
         let verifying_since = self.clock.now_ms();
         let within = deadline_ms
             .saturating_sub(verifying_since)
@@ -393,16 +393,6 @@ where
 
     async fn lookup(&self, client_id: &str, username: Option<&str>) -> Result<Lookup, Early> {
         self.store.lookup(client_id, username).await.map_err(outage)
-    }
-
-    fn password_check(&self) -> PasswordCheck<'_, S, C, P, D> {
-        PasswordCheck {
-            store: self.store,
-            clock: self.clock,
-            passwords: self.passwords,
-            directory: self.directory,
-            superuser_group: self.settings.superuser_group.as_deref(),
-        }
     }
 }
 
