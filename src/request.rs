@@ -22,6 +22,22 @@ pub fn query<B>(req: &http::Request<B>) -> &str {
     kept.or_else(|| req.uri().query()).unwrap_or_default()
 }
 
+/// Longest `state` echoed back: it goes into the `Location` header, percent-encoded (up to
+/// three times longer), and gateways limit header sizes.
+pub const MAX_STATE_BYTES: usize = 1024;
+
+/// What both doors' authorization requests check alike (contract check 3): `state` fits a
+/// redirect, and `dpop_jkt`, if any, is a key's thumbprint.
+pub fn check_state_and_key(state: Option<&str>, dpop_jkt: Option<&str>) -> Result<(), String> {
+    if state.is_some_and(|s| s.len() > MAX_STATE_BYTES) {
+        return Err(format!("state is longer than {MAX_STATE_BYTES} bytes"));
+    }
+    if dpop_jkt.is_some_and(|j| !crate::dpop::is_thumbprint(j)) {
+        return Err("dpop_jkt must be a key's SHA-256 thumbprint in base64url (RFC 7638)".into());
+    }
+    Ok(())
+}
+
 /// Checks 1-2, shared by the endpoints: a POST with a well-formed form body.
 pub fn read_form<B: AsRef<[u8]>>(req: &http::Request<B>) -> Result<form::Form, ApiError> {
     if req.method() != Method::POST {

@@ -31,11 +31,9 @@ use request::AuthorizeRequest;
 mod checks;
 mod request;
 
-use super::login::{Login, LoginLease, PasswordCheck};
+use super::login::{Login, LoginLease, MIN_DIRECTORY_BUDGET_MS, PasswordCheck};
 use checks::{Admitted, Approval, Person, Refusal};
 
-/// The shortest a directory is given, however near the deadline.
-const MIN_DIRECTORY_BUDGET_MS: u64 = 200;
 /// Direct approval's ports.
 pub(super) struct DirectApproval<'a, S, W, C, R, P, D> {
     pub store: &'a S,

@@ -5,11 +5,7 @@ use http::header;
 
 use crate::basic_auth::{self, Credentials};
 use crate::error::ApiError;
-use crate::request::read_form;
-
-/// Longest `state` echoed back: it goes into the `Location` header, percent-encoded (up to
-/// three times longer), and gateways limit header sizes.
-const MAX_STATE_BYTES: usize = 1024;
+use crate::request::{check_state_and_key, read_form};
 
 /// The fields of a direct-approval request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,20 +29,9 @@ pub(super) fn parse<B: AsRef<[u8]>>(req: &http::Request<B>) -> Result<AuthorizeR
     let field = |name: &str| form.get(name).map(str::to_string);
     let client_id =
         field("client_id").ok_or_else(|| ApiError::invalid_request("client_id is required"))?;
-    if field("state").is_some_and(|s| s.len() > MAX_STATE_BYTES) {
-        return Err(ApiError::invalid_request(format!(
-            "state is longer than {MAX_STATE_BYTES} bytes"
-        )));
-    }
     let dpop_jkt = field("dpop_jkt");
-    if dpop_jkt
-        .as_deref()
-        .is_some_and(|j| !crate::dpop::is_thumbprint(j))
-    {
-        return Err(ApiError::invalid_request(
-            "dpop_jkt must be a key's SHA-256 thumbprint in base64url (RFC 7638)",
-        ));
-    }
+    check_state_and_key(form.get("state"), dpop_jkt.as_deref())
+        .map_err(ApiError::invalid_request)?;
     Ok(AuthorizeRequest {
         client_id,
         redirect_uri: field("redirect_uri"),
@@ -69,7 +54,7 @@ pub(super) fn parse<B: AsRef<[u8]>>(req: &http::Request<B>) -> Result<AuthorizeR
 mod tests {
     use super::*;
     use crate::form;
-    use crate::request::BODY_ERROR_HEADER;
+    use crate::request::{BODY_ERROR_HEADER, MAX_STATE_BYTES};
     use http::Request;
 
     const QUAY_BODY: &str = "client_id=some_client_id&redirect_uri=https://my/internal/application/token_created&scope=repo:write,org:admin";

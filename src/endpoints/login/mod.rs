@@ -6,6 +6,9 @@ mod lease;
 mod password;
 
 pub(super) use lease::LoginLease;
+
+/// The shortest a directory is given to check a password, however near the deadline.
+pub(super) const MIN_DIRECTORY_BUDGET_MS: u64 = 200;
 pub(super) use password::{Login, PasswordCheck};
 
 use std::time::Duration;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use http::{Method, Request, StatusCode};
 
 use super::issuance::{CodeTerms, Issuance};
-use super::login::{LoginLease, PasswordCheck, back_off};
+use super::login::{LoginLease, MIN_DIRECTORY_BUDGET_MS, PasswordCheck, back_off};
 use super::{Answer, Event, RequestLog, Settings, endpoint_url, fetch_budget, issuer};
 use crate::basic_auth::Credentials;
 use crate::clock::Clock;
@@ -42,8 +42,6 @@ pub(super) const SIGN_OUT_PATH: &str = "/oauth/signout";
 
 /// The one thing a failed sign-in says, whatever failed.
 const SIGN_IN_FAILED: &str = "The username or password is wrong.";
-/// The shortest a directory is given, however near the deadline.
-const MIN_DIRECTORY_BUDGET_MS: u64 = 200;
 
 /// What a request to the pages asks for.
 pub(super) enum Action {

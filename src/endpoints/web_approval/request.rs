@@ -6,9 +6,6 @@ use url::form_urlencoded;
 use crate::form::Form;
 use crate::pages::Hidden;
 
-/// Longest `state` carried: it goes back in the redirect's query.
-const MAX_STATE_BYTES: usize = 1024;
-
 /// The request's fields, as sent (each checked later, in `checks`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct AuthorizationRequest {
@@ -28,16 +25,8 @@ impl AuthorizationRequest {
     pub(super) fn from_form(form: &Form) -> Result<Self, String> {
         let field = |name: &str| form.get(name).map(str::to_string);
         let client_id = field("client_id").ok_or("client_id is required")?;
-        if field("state").is_some_and(|s| s.len() > MAX_STATE_BYTES) {
-            return Err(format!("state is longer than {MAX_STATE_BYTES} bytes"));
-        }
         let dpop_jkt = field("dpop_jkt");
-        if dpop_jkt
-            .as_deref()
-            .is_some_and(|j| !crate::dpop::is_thumbprint(j))
-        {
-            return Err("dpop_jkt must be a key's SHA-256 thumbprint (RFC 7638)".into());
-        }
+        crate::request::check_state_and_key(form.get("state"), dpop_jkt.as_deref())?;
         Ok(AuthorizationRequest {
             client_id,
             redirect_uri: field("redirect_uri"),

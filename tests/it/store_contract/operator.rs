@@ -46,15 +46,8 @@ pub(super) async fn verdict(
     store: &impl ContractStore,
     presented: &AccessToken,
 ) -> Result<(), Denial> {
-    let record = store.get_token(presented.id()).await.unwrap();
-    let parties = match &record {
-        Some(r) => store
-            .owner_and_client(&r.username, &r.client_id)
-            .await
-            .unwrap(),
-        None => Default::default(),
-    };
-    token_check::decide(presented, None, record.as_ref(), &parties, CHECKED_AT).map(|_| ())
+    let checked = token_check::check(store, presented, None, CHECKED_AT).await;
+    checked.unwrap().map(|_| ())
 }
 
 pub(super) async fn alice(store: &impl ContractStore) -> User {
