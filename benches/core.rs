@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use direct_oauth::api_token::Cap;
 use direct_oauth::clock::ManualClock;
 use direct_oauth::config::Config;
 use direct_oauth::endpoints::{Server, Settings};
@@ -18,7 +19,7 @@ use direct_oauth::store::{
     OwnerAndClient, Redemption, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker,
     TokenWriter, User, UserLinker, Verified,
 };
-use direct_oauth::store::{ConsentStore, SessionStore};
+use direct_oauth::store::{ApiTokenStore, ConsentStore, Holdings, SessionStore};
 use direct_oauth::token_check;
 use direct_oauth::whitelist::{CachedWhitelist, MemorySource};
 use lambda_http::http::Request;
@@ -116,6 +117,27 @@ impl ConsentStore for FixedStore {
     }
     async fn remember_consent(&self, _: &str, _: &str, _: &[String]) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+/// Direct approval holds no grant.
+impl ApiTokenStore for FixedStore {
+    async fn create_api_token(
+        &self,
+        _: &TokenRecord,
+        _: &Verified,
+        _: &Cap,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn revoke_api_token(&self, _: &str, _: &str, _: u64) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+    async fn holdings(&self, _: &str) -> Result<Holdings, StoreError> {
+        Ok(Holdings::default())
+    }
+    async fn revoke_access(&self, _: &str, _: &str, _: u64) -> Result<u32, StoreError> {
+        Ok(0)
     }
 }
 
@@ -254,11 +276,13 @@ fn authorizer_core(c: &mut Criterion) {
         client_id: "some_client_id".into(),
         scopes: vec!["repo:read".into(), "org:admin".into()],
         issued_at: 0,
-        expires_at: u64::MAX,
+        expires_at: None,
         revoked_at: None,
         user_generation: 0,
         client_epoch: 0,
         jkt: None,
+        name: None,
+        last_used_at: None,
     };
     let parties = OwnerAndClient {
         user: Some(user("username")),

@@ -6,6 +6,7 @@
 //! AWS SDK, `aws_config`, `crate::aws` or the Lambda runtime crates).
 
 // ---- Core: parse, decide, build the answer. No I/O, no AWS or Lambda types. ----
+pub mod api_token; // API tokens a person creates: their terms, checks and last use
 pub mod authorizer; // the Lambda authorizer's events: the token presented -> API Gateway's answer
 pub mod basic_auth; // RFC 7617 `Authorization: Basic` parsing
 pub mod client_auth; // client_secret_basic, client_secret_post, public clients

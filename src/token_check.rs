@@ -84,7 +84,7 @@ pub fn standing(
     if !user.enabled {
         return Err(Denial::UserDisabled);
     }
-    if record.expires_at <= now_secs {
+    if record.expires_at.is_some_and(|at| at <= now_secs) {
         return Err(Denial::Expired);
     }
     Ok(())

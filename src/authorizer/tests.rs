@@ -16,11 +16,13 @@ fn record(token: &AccessToken) -> TokenRecord {
         client_id: "cli".into(),
         scopes: vec!["repo:read".into(), "org:admin".into()],
         issued_at: 100,
-        expires_at: 1_000,
+        expires_at: Some(1_000),
         revoked_at: None,
         user_generation: 3,
         client_epoch: 0,
         jkt: None,
+        name: None,
+        last_used_at: None,
     }
 }
 

@@ -99,9 +99,12 @@ fn active_body(grant: &Grant, record: &TokenRecord) -> serde_json::Value {
         "client_id": grant.client_id,
         "username": grant.username,
         "token_type": "Bearer",
-        "exp": record.expires_at,
         "iat": record.issued_at,
     });
+    // An API token that never expires has no `exp` (RFC 7662 makes it optional).
+    if let Some(exp) = record.expires_at {
+        body["exp"] = exp.into();
+    }
     // RFC 9449 §6.2: a bound token's key, for a resource server to check proofs.
     if let Some(jkt) = &record.jkt {
         body["token_type"] = "DPoP".into();

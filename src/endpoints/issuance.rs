@@ -116,11 +116,13 @@ impl<S: TokenWriter + TokenReader + CodeStore, R: Random> Issuance<'_, S, R> {
             client_id: client.client_id.clone(),
             scopes: scopes.to_vec(),
             issued_at,
-            expires_at: issued_at + self.settings.token_lifetime.as_secs(),
+            expires_at: Some(issued_at + self.settings.token_lifetime.as_secs()),
             revoked_at: None,
             user_generation: user.generation,
             client_epoch: client.token_epoch,
             jkt: jkt.map(str::to_string),
+            name: None,
+            last_used_at: None,
         };
         match self.store.put_token(&record, user).await {
             Ok(()) => Ok(()),

@@ -12,8 +12,11 @@ use std::future::Future;
 
 use thiserror::Error;
 
+use crate::api_token::ApiTokenTerms;
+
 pub use crate::throttle::FailedLogins;
 pub use access::Access;
+pub use api_tokens::{ApiTokenStore, Grant, Holdings, TokenUse};
 pub use codes::{CodeClaim, CodeRecord, CodeStore, Redemption, used_code};
 pub use consents::ConsentStore;
 pub use one_time::OneTimeValues;
@@ -21,6 +24,7 @@ pub use operator::{ApplicationAdmin, TokenAdmin, UserAdmin};
 pub use sessions::SessionStore;
 
 mod access;
+mod api_tokens;
 mod codes;
 mod consents;
 pub mod dynamodb;
@@ -82,6 +86,12 @@ pub struct Application {
     /// Its tokens are issued only to requests with a DPoP proof (`app add|update
     /// --require-dpop`), so every one is bound to a key.
     pub require_dpop: bool,
+    /// The pages may answer it with the implicit response (`response_type=token`, the
+    /// token in the redirect's fragment): only when registered so (`app add|update
+    /// --implicit`), since RFC 9700 §2.1.2 advises against it.
+    pub implicit: bool,
+    /// The bounds of the API tokens people create for it.
+    pub api_tokens: ApiTokenTerms,
 }
 
 /// A token as stored: never the token itself, only its id and the hash of its secret.
@@ -94,8 +104,9 @@ pub struct TokenRecord {
     pub scopes: Vec<String>,
     /// Seconds since the epoch.
     pub issued_at: u64,
-    /// Seconds since the epoch; the table's TTL attribute.
-    pub expires_at: u64,
+    /// Seconds since the epoch; the table's TTL attribute. `None`: never (an API token
+    /// of an application whose terms allow it).
+    pub expires_at: Option<u64>,
     /// Seconds since the epoch when revoked; a revoked token is never accepted again.
     pub revoked_at: Option<u64>,
     /// The user's generation the token was written under (the login's condition held it
@@ -107,6 +118,12 @@ pub struct TokenRecord {
     /// A DPoP-bound token's key thumbprint (`cnf.jkt`, RFC 9449 §6): it is accepted only
     /// with a proof signed by that key.
     pub jkt: Option<String>,
+    /// An API token's name, given by whoever created it ([`crate::api_token`]); `None` for
+    /// a token a grant issued.
+    pub name: Option<String>,
+    /// An API token's last use at the authorizer, seconds since the epoch: written at most
+    /// once per [`crate::api_token::LAST_USED_EVERY`].
+    pub last_used_at: Option<u64>,
 }
 
 /// The application and the user one request needs, read in one round trip.
@@ -164,6 +181,10 @@ pub enum StoreError {
     /// nothing was written.
     #[error("the user changed during the login")]
     UserChanged,
+    /// The person holds as many live API tokens for the application as it allows: nothing
+    /// was written.
+    #[error("the cap on live API tokens is reached")]
+    CapReached,
     /// DynamoDB could not be reached, throttled, or refused the call.
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
@@ -387,6 +408,7 @@ pub trait Store:
     + OneTimeValues
     + SessionStore
     + ConsentStore
+    + ApiTokenStore
 {
 }
 
@@ -403,5 +425,6 @@ impl<T> Store for T where
         + OneTimeValues
         + SessionStore
         + ConsentStore
+        + ApiTokenStore
 {
 }

@@ -38,11 +38,13 @@ fn record(token: &AccessToken) -> TokenRecord {
         client_id: "cli".into(),
         scopes: vec!["repo:read".into()],
         issued_at: NOW_SECS - 10,
-        expires_at: NOW_SECS + 10,
+        expires_at: Some(NOW_SECS + 10),
         revoked_at: None,
         user_generation: 0,
         client_epoch: 0,
         jkt: None,
+        name: None,
+        last_used_at: None,
     }
 }
 

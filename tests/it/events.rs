@@ -198,11 +198,13 @@ fn sample_records(store: &MemoryStore) {
             client_id: "some_client_id".into(),
             scopes: vec!["repo:read".into(), "org:admin".into()],
             issued_at: NOW_MS / 1000 - 3600,
-            expires_at,
+            expires_at: Some(expires_at),
             revoked_at,
             user_generation: 0,
             client_epoch: 0,
             jkt,
+            name: None,
+            last_used_at: None,
         });
     }
 }

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
+use direct_oauth::api_token::Cap;
 use direct_oauth::session::Session;
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, DirectoryLink,
@@ -14,7 +15,7 @@ use direct_oauth::store::{
     OwnerAndClient, Redemption, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker,
     TokenWriter, User, UserLinker, Verified,
 };
-use direct_oauth::store::{ConsentStore, SessionStore};
+use direct_oauth::store::{ApiTokenStore, ConsentStore, Holdings, SessionStore};
 use std::collections::BTreeSet;
 
 /// The store's operations, for failing one of them on purpose.
@@ -36,6 +37,8 @@ pub enum Operation {
     Nonce,
     /// The pages' sessions: written at sign-in, read by every page, ended at sign-out.
     Session,
+    /// A person's grants and API tokens: consent, the Tokens and applications pages.
+    Grant,
 }
 
 #[derive(Debug, Default)]
@@ -267,7 +270,7 @@ impl<S: ConsentStore> ConsentStore for Faulty<S> {
         username: &str,
         client_id: &str,
     ) -> Result<BTreeSet<String>, StoreError> {
-        self.check(Operation::Session)?;
+        self.check(Operation::Grant)?;
         self.inner.consent(username, client_id).await
     }
 
@@ -277,9 +280,50 @@ impl<S: ConsentStore> ConsentStore for Faulty<S> {
         client_id: &str,
         scopes: &[String],
     ) -> Result<(), StoreError> {
-        self.check(Operation::Session)?;
+        self.check(Operation::Grant)?;
         self.inner
             .remember_consent(username, client_id, scopes)
+            .await
+    }
+}
+
+impl<S: ApiTokenStore> ApiTokenStore for Faulty<S> {
+    async fn create_api_token(
+        &self,
+        token: &TokenRecord,
+        user: &Verified,
+        cap: &Cap,
+    ) -> Result<(), StoreError> {
+        self.check(Operation::Grant)?;
+        self.inner.create_api_token(token, user, cap).await
+    }
+
+    async fn revoke_api_token(
+        &self,
+        username: &str,
+        token_id: &str,
+        now_secs: u64,
+    ) -> Result<bool, StoreError> {
+        self.check(Operation::Grant)?;
+        self.inner
+            .revoke_api_token(username, token_id, now_secs)
+            .await
+    }
+
+    async fn holdings(&self, username: &str) -> Result<Holdings, StoreError> {
+        self.check(Operation::Grant)?;
+        self.inner.holdings(username).await
+    }
+
+    async fn revoke_access(
+        &self,
+        username: &str,
+        client_id: &str,
+        now_secs: u64,
+    ) -> Result<u32, StoreError> {
+        self.check(Operation::Grant)?;
+        self.inner
+            .revoke_access(username, client_id, now_secs)
             .await
     }
 }

@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::api_token::ApiTokenTerms;
 use crate::store::{
     Access, Application, DirectoryLink, FailedLogins, StoreError, TokenRecord, User,
 };
@@ -61,6 +62,18 @@ pub mod attr {
     pub const REQUIRE_DPOP: &str = "require_dpop";
     /// An application's: raised by every edit, which is conditional on the one it read.
     pub const VERSION: &str = "edit_version";
+    pub const IMPLICIT: &str = "implicit";
+    /// An application's [`crate::api_token::ApiTokenTerms`]; absent = the defaults.
+    pub const API_TOKEN_DAYS: &str = "api_token_days";
+    pub const API_TOKEN_MAX_DAYS: &str = "api_token_max_days";
+    pub const API_TOKEN_NO_EXPIRY: &str = "api_token_no_expiry";
+    pub const API_TOKEN_CAP: &str = "api_token_cap";
+    /// An API token's last use at the authorizer.
+    pub const LAST_USED_AT: &str = "last_used_at";
+    /// A grant item's (user-tokens table): its live API tokens, id -> expiry (0: never).
+    pub const API_TOKENS: &str = "api_tokens";
+    /// A grant item's: raised by every change to its API tokens, which is conditional on it.
+    pub const GRANT_VERSION: &str = "grant_version";
 }
 
 pub(super) fn n(value: impl ToString) -> AttributeValue {
@@ -160,6 +173,24 @@ pub(super) fn application_from(i: &Item) -> Result<Application, StoreError> {
             groups: set(i.strings(attr::ALLOWED_GROUPS)?),
         },
         require_dpop: i.flag(attr::REQUIRE_DPOP).unwrap_or(false),
+        implicit: i.flag(attr::IMPLICIT).unwrap_or(false),
+        api_tokens: api_token_terms_from(i)?,
+    })
+}
+
+fn api_token_terms_from(i: &Item) -> Result<ApiTokenTerms, StoreError> {
+    let default = ApiTokenTerms::default();
+    let days = |name: &str, or: u32| -> Result<u32, StoreError> {
+        match i.get(name) {
+            None => Ok(or),
+            Some(_) => u32::try_from(i.num(name)?).map_err(|_| missing(name)),
+        }
+    };
+    Ok(ApiTokenTerms {
+        default_days: days(attr::API_TOKEN_DAYS, default.default_days)?,
+        max_days: days(attr::API_TOKEN_MAX_DAYS, default.max_days)?,
+        no_expiry: i.flag(attr::API_TOKEN_NO_EXPIRY).unwrap_or(false),
+        cap: days(attr::API_TOKEN_CAP, default.cap)?,
     })
 }
 
@@ -193,10 +224,19 @@ pub(super) fn token_item(t: &TokenRecord) -> Item {
             AttributeValue::L(t.scopes.iter().cloned().map(AttributeValue::S).collect()),
         ),
         (attr::ISSUED_AT.to_string(), n(t.issued_at)),
-        (attr::EXPIRES_AT.to_string(), n(t.expires_at)),
         (attr::USER_GENERATION.to_string(), n(t.user_generation)),
         (attr::CLIENT_EPOCH.to_string(), n(t.client_epoch)),
     ]);
+    // No expiry, no TTL: DynamoDB keeps an item without the attribute.
+    if let Some(at) = t.expires_at {
+        item.insert(attr::EXPIRES_AT.to_string(), n(at));
+    }
+    if let Some(name) = &t.name {
+        item.insert(attr::NAME.to_string(), AttributeValue::S(name.clone()));
+    }
+    if let Some(at) = t.last_used_at {
+        item.insert(attr::LAST_USED_AT.to_string(), n(at));
+    }
     if let Some(at) = t.revoked_at {
         item.insert(attr::REVOKED_AT.to_string(), n(at));
     }
@@ -209,7 +249,7 @@ pub(super) fn token_item(t: &TokenRecord) -> Item {
 /// The token's entry in the user-tokens table: how operators find every token of a user
 /// with one strongly consistent query. Expires with the token.
 pub(super) fn user_token_item(t: &TokenRecord) -> Item {
-    HashMap::from([
+    let mut item = HashMap::from([
         (
             attr::USERNAME.to_string(),
             AttributeValue::S(t.username.clone()),
@@ -218,8 +258,11 @@ pub(super) fn user_token_item(t: &TokenRecord) -> Item {
             attr::TOKEN_ID.to_string(),
             AttributeValue::S(t.token_id.clone()),
         ),
-        (attr::EXPIRES_AT.to_string(), n(t.expires_at)),
-    ])
+    ]);
+    if let Some(at) = t.expires_at {
+        item.insert(attr::EXPIRES_AT.to_string(), n(at));
+    }
+    item
 }
 
 pub(super) fn token_from(i: &Item) -> Result<TokenRecord, StoreError> {
@@ -233,7 +276,7 @@ pub(super) fn token_from(i: &Item) -> Result<TokenRecord, StoreError> {
         client_id: i.s(attr::CLIENT_ID)?,
         scopes: i.strings(attr::SCOPES)?.unwrap_or_default(),
         issued_at: i.num(attr::ISSUED_AT)?,
-        expires_at: i.num(attr::EXPIRES_AT)?,
+        expires_at: optional_num(i, attr::EXPIRES_AT)?,
         revoked_at: i
             .get(attr::REVOKED_AT)
             .map(|_| i.num(attr::REVOKED_AT))
@@ -248,7 +291,14 @@ pub(super) fn token_from(i: &Item) -> Result<TokenRecord, StoreError> {
         // Tokens and applications from before epochs both read as 0.
         client_epoch: i.num(attr::CLIENT_EPOCH).unwrap_or(0),
         jkt: i.s(attr::DPOP_JKT).ok(),
+        name: i.s(attr::NAME).ok(),
+        last_used_at: optional_num(i, attr::LAST_USED_AT)?,
     })
+}
+
+/// A number that may be absent; present, it must be one.
+fn optional_num(i: &Item, name: &str) -> Result<Option<u64>, StoreError> {
+    i.get(name).map(|_| i.num(name)).transpose()
 }
 
 pub(super) fn user_item(user: &User) -> Item {
@@ -329,6 +379,22 @@ pub(super) fn application_item(app: &Application) -> Item {
     }
     if app.require_dpop {
         item.insert(attr::REQUIRE_DPOP.to_string(), AttributeValue::Bool(true));
+    }
+    if app.implicit {
+        item.insert(attr::IMPLICIT.to_string(), AttributeValue::Bool(true));
+    }
+    // The terms are written only when they are not the defaults.
+    let terms = &app.api_tokens;
+    if *terms != ApiTokenTerms::default() {
+        item.extend([
+            (attr::API_TOKEN_DAYS.to_string(), n(terms.default_days)),
+            (attr::API_TOKEN_MAX_DAYS.to_string(), n(terms.max_days)),
+            (attr::API_TOKEN_CAP.to_string(), n(terms.cap)),
+            (
+                attr::API_TOKEN_NO_EXPIRY.to_string(),
+                AttributeValue::Bool(terms.no_expiry),
+            ),
+        ]);
     }
     // DynamoDB has no empty sets: an open application has neither attribute.
     for (name, names) in [

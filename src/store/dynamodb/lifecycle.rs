@@ -12,7 +12,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::item::{attr, n, token_from, user_from};
+use super::item::{Item, attr, n, token_from, user_from};
 use super::{DynamoStore, TOKENS_BY_USER_INDEX, unavailable};
 use crate::store::{StoreError, TokenAdmin, TokenReader, TokenRecord, User, UserAdmin};
 
@@ -152,7 +152,7 @@ impl TokenAdmin for DynamoStore {
         for token_id in self.user_token_ids(username).await? {
             if let Some(t) = self.get_token(&token_id).await? {
                 let void = t.revoked_at.is_some() || t.user_generation < user.tokens_from;
-                if !void && t.expires_at > now_secs {
+                if !void && t.expires_at.is_none_or(|at| at > now_secs) {
                     live += 1;
                 }
             }
@@ -162,9 +162,22 @@ impl TokenAdmin for DynamoStore {
 }
 
 impl DynamoStore {
-    /// The ids of every token listed under a user, read strongly consistently.
+    /// The ids of every token listed under a user, read strongly consistently (the
+    /// user's grants, listed beside them, aside).
     pub async fn user_token_ids(&self, username: &str) -> Result<Vec<String>, StoreError> {
-        let mut ids = Vec::new();
+        let items = self.user_token_items(username).await?;
+        let ids = items
+            .iter()
+            .filter_map(|item| match item.get(attr::TOKEN_ID) {
+                Some(AttributeValue::S(id)) if !id.starts_with(':') => Some(id.clone()),
+                _ => None,
+            });
+        Ok(ids.collect())
+    }
+
+    /// Every item under a user in the user-tokens table: token entries and grants.
+    pub(super) async fn user_token_items(&self, username: &str) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
         let mut pages = self
             .client
             .query()
@@ -176,11 +189,8 @@ impl DynamoStore {
             .items()
             .send();
         while let Some(item) = pages.next().await {
-            let item = item.map_err(unavailable)?;
-            if let Some(AttributeValue::S(id)) = item.get(attr::TOKEN_ID) {
-                ids.push(id.clone());
-            }
+            items.push(item.map_err(unavailable)?);
         }
-        Ok(ids)
+        Ok(items)
     }
 }

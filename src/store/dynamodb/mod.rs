@@ -34,7 +34,7 @@ mod admin;
 mod attempts;
 mod bcrypt_marker;
 mod codes;
-mod consents;
+mod grants;
 mod item;
 mod lifecycle;
 mod link;

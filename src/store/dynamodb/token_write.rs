@@ -10,11 +10,41 @@ use super::{DynamoStore, unavailable};
 use crate::store::{StoreError, TokenRecord, TokenWriter, Verified};
 
 /// Where each part stands in the transaction, to read its cancellation reasons.
-const TOKEN: usize = 0;
-const USER: usize = 2;
+pub(super) const TOKEN: usize = 0;
+pub(super) const USER: usize = 2;
 
 impl TokenWriter for DynamoStore {
     async fn put_token(&self, token: &TokenRecord, user: &Verified) -> Result<(), StoreError> {
+        let items = self.token_write(token, user)?;
+        // The token id makes the write idempotent: when an answer is lost and the SDK
+        // retries, DynamoDB reports the first write's success instead of a conflict.
+        match self.transact(items, &token.token_id).await {
+            Ok(()) => Ok(()),
+            Err(Refused::Part(USER)) => Err(StoreError::UserChanged),
+            Err(Refused::Part(TOKEN)) => Err(StoreError::Conflict),
+            Err(Refused::Part(part)) => Err(StoreError::Unavailable(format!(
+                "the token write's part {part} was refused"
+            ))),
+            Err(Refused::Other(e)) => Err(e),
+        }
+    }
+}
+
+/// Why a transaction did not happen.
+pub(super) enum Refused {
+    /// The condition of the part at this index did not hold.
+    Part(usize),
+    Other(StoreError),
+}
+
+impl DynamoStore {
+    /// The token write's parts, at [`TOKEN`], 1 and [`USER`]: the token, its entry under
+    /// its user, and the hold on the user.
+    pub(super) fn token_write(
+        &self,
+        token: &TokenRecord,
+        user: &Verified,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let put_token = Put::builder()
             .table_name(&self.tables.tokens)
             .set_item(Some(token_item(token)))
@@ -26,36 +56,38 @@ impl TokenWriter for DynamoStore {
             .set_item(Some(user_token_item(token)))
             .build()
             .map_err(unavailable)?;
-        let hold_user = self.hold_user(user)?;
-        let items = vec![
+        Ok(vec![
             TransactWriteItem::builder().put(put_token).build(),
             TransactWriteItem::builder().put(list_token).build(),
-            hold_user,
-        ];
+            self.hold_user(user)?,
+        ])
+    }
+
+    /// One `TransactWriteItems`, idempotent under `request_token`.
+    pub(super) async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+        request_token: &str,
+    ) -> Result<(), Refused> {
         let result = self
             .client
             .transact_write_items()
             .set_transact_items(Some(items))
-            // The token id makes the write idempotent: when an answer is lost and the SDK
-            // retries, DynamoDB reports the first write's success instead of a conflict.
-            .client_request_token(&token.token_id)
+            .client_request_token(request_token)
             .send()
             .await;
         let Err(e) = result else { return Ok(()) };
-        let failed = |index: usize| match e.as_service_error() {
-            Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-                c.cancellation_reasons().get(index).and_then(|r| r.code())
-                    == Some("ConditionalCheckFailed")
+        if let Some(TransactWriteItemsError::TransactionCanceledException(c)) = e.as_service_error()
+        {
+            let reasons = c.cancellation_reasons();
+            let failed = reasons
+                .iter()
+                .position(|r| r.code() == Some("ConditionalCheckFailed"));
+            if let Some(part) = failed {
+                return Err(Refused::Part(part));
             }
-            _ => false,
-        };
-        if failed(USER) {
-            Err(StoreError::UserChanged)
-        } else if failed(TOKEN) {
-            Err(StoreError::Conflict)
-        } else {
-            Err(unavailable(e))
         }
+        Err(Refused::Other(unavailable(e)))
     }
 }
 

@@ -132,7 +132,7 @@ impl TokenAdmin for MemoryStore {
             let live = i.user_tokens(username).filter(|t| {
                 t.revoked_at.is_none()
                     && t.user_generation >= tokens_from
-                    && t.expires_at > now_secs
+                    && t.expires_at.is_none_or(|at| at > now_secs)
             });
             Ok(live.count() as u32)
         })

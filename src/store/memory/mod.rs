@@ -7,13 +7,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 mod admin;
-mod consents;
+mod grants;
 mod records;
 mod sessions;
 mod users;
 mod whitelist_claim;
 
-pub use records::{application, user};
+pub use records::{application, token_record, user};
 
 use super::{
     Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, FailedLogins,
@@ -58,8 +58,8 @@ struct Inner {
     edit_versions: HashMap<String, u64>,
     /// The latest whitelist edit's claim: the version claimed, and when (ms).
     whitelist_claim: Option<(i64, u64)>,
-    /// Remembered consent, by person and application.
-    consents: HashMap<(String, String), std::collections::BTreeSet<String>>,
+    /// Grants (remembered consent, API tokens under their cap), by person and application.
+    grants: HashMap<(String, String), grants::GrantEntry>,
     /// Browser sessions, by the hash of their id.
     sessions: HashMap<String, crate::session::Session>,
 }
@@ -177,30 +177,35 @@ impl LookupReader for MemoryStore {
 
 impl TokenWriter for MemoryStore {
     async fn put_token(&self, token: &TokenRecord, user: &Verified) -> Result<(), StoreError> {
-        self.with(|i| {
-            if i.tokens.contains_key(&token.token_id)
-                || i.forbidden_tokens.contains(&token.token_id)
-            {
-                return Err(StoreError::Conflict);
-            }
-            let stored = i.users.get_mut(&user.username);
-            let unchanged = stored.as_ref().is_some_and(|u| {
-                u.enabled
-                    && user
-                        .password_hash
-                        .as_ref()
-                        .is_none_or(|h| *h == u.password_hash)
-                    && u.generation == user.generation
-            });
-            if !unchanged {
-                return Err(StoreError::UserChanged);
-            }
-            if let (Some(stored), Some(hash)) = (stored, &user.new_password_hash) {
-                stored.password_hash = hash.clone();
-            }
-            i.tokens.insert(token.token_id.clone(), token.clone());
-            Ok(())
-        })
+        self.with(|i| i.write_token(token, user))
+    }
+}
+
+impl Inner {
+    /// The token write, as one step: see [`TokenWriter::put_token`].
+    fn write_token(&mut self, token: &TokenRecord, user: &Verified) -> Result<(), StoreError> {
+        if self.tokens.contains_key(&token.token_id)
+            || self.forbidden_tokens.contains(&token.token_id)
+        {
+            return Err(StoreError::Conflict);
+        }
+        let stored = self.users.get_mut(&user.username);
+        let unchanged = stored.as_ref().is_some_and(|u| {
+            u.enabled
+                && user
+                    .password_hash
+                    .as_ref()
+                    .is_none_or(|h| *h == u.password_hash)
+                && u.generation == user.generation
+        });
+        if !unchanged {
+            return Err(StoreError::UserChanged);
+        }
+        if let (Some(stored), Some(hash)) = (stored, &user.new_password_hash) {
+            stored.password_hash = hash.clone();
+        }
+        self.tokens.insert(token.token_id.clone(), token.clone());
+        Ok(())
     }
 }
 

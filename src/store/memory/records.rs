@@ -2,7 +2,7 @@
 //! a test sets what it is about (`User { enabled: false, ..user("alice") }`), and a new
 //! field is one line here, not one in every test.
 
-use crate::store::{Application, User};
+use crate::store::{Application, TokenRecord, User};
 
 /// An enabled user, no superuser, no password (set `password_hash` to log in with one),
 /// at generation 0, of the users table's own (no directory).
@@ -31,5 +31,28 @@ pub fn application(client_id: &str) -> Application {
         token_epoch: 0,
         access: Default::default(),
         require_dpop: false,
+        implicit: false,
+        api_tokens: Default::default(),
+    }
+}
+
+/// A live Bearer token of `username` for `client_id`, issued at 0, expiring in an hour,
+/// under generation and epoch 0, its secret's hash all zeros (set `secret_hash` to
+/// present it).
+pub fn token_record(token_id: &str, username: &str, client_id: &str) -> TokenRecord {
+    TokenRecord {
+        token_id: token_id.into(),
+        secret_hash: [0; 32],
+        username: username.into(),
+        client_id: client_id.into(),
+        scopes: Vec::new(),
+        issued_at: 0,
+        expires_at: Some(3_600),
+        revoked_at: None,
+        user_generation: 0,
+        client_epoch: 0,
+        jkt: None,
+        name: None,
+        last_used_at: None,
     }
 }

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use direct_oauth::api_token::Cap;
 use direct_oauth::session::Session;
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, DirectoryLink,
@@ -12,7 +13,7 @@ use direct_oauth::store::{
     OwnerAndClient, Redemption, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker,
     TokenWriter, User, UserLinker, Verified,
 };
-use direct_oauth::store::{ConsentStore, SessionStore};
+use direct_oauth::store::{ApiTokenStore, ConsentStore, Holdings, SessionStore};
 use std::collections::BTreeSet;
 use tokio::sync::Notify;
 
@@ -158,6 +159,39 @@ impl ConsentStore for Overlapping {
         self.inner
             .remember_consent(username, client_id, scopes)
             .await
+    }
+}
+
+impl ApiTokenStore for Overlapping {
+    async fn create_api_token(
+        &self,
+        token: &TokenRecord,
+        user: &Verified,
+        cap: &Cap,
+    ) -> Result<(), StoreError> {
+        self.inner.create_api_token(token, user, cap).await
+    }
+
+    async fn revoke_api_token(
+        &self,
+        username: &str,
+        token_id: &str,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        self.inner.revoke_api_token(username, token_id, now).await
+    }
+
+    async fn holdings(&self, username: &str) -> Result<Holdings, StoreError> {
+        self.inner.holdings(username).await
+    }
+
+    async fn revoke_access(
+        &self,
+        username: &str,
+        client_id: &str,
+        now: u64,
+    ) -> Result<u32, StoreError> {
+        self.inner.revoke_access(username, client_id, now).await
     }
 }
 

@@ -34,7 +34,7 @@ async fn success_issues_a_stored_token_in_the_contract_format() {
     );
     assert_eq!(rec.scopes, ["repo:write", "org:admin"]);
     assert_eq!(rec.issued_at, NOW_MS / 1000);
-    assert_eq!(rec.expires_at, NOW_MS / 1000 + 315_576_000);
+    assert_eq!(rec.expires_at, Some(NOW_MS / 1000 + 315_576_000));
     assert!(
         !format!("{rec:?}").contains(secret_of(token)),
         "the secret is not stored"

@@ -3,6 +3,7 @@
 //! (skipped outside `make test`, failing under `CI=true`), so the fake the flow tests use
 //! cannot drift from the real adapter.
 
+mod api_tokens;
 mod attempts;
 mod codes;
 mod linking;
@@ -13,6 +14,7 @@ mod registrations;
 mod web_approval;
 mod whitelist;
 
+use api_tokens::*;
 use attempts::*;
 use codes::*;
 use direct_oauth::store::dynamodb::DynamoStore;
@@ -31,6 +33,7 @@ use web_approval::*;
 /// A store under test: the ports, plus a way to seed what operators write.
 pub trait ContractStore:
     direct_oauth::store::Store
+    + direct_oauth::store::TokenUse
     + direct_oauth::store::LinkedUsers
     + direct_oauth::store::UserAdmin
     + direct_oauth::store::TokenAdmin
@@ -115,11 +118,13 @@ pub fn token(id: &str) -> TokenRecord {
         client_id: "cli".into(),
         scopes: vec!["repo:read".into(), "org:admin".into()],
         issued_at: 1_700_000_000,
-        expires_at: 1_700_000_060,
+        expires_at: Some(1_700_000_060),
         revoked_at: None,
         user_generation: 0,
         client_epoch: 0,
         jkt: None,
+        name: None,
+        last_used_at: None,
     }
 }
 
@@ -147,6 +152,14 @@ pub(super) fn app() -> Application {
             groups: ["ci".to_string(), "quay-admins".to_string()].into(),
         },
         require_dpop: false,
+        // Not the defaults, so a store that forgets them fails the round trip.
+        implicit: true,
+        api_tokens: direct_oauth::api_token::ApiTokenTerms {
+            default_days: 7,
+            max_days: 14,
+            no_expiry: true,
+            cap: 3,
+        },
     }
 }
 
@@ -350,6 +363,12 @@ contract!(
     the_records_of_early_directory_logins_are_walked_and_disabled_once,
     a_session_is_written_once_read_used_and_ended,
     consent_is_remembered_per_person_and_application,
+    many_creations_at_once_stay_under_the_cap,
+    only_live_api_tokens_count_against_the_cap,
+    an_api_token_is_revoked_by_its_owner_only,
+    an_api_token_is_written_only_for_the_user_as_read,
+    ending_access_revokes_one_application_s_tokens,
+    a_use_is_recorded_once_per_interval,
     the_bcrypt_marker_is_read_with_the_user,
     one_attempt_per_name_is_admitted_at_a_time,
     an_admission_retried_after_a_lost_answer_is_still_admitted,

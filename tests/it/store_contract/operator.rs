@@ -27,7 +27,7 @@ pub(super) async fn login(
         client_epoch: epoch.map_or(0, |a| a.token_epoch),
         username: read.username.clone(),
         issued_at,
-        expires_at: issued_at + 60,
+        expires_at: Some(issued_at + 60),
         ..token(presented.id())
     };
     (store.put_token(&record, &verified(read)).await, presented)

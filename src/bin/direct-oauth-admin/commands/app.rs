@@ -214,6 +214,8 @@ async fn app_add(ctx: &Ctx, store: &impl ApplicationAdmin, args: AppArgs) -> Cli
         token_epoch: first_epoch()?,
         access: access(&args.allow_users, &args.allow_groups),
         require_dpop: args.require_dpop,
+        implicit: false,
+        api_tokens: Default::default(),
     };
     match store.add_application(&app).await {
         Ok(()) => {

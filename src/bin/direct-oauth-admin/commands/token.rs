@@ -25,6 +25,11 @@ fn utc(secs: u64) -> String {
         .unwrap_or_else(|_| format!("{secs}s since the epoch"))
 }
 
+/// An expiry as the listings print it: a date, or `never`.
+fn expiry(at: Option<u64>) -> String {
+    at.map_or_else(|| "never".into(), utc)
+}
+
 /// What a check would say of the token now (its user and application as they are now),
 /// in a word.
 fn status(
@@ -85,7 +90,7 @@ async fn verify(ctx: &Ctx, store: &impl TokenReader) -> CliResult {
     let checked = token_check::check_active(store, &presented, record.as_ref(), now_secs());
     match checked.await.map_err(store_err)? {
         Ok(g) => {
-            let expires = record.map(|r| utc(r.expires_at)).unwrap_or_default();
+            let expires = record.map(|r| expiry(r.expires_at)).unwrap_or_default();
             let json = json!({
                 "valid": true,
                 "username": g.username,
@@ -139,7 +144,7 @@ async fn list(
                 "client_id": t.client_id,
                 "scopes": t.scopes,
                 "issued_at": utc(t.issued_at),
-                "expires_at": utc(t.expires_at),
+                "expires_at": expiry(t.expires_at),
                 "status": status(t),
             })
         })
@@ -153,7 +158,7 @@ async fn list(
                 t.client_id,
                 t.scopes.join(" "),
                 utc(t.issued_at),
-                utc(t.expires_at),
+                expiry(t.expires_at),
                 status(t)
             );
         }
