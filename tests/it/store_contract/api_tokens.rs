@@ -5,7 +5,6 @@
 use std::collections::BTreeSet;
 
 use direct_oauth::api_token::Cap;
-use direct_oauth::store::{ApiTokenStore, ConsentStore, TokenUse};
 
 use super::*;
 
