@@ -133,6 +133,9 @@ impl ApiTokenStore for FixedStore {
     async fn revoke_api_token(&self, _: &str, _: &str, _: u64) -> Result<bool, StoreError> {
         Ok(false)
     }
+    async fn applications(&self) -> Result<Vec<Application>, StoreError> {
+        Ok(Vec::new())
+    }
     async fn holdings(&self, _: &str) -> Result<Holdings, StoreError> {
         Ok(Holdings::default())
     }

@@ -110,6 +110,8 @@ pub enum Refusal {
     Life(String),
     #[error("the application may not be granted tokens for this user")]
     Access,
+    #[error("choose a registered application")]
+    Application,
     #[error("the application takes only DPoP-bound tokens, which an API token cannot be")]
     DpopRequired,
     #[error("you hold the most live tokens this application allows ({0}); revoke one first")]

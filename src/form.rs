@@ -35,6 +35,19 @@ impl Form {
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     }
+
+    /// The rest of each field name that starts with `prefix` and has a value, sorted:
+    /// a page's checkboxes named `prefix<choice>`, since no field may repeat.
+    pub fn prefixed(&self, prefix: &str) -> Vec<&str> {
+        let mut chosen: Vec<&str> = self
+            .fields
+            .iter()
+            .filter(|(_, value)| !value.is_empty())
+            .filter_map(|(name, _)| name.strip_prefix(prefix))
+            .collect();
+        chosen.sort_unstable();
+        chosen
+    }
 }
 
 pub fn parse(body: &[u8]) -> Result<Form, ApiError> {

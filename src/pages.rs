@@ -21,7 +21,14 @@ border:1px solid #0b4f8a;background:#0b4f8a;color:#fff;cursor:pointer}\
 button.secondary{background:#fff;color:#0b4f8a}\
 :focus-visible{outline:3px solid #c05600;outline-offset:2px}\
 .error{color:#a00000;font-weight:600}.danger{color:#a00000}\
-ul{padding-left:1.2rem}li{margin:.4rem 0}.scope{font-family:monospace}";
+ul{padding-left:1.2rem}li{margin:.4rem 0}.scope{font-family:monospace}\
+select{width:100%;padding:.5rem;font-size:1rem}fieldset{margin-top:1rem;border:1px solid #555}\
+label.choice{font-weight:400;margin-top:.4rem}form.inline{display:inline}\
+table{border-collapse:collapse;width:100%;display:block;overflow-x:auto}\
+th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ccc;vertical-align:top}\
+.token{font-family:monospace}.shown-once{border:2px solid #0b4f8a;padding:0 1rem 1rem}\
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}\
+ul.grants{list-style:none;padding:0}ul.grants h2{font-size:1.2rem;margin-bottom:0}";
 
 /// `sha256-…` of [`STYLE`], for the Content-Security-Policy's `style-src`.
 pub static STYLE_HASH: LazyLock<String> =
@@ -33,14 +40,15 @@ pub struct Hidden {
     pub value: String,
 }
 
-/// The sign-in page: the application that asks, and the form.
+/// The sign-in page: the application that asks (none: the person's own pages), and the
+/// form.
 #[derive(Template)]
 #[template(path = "signin.html")]
 pub struct SignIn<'a> {
     pub style: &'a str,
     /// Where the form posts (the server's `/oauth/signin`).
     pub action: &'a str,
-    pub app_name: &'a str,
+    pub app_name: Option<&'a str>,
     pub username: &'a str,
     /// The one message every failure shows, or a back-off's.
     pub message: Option<&'a str>,
@@ -68,6 +76,73 @@ pub struct Consent<'a> {
     pub csrf: &'a str,
     pub message: Option<&'a str>,
     pub hidden: &'a [Hidden],
+}
+
+/// One API token on the Tokens page.
+pub struct TokenLine {
+    pub id: String,
+    pub name: String,
+    pub application: String,
+    pub scopes: String,
+    pub created: String,
+    pub expires: String,
+    pub last_used: String,
+    pub status: &'static str,
+    /// Whether it can still be revoked.
+    pub live: bool,
+}
+
+/// An application on the Tokens page's form, with its terms.
+pub struct TokenApplication {
+    pub client_id: String,
+    pub name: String,
+    pub default_days: u32,
+    pub max_days: u32,
+    pub no_expiry: bool,
+}
+
+/// The Tokens page: the person's API tokens, the one just created (shown once), the form.
+#[derive(Template)]
+#[template(path = "tokens.html")]
+pub struct Tokens<'a> {
+    pub style: &'a str,
+    pub username: &'a str,
+    pub tokens_url: &'a str,
+    pub applications_url: &'a str,
+    pub signout_action: &'a str,
+    pub csrf: &'a str,
+    pub created: Option<&'a str>,
+    pub message: Option<&'a str>,
+    pub tokens: &'a [TokenLine],
+    pub applications: &'a [TokenApplication],
+    pub scopes: &'a [ScopeLine],
+    /// The lives offered besides the default and never, in days.
+    pub lives: &'a [u32],
+    pub create_action: &'a str,
+    pub revoke_action: &'a str,
+}
+
+/// One application on the Authorized applications page.
+pub struct GrantLine {
+    pub client_id: String,
+    pub name: String,
+    pub scopes: String,
+    pub live_tokens: usize,
+}
+
+/// The Authorized applications page.
+#[derive(Template)]
+#[template(path = "applications.html")]
+pub struct Applications<'a> {
+    pub style: &'a str,
+    pub username: &'a str,
+    pub tokens_url: &'a str,
+    pub applications_url: &'a str,
+    pub signout_action: &'a str,
+    pub csrf: &'a str,
+    pub message: Option<&'a str>,
+    pub grants: &'a [GrantLine],
+    pub revoke_action: &'a str,
 }
 
 /// A page that only says something: an error that cannot go back to the client, or that

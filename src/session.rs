@@ -33,6 +33,9 @@ pub struct Session {
     /// granted. Held for the session's life, as a token holds its scopes for its own.
     pub groups: BTreeSet<String>,
     pub superuser: bool,
+    /// The user's generation at sign-in: an operator's action that ends the user's tokens
+    /// (disable, password reset, revoke all) raises it, and ends the session with them.
+    pub generation: u64,
     /// Posted back by every form of this session's pages.
     pub csrf: String,
     /// Seconds since the epoch.
@@ -45,6 +48,7 @@ pub struct SignedIn {
     pub username: String,
     pub groups: BTreeSet<String>,
     pub superuser: bool,
+    pub generation: u64,
 }
 
 /// A new session's cookie value (shown to the browser once) and its record.
@@ -67,6 +71,7 @@ impl Session {
             username: signed_in.username,
             groups: signed_in.groups,
             superuser: signed_in.superuser,
+            generation: signed_in.generation,
             csrf: secret::generate(random)?,
             created_at: now_secs,
             seen_at: now_secs,
@@ -87,6 +92,12 @@ impl Session {
     /// Whether this use should be written (the idle timeout counts from it).
     pub fn needs_touch(&self, now_secs: u64) -> bool {
         now_secs >= self.seen_at + TOUCH_EVERY.as_secs()
+    }
+
+    /// Whether `user`, as read now, is still the one who signed in: there, enabled, and at
+    /// the generation of the sign-in.
+    pub fn holds_for(&self, user: Option<&crate::store::User>) -> bool {
+        user.is_some_and(|u| u.enabled && u.generation == self.generation)
     }
 
     /// The form's CSRF token is this session's, compared in constant time.
@@ -141,6 +152,7 @@ mod tests {
             username: "alice".into(),
             groups: BTreeSet::new(),
             superuser: false,
+            generation: 3,
         }
     }
 
@@ -162,6 +174,27 @@ mod tests {
         );
         assert!(!session.needs_touch(NOW + 59));
         assert!(session.needs_touch(NOW + 60));
+    }
+
+    #[test]
+    fn a_session_holds_only_for_its_user_as_signed_in() {
+        let session = Session::start(alice(), NOW, &OsRandom).unwrap().session;
+        let user = crate::store::User {
+            generation: 3,
+            ..crate::store::memory::user("alice")
+        };
+        assert!(session.holds_for(Some(&user)));
+        let reset = crate::store::User {
+            generation: 4,
+            ..user.clone()
+        };
+        assert!(!session.holds_for(Some(&reset)), "password reset");
+        let disabled = crate::store::User {
+            enabled: false,
+            ..user
+        };
+        assert!(!session.holds_for(Some(&disabled)));
+        assert!(!session.holds_for(None), "removed");
     }
 
     #[test]

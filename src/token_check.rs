@@ -5,9 +5,13 @@
 //! reads it needs, in one order: the token's record, then (only when its secret matches)
 //! its user and application as they are now, a DPoP proof spent beside that second read.
 
+use tracing::warn;
+
+use crate::api_token;
 use crate::dpop::Proof;
 use crate::store::{
-    Application, OneTimeValues, OwnerAndClient, StoreError, TokenReader, TokenRecord, User,
+    Application, OneTimeValues, OwnerAndClient, StoreError, TokenReader, TokenRecord, TokenUse,
+    User,
 };
 use crate::token::AccessToken;
 
@@ -131,6 +135,35 @@ pub async fn check<S: TokenReader + OneTimeValues>(
     proof: Option<&Proof>,
     now_secs: u64,
 ) -> Result<Result<Grant, Denial>, StoreError> {
+    Ok(read_and_check(store, token, proof, now_secs).await?.1)
+}
+
+/// The authorizer's check: [`check`], then an accepted API token's use written down when
+/// the one recorded is older than [`api_token::LAST_USED_EVERY`], so most checks stay
+/// reads. A failed write never refuses a good token: it is logged, and the next use tries.
+pub async fn check_and_note_use<S: TokenReader + OneTimeValues + TokenUse>(
+    store: &S,
+    token: &AccessToken,
+    proof: Option<&Proof>,
+    now_secs: u64,
+) -> Result<Result<Grant, Denial>, StoreError> {
+    let (record, decision) = read_and_check(store, token, proof, now_secs).await?;
+    let due = record.is_some_and(|r| api_token::use_is_due(&r, now_secs));
+    if decision.is_ok() && due {
+        let since = now_secs.saturating_sub(api_token::LAST_USED_EVERY.as_secs());
+        if let Err(e) = store.record_use(token.id(), now_secs, since).await {
+            warn!(token_id = %token.id(), error = %e, "an API token's last use was not written");
+        }
+    }
+    Ok(decision)
+}
+
+async fn read_and_check<S: TokenReader + OneTimeValues>(
+    store: &S,
+    token: &AccessToken,
+    proof: Option<&Proof>,
+    now_secs: u64,
+) -> Result<(Option<TokenRecord>, Result<Grant, Denial>), StoreError> {
     let record = store.get_token(token.id()).await?;
     let key = proof.map(|p| p.jkt.as_str());
     let spend = async {
@@ -139,7 +172,8 @@ pub async fn check<S: TokenReader + OneTimeValues>(
             None => Ok(true),
         }
     };
-    check_record(store, token, key, record.as_ref(), spend, now_secs).await
+    let decision = check_record(store, token, key, record.as_ref(), spend, now_secs).await?;
+    Ok((record, decision))
 }
 
 /// The check once the record is read (introspection reads it with the caller's

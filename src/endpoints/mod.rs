@@ -29,6 +29,8 @@ use crate::response::{self, HttpResponse};
 use crate::store::Store;
 use crate::whitelist::{CachedWhitelist, WhitelistSource};
 
+pub mod account;
+mod browser;
 mod direct_approval;
 mod discovery;
 mod introspection;
@@ -39,6 +41,7 @@ mod revocation;
 mod token_endpoint;
 mod web_approval;
 
+use account::{Account, AccountAction};
 use direct_approval::DirectApproval;
 use issuance::Issuance;
 use login::PasswordCheck;
@@ -137,6 +140,10 @@ pub enum Event {
     Page,
     SignedIn,
     SignedOut,
+    /// The audit trail of the person's own pages.
+    ApiTokenCreated,
+    ApiTokenRevoked,
+    AccessRevoked,
 }
 
 impl Event {
@@ -152,6 +159,9 @@ impl Event {
             Event::Page => "page",
             Event::SignedIn => "signed_in",
             Event::SignedOut => "signed_out",
+            Event::ApiTokenCreated => "api_token_created",
+            Event::ApiTokenRevoked => "api_token_revoked",
+            Event::AccessRevoked => "access_revoked",
         }
     }
 }
@@ -277,6 +287,16 @@ where
 }
 
 impl<P: Ports> Server<P> {
+    /// The person's own pages, with the ports they use.
+    fn account(&self) -> Account<'_, P::Store, P::Clock, P::Random> {
+        Account {
+            store: &self.store,
+            clock: &self.clock,
+            random: &self.random,
+            settings: &self.settings,
+        }
+    }
+
     /// Answers one request to any endpoint. Never fails: every error is a response.
     pub async fn handle<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Answer {
         let dpop = DpopCheck {
@@ -321,6 +341,8 @@ impl<P: Ports> Server<P> {
                 issuance,
             };
             web_approval.answer(req, action).await
+        } else if let Some(action) = AccountAction::of(path, req.method()) {
+            self.account().answer(req, action).await
         } else if path.ends_with(INTROSPECTION_PATH) {
             introspection::answer(req, &self.store, &self.clock, realm).await
         } else if path.ends_with(discovery::WELL_KNOWN) {

@@ -26,7 +26,7 @@ use crate::token_check::{self, Denial, Grant};
 
 use super::{logging, metrics};
 use crate::store::dynamodb::DynamoStore;
-use crate::store::{OneTimeValues, StoreError, TokenReader};
+use crate::store::{OneTimeValues, StoreError, TokenReader, TokenUse};
 
 /// What a check needs, built once per cold start and borrowed by every invocation.
 pub struct TokenAuthorizer<T, C> {
@@ -53,7 +53,7 @@ impl TokenAuthorizer<DynamoStore, SystemClock> {
     }
 }
 
-impl<T: TokenReader + OneTimeValues, C: Clock> TokenAuthorizer<T, C> {
+impl<T: TokenReader + OneTimeValues + TokenUse, C: Clock> TokenAuthorizer<T, C> {
     /// Serves authorizer events on the Lambda Runtime API until the process ends.
     pub async fn serve(&self) -> Result<(), Error> {
         lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
@@ -129,7 +129,8 @@ impl<T: TokenReader + OneTimeValues, C: Clock> TokenAuthorizer<T, C> {
             warn!(event = "authorizer", outcome = "store_unavailable", error = %e);
             Error::from("token store unavailable")
         };
-        let decision = token_check::check(&self.tokens, token, proof.as_ref(), now_secs).await;
+        let decision =
+            token_check::check_and_note_use(&self.tokens, token, proof.as_ref(), now_secs).await;
         let decision = decision.map_err(unavailable)?;
         Ok((decision, None))
     }

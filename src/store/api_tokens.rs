@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::future::Future;
 
-use super::{StoreError, TokenRecord, Verified};
+use super::{Application, StoreError, TokenRecord, Verified};
 use crate::api_token::Cap;
 
 /// One application a person granted, or holds API tokens for.
@@ -48,6 +48,10 @@ pub trait ApiTokenStore: Send + Sync {
         now_secs: u64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Every registered application, sorted by client id: the Tokens page offers those
+    /// that take the person's tokens.
+    fn applications(&self) -> impl Future<Output = Result<Vec<Application>, StoreError>> + Send;
+
     /// What `username` holds, read strongly consistently.
     fn holdings(&self, username: &str)
     -> impl Future<Output = Result<Holdings, StoreError>> + Send;
@@ -65,7 +69,7 @@ pub trait ApiTokenStore: Send + Sync {
 
 /// The authorizer's one write: an API token's last use.
 pub trait TokenUse: Send + Sync {
-    /// Records a use at `now_secs` unless one at or after `since` is recorded already (so
+    /// Records a use at `now_secs` unless one after `since` is recorded already (so
     /// many instances at once write it once), or the token is gone.
     fn record_use(
         &self,

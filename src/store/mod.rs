@@ -193,7 +193,7 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// Reads the application and the user together.
+/// Reads the application and the user together; an empty `client_id` reads the user alone.
 pub trait LookupReader: Send + Sync {
     fn lookup(
         &self,

@@ -224,3 +224,54 @@ async fn an_unbound_token_is_bearer_only_and_a_guard_outage_is_no_allow() {
         "an outage of the replay guard is an error, never an allow"
     );
 }
+
+/// An API token's use is written when the authorizer accepts it and none is recorded within
+/// the interval; a refused presentation writes none; a failed write still allows.
+#[tokio::test]
+async fn an_api_token_s_use_is_written_once_per_interval() {
+    let a = authorizer();
+    let api = |token: &AccessToken| TokenRecord {
+        name: Some("ci".into()),
+        expires_at: None,
+        ..record(token)
+    };
+    let used = |token: &AccessToken| {
+        let mut tokens = a.tokens.tokens().into_iter();
+        tokens
+            .find(|t| t.token_id == token.id())
+            .unwrap()
+            .last_used_at
+    };
+    let revoked = AccessToken::generate(&OsRandom).unwrap();
+    a.tokens.put_token_record(TokenRecord {
+        revoked_at: Some(NOW_SECS - 1),
+        ..api(&revoked)
+    });
+    let event = rest_token_event(&format!("Bearer {}", revoked.expose()));
+    assert!(a.check(event).await.is_err());
+    assert_eq!(used(&revoked), None, "a refused token was not used");
+
+    let token = AccessToken::generate(&OsRandom).unwrap();
+    a.tokens.put_token_record(api(&token));
+    let event = rest_token_event(&format!("Bearer {}", token.expose()));
+    assert_eq!(effect(&a.check(event.clone()).await.unwrap()), "Allow");
+    assert_eq!(used(&token), Some(NOW_SECS));
+    a.clock.advance_ms(899_000);
+    a.check(event.clone()).await.unwrap();
+    assert_eq!(
+        used(&token),
+        Some(NOW_SECS),
+        "within the interval: no write"
+    );
+    a.clock.advance_ms(1_000);
+    a.tokens.set_failing(Operation::RecordUse, true);
+    assert_eq!(effect(&a.check(event.clone()).await.unwrap()), "Allow");
+    assert_eq!(
+        used(&token),
+        Some(NOW_SECS),
+        "the write failed; the token still works"
+    );
+    a.tokens.set_failing(Operation::RecordUse, false);
+    a.check(event).await.unwrap();
+    assert_eq!(used(&token), Some(NOW_SECS + 900));
+}

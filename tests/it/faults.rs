@@ -15,7 +15,7 @@ use direct_oauth::store::{
     OwnerAndClient, Redemption, StoreError, TokenCanceller, TokenReader, TokenRecord, TokenRevoker,
     TokenWriter, User, UserLinker, Verified,
 };
-use direct_oauth::store::{ApiTokenStore, ConsentStore, Holdings, SessionStore};
+use direct_oauth::store::{ApiTokenStore, ConsentStore, Holdings, SessionStore, TokenUse};
 use std::collections::BTreeSet;
 
 /// The store's operations, for failing one of them on purpose.
@@ -39,6 +39,8 @@ pub enum Operation {
     Session,
     /// A person's grants and API tokens: consent, the Tokens and applications pages.
     Grant,
+    /// The authorizer's note of an API token's use.
+    RecordUse,
 }
 
 #[derive(Debug, Default)]
@@ -310,6 +312,11 @@ impl<S: ApiTokenStore> ApiTokenStore for Faulty<S> {
             .await
     }
 
+    async fn applications(&self) -> Result<Vec<Application>, StoreError> {
+        self.check(Operation::Grant)?;
+        self.inner.applications().await
+    }
+
     async fn holdings(&self, username: &str) -> Result<Holdings, StoreError> {
         self.check(Operation::Grant)?;
         self.inner.holdings(username).await
@@ -325,6 +332,18 @@ impl<S: ApiTokenStore> ApiTokenStore for Faulty<S> {
         self.inner
             .revoke_access(username, client_id, now_secs)
             .await
+    }
+}
+
+impl<S: TokenUse> TokenUse for Faulty<S> {
+    async fn record_use(
+        &self,
+        token_id: &str,
+        now_secs: u64,
+        since: u64,
+    ) -> Result<(), StoreError> {
+        self.check(Operation::RecordUse)?;
+        self.inner.record_use(token_id, now_secs, since).await
     }
 }
 

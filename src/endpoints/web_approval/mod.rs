@@ -9,18 +9,21 @@ use std::time::Duration;
 
 use http::{Method, Request, StatusCode};
 
+use super::browser::{
+    Browser, Early, bad_request, early, forbidden, issuer_of, logged, message, outage, render,
+    shown,
+};
 use super::issuance::{CodeTerms, Issuance};
 use super::login::{LoginLease, MIN_DIRECTORY_BUDGET_MS, PasswordCheck, back_off};
-use super::{Answer, Event, RequestLog, Settings, endpoint_url, fetch_budget, issuer};
+use super::{Answer, Event, RequestLog, Settings, endpoint_url, fetch_budget};
 use crate::basic_auth::Credentials;
 use crate::clock::Clock;
 use crate::directory::Directory;
 use crate::error::ApiError;
-use crate::form::Form;
 use crate::pages::{self, Message};
 use crate::password::Passwords;
 use crate::random::Random;
-use crate::response::{self, HttpResponse, RedirectParams};
+use crate::response::{self, RedirectParams};
 use crate::scope;
 use crate::session::{self, Session, SignedIn};
 use crate::store::{
@@ -29,11 +32,12 @@ use crate::store::{
 };
 
 mod checks;
-mod pages_of;
+pub(super) mod pages_of;
 mod request;
 
 use checks::{Invalid, Valid, admits, validate};
 use request::AuthorizationRequest;
+pub(super) use request::{AccountPage, Return};
 
 /// The pages' paths after the issuer's.
 pub(super) const AUTHORIZE_PAGE_PATH: &str = "/oauth/authorize";
@@ -42,6 +46,15 @@ pub(super) const SIGN_OUT_PATH: &str = "/oauth/signout";
 
 /// The one thing a failed sign-in says, whatever failed.
 const SIGN_IN_FAILED: &str = "The username or password is wrong.";
+
+/// One sign-in attempt: where it goes back to, and what it holds.
+struct Attempt<'a, 'b, S: FailureCounter> {
+    issuer: &'a str,
+    back: &'a Return,
+    credentials: &'a Credentials,
+    lease: &'a LoginLease<'b, S>,
+    deadline_ms: u64,
+}
 
 /// What a request to the pages asks for.
 pub(super) enum Action {
@@ -63,9 +76,6 @@ pub(super) struct WebApproval<'a, S, C, R, P, D> {
     pub settings: &'a Settings,
     pub issuance: Issuance<'a, S, R>,
 }
-
-/// An answer that ends the request early: a page, or a redirect to the client.
-type Early = Box<Answer>;
 
 impl<S, C, R, P, D> WebApproval<'_, S, C, R, P, D>
 where
@@ -99,7 +109,7 @@ where
         let query = crate::request::query(req);
         let form = crate::form::parse(query.as_bytes()).map_err(|e| bad_request(&e))?;
         let ar = AuthorizationRequest::from_form(&form).map_err(|why| bad_request(&why))?;
-        let session = self.current_session(req).await?;
+        let session = self.browser().current_session(req).await?;
         let username = session.as_ref().map(|s| s.username.as_str());
         let lookup = self.lookup(&ar.client_id, username).await?;
         let superuser = session.as_ref().is_none_or(|s| s.superuser);
@@ -108,7 +118,8 @@ where
         let valid =
             validate(&ar, app, catalogue, superuser).map_err(|e| refused(e, &ar, &issuer))?;
         let Some(session) = session else {
-            let page = pages_of::sign_in(&issuer, &valid, &ar, "", None);
+            let back = Return::Authorize(ar.clone());
+            let page = pages_of::sign_in(&issuer, Some(&valid.app.name), &back, "", None);
             return Ok(shown(page, StatusCode::OK, &ar.client_id, ""));
         };
         admits(&valid, &session.username, &session.groups).map_err(|e| refused(e, &ar, &issuer))?;
@@ -130,10 +141,10 @@ where
     }
 
     /// `POST /oauth/signin`: direct approval's login, then a new session and back to the
-    /// authorization request.
+    /// authorization request (or the account page) the form names.
     async fn sign_in<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Result<Answer, Early> {
-        let (issuer, form) = self.posted(req)?;
-        let ar = AuthorizationRequest::from_form(&form).map_err(|why| bad_request(&why))?;
+        let (issuer, form) = self.browser().posted(req)?;
+        let back = Return::from_form(&form).map_err(|why| bad_request(&why))?;
         let username = form.get("username").unwrap_or_default();
         let credentials = Credentials {
             username: username.to_string(),
@@ -144,34 +155,36 @@ where
         self.login.passwords.prepare();
         let cap = self.settings.backoff_cap;
         let lease = LoginLease::new(self.store, self.random, &credentials, cap).map_err(early)?;
-        let lookup = self.store.lookup(&ar.client_id, Some(lease.key()));
+        let lookup = self.store.lookup(back.client_id(), Some(lease.key()));
         let admit = lease.admit(self.clock, self.random, deadline_ms);
         let (lookup, admission) = tokio::join!(lookup, admit);
-        let outcome = self
-            .verify(
-                &issuer,
-                &ar,
-                &credentials,
-                &lease,
-                (lookup, admission),
-                deadline_ms,
-            )
-            .await;
+        let attempt = Attempt {
+            issuer: &issuer,
+            back: &back,
+            credentials: &credentials,
+            lease: &lease,
+            deadline_ms,
+        };
+        let outcome = self.verify(attempt, (lookup, admission)).await;
         lease.release().await;
         let signed_in = outcome?;
         let started = Session::start(signed_in, self.clock.now_ms() / 1000, self.random);
         let session::Started { id, session } = started.map_err(|_| early(ApiError::ServerError))?;
         self.store.put_session(&session).await.map_err(outage)?;
-        let back = format!(
-            "{}?{}",
-            endpoint_url(&issuer, AUTHORIZE_PAGE_PATH),
-            ar.query()
-        );
-        let response = response::see_other(&back, Some(session::set_cookie(&id)));
+        let to = match &back {
+            Return::Authorize(ar) => format!(
+                "{}?{}",
+                endpoint_url(&issuer, AUTHORIZE_PAGE_PATH),
+                ar.query()
+            ),
+            Return::Account(page) => endpoint_url(&issuer, page.path()),
+        };
+        let response = response::see_other(&to, Some(session::set_cookie(&id)));
+        let client_id = back.client_id();
         Ok(logged(
             response,
             Event::SignedIn,
-            &ar.client_id,
+            client_id,
             &session.username,
         ))
     }
@@ -181,23 +194,34 @@ where
     /// timing floor, with the one message every failure shows.
     async fn verify(
         &self,
-        issuer: &str,
-        ar: &AuthorizationRequest,
-        credentials: &Credentials,
-        lease: &LoginLease<'_, S>,
+        Attempt {
+            issuer,
+            back,
+            credentials,
+            lease,
+            deadline_ms,
+        }: Attempt<'_, '_, S>,
         (lookup, admission): (
             Result<Lookup, StoreError>,
             Result<crate::store::Admission, StoreError>,
         ),
-        deadline_ms: u64,
     ) -> Result<SignedIn, Early> {
         let lookup = lookup.map_err(outage)?;
-        let catalogue = &self.settings.scopes;
-        let app = lookup.application.as_ref();
-        let valid = validate(ar, app, catalogue, true).map_err(|e| refused(e, ar, issuer))?;
+        let app_name = match back {
+            Return::Authorize(ar) => {
+                let app = lookup.application.as_ref();
+                let catalogue = &self.settings.scopes;
+                let valid =
+                    validate(ar, app, catalogue, true).map_err(|e| refused(e, ar, issuer))?;
+                Some(valid.app.name.clone())
+            }
+            Return::Account(_) => None,
+        };
         let again = |status, message: &str| {
-            let page = pages_of::sign_in(issuer, &valid, ar, &credentials.username, Some(message));
-            Box::new(shown(page, status, &ar.client_id, ""))
+            let username = &credentials.username;
+            let page =
+                pages_of::sign_in(issuer, app_name.as_deref(), back, username, Some(message));
+            Box::new(shown(page, status, back.client_id(), ""))
         };
         let admitted_ms = self.clock.now_ms();
         let counts = match back_off(
@@ -227,6 +251,7 @@ where
             return Err(again(StatusCode::UNAUTHORIZED, SIGN_IN_FAILED));
         };
         Ok(SignedIn {
+            generation: login.user.generation,
             username: login.user.username,
             groups: login.groups,
             superuser: login.superuser,
@@ -235,9 +260,9 @@ where
 
     /// `POST /oauth/authorize`: the consent form's decision, by the signed-in person.
     async fn decide<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Result<Answer, Early> {
-        let (issuer, form) = self.posted(req)?;
+        let (issuer, form) = self.browser().posted(req)?;
         let ar = AuthorizationRequest::from_form(&form).map_err(|why| bad_request(&why))?;
-        let Some(session) = self.current_session(req).await? else {
+        let Some(session) = self.browser().current_session(req).await? else {
             // Signed out or timed out meanwhile: the request starts again at sign-in.
             let back = format!(
                 "{}?{}",
@@ -331,8 +356,8 @@ where
 
     /// `POST /oauth/signout`: the session ends here and on every instance.
     async fn sign_out<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Result<Answer, Early> {
-        let (_, form) = self.posted(req)?;
-        let session = self.current_session(req).await?;
+        let (_, form) = self.browser().posted(req)?;
+        let session = self.browser().current_session(req).await?;
         if let Some(session) = &session {
             if !session.csrf_matches(form.get("csrf")) {
                 return Err(forbidden("The form has expired. Go back and try again."));
@@ -351,59 +376,17 @@ where
         Ok(answer)
     }
 
-    /// A form post's issuer and fields, once its `Origin` is this server's: a page of
-    /// another site cannot post to these forms with the person's cookie.
-    fn posted<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Result<(String, Form), Early> {
-        let issuer = issuer_of(self.settings, req)?;
-        let origin = req.headers().get(http::header::ORIGIN);
-        let origin = origin.and_then(|o| o.to_str().ok());
-        if origin.is_none_or(|o| Some(o) != origin_of(&issuer).as_deref()) {
-            return Err(forbidden(
-                "This form can only be sent from this site's own pages.",
-            ));
+    fn browser(&self) -> Browser<'_, S, C> {
+        Browser {
+            store: self.store,
+            clock: self.clock,
+            settings: self.settings,
         }
-        let form = crate::request::read_form(req).map_err(|e| bad_request(&e))?;
-        Ok((issuer, form))
-    }
-
-    /// The browser's live session, if its cookie names one; a used one is marked used.
-    async fn current_session<B>(&self, req: &Request<B>) -> Result<Option<Session>, Early> {
-        let Some(id) = session::cookie(req.headers()) else {
-            return Ok(None);
-        };
-        let now_secs = self.clock.now_ms() / 1000;
-        let found = self
-            .store
-            .session(&session::key_of(&id))
-            .await
-            .map_err(outage)?;
-        let Some(session) = found.filter(|s| s.is_live(now_secs)) else {
-            return Ok(None);
-        };
-        if session.needs_touch(now_secs) {
-            self.store
-                .touch_session(&session.key, now_secs)
-                .await
-                .map_err(outage)?;
-        }
-        Ok(Some(session))
     }
 
     async fn lookup(&self, client_id: &str, username: Option<&str>) -> Result<Lookup, Early> {
         self.store.lookup(client_id, username).await.map_err(outage)
     }
-}
-
-/// The issuer, or a page saying the request names no host.
-fn issuer_of<B>(settings: &Settings, req: &Request<B>) -> Result<String, Early> {
-    issuer(settings.issuer.as_deref(), req)
-        .ok_or_else(|| bad_request(&"the request names no host to call the issuer"))
-}
-
-/// `scheme://host[:port]` of a URL, as a browser's `Origin` header names it.
-fn origin_of(url: &str) -> Option<String> {
-    let origin = url::Url::parse(url).ok()?.origin();
-    origin.is_tuple().then(|| origin.ascii_serialization())
 }
 
 /// A refusal: on a page, or to the client's redirect URI (with `state` and `iss`).
@@ -429,72 +412,4 @@ fn refused(invalid: Invalid, ar: &AuthorizationRequest, issuer: &str) -> Early {
             Box::new(Answer { response, log })
         }
     }
-}
-
-/// A page, and its log line.
-fn shown(
-    page: (String, Option<String>),
-    status: StatusCode,
-    client_id: &str,
-    username: &str,
-) -> Answer {
-    let (html, redirect_origin) = page;
-    let response = response::page(status, html, redirect_origin.as_deref());
-    let mut answer = logged(response, Event::Page, client_id, username);
-    if !status.is_success() {
-        answer.log.event = Event::Refused;
-        answer.log.error = "access_denied";
-    }
-    answer
-}
-
-fn logged(response: HttpResponse, event: Event, client_id: &str, username: &str) -> Answer {
-    let log = RequestLog {
-        event,
-        client_id: client_id.into(),
-        username: username.into(),
-        ..RequestLog::default()
-    };
-    Answer { response, log }
-}
-
-fn render(page: &impl askama::Template) -> (String, Option<String>) {
-    (page.render().unwrap_or_default(), None)
-}
-
-fn message(status: StatusCode, title: &str, text: &str) -> Early {
-    let page = Message {
-        style: pages::STYLE,
-        title,
-        text,
-    };
-    let mut answer = shown(render(&page), status, "", "");
-    answer.log.error = if status.is_server_error() {
-        "server_error"
-    } else {
-        "invalid_request"
-    };
-    answer.log.description = text.into();
-    Box::new(answer)
-}
-
-fn bad_request(why: &dyn std::fmt::Display) -> Early {
-    message(
-        StatusCode::BAD_REQUEST,
-        "This request cannot be served",
-        &why.to_string(),
-    )
-}
-
-fn forbidden(why: &str) -> Early {
-    message(StatusCode::FORBIDDEN, "Not allowed", why)
-}
-
-fn early(e: ApiError) -> Early {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    message(status, "Something went wrong", &e.to_string())
-}
-
-fn outage(e: StoreError) -> Early {
-    early(super::unavailable(e))
 }

@@ -4,28 +4,29 @@
 use askama::Template;
 
 use super::checks::Valid;
-use super::request::AuthorizationRequest;
-use super::{AUTHORIZE_PAGE_PATH, SIGN_IN_PATH, SIGN_OUT_PATH, origin_of};
+use super::request::{AuthorizationRequest, Return};
+use super::{AUTHORIZE_PAGE_PATH, SIGN_IN_PATH, SIGN_OUT_PATH};
+use crate::endpoints::browser::origin_of;
 use crate::endpoints::endpoint_url;
 use crate::pages::{Consent, STYLE, ScopeLine, SignIn};
 use crate::scope;
 use crate::session::Session;
 
-/// The sign-in page for this request.
-pub(super) fn sign_in(
+/// The sign-in page: for the application named, or for the person's own pages.
+pub(in crate::endpoints) fn sign_in(
     issuer: &str,
-    valid: &Valid<'_>,
-    ar: &AuthorizationRequest,
+    app_name: Option<&str>,
+    back: &Return,
     username: &str,
     message: Option<&str>,
 ) -> (String, Option<String>) {
     let page = SignIn {
         style: STYLE,
         action: &endpoint_url(issuer, SIGN_IN_PATH),
-        app_name: &valid.app.name,
+        app_name,
         username,
         message,
-        hidden: &ar.hidden(),
+        hidden: &back.hidden(),
     };
     (page.render().unwrap_or_default(), None)
 }

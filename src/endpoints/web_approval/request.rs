@@ -8,7 +8,7 @@ use crate::pages::Hidden;
 
 /// The request's fields, as sent (each checked later, in `checks`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct AuthorizationRequest {
+pub(in crate::endpoints) struct AuthorizationRequest {
     pub client_id: String,
     pub redirect_uri: Option<String>,
     pub response_type: Option<String>,
@@ -75,6 +75,76 @@ impl AuthorizationRequest {
     }
 }
 
+/// Where a sign-in goes back to: the authorization request that asked for it, or one of
+/// the person's own pages (a fixed list: a sign-in never redirects anywhere a form says).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(in crate::endpoints) enum Return {
+    Authorize(AuthorizationRequest),
+    Account(AccountPage),
+}
+
+impl Return {
+    /// From the sign-in form: `next` names an account page, else the authorization request.
+    pub(super) fn from_form(form: &Form) -> Result<Self, String> {
+        match form.get("next") {
+            Some(next) => AccountPage::named(next)
+                .map(Return::Account)
+                .ok_or_else(|| format!("{next:?} is not a page of ours")),
+            None => AuthorizationRequest::from_form(form).map(Return::Authorize),
+        }
+    }
+
+    /// The client the sign-in is for (none for an account page).
+    pub(super) fn client_id(&self) -> &str {
+        match self {
+            Return::Authorize(ar) => &ar.client_id,
+            Return::Account(_) => "",
+        }
+    }
+
+    /// What the sign-in form carries through.
+    pub(in crate::endpoints) fn hidden(&self) -> Vec<Hidden> {
+        match self {
+            Return::Authorize(ar) => ar.hidden(),
+            Return::Account(page) => vec![Hidden {
+                name: "next",
+                value: page.name().into(),
+            }],
+        }
+    }
+}
+
+/// The signed-in person's own pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::endpoints) enum AccountPage {
+    Tokens,
+    Applications,
+}
+
+impl AccountPage {
+    pub(in crate::endpoints) const ALL: [AccountPage; 2] =
+        [AccountPage::Tokens, AccountPage::Applications];
+
+    pub(in crate::endpoints) fn name(self) -> &'static str {
+        match self {
+            AccountPage::Tokens => "tokens",
+            AccountPage::Applications => "applications",
+        }
+    }
+
+    /// Its path after the issuer's.
+    pub(in crate::endpoints) fn path(self) -> &'static str {
+        match self {
+            AccountPage::Tokens => "/oauth/tokens",
+            AccountPage::Applications => "/oauth/applications",
+        }
+    }
+
+    fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +162,19 @@ mod tests {
         assert_eq!(names.len(), 7);
         let missing = crate::form::parse(b"scope=repo:read").unwrap();
         assert!(AuthorizationRequest::from_form(&missing).is_err());
+    }
+
+    #[test]
+    fn a_sign_in_returns_to_the_request_or_to_one_of_our_pages_only() {
+        let back = |body: &str| Return::from_form(&crate::form::parse(body.as_bytes()).unwrap());
+        assert_eq!(
+            back("next=tokens"),
+            Ok(Return::Account(AccountPage::Tokens))
+        );
+        assert!(back("next=https%3A%2F%2Fevil.example").is_err());
+        assert!(matches!(back("client_id=cli"), Ok(Return::Authorize(_))));
+        let page = Return::Account(AccountPage::Applications);
+        assert_eq!(page.client_id(), "");
+        assert_eq!(page.hidden()[0].value, "applications");
     }
 }

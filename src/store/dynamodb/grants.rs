@@ -14,7 +14,8 @@ use super::token_write::{Refused, TOKEN, USER};
 use super::{DynamoStore, unavailable};
 use crate::api_token::{Cap, Held};
 use crate::store::{
-    ApiTokenStore, ConsentStore, Grant, Holdings, StoreError, TokenRecord, TokenUse, Verified,
+    ApiTokenStore, Application, ConsentStore, Grant, Holdings, StoreError, TokenRecord, TokenUse,
+    Verified,
 };
 
 const GRANT_PREFIX: &str = ":grant:";
@@ -265,6 +266,10 @@ impl ApiTokenStore for DynamoStore {
         .await
     }
 
+    async fn applications(&self) -> Result<Vec<Application>, StoreError> {
+        crate::store::ApplicationAdmin::list_applications(self).await
+    }
+
     async fn holdings(&self, username: &str) -> Result<Holdings, StoreError> {
         let mut grants = Vec::new();
         let mut ids = Vec::new();
@@ -326,7 +331,7 @@ impl TokenUse for DynamoStore {
             (attr::TOKEN_ID, token_id),
             "SET last_used_at = :now",
             "attribute_exists(token_id) AND \
-             (attribute_not_exists(last_used_at) OR last_used_at < :since)",
+             (attribute_not_exists(last_used_at) OR last_used_at <= :since)",
             vec![(":now", n(now_secs)), (":since", n(since))],
         );
         // Another instance wrote this interval's use first: nothing to do.

@@ -149,10 +149,15 @@ impl DynamoStore {
 impl LookupReader for DynamoStore {
     async fn lookup(&self, client_id: &str, username: Option<&str>) -> Result<Lookup, StoreError> {
         let t = &self.tables;
-        let mut wanted = HashMap::from([(
-            t.applications.clone(),
-            Self::keys(attr::CLIENT_ID, client_id),
-        )]);
+        let mut wanted = HashMap::new();
+        // An empty client id (the person's own pages) reads no application: DynamoDB
+        // refuses an empty key.
+        if !client_id.is_empty() {
+            wanted.insert(
+                t.applications.clone(),
+                Self::keys(attr::CLIENT_ID, client_id),
+            );
+        }
         if let Some(username) = username {
             // The user, and the marker of imported bcrypt hashes: one more key, same trip.
             let users = KeysAndAttributes::builder()

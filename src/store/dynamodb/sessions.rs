@@ -71,6 +71,7 @@ fn session_item(s: &Session) -> Item {
             AttributeValue::L(s.groups.iter().cloned().map(AttributeValue::S).collect()),
         ),
         (attr::SUPERUSER.into(), AttributeValue::Bool(s.superuser)),
+        (attr::USER_GENERATION.into(), n(s.generation)),
         (attr::CSRF.into(), AttributeValue::S(s.csrf.clone())),
         (attr::CREATED_AT.into(), n(s.created_at)),
         (attr::SEEN_AT.into(), n(s.seen_at)),
@@ -88,6 +89,7 @@ fn session_from(item: &Item) -> Result<Session, StoreError> {
             .into_iter()
             .collect(),
         superuser: item.flag(attr::SUPERUSER)?,
+        generation: item.num(attr::USER_GENERATION)?,
         csrf: item.s(attr::CSRF)?,
         created_at: item.num(attr::CREATED_AT)?,
         seen_at: item.num(attr::SEEN_AT)?,

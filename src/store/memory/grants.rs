@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{Inner, MemoryStore};
 use crate::api_token::{Cap, Held};
 use crate::store::{
-    ApiTokenStore, ConsentStore, Grant, Holdings, StoreError, TokenRecord, TokenUse, Verified,
+    ApiTokenStore, Application, ConsentStore, Grant, Holdings, StoreError, TokenRecord, TokenUse,
+    Verified,
 };
 
 /// A person's grant to an application, as DynamoDB keeps it in the user-tokens table.
@@ -103,6 +104,10 @@ impl ApiTokenStore for MemoryStore {
         })
     }
 
+    async fn applications(&self) -> Result<Vec<Application>, StoreError> {
+        crate::store::ApplicationAdmin::list_applications(self).await
+    }
+
     async fn holdings(&self, username: &str) -> Result<Holdings, StoreError> {
         self.with(|i| {
             let grants = i.grants.iter().filter(|((u, _), _)| u == username);
@@ -151,7 +156,7 @@ impl TokenUse for MemoryStore {
     ) -> Result<(), StoreError> {
         self.with(|i| {
             if let Some(t) = i.tokens.get_mut(token_id)
-                && t.last_used_at.is_none_or(|at| at < since)
+                && t.last_used_at.is_none_or(|at| at <= since)
             {
                 t.last_used_at = Some(now_secs);
             }

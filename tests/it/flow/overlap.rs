@@ -181,6 +181,10 @@ impl ApiTokenStore for Overlapping {
         self.inner.revoke_api_token(username, token_id, now).await
     }
 
+    async fn applications(&self) -> Result<Vec<Application>, StoreError> {
+        self.inner.applications().await
+    }
+
     async fn holdings(&self, username: &str) -> Result<Holdings, StoreError> {
         self.inner.holdings(username).await
     }

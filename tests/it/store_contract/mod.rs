@@ -183,6 +183,11 @@ async fn lookup_reads_application_and_user_together(store: &impl ContractStore) 
     assert_eq!((none.application, none.user), (None, None));
     let app_only = store.lookup("cli", None).await.unwrap();
     assert!(app_only.application.is_some() && app_only.user.is_none());
+    let user_only = store.lookup("", Some("alice")).await.unwrap();
+    assert_eq!(
+        (user_only.application, user_only.user),
+        (None, Some(user("alice")))
+    );
 }
 
 async fn the_bcrypt_marker_is_read_with_the_user(store: &impl ContractStore) {

@@ -13,6 +13,7 @@ fn session(key: &str) -> Session {
         username: "alice".into(),
         groups: BTreeSet::from(["ci".to_string(), "ops".to_string()]),
         superuser: true,
+        generation: 7,
         csrf: "csrf-token".into(),
         created_at: NOW_SECS,
         seen_at: NOW_SECS,

@@ -1,0 +1,175 @@
+//! The signed-in person's own pages: their API tokens (the Generate Token door, as Quay
+//! 3.18 has it: `GET /oauth/tokens`, create with `POST /oauth/tokens`, revoke one with
+//! `POST /oauth/tokens/revoke`) and the applications they authorized (`GET
+//! /oauth/applications`, `POST /oauth/applications/revoke` ends one application's access).
+//!
+//! Every page needs a live session whose user is still as signed in (same generation,
+//! enabled): an operator's disable, password reset or `token revoke --user` ends it. A
+//! browser without one is shown the sign-in page, which comes back here.
+
+use http::{Method, Request, StatusCode};
+
+use super::browser::{Browser, Early, bad_request, forbidden, issuer_of, logged, outage, shown};
+use super::web_approval::pages_of::sign_in;
+use super::web_approval::{AccountPage, Return};
+use super::{Answer, Event, Settings, endpoint_url};
+use crate::clock::Clock;
+use crate::form::Form;
+use crate::random::Random;
+use crate::response;
+use crate::session::{self, Session};
+use crate::store::{ApiTokenStore, LookupReader, SessionStore, User};
+
+mod applications;
+pub mod creation;
+mod pages_of;
+mod tokens;
+
+/// The paths of the pages' forms after the issuer's.
+pub(super) const REVOKE_TOKEN_PATH: &str = "/oauth/tokens/revoke";
+pub(super) const REVOKE_ACCESS_PATH: &str = "/oauth/applications/revoke";
+
+/// What a request to the person's pages asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum AccountAction {
+    Show(AccountPage),
+    CreateToken,
+    RevokeToken,
+    RevokeAccess,
+}
+
+impl AccountAction {
+    /// The action a path and method name, if any.
+    pub(super) fn of(path: &str, method: &Method) -> Option<Self> {
+        let post = method == Method::POST;
+        if path.ends_with(REVOKE_TOKEN_PATH) {
+            return Some(AccountAction::RevokeToken);
+        }
+        if path.ends_with(REVOKE_ACCESS_PATH) {
+            return Some(AccountAction::RevokeAccess);
+        }
+        let page = AccountPage::ALL
+            .into_iter()
+            .find(|p| path.ends_with(p.path()))?;
+        Some(match page {
+            AccountPage::Tokens if post => AccountAction::CreateToken,
+            page => AccountAction::Show(page),
+        })
+    }
+
+    /// The page the action belongs to.
+    fn page(self) -> AccountPage {
+        match self {
+            AccountAction::Show(page) => page,
+            AccountAction::CreateToken | AccountAction::RevokeToken => AccountPage::Tokens,
+            AccountAction::RevokeAccess => AccountPage::Applications,
+        }
+    }
+}
+
+/// The person's pages' ports.
+pub(super) struct Account<'a, S, C, R> {
+    pub store: &'a S,
+    pub clock: &'a C,
+    pub random: &'a R,
+    pub settings: &'a Settings,
+}
+
+/// A request by a signed-in person: the issuer, the form (empty for a page view), the
+/// session, and the user as read now.
+struct SignedIn {
+    issuer: String,
+    form: Form,
+    session: Session,
+    user: User,
+}
+
+impl<S, C, R> Account<'_, S, C, R>
+where
+    S: SessionStore + LookupReader + ApiTokenStore,
+    C: Clock,
+    R: Random,
+{
+    pub(super) async fn answer<B: AsRef<[u8]>>(
+        &self,
+        req: &Request<B>,
+        action: AccountAction,
+    ) -> Answer {
+        let outcome = match self.signed_in(req, action).await {
+            Ok(person) => match action {
+                AccountAction::Show(AccountPage::Tokens) => self.tokens_page(&person).await,
+                AccountAction::CreateToken => self.create_token(&person).await,
+                AccountAction::RevokeToken => self.revoke_token(&person).await,
+                AccountAction::Show(AccountPage::Applications) => {
+                    self.applications_page(&person, None).await
+                }
+                AccountAction::RevokeAccess => self.revoke_access(&person).await,
+            },
+            Err(early) => Err(early),
+        };
+        outcome.unwrap_or_else(|early| *early)
+    }
+
+    /// The person behind the request, or the answer for a browser that has none: the
+    /// sign-in page (a form post first goes back to the page, so nothing it held is acted
+    /// on without a session).
+    async fn signed_in<B: AsRef<[u8]>>(
+        &self,
+        req: &Request<B>,
+        action: AccountAction,
+    ) -> Result<SignedIn, Early> {
+        let page = action.page();
+        let view = matches!(action, AccountAction::Show(_));
+        if view != (req.method() == Method::GET) {
+            return Err(bad_request(&"this page takes GET, its forms POST"));
+        }
+        let browser = self.browser();
+        let (issuer, form) = if view {
+            (issuer_of(self.settings, req)?, Form::default())
+        } else {
+            browser.posted(req)?
+        };
+        let Some(session) = browser.current_session(req).await? else {
+            if view {
+                return Err(self.sign_in_page(&issuer, page, None));
+            }
+            let back = endpoint_url(&issuer, page.path());
+            let response = response::see_other(&back, None);
+            return Err(Box::new(logged(response, Event::Page, "", "")));
+        };
+        if !view && !session.csrf_matches(form.get("csrf")) {
+            return Err(forbidden("The form has expired. Go back and try again."));
+        }
+        let lookup = self.store.lookup("", Some(&session.username)).await;
+        let user = lookup.map_err(outage)?.user;
+        let Some(user) = user.filter(|u| session.holds_for(Some(u))) else {
+            self.store.end_session(&session.key).await.map_err(outage)?;
+            let why = "Your account changed since you signed in. Sign in again.";
+            return Err(self.sign_in_page(&issuer, page, Some(why)));
+        };
+        Ok(SignedIn {
+            issuer,
+            form,
+            session,
+            user,
+        })
+    }
+
+    fn sign_in_page(&self, issuer: &str, page: AccountPage, message: Option<&str>) -> Early {
+        let back = Return::Account(page);
+        let html = sign_in(issuer, None, &back, "", message);
+        let mut answer = shown(html, StatusCode::OK, "", "");
+        if message.is_some() {
+            answer.response = response::with_cookie(answer.response, session::clear_cookie());
+        }
+        Box::new(answer)
+    }
+
+    fn browser(&self) -> Browser<'_, S, C> {
+        Browser {
+            store: self.store,
+            clock: self.clock,
+            settings: self.settings,
+        }
+    }
+}
