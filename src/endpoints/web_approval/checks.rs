@@ -1,6 +1,7 @@
 //! The web approval's checks, pure, in the order `GET /oauth/authorize` and the consent
 //! form run them: the client and its redirect URI (a failure is shown on a page: the URI is
-//! not trusted yet), then the response type, PKCE and the scopes (a failure goes to the
+//! not trusted yet), then the response type (the implicit one only where registered), PKCE
+//! and the scopes (a failure goes to the
 //! client's redirect URI), then whom the application may be granted tokens for.
 
 use std::collections::BTreeSet;
@@ -15,8 +16,17 @@ use crate::{identifier, pkce, redirect};
 pub(super) struct Valid<'a> {
     pub app: &'a Application,
     pub redirect_uri: String,
-    pub challenge: String,
+    pub response: Response,
     pub scopes: Vec<String>,
+}
+
+/// What the approval sends back to the client.
+pub(super) enum Response {
+    /// A code for the token endpoint, bound to the PKCE challenge (S256).
+    Code { challenge: String },
+    /// The token itself, in the redirect's fragment: only for an application registered
+    /// for it (`app add --implicit`).
+    Implicit,
 }
 
 /// Why not.
@@ -48,15 +58,29 @@ pub(super) fn validate<'a>(
         redirect_uri: redirect_uri.clone(),
         error,
     };
-    // Only the code flow: the implicit response puts a token where a browser's history
-    // and the page's scripts see it (RFC 9700 §2.1.2).
-    if req.response_type.as_deref() != Some("code") {
-        let why = "response_type must be code".into();
-        return Err(refuse(RedirectError::UnsupportedResponseType(why)));
-    }
-    let method = req.code_challenge_method.as_deref();
-    let challenge = pkce::challenge(req.code_challenge.as_deref(), method)
-        .map_err(|why| refuse(RedirectError::InvalidRequest(why)))?;
+    let response = match req.response_type.as_deref() {
+        Some("code") => {
+            let method = req.code_challenge_method.as_deref();
+            let challenge = pkce::challenge(req.code_challenge.as_deref(), method)
+                .map_err(|why| refuse(RedirectError::InvalidRequest(why)))?;
+            Response::Code { challenge }
+        }
+        // The implicit response puts a token where a browser's history and the page's
+        // scripts see it (RFC 9700 §2.1.2): only where an operator registered it, and
+        // never with DPoP (no proof reaches this page).
+        Some("token") if app.implicit && !app.require_dpop && req.dpop_jkt.is_none() => {
+            Response::Implicit
+        }
+        Some("token") => {
+            let why =
+                "this application is not registered for the implicit response; use code".into();
+            return Err(refuse(RedirectError::UnsupportedResponseType(why)));
+        }
+        _ => {
+            let why = "response_type must be code".into();
+            return Err(refuse(RedirectError::UnsupportedResponseType(why)));
+        }
+    };
     let policy = ScopePolicy {
         catalogue,
         ceiling: app.scope_ceiling.as_ref(),
@@ -66,7 +90,7 @@ pub(super) fn validate<'a>(
     Ok(Valid {
         app,
         redirect_uri,
-        challenge,
+        response,
         scopes,
     })
 }

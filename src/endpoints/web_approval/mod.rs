@@ -23,19 +23,20 @@ use crate::error::ApiError;
 use crate::pages::{self, Message};
 use crate::password::Passwords;
 use crate::random::Random;
-use crate::response::{self, RedirectParams};
+use crate::response::{self, RedirectParams, TokenResponse};
 use crate::scope;
 use crate::session::{self, Session, SignedIn};
 use crate::store::{
     CodeStore, ConsentStore, FailureCounter, Lookup, LookupReader, SessionStore, StoreError,
-    TokenReader, TokenWriter, User, UserLinker,
+    TokenReader, TokenWriter, User, UserLinker, Verified,
 };
+use crate::token::AccessToken;
 
 mod checks;
 pub(super) mod pages_of;
 mod request;
 
-use checks::{Invalid, Valid, admits, validate};
+use checks::{Invalid, Response, Valid, admits, validate};
 use request::AuthorizationRequest;
 pub(super) use request::{AccountPage, Return};
 
@@ -128,7 +129,7 @@ where
         let granted = granted.map_err(outage)?;
         if valid.scopes.iter().all(|s| granted.contains(s)) {
             return self
-                .grant_code(&ar, &valid, &session, lookup.user, &issuer)
+                .grant(&ar, &valid, &session, lookup.user, &issuer)
                 .await;
         }
         let page = pages_of::consent(&issuer, &valid, &ar, &session, None);
@@ -307,13 +308,14 @@ where
             self.store
                 .remember_consent(&session.username, &ar.client_id, &valid.scopes);
         remembered.await.map_err(outage)?;
-        self.grant_code(&ar, &valid, &session, lookup.user, &issuer)
+        self.grant(&ar, &valid, &session, lookup.user, &issuer)
             .await
     }
 
-    /// The approved request's code, stored for the exchange and sent to the client; a
-    /// user disabled or removed since sign-in ends the session instead.
-    async fn grant_code(
+    /// The approved request's answer to the client: a code stored for the exchange, or
+    /// (registered for it) the token itself; a user disabled, reset or removed since
+    /// sign-in ends the session instead.
+    async fn grant(
         &self,
         ar: &AuthorizationRequest,
         valid: &Valid<'_>,
@@ -321,37 +323,68 @@ where
         user: Option<User>,
         issuer: &str,
     ) -> Result<Answer, Early> {
-        let Some(user) = user.filter(|u| u.enabled) else {
+        let Some(user) = user.filter(|u| session.holds_for(Some(u))) else {
             self.store.end_session(&session.key).await.map_err(outage)?;
-            return Err(forbidden("Your account cannot sign in here any more."));
+            let why = "Your account changed since you signed in. Sign in again.";
+            return Err(forbidden(why));
         };
-        let terms = CodeTerms {
-            client_id: &ar.client_id,
-            redirect_uri: &valid.redirect_uri,
-            redirect_uri_given: ar.redirect_uri.is_some(),
-            scopes: &valid.scopes,
-            challenge: valid.challenge.clone(),
-            client_epoch: valid.app.token_epoch,
-            jkt: ar.dpop_jkt.as_deref(),
-        };
-        let code = self
-            .issuance
-            .issue_code(&user, terms, self.clock.now_ms())
-            .await;
-        let code = code.map_err(early)?;
         let params = RedirectParams {
             state: ar.state.as_deref(),
             iss: Some(issuer),
         };
-        let response = response::code_issued(&valid.redirect_uri, &code, params);
-        let mut answer = logged(
-            response,
-            Event::CodeIssued,
-            &ar.client_id,
-            &session.username,
-        );
+        let now_ms = self.clock.now_ms();
+        let (response, event, token_id) = match &valid.response {
+            Response::Code { challenge } => {
+                let terms = CodeTerms {
+                    client_id: &ar.client_id,
+                    redirect_uri: &valid.redirect_uri,
+                    redirect_uri_given: ar.redirect_uri.is_some(),
+                    scopes: &valid.scopes,
+                    challenge: challenge.clone(),
+                    client_epoch: valid.app.token_epoch,
+                    jkt: ar.dpop_jkt.as_deref(),
+                };
+                let code = self.issuance.issue_code(&user, terms, now_ms).await;
+                let code = code.map_err(early)?;
+                let response = response::code_issued(&valid.redirect_uri, &code, params);
+                (response, Event::CodeIssued, String::new())
+            }
+            Response::Implicit => {
+                let token = self.implicit_token(&user, valid, now_ms).await?;
+                let exposed = token.expose();
+                let issued = TokenResponse {
+                    token: &exposed,
+                    bound: false,
+                    expires_in: self.settings.token_lifetime.as_secs(),
+                };
+                let response = response::issued(&valid.redirect_uri, issued, params);
+                (response, Event::TokenIssued, token.id().to_string())
+            }
+        };
+        let mut answer = logged(response, event, &ar.client_id, &session.username);
         answer.log.scopes = valid.scopes.join(" ");
+        answer.log.token_id = token_id;
         Ok(answer)
+    }
+
+    /// The implicit response's token, held to the user as signed in.
+    async fn implicit_token(
+        &self,
+        user: &User,
+        valid: &Valid<'_>,
+        now_ms: u64,
+    ) -> Result<AccessToken, Early> {
+        let held_to = Verified {
+            username: user.username.clone(),
+            password_hash: None,
+            generation: user.generation,
+            new_password_hash: None,
+        };
+        let issued = self
+            .issuance
+            .issue_token(&held_to, valid.app, &valid.scopes, None, now_ms)
+            .await;
+        issued.map_err(early)
     }
 
     /// `POST /oauth/signout`: the session ends here and on every instance.
@@ -401,7 +434,10 @@ fn refused(invalid: Invalid, ar: &AuthorizationRequest, issuer: &str) -> Early {
                 state: ar.state.as_deref(),
                 iss: Some(issuer),
             };
-            let response = response::redirect_error(&redirect_uri, &error, params, true);
+            // The implicit response's errors go in the fragment, as its token would
+            // (RFC 6749 §4.2.2.1); the code flow's in the query.
+            let in_query = ar.response_type.as_deref() != Some("token");
+            let response = response::redirect_error(&redirect_uri, &error, params, in_query);
             let log = RequestLog {
                 event: Event::RedirectError,
                 client_id: ar.client_id.clone(),

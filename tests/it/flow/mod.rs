@@ -284,6 +284,7 @@ fn fragment(r: &Response<String>) -> Vec<(String, String)> {
         .collect()
 }
 
+mod account;
 mod attempts;
 mod checks_1_to_7;
 mod checks_8_to_12;

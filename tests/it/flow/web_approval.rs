@@ -5,15 +5,15 @@ use super::*;
 use direct_oauth::store::SessionStore;
 use url::form_urlencoded;
 
-const ISSUER: &str = "https://as.example";
-const ORIGIN: &str = "https://as.example";
+pub(super) const ISSUER: &str = "https://as.example";
+pub(super) const ORIGIN: &str = "https://as.example";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-fn pages_flow() -> TestFlow {
+pub(super) fn pages_flow() -> TestFlow {
     flow_with(|s| s.issuer = Some(ISSUER.into()))
 }
 
-fn query(extra: &[(&str, &str)]) -> String {
+pub(super) fn query(extra: &[(&str, &str)]) -> String {
     let mut pairs = vec![
         ("client_id", CLIENT),
         ("redirect_uri", REDIRECT),
@@ -29,7 +29,7 @@ fn query(extra: &[(&str, &str)]) -> String {
         .finish()
 }
 
-fn get(cookie: Option<&str>) -> Request<Vec<u8>> {
+pub(super) fn get(cookie: Option<&str>) -> Request<Vec<u8>> {
     let mut b = Request::builder()
         .method("GET")
         .uri(format!("/oauth/authorize?{}", query(&[])));
@@ -39,7 +39,12 @@ fn get(cookie: Option<&str>) -> Request<Vec<u8>> {
     b.body(Vec::new()).unwrap()
 }
 
-fn form_post(path: &str, body: &str, cookie: Option<&str>, origin: &str) -> Request<Vec<u8>> {
+pub(super) fn form_post(
+    path: &str,
+    body: &str,
+    cookie: Option<&str>,
+    origin: &str,
+) -> Request<Vec<u8>> {
     let mut b = Request::builder()
         .method("POST")
         .uri(path)
@@ -52,19 +57,19 @@ fn form_post(path: &str, body: &str, cookie: Option<&str>, origin: &str) -> Requ
 }
 
 /// Signs `username` in; the session cookie's `name=value`.
-async fn signed_in(f: &TestFlow, password: &str) -> Response<String> {
+pub(super) async fn signed_in(f: &TestFlow, password: &str) -> Response<String> {
     let body = query(&[("username", "username"), ("password", password)]);
     f.handle(&form_post("/oauth/signin", &body, None, ORIGIN))
         .await
         .response
 }
 
-fn cookie_of(r: &Response<String>) -> String {
+pub(super) fn cookie_of(r: &Response<String>) -> String {
     let set = header(r, "set-cookie").expect("a session cookie");
     set.split(';').next().unwrap().to_string()
 }
 
-fn csrf_of(html: &str) -> String {
+pub(super) fn csrf_of(html: &str) -> String {
     let after = html
         .split("name=\"csrf\" value=\"")
         .nth(1)
