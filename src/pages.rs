@@ -22,7 +22,7 @@ button.secondary{background:#fff;color:#0b4f8a}\
 :focus-visible{outline:3px solid #c05600;outline-offset:2px}\
 .error{color:#a00000;font-weight:600}.danger{color:#a00000}\
 ul{padding-left:1.2rem}li{margin:.4rem 0}.scope{font-family:monospace}\
-select{width:100%;padding:.5rem;font-size:1rem}fieldset{margin-top:1rem;border:1px solid #555}\
+select{width:100%;box-sizing:border-box;padding:.5rem;font-size:1rem}fieldset{margin-top:1rem;border:1px solid #555}\
 label.choice{font-weight:400;margin-top:.4rem}form.inline{display:inline}\
 table{border-collapse:collapse;width:100%;display:block;overflow-x:auto}\
 th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ccc;vertical-align:top}\

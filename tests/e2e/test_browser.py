@@ -138,11 +138,11 @@ def start(driver, meta, client_id, secret, redirect, scope):
     return session, verifier, state
 
 
-def sign_in(driver, name, password):
+def sign_in(driver, name, password, lands_on="Allow"):
     driver.find_element(By.ID, "username").send_keys(name)
     driver.find_element(By.ID, "password").send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    WebDriverWait(driver, 30).until(lambda d: "Allow" in d.title or "wrong" in d.page_source)
+    WebDriverWait(driver, 30).until(lambda d: lands_on in d.title or "wrong" in d.page_source)
 
 
 def test_sign_in_consent_and_the_redirect_reach_the_client(browser, client_site):
