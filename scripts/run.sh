@@ -41,6 +41,10 @@ Or sign in and consent in a browser (as ${login%%:*}, password ${login#*:}); the
 application's redirect URI, with the code in the address bar:
 $DIRECT_OAUTH_ISSUER/oauth/authorize?client_id=some_client_id&response_type=code&scope=repo:read&state=demo&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256
 
+Your API tokens (create one, see it once, revoke it) and the applications you authorized:
+$DIRECT_OAUTH_ISSUER/oauth/tokens
+$DIRECT_OAUTH_ISSUER/oauth/applications
+
 Ctrl-C stops everything.
 MSG
 wait
