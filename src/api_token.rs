@@ -179,7 +179,8 @@ pub fn decide(
     })
 }
 
-/// A live API token as its grant keeps it for the cap: enough to tell, without reading the
+/// A live API token as the person's authorization of its application keeps it for
+/// the cap: enough to tell, without reading the
 /// token, whether it still counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Held {
@@ -210,7 +211,7 @@ pub struct Cap {
 
 impl Cap {
     /// Whether `held` still counts: not expired, and not voided by a `token revoke --user`
-    /// or `--client` since (one revoked by its owner leaves the grant at once).
+    /// or `--client` since (a revoked one is told by its record).
     pub fn counts(&self, held: &Held) -> bool {
         held.expires_at.is_none_or(|at| at > self.now_secs)
             && held.user_generation >= self.tokens_from

@@ -28,7 +28,7 @@ table{border-collapse:collapse;width:100%;display:block;overflow-x:auto}\
 th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ccc;vertical-align:top}\
 .token{font-family:monospace}.shown-once{border:2px solid #0b4f8a;padding:0 1rem 1rem}\
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}\
-ul.grants{list-style:none;padding:0}ul.grants h2{font-size:1.2rem;margin-bottom:0}";
+ul.authorized{list-style:none;padding:0}ul.authorized h2{font-size:1.2rem;margin-bottom:0}";
 
 /// `sha256-…` of [`STYLE`], for the Content-Security-Policy's `style-src`.
 pub static STYLE_HASH: LazyLock<String> =
@@ -123,7 +123,7 @@ pub struct Tokens<'a> {
 }
 
 /// One application on the Authorized applications page.
-pub struct GrantLine {
+pub struct AuthorizedLine {
     pub client_id: String,
     pub name: String,
     pub scopes: String,
@@ -141,7 +141,7 @@ pub struct Applications<'a> {
     pub signout_action: &'a str,
     pub csrf: &'a str,
     pub message: Option<&'a str>,
-    pub grants: &'a [GrantLine],
+    pub authorized: &'a [AuthorizedLine],
     pub revoke_action: &'a str,
 }
 

@@ -10,7 +10,7 @@ use crate::api_token::Cap;
 
 /// One application a person granted, or holds API tokens for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Grant {
+pub struct AuthorizedApplication {
     pub client_id: String,
     /// What the person consented to on the pages (empty: API tokens only).
     pub scopes: BTreeSet<String>,
@@ -19,13 +19,13 @@ pub struct Grant {
 /// Everything a person holds, as the Tokens and Authorized applications pages show it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Holdings {
-    pub grants: Vec<Grant>,
+    pub applications: Vec<AuthorizedApplication>,
     /// Every token listed under the person (revoked and expired ones too, until their
     /// records are gone), in no particular order.
     pub tokens: Vec<TokenRecord>,
 }
 
-/// API tokens and grants by person.
+/// API tokens and authorized applications by person.
 pub trait ApiTokenStore: Send + Sync {
     /// Writes an API token as [`super::TokenWriter::put_token`] does (held to the user's
     /// generation), if the person holds fewer than `cap.most` API tokens for the
@@ -57,7 +57,7 @@ pub trait ApiTokenStore: Send + Sync {
     -> impl Future<Output = Result<Holdings, StoreError>> + Send;
 
     /// Ends `username`'s access to `client_id`: revokes each of their tokens of the
-    /// application and forgets the grant (its consent asked again next time); how many
+    /// application and forgets its authorization (its consent asked again next time); how many
     /// tokens were revoked now.
     fn revoke_access(
         &self,

@@ -16,7 +16,7 @@ use crate::api_token::ApiTokenTerms;
 
 pub use crate::throttle::FailedLogins;
 pub use access::Access;
-pub use api_tokens::{ApiTokenStore, Grant, Holdings, TokenUse};
+pub use api_tokens::{ApiTokenStore, AuthorizedApplication, Holdings, TokenUse};
 pub use codes::{CodeClaim, CodeRecord, CodeStore, Redemption, used_code};
 pub use consents::ConsentStore;
 pub use one_time::OneTimeValues;

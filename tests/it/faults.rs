@@ -38,7 +38,7 @@ pub enum Operation {
     /// The pages' sessions: written at sign-in, read by every page, ended at sign-out.
     Session,
     /// A person's grants and API tokens: consent, the Tokens and applications pages.
-    Grant,
+    Authorized,
     /// The authorizer's note of an API token's use.
     RecordUse,
 }
@@ -272,7 +272,7 @@ impl<S: ConsentStore> ConsentStore for Faulty<S> {
         username: &str,
         client_id: &str,
     ) -> Result<BTreeSet<String>, StoreError> {
-        self.check(Operation::Grant)?;
+        self.check(Operation::Authorized)?;
         self.inner.consent(username, client_id).await
     }
 
@@ -282,7 +282,7 @@ impl<S: ConsentStore> ConsentStore for Faulty<S> {
         client_id: &str,
         scopes: &[String],
     ) -> Result<(), StoreError> {
-        self.check(Operation::Grant)?;
+        self.check(Operation::Authorized)?;
         self.inner
             .remember_consent(username, client_id, scopes)
             .await
@@ -296,7 +296,7 @@ impl<S: ApiTokenStore> ApiTokenStore for Faulty<S> {
         user: &Verified,
         cap: &Cap,
     ) -> Result<(), StoreError> {
-        self.check(Operation::Grant)?;
+        self.check(Operation::Authorized)?;
         self.inner.create_api_token(token, user, cap).await
     }
 
@@ -306,19 +306,19 @@ impl<S: ApiTokenStore> ApiTokenStore for Faulty<S> {
         token_id: &str,
         now_secs: u64,
     ) -> Result<bool, StoreError> {
-        self.check(Operation::Grant)?;
+        self.check(Operation::Authorized)?;
         self.inner
             .revoke_api_token(username, token_id, now_secs)
             .await
     }
 
     async fn applications(&self) -> Result<Vec<Application>, StoreError> {
-        self.check(Operation::Grant)?;
+        self.check(Operation::Authorized)?;
         self.inner.applications().await
     }
 
     async fn holdings(&self, username: &str) -> Result<Holdings, StoreError> {
-        self.check(Operation::Grant)?;
+        self.check(Operation::Authorized)?;
         self.inner.holdings(username).await
     }
 
@@ -328,7 +328,7 @@ impl<S: ApiTokenStore> ApiTokenStore for Faulty<S> {
         client_id: &str,
         now_secs: u64,
     ) -> Result<u32, StoreError> {
-        self.check(Operation::Grant)?;
+        self.check(Operation::Authorized)?;
         self.inner
             .revoke_access(username, client_id, now_secs)
             .await

@@ -9,7 +9,7 @@ use super::{REVOKE_ACCESS_PATH, REVOKE_TOKEN_PATH, SignedIn};
 use crate::endpoints::endpoint_url;
 use crate::endpoints::web_approval::{AccountPage, SIGN_OUT_PATH};
 use crate::pages::{
-    Applications, GrantLine, STYLE, ScopeLine, TokenApplication, TokenLine, Tokens,
+    Applications, AuthorizedLine, STYLE, ScopeLine, TokenApplication, TokenLine, Tokens,
 };
 use crate::scope;
 use crate::store::{Application, Holdings, TokenRecord, User};
@@ -139,21 +139,24 @@ pub(super) fn applications_page(
             .count()
     };
     let mut clients: Vec<&str> = holdings
-        .grants
+        .applications
         .iter()
         .map(|g| g.client_id.as_str())
         .collect();
     clients.extend(holdings.tokens.iter().map(|t| t.client_id.as_str()));
     clients.sort_unstable();
     clients.dedup();
-    let lines: Vec<GrantLine> = clients
+    let lines: Vec<AuthorizedLine> = clients
         .into_iter()
         .filter_map(|client_id| {
             let app = by_id.get(client_id)?;
-            let grant = holdings.grants.iter().find(|g| g.client_id == client_id);
+            let grant = holdings
+                .applications
+                .iter()
+                .find(|g| g.client_id == client_id);
             let scopes = grant.map(|g| g.scopes.iter().cloned().collect::<Vec<_>>().join(" "));
             let live_tokens = live(client_id);
-            (grant.is_some() || live_tokens > 0).then(|| GrantLine {
+            (grant.is_some() || live_tokens > 0).then(|| AuthorizedLine {
                 client_id: client_id.to_string(),
                 name: app.name.clone(),
                 scopes: scopes
@@ -172,7 +175,7 @@ pub(super) fn applications_page(
         signout_action: &endpoint_url(issuer, SIGN_OUT_PATH),
         csrf: &person.session.csrf,
         message,
-        grants: &lines,
+        authorized: &lines,
         revoke_action: &endpoint_url(issuer, REVOKE_ACCESS_PATH),
     };
     page.render().unwrap_or_default()

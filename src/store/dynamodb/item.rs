@@ -73,7 +73,7 @@ pub mod attr {
     /// A grant item's (user-tokens table): its live API tokens, id -> expiry (0: never).
     pub const API_TOKENS: &str = "api_tokens";
     /// A grant item's: raised by every change to its API tokens, which is conditional on it.
-    pub const GRANT_VERSION: &str = "grant_version";
+    pub const AUTHORIZED_VERSION: &str = "authorized_version";
 }
 
 pub(super) fn n(value: impl ToString) -> AttributeValue {

@@ -32,9 +32,9 @@ use crate::config::Tables;
 
 mod admin;
 mod attempts;
+mod authorized;
 mod bcrypt_marker;
 mod codes;
-mod grants;
 mod item;
 mod lifecycle;
 mod link;

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 mod admin;
-mod grants;
+mod authorized;
 mod records;
 mod sessions;
 mod users;
@@ -59,7 +59,7 @@ struct Inner {
     /// The latest whitelist edit's claim: the version claimed, and when (ms).
     whitelist_claim: Option<(i64, u64)>,
     /// Grants (remembered consent, API tokens under their cap), by person and application.
-    grants: HashMap<(String, String), grants::GrantEntry>,
+    authorized: HashMap<(String, String), authorized::AuthorizedEntry>,
     /// Browser sessions, by the hash of their id.
     sessions: HashMap<String, crate::session::Session>,
 }

@@ -1,5 +1,5 @@
 //! A person's holdings: API tokens under their application's cap (many creations at once
-//! leave no more than the cap live), revoked by their owner only, grants listed with
+//! leave no more than the cap live), revoked by their owner only, authorized applications listed with
 //! consent, access to an application ended, and a use recorded once per interval.
 
 use std::collections::BTreeSet;
@@ -160,7 +160,7 @@ pub(super) async fn ending_access_revokes_one_application_s_tokens(store: &impl 
         .remember_consent("alice", "cli", &["repo:read".into()])
         .await
         .unwrap();
-    store.put_token(&token("grant-1"), &as_read).await.unwrap();
+    store.put_token(&token("oauth-1"), &as_read).await.unwrap();
     store
         .create_api_token(&api_token("api-1", Some(1_800_000_000)), &as_read, &cap(5))
         .await
@@ -174,16 +174,24 @@ pub(super) async fn ending_access_revokes_one_application_s_tokens(store: &impl 
         .await
         .unwrap();
     let held = store.holdings("alice").await.unwrap();
-    let mut clients: Vec<&str> = held.grants.iter().map(|g| g.client_id.as_str()).collect();
+    let mut clients: Vec<&str> = held
+        .applications
+        .iter()
+        .map(|g| g.client_id.as_str())
+        .collect();
     clients.sort();
     assert_eq!(clients, ["cli", "other"]);
-    let cli = held.grants.iter().find(|g| g.client_id == "cli").unwrap();
+    let cli = held
+        .applications
+        .iter()
+        .find(|g| g.client_id == "cli")
+        .unwrap();
     assert_eq!(cli.scopes, BTreeSet::from(["repo:read".to_string()]));
     assert_eq!(held.tokens.len(), 3);
     assert!(store.holdings("bob").await.unwrap().tokens.is_empty());
 
     assert_eq!(store.revoke_access("alice", "cli", 70).await.unwrap(), 2);
-    for id in ["grant-1", "api-1"] {
+    for id in ["oauth-1", "api-1"] {
         assert_eq!(
             store.get_token(id).await.unwrap().unwrap().revoked_at,
             Some(70),
@@ -196,7 +204,7 @@ pub(super) async fn ending_access_revokes_one_application_s_tokens(store: &impl 
     );
     assert!(store.consent("alice", "cli").await.unwrap().is_empty());
     let held = store.holdings("alice").await.unwrap();
-    assert_eq!(held.grants.len(), 1);
+    assert_eq!(held.applications.len(), 1);
     // The user's other operator listings still see tokens only.
     assert_eq!(store.list_tokens_for_user("alice").await.unwrap().len(), 3);
     assert_eq!(

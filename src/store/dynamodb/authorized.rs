@@ -1,9 +1,10 @@
-//! Grants: one item per person and application in the user-tokens table, beside the
-//! person's token entries, keyed `:grant:<client_id>` (a colon, which no token id holds):
-//! `scopes` (SS), what the person consented to, grown by `ADD` so two approvals at once
-//! keep both; `api_tokens` (M), the live API tokens the cap counts; `grant_version` (N),
-//! raised by every change to `api_tokens`, which is conditional on the version read. One
-//! strongly consistent `Query` by person reads their grants and token entries together.
+//! Authorized applications: one item per person and application in the user-tokens table,
+//! beside the person's token entries, keyed `:authorized:<client_id>` (a colon, which no
+//! token id holds): `scopes` (SS), what the person consented to, grown by `ADD` so two
+//! approvals at once keep both; `api_tokens` (M), the live API tokens the cap counts;
+//! `authorized_version` (N), raised by every change to `api_tokens`, which is conditional
+//! on the version read. One strongly consistent `Query` by person reads their authorized
+//! applications and token entries together.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -14,41 +15,41 @@ use super::token_write::{Refused, TOKEN, USER};
 use super::{DynamoStore, unavailable};
 use crate::api_token::{Cap, Held};
 use crate::store::{
-    ApiTokenStore, Application, ConsentStore, Grant, Holdings, StoreError, TokenRecord, TokenUse,
-    Verified,
+    ApiTokenStore, Application, AuthorizedApplication, ConsentStore, Holdings, StoreError,
+    TokenRecord, TokenUse, Verified,
 };
 
-const GRANT_PREFIX: &str = ":grant:";
-/// The grant's place in an API token's transaction, after the token write's three parts.
+const AUTHORIZED_PREFIX: &str = ":authorized:";
+/// The authorization's place in an API token's transaction, after the token write's three parts.
 const GRANT: usize = 3;
-/// How often a creation reads the grant again when another change landed meanwhile.
+/// How often a creation reads the authorization again when another change landed meanwhile.
 const CREATE_ATTEMPTS: u32 = 5;
 /// `BatchGetItem` takes at most this many keys.
 const BATCH_KEYS: usize = 100;
 
-fn grant_key(client_id: &str) -> String {
-    format!("{GRANT_PREFIX}{client_id}")
+fn authorized_sort_key(client_id: &str) -> String {
+    format!("{AUTHORIZED_PREFIX}{client_id}")
 }
 
-/// A grant as read: its API tokens and the version a change is conditional on.
+/// An authorization as read: its API tokens and the version a change is conditional on.
 #[derive(Default)]
-struct GrantRead {
+struct AuthorizedRead {
     api_tokens: BTreeMap<String, Held>,
     version: u64,
 }
 
 impl DynamoStore {
-    fn grant_item_key(username: &str, client_id: &str) -> Item {
+    fn authorized_key(username: &str, client_id: &str) -> Item {
         HashMap::from([
             (attr::USERNAME.into(), AttributeValue::S(username.into())),
             (
                 attr::TOKEN_ID.into(),
-                AttributeValue::S(grant_key(client_id)),
+                AttributeValue::S(authorized_sort_key(client_id)),
             ),
         ])
     }
 
-    async fn read_grant(
+    async fn read_authorized(
         &self,
         username: &str,
         client_id: &str,
@@ -57,7 +58,7 @@ impl DynamoStore {
             .client
             .get_item()
             .table_name(&self.tables.user_tokens)
-            .set_key(Some(Self::grant_item_key(username, client_id)))
+            .set_key(Some(Self::authorized_key(username, client_id)))
             .consistent_read(true)
             .send()
             .await
@@ -85,12 +86,14 @@ impl DynamoStore {
         Ok(records)
     }
 
-    /// The grant's API tokens that still count under `cap`, and its version.
-    async fn counted(&self, token: &TokenRecord, cap: &Cap) -> Result<GrantRead, StoreError> {
-        let item = self.read_grant(&token.username, &token.client_id).await?;
+    /// The authorization's API tokens that still count under `cap`, and its version.
+    async fn counted(&self, token: &TokenRecord, cap: &Cap) -> Result<AuthorizedRead, StoreError> {
+        let item = self
+            .read_authorized(&token.username, &token.client_id)
+            .await?;
         let mut read = item
             .as_ref()
-            .map(grant_read)
+            .map(authorized_read)
             .transpose()?
             .unwrap_or_default();
         read.api_tokens.retain(|_, held| cap.counts(held));
@@ -110,18 +113,18 @@ impl DynamoStore {
         Ok(read)
     }
 
-    /// The grant's change in an API token's transaction: its tokens replaced by `held`,
+    /// The authorization's change in an API token's transaction: its tokens replaced by `held`,
     /// on the condition nothing changed them since `version` was read.
-    fn grant_update(
+    fn authorized_update(
         &self,
         token: &TokenRecord,
         held: &BTreeMap<String, Held>,
         version: u64,
     ) -> Result<TransactWriteItem, StoreError> {
         let condition = if version == 0 {
-            "attribute_not_exists(grant_version)"
+            "attribute_not_exists(authorized_version)"
         } else {
-            "grant_version = :v"
+            "authorized_version = :v"
         };
         let map = held
             .iter()
@@ -129,11 +132,11 @@ impl DynamoStore {
             .collect();
         let mut update = Update::builder()
             .table_name(&self.tables.user_tokens)
-            .set_key(Some(Self::grant_item_key(
+            .set_key(Some(Self::authorized_key(
                 &token.username,
                 &token.client_id,
             )))
-            .update_expression("SET api_tokens = :held, grant_version = :next")
+            .update_expression("SET api_tokens = :held, authorized_version = :next")
             .condition_expression(condition)
             .expression_attribute_values(":held", AttributeValue::M(map))
             .expression_attribute_values(":next", n(version + 1));
@@ -145,7 +148,7 @@ impl DynamoStore {
     }
 }
 
-/// A held token as the grant's map keeps it: `[expires_at (0: never), user_generation,
+/// A held token as the authorization's map keeps it: `[expires_at (0: never), user_generation,
 /// client_epoch]`.
 fn held_value(h: &Held) -> AttributeValue {
     let numbers = [h.expires_at.unwrap_or(0), h.user_generation, h.client_epoch];
@@ -162,8 +165,8 @@ fn held_from(value: &AttributeValue) -> Option<Held> {
     })
 }
 
-fn grant_read(item: &Item) -> Result<GrantRead, StoreError> {
-    let corrupt = || StoreError::Corrupt("a grant's api_tokens is malformed".into());
+fn authorized_read(item: &Item) -> Result<AuthorizedRead, StoreError> {
+    let corrupt = || StoreError::Corrupt("an authorization's api_tokens is malformed".into());
     let mut api_tokens = BTreeMap::new();
     if let Some(map) = item.get(attr::API_TOKENS) {
         for (id, value) in map.as_m().map_err(|_| corrupt())? {
@@ -171,9 +174,9 @@ fn grant_read(item: &Item) -> Result<GrantRead, StoreError> {
         }
     }
     let version = item
-        .get(attr::GRANT_VERSION)
-        .map(|_| item.num(attr::GRANT_VERSION));
-    Ok(GrantRead {
+        .get(attr::AUTHORIZED_VERSION)
+        .map(|_| item.num(attr::AUTHORIZED_VERSION));
+    Ok(AuthorizedRead {
         api_tokens,
         version: version.transpose()?.unwrap_or(0),
     })
@@ -185,7 +188,7 @@ impl ConsentStore for DynamoStore {
         username: &str,
         client_id: &str,
     ) -> Result<std::collections::BTreeSet<String>, StoreError> {
-        let item = self.read_grant(username, client_id).await?;
+        let item = self.read_authorized(username, client_id).await?;
         let scopes = item.map(|i| i.strings(attr::SCOPES)).transpose()?.flatten();
         Ok(scopes.unwrap_or_default().into_iter().collect())
     }
@@ -202,7 +205,7 @@ impl ConsentStore for DynamoStore {
         self.client
             .update_item()
             .table_name(&self.tables.user_tokens)
-            .set_key(Some(Self::grant_item_key(username, client_id)))
+            .set_key(Some(Self::authorized_key(username, client_id)))
             .update_expression("ADD scopes :granted")
             .expression_attribute_values(":granted", AttributeValue::Ss(scopes.to_vec()))
             .send()
@@ -220,7 +223,7 @@ impl ApiTokenStore for DynamoStore {
         cap: &Cap,
     ) -> Result<(), StoreError> {
         for attempt in 0..CREATE_ATTEMPTS {
-            let GrantRead {
+            let AuthorizedRead {
                 mut api_tokens,
                 version,
             } = self.counted(token, cap).await?;
@@ -229,7 +232,7 @@ impl ApiTokenStore for DynamoStore {
             }
             api_tokens.insert(token.token_id.clone(), Held::of(token));
             let mut items = self.token_write(token, user)?;
-            items.push(self.grant_update(token, &api_tokens, version)?);
+            items.push(self.authorized_update(token, &api_tokens, version)?);
             // Each attempt writes other values: its own request token, so DynamoDB does not
             // take it for a retry of the one before.
             let request_token = format!("{}.{attempt}", token.token_id);
@@ -243,7 +246,7 @@ impl ApiTokenStore for DynamoStore {
             }
         }
         Err(StoreError::Unavailable(
-            "the grant kept changing under the token's creation".into(),
+            "the authorization kept changing under the token's creation".into(),
         ))
     }
 
@@ -271,12 +274,12 @@ impl ApiTokenStore for DynamoStore {
     }
 
     async fn holdings(&self, username: &str) -> Result<Holdings, StoreError> {
-        let mut grants = Vec::new();
+        let mut applications = Vec::new();
         let mut ids = Vec::new();
         for item in self.user_token_items(username).await? {
             let key = item.s(attr::TOKEN_ID)?;
-            match key.strip_prefix(GRANT_PREFIX) {
-                Some(client_id) => grants.push(Grant {
+            match key.strip_prefix(AUTHORIZED_PREFIX) {
+                Some(client_id) => applications.push(AuthorizedApplication {
                     client_id: client_id.to_string(),
                     scopes: item
                         .strings(attr::SCOPES)?
@@ -288,7 +291,10 @@ impl ApiTokenStore for DynamoStore {
             }
         }
         let tokens = self.token_records(&ids).await?;
-        Ok(Holdings { grants, tokens })
+        Ok(Holdings {
+            applications,
+            tokens,
+        })
     }
 
     async fn revoke_access(
@@ -311,7 +317,7 @@ impl ApiTokenStore for DynamoStore {
         self.client
             .delete_item()
             .table_name(&self.tables.user_tokens)
-            .set_key(Some(Self::grant_item_key(username, client_id)))
+            .set_key(Some(Self::authorized_key(username, client_id)))
             .send()
             .await
             .map_err(unavailable)?;

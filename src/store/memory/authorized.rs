@@ -5,20 +5,20 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{Inner, MemoryStore};
 use crate::api_token::{Cap, Held};
 use crate::store::{
-    ApiTokenStore, Application, ConsentStore, Grant, Holdings, StoreError, TokenRecord, TokenUse,
-    Verified,
+    ApiTokenStore, Application, AuthorizedApplication, ConsentStore, Holdings, StoreError,
+    TokenRecord, TokenUse, Verified,
 };
 
-/// A person's grant to an application, as DynamoDB keeps it in the user-tokens table.
+/// A person's authorization of an application, as DynamoDB keeps it in the user-tokens table.
 #[derive(Debug, Clone, Default)]
-pub(super) struct GrantEntry {
+pub(super) struct AuthorizedEntry {
     scopes: BTreeSet<String>,
     api_tokens: BTreeMap<String, Held>,
 }
 
-type GrantKey = (String, String);
+type AuthorizedKey = (String, String);
 
-fn key(username: &str, client_id: &str) -> GrantKey {
+fn key(username: &str, client_id: &str) -> AuthorizedKey {
     (username.to_string(), client_id.to_string())
 }
 
@@ -30,7 +30,7 @@ impl ConsentStore for MemoryStore {
     ) -> Result<BTreeSet<String>, StoreError> {
         let key = key(username, client_id);
         Ok(self.with(|i| {
-            i.grants
+            i.authorized
                 .get(&key)
                 .map(|g| g.scopes.clone())
                 .unwrap_or_default()
@@ -44,14 +44,14 @@ impl ConsentStore for MemoryStore {
         scopes: &[String],
     ) -> Result<(), StoreError> {
         let key = key(username, client_id);
-        let grant = |i: &mut Inner| {
-            i.grants
+        let add = |i: &mut Inner| {
+            i.authorized
                 .entry(key)
                 .or_default()
                 .scopes
                 .extend(scopes.iter().cloned())
         };
-        self.with(grant);
+        self.with(add);
         Ok(())
     }
 }
@@ -69,7 +69,7 @@ impl ApiTokenStore for MemoryStore {
             // no longer counts: its record says so.
             let unrevoked = |id: &String| i.tokens.get(id).is_some_and(|t| t.revoked_at.is_none());
             let mut held = i
-                .grants
+                .authorized
                 .get(&key)
                 .map(|g| g.api_tokens.clone())
                 .unwrap_or_default();
@@ -79,7 +79,7 @@ impl ApiTokenStore for MemoryStore {
             }
             i.write_token(token, user)?;
             held.insert(token.token_id.clone(), Held::of(token));
-            i.grants.entry(key).or_default().api_tokens = held;
+            i.authorized.entry(key).or_default().api_tokens = held;
             Ok(())
         })
     }
@@ -110,13 +110,13 @@ impl ApiTokenStore for MemoryStore {
 
     async fn holdings(&self, username: &str) -> Result<Holdings, StoreError> {
         self.with(|i| {
-            let grants = i.grants.iter().filter(|((u, _), _)| u == username);
-            let grants = grants.map(|((_, client_id), g)| Grant {
+            let theirs = i.authorized.iter().filter(|((u, _), _)| u == username);
+            let theirs = theirs.map(|((_, client_id), g)| AuthorizedApplication {
                 client_id: client_id.clone(),
                 scopes: g.scopes.clone(),
             });
             Ok(Holdings {
-                grants: grants.collect(),
+                applications: theirs.collect(),
                 tokens: i
                     .tokens
                     .values()
@@ -141,7 +141,7 @@ impl ApiTokenStore for MemoryStore {
                     revoked += 1;
                 }
             }
-            i.grants.remove(&key(username, client_id));
+            i.authorized.remove(&key(username, client_id));
             Ok(revoked)
         })
     }
