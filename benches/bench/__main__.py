@@ -26,6 +26,7 @@ from .directories import directory_rows
 from .dpop import dpop_rows
 from .enumeration import enumeration_only, enumeration_rows
 from .matrix import matrix_rows
+from .pages import pages_rows
 from .round_trips import round_trip_rows
 from .setup import Plan, local_stack
 from .table import measured_at, print_table
@@ -43,6 +44,7 @@ EVERY_SECTION = [
     enumeration_rows,
     directory_rows,
     dpop_rows,
+    pages_rows,
 ]
 # --focus: the cold start over TLS and its split, and the token endpoint.
 FOCUS_SECTIONS = [tls_rows, code_flow_rows]
@@ -65,6 +67,11 @@ def arguments():
         action="store_true",
         help="only each directory's figures (the users table, LDAP, LDAP "
         "through a 5 ms relay, Cognito)",
+    )
+    parser.add_argument(
+        "--pages",
+        action="store_true",
+        help="only the pages' figures (sign-in, consent, an API token's creation)",
     )
     parser.add_argument(
         "--enumeration",
@@ -100,9 +107,12 @@ def main():
         sections = FOCUS_SECTIONS
     elif args.directories:
         sections = [directory_rows]
+    elif args.pages:
+        sections = [pages_rows]
     with local_stack(plan.bindir) as stack:
         rows = [row for section in sections for row in section(plan, stack)]
-    print_table(rows + build_rows(plan, args.focus or args.directories), heading(plan))
+    only = args.focus or args.directories or args.pages
+    print_table(rows + build_rows(plan, only), heading(plan))
 
 
 if __name__ == "__main__":
