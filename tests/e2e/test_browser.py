@@ -23,7 +23,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ROOT, admin, require
+from conftest import ROOT, admin, basic, http_request, require
 from test_code_flow import discover
 
 os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"
@@ -41,9 +41,19 @@ class Client(http.server.BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.end_headers()
-        framing = self.path.startswith("/frame")
-        target = self.path.split("target=", 1)[1] if framing else ""
-        body = f'<iframe id="f" src="{target}"></iframe>' if framing else "<p>client</p>"
+        target = self.path.split("target=", 1)[1] if "target=" in self.path else ""
+        if self.path.startswith("/frame"):
+            body = f'<iframe id="f" src="{target}"></iframe>'
+        elif self.path.startswith("/forged"):
+            # Another site's page that posts the sign-in form with the person's browser.
+            body = (
+                f'<form method="post" action="{target}"><input type="hidden" name="next" '
+                'value="tokens"><input type="hidden" name="username" value="x">'
+                '<input type="hidden" name="password" value="y">'
+                '<button id="go" type="submit">go</button></form>'
+            )
+        else:
+            body = "<p>client</p>"
         self.wfile.write(f"<!DOCTYPE html><title>client</title>{body}".encode())
 
     def log_message(self, *args):
@@ -194,6 +204,106 @@ def test_a_wrong_password_page_is_accessible_and_says_one_thing(browser, client_
     assert "The username or password is wrong." in browser.page_source
     assert browser.get_cookie("__Host-doa_session") is None
     accessible(browser, "sign-in-failed")
+
+
+def test_a_session_gets_a_new_id_at_sign_in_and_ends_at_sign_out(browser, client_site):
+    issuer = require("DIRECT_OAUTH_ISSUER")
+    meta = discover(issuer)
+    client_id, secret, redirect = register(client_site)
+    name, password = user()
+    start(browser, meta, client_id, secret, redirect, "repo:read")
+    planted = {"name": "__Host-doa_session", "value": "planted", "path": "/", "secure": True}
+    browser.add_cookie(planted)
+    sign_in(browser, name, password)
+    held = browser.get_cookie("__Host-doa_session")["value"]
+    assert held != "planted", "a sign-in never keeps the browser's id"
+    browser.find_element(By.XPATH, "//button[text()='Sign out']").click()
+    WebDriverWait(browser, 30).until(lambda d: d.title == "Signed out")
+    assert browser.get_cookie("__Host-doa_session") is None
+    browser.add_cookie(dict(planted, value=held))
+    browser.get(issuer + "/oauth/tokens")
+    assert browser.title == "Sign in", "the old id names no session any more"
+
+
+def test_deny_sends_access_denied_to_the_client(browser, client_site):
+    meta = discover(require("DIRECT_OAUTH_ISSUER"))
+    client_id, secret, redirect = register(client_site)
+    name, password = user()
+    _, _, state = start(browser, meta, client_id, secret, redirect, "repo:read")
+    sign_in(browser, name, password)
+    browser.find_element(By.CSS_SELECTOR, "button[value=deny]").click()
+    WebDriverWait(browser, 30).until(lambda d: d.current_url.startswith(redirect))
+    answer = dict(parse_qsl(urlsplit(browser.current_url).query))
+    assert (answer["error"], answer["state"]) == ("access_denied", state)
+
+
+def test_consent_is_skipped_once_given_and_asked_again_for_more(browser, client_site):
+    issuer = require("DIRECT_OAUTH_ISSUER")
+    meta = discover(issuer)
+    client_id, secret, redirect = register(client_site)
+    name, password = user()
+    start(browser, meta, client_id, secret, redirect, "repo:read")
+    sign_in(browser, name, password)
+    browser.find_element(By.CSS_SELECTOR, "button[value=allow]").click()
+    WebDriverWait(browser, 30).until(lambda d: d.current_url.startswith(redirect))
+    again = OAuth2Session(
+        client_id, secret, scope="repo:read", redirect_uri=redirect, code_challenge_method="S256"
+    )
+    url, _ = again.create_authorization_url(
+        meta["authorization_endpoint"], code_verifier=generate_token(64)
+    )
+    browser.get(url)
+    WebDriverWait(browser, 30).until(lambda d: d.current_url.startswith(redirect))
+    assert "code=" in browser.current_url, "no page: consent given before"
+    more = OAuth2Session(
+        client_id,
+        secret,
+        scope="repo:read repo:write",
+        redirect_uri=redirect,
+        code_challenge_method="S256",
+    )
+    url, _ = more.create_authorization_url(
+        meta["authorization_endpoint"], code_verifier=generate_token(64)
+    )
+    browser.get(url)
+    assert browser.title.startswith("Allow Browser Test App"), "asked again for more"
+    assert "repo:write" in browser.page_source
+
+
+def test_a_form_posted_from_another_site_is_refused(browser, client_site):
+    issuer = require("DIRECT_OAUTH_ISSUER")
+    browser.delete_all_cookies()
+    browser.get(f"{client_site}/forged?target={issuer}/oauth/signin")
+    browser.find_element(By.ID, "go").click()
+    WebDriverWait(browser, 30).until(lambda d: d.current_url.startswith(issuer))
+    assert "only be sent from this site's own pages" in browser.page_source
+    assert browser.get_cookie("__Host-doa_session") is None
+    accessible(browser, "refused-cross-site")
+
+
+def test_the_back_off_is_one_for_both_doors(browser, client_site):
+    issuer = require("DIRECT_OAUTH_ISSUER")
+    name, password = user()
+    form = (
+        "client_id=some_client_id&redirect_uri=https://my/internal/application/token_created"
+        "&scope=repo:read"
+    )
+    wrong = http_request(
+        require("E2E_ENDPOINT"),
+        body=form,
+        headers={
+            "Authorization": basic(name, "not it"),
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    assert wrong.status == 401
+    browser.delete_all_cookies()
+    browser.get(issuer + "/oauth/tokens")
+    browser.find_element(By.ID, "username").send_keys(name.upper())
+    browser.find_element(By.ID, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    WebDriverWait(browser, 30).until(lambda d: "Too many attempts" in d.page_source)
+    assert browser.get_cookie("__Host-doa_session") is None
 
 
 def test_the_sign_in_page_is_refused_inside_a_frame(browser, client_site):
