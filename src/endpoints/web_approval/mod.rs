@@ -112,7 +112,16 @@ where
         let ar = AuthorizationRequest::from_form(&form).map_err(|why| bad_request(&why))?;
         let session = self.browser().current_session(req).await?;
         let username = session.as_ref().map(|s| s.username.as_str());
-        let lookup = self.lookup(&ar.client_id, username).await?;
+        // The consent given so far is read beside the application and the user: one
+        // round trip, not two (unused when the request is refused).
+        let consent = async {
+            match username {
+                Some(name) => self.store.consent(name, &ar.client_id).await,
+                None => Ok(Default::default()),
+            }
+        };
+        let (lookup, granted) = tokio::join!(self.lookup(&ar.client_id, username), consent);
+        let lookup = lookup?;
         let superuser = session.as_ref().is_none_or(|s| s.superuser);
         let catalogue = &self.settings.scopes;
         let app = lookup.application.as_ref();
@@ -125,8 +134,7 @@ where
         };
         admits(&valid, &session.username, &session.groups).map_err(|e| refused(e, &ar, &issuer))?;
         // Consent once given holds until the application asks for more.
-        let granted = self.store.consent(&session.username, &ar.client_id).await;
-        let granted = granted.map_err(outage)?;
+        let granted: std::collections::BTreeSet<String> = granted.map_err(outage)?;
         if valid.scopes.iter().all(|s| granted.contains(s)) {
             return self
                 .grant(&ar, &valid, &session, lookup.user, &issuer)
