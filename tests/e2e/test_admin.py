@@ -1,5 +1,6 @@
 """Every direct-oauth-admin command against moto, and what each changes for the function."""
 
+import json
 import time
 import uuid
 
@@ -320,3 +321,39 @@ def test_an_applications_tokens_end_with_revoke_client_or_its_removal(post, make
     admin("app", "add", client, "--redirect-uri", "https://revoke.example/cb")
     assert verdict(new) == "revoked", "adding it again does not bring them back"
     admin("whitelist", "remove", client)
+
+
+def test_app_api_token_terms_and_implicit_are_set_checked_and_listed():
+    """`app add|update --api-token-…` set the terms API tokens are held to, checked as the
+    library checks them (a default within the maximum, at least a day, a cap of at least
+    one) before anything is written; `--implicit` registers the implicit response."""
+    client = uid("terms-")
+
+    def listed():
+        apps = json.loads(admin("app", "list", "--output", "json").stdout)
+        (app,) = [a for a in apps if a["client_id"] == client]
+        return app["implicit"], app["api_tokens"]
+
+    uri = ["--redirect-uri", "https://terms.example/cb"]
+    over = admin("app", "add", client, *uri, "--api-token-days", "100", check=False)
+    assert over.returncode == 1 and "API token terms" in over.stderr, over.stderr
+    assert "longer than the maximum" in over.stderr, over.stderr
+    assert client not in admin("app", "list").stdout, "nothing written"
+    admin("app", "add", client, *uri, "--implicit", "--api-token-days", "5")
+    admin("app", "update", client, "--api-token-max-days", "10", "--api-token-no-expiry")
+    admin("app", "update", client, "--api-token-cap", "3")
+    terms = {"default_days": 5, "max_days": 10, "no_expiry": True, "cap": 3}
+    assert listed() == (True, terms)
+    text = [line for line in admin("app", "list").stdout.splitlines() if line.startswith(client)]
+    assert text[0].endswith("\ttrue\t5d (max 10d, or never), cap 3"), text
+    for bad in (["--api-token-max-days", "4"], ["--api-token-cap", "0"], ["--api-token-days", "0"]):
+        out = admin("app", "update", client, *bad, check=False)
+        assert out.returncode == 1 and "API token terms" in out.stderr, (bad, out.stderr)
+    assert listed() == (True, terms), "a refused update changes nothing"
+    admin("app", "update", client, "--no-implicit", "--api-token-expiry-required")
+    assert listed() == (False, {**terms, "no_expiry": False})
+    both = admin(
+        "app", "update", client, "--api-token-no-expiry", "--api-token-expiry-required", check=False
+    )
+    assert both.returncode == 2, "one or the other"
+    admin("app", "remove", client, "--yes")

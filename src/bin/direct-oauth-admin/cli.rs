@@ -1,6 +1,7 @@
 //! The command line: clap's definitions only. What each command does is in `commands`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use direct_oauth::api_token::ApiTokenTerms;
 
 /// Administer direct-oauth: tables, users, applications and the direct-approval whitelist.
 ///
@@ -185,6 +186,30 @@ pub(crate) struct AppUpdateArgs {
     /// Issue Bearer tokens again to requests without a proof.
     #[arg(long)]
     pub(crate) no_require_dpop: bool,
+    /// Let the sign-in pages answer it with the implicit response (`response_type=token`,
+    /// the token in the redirect's fragment), which RFC 9700 advises against.
+    #[arg(long, conflicts_with = "no_implicit")]
+    pub(crate) implicit: bool,
+    /// Answer it with codes only again.
+    #[arg(long)]
+    pub(crate) no_implicit: bool,
+    /// The life of an API token whose creator names none, in days (at most
+    /// --api-token-max-days).
+    #[arg(long, value_name = "DAYS")]
+    pub(crate) api_token_days: Option<u32>,
+    /// The longest life an API token's creator may choose, in days.
+    #[arg(long, value_name = "DAYS")]
+    pub(crate) api_token_max_days: Option<u32>,
+    /// Let an API token's creator choose one that never expires.
+    #[arg(long, conflicts_with = "api_token_expiry_required")]
+    pub(crate) api_token_no_expiry: bool,
+    /// Every API token must expire again (those that never expire stay valid until
+    /// revoked).
+    #[arg(long)]
+    pub(crate) api_token_expiry_required: bool,
+    /// How many live API tokens one person may hold for it at once.
+    #[arg(long, value_name = "N")]
+    pub(crate) api_token_cap: Option<u32>,
 }
 
 #[derive(Subcommand)]
@@ -251,6 +276,24 @@ pub(crate) struct AppArgs {
     /// the client's key, and a request without a proof is refused (invalid_dpop_proof).
     #[arg(long)]
     pub(crate) require_dpop: bool,
+    /// Let the sign-in pages answer it with the implicit response (`response_type=token`,
+    /// the token in the redirect's fragment), which RFC 9700 advises against: only for an
+    /// application that cannot exchange a code.
+    #[arg(long)]
+    pub(crate) implicit: bool,
+    /// The life of an API token whose creator names none, in days (at most
+    /// --api-token-max-days: lowering that below it needs this too).
+    #[arg(long, value_name = "DAYS", default_value_t = ApiTokenTerms::default().default_days)]
+    pub(crate) api_token_days: u32,
+    /// The longest life an API token's creator may choose, in days.
+    #[arg(long, value_name = "DAYS", default_value_t = ApiTokenTerms::default().max_days)]
+    pub(crate) api_token_max_days: u32,
+    /// Let an API token's creator choose one that never expires.
+    #[arg(long)]
+    pub(crate) api_token_no_expiry: bool,
+    /// How many live API tokens one person may hold for it at once.
+    #[arg(long, value_name = "N", default_value_t = ApiTokenTerms::default().cap)]
+    pub(crate) api_token_cap: u32,
 }
 
 #[derive(Subcommand)]
