@@ -8,6 +8,7 @@ import bcrypt
 import pytest
 
 from conftest import admin, basic, resources, uid
+from test_authorizer import invoke, v2_authorizer_event
 from tokens import id_of, made_of, secret_of
 
 FORM = "client_id=some_client_id&scope=repo:read"
@@ -38,6 +39,7 @@ def test_every_command_has_help():
         ["token", "list"],
         ["token", "revoke"],
         ["token", "verify"],
+        ["token", "create"],
     ]:
         out = admin(*args, "--help")
         assert out.returncode == 0 and "Usage:" in out.stdout, args
@@ -357,3 +359,107 @@ def test_app_api_token_terms_and_implicit_are_set_checked_and_listed():
     )
     assert both.returncode == 2, "one or the other"
     admin("app", "remove", client, "--yes")
+
+
+def api_token_app(*terms, allow=()):
+    """A new application for API tokens, with these `--api-token-…` flags; its client id."""
+    client = uid("api-")
+    admin(
+        "app",
+        "add",
+        client,
+        "--redirect-uri",
+        "https://api.example/cb",
+        "--scope-ceiling",
+        "repo:read repo:write",
+        *terms,
+        *allow,
+    )
+    return client
+
+
+def create(name, client, token_name, *more, check=True):
+    return admin(
+        "token",
+        "create",
+        "--user",
+        name,
+        "--client",
+        client,
+        "--name",
+        token_name,
+        "--scope",
+        "repo:read",
+        *more,
+        check=check,
+    )
+
+
+def test_token_create_prints_a_token_the_authorizer_accepts(make_user):
+    """The token alone on standard output (so `TOKEN=$(…)` takes it), what was made on
+    standard error; the authorizer accepts it."""
+    name, _ = make_user()
+    client = api_token_app()
+    out = create(name, client, "ci deploy")
+    token = out.stdout.strip()
+    assert out.stdout == token + "\n" and token.startswith("doa_"), out.stdout
+    assert id_of(token) in out.stderr and '"ci deploy"' in out.stderr, out.stderr
+    assert "expires 20" in out.stderr, "the application's default life, as a date"
+    assert secret_of(token) not in out.stderr
+
+    answer, err = invoke(v2_authorizer_event(token), "cli-api-token")
+    assert answer and answer["isAuthorized"] is True, (answer, err)
+    assert answer["context"]["username"] == name
+    assert answer["context"]["client_id"] == client
+    assert answer["context"]["scopes"] == "repo:read"
+
+    shown = json.loads(create(name, client, "second", "--output", "json").stdout)
+    assert set(shown) == {"token", "token_id", "expires_at"}
+    assert shown["token_id"] == id_of(shown["token"])
+    assert admin("token", "verify", stdin=shown["token"]).returncode == 0
+
+
+def test_token_create_is_held_to_the_application_s_terms(make_user):
+    """A life beyond the application's longest, a token that never expires where the
+    terms say every one must, a token past the cap: each refused with exit status 1, a
+    message naming what to change, and nothing on standard output."""
+    name, _ = make_user()
+    client = api_token_app(
+        "--api-token-days", "7", "--api-token-max-days", "7", "--api-token-cap", "2"
+    )
+
+    def refused(*more):
+        out = create(name, client, "refused", *more, check=False)
+        assert out.returncode == 1 and out.stdout == "", out
+        assert "no token was created" in out.stderr, out.stderr
+        return out.stderr
+
+    long = refused("--expires-in-days", "8")
+    assert "choose 1 to 7 days" in long and "--expires-in-days" in long, long
+    never = refused("--no-expiry")
+    assert "must expire" in never and "--api-token-no-expiry" in never, never
+    admin("app", "update", client, "--api-token-no-expiry")
+    kept = create(name, client, "kept", "--no-expiry")
+    assert "expires never" in kept.stderr, kept.stderr
+    week = create(name, client, "week", "--expires-in-days", "7").stdout.strip()
+    capped = refused()
+    assert f"user {name} holds the most live API tokens" in capped and "(2)" in capped, capped
+    admin("token", "revoke", id_of(week))
+    assert create(name, client, "after a revocation").returncode == 0, "a revoked one frees a place"
+
+
+def test_token_create_names_who_and_what_it_cannot_find(make_user):
+    name, _ = make_user()
+    client = api_token_app()
+    nobody = create("no-such-" + name, client, "x", check=False)
+    assert nobody.returncode == 1 and "no user no-such-" in nobody.stderr, nobody.stderr
+    spelled = create(name.upper(), client, "x", check=False)
+    assert spelled.returncode == 1 and f'"{name}"' in spelled.stderr, "the normal form is named"
+    missing = create(name, uid("no-app-"), "x", check=False)
+    assert missing.returncode == 1 and "no application no-app-" in missing.stderr, missing.stderr
+    grouped = api_token_app(allow=["--allow-group", "admins"])
+    groups = create(name, grouped, "x", check=False)
+    assert groups.returncode == 1 and "directory groups" in groups.stderr, groups.stderr
+    admin("user", "disable", name, "--yes")
+    disabled = create(name, client, "x", check=False)
+    assert disabled.returncode == 1 and "disabled" in disabled.stderr, disabled.stderr

@@ -240,6 +240,39 @@ pub(crate) enum TokenCommand {
     /// Read a token on standard input; print its owner, scopes and expiry, or why it is
     /// not valid (exit status 1).
     Verify,
+    /// Create an API token for a user and an application, as the Tokens page does, for
+    /// scripts: the token alone on standard output (`TOKEN=$(… token create …)`), what was
+    /// created on standard error. The application's terms (`app list` shows them) bound
+    /// its life and how many live ones the user may hold.
+    Create(TokenCreateArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct TokenCreateArgs {
+    /// The user it is for, as stored (names are kept in their normal form). The CLI knows
+    /// no directory groups: an application open only to groups refuses; name the user in
+    /// its allow-list instead.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) user: String,
+    /// The application it is for.
+    #[arg(long, value_name = "CLIENT_ID")]
+    pub(crate) client: String,
+    /// What the token is for, as `token list` and the Tokens page show it (1 to 64
+    /// characters).
+    #[arg(long, value_name = "TOKEN_NAME")]
+    pub(crate) name: String,
+    /// Its scopes, space-separated, e.g. "repo:read repo:write": within the application's
+    /// ceiling, and super:user only for a superuser. Never guessed, so required.
+    #[arg(long, value_name = "SCOPES")]
+    pub(crate) scope: String,
+    /// Its life in days, at most the application's longest. Without it (and without
+    /// --no-expiry), the application's default life.
+    #[arg(long, value_name = "DAYS", conflicts_with = "no_expiry")]
+    pub(crate) expires_in_days: Option<u32>,
+    /// A token that never expires (until revoked): only for an application whose terms
+    /// allow it.
+    #[arg(long)]
+    pub(crate) no_expiry: bool,
 }
 
 #[derive(Args)]
