@@ -397,7 +397,8 @@ def create(name, client, token_name, *more, check=True):
 
 def test_token_create_prints_a_token_the_authorizer_accepts(make_user):
     """The token alone on standard output (so `TOKEN=$(…)` takes it), what was made on
-    standard error; the authorizer accepts it."""
+    standard error; the authorizer accepts it and records its use; `token list` shows it
+    by name."""
     name, _ = make_user()
     client = api_token_app()
     out = create(name, client, "ci deploy")
@@ -412,6 +413,15 @@ def test_token_create_prints_a_token_the_authorizer_accepts(make_user):
     assert answer["context"]["username"] == name
     assert answer["context"]["client_id"] == client
     assert answer["context"]["scopes"] == "repo:read"
+
+    text = admin("token", "list", "--user", name).stdout
+    assert text.startswith(
+        "TOKEN_ID\tCLIENT_ID\tSCOPES\tISSUED\tEXPIRES\tSTATUS\tNAME\tLAST_USED\n"
+    )
+    (line,) = [row for row in text.splitlines() if row.startswith(id_of(token))]
+    assert "\tvalid\tci deploy\t20" in line, line
+    (listed,) = json.loads(admin("token", "list", "--user", name, "--output", "json").stdout)
+    assert listed["name"] == "ci deploy" and listed["last_used_at"], listed
 
     shown = json.loads(create(name, client, "second", "--output", "json").stdout)
     assert set(shown) == {"token", "token_id", "expires_at"}
@@ -444,8 +454,11 @@ def test_token_create_is_held_to_the_application_s_terms(make_user):
     week = create(name, client, "week", "--expires-in-days", "7").stdout.strip()
     capped = refused()
     assert f"user {name} holds the most live API tokens" in capped and "(2)" in capped, capped
+    listed = admin("token", "list", "--user", name).stdout
+    assert "\tnever\tvalid\tkept\t" in listed, "an expiry of never, by name"
     admin("token", "revoke", id_of(week))
     assert create(name, client, "after a revocation").returncode == 0, "a revoked one frees a place"
+    assert admin("token", "list", "--user", name).stdout.count("\tvalid\t") == 2
 
 
 def test_token_create_names_who_and_what_it_cannot_find(make_user):

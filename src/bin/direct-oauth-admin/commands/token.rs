@@ -232,20 +232,26 @@ async fn list(
                 "issued_at": utc(t.issued_at),
                 "expires_at": expiry(t.expires_at),
                 "status": status(t),
+                // null: a token a grant issued (it has no name and no recorded use).
+                "name": t.name,
+                "last_used_at": t.last_used_at.map(utc),
             })
         })
         .collect();
     ctx.show(json, || {
-        println!("TOKEN_ID\tCLIENT_ID\tSCOPES\tISSUED\tEXPIRES\tSTATUS");
+        // New columns go at the end: scripts that cut the first ones keep working.
+        println!("TOKEN_ID\tCLIENT_ID\tSCOPES\tISSUED\tEXPIRES\tSTATUS\tNAME\tLAST_USED");
         for t in &tokens {
             println!(
-                "{}\t{}\t{}\t{}\t{}\t{}",
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                 t.token_id,
                 t.client_id,
                 t.scopes.join(" "),
                 utc(t.issued_at),
                 expiry(t.expires_at),
-                status(t)
+                status(t),
+                t.name.as_deref().unwrap_or_default(),
+                t.last_used_at.map(utc).unwrap_or_default()
             );
         }
     });
