@@ -1,5 +1,6 @@
 """Every direct-oauth-admin command against moto, and what each changes for the function."""
 
+import json
 import time
 import uuid
 
@@ -7,6 +8,7 @@ import bcrypt
 import pytest
 
 from conftest import admin, basic, resources, uid
+from test_authorizer import invoke, v2_authorizer_event
 from tokens import id_of, made_of, secret_of
 
 FORM = "client_id=some_client_id&scope=repo:read"
@@ -37,6 +39,7 @@ def test_every_command_has_help():
         ["token", "list"],
         ["token", "revoke"],
         ["token", "verify"],
+        ["token", "create"],
     ]:
         out = admin(*args, "--help")
         assert out.returncode == 0 and "Usage:" in out.stdout, args
@@ -320,3 +323,156 @@ def test_an_applications_tokens_end_with_revoke_client_or_its_removal(post, make
     admin("app", "add", client, "--redirect-uri", "https://revoke.example/cb")
     assert verdict(new) == "revoked", "adding it again does not bring them back"
     admin("whitelist", "remove", client)
+
+
+def test_app_api_token_terms_and_implicit_are_set_checked_and_listed():
+    """`app add|update --api-token-…` set the terms API tokens are held to, checked as the
+    library checks them (a default within the maximum, at least a day, a cap of at least
+    one) before anything is written; `--implicit` registers the implicit response."""
+    client = uid("terms-")
+
+    def listed():
+        apps = json.loads(admin("app", "list", "--output", "json").stdout)
+        (app,) = [a for a in apps if a["client_id"] == client]
+        return app["implicit"], app["api_tokens"]
+
+    uri = ["--redirect-uri", "https://terms.example/cb"]
+    over = admin("app", "add", client, *uri, "--api-token-days", "100", check=False)
+    assert over.returncode == 1 and "API token terms" in over.stderr, over.stderr
+    assert "longer than the maximum" in over.stderr, over.stderr
+    assert client not in admin("app", "list").stdout, "nothing written"
+    admin("app", "add", client, *uri, "--implicit", "--api-token-days", "5")
+    admin("app", "update", client, "--api-token-max-days", "10", "--api-token-no-expiry")
+    admin("app", "update", client, "--api-token-cap", "3")
+    terms = {"default_days": 5, "max_days": 10, "no_expiry": True, "cap": 3}
+    assert listed() == (True, terms)
+    text = [line for line in admin("app", "list").stdout.splitlines() if line.startswith(client)]
+    assert text[0].endswith("\ttrue\t5d (max 10d, or never), cap 3"), text
+    for bad in (["--api-token-max-days", "4"], ["--api-token-cap", "0"], ["--api-token-days", "0"]):
+        out = admin("app", "update", client, *bad, check=False)
+        assert out.returncode == 1 and "API token terms" in out.stderr, (bad, out.stderr)
+    assert listed() == (True, terms), "a refused update changes nothing"
+    admin("app", "update", client, "--no-implicit", "--api-token-expiry-required")
+    assert listed() == (False, {**terms, "no_expiry": False})
+    both = admin(
+        "app", "update", client, "--api-token-no-expiry", "--api-token-expiry-required", check=False
+    )
+    assert both.returncode == 2, "one or the other"
+    admin("app", "remove", client, "--yes")
+
+
+def api_token_app(*terms, allow=()):
+    """A new application for API tokens, with these `--api-token-…` flags; its client id."""
+    client = uid("api-")
+    admin(
+        "app",
+        "add",
+        client,
+        "--redirect-uri",
+        "https://api.example/cb",
+        "--scope-ceiling",
+        "repo:read repo:write",
+        *terms,
+        *allow,
+    )
+    return client
+
+
+def create(name, client, token_name, *more, check=True):
+    return admin(
+        "token",
+        "create",
+        "--user",
+        name,
+        "--client",
+        client,
+        "--name",
+        token_name,
+        "--scope",
+        "repo:read",
+        *more,
+        check=check,
+    )
+
+
+def test_token_create_prints_a_token_the_authorizer_accepts(make_user):
+    """The token alone on standard output (so `TOKEN=$(…)` takes it), what was made on
+    standard error; the authorizer accepts it and records its use; `token list` shows it
+    by name."""
+    name, _ = make_user()
+    client = api_token_app()
+    out = create(name, client, "ci deploy")
+    token = out.stdout.strip()
+    assert out.stdout == token + "\n" and token.startswith("doa_"), out.stdout
+    assert id_of(token) in out.stderr and '"ci deploy"' in out.stderr, out.stderr
+    assert "expires 20" in out.stderr, "the application's default life, as a date"
+    assert secret_of(token) not in out.stderr
+
+    answer, err = invoke(v2_authorizer_event(token), "cli-api-token")
+    assert answer and answer["isAuthorized"] is True, (answer, err)
+    assert answer["context"]["username"] == name
+    assert answer["context"]["client_id"] == client
+    assert answer["context"]["scopes"] == "repo:read"
+
+    text = admin("token", "list", "--user", name).stdout
+    assert text.startswith(
+        "TOKEN_ID\tCLIENT_ID\tSCOPES\tISSUED\tEXPIRES\tSTATUS\tNAME\tLAST_USED\n"
+    )
+    (line,) = [row for row in text.splitlines() if row.startswith(id_of(token))]
+    assert "\tvalid\tci deploy\t20" in line, line
+    (listed,) = json.loads(admin("token", "list", "--user", name, "--output", "json").stdout)
+    assert listed["name"] == "ci deploy" and listed["last_used_at"], listed
+
+    shown = json.loads(create(name, client, "second", "--output", "json").stdout)
+    assert set(shown) == {"token", "token_id", "expires_at"}
+    assert shown["token_id"] == id_of(shown["token"])
+    assert admin("token", "verify", stdin=shown["token"]).returncode == 0
+
+
+def test_token_create_is_held_to_the_application_s_terms(make_user):
+    """A life beyond the application's longest, a token that never expires where the
+    terms say every one must, a token past the cap: each refused with exit status 1, a
+    message naming what to change, and nothing on standard output."""
+    name, _ = make_user()
+    client = api_token_app(
+        "--api-token-days", "7", "--api-token-max-days", "7", "--api-token-cap", "2"
+    )
+
+    def refused(*more):
+        out = create(name, client, "refused", *more, check=False)
+        assert out.returncode == 1 and out.stdout == "", out
+        assert "no token was created" in out.stderr, out.stderr
+        return out.stderr
+
+    long = refused("--expires-in-days", "8")
+    assert "choose 1 to 7 days" in long and "--expires-in-days" in long, long
+    never = refused("--no-expiry")
+    assert "must expire" in never and "--api-token-no-expiry" in never, never
+    admin("app", "update", client, "--api-token-no-expiry")
+    kept = create(name, client, "kept", "--no-expiry")
+    assert "expires never" in kept.stderr, kept.stderr
+    week = create(name, client, "week", "--expires-in-days", "7").stdout.strip()
+    capped = refused()
+    assert f"user {name} holds the most live API tokens" in capped and "(2)" in capped, capped
+    listed = admin("token", "list", "--user", name).stdout
+    assert "\tnever\tvalid\tkept\t" in listed, "an expiry of never, by name"
+    admin("token", "revoke", id_of(week))
+    assert create(name, client, "after a revocation").returncode == 0, "a revoked one frees a place"
+    assert admin("token", "list", "--user", name).stdout.count("\tvalid\t") == 2
+
+
+def test_token_create_names_who_and_what_it_cannot_find(make_user):
+    name, _ = make_user()
+    client = api_token_app()
+    nobody = create("no-such-" + name, client, "x", check=False)
+    assert nobody.returncode == 1 and "no user no-such-" in nobody.stderr, nobody.stderr
+    spelled = create(name.upper(), client, "x", check=False)
+    assert spelled.returncode == 1 and f'"{name}"' in spelled.stderr, "the normal form is named"
+    missing = create(name, uid("no-app-"), "x", check=False)
+    assert missing.returncode == 1 and "no application no-app-" in missing.stderr, missing.stderr
+    grouped = api_token_app(allow=["--allow-group", "admins"])
+    groups = create(name, grouped, "x", check=False)
+    assert groups.returncode == 1 and "directory groups" in groups.stderr, groups.stderr
+    admin("user", "disable", name, "--yes")
+    disabled = create(name, client, "x", check=False)
+    assert disabled.returncode == 1 and "disabled" in disabled.stderr, disabled.stderr

@@ -115,6 +115,8 @@ def test_every_list_and_show_command_speaks_json(post, make_user):
             "allowed_users": [],
             "allowed_groups": [],
             "require_dpop": False,
+            "implicit": False,
+            "api_tokens": {"default_days": 30, "max_days": 90, "no_expiry": False, "cap": 10},
         }
     ]
     assert "some_client_id" in json.loads(admin("--output", "json", "whitelist", "list").stdout)
@@ -132,7 +134,9 @@ def test_every_list_and_show_command_speaks_json(post, make_user):
     remaining = json.loads(admin("user", "bcrypt-remaining", "--output", "json").stdout)
     assert isinstance(remaining["bcrypt_remaining"], int)
     text = admin("app", "list").stdout
-    assert text.startswith("CLIENT_ID\tNAME\tREDIRECT_URIS\tSCOPE_CEILING\tINTROSPECT_ANY\n")
+    assert text.startswith(
+        "CLIENT_ID\tNAME\tREDIRECT_URIS\tSCOPE_CEILING\tINTROSPECT_ANY\tIMPLICIT\tAPI_TOKENS\n"
+    )
 
 
 def test_a_deployed_stack_is_named_instead_of_a_variable_each():

@@ -1,6 +1,7 @@
 //! The command line: clap's definitions only. What each command does is in `commands`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use direct_oauth::api_token::ApiTokenTerms;
 
 /// Administer direct-oauth: tables, users, applications and the direct-approval whitelist.
 ///
@@ -185,6 +186,30 @@ pub(crate) struct AppUpdateArgs {
     /// Issue Bearer tokens again to requests without a proof.
     #[arg(long)]
     pub(crate) no_require_dpop: bool,
+    /// Let the sign-in pages answer it with the implicit response (`response_type=token`,
+    /// the token in the redirect's fragment), which RFC 9700 advises against.
+    #[arg(long, conflicts_with = "no_implicit")]
+    pub(crate) implicit: bool,
+    /// Answer it with codes only again.
+    #[arg(long)]
+    pub(crate) no_implicit: bool,
+    /// The life of an API token whose creator names none, in days (at most
+    /// --api-token-max-days).
+    #[arg(long, value_name = "DAYS")]
+    pub(crate) api_token_days: Option<u32>,
+    /// The longest life an API token's creator may choose, in days.
+    #[arg(long, value_name = "DAYS")]
+    pub(crate) api_token_max_days: Option<u32>,
+    /// Let an API token's creator choose one that never expires.
+    #[arg(long, conflicts_with = "api_token_expiry_required")]
+    pub(crate) api_token_no_expiry: bool,
+    /// Every API token must expire again (those that never expire stay valid until
+    /// revoked).
+    #[arg(long)]
+    pub(crate) api_token_expiry_required: bool,
+    /// How many live API tokens one person may hold for it at once.
+    #[arg(long, value_name = "N")]
+    pub(crate) api_token_cap: Option<u32>,
 }
 
 #[derive(Subcommand)]
@@ -215,6 +240,39 @@ pub(crate) enum TokenCommand {
     /// Read a token on standard input; print its owner, scopes and expiry, or why it is
     /// not valid (exit status 1).
     Verify,
+    /// Create an API token for a user and an application, as the Tokens page does, for
+    /// scripts: the token alone on standard output (`TOKEN=$(… token create …)`), what was
+    /// created on standard error. The application's terms (`app list` shows them) bound
+    /// its life and how many live ones the user may hold.
+    Create(TokenCreateArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct TokenCreateArgs {
+    /// The user it is for, as stored (names are kept in their normal form). The CLI knows
+    /// no directory groups: an application open only to groups refuses; name the user in
+    /// its allow-list instead.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) user: String,
+    /// The application it is for.
+    #[arg(long, value_name = "CLIENT_ID")]
+    pub(crate) client: String,
+    /// What the token is for, as `token list` and the Tokens page show it (1 to 64
+    /// characters).
+    #[arg(long, value_name = "TOKEN_NAME")]
+    pub(crate) name: String,
+    /// Its scopes, space-separated, e.g. "repo:read repo:write": within the application's
+    /// ceiling, and super:user only for a superuser. Never guessed, so required.
+    #[arg(long, value_name = "SCOPES")]
+    pub(crate) scope: String,
+    /// Its life in days, at most the application's longest. Without it (and without
+    /// --no-expiry), the application's default life.
+    #[arg(long, value_name = "DAYS", conflicts_with = "no_expiry")]
+    pub(crate) expires_in_days: Option<u32>,
+    /// A token that never expires (until revoked): only for an application whose terms
+    /// allow it.
+    #[arg(long)]
+    pub(crate) no_expiry: bool,
 }
 
 #[derive(Args)]
@@ -251,6 +309,24 @@ pub(crate) struct AppArgs {
     /// the client's key, and a request without a proof is refused (invalid_dpop_proof).
     #[arg(long)]
     pub(crate) require_dpop: bool,
+    /// Let the sign-in pages answer it with the implicit response (`response_type=token`,
+    /// the token in the redirect's fragment), which RFC 9700 advises against: only for an
+    /// application that cannot exchange a code.
+    #[arg(long)]
+    pub(crate) implicit: bool,
+    /// The life of an API token whose creator names none, in days (at most
+    /// --api-token-max-days: lowering that below it needs this too).
+    #[arg(long, value_name = "DAYS", default_value_t = ApiTokenTerms::default().default_days)]
+    pub(crate) api_token_days: u32,
+    /// The longest life an API token's creator may choose, in days.
+    #[arg(long, value_name = "DAYS", default_value_t = ApiTokenTerms::default().max_days)]
+    pub(crate) api_token_max_days: u32,
+    /// Let an API token's creator choose one that never expires.
+    #[arg(long)]
+    pub(crate) api_token_no_expiry: bool,
+    /// How many live API tokens one person may hold for it at once.
+    #[arg(long, value_name = "N", default_value_t = ApiTokenTerms::default().cap)]
+    pub(crate) api_token_cap: u32,
 }
 
 #[derive(Subcommand)]

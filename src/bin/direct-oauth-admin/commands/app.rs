@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use direct_oauth::api_token::ApiTokenTerms;
 use direct_oauth::random::{OsRandom, Random};
 use direct_oauth::store::{Access, Application, ApplicationAdmin, StoreError};
 use direct_oauth::{identifier, redirect, scope, secret};
@@ -60,11 +61,21 @@ async fn app_list(ctx: &Ctx, store: &impl ApplicationAdmin) -> CliResult {
                 "allowed_users": app.access.users,
                 "allowed_groups": app.access.groups,
                 "require_dpop": app.require_dpop,
+                "implicit": app.implicit,
+                "api_tokens": {
+                    "default_days": app.api_tokens.default_days,
+                    "max_days": app.api_tokens.max_days,
+                    "no_expiry": app.api_tokens.no_expiry,
+                    "cap": app.api_tokens.cap,
+                },
             })
         })
         .collect();
     ctx.show(json, || {
-        println!("CLIENT_ID\tNAME\tREDIRECT_URIS\tSCOPE_CEILING\tINTROSPECT_ANY");
+        // New columns go at the end: scripts that cut the first ones keep working.
+        println!(
+            "CLIENT_ID\tNAME\tREDIRECT_URIS\tSCOPE_CEILING\tINTROSPECT_ANY\tIMPLICIT\tAPI_TOKENS"
+        );
         for app in &apps {
             let ceiling = app
                 .scope_ceiling
@@ -72,16 +83,29 @@ async fn app_list(ctx: &Ctx, store: &impl ApplicationAdmin) -> CliResult {
                 .map(|c| c.iter().cloned().collect::<Vec<_>>().join(" "))
                 .unwrap_or_else(|| "(any)".into());
             println!(
-                "{}\t{}\t{}\t{}\t{}",
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                 app.client_id,
                 app.name,
                 app.redirect_uris.join(" "),
                 ceiling,
-                app.introspect_any
+                app.introspect_any,
+                app.implicit,
+                terms_text(&app.api_tokens)
             );
         }
     });
     Ok(())
+}
+
+/// An application's API token terms in a few words: `30d (max 90d, or never), cap 10`.
+fn terms_text(terms: &ApiTokenTerms) -> String {
+    format!(
+        "{}d (max {}d{}), cap {}",
+        terms.default_days,
+        terms.max_days,
+        if terms.no_expiry { ", or never" } else { "" },
+        terms.cap
+    )
 }
 
 /// A new application's token epoch: random, so tokens of an application of the same id
@@ -169,20 +193,7 @@ async fn app_update(ctx: &Ctx, store: &impl ApplicationAdmin, args: AppUpdateArg
         } else if ceiling.is_some() {
             app.scope_ceiling = ceiling.clone();
         }
-        if let Some(name) = &args.name {
-            app.name = name.clone();
-        }
-        if args.introspect_any || args.no_introspect_any {
-            app.introspect_any = args.introspect_any;
-        }
-        if args.require_dpop || args.no_require_dpop {
-            app.require_dpop = args.require_dpop;
-        }
-        if args.allow_anyone {
-            app.access = Access::default();
-        } else if !args.allow_users.is_empty() || !args.allow_groups.is_empty() {
-            app.access = access(&args.allow_users, &args.allow_groups);
-        }
+        apply_switches(&mut app, &args)?;
         // Conditional on the version read: another edit (or a rotation) meanwhile makes
         // this one read again and apply its changes to what that edit left.
         match store.replace_application(&app, version).await {
@@ -200,9 +211,59 @@ async fn app_update(ctx: &Ctx, store: &impl ApplicationAdmin, args: AppUpdateArg
     ))
 }
 
+/// What `app update` says of the name, the switches, who it is open to and the API
+/// tokens' terms, applied to `app` as read. Terms that cannot hold are refused here,
+/// before anything is written.
+fn apply_switches(app: &mut Application, args: &AppUpdateArgs) -> CliResult {
+    if let Some(name) = &args.name {
+        app.name = name.clone();
+    }
+    if args.introspect_any || args.no_introspect_any {
+        app.introspect_any = args.introspect_any;
+    }
+    if args.require_dpop || args.no_require_dpop {
+        app.require_dpop = args.require_dpop;
+    }
+    if args.implicit || args.no_implicit {
+        app.implicit = args.implicit;
+    }
+    if args.allow_anyone {
+        app.access = Access::default();
+    } else if !args.allow_users.is_empty() || !args.allow_groups.is_empty() {
+        app.access = access(&args.allow_users, &args.allow_groups);
+    }
+    let terms = &mut app.api_tokens;
+    let before = *terms;
+    terms.default_days = args.api_token_days.unwrap_or(terms.default_days);
+    terms.max_days = args.api_token_max_days.unwrap_or(terms.max_days);
+    terms.cap = args.api_token_cap.unwrap_or(terms.cap);
+    if args.api_token_no_expiry || args.api_token_expiry_required {
+        terms.no_expiry = args.api_token_no_expiry;
+    }
+    // Only terms this update changes are judged: an unrelated edit never fails on them.
+    if *terms != before {
+        check_terms(terms)?;
+    }
+    Ok(())
+}
+
+/// The operator's terms for API tokens, checked by the library's one rule.
+fn check_terms(terms: &ApiTokenTerms) -> CliResult {
+    terms
+        .check()
+        .map_err(|why| format!("API token terms: {why}"))
+}
+
 async fn app_add(ctx: &Ctx, store: &impl ApplicationAdmin, args: AppArgs) -> CliResult {
     check_client_id(&args.client_id)?;
     check_redirect_uris(&args.redirect_uris)?;
+    let api_tokens = ApiTokenTerms {
+        default_days: args.api_token_days,
+        max_days: args.api_token_max_days,
+        no_expiry: args.api_token_no_expiry,
+        cap: args.api_token_cap,
+    };
+    check_terms(&api_tokens)?;
     let secret = args.confidential.then(new_secret).transpose()?;
     let app = Application {
         name: args.name.unwrap_or_else(|| args.client_id.clone()),
@@ -214,8 +275,8 @@ async fn app_add(ctx: &Ctx, store: &impl ApplicationAdmin, args: AppArgs) -> Cli
         token_epoch: first_epoch()?,
         access: access(&args.allow_users, &args.allow_groups),
         require_dpop: args.require_dpop,
-        implicit: false,
-        api_tokens: Default::default(),
+        implicit: args.implicit,
+        api_tokens,
     };
     match store.add_application(&app).await {
         Ok(()) => {

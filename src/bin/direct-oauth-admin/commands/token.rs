@@ -1,9 +1,12 @@
-//! `token …`: list, revoke and verify issued tokens.
+//! `token …`: list, revoke and verify issued tokens; create API tokens.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
 
 use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
+use direct_oauth::api_token::{Life, Order, Refusal};
+use direct_oauth::endpoints::account::creation::{CreationError, Creator, create_api_token};
+use direct_oauth::random::OsRandom;
 use direct_oauth::store::{
     Application, ApplicationAdmin, TokenAdmin, TokenReader, TokenRecord, User, UserAdmin,
 };
@@ -15,7 +18,7 @@ use serde_json::json;
 use super::prompt::confirm_destructive;
 use super::{CliResult, Ctx, done, now_secs, store_err};
 use crate::cli::Output;
-use crate::cli::TokenCommand;
+use crate::cli::{TokenCommand, TokenCreateArgs};
 
 /// `2026-11-28T10:00:00Z` for epoch seconds.
 fn utc(secs: u64) -> String {
@@ -74,7 +77,90 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TokenCommand) -> CliResult {
             Err("give a token id, --user NAME or --client CLIENT_ID".into())
         }
         TokenCommand::Verify => verify(ctx, &ctx.store).await,
+        TokenCommand::Create(args) => create(ctx, &args).await,
     }
+}
+
+/// `token create`: an API token made by the one creation driver the Tokens page uses,
+/// for the user as stored now (their superuser flag and generation as read).
+async fn create(ctx: &Ctx, args: &TokenCreateArgs) -> CliResult {
+    let Some(user) = ctx.store.get_user(&args.user).await.map_err(store_err)? else {
+        return Err(super::user::no_user(&args.user));
+    };
+    if !user.enabled {
+        return Err(format!(
+            "no token was created: user {} is disabled",
+            args.user
+        ));
+    }
+    let life = match (args.expires_in_days, args.no_expiry) {
+        (_, true) => Life::Never,
+        (Some(days), false) => Life::Days(days),
+        (None, false) => Life::Default,
+    };
+    let order = Order {
+        name: args.name.clone(),
+        scope: args.scope.clone(),
+        life,
+    };
+    // The directory's groups are known only at a sign-in: none here.
+    let groups = BTreeSet::new();
+    let creator = Creator {
+        username: &user.username,
+        groups: &groups,
+        superuser: user.superuser,
+        generation: None,
+    };
+    let who = (&creator, args.client.as_str());
+    let catalogue = &ctx.config.scopes;
+    let made = create_api_token(&ctx.store, &OsRandom, catalogue, who, &order, now_secs());
+    let created = made.await.map_err(|e| creation_error(e, args))?;
+    let record = &created.record;
+    eprintln!(
+        "token {} ({:?}) created for user {} and application {}, scopes \"{}\", expires {}",
+        record.token_id,
+        args.name.trim(),
+        record.username,
+        record.client_id,
+        record.scopes.join(" "),
+        expiry(record.expires_at)
+    );
+    let json = json!({
+        "token": created.token,
+        "token_id": record.token_id,
+        "expires_at": expiry(record.expires_at),
+    });
+    // Standard output holds the token alone, so `TOKEN=$(…)` takes it.
+    ctx.show(json, || println!("{}", created.token));
+    Ok(())
+}
+
+/// Why `token create` made nothing, said in the CLI's terms (its flags, the user by name).
+fn creation_error(e: CreationError, args: &TokenCreateArgs) -> String {
+    let why = match e {
+        CreationError::Refused(Refusal::Application) => format!("no application {}", args.client),
+        CreationError::Refused(Refusal::Access) => format!(
+            "application {} may not be granted tokens for user {} (the CLI knows no \
+             directory groups: an application open only to groups refuses)",
+            args.client, args.user
+        ),
+        CreationError::Refused(Refusal::Cap(most)) => format!(
+            "user {} holds the most live API tokens application {} allows ({most}): \
+             revoke one first",
+            args.user, args.client
+        ),
+        CreationError::Refused(Refusal::Life(why)) if args.no_expiry => format!(
+            "{why} (--no-expiry needs `app update {} --api-token-no-expiry`)",
+            args.client
+        ),
+        CreationError::Refused(Refusal::Life(why)) => format!("{why} (--expires-in-days)"),
+        CreationError::Refused(other) => other.to_string(),
+        CreationError::UserChanged => {
+            format!("user {} was disabled or changed meanwhile", args.user)
+        }
+        CreationError::Failed(e) => e.to_string(),
+    };
+    format!("no token was created: {why}")
 }
 
 /// `token verify`: what a check would say of the token on standard input.
@@ -146,20 +232,26 @@ async fn list(
                 "issued_at": utc(t.issued_at),
                 "expires_at": expiry(t.expires_at),
                 "status": status(t),
+                // null: a token a grant issued (it has no name and no recorded use).
+                "name": t.name,
+                "last_used_at": t.last_used_at.map(utc),
             })
         })
         .collect();
     ctx.show(json, || {
-        println!("TOKEN_ID\tCLIENT_ID\tSCOPES\tISSUED\tEXPIRES\tSTATUS");
+        // New columns go at the end: scripts that cut the first ones keep working.
+        println!("TOKEN_ID\tCLIENT_ID\tSCOPES\tISSUED\tEXPIRES\tSTATUS\tNAME\tLAST_USED");
         for t in &tokens {
             println!(
-                "{}\t{}\t{}\t{}\t{}\t{}",
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                 t.token_id,
                 t.client_id,
                 t.scopes.join(" "),
                 utc(t.issued_at),
                 expiry(t.expires_at),
-                status(t)
+                status(t),
+                t.name.as_deref().unwrap_or_default(),
+                t.last_used_at.map(utc).unwrap_or_default()
             );
         }
     });
@@ -212,5 +304,33 @@ mod tests {
         assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(utc(1_795_867_200), "2026-11-28T12:00:00Z");
         assert_eq!(utc(4_102_444_799), "2099-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn a_refused_creation_names_the_flag_and_the_user() {
+        let args = |no_expiry: bool| TokenCreateArgs {
+            user: "alice".into(),
+            client: "ci-app".into(),
+            name: "deploy".into(),
+            scope: "repo:read".into(),
+            expires_in_days: (!no_expiry).then_some(400),
+            no_expiry,
+        };
+        let life = |why: &str| CreationError::Refused(Refusal::Life(why.into()));
+        let days = creation_error(life("choose 1 to 90 days"), &args(false));
+        assert_eq!(
+            days,
+            "no token was created: choose 1 to 90 days (--expires-in-days)"
+        );
+        let never = creation_error(life("must expire"), &args(true));
+        assert!(
+            never.contains("app update ci-app --api-token-no-expiry"),
+            "{never}"
+        );
+        let cap = creation_error(CreationError::Refused(Refusal::Cap(2)), &args(false));
+        assert!(
+            cap.contains("user alice holds") && cap.contains("(2)"),
+            "{cap}"
+        );
     }
 }
