@@ -7,6 +7,7 @@ accessibility check on every page, with no serious or critical violation. Each p
 screenshot is saved under .local/screenshots/."""
 
 import http.server
+import json
 import os
 import shutil
 import tempfile
@@ -105,6 +106,14 @@ def accessible(driver, name):
     axe = Axe(driver)
     axe.inject()
     results = axe.run()
+    # Each page's result beside its screenshot, for the record (.local/screenshots/axe.jsonl).
+    summary = {
+        "page": name,
+        "passes": len(results["passes"]),
+        "violations": [(v["id"], v["impact"]) for v in results["violations"]],
+    }
+    with open(os.path.join(SHOTS, "axe.jsonl"), "a") as f:
+        f.write(json.dumps(summary) + "\n")
     bad = [v for v in results["violations"] if v["impact"] in ("serious", "critical")]
     assert bad == [], axe.report(bad)
     return results
