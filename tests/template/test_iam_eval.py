@@ -71,6 +71,21 @@ def test_conditions_it_can_evaluate():
     assert condition_holds({"ForAllValues:StringEquals": {"dynamodb:Select": ["COUNT"]}}, ())
 
 
+def test_attribute_names_are_a_multivalued_key_recorded_for_one_table_s_requests():
+    only = {"ForAllValues:StringEquals": {"dynamodb:Attributes": ["token_id", "last_used_at"]}}
+    named = (("dynamodb:Attributes", ("last_used_at", "token_id")),)
+    assert condition_holds(only, named)
+    assert not condition_holds(only, (("dynamodb:Attributes", ("revoked_at", "token_id")),))
+    assert condition_holds(only, (("dynamodb:Attributes", ()),)), "none named: IAM's rule"
+    assert not condition_holds(
+        {"ForAnyValue:StringEquals": {"dynamodb:Attributes": ["x"]}}, (("dynamodb:Attributes", ()),)
+    )
+    # A transaction's or a batch's items carry no names in the record: unknown, not absent
+    # (AWS always has the item's key among them).
+    with pytest.raises(iam_decide.Unevaluable, match="not recorded"):
+        condition_holds(only, ())
+
+
 def test_a_condition_it_cannot_evaluate_is_unknown_never_allowed():
     leading = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["${aws:userid}"]}}
     with pytest.raises(iam_decide.Unevaluable, match="dynamodb:LeadingKeys"):
