@@ -47,10 +47,10 @@ class Admin:
             TableName=self.t["users"], Key={"username": {"S": name}}, ConsistentRead=True
         ).get("Item")
 
-    def mint_token(self, username, revoked=False, client_id=CLIENT, jkt=None):
+    def mint_token(self, username, revoked=False, client_id=CLIENT, jkt=None, name=None):
         """A token stored as the function stores one, issued to `client_id`, for a user
-        that exists (put here if it does not: a check reads the user); returns the whole
-        token."""
+        that exists (put here if it does not: a check reads the user); with a `name`, an
+        API token (whose use the authorizer writes down); returns the whole token."""
         with contextlib.suppress(self.ddb.exceptions.ConditionalCheckFailedException):
             self.ddb.put_item(
                 TableName=self.t["users"],
@@ -78,6 +78,8 @@ class Admin:
             item["revoked_at"] = {"N": str(now)}
         if jkt:  # bound to a DPoP key
             item["dpop_jkt"] = {"S": jkt}
+        if name:
+            item["name"] = {"S": name}
         # TokenResponse under the application's token epoch, as a login would.
         epoch = (self.app(client_id) or {}).get("token_epoch", {"N": "0"})
         item["client_epoch"] = epoch
@@ -95,6 +97,15 @@ class Admin:
     def token(self, token_id):
         return self.ddb.get_item(
             TableName=self.t["tokens"], Key={"token_id": {"S": token_id}}, ConsistentRead=True
+        ).get("Item")
+
+    def authorized(self, username, client_id):
+        """The person's authorization item for the application (user-tokens table), or
+        None."""
+        return self.ddb.get_item(
+            TableName=self.t["user_tokens"],
+            Key={"username": {"S": username}, "token_id": {"S": f":authorized:{client_id}"}},
+            ConsistentRead=True,
         ).get("Item")
 
     def tokens_of(self, username):
