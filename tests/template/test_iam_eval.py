@@ -305,6 +305,20 @@ def what_each_principal_does():
         ),
         rec("Query", who=cli, TableName="direct-oauth-tokens", IndexName="by-username"),
         rec("Query", who=cli, TableName="direct-oauth-user-tokens"),
+        # token create: the person's authorization item, then the token's transaction; at
+        # the application's cap, the counted tokens.
+        rec("GetItem", who=cli, TableName="direct-oauth-user-tokens"),
+        rec(
+            "TransactWriteItems",
+            who=cli,
+            TransactItems=[
+                ["Put", "direct-oauth-tokens"],
+                ["Put", "direct-oauth-user-tokens"],
+                ["ConditionCheck", "direct-oauth-users"],
+                ["Update", "direct-oauth-user-tokens"],
+            ],
+        ),
+        rec("BatchGetItem", who=cli, RequestItems=["direct-oauth-tokens"]),
         *[
             rec(op, "ssm", who=cli, Name="/direct-oauth/client-whitelist")
             for op in ("GetParameter", "PutParameter")

@@ -99,6 +99,14 @@ class Admin:
             TableName=self.t["tokens"], Key={"token_id": {"S": token_id}}, ConsistentRead=True
         ).get("Item")
 
+    def revoke(self, token_id):
+        self.ddb.update_item(
+            TableName=self.t["tokens"],
+            Key={"token_id": {"S": token_id}},
+            UpdateExpression="SET revoked_at = :now",
+            ExpressionAttributeValues={":now": {"N": str(int(time.time()))}},
+        )
+
     def authorized(self, username, client_id):
         """The person's authorization item for the application (user-tokens table), or
         None."""
@@ -126,12 +134,14 @@ class Admin:
             ConsistentRead=True,
         ).get("Item")
 
-    def put_app(self, client_id, name="before", secret=None):
+    def put_app(self, client_id, name="before", secret=None, api_token_cap=None):
         item = {
             "client_id": {"S": client_id},
             "name": {"S": name},
             "redirect_uris": {"L": [{"S": REDIRECT}]},
         }
+        if api_token_cap:  # the other terms absent: their defaults
+            item["api_token_cap"] = {"N": str(api_token_cap)}
         if secret:
             item["secret_sha256"] = {"B": hashlib.sha256(secret.encode()).digest()}
         self.ddb.put_item(TableName=self.t["applications"], Item=item)
