@@ -10,7 +10,9 @@ call, is the evaluator's business:
 - `service`, `op`: the SigV4 credential scope's service and the operation (X-Amz-Target,
   or a query protocol's Action);
 - `request`: the fields of the body that name resources or feed condition keys
-  (TableName, IndexName, RequestItems' and TransactItems' tables, Name, StackName, ...);
+  (TableName, IndexName, RequestItems' and TransactItems' tables, Name, StackName, ...),
+  and for a DynamoDB request on one table `Attributes`, the top-level attribute names it
+  names (dynamodb:Attributes: its key, item and expressions' names; never a value);
 - `status`, `error`: moto's answer (the error code when it failed), and for a parameter
   read the type of the parameter (`parameter_type`: SecureString implies a KMS call);
 - `caller`: the process at the other end of the connection, found through /proc (its
@@ -60,6 +62,52 @@ def sdk_of(user_agent):
     return sdk, app.group(1) if app else None
 
 
+# An expression's words that are no attribute's name: DynamoDB reserves them, so an
+# attribute of that name is written through a #placeholder. A word followed by "(" is a
+# function (attribute_exists, if_not_exists, size, ...).
+_EXPRESSION_WORDS = {"set", "remove", "add", "delete", "and", "or", "not", "between", "in"}
+_EXPRESSIONS = (
+    "UpdateExpression",
+    "ConditionExpression",
+    "ProjectionExpression",
+    "KeyConditionExpression",
+    "FilterExpression",
+)
+# Legacy parameters whose keys (or, for AttributesToGet, items) are attribute names.
+_NAMED_BY_KEYS = ("Key", "Item", "AttributeUpdates", "Expected", "KeyConditions")
+_NAMED_BY_KEYS += ("QueryFilter", "ScanFilter")
+
+
+def _expression_names(expression, placeholders):
+    """The top-level attribute names an expression names: each path's first element (a
+    name after "." or a list index is nested), #placeholders resolved."""
+    found = set()
+    pattern = r"(\.\s*)?([#:][A-Za-z0-9_]+|[A-Za-z_][A-Za-z0-9_]*)(\s*\()?"
+    for nested, word, call in re.findall(pattern, expression):
+        if nested or call or word.startswith(":") or word.lower() in _EXPRESSION_WORDS:
+            continue
+        found.add(placeholders.get(word, word) if word.startswith("#") else word)
+    return found
+
+
+def attribute_names(data):
+    """What dynamodb:Attributes holds for a request on one table: the top-level attributes
+    it names ("Using IAM policy conditions for fine-grained access control" in the
+    DynamoDB guide), sorted."""
+    names = set()
+    for field in _NAMED_BY_KEYS:
+        if isinstance(data.get(field), dict):
+            names.update(data[field])
+    if isinstance(data.get("AttributesToGet"), list):
+        names.update(str(a) for a in data["AttributesToGet"])
+    placeholders = data.get("ExpressionAttributeNames")
+    placeholders = placeholders if isinstance(placeholders, dict) else {}
+    for field in _EXPRESSIONS:
+        if isinstance(data.get(field), str):
+            names |= _expression_names(data[field], placeholders)
+    return sorted(names)
+
+
 def summary(service, body, content_type):
     """The fields of a request body that name resources or feed condition keys."""
     if "json" in (content_type or ""):
@@ -71,6 +119,8 @@ def summary(service, body, content_type):
             return {}
         if service == "dynamodb":
             out = {k: data[k] for k in _DYNAMODB_FIELDS if k in data}
+            if "TableName" in data:
+                out["Attributes"] = attribute_names(data)
             if isinstance(data.get("RequestItems"), dict):
                 out["RequestItems"] = sorted(data["RequestItems"])
             if isinstance(data.get("TransactItems"), list):

@@ -59,6 +59,7 @@ def test_the_body_is_summed_up_by_what_names_resources():
         "TableName": "t",
         "IndexName": "by-username",
         "Select": "COUNT",
+        "Attributes": ["username"],
     }
     put = json.dumps({"Name": "/p", "Value": "a,b", "Type": "StringList", "Overwrite": True})
     assert call_log.summary("ssm", put.encode(), "application/x-amz-json-1.1") == {
@@ -71,6 +72,40 @@ def test_the_body_is_summed_up_by_what_names_resources():
         "Action": "DescribeStacks",
         "StackName": "st-1",
     }
+
+
+def test_a_request_on_one_table_names_its_top_level_attributes():
+    """dynamodb:Attributes: the key, the item, every expression's names (placeholders
+    resolved, a nested path by its first name), never a value or a function."""
+    last_use = {
+        "TableName": "t-tokens",
+        "Key": {"token_id": {"S": "abc"}},
+        "UpdateExpression": "SET last_used_at = :now",
+        "ConditionExpression": "attribute_exists(token_id) AND "
+        "(attribute_not_exists(last_used_at) OR last_used_at <= :since)",
+        "ExpressionAttributeValues": {":now": {"N": "2"}, ":since": {"N": "1"}},
+    }
+    assert call_log.attribute_names(last_use) == ["last_used_at", "token_id"]
+    mixed = {
+        "Key": {"username": {"S": ":marker"}},
+        "UpdateExpression": "SET #s = if_not_exists(#s, :fresh), a.b[0].c = list_append(x, :v) "
+        "REMOVE z",
+        "ConditionExpression": "size(#1) > :one AND k BETWEEN :a AND :b AND j IN (:c, :d)",
+        "ExpressionAttributeNames": {"#s": "secret", "#1": "dotted.name"},
+    }
+    assert call_log.attribute_names(mixed) == [
+        "a",
+        "dotted.name",
+        "j",
+        "k",
+        "secret",
+        "username",
+        "x",
+        "z",
+    ]
+    put = {"Item": {"session_key": {"S": "h"}, "csrf": {"S": "c"}}, "AttributesToGet": ["q"]}
+    assert call_log.attribute_names(put) == ["csrf", "q", "session_key"]
+    assert call_log.attribute_names({"TableName": "t"}) == [], "a Scan names none"
 
 
 def fake_moto(seen):
@@ -101,7 +136,8 @@ def environ(body, **headers):
 def test_one_line_per_call_and_moto_gets_the_whole_body(tmp_path):
     path, seen = tmp_path / "calls.jsonl", []
     log = call_log.CallLog(fake_moto(seen), str(path))
-    body = json.dumps({"TableName": "direct-oauth-users", "Key": {}}).encode()
+    key = {"username": {"S": "alice"}}
+    body = json.dumps({"TableName": "direct-oauth-users", "Key": key}).encode()
     ua = "aws-sdk-rust/1.3.9 api/dynamodb/1 app/authorize-app"
     answer = log(
         environ(
@@ -129,7 +165,7 @@ def test_one_line_per_call_and_moto_gets_the_whole_body(tmp_path):
         "key": "AKIDAUTHORIZEAPP",
         "sdk": "aws-sdk-rust",
         "app": "authorize-app",
-        "request": {"TableName": "direct-oauth-users"},
+        "request": {"TableName": "direct-oauth-users", "Attributes": ["username"]},
         "status": 200,
         "error": None,
     }

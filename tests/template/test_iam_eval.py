@@ -71,6 +71,21 @@ def test_conditions_it_can_evaluate():
     assert condition_holds({"ForAllValues:StringEquals": {"dynamodb:Select": ["COUNT"]}}, ())
 
 
+def test_attribute_names_are_a_multivalued_key_recorded_for_one_table_s_requests():
+    only = {"ForAllValues:StringEquals": {"dynamodb:Attributes": ["token_id", "last_used_at"]}}
+    named = (("dynamodb:Attributes", ("last_used_at", "token_id")),)
+    assert condition_holds(only, named)
+    assert not condition_holds(only, (("dynamodb:Attributes", ("revoked_at", "token_id")),))
+    assert condition_holds(only, (("dynamodb:Attributes", ()),)), "none named: IAM's rule"
+    assert not condition_holds(
+        {"ForAnyValue:StringEquals": {"dynamodb:Attributes": ["x"]}}, (("dynamodb:Attributes", ()),)
+    )
+    # A transaction's or a batch's items carry no names in the record: unknown, not absent
+    # (AWS always has the item's key among them).
+    with pytest.raises(iam_decide.Unevaluable, match="not recorded"):
+        condition_holds(only, ())
+
+
 def test_a_condition_it_cannot_evaluate_is_unknown_never_allowed():
     leading = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["${aws:userid}"]}}
     with pytest.raises(iam_decide.Unevaluable, match="dynamodb:LeadingKeys"):
@@ -222,6 +237,12 @@ def test_local_names_map_to_the_template_by_role():
 
 
 # --- on template.yaml -------------------------------------------------------------------------
+def last_use(**request):
+    """The authorizer's write of an API token's last use, as the record holds it."""
+    fields = dict(TableName="direct-oauth-tokens", Attributes=["last_used_at", "token_id"])
+    return rec("UpdateItem", who=TOKEN_AUTHORIZER, **dict(fields, **request))
+
+
 def what_each_principal_does():
     """A recording of what the e2e suite makes each principal do (tests/e2e/test_zz_iam_
     by_evaluation.py checks the real one)."""
@@ -247,6 +268,13 @@ def what_each_principal_does():
         ],
         # The DPoP nonces' secret (a marker item of the users table).
         rec("GetItem", TableName="direct-oauth-users"),
+        # A person's authorized applications (consent, API tokens) beside their token
+        # entries, and the applications the Tokens page lists.
+        *[
+            rec(op, TableName="direct-oauth-user-tokens")
+            for op in ("GetItem", "UpdateItem", "DeleteItem", "Query")
+        ],
+        rec("Scan", TableName="direct-oauth-applications"),
         *[rec(op, TableName="direct-oauth-tokens") for op in ("GetItem", "UpdateItem")],
         rec("UpdateItem", TableName="direct-oauth-failed-logins"),
         rec("GetParameter", "ssm", who=a, Name="/direct-oauth/client-whitelist"),
@@ -258,6 +286,8 @@ def what_each_principal_does():
         ),
         # A DPoP proof's jti, spent.
         rec("PutItem", who=TOKEN_AUTHORIZER, TableName="direct-oauth-dpop-proofs"),
+        # An API token's last use.
+        last_use(),
         rec("DescribeStacks", "cloudformation", who=cli, StackName="stack-1"),
         *[
             rec(op, who=cli, TableName="direct-oauth-users")
@@ -275,6 +305,20 @@ def what_each_principal_does():
         ),
         rec("Query", who=cli, TableName="direct-oauth-tokens", IndexName="by-username"),
         rec("Query", who=cli, TableName="direct-oauth-user-tokens"),
+        # token create: the person's authorization item, then the token's transaction; at
+        # the application's cap, the counted tokens.
+        rec("GetItem", who=cli, TableName="direct-oauth-user-tokens"),
+        rec(
+            "TransactWriteItems",
+            who=cli,
+            TransactItems=[
+                ["Put", "direct-oauth-tokens"],
+                ["Put", "direct-oauth-user-tokens"],
+                ["ConditionCheck", "direct-oauth-users"],
+                ["Update", "direct-oauth-user-tokens"],
+            ],
+        ),
+        rec("BatchGetItem", who=cli, RequestItems=["direct-oauth-tokens"]),
         *[
             rec(op, "ssm", who=cli, Name="/direct-oauth/client-whitelist")
             for op in ("GetParameter", "PutParameter")
@@ -298,7 +342,7 @@ def test_what_each_principal_does_is_allowed_with_every_statement_used():
     }
     text = ev.markdown("IAM by evaluation")
     assert (
-        "| token-authorizer | 4 requests (4 distinct) in 3 calls | 4 (1 Lambda's own) | none |"
+        "| token-authorizer | 5 requests (5 distinct) in 4 calls | 5 (1 Lambda's own) | none |"
         in text
     ), text
     assert iam_eval.CLI_INIT in text and iam_eval.HARNESS in text, "counted, not evaluated"
@@ -329,6 +373,33 @@ def test_a_role_naming_the_wrong_table_is_found():
     )
 
 
+def test_the_authorizer_may_write_a_token_s_last_use_and_nothing_else_of_it():
+    """The authorizer's UpdateItem on the tokens table is allowed when it names the token's
+    key and last_used_at only, and returns nothing; naming another attribute (un-revoking,
+    say), asking for the item back, or a record without the names is not allowed."""
+    requests = {
+        "last use": last_use(),
+        "revoked_at too": last_use(Attributes=["last_used_at", "revoked_at", "token_id"]),
+        "item asked back": last_use(ReturnValues="ALL_NEW"),
+        "nothing back, said": last_use(ReturnValues="NONE"),
+        "names unrecorded": rec("UpdateItem", who=TOKEN_AUTHORIZER, TableName="x-tokens"),
+    }
+    verdicts = {
+        name: [c.decision.allowed for c in evaluate([line]).calls.values()]
+        for name, line in requests.items()
+    }
+    assert verdicts == {
+        "last use": [True],
+        "revoked_at too": [False],
+        "item asked back": [False],
+        "nothing back, said": [True],
+        "names unrecorded": [None],
+    }
+    # The function's role reads no names: its rows keep one per action and resource.
+    both = [rec("GetItem", TableName="direct-oauth-tokens", Attributes=[n]) for n in "ab"]
+    assert len(evaluate(both).calls) == 1
+
+
 def test_a_mutated_resolved_policy_is_found():
     """The same without a template: the resolved OperatorPolicy's index statement moved to
     the table itself, which Query on an index does not match."""
@@ -348,7 +419,7 @@ def test_a_statement_no_call_uses_is_reported_but_lambdas_own_are_not():
         if (line["request"].get("TableName") != "direct-oauth-failed-logins")
     ]
     ev = evaluate(lines)
-    assert [s.label for s in ev.unused(AUTHORIZE_APP)] == ["AuthorizeAppRole/data[7]"]
+    assert [s.label for s in ev.unused(AUTHORIZE_APP)] == ["AuthorizeAppRole/data[8]"]
     assert "AuthorizeAppRole/logs[0]" not in [s.label for s in ev.unused(AUTHORIZE_APP)]
     spare = {(s.label, a) for s, a, _ in ev.unused_grants(CLI)}
     assert spare == set(), spare

@@ -167,8 +167,13 @@ def test_iam_is_least_privilege():
         "dynamodb:UpdateItem",
         "dynamodb:GetItem",
         "dynamodb:ConditionCheckItem",
-        # The pages' sessions end with a delete (sign-out), on their own table only.
+        # The pages' sessions end with a delete (sign-out), and a person's authorization
+        # item when they end the application's access (the user-tokens table).
         "dynamodb:DeleteItem",
+        # The person's pages: their authorized applications and token entries (the
+        # user-tokens table), and the registered applications (the applications table).
+        "dynamodb:Query",
+        "dynamodb:Scan",
         "ssm:GetParameter",
         "kms:Decrypt",
     }
@@ -221,9 +226,11 @@ def test_authorizer_reads_tokens_and_users_and_guards_the_sample_route():
             named = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
             read |= {(a, r["Fn::GetAtt"][0]) for a in acts for r in named}
     # DPoP: a proof's jti is spent in the proofs' own table (and read back after a lost
-    # answer); the authorizer can write no code.
+    # answer); the authorizer can write no code. An API token's last use is its one write
+    # on the tokens table.
     assert read == {
         ("dynamodb:GetItem", "TokensTable"),
+        ("dynamodb:UpdateItem", "TokensTable"),
         ("dynamodb:BatchGetItem", "UsersTable"),
         ("dynamodb:BatchGetItem", "ApplicationsTable"),
         ("dynamodb:PutItem", "DpopProofsTable"),
@@ -233,8 +240,16 @@ def test_authorizer_reads_tokens_and_users_and_guards_the_sample_route():
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
         "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
+    }
+    # That write may name last_used_at and the token's key, nothing else of a token (its
+    # revocation, expiry, scopes, owner), and return nothing.
+    (use,) = [s for s in statements("TokenAuthorizerRole") if "dynamodb:UpdateItem" in s["Action"]]
+    assert use["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:Attributes": ["token_id", "last_used_at"]},
+        "StringEqualsIfExists": {"dynamodb:ReturnValues": "NONE"},
     }
     auth = r["HttpApi"]["Properties"]["Auth"]["Authorizers"]["TokenAuthorizer"]
     assert auth["AuthorizerPayloadFormatVersion"] == "2.0"
@@ -386,6 +401,14 @@ def test_the_operator_policy_names_actions_and_resources():
     assert outputs["OperatorPolicyArn"]["Value"] == {"Ref": "OperatorPolicy"}
 
 
+def rest_path(r, resource_id):
+    """The path of a REST API resource (a Ref to it, or the API's root)."""
+    if "Ref" not in resource_id:
+        return ""
+    p = r[resource_id["Ref"]]["Properties"]
+    return rest_path(r, p["ParentId"]) + "/" + p["PathPart"]
+
+
 def test_every_endpoint_has_a_route_on_each_front_door():
     r = resources()
     paths = {
@@ -401,23 +424,21 @@ def test_every_endpoint_has_a_route_on_each_front_door():
         "/oauth/authorize",
         "/oauth/signin",
         "/oauth/signout",
+        "/oauth/tokens",
+        "/oauth/tokens/revoke",
+        "/oauth/applications",
+        "/oauth/applications/revoke",
     }
     rest = {
-        res["Properties"]["PathPart"]
-        for res in r.values()
+        rest_path(r, {"Ref": lid})
+        for lid, res in r.items()
         if res["Type"] == "AWS::ApiGateway::Resource"
     }
-    assert {
-        "authorizeapp",
-        "revoke",
-        "access_token",
-        "token",
-        "introspect",
-        "oauth-authorization-server",
-        "authorize",
-        "signin",
-        "signout",
-    } <= rest
+    assert paths <= rest
+    # The stage's deployment is made after every method, or it may miss the newest.
+    (deployment,) = [res for res in r.values() if res["Type"] == "AWS::ApiGateway::Deployment"]
+    methods = {lid for lid, res in r.items() if res["Type"] == "AWS::ApiGateway::Method"}
+    assert set(deployment["DependsOn"]) == methods
     codes = r["CodesTable"]["Properties"]
     assert codes["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert codes["KeySchema"] == [{"AttributeName": "code_sha256", "KeyType": "HASH"}]

@@ -47,10 +47,10 @@ class Admin:
             TableName=self.t["users"], Key={"username": {"S": name}}, ConsistentRead=True
         ).get("Item")
 
-    def mint_token(self, username, revoked=False, client_id=CLIENT, jkt=None):
+    def mint_token(self, username, revoked=False, client_id=CLIENT, jkt=None, name=None):
         """A token stored as the function stores one, issued to `client_id`, for a user
-        that exists (put here if it does not: a check reads the user); returns the whole
-        token."""
+        that exists (put here if it does not: a check reads the user); with a `name`, an
+        API token (whose use the authorizer writes down); returns the whole token."""
         with contextlib.suppress(self.ddb.exceptions.ConditionalCheckFailedException):
             self.ddb.put_item(
                 TableName=self.t["users"],
@@ -78,6 +78,8 @@ class Admin:
             item["revoked_at"] = {"N": str(now)}
         if jkt:  # bound to a DPoP key
             item["dpop_jkt"] = {"S": jkt}
+        if name:
+            item["name"] = {"S": name}
         # TokenResponse under the application's token epoch, as a login would.
         epoch = (self.app(client_id) or {}).get("token_epoch", {"N": "0"})
         item["client_epoch"] = epoch
@@ -95,6 +97,23 @@ class Admin:
     def token(self, token_id):
         return self.ddb.get_item(
             TableName=self.t["tokens"], Key={"token_id": {"S": token_id}}, ConsistentRead=True
+        ).get("Item")
+
+    def revoke(self, token_id):
+        self.ddb.update_item(
+            TableName=self.t["tokens"],
+            Key={"token_id": {"S": token_id}},
+            UpdateExpression="SET revoked_at = :now",
+            ExpressionAttributeValues={":now": {"N": str(int(time.time()))}},
+        )
+
+    def authorized(self, username, client_id):
+        """The person's authorization item for the application (user-tokens table), or
+        None."""
+        return self.ddb.get_item(
+            TableName=self.t["user_tokens"],
+            Key={"username": {"S": username}, "token_id": {"S": f":authorized:{client_id}"}},
+            ConsistentRead=True,
         ).get("Item")
 
     def tokens_of(self, username):
@@ -115,12 +134,14 @@ class Admin:
             ConsistentRead=True,
         ).get("Item")
 
-    def put_app(self, client_id, name="before", secret=None):
+    def put_app(self, client_id, name="before", secret=None, api_token_cap=None):
         item = {
             "client_id": {"S": client_id},
             "name": {"S": name},
             "redirect_uris": {"L": [{"S": REDIRECT}]},
         }
+        if api_token_cap:  # the other terms absent: their defaults
+            item["api_token_cap"] = {"N": str(api_token_cap)}
         if secret:
             item["secret_sha256"] = {"B": hashlib.sha256(secret.encode()).digest()}
         self.ddb.put_item(TableName=self.t["applications"], Item=item)

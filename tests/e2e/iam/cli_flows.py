@@ -9,6 +9,7 @@ import bcrypt
 from iam.demo import CLIENT, PASSWORD, REDIRECT
 from iam.runs import expect, unique
 from iam.stack import ADMIN_CLI, STACK_NAME
+from tokens import id_of
 
 
 def cli(run, *args, stdin=None, env=None):
@@ -188,6 +189,27 @@ def flow_token_verify(run):
     expect(cli(run, "token", "verify", stdin=token + "\n").startswith("valid:"), "not valid")
 
 
+def flow_token_create(run):
+    """token create, as the Tokens page makes a token: the user (GetItem), the application
+    and the user (BatchGetItem), the person's authorization item (GetItem), then one
+    transaction (the token's and its entry's PutItem, the user's ConditionCheckItem, the
+    authorization item's UpdateItem). The application takes one live token per person: the
+    second, made once the first is revoked, reads the counted token's record at the cap
+    (BatchGetItem on the tokens table), which no longer counts."""
+    user = unique("tcreate")
+    client = unique("tcreate").replace("-", "_")
+    run.admin.put_user(user)
+    run.admin.put_app(client, api_token_cap=1)
+    order = ["token", "create", "--user", user, "--client", client, "--scope", "repo:read"]
+    first = cli(run, *order, "--name", "first").strip()
+    stored = run.admin.token(id_of(first)) or {}
+    expect(stored.get("name", {}).get("S") == "first", "not stored")
+    run.admin.revoke(id_of(first))
+    second = cli(run, *order, "--name", "second").strip()
+    held = (run.admin.authorized(user, client) or {}).get("api_tokens", {}).get("M", {})
+    expect(set(held) == {id_of(second)}, f"the authorization item holds {sorted(held)}")
+
+
 CLI_FLOWS = [
     ("user add", flow_user_add),
     ("user import-quay", flow_user_import),
@@ -209,4 +231,5 @@ CLI_FLOWS = [
     ("token revoke ID", flow_token_revoke),
     ("token revoke --user", flow_token_revoke_user),
     ("token verify", flow_token_verify),
+    ("token create (at an application's cap)", flow_token_create),
 ]

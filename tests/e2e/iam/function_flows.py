@@ -221,6 +221,16 @@ def flow_authorizer_dpop(run):
     expect(answer.get("isAuthorized") is True, "denied")
 
 
+def flow_authorizer_api_token_use(run):
+    """An API token (a named one) allowed: its last use written, one conditional UpdateItem
+    of `last_used_at` alone (a failed write still allows, so only the record tells)."""
+    token = run.admin.mint_token(unique("api"), name="ci")
+    kind, answer = invoke(run.fn, authorizer_event(token))
+    expect(kind == "response", f"invocation {kind}")
+    expect(answer.get("isAuthorized") is True, "denied")
+    expect("last_used_at" in (run.admin.token(id_of(token)) or {}), "last use not written")
+
+
 def flow_authorizer_revoked(run):
     token = run.admin.mint_token(unique("revoked"), revoked=True)
     kind, answer = invoke(run.fn, authorizer_event(token))
@@ -257,7 +267,8 @@ def page(run, event):
 
 def flow_web_approval(run):
     """Sign-in, consent and sign-out through the pages: the session's PutItem at sign-in,
-    its GetItem on the consent page, the code's PutItem, and its DeleteItem at sign-out."""
+    its GetItem on the consent page, the consent read (the authorization item's GetItem) and
+    remembered (its UpdateItem), the code's PutItem, and the session's DeleteItem at sign-out."""
     user = unique("web")
     run.admin.put_user(user)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest())
@@ -286,6 +297,50 @@ def flow_web_approval(run):
     expect(out["statusCode"] == 200, f"sign-out {out['statusCode']}")
 
 
+def hidden(body, name):
+    """The value of the page's hidden input `name` (its first)."""
+    return body.split(f'name="{name}" value="', 1)[1].split('"', 1)[0]
+
+
+def account_post(run, path, form, cookie):
+    answer = page(run, page_event(path, method="POST", form=form, cookie=cookie))
+    expect(answer["statusCode"] == 200, f"POST {path} {answer['statusCode']}")
+    return answer["body"]
+
+
+def flow_account_pages(run):
+    """The person's own pages: sign-in back to the Tokens page (the session's PutItem), the
+    page (the person's items in one Query of the user-tokens table, the applications'
+    Scan), an API token created (the authorization item read, then one transaction with its
+    UpdateItem) and revoked (the token's UpdateItem), the Applications page, and the
+    application's access ended (the authorization item's DeleteItem)."""
+    user = unique("pages")
+    run.admin.put_user(user)
+    shown = page(run, page_event("/oauth/tokens"))
+    expect(shown["statusCode"] == 200 and "Sign in" in shown["body"], "no sign-in page")
+    signin = f"username={user}&password={quote(PASSWORD)}&next=tokens"
+    signed = page(run, page_event("/oauth/signin", method="POST", form=signin))
+    cookies = signed.get("cookies") or []
+    expect(signed["statusCode"] == 303 and cookies, f"sign-in {signed['statusCode']}")
+    cookie = cookies[0].split(";", 1)[0]
+    tokens = page(run, page_event("/oauth/tokens", cookie=cookie))
+    expect(tokens["statusCode"] == 200, f"tokens page {tokens['statusCode']}")
+    csrf = hidden(tokens["body"], "csrf")
+    order = f"csrf={csrf}&name=ci&client_id={CLIENT}&scope.repo%3Aread=on&life=default"
+    body = account_post(run, "/oauth/tokens", order, cookie)
+    expect('id="created-token"' in body, "no token shown")
+    token = body.split('id="created-token" readonly value="', 1)[1].split('"', 1)[0]
+    stored = run.admin.token(id_of(token)) or {}
+    expect(stored.get("name", {}).get("S") == "ci", "the API token is not stored")
+    expect(run.admin.authorized(user, CLIENT), "no authorization item counts the API token")
+    account_post(run, "/oauth/tokens/revoke", f"csrf={csrf}&token_id={id_of(token)}", cookie)
+    expect("revoked_at" in (run.admin.token(id_of(token)) or {}), "not revoked")
+    apps = page(run, page_event("/oauth/applications", cookie=cookie))
+    expect(apps["statusCode"] == 200, f"applications page {apps['statusCode']}")
+    account_post(run, "/oauth/applications/revoke", f"csrf={csrf}&client_id={CLIENT}", cookie)
+    expect(not run.admin.authorized(user, CLIENT), "the authorization item is still there")
+
+
 AUTHORIZE_APP_FLOWS = [
     ("login", flow_login),
     ("login twice", flow_login_twice),
@@ -297,10 +352,12 @@ AUTHORIZE_APP_FLOWS = [
     ("code replayed", flow_code_replay),
     ("POST /oauth/introspect", flow_introspect),
     ("sign-in, consent, sign-out", flow_web_approval),
+    ("API tokens and authorized applications pages", flow_account_pages),
 ]
 
 TOKEN_AUTHORIZER_FLOWS = [
     ("valid token allowed", flow_authorizer_valid),
     ("revoked token denied", flow_authorizer_revoked),
     ("DPoP-bound token with a proof allowed", flow_authorizer_dpop),
+    ("API token allowed, its last use written", flow_authorizer_api_token_use),
 ]
