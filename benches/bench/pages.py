@@ -1,7 +1,8 @@
 """The pages' cost beside direct approval's: each request of a sign-in, a consent and an
 API token's creation, warm, with its DynamoDB round trips from the request's own log
-line. Each run is a new person (so the consent page is asked, not skipped), on one warm
-process; every answer is checked before it is counted."""
+line, and direct approval's 302 on the same process. Each run is a new person (so the
+consent page is asked, not skipped), on one warm process; every answer is checked before
+it is counted."""
 
 import base64
 import json
@@ -11,10 +12,10 @@ import time
 import uuid
 from urllib.parse import urlencode
 
-from .answers import check
+from .answers import check, issued
 from .events import event
 from .setup import QUAY_REDIRECT, ROOT
-from .timing import Instance
+from .timing import Instance, timed_invocations
 
 HOST = "id.execute-api.us-east-1.amazonaws.com"  # the sample events' host: the issuer's
 ORIGIN = "https://" + HOST
@@ -120,12 +121,23 @@ def pages_rows(plan, stack):
     with open(path, "w") as out, Instance(plan.binary("authorize-app"), env, out) as fn:
         one_person(fn, stack)  # warm-up: the whitelist, the nonce secret, the connections
         people = [one_person(fn, stack) for _ in range(runs)]
+        # Direct approval beside them, on the same warm process: the Quay example's 302.
+        direct = timed_invocations(fn, event, issued, "direct approval", runs, skip=1)
     with open(path) as f:
         lines = [json.loads(line) for line in f if line.startswith("{")]
     calls = [line["dynamodb_calls"] for line in lines if "dynamodb_calls" in line]
-    check(len(calls) == len(STEPS) * (runs + 1), "one request log line per request", lines[-3:])
-    last = calls[-len(STEPS) :]
-    rows = []
+    want = len(STEPS) * (runs + 1) + runs + 1
+    check(len(calls) == want, "one request log line per request", lines[-3:])
+    pages_calls = calls[: len(STEPS) * (runs + 1)]
+    last = pages_calls[-len(STEPS) :]
+    rows = [
+        (
+            f"direct approval 302, warm (median of {runs})",
+            "",
+            f"{statistics.median(direct):.1f} ms",
+        ),
+        ("direct approval 302, DynamoDB round trips", "", str(calls[-1])),
+    ]
     for i, label in enumerate(STEPS):
         median = statistics.median(person[i][1] for person in people)
         rows.append((f"pages: {label}, warm (median of {runs})", "", f"{median:.1f} ms"))
