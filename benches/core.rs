@@ -273,19 +273,10 @@ fn authorizer_core(c: &mut Criterion) {
     use direct_oauth::token::AccessToken;
     let token = AccessToken::generate(&OsRandom).unwrap();
     let record = TokenRecord {
-        token_id: token.id().to_string(),
         secret_hash: token.secret_hash(),
-        username: "username".into(),
-        client_id: "some_client_id".into(),
         scopes: vec!["repo:read".into(), "org:admin".into()],
-        issued_at: 0,
         expires_at: None,
-        revoked_at: None,
-        user_generation: 0,
-        client_epoch: 0,
-        jkt: None,
-        name: None,
-        last_used_at: None,
+        ..direct_oauth::store::memory::token_record(token.id(), "username", "some_client_id")
     };
     let parties = OwnerAndClient {
         user: Some(user("username")),

@@ -78,6 +78,30 @@ pub struct Consent<'a> {
     pub hidden: &'a [Hidden],
 }
 
+/// The head of the person's own pages: who is signed in, the pages, signing out (with the
+/// session's CSRF token, as every form of theirs).
+pub struct Nav {
+    pub username: String,
+    pub tokens_url: String,
+    pub applications_url: String,
+    pub signout_action: String,
+    pub csrf: String,
+}
+
+/// Each scope as a person reads it, the dangerous ones marked: the consent page's and the
+/// Tokens page's.
+pub fn scope_lines<'a>(names: impl IntoIterator<Item = &'a String>) -> Vec<ScopeLine> {
+    let line = |name: &String| {
+        let (what, dangerous) = crate::scope::describe(name);
+        ScopeLine {
+            name: name.clone(),
+            what: what.to_string(),
+            dangerous,
+        }
+    };
+    names.into_iter().map(line).collect()
+}
+
 /// One API token on the Tokens page.
 pub struct TokenLine {
     pub id: String,
@@ -106,11 +130,7 @@ pub struct TokenApplication {
 #[template(path = "tokens.html")]
 pub struct Tokens<'a> {
     pub style: &'a str,
-    pub username: &'a str,
-    pub tokens_url: &'a str,
-    pub applications_url: &'a str,
-    pub signout_action: &'a str,
-    pub csrf: &'a str,
+    pub nav: Nav,
     pub created: Option<&'a str>,
     pub message: Option<&'a str>,
     pub tokens: &'a [TokenLine],
@@ -135,11 +155,7 @@ pub struct AuthorizedLine {
 #[template(path = "applications.html")]
 pub struct Applications<'a> {
     pub style: &'a str,
-    pub username: &'a str,
-    pub tokens_url: &'a str,
-    pub applications_url: &'a str,
-    pub signout_action: &'a str,
-    pub csrf: &'a str,
+    pub nav: Nav,
     pub message: Option<&'a str>,
     pub authorized: &'a [AuthorizedLine],
     pub revoke_action: &'a str,

@@ -7,7 +7,7 @@ use direct_oauth::config::Config;
 use direct_oauth::lambda::token_authorizer::TokenAuthorizer;
 use direct_oauth::random::OsRandom;
 use direct_oauth::store::TokenRecord;
-use direct_oauth::store::memory::MemoryStore;
+use direct_oauth::store::memory::{MemoryStore, token_record};
 use direct_oauth::token::AccessToken;
 
 use crate::dpop_keys::ClientKey;
@@ -32,19 +32,11 @@ fn authorizer() -> TokenAuthorizer<Faulty<MemoryStore>, ManualClock> {
 
 fn record(token: &AccessToken) -> TokenRecord {
     TokenRecord {
-        token_id: token.id().to_string(),
         secret_hash: token.secret_hash(),
-        username: "alice".into(),
-        client_id: "cli".into(),
         scopes: vec!["repo:read".into()],
         issued_at: NOW_SECS - 10,
         expires_at: Some(NOW_SECS + 10),
-        revoked_at: None,
-        user_generation: 0,
-        client_epoch: 0,
-        jkt: None,
-        name: None,
-        last_used_at: None,
+        ..token_record(token.id(), "alice", "cli")
     }
 }
 

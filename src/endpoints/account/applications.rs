@@ -24,9 +24,7 @@ where
         message: Option<&str>,
     ) -> Result<Answer, Early> {
         let username = &person.session.username;
-        let (holdings, apps) =
-            tokio::join!(self.store.holdings(username), self.store.applications());
-        let (holdings, apps) = (holdings.map_err(outage)?, apps.map_err(outage)?);
+        let (holdings, apps) = self.holdings(username).await?;
         let now = self.clock.now_ms() / 1000;
         let html = applications_page(person, (&holdings, &apps), message, now);
         Ok(shown((html, None), StatusCode::OK, "", username))

@@ -18,7 +18,7 @@ use crate::form::Form;
 use crate::random::Random;
 use crate::response;
 use crate::session::{self, Session};
-use crate::store::{ApiTokenStore, LookupReader, SessionStore, User};
+use crate::store::{ApiTokenStore, Application, Holdings, LookupReader, SessionStore, User};
 
 mod applications;
 pub mod creation;
@@ -163,6 +163,14 @@ where
             answer.response = response::with_cookie(answer.response, session::clear_cookie());
         }
         Box::new(answer)
+    }
+
+    /// What the person holds, and every application (their names and terms): one round
+    /// trip of two reads.
+    async fn holdings(&self, username: &str) -> Result<(Holdings, Vec<Application>), Early> {
+        let (holdings, apps) =
+            tokio::join!(self.store.holdings(username), self.store.applications());
+        Ok((holdings.map_err(outage)?, apps.map_err(outage)?))
     }
 
     fn browser(&self) -> Browser<'_, S, C> {

@@ -9,9 +9,8 @@ use super::{REVOKE_ACCESS_PATH, REVOKE_TOKEN_PATH, SignedIn};
 use crate::endpoints::endpoint_url;
 use crate::endpoints::web_approval::{AccountPage, SIGN_OUT_PATH};
 use crate::pages::{
-    Applications, AuthorizedLine, STYLE, ScopeLine, TokenApplication, TokenLine, Tokens,
+    Applications, AuthorizedLine, Nav, STYLE, TokenApplication, TokenLine, Tokens, scope_lines,
 };
-use crate::scope;
 use crate::store::{Application, Holdings, TokenRecord, User};
 use crate::token_check::{self, Denial};
 
@@ -92,11 +91,7 @@ pub(super) fn tokens_page(
     let issuer = &person.issuer;
     let page = Tokens {
         style: STYLE,
-        username: &person.session.username,
-        tokens_url: &endpoint_url(issuer, AccountPage::Tokens.path()),
-        applications_url: &endpoint_url(issuer, AccountPage::Applications.path()),
-        signout_action: &endpoint_url(issuer, SIGN_OUT_PATH),
-        csrf: &person.session.csrf,
+        nav: nav(person),
         created: view.created,
         message: view.message,
         tokens: &lines,
@@ -109,18 +104,16 @@ pub(super) fn tokens_page(
     page.render().unwrap_or_default()
 }
 
-fn scope_lines(catalogue: &BTreeSet<String>) -> Vec<ScopeLine> {
-    catalogue
-        .iter()
-        .map(|name| {
-            let (what, dangerous) = scope::describe(name);
-            ScopeLine {
-                name: name.clone(),
-                what: what.to_string(),
-                dangerous,
-            }
-        })
-        .collect()
+/// The head of every page of the person's.
+fn nav(person: &SignedIn) -> Nav {
+    let url = |path| endpoint_url(&person.issuer, path);
+    Nav {
+        username: person.session.username.clone(),
+        tokens_url: url(AccountPage::Tokens.path()),
+        applications_url: url(AccountPage::Applications.path()),
+        signout_action: url(SIGN_OUT_PATH),
+        csrf: person.session.csrf.clone(),
+    }
 }
 
 pub(super) fn applications_page(
@@ -169,11 +162,7 @@ pub(super) fn applications_page(
     let issuer = &person.issuer;
     let page = Applications {
         style: STYLE,
-        username: &person.session.username,
-        tokens_url: &endpoint_url(issuer, AccountPage::Tokens.path()),
-        applications_url: &endpoint_url(issuer, AccountPage::Applications.path()),
-        signout_action: &endpoint_url(issuer, SIGN_OUT_PATH),
-        csrf: &person.session.csrf,
+        nav: nav(person),
         message,
         authorized: &lines,
         revoke_action: &endpoint_url(issuer, REVOKE_ACCESS_PATH),

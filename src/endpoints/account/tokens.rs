@@ -40,9 +40,7 @@ where
         status: StatusCode,
     ) -> Result<Answer, Early> {
         let username = &person.session.username;
-        let (holdings, apps) =
-            tokio::join!(self.store.holdings(username), self.store.applications());
-        let (holdings, apps) = (holdings.map_err(outage)?, apps.map_err(outage)?);
+        let (holdings, apps) = self.holdings(username).await?;
         let now = self.clock.now_ms() / 1000;
         let catalogue = &self.settings.scopes;
         let html = tokens_page(person, (&holdings, &apps), catalogue, view, now);

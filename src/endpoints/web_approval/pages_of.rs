@@ -8,8 +8,7 @@ use super::request::{AuthorizationRequest, Return};
 use super::{AUTHORIZE_PAGE_PATH, SIGN_IN_PATH, SIGN_OUT_PATH};
 use crate::endpoints::browser::origin_of;
 use crate::endpoints::endpoint_url;
-use crate::pages::{Consent, STYLE, ScopeLine, SignIn};
-use crate::scope;
+use crate::pages::{Consent, STYLE, SignIn, scope_lines};
 use crate::session::Session;
 
 /// The sign-in page: for the application named, or for the person's own pages.
@@ -39,18 +38,7 @@ pub(super) fn consent(
     session: &Session,
     message: Option<&str>,
 ) -> (String, Option<String>) {
-    let scopes: Vec<ScopeLine> = valid
-        .scopes
-        .iter()
-        .map(|name| {
-            let (what, dangerous) = scope::describe(name);
-            ScopeLine {
-                name: name.clone(),
-                what: what.to_string(),
-                dangerous,
-            }
-        })
-        .collect();
+    let scopes = scope_lines(&valid.scopes);
     let page = Consent {
         style: STYLE,
         action: &endpoint_url(issuer, AUTHORIZE_PAGE_PATH),

@@ -265,6 +265,14 @@ def page(run, event):
     return answer
 
 
+def signed_in(run, form):
+    """The session cookie (`name=value`) a sign-in with `form` sets."""
+    signed = page(run, page_event("/oauth/signin", method="POST", form=form))
+    cookies = signed.get("cookies") or []
+    expect(signed["statusCode"] == 303 and cookies, f"sign-in {signed['statusCode']}")
+    return cookies[0].split(";", 1)[0]
+
+
 def flow_web_approval(run):
     """Sign-in, consent and sign-out through the pages: the session's PutItem at sign-in,
     its GetItem on the consent page, the consent read (the authorization item's GetItem) and
@@ -280,10 +288,7 @@ def flow_web_approval(run):
     shown = page(run, page_event("/oauth/authorize", query=query))
     expect(shown["statusCode"] == 200 and "Sign in" in shown["body"], "no sign-in page")
     signin = f"{query}&username={user}&password={quote(PASSWORD)}"
-    signed = page(run, page_event("/oauth/signin", method="POST", form=signin))
-    cookies = signed.get("cookies") or []
-    expect(signed["statusCode"] == 303 and cookies, f"sign-in {signed['statusCode']}")
-    cookie = cookies[0].split(";", 1)[0]
+    cookie = signed_in(run, signin)
     consent = page(run, page_event("/oauth/authorize", query=query, cookie=cookie))
     expect(consent["statusCode"] == 200, f"consent page {consent['statusCode']}")
     csrf = consent["body"].split('name="csrf" value="', 1)[1].split('"', 1)[0]
@@ -319,10 +324,7 @@ def flow_account_pages(run):
     shown = page(run, page_event("/oauth/tokens"))
     expect(shown["statusCode"] == 200 and "Sign in" in shown["body"], "no sign-in page")
     signin = f"username={user}&password={quote(PASSWORD)}&next=tokens"
-    signed = page(run, page_event("/oauth/signin", method="POST", form=signin))
-    cookies = signed.get("cookies") or []
-    expect(signed["statusCode"] == 303 and cookies, f"sign-in {signed['statusCode']}")
-    cookie = cookies[0].split(";", 1)[0]
+    cookie = signed_in(run, signin)
     tokens = page(run, page_event("/oauth/tokens", cookie=cookie))
     expect(tokens["statusCode"] == 200, f"tokens page {tokens['statusCode']}")
     csrf = hidden(tokens["body"], "csrf")

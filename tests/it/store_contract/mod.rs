@@ -112,19 +112,11 @@ pub fn user(name: &str) -> User {
 
 pub fn token(id: &str) -> TokenRecord {
     TokenRecord {
-        token_id: id.into(),
         secret_hash: [7; 32],
-        username: "alice".into(),
-        client_id: "cli".into(),
         scopes: vec!["repo:read".into(), "org:admin".into()],
         issued_at: 1_700_000_000,
         expires_at: Some(1_700_000_060),
-        revoked_at: None,
-        user_generation: 0,
-        client_epoch: 0,
-        jkt: None,
-        name: None,
-        last_used_at: None,
+        ..direct_oauth::store::memory::token_record(id, "alice", "cli")
     }
 }
 
