@@ -27,6 +27,15 @@ pub const CHECKSUM_LEN: usize = 6;
 pub const TOKEN_LEN: usize = PREFIX.len() + ID_LEN + SECRET_LEN + CHECKSUM_LEN;
 pub const LEGACY_TOKEN_LEN: usize = ID_LEN + SECRET_LEN;
 
+/// Whether `id` has a token id's form (22 base64url characters): anything else names no
+/// token, and is answered without a read.
+pub fn is_token_id(id: &str) -> bool {
+    id.len() == ID_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Which form a token was presented in: kept, so it is shown back exactly (a DPoP
 /// proof's `ath` is the hash of the token as the client holds it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +129,14 @@ fn checksum(body: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_token_id_is_22_base64url_characters() {
+        assert!(is_token_id("abcdefghijklmnopqrst-_"));
+        assert!(!is_token_id("abcdefghijklmnopqrst-"));
+        assert!(!is_token_id("abcdefghijklmnopqrst-+"));
+        assert!(!is_token_id(&"a".repeat(3000)));
+    }
+
     use super::*;
     use crate::random::{CountingRandom, OsRandom};
 

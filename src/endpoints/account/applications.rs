@@ -36,6 +36,11 @@ where
         let client_id = person.form.get("client_id").unwrap_or_default();
         let now = self.clock.now_ms() / 1000;
         let username = &person.session.username;
+        if !crate::identifier::is_client_id(client_id) {
+            return self
+                .applications_page(person, Some("No such application."))
+                .await;
+        }
         let revoked = self.store.revoke_access(username, client_id, now).await;
         let revoked = revoked.map_err(outage)?;
         let message = format!("Access revoked: {revoked} token(s) ended.");

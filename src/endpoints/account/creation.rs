@@ -57,6 +57,9 @@ where
     S: LookupReader + ApiTokenStore,
     R: Random,
 {
+    if !crate::identifier::is_client_id(client_id) {
+        return Err(Refusal::Application.into());
+    }
     let lookup = store.lookup(client_id, Some(creator.username)).await;
     let lookup = lookup.map_err(|e| CreationError::Failed(crate::endpoints::unavailable(e)))?;
     let app = lookup.application.ok_or(Refusal::Application)?;

@@ -115,7 +115,11 @@ where
         let token_id = person.form.get("token_id").unwrap_or_default();
         let now = self.clock.now_ms() / 1000;
         let username = &person.session.username;
-        let revoked = self.store.revoke_api_token(username, token_id, now).await;
+        // An id of no token's form names none of the person's: no write is tried.
+        let revoked = match crate::token::is_token_id(token_id) {
+            true => self.store.revoke_api_token(username, token_id, now).await,
+            false => Ok(false),
+        };
         let revoked = revoked.map_err(outage)?;
         let message = (!revoked).then_some("That token was revoked already, or is not yours.");
         let view = TokensView {

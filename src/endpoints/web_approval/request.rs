@@ -25,6 +25,10 @@ impl AuthorizationRequest {
     pub(super) fn from_form(form: &Form) -> Result<Self, String> {
         let field = |name: &str| form.get(name).map(str::to_string);
         let client_id = field("client_id").ok_or("client_id is required")?;
+        // Not an id any application can have: no read is made for it.
+        if !crate::identifier::is_client_id(&client_id) {
+            return Err("The application is not registered here.".into());
+        }
         let dpop_jkt = field("dpop_jkt");
         crate::request::check_state_and_key(form.get("state"), dpop_jkt.as_deref())?;
         Ok(AuthorizationRequest {

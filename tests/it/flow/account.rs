@@ -5,6 +5,7 @@
 
 use super::web_approval::{ISSUER, ORIGIN, cookie_of, csrf_of, form_post, get, pages_flow, query};
 use super::*;
+use crate::faults::Operation;
 use direct_oauth::api_token::ApiTokenTerms;
 use direct_oauth::store::ConsentStore;
 
@@ -259,4 +260,49 @@ async fn the_implicit_response_only_for_an_application_registered_for_it() {
     assert!(pairs.contains(&("state".into(), "st".into())));
     assert_eq!(f.store().tokens()[0].token_id, token_id(&token));
     assert!(f.store().codes().is_empty());
+}
+
+/// Ids no token or application can have are answered on the page without a read or a
+/// write (DynamoDB refuses keys past 2 KiB: a read would be a 503).
+#[tokio::test]
+async fn ids_of_no_possible_token_or_application_are_answered_without_the_store() {
+    let f = pages_flow();
+    let long = "x".repeat(3000);
+    f.store().set_failing(Operation::Lookup, true);
+    let query = format!("/oauth/authorize?client_id={long}&response_type=code");
+    let refused = f.handle(&page(&query, None)).await.response;
+    assert_eq!(refused.status(), 400, "{}", refused.body());
+    f.store().set_failing(Operation::Lookup, false);
+    let cookie = signed_in_to(&f, "tokens").await;
+    let made = create(&f, &cookie, "name=x&scope.repo%3Aread=on").await;
+    assert!(shown_token(made.body()).is_some());
+    let tokens = f
+        .handle(&page("/oauth/tokens", Some(&cookie)))
+        .await
+        .response;
+    let csrf = csrf_of(tokens.body());
+    f.store().set_failing(Operation::RevokeToken, true);
+    for (path, field) in [
+        ("/oauth/tokens/revoke", "token_id"),
+        ("/oauth/applications/revoke", "client_id"),
+    ] {
+        let body = format!("csrf={csrf}&{field}={long}");
+        let answer = f
+            .handle(&form_post(path, &body, Some(&cookie), ORIGIN))
+            .await
+            .response;
+        assert_eq!(answer.status(), 200, "{path}: {}", answer.body());
+    }
+    let body = format!("csrf={csrf}&client_id={long}&name=x&scope.repo%3Aread=on");
+    let answer = f
+        .handle(&form_post("/oauth/tokens", &body, Some(&cookie), ORIGIN))
+        .await;
+    assert!(
+        answer
+            .response
+            .body()
+            .contains("choose a registered application")
+    );
+    assert_eq!(f.store().tokens().len(), 1, "nothing more written");
+    assert!(f.store().tokens()[0].revoked_at.is_none());
 }
