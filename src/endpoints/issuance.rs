@@ -116,7 +116,7 @@ impl<S: TokenWriter + TokenReader + CodeStore, R: Random> Issuance<'_, S, R> {
             client_id: client.client_id.clone(),
             scopes: scopes.to_vec(),
             issued_at,
-            expires_at: Some(issued_at + self.settings.token_lifetime.as_secs()),
+            expires_at: Some(issued_at + self.settings.lifetime_of(client).as_secs()),
             revoked_at: None,
             user_generation: user.generation,
             client_epoch: client.token_epoch,

@@ -108,6 +108,13 @@ pub struct Settings {
     pub dpop: DpopSettings,
 }
 
+impl Settings {
+    /// How long `app`'s access tokens live: its own lifetime, or the function's.
+    pub fn lifetime_of(&self, app: &crate::store::Application) -> Duration {
+        app.token_lifetime.unwrap_or(self.token_lifetime)
+    }
+}
+
 impl From<&Config> for Settings {
     fn from(c: &Config) -> Self {
         Settings {

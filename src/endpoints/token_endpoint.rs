@@ -2,6 +2,7 @@
 //! its PKCE verifier for a token (RFC 6749 §4.1.3, RFC 7636 §4.5).
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use http::{Request, header};
 
@@ -34,6 +35,8 @@ struct Granted {
     token: AccessToken,
     code: CodeRecord,
     bound: bool,
+    /// The token's lifetime in seconds: the application's, or the function's.
+    expires_in: u64,
 }
 
 /// The token endpoint's ports: the store (the client, the code, the token), the clock,
@@ -66,12 +69,17 @@ where
             Err(e) => return refused(&e, client_id),
         };
         match self.redeem(&parsed, proof.as_ref()).await {
-            Ok(Granted { token, code, bound }) => {
+            Ok(Granted {
+                token,
+                code,
+                bound,
+                expires_in,
+            }) => {
                 let exposed = token.expose();
                 let issued = TokenResponse {
                     token: &exposed,
                     bound,
-                    expires_in: settings.token_lifetime.as_secs(),
+                    expires_in,
                 };
                 Answer {
                     response: response::token(issued, &code.scopes),
@@ -117,7 +125,8 @@ where
             .redeem_code(&claim, token.id(), now_ms / 1000)
             .await
             .map_err(unavailable)?;
-        let code = self.accepted(redemption, now_ms).await?;
+        let lifetime = self.issuance.settings.lifetime_of(app);
+        let code = self.accepted(redemption, now_ms, lifetime).await?;
         still_holds(x, &code, app, &self.issuance.settings.scopes)?;
         let user = Verified {
             username: code.username.clone(),
@@ -140,6 +149,7 @@ where
                 token,
                 code,
                 bound: jkt.is_some(),
+                expires_in: lifetime.as_secs(),
             }),
             Err(StoreError::UserChanged) => Err(ApiError::InvalidGrant(
                 "the user changed since the code was issued".into(),
@@ -155,13 +165,18 @@ where
 
     /// The code the redemption gave, or the refusal. A code used twice may have been
     /// stolen (RFC 6749 §4.1.2): what it gave the first time is revoked.
-    async fn accepted(&self, redemption: Redemption, now_ms: u64) -> Result<CodeRecord, ApiError> {
+    async fn accepted(
+        &self,
+        redemption: Redemption,
+        now_ms: u64,
+        lifetime: Duration,
+    ) -> Result<CodeRecord, ApiError> {
         match redemption {
             Redemption::Redeemed(code) => Ok(code),
             Redemption::Replayed(code) => {
                 if let Some(token_id) = &code.token_id {
                     let now_secs = now_ms / 1000;
-                    let until = now_secs + self.issuance.settings.token_lifetime.as_secs();
+                    let until = now_secs + lifetime.as_secs();
                     let revoked = self.store.revoke_by_id(token_id, now_secs, until).await;
                     revoked.map_err(unavailable)?;
                 }

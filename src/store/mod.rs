@@ -92,6 +92,10 @@ pub struct Application {
     pub implicit: bool,
     /// The bounds of the API tokens people create for it.
     pub api_tokens: ApiTokenTerms,
+    /// How long its access tokens live (`app add|update --token-lifetime-seconds`);
+    /// `None`: the function's `DIRECT_OAUTH_TOKEN_LIFETIME_SECONDS` (Quay's ten years by
+    /// default, so nothing changes for an application that sets none).
+    pub token_lifetime: Option<std::time::Duration>,
 }
 
 /// A token as stored: never the token itself, only its id and the hash of its secret.

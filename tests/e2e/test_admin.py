@@ -7,7 +7,7 @@ import uuid
 import bcrypt
 import pytest
 
-from conftest import admin, basic, resources, uid
+from conftest import QUAY_REDIRECT, admin, basic, resources, uid
 from test_authorizer import invoke, v2_authorizer_event
 from tokens import id_of, made_of, secret_of
 
@@ -180,6 +180,35 @@ def test_app_commands(post):
     admin("app", "remove", client, "--yes")
     assert client not in admin("app", "list").stdout
     assert admin("app", "remove", client, "--yes", check=False).returncode == 1
+
+
+def test_an_application_s_token_lifetime_is_set_announced_and_reset(post):
+    client = uid("life-")
+    admin("app", "add", client, "--redirect-uri", QUAY_REDIRECT, "--token-lifetime-seconds", "600")
+
+    def lifetime():
+        apps = json.loads(admin("app", "list", "--output", "json").stdout)
+        return next(a for a in apps if a["client_id"] == client)["token_lifetime_seconds"]
+
+    assert lifetime() == 600
+    admin("whitelist", "add", client)
+    try:
+        name, password = uid("life-user-"), "life password 1"
+        admin("user", "add", name, "--password-stdin", stdin=password + "\n")
+        form = f"client_id={client}&redirect_uri={QUAY_REDIRECT}&scope=repo:read"
+        deadline = time.monotonic() + 30  # the function's whitelist cache
+        reply = post(form, auth=basic(name, password))
+        while reply.status != 302 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            reply = post(form, auth=basic(name, password))
+        assert reply.status == 302, reply.body
+        assert dict(reply.fragment())["expires_in"] == "600"
+    finally:
+        admin("whitelist", "remove", client)
+    too_short = admin("app", "update", client, "--token-lifetime-seconds", "59", check=False)
+    assert too_short.returncode == 2, too_short.stderr
+    admin("app", "update", client, "--default-token-lifetime")
+    assert lifetime() is None
 
 
 def test_whitelist_commands():

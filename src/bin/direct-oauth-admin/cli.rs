@@ -210,6 +210,13 @@ pub(crate) struct AppUpdateArgs {
     /// How many live API tokens one person may hold for it at once.
     #[arg(long, value_name = "N")]
     pub(crate) api_token_cap: Option<u32>,
+    /// How long its access tokens live, in seconds (`expires_in`).
+    #[arg(long, value_name = "SECONDS", conflicts_with = "default_token_lifetime",
+          value_parser = clap::value_parser!(u64).range(60..=MAX_LIFETIME_SECONDS))]
+    pub(crate) token_lifetime_seconds: Option<u64>,
+    /// Its access tokens live as long as the function's setting says again.
+    #[arg(long)]
+    pub(crate) default_token_lifetime: bool,
 }
 
 #[derive(Subcommand)]
@@ -327,7 +334,15 @@ pub(crate) struct AppArgs {
     /// How many live API tokens one person may hold for it at once.
     #[arg(long, value_name = "N", default_value_t = ApiTokenTerms::default().cap)]
     pub(crate) api_token_cap: u32,
+    /// How long its access tokens live, in seconds (`expires_in`); without it, the
+    /// function's DIRECT_OAUTH_TOKEN_LIFETIME_SECONDS (ten years by default, as Quay's).
+    #[arg(long, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(60..=MAX_LIFETIME_SECONDS))]
+    pub(crate) token_lifetime_seconds: Option<u64>,
 }
+
+/// The longest access-token lifetime an application may set: the function's own bound.
+const MAX_LIFETIME_SECONDS: u64 = 100 * 365 * 86_400;
 
 #[derive(Subcommand)]
 pub(crate) enum WhitelistCommand {

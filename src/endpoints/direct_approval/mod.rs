@@ -54,6 +54,8 @@ enum Decision {
         token: AccessToken,
         /// Bound to the proof's key (`token_type=DPoP`).
         bound: bool,
+        /// Its lifetime in seconds: the application's, or the function's.
+        expires_in: u64,
         username: String,
         scopes: Vec<String>,
     },
@@ -127,6 +129,7 @@ where
                 redirect_uri,
                 token,
                 bound,
+                expires_in,
                 username,
                 scopes,
             } => {
@@ -134,7 +137,7 @@ where
                 let issued = TokenResponse {
                     token: &exposed,
                     bound,
-                    expires_in: self.settings.token_lifetime.as_secs(),
+                    expires_in,
                 };
                 let log = RequestLog {
                     event: Event::TokenIssued,
@@ -393,6 +396,7 @@ where
                     redirect_uri,
                     token: token?,
                     bound: jkt.is_some(),
+                    expires_in: self.settings.lifetime_of(app).as_secs(),
                     username,
                     scopes,
                 })

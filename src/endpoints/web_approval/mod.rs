@@ -363,7 +363,7 @@ where
                 let issued = TokenResponse {
                     token: &exposed,
                     bound: false,
-                    expires_in: self.settings.token_lifetime.as_secs(),
+                    expires_in: self.settings.lifetime_of(valid.app).as_secs(),
                 };
                 let response = response::issued(&valid.redirect_uri, issued, params);
                 (response, Event::TokenIssued, token.id().to_string())

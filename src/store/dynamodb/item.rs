@@ -68,6 +68,8 @@ pub mod attr {
     pub const API_TOKEN_MAX_DAYS: &str = "api_token_max_days";
     pub const API_TOKEN_NO_EXPIRY: &str = "api_token_no_expiry";
     pub const API_TOKEN_CAP: &str = "api_token_cap";
+    /// An application's access-token lifetime; absent = the function's.
+    pub const TOKEN_LIFETIME_SECONDS: &str = "token_lifetime_seconds";
     /// An API token's last use at the authorizer.
     pub const LAST_USED_AT: &str = "last_used_at";
     /// A grant item's (user-tokens table): its live API tokens, id -> expiry (0: never).
@@ -175,6 +177,8 @@ pub(super) fn application_from(i: &Item) -> Result<Application, StoreError> {
         require_dpop: i.flag(attr::REQUIRE_DPOP).unwrap_or(false),
         implicit: i.flag(attr::IMPLICIT).unwrap_or(false),
         api_tokens: api_token_terms_from(i)?,
+        token_lifetime: optional_num(i, attr::TOKEN_LIFETIME_SECONDS)?
+            .map(std::time::Duration::from_secs),
     })
 }
 
@@ -382,6 +386,10 @@ pub(super) fn application_item(app: &Application) -> Item {
     }
     if app.implicit {
         item.insert(attr::IMPLICIT.to_string(), AttributeValue::Bool(true));
+    }
+    if let Some(lifetime) = app.token_lifetime {
+        let seconds = n(lifetime.as_secs());
+        item.insert(attr::TOKEN_LIFETIME_SECONDS.to_string(), seconds);
     }
     // The terms are written only when they are not the defaults.
     let terms = &app.api_tokens;

@@ -33,6 +33,7 @@ pub fn application(client_id: &str) -> Application {
         require_dpop: false,
         implicit: false,
         api_tokens: Default::default(),
+        token_lifetime: None,
     }
 }
 

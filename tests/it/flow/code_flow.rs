@@ -372,3 +372,26 @@ async fn exchange_grant_types_and_missing_fields() {
         .unwrap();
     assert_eq!(f.handle(&get).await.response.status(), 405);
 }
+
+/// An application's own access-token lifetime is what both doors announce and store; one
+/// that sets none keeps the function's (Quay's ten years).
+#[tokio::test]
+async fn an_application_s_token_lifetime_is_announced_and_stored() {
+    let f = flow();
+    let mut app = f.store().application(CLIENT).unwrap();
+    app.token_lifetime = Some(std::time::Duration::from_secs(3_600));
+    f.store().put_application(app);
+    let code = code_for(&f, CLIENT, "").await;
+    let r = exchange(&f, None, &grant(CLIENT, &code, VERIFIER)).await;
+    assert_eq!(json(&r)["expires_in"], 3_600);
+    let direct = f.handle(&post(Some(QUAY_AUTH), GOOD_BODY)).await.response;
+    let fragment = fragment(&direct);
+    assert!(
+        fragment.contains(&("expires_in".into(), "3600".into())),
+        "{fragment:?}"
+    );
+    let now = NOW_MS / 1000;
+    for t in f.store().tokens() {
+        assert_eq!(t.expires_at, Some(now + 3_600), "{}", t.token_id);
+    }
+}

@@ -146,6 +146,7 @@ pub(super) fn app() -> Application {
         require_dpop: false,
         // Not the defaults, so a store that forgets them fails the round trip.
         implicit: true,
+        token_lifetime: Some(std::time::Duration::from_secs(3_600)),
         api_tokens: direct_oauth::api_token::ApiTokenTerms {
             default_days: 7,
             max_days: 14,

@@ -1,6 +1,7 @@
 //! `app …`: register, update, remove and list OAuth applications.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use direct_oauth::api_token::ApiTokenTerms;
 use direct_oauth::random::{OsRandom, Random};
@@ -62,6 +63,8 @@ async fn app_list(ctx: &Ctx, store: &impl ApplicationAdmin) -> CliResult {
                 "allowed_groups": app.access.groups,
                 "require_dpop": app.require_dpop,
                 "implicit": app.implicit,
+                // null: the function's lifetime.
+                "token_lifetime_seconds": app.token_lifetime.map(|d| d.as_secs()),
                 "api_tokens": {
                     "default_days": app.api_tokens.default_days,
                     "max_days": app.api_tokens.max_days,
@@ -227,6 +230,11 @@ fn apply_switches(app: &mut Application, args: &AppUpdateArgs) -> CliResult {
     if args.implicit || args.no_implicit {
         app.implicit = args.implicit;
     }
+    if let Some(seconds) = args.token_lifetime_seconds {
+        app.token_lifetime = Some(Duration::from_secs(seconds));
+    } else if args.default_token_lifetime {
+        app.token_lifetime = None;
+    }
     if args.allow_anyone {
         app.access = Access::default();
     } else if !args.allow_users.is_empty() || !args.allow_groups.is_empty() {
@@ -277,6 +285,7 @@ async fn app_add(ctx: &Ctx, store: &impl ApplicationAdmin, args: AppArgs) -> Cli
         require_dpop: args.require_dpop,
         implicit: args.implicit,
         api_tokens,
+        token_lifetime: args.token_lifetime_seconds.map(Duration::from_secs),
     };
     match store.add_application(&app).await {
         Ok(()) => {
