@@ -20,6 +20,7 @@ use direct_oauth::store::{
     TokenWriter, User, UserLinker, Verified,
 };
 use direct_oauth::store::{ApiTokenStore, ConsentStore, Holdings, SessionStore};
+use direct_oauth::store::{RefreshFamily, RefreshStore};
 use direct_oauth::token_check;
 use direct_oauth::whitelist::{CachedWhitelist, MemorySource};
 use lambda_http::http::Request;
@@ -156,6 +157,25 @@ impl SessionStore for FixedStore {
         Ok(())
     }
     async fn end_session(&self, _: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// Direct approval starts no refresh family.
+impl RefreshStore for FixedStore {
+    async fn family(&self, _: &str) -> Result<Option<RefreshFamily>, StoreError> {
+        Ok(None)
+    }
+    async fn write_family(
+        &self,
+        _: &RefreshFamily,
+        _: Option<&[u8; 32]>,
+        _: &TokenRecord,
+        _: &Verified,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn revoke_family(&self, _: &str, _: u64) -> Result<(), StoreError> {
         Ok(())
     }
 }

@@ -52,9 +52,12 @@ pub enum ApiError {
     /// `basic`: it authenticated with the Authorization header, so the answer challenges.
     #[error("client authentication failed")]
     InvalidClient { basic: bool },
-    /// Token endpoint: a grant type other than `authorization_code`.
-    #[error("only grant_type=authorization_code is supported")]
+    /// Token endpoint: a grant type it does not take (discovery lists those it does).
+    #[error("this grant_type is not supported")]
     UnsupportedGrantType,
+    /// Token endpoint: a refresh asking for scopes its grant did not give (RFC 6749 §6).
+    #[error("{0}")]
+    InvalidScope(String),
     /// Discovery at a path-inserted location (RFC 8414 §3.1) that is not this issuer's.
     #[error("no authorization server metadata at this path")]
     NoMetadataHere,
@@ -84,7 +87,9 @@ impl ApiError {
             ApiError::BackOff { .. } => 429,
             ApiError::Unavailable { .. } => 503,
             ApiError::ServerError => 500,
-            ApiError::InvalidGrant(_) | ApiError::UnsupportedGrantType => 400,
+            ApiError::InvalidGrant(_)
+            | ApiError::UnsupportedGrantType
+            | ApiError::InvalidScope(_) => 400,
             // 401 only with a challenge to send (RFC 7235 §3.1): for a client that used the
             // Authorization header; one that authenticated in the form gets 400 (§5.2).
             ApiError::InvalidClient { basic: true } => 401,
@@ -110,6 +115,7 @@ impl ApiError {
             ApiError::InvalidGrant(_) => "invalid_grant",
             ApiError::InvalidClient { .. } => "invalid_client",
             ApiError::UnsupportedGrantType => "unsupported_grant_type",
+            ApiError::InvalidScope(_) => "invalid_scope",
             ApiError::InvalidDpopProof(_) => "invalid_dpop_proof",
             ApiError::UseDpopNonce { .. } => "use_dpop_nonce",
         }

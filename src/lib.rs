@@ -21,6 +21,7 @@ pub mod pages; // what the sign-in and consent pages say (askama templates, temp
 pub mod password; // argon2id hashing, argon2id/bcrypt verification (CPU only)
 pub mod pkce; // RFC 7636 S256 challenges and verifiers
 pub mod redirect; // registered redirect URI matching and validation
+pub mod refresh; // refresh tokens: their form, families' rotation and reuse detection
 pub mod request; // checks 1-2 of every form endpoint: a POST with a well-formed body
 pub mod resources; // the one list of tables and parameters: variables, local names, outputs
 pub mod response; // outcome -> HTTP response (302 / JSON error)

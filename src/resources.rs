@@ -124,6 +124,13 @@ pub const SESSIONS: Resource = table(
     "direct-oauth-sessions",
     "SessionsTableName",
 );
+/// Refresh token families (hashed), until their absolute lifetime ends.
+pub const REFRESH_TOKENS: Resource = table(
+    "refresh_tokens",
+    "DIRECT_OAUTH_REFRESH_TOKENS_TABLE",
+    "direct-oauth-refresh-tokens",
+    "RefreshTokensTableName",
+);
 pub const WHITELIST_PARAMETER: Resource = Resource {
     role: "whitelist_parameter",
     kind: Kind::Parameter,
@@ -141,7 +148,7 @@ pub const WHITELIST_KMS_KEY: Resource = Resource {
 };
 
 /// The whole list, tables first.
-pub const ALL: [Resource; 10] = [
+pub const ALL: [Resource; 11] = [
     USERS,
     APPLICATIONS,
     TOKENS,
@@ -150,6 +157,7 @@ pub const ALL: [Resource; 10] = [
     CODES,
     DPOP_PROOFS,
     SESSIONS,
+    REFRESH_TOKENS,
     WHITELIST_PARAMETER,
     WHITELIST_KMS_KEY,
 ];
@@ -182,7 +190,7 @@ mod tests {
             // Only what the local stack lacks may lack a local name.
             assert_eq!(r.local_name.is_empty(), r.is_optional(), "{r:?}");
         }
-        assert_eq!(tables().count(), 8);
+        assert_eq!(tables().count(), 9);
         assert!(tables().all(|t| t.output.ends_with("TableName")));
     }
 }

@@ -130,16 +130,19 @@ pub fn code_issued(redirect_uri: &str, code: &str, echo: RedirectParams<'_>) -> 
 }
 
 /// The token endpoint's success (RFC 6749 §5.1).
-pub fn token(issued: TokenResponse<'_>, scopes: &[String]) -> HttpResponse {
-    json(
-        StatusCode::OK,
-        &serde_json::json!({
-            "access_token": issued.token,
-            "token_type": issued.token_type(),
-            "expires_in": issued.expires_in,
-            "scope": scopes.join(" "),
-        }),
-    )
+/// The token endpoint's answer (RFC 6749 §5.1), with the next refresh token when the
+/// grant gives one.
+pub fn token(issued: TokenResponse<'_>, refresh: Option<&str>, scopes: &[String]) -> HttpResponse {
+    let mut body = serde_json::json!({
+        "access_token": issued.token,
+        "token_type": issued.token_type(),
+        "expires_in": issued.expires_in,
+        "scope": scopes.join(" "),
+    });
+    if let Some(refresh) = refresh {
+        body["refresh_token"] = refresh.into();
+    }
+    json(StatusCode::OK, &body)
 }
 
 /// A 200 with a JSON body (introspection, discovery).

@@ -30,10 +30,7 @@ pub const LEGACY_TOKEN_LEN: usize = ID_LEN + SECRET_LEN;
 /// Whether `id` has a token id's form (22 base64url characters): anything else names no
 /// token, and is answered without a read.
 pub fn is_token_id(id: &str) -> bool {
-    id.len() == ID_LEN
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    id.len() == ID_LEN && is_base64url(id)
 }
 
 /// Which form a token was presented in: kept, so it is shown back exactly (a DPoP
@@ -63,13 +60,10 @@ impl std::fmt::Debug for AccessToken {
 
 impl AccessToken {
     pub fn generate(random: &impl Random) -> Result<Self, RandomError> {
-        let mut id = [0u8; ID_BYTES];
-        let mut secret = [0u8; SECRET_BYTES];
-        random.fill(&mut id)?;
-        random.fill(&mut secret)?;
+        let (id, secret) = generate_parts(random)?;
         Ok(AccessToken {
-            id: URL_SAFE_NO_PAD.encode(id),
-            secret: URL_SAFE_NO_PAD.encode(secret),
+            id,
+            secret,
             form: Form::Prefixed,
         })
     }
@@ -77,19 +71,10 @@ impl AccessToken {
     /// Splits a presented token into id and secret; `None` if it cannot be one of ours
     /// (a prefixed token whose checksum is wrong included).
     pub fn parse(token: &str) -> Option<Self> {
-        let base64url = |s: &str| {
-            s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        };
-        let (body, form) = match (token.len(), token.strip_prefix(PREFIX)) {
-            // Checked to be ASCII before it is split, so the split is on a character.
-            (TOKEN_LEN, Some(rest)) if base64url(rest) => {
-                let (body, sum) = rest.split_at(LEGACY_TOKEN_LEN);
-                let sound: bool = checksum(body).as_bytes().ct_eq(sum.as_bytes()).into();
-                (sound.then_some(body)?, Form::Prefixed)
-            }
-            (LEGACY_TOKEN_LEN, _) if base64url(token) => (token, Form::Legacy),
-            _ => return None,
+        let (body, form) = match parse_prefixed(PREFIX, token) {
+            Some(body) => (body, Form::Prefixed),
+            None if token.len() == LEGACY_TOKEN_LEN && is_base64url(token) => (token, Form::Legacy),
+            None => return None,
         };
         Some(AccessToken {
             id: body[..ID_LEN].to_string(),
@@ -104,10 +89,9 @@ impl AccessToken {
 
     /// The whole token, as the client holds it: never log it.
     pub fn expose(&self) -> String {
-        let body = format!("{}{}", self.id, self.secret);
         match self.form {
-            Form::Prefixed => format!("{PREFIX}{body}{}", checksum(&body)),
-            Form::Legacy => body,
+            Form::Prefixed => expose_prefixed(PREFIX, &self.id, &self.secret),
+            Form::Legacy => format!("{}{}", self.id, self.secret),
         }
     }
 
@@ -121,9 +105,47 @@ impl AccessToken {
     }
 }
 
-/// The checksum of a prefixed token's id and secret.
-fn checksum(body: &str) -> String {
-    let digest = Sha256::digest(format!("{PREFIX}{body}").as_bytes());
+/// A fresh id and secret, base64url: the parts of an access token, or of a refresh token
+/// ([`crate::refresh`]), which is laid out the same under its own prefix.
+pub(crate) fn generate_parts(random: &impl Random) -> Result<(String, String), RandomError> {
+    let mut id = [0u8; ID_BYTES];
+    let mut secret = [0u8; SECRET_BYTES];
+    random.fill(&mut id)?;
+    random.fill(&mut secret)?;
+    Ok((URL_SAFE_NO_PAD.encode(id), URL_SAFE_NO_PAD.encode(secret)))
+}
+
+/// `<prefix><id><secret><checksum>`.
+pub(crate) fn expose_prefixed(prefix: &str, id: &str, secret: &str) -> String {
+    let body = format!("{id}{secret}");
+    format!("{prefix}{body}{}", checksum(prefix, &body))
+}
+
+/// The id and secret (`<id><secret>`, [`LEGACY_TOKEN_LEN`] characters) of a string laid
+/// out as [`expose_prefixed`] lays it out under `prefix`, its checksum sound; `None`
+/// otherwise.
+pub(crate) fn parse_prefixed<'t>(prefix: &str, token: &'t str) -> Option<&'t str> {
+    let rest = token.strip_prefix(prefix)?;
+    // Checked to be ASCII before it is split, so the split is on a character.
+    if rest.len() != LEGACY_TOKEN_LEN + CHECKSUM_LEN || !is_base64url(rest) {
+        return None;
+    }
+    let (body, sum) = rest.split_at(LEGACY_TOKEN_LEN);
+    let sound: bool = checksum(prefix, body)
+        .as_bytes()
+        .ct_eq(sum.as_bytes())
+        .into();
+    sound.then_some(body)
+}
+
+fn is_base64url(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The checksum of a prefixed token's id and secret: base64url of SHA-256's first 4 bytes.
+fn checksum(prefix: &str, body: &str) -> String {
+    let digest = Sha256::digest(format!("{prefix}{body}").as_bytes());
     URL_SAFE_NO_PAD.encode(&digest[..4])
 }
 

@@ -36,11 +36,13 @@ pub struct Tables {
     pub dpop_proofs: String,
     /// Browser sessions (hashed ids), until they end.
     pub sessions: String,
+    /// Refresh token families (hashed), until their absolute lifetime ends.
+    pub refresh_tokens: String,
 }
 
 impl Tables {
     /// Each table's name with its entry in [`resources`], in the list's order.
-    pub fn each(&self) -> [(&'static Resource, &str); 8] {
+    pub fn each(&self) -> [(&'static Resource, &str); 9] {
         [
             (&resources::USERS, &self.users),
             (&resources::APPLICATIONS, &self.applications),
@@ -50,6 +52,7 @@ impl Tables {
             (&resources::CODES, &self.codes),
             (&resources::DPOP_PROOFS, &self.dpop_proofs),
             (&resources::SESSIONS, &self.sessions),
+            (&resources::REFRESH_TOKENS, &self.refresh_tokens),
         ]
     }
 }
@@ -178,6 +181,7 @@ impl Config {
             codes: table_name(named(&resources::CODES))?,
             dpop_proofs: table_name(named(&resources::DPOP_PROOFS))?,
             sessions: table_name(named(&resources::SESSIONS))?,
+            refresh_tokens: table_name(named(&resources::REFRESH_TOKENS))?,
         };
         Ok(Config {
             tables,

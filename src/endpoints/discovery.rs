@@ -5,7 +5,7 @@ use http::{Method, Request, StatusCode};
 use serde_json::json;
 
 use super::{Answer, Event, RequestLog, Settings, endpoint_url, issuer, refused};
-use super::{INTROSPECTION_PATH, REVOCATION_PATH, TOKEN_PATHS, web_approval};
+use super::{INTROSPECTION_PATH, REVOCATION_PATH, TOKEN_PATHS, token_endpoint, web_approval};
 use crate::error::ApiError;
 use crate::pkce;
 use crate::response;
@@ -47,7 +47,7 @@ pub(super) fn answer<B>(req: &Request<B>, inserted: Option<&str>, settings: &Set
         "introspection_endpoint": at(INTROSPECTION_PATH),
         "response_types_supported": ["code", "token"],
         "response_modes_supported": ["query", "fragment"],
-        "grant_types_supported": ["authorization_code", "implicit"],
+        "grant_types_supported": grant_types(),
         "code_challenge_methods_supported": [pkce::S256],
         "token_endpoint_auth_methods_supported":
             ["client_secret_basic", "client_secret_post", "none"],
@@ -66,6 +66,13 @@ pub(super) fn answer<B>(req: &Request<B>, inserted: Option<&str>, settings: &Set
             ..RequestLog::default()
         },
     }
+}
+
+/// Every grant type: the token endpoint's, and the pages' implicit response.
+fn grant_types() -> Vec<&'static str> {
+    let mut all = token_endpoint::GRANT_TYPES.to_vec();
+    all.push("implicit");
+    all
 }
 
 /// The issuer's path without its slashes at either end: `https://h/a/b/` is `a/b`.

@@ -8,8 +8,8 @@ use crate::error::ApiError;
 use crate::random::Random;
 use crate::secret;
 use crate::store::{
-    Application, CodeRecord, CodeStore, StoreError, TokenReader, TokenRecord, TokenWriter, User,
-    Verified,
+    Application, CodeRecord, CodeStore, RefreshFamily, RefreshStore, StoreError, TokenReader,
+    TokenRecord, TokenWriter, User, Verified,
 };
 use crate::token::AccessToken;
 
@@ -101,15 +101,44 @@ impl<S: TokenWriter + TokenReader + CodeStore, R: Random> Issuance<'_, S, R> {
         &self,
         token: &AccessToken,
         user: &Verified,
+        terms: TokenTerms<'_>,
+        now_ms: u64,
+    ) -> Result<(), StoreError> {
+        let record = self.token_record(token, user, terms, now_ms);
+        let written = self.store.put_token(&record, user).await;
+        self.written(written, &record).await
+    }
+
+    /// What a write's error means when an earlier attempt of it succeeded and only its
+    /// answer was lost: the SDK's retry meets that write (the token stored under its id,
+    /// the user's hash already replaced). Our token there means it was written.
+    async fn written(
+        &self,
+        result: Result<(), StoreError>,
+        record: &TokenRecord,
+    ) -> Result<(), StoreError> {
+        match result {
+            Err(StoreError::Conflict | StoreError::UserChanged) if self.is_stored(record).await => {
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// The record of `token`, as issued now.
+    pub(super) fn token_record(
+        &self,
+        token: &AccessToken,
+        user: &Verified,
         TokenTerms {
             client,
             scopes,
             jkt,
         }: TokenTerms<'_>,
         now_ms: u64,
-    ) -> Result<(), StoreError> {
+    ) -> TokenRecord {
         let issued_at = now_ms / 1000;
-        let record = TokenRecord {
+        TokenRecord {
             token_id: token.id().to_string(),
             secret_hash: token.secret_hash(),
             username: user.username.clone(),
@@ -123,18 +152,6 @@ impl<S: TokenWriter + TokenReader + CodeStore, R: Random> Issuance<'_, S, R> {
             jkt: jkt.map(str::to_string),
             name: None,
             last_used_at: None,
-        };
-        match self.store.put_token(&record, user).await {
-            Ok(()) => Ok(()),
-            // When an earlier attempt of this write succeeded and only its answer was
-            // lost, the SDK's retry meets that write: the token stored under its id, the
-            // user's hash already replaced. Our token there means it was written.
-            Err(StoreError::Conflict | StoreError::UserChanged)
-                if self.is_stored(&record).await =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(e),
         }
     }
 
@@ -173,5 +190,20 @@ impl<S: TokenWriter + TokenReader + CodeStore, R: Random> Issuance<'_, S, R> {
             }
         }
         Err(ApiError::ServerError)
+    }
+}
+
+impl<S: TokenWriter + TokenReader + CodeStore + RefreshStore, R: Random> Issuance<'_, S, R> {
+    /// The token's write with its refresh family's (started, or rotated from the live
+    /// token `seen` as read), in one write: see [`RefreshStore::write_family`].
+    pub(super) async fn write_with_family(
+        &self,
+        record: &TokenRecord,
+        user: &Verified,
+        family: &RefreshFamily,
+        seen: Option<&[u8; 32]>,
+    ) -> Result<(), StoreError> {
+        let written = self.store.write_family(family, seen, record, user).await;
+        self.written(written, record).await
     }
 }

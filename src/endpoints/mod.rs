@@ -109,9 +109,14 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// How long `app`'s access tokens live: its own lifetime, or the function's.
+    /// How long `app`'s access tokens live: its own lifetime; an hour when it gets refresh
+    /// tokens; or the function's.
     pub fn lifetime_of(&self, app: &crate::store::Application) -> Duration {
-        app.token_lifetime.unwrap_or(self.token_lifetime)
+        let function_wide = match app.refresh {
+            Some(_) => crate::refresh::REFRESHED_ACCESS_LIFETIME,
+            None => self.token_lifetime,
+        };
+        app.token_lifetime.unwrap_or(function_wide)
     }
 }
 

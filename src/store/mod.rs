@@ -21,6 +21,7 @@ pub use codes::{CodeClaim, CodeRecord, CodeStore, Redemption, used_code};
 pub use consents::ConsentStore;
 pub use one_time::OneTimeValues;
 pub use operator::{ApplicationAdmin, TokenAdmin, UserAdmin};
+pub use refresh::{RefreshFamily, RefreshStore};
 pub use sessions::SessionStore;
 
 mod access;
@@ -32,6 +33,7 @@ pub mod dynamodb;
 pub mod memory;
 mod one_time;
 mod operator;
+mod refresh;
 mod sessions;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +98,9 @@ pub struct Application {
     /// `None`: the function's `DIRECT_OAUTH_TOKEN_LIFETIME_SECONDS` (Quay's ten years by
     /// default, so nothing changes for an application that sets none).
     pub token_lifetime: Option<std::time::Duration>,
+    /// Whether the code and device grants give it refresh tokens, and their lifetimes
+    /// (`app add|update --refresh-tokens`); `None`: none.
+    pub refresh: Option<crate::refresh::RefreshTerms>,
 }
 
 /// A token as stored: never the token itself, only its id and the hash of its secret.
@@ -413,6 +418,7 @@ pub trait Store:
     + SessionStore
     + ConsentStore
     + ApiTokenStore
+    + RefreshStore
 {
 }
 
@@ -430,5 +436,6 @@ impl<T> Store for T where
         + SessionStore
         + ConsentStore
         + ApiTokenStore
+        + RefreshStore
 {
 }

@@ -16,6 +16,7 @@ use direct_oauth::store::{
     TokenWriter, User, UserLinker, Verified,
 };
 use direct_oauth::store::{ApiTokenStore, ConsentStore, Holdings, SessionStore, TokenUse};
+use direct_oauth::store::{RefreshFamily, RefreshStore};
 use std::collections::BTreeSet;
 
 /// The store's operations, for failing one of them on purpose.
@@ -41,6 +42,8 @@ pub enum Operation {
     Authorized,
     /// The authorizer's note of an API token's use.
     RecordUse,
+    /// Refresh token families: read, written with their access token, revoked.
+    Refresh,
 }
 
 #[derive(Debug, Default)]
@@ -332,6 +335,29 @@ impl<S: ApiTokenStore> ApiTokenStore for Faulty<S> {
         self.inner
             .revoke_access(username, client_id, now_secs)
             .await
+    }
+}
+
+impl<S: RefreshStore> RefreshStore for Faulty<S> {
+    async fn family(&self, family_id: &str) -> Result<Option<RefreshFamily>, StoreError> {
+        self.check(Operation::Refresh)?;
+        self.inner.family(family_id).await
+    }
+
+    async fn write_family(
+        &self,
+        family: &RefreshFamily,
+        seen: Option<&[u8; 32]>,
+        token: &TokenRecord,
+        user: &Verified,
+    ) -> Result<(), StoreError> {
+        self.check(Operation::Refresh)?;
+        self.inner.write_family(family, seen, token, user).await
+    }
+
+    async fn revoke_family(&self, family_id: &str, now_secs: u64) -> Result<(), StoreError> {
+        self.check(Operation::Refresh)?;
+        self.inner.revoke_family(family_id, now_secs).await
     }
 }
 

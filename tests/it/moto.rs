@@ -36,6 +36,7 @@ pub fn unique_tables() -> Tables {
         codes: format!("t-{tag}-codes"),
         dpop_proofs: format!("t-{tag}-dpop-proofs"),
         sessions: format!("t-{tag}-sessions"),
+        refresh_tokens: format!("t-{tag}-refresh-tokens"),
     }
 }
 

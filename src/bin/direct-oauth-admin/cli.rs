@@ -217,6 +217,33 @@ pub(crate) struct AppUpdateArgs {
     /// Its access tokens live as long as the function's setting says again.
     #[arg(long)]
     pub(crate) default_token_lifetime: bool,
+    #[command(flatten)]
+    pub(crate) refresh: RefreshArgs,
+    /// Give it no more refresh tokens (the families it holds are refused at their next
+    /// use).
+    #[arg(long, conflicts_with_all = ["refresh_tokens", "refresh_idle_days",
+          "refresh_absolute_days", "refresh_grace_seconds"])]
+    pub(crate) no_refresh_tokens: bool,
+}
+
+/// Refresh tokens for the code and device grants (`app add|update`): rotated at each
+/// use; a retired one presented again revokes its whole family.
+#[derive(Args)]
+pub(crate) struct RefreshArgs {
+    /// Give it refresh tokens (its access tokens then live an hour unless
+    /// --token-lifetime-seconds says otherwise).
+    #[arg(long)]
+    pub(crate) refresh_tokens: bool,
+    /// A family unused this many days ends (default 30).
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u64).range(1..=3650))]
+    pub(crate) refresh_idle_days: Option<u64>,
+    /// A family ends this many days after its sign-in, however used (default 90).
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u64).range(1..=3650))]
+    pub(crate) refresh_absolute_days: Option<u64>,
+    /// Seconds a retired refresh token may still be presented once more, for a client's
+    /// retry, before it counts as reuse (0-60, default 0).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(0..=60))]
+    pub(crate) refresh_grace_seconds: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -339,6 +366,8 @@ pub(crate) struct AppArgs {
     #[arg(long, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(60..=MAX_LIFETIME_SECONDS))]
     pub(crate) token_lifetime_seconds: Option<u64>,
+    #[command(flatten)]
+    pub(crate) refresh: RefreshArgs,
 }
 
 /// The longest access-token lifetime an application may set: the function's own bound.

@@ -13,7 +13,7 @@ use super::{DynamoStore, TOKENS_BY_USER_INDEX, conditional, unavailable};
 use crate::store::{Application, ApplicationAdmin, StoreError, User};
 
 impl DynamoStore {
-    /// Creates the eight tables with TTL where needed; tables that exist are left alone.
+    /// Creates the nine tables with TTL where needed; tables that exist are left alone.
     /// Returns the names it created.
     pub async fn create_tables(&self) -> Result<Vec<String>, StoreError> {
         let t = self.tables.clone();
@@ -27,6 +27,7 @@ impl DynamoStore {
             (&t.codes, attr::CODE_SHA256, None, true),
             (&t.dpop_proofs, attr::REPLAY_KEY, None, true),
             (&t.sessions, attr::SESSION_KEY, None, true),
+            (&t.refresh_tokens, attr::FAMILY_ID, None, true),
         ] {
             if self
                 .create_table(table, key, sort, table == &t.tokens)

@@ -278,6 +278,9 @@ impl ApiTokenStore for DynamoStore {
         let mut ids = Vec::new();
         for item in self.user_token_items(username).await? {
             let key = item.s(attr::TOKEN_ID)?;
+            if key.starts_with(super::refresh::REFRESH_PREFIX) {
+                continue;
+            }
             match key.strip_prefix(AUTHORIZED_PREFIX) {
                 Some(client_id) => applications.push(AuthorizedApplication {
                     client_id: client_id.to_string(),
@@ -303,6 +306,11 @@ impl ApiTokenStore for DynamoStore {
         client_id: &str,
         now_secs: u64,
     ) -> Result<u32, StoreError> {
+        // The refresh token families first: a family left would issue new tokens.
+        let entries = self.user_token_items(username).await?;
+        for family_id in Self::families_of(&entries, client_id) {
+            crate::store::RefreshStore::revoke_family(self, &family_id, now_secs).await?;
+        }
         let holdings = self.holdings(username).await?;
         let mut revoked = 0;
         let theirs = holdings.tokens.iter().filter(|t| t.client_id == client_id);

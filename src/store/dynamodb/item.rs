@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::api_token::ApiTokenTerms;
+use crate::refresh::RefreshTerms;
 use crate::store::{
     Access, Application, DirectoryLink, FailedLogins, StoreError, TokenRecord, User,
 };
@@ -70,6 +71,17 @@ pub mod attr {
     pub const API_TOKEN_CAP: &str = "api_token_cap";
     /// An application's access-token lifetime; absent = the function's.
     pub const TOKEN_LIFETIME_SECONDS: &str = "token_lifetime_seconds";
+    /// An application's [`crate::refresh::RefreshTerms`]; absent = no refresh tokens.
+    pub const REFRESH_IDLE_SECONDS: &str = "refresh_idle_seconds";
+    pub const REFRESH_ABSOLUTE_SECONDS: &str = "refresh_absolute_seconds";
+    pub const REFRESH_GRACE_SECONDS: &str = "refresh_grace_seconds";
+    /// A refresh token family's key, and its parts ([`crate::store::RefreshFamily`]).
+    pub const FAMILY_ID: &str = "family_id";
+    pub const CURRENT_SHA256: &str = "current_sha256";
+    pub const PREVIOUS_SHA256: &str = "previous_sha256";
+    pub const IDLE_UNTIL: &str = "idle_until";
+    pub const GRACE_UNTIL: &str = "grace_until";
+    pub const ACCESS_TOKENS: &str = "access_tokens";
     /// An API token's last use at the authorizer.
     pub const LAST_USED_AT: &str = "last_used_at";
     /// A grant item's (user-tokens table): its live API tokens, id -> expiry (0: never).
@@ -179,6 +191,23 @@ pub(super) fn application_from(i: &Item) -> Result<Application, StoreError> {
         api_tokens: api_token_terms_from(i)?,
         token_lifetime: optional_num(i, attr::TOKEN_LIFETIME_SECONDS)?
             .map(std::time::Duration::from_secs),
+        refresh: refresh_terms_from(i)?,
+    })
+}
+
+/// Present when all three lifetimes are: the application gets refresh tokens.
+fn refresh_terms_from(i: &Item) -> Result<Option<RefreshTerms>, StoreError> {
+    let secs = |name| optional_num(i, name).map(|v| v.map(std::time::Duration::from_secs));
+    let idle = secs(attr::REFRESH_IDLE_SECONDS)?;
+    let absolute = secs(attr::REFRESH_ABSOLUTE_SECONDS)?;
+    let grace = secs(attr::REFRESH_GRACE_SECONDS)?;
+    Ok(match (idle, absolute, grace) {
+        (Some(idle), Some(absolute), Some(grace)) => Some(RefreshTerms {
+            idle,
+            absolute,
+            grace,
+        }),
+        _ => None,
     })
 }
 
@@ -346,6 +375,42 @@ pub(super) fn link_attributes(link: &DirectoryLink) -> [(String, AttributeValue)
     ]
 }
 
+/// An application's refresh and API token terms: the refresh terms when it gets refresh
+/// tokens, the API token terms only when they are not the defaults.
+fn terms_attributes(app: &Application) -> Item {
+    let mut attrs = Item::new();
+    if let Some(terms) = &app.refresh {
+        attrs.extend([
+            (
+                attr::REFRESH_IDLE_SECONDS.to_string(),
+                n(terms.idle.as_secs()),
+            ),
+            (
+                attr::REFRESH_ABSOLUTE_SECONDS.to_string(),
+                n(terms.absolute.as_secs()),
+            ),
+            (
+                attr::REFRESH_GRACE_SECONDS.to_string(),
+                n(terms.grace.as_secs()),
+            ),
+        ]);
+    }
+    // The terms are written only when they are not the defaults.
+    let terms = &app.api_tokens;
+    if *terms != ApiTokenTerms::default() {
+        attrs.extend([
+            (attr::API_TOKEN_DAYS.to_string(), n(terms.default_days)),
+            (attr::API_TOKEN_MAX_DAYS.to_string(), n(terms.max_days)),
+            (attr::API_TOKEN_CAP.to_string(), n(terms.cap)),
+            (
+                attr::API_TOKEN_NO_EXPIRY.to_string(),
+                AttributeValue::Bool(terms.no_expiry),
+            ),
+        ]);
+    }
+    attrs
+}
+
 pub(super) fn application_item(app: &Application) -> Item {
     let mut item = HashMap::from([
         (
@@ -391,19 +456,7 @@ pub(super) fn application_item(app: &Application) -> Item {
         let seconds = n(lifetime.as_secs());
         item.insert(attr::TOKEN_LIFETIME_SECONDS.to_string(), seconds);
     }
-    // The terms are written only when they are not the defaults.
-    let terms = &app.api_tokens;
-    if *terms != ApiTokenTerms::default() {
-        item.extend([
-            (attr::API_TOKEN_DAYS.to_string(), n(terms.default_days)),
-            (attr::API_TOKEN_MAX_DAYS.to_string(), n(terms.max_days)),
-            (attr::API_TOKEN_CAP.to_string(), n(terms.cap)),
-            (
-                attr::API_TOKEN_NO_EXPIRY.to_string(),
-                AttributeValue::Bool(terms.no_expiry),
-            ),
-        ]);
-    }
+    item.extend(terms_attributes(app));
     // DynamoDB has no empty sets: an open application has neither attribute.
     for (name, names) in [
         (attr::ALLOWED_USERS, &app.access.users),

@@ -39,6 +39,7 @@ mod item;
 mod lifecycle;
 mod link;
 mod one_time;
+mod refresh;
 mod sessions;
 mod token_write;
 mod whitelist_claim;

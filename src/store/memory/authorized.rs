@@ -142,6 +142,7 @@ impl ApiTokenStore for MemoryStore {
                 }
             }
             i.authorized.remove(&key(username, client_id));
+            i.revoke_families_of(username, client_id, now_secs);
             Ok(revoked)
         })
     }

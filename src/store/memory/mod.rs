@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 mod admin;
 mod authorized;
 mod records;
+mod refresh;
 mod sessions;
 mod users;
 mod whitelist_claim;
@@ -62,6 +63,8 @@ struct Inner {
     authorized: HashMap<(String, String), authorized::AuthorizedEntry>,
     /// Browser sessions, by the hash of their id.
     sessions: HashMap<String, crate::session::Session>,
+    /// Refresh token families, by their id.
+    families: HashMap<String, crate::store::RefreshFamily>,
 }
 
 impl MemoryStore {
@@ -184,12 +187,24 @@ impl TokenWriter for MemoryStore {
 impl Inner {
     /// The token write, as one step: see [`TokenWriter::put_token`].
     fn write_token(&mut self, token: &TokenRecord, user: &Verified) -> Result<(), StoreError> {
+        self.check_token_write(token, user)?;
+        if let (Some(stored), Some(hash)) =
+            (self.users.get_mut(&user.username), &user.new_password_hash)
+        {
+            stored.password_hash = hash.clone();
+        }
+        self.tokens.insert(token.token_id.clone(), token.clone());
+        Ok(())
+    }
+
+    /// Whether the token write's conditions hold: its id unused, the user as verified.
+    fn check_token_write(&self, token: &TokenRecord, user: &Verified) -> Result<(), StoreError> {
         if self.tokens.contains_key(&token.token_id)
             || self.forbidden_tokens.contains(&token.token_id)
         {
             return Err(StoreError::Conflict);
         }
-        let stored = self.users.get_mut(&user.username);
+        let stored = self.users.get(&user.username);
         let unchanged = stored.as_ref().is_some_and(|u| {
             u.enabled
                 && user
@@ -201,10 +216,6 @@ impl Inner {
         if !unchanged {
             return Err(StoreError::UserChanged);
         }
-        if let (Some(stored), Some(hash)) = (stored, &user.new_password_hash) {
-            stored.password_hash = hash.clone();
-        }
-        self.tokens.insert(token.token_id.clone(), token.clone());
         Ok(())
     }
 }

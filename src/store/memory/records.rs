@@ -34,6 +34,7 @@ pub fn application(client_id: &str) -> Application {
         implicit: false,
         api_tokens: Default::default(),
         token_lifetime: None,
+        refresh: None,
     }
 }
 

@@ -294,6 +294,7 @@ mod dpop;
 mod identity;
 mod introspect_discovery;
 mod overlap;
+mod refresh;
 mod success;
 mod web_approval;
 

@@ -14,6 +14,7 @@ use direct_oauth::store::{
     TokenWriter, User, UserLinker, Verified,
 };
 use direct_oauth::store::{ApiTokenStore, ConsentStore, Holdings, SessionStore};
+use direct_oauth::store::{RefreshFamily, RefreshStore};
 use std::collections::BTreeSet;
 use tokio::sync::Notify;
 
@@ -196,6 +197,26 @@ impl ApiTokenStore for Overlapping {
         now: u64,
     ) -> Result<u32, StoreError> {
         self.inner.revoke_access(username, client_id, now).await
+    }
+}
+
+impl RefreshStore for Overlapping {
+    async fn family(&self, id: &str) -> Result<Option<RefreshFamily>, StoreError> {
+        self.inner.family(id).await
+    }
+
+    async fn write_family(
+        &self,
+        family: &RefreshFamily,
+        seen: Option<&[u8; 32]>,
+        token: &TokenRecord,
+        user: &Verified,
+    ) -> Result<(), StoreError> {
+        self.inner.write_family(family, seen, token, user).await
+    }
+
+    async fn revoke_family(&self, id: &str, now: u64) -> Result<(), StoreError> {
+        self.inner.revoke_family(id, now).await
     }
 }
 

@@ -147,6 +147,11 @@ pub(super) fn app() -> Application {
         // Not the defaults, so a store that forgets them fails the round trip.
         implicit: true,
         token_lifetime: Some(std::time::Duration::from_secs(3_600)),
+        refresh: Some(direct_oauth::refresh::RefreshTerms {
+            idle: std::time::Duration::from_secs(600),
+            absolute: std::time::Duration::from_secs(7_200),
+            grace: std::time::Duration::from_secs(5),
+        }),
         api_tokens: direct_oauth::api_token::ApiTokenTerms {
             default_days: 7,
             max_days: 14,

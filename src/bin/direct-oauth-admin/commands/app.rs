@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use direct_oauth::api_token::ApiTokenTerms;
 use direct_oauth::random::{OsRandom, Random};
+use direct_oauth::refresh::RefreshTerms;
 use direct_oauth::store::{Access, Application, ApplicationAdmin, StoreError};
 use direct_oauth::{identifier, redirect, scope, secret};
 
 use serde_json::json;
 
 use super::{CliResult, Ctx, check_client_id, done, prompt, store_err};
-use crate::cli::{AppArgs, AppCommand, AppUpdateArgs};
+use crate::cli::{AppArgs, AppCommand, AppUpdateArgs, RefreshArgs};
 
 pub(crate) async fn run(ctx: &Ctx, cmd: AppCommand) -> CliResult {
     let store = &ctx.store;
@@ -65,6 +66,12 @@ async fn app_list(ctx: &Ctx, store: &impl ApplicationAdmin) -> CliResult {
                 "implicit": app.implicit,
                 // null: the function's lifetime.
                 "token_lifetime_seconds": app.token_lifetime.map(|d| d.as_secs()),
+                // null: no refresh tokens.
+                "refresh_tokens": app.refresh.map(|t| json!({
+                    "idle_seconds": t.idle.as_secs(),
+                    "absolute_seconds": t.absolute.as_secs(),
+                    "grace_seconds": t.grace.as_secs(),
+                })),
                 "api_tokens": {
                     "default_days": app.api_tokens.default_days,
                     "max_days": app.api_tokens.max_days,
@@ -235,6 +242,11 @@ fn apply_switches(app: &mut Application, args: &AppUpdateArgs) -> CliResult {
     } else if args.default_token_lifetime {
         app.token_lifetime = None;
     }
+    if args.no_refresh_tokens {
+        app.refresh = None;
+    } else {
+        app.refresh = refresh_terms(app.refresh, &args.refresh)?;
+    }
     if args.allow_anyone {
         app.access = Access::default();
     } else if !args.allow_users.is_empty() || !args.allow_groups.is_empty() {
@@ -253,6 +265,36 @@ fn apply_switches(app: &mut Application, args: &AppUpdateArgs) -> CliResult {
         check_terms(terms)?;
     }
     Ok(())
+}
+
+/// The refresh terms `args` make of `before`: unchanged when it names none; a lifetime
+/// or the grace named gives an application without refresh tokens only with
+/// --refresh-tokens.
+fn refresh_terms(
+    before: Option<RefreshTerms>,
+    args: &RefreshArgs,
+) -> Result<Option<RefreshTerms>, String> {
+    let days = |d: u64| Duration::from_secs(d * 86_400);
+    let named = args.refresh_idle_days.is_some()
+        || args.refresh_absolute_days.is_some()
+        || args.refresh_grace_seconds.is_some();
+    let mut terms = match (before, args.refresh_tokens) {
+        (Some(terms), _) => terms,
+        (None, true) => RefreshTerms::default(),
+        (None, false) if named => {
+            return Err("refresh token terms need --refresh-tokens".into());
+        }
+        (None, false) => return Ok(None),
+    };
+    terms.idle = args.refresh_idle_days.map_or(terms.idle, days);
+    terms.absolute = args.refresh_absolute_days.map_or(terms.absolute, days);
+    terms.grace = args
+        .refresh_grace_seconds
+        .map_or(terms.grace, Duration::from_secs);
+    terms
+        .check()
+        .map_err(|why| format!("refresh token terms: {why}"))?;
+    Ok(Some(terms))
 }
 
 /// The operator's terms for API tokens, checked by the library's one rule.
@@ -286,6 +328,7 @@ async fn app_add(ctx: &Ctx, store: &impl ApplicationAdmin, args: AppArgs) -> Cli
         implicit: args.implicit,
         api_tokens,
         token_lifetime: args.token_lifetime_seconds.map(Duration::from_secs),
+        refresh: refresh_terms(None, &args.refresh)?,
     };
     match store.add_application(&app).await {
         Ok(()) => {
