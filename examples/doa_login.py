@@ -190,26 +190,26 @@ def field(answer, name):
 # --- Device authorization (RFC 8628) --------------------------------------------------------
 
 
-def device_login(meta, client_id, scope, *, sleep=time.sleep, clock=time.monotonic):
+def device_login(meta, client_id, scope):
     form = {"client_id": client_id, **({"scope": scope} if scope else {})}
     grant = post(endpoint(meta, "device_authorization_endpoint"), form)
     uri, code = field(grant, "verification_uri"), field(grant, "user_code")
     say(f"Open {uri} and enter the code {code}")
     if grant.get("verification_uri_complete"):
         say(f"(or open {grant['verification_uri_complete']}, which has the code in it)")
-    return poll_device(meta, client_id, grant, sleep=sleep, clock=clock)
+    return poll_device(meta, client_id, grant)
 
 
-def poll_device(meta, client_id, grant, *, sleep, clock):
+def poll_device(meta, client_id, grant):
     """Polls until the person approves, declines, or the code expires (RFC 8628 §3.4-3.5).
     Returns the token endpoint's answer."""
     form = {"grant_type": DEVICE_GRANT, "device_code": field(grant, "device_code")}
     form["client_id"] = client_id
     interval = int(grant.get("interval") or DEFAULT_INTERVAL)
-    deadline = clock() + int(field(grant, "expires_in"))
+    deadline = time.monotonic() + int(field(grant, "expires_in"))
     while True:
-        sleep(interval)
-        if clock() >= deadline:
+        time.sleep(interval)
+        if time.monotonic() >= deadline:
             raise Failed("the code expired before it was approved; run login again")
         try:
             return post(endpoint(meta, "token_endpoint"), form)
