@@ -37,7 +37,7 @@ the person is told to log in again. No token is ever printed on stderr.
 
     export DOA_ISSUER=http://127.0.0.1:9000/lambda-url/authorize-app DOA_CLIENT_ID=some_client_id
     examples/doa_login.py login --scope repo:read
-    curl -H "Authorization: Bearer $(examples/doa_login.py token)" "$DOA_ISSUER/..."
+    curl -H "Authorization: Bearer $(examples/doa_login.py token)" https://<your api>/whoami
 
 Python 3.11, standard library only; POSIX (file modes and the lock).
 """
@@ -429,7 +429,9 @@ def forget(path):
 @contextlib.contextmanager
 def locked(path):
     """One refresh at a time per file: two `token` runs at once would otherwise both send
-    the same refresh token, and the second would look like a stolen one being reused."""
+    the same refresh token, and the second would look like a stolen one being reused. The
+    empty lock file stays: deleting it while a run waits on it would let a third run lock
+    a new file beside the waiting one."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
     fd = os.open(f"{path}.lock", os.O_CREAT | os.O_WRONLY, 0o600)
     try:
@@ -630,6 +632,10 @@ def main(argv=None):
     except Failed as failure:
         say(f"{PROG}: {failure}")
         return 1
+    except KeyboardInterrupt:
+        # Ctrl-C, most often while polling or waiting for the browser: no traceback.
+        say(f"{PROG}: interrupted")
+        return 130
     return 0
 
 
