@@ -22,6 +22,8 @@ ruff check --quiet .
 ruff format --check --quiet .
 # Dead Python code (pyproject.toml's [tool.vulture]: what is used by name is listed there).
 vulture
+step "examples (their own logic, no server)"
+python -m pytest -q -p no:cacheprovider tests/examples
 step "clippy"
 cargo clippy --all-targets --locked -- -D warnings
 step "build"
