@@ -7,6 +7,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use direct_oauth::api_token::Cap;
 use direct_oauth::clock::ManualClock;
 use direct_oauth::config::Config;
+use direct_oauth::device::Decision;
 use direct_oauth::endpoints::{Server, Settings};
 use direct_oauth::lambda::token_authorizer;
 use direct_oauth::password::{HashError, PasswordHasherArgon, Passwords, Verification};
@@ -20,7 +21,7 @@ use direct_oauth::store::{
     TokenWriter, User, UserLinker, Verified,
 };
 use direct_oauth::store::{ApiTokenStore, ConsentStore, Holdings, SessionStore};
-use direct_oauth::store::{RefreshFamily, RefreshStore};
+use direct_oauth::store::{DeviceAuthorization, DeviceStore, Poll, RefreshFamily, RefreshStore};
 use direct_oauth::token_check;
 use direct_oauth::whitelist::{CachedWhitelist, MemorySource};
 use lambda_http::http::Request;
@@ -177,6 +178,35 @@ impl RefreshStore for FixedStore {
     }
     async fn revoke_family(&self, _: &str, _: u64) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+/// Direct approval polls no device.
+impl DeviceStore for FixedStore {
+    async fn put_device(&self, _: &DeviceAuthorization) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn device_by_user_code(
+        &self,
+        _: &str,
+        _: u64,
+    ) -> Result<Option<DeviceAuthorization>, StoreError> {
+        Ok(None)
+    }
+    async fn decide_device(&self, _: &[u8; 32], _: &Decision, _: u64) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+    async fn poll_device(&self, _: &[u8; 32], _: &str, _: u64) -> Result<Poll, StoreError> {
+        Ok(Poll::Unknown)
+    }
+    async fn redeem_device(&self, _: &[u8; 32], _: &str) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+    async fn note_wrong_user_code(&self, _: &str, _: u64) -> Result<u32, StoreError> {
+        Ok(0)
+    }
+    async fn wrong_user_codes(&self, _: &str, _: u64) -> Result<u32, StoreError> {
+        Ok(0)
     }
 }
 

@@ -55,9 +55,25 @@ pub enum ApiError {
     /// Token endpoint: a grant type it does not take (discovery lists those it does).
     #[error("this grant_type is not supported")]
     UnsupportedGrantType,
-    /// Token endpoint: a refresh asking for scopes its grant did not give (RFC 6749 §6).
+    /// Token endpoint: a refresh asking for scopes its grant did not give (RFC 6749 §6);
+    /// device authorization: scopes not the application's.
     #[error("{0}")]
     InvalidScope(String),
+    /// An application not registered for this grant (RFC 6749 §5.2 `unauthorized_client`).
+    #[error("this application is not registered for the {0}")]
+    GrantNotAllowed(&'static str),
+    /// Device grant polls (RFC 8628 §3.5): the person has not decided yet.
+    #[error("the person has not approved the request yet")]
+    AuthorizationPending,
+    /// Polled sooner than the interval: it grows by 5 seconds.
+    #[error("polled too soon: wait the interval, now 5 seconds longer")]
+    SlowDown,
+    /// The person denied the request.
+    #[error("the person denied the request")]
+    DeviceDenied,
+    /// The device code expired before it was approved.
+    #[error("the device code expired; start again")]
+    ExpiredToken,
     /// Discovery at a path-inserted location (RFC 8414 §3.1) that is not this issuer's.
     #[error("no authorization server metadata at this path")]
     NoMetadataHere,
@@ -89,7 +105,12 @@ impl ApiError {
             ApiError::ServerError => 500,
             ApiError::InvalidGrant(_)
             | ApiError::UnsupportedGrantType
-            | ApiError::InvalidScope(_) => 400,
+            | ApiError::InvalidScope(_)
+            | ApiError::GrantNotAllowed(_)
+            | ApiError::AuthorizationPending
+            | ApiError::SlowDown
+            | ApiError::DeviceDenied
+            | ApiError::ExpiredToken => 400,
             // 401 only with a challenge to send (RFC 7235 §3.1): for a client that used the
             // Authorization header; one that authenticated in the form gets 400 (§5.2).
             ApiError::InvalidClient { basic: true } => 401,
@@ -116,6 +137,11 @@ impl ApiError {
             ApiError::InvalidClient { .. } => "invalid_client",
             ApiError::UnsupportedGrantType => "unsupported_grant_type",
             ApiError::InvalidScope(_) => "invalid_scope",
+            ApiError::GrantNotAllowed(_) => "unauthorized_client",
+            ApiError::AuthorizationPending => "authorization_pending",
+            ApiError::SlowDown => "slow_down",
+            ApiError::DeviceDenied => "access_denied",
+            ApiError::ExpiredToken => "expired_token",
             ApiError::InvalidDpopProof(_) => "invalid_dpop_proof",
             ApiError::UseDpopNonce { .. } => "use_dpop_nonce",
         }

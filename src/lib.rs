@@ -11,6 +11,7 @@ pub mod authorizer; // the Lambda authorizer's events: the token presented -> AP
 pub mod basic_auth; // RFC 7617 `Authorization: Basic` parsing
 pub mod client_auth; // client_secret_basic, client_secret_post, public clients
 pub mod config; // environment -> validated Config, once per cold start
+pub mod device; // RFC 8628 device authorization: user codes, polling terms
 pub mod dpop; // RFC 9449 proofs: checked against the request, thumbprints of their keys
 pub mod endpoints; // one module per endpoint: parsing, the contract's checks in order, a driver
 pub mod error; // the contract's failures and their statuses, in one place

@@ -161,6 +161,32 @@ pub struct Applications<'a> {
     pub revoke_action: &'a str,
 }
 
+/// The device authorization the person is asked about on the verification page.
+pub struct DeviceRequest {
+    pub app_name: String,
+    /// As the tool shows it (`BCDF-GHJK`).
+    pub user_code: String,
+    pub scopes: Vec<ScopeLine>,
+    pub requested_from: String,
+    pub user_agent: String,
+    /// `2026-12-07 17:40 UTC`.
+    pub requested_at: String,
+}
+
+/// The device verification page (RFC 8628 §3.3): the code's entry, or the request it
+/// names with the warning against approving what the person did not start.
+#[derive(Template)]
+#[template(path = "device.html")]
+pub struct Device<'a> {
+    pub style: &'a str,
+    pub nav: Nav,
+    pub action: &'a str,
+    /// What the entry field holds.
+    pub typed: &'a str,
+    pub message: Option<&'a str>,
+    pub request: Option<DeviceRequest>,
+}
+
 /// A page that only says something: an error that cannot go back to the client, or that
 /// the session ended.
 #[derive(Template)]

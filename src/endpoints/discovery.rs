@@ -4,6 +4,7 @@
 use http::{Method, Request, StatusCode};
 use serde_json::json;
 
+use super::device_authorization;
 use super::{Answer, Event, RequestLog, Settings, endpoint_url, issuer, refused};
 use super::{INTROSPECTION_PATH, REVOCATION_PATH, TOKEN_PATHS, token_endpoint, web_approval};
 use crate::error::ApiError;
@@ -45,6 +46,7 @@ pub(super) fn answer<B>(req: &Request<B>, inserted: Option<&str>, settings: &Set
         "token_endpoint": at(TOKEN_PATHS[0]),
         "revocation_endpoint": at(REVOCATION_PATH),
         "introspection_endpoint": at(INTROSPECTION_PATH),
+        "device_authorization_endpoint": at(device_authorization::PATH),
         "response_types_supported": ["code", "token"],
         "response_modes_supported": ["query", "fragment"],
         "grant_types_supported": grant_types(),

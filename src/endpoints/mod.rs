@@ -8,6 +8,7 @@
 //! - [`token_endpoint`]: `POST /oauth/access_token` and `/oauth/token` (a code for a token);
 //! - [`introspection`]: `POST /oauth/introspect` (RFC 7662);
 //! - [`revocation`]: `POST /oauth/revoke` (RFC 7009);
+//! - [`device_authorization`]: `POST /oauth/device_authorization` (RFC 8628);
 //! - [`discovery`]: `/.well-known/oauth-authorization-server` (RFC 8414).
 //!
 //! Shared by the two that issue tokens: [`proof`] (DPoP, RFC 9449 §5) and [`issuance`] (the
@@ -31,6 +32,7 @@ use crate::whitelist::{CachedWhitelist, WhitelistSource};
 
 pub mod account;
 mod browser;
+mod device_authorization;
 mod direct_approval;
 mod discovery;
 mod introspection;
@@ -42,6 +44,7 @@ mod token_endpoint;
 mod web_approval;
 
 use account::{Account, AccountAction};
+use device_authorization::DeviceAuthorizationEndpoint;
 use direct_approval::DirectApproval;
 use issuance::Issuance;
 use login::PasswordCheck;
@@ -71,6 +74,11 @@ pub struct Deadline(pub u64);
 /// the request by the glue: discovery's issuer when none is configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issuer(pub String);
+
+/// The caller's address as the front door saw it, put on the request by the glue: shown
+/// to the person who approves a device authorization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAddress(pub String);
 
 /// Room kept after a whitelist fetch for the DynamoDB rounds and the answer.
 const ANSWER_RESERVE_MS: u64 = 4_000;
@@ -156,6 +164,10 @@ pub enum Event {
     ApiTokenCreated,
     ApiTokenRevoked,
     AccessRevoked,
+    /// A device authorization asked for, and the person's decision on it.
+    DeviceAuthorized,
+    DeviceApproved,
+    DeviceDenied,
 }
 
 impl Event {
@@ -174,6 +186,9 @@ impl Event {
             Event::ApiTokenCreated => "api_token_created",
             Event::ApiTokenRevoked => "api_token_revoked",
             Event::AccessRevoked => "access_revoked",
+            Event::DeviceAuthorized => "device_authorized",
+            Event::DeviceApproved => "device_approved",
+            Event::DeviceDenied => "device_denied",
         }
     }
 }
@@ -309,6 +324,18 @@ impl<P: Ports> Server<P> {
         }
     }
 
+    /// The device authorization endpoint, with the ports it uses.
+    fn device_authorization(
+        &self,
+    ) -> DeviceAuthorizationEndpoint<'_, P::Store, P::Clock, P::Random> {
+        DeviceAuthorizationEndpoint {
+            store: &self.store,
+            clock: &self.clock,
+            random: &self.random,
+            settings: &self.settings,
+        }
+    }
+
     /// Answers one request to any endpoint. Never fails: every error is a response.
     pub async fn handle<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Answer {
         let dpop = DpopCheck {
@@ -333,7 +360,9 @@ impl<P: Ports> Server<P> {
         let realm = &self.settings.realm;
         // The path's end tells the endpoint (stages and function URL prefixes come before it).
         let path = req.uri().path();
-        if path.ends_with(REVOCATION_PATH) {
+        if path.ends_with(device_authorization::PATH) {
+            self.device_authorization().answer(req).await
+        } else if path.ends_with(REVOCATION_PATH) {
             revocation::answer(req, &self.store, &self.clock, realm).await
         } else if let Some(endpoint) = TOKEN_PATHS.into_iter().find(|p| path.ends_with(p)) {
             let token_endpoint = TokenEndpoint {

@@ -13,7 +13,7 @@ use crate::aws::{self, AwsCalls};
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::directory::DirectoryError;
-use crate::endpoints::{Answer, Deadline, Event, Issuer, Ports, Server, Settings};
+use crate::endpoints::{Answer, ClientAddress, Deadline, Event, Issuer, Ports, Server, Settings};
 use crate::password::{HashError, PasswordHasherArgon};
 use crate::random::OsRandom;
 use crate::response::HttpResponse;
@@ -107,6 +107,8 @@ pub async fn answer<D: Ports>(app: &App<Server<D>>, mut req: Request) -> Respons
     if let Some(issuer) = issuer(&req) {
         req.extensions_mut().insert(issuer);
     }
+    let address = ClientAddress(source_ip(&req));
+    req.extensions_mut().insert(address);
     let req = &req;
     // Lambda runs one request at a time per process, so the counts are this request's.
     app.calls.reset();

@@ -19,6 +19,7 @@ pub use access::Access;
 pub use api_tokens::{ApiTokenStore, AuthorizedApplication, Holdings, TokenUse};
 pub use codes::{CodeClaim, CodeRecord, CodeStore, Redemption, used_code};
 pub use consents::ConsentStore;
+pub use devices::{DeviceAuthorization, DeviceStore, Poll};
 pub use one_time::OneTimeValues;
 pub use operator::{ApplicationAdmin, TokenAdmin, UserAdmin};
 pub use refresh::{RefreshFamily, RefreshStore};
@@ -28,6 +29,7 @@ mod access;
 mod api_tokens;
 mod codes;
 mod consents;
+mod devices;
 pub mod dynamodb;
 #[cfg(any(test, feature = "test-support"))]
 pub mod memory;
@@ -92,6 +94,10 @@ pub struct Application {
     /// token in the redirect's fragment): only when registered so (`app add|update
     /// --implicit`), since RFC 9700 §2.1.2 advises against it.
     pub implicit: bool,
+    /// Tools may sign in to it with the device authorization grant (RFC 8628; `app
+    /// add|update --device-grant`), off by default: a person approves on another screen
+    /// a request they may not have started (RFC 10027's cross-device phishing).
+    pub device_grant: bool,
     /// The bounds of the API tokens people create for it.
     pub api_tokens: ApiTokenTerms,
     /// How long its access tokens live (`app add|update --token-lifetime-seconds`);
@@ -419,6 +425,7 @@ pub trait Store:
     + ConsentStore
     + ApiTokenStore
     + RefreshStore
+    + DeviceStore
 {
 }
 
@@ -437,5 +444,6 @@ impl<T> Store for T where
         + ConsentStore
         + ApiTokenStore
         + RefreshStore
+        + DeviceStore
 {
 }

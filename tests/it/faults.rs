@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use direct_oauth::api_token::Cap;
+use direct_oauth::device::Decision;
 use direct_oauth::session::Session;
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, DirectoryLink,
@@ -16,7 +17,7 @@ use direct_oauth::store::{
     TokenWriter, User, UserLinker, Verified,
 };
 use direct_oauth::store::{ApiTokenStore, ConsentStore, Holdings, SessionStore, TokenUse};
-use direct_oauth::store::{RefreshFamily, RefreshStore};
+use direct_oauth::store::{DeviceAuthorization, DeviceStore, Poll, RefreshFamily, RefreshStore};
 use std::collections::BTreeSet;
 
 /// The store's operations, for failing one of them on purpose.
@@ -44,6 +45,8 @@ pub enum Operation {
     RecordUse,
     /// Refresh token families: read, written with their access token, revoked.
     Refresh,
+    /// Device authorizations: written, found, decided, polled, redeemed.
+    Device,
 }
 
 #[derive(Debug, Default)]
@@ -358,6 +361,63 @@ impl<S: RefreshStore> RefreshStore for Faulty<S> {
     async fn revoke_family(&self, family_id: &str, now_secs: u64) -> Result<(), StoreError> {
         self.check(Operation::Refresh)?;
         self.inner.revoke_family(family_id, now_secs).await
+    }
+}
+
+impl<S: DeviceStore> DeviceStore for Faulty<S> {
+    async fn put_device(&self, device: &DeviceAuthorization) -> Result<(), StoreError> {
+        self.check(Operation::Device)?;
+        self.inner.put_device(device).await
+    }
+
+    async fn device_by_user_code(
+        &self,
+        user_code: &str,
+        now_secs: u64,
+    ) -> Result<Option<DeviceAuthorization>, StoreError> {
+        self.check(Operation::Device)?;
+        self.inner.device_by_user_code(user_code, now_secs).await
+    }
+
+    async fn decide_device(
+        &self,
+        device_hash: &[u8; 32],
+        decision: &Decision,
+        now_secs: u64,
+    ) -> Result<bool, StoreError> {
+        self.check(Operation::Device)?;
+        self.inner
+            .decide_device(device_hash, decision, now_secs)
+            .await
+    }
+
+    async fn poll_device(
+        &self,
+        device_hash: &[u8; 32],
+        client_id: &str,
+        now_ms: u64,
+    ) -> Result<Poll, StoreError> {
+        self.check(Operation::Device)?;
+        self.inner.poll_device(device_hash, client_id, now_ms).await
+    }
+
+    async fn redeem_device(
+        &self,
+        device_hash: &[u8; 32],
+        token_id: &str,
+    ) -> Result<bool, StoreError> {
+        self.check(Operation::Device)?;
+        self.inner.redeem_device(device_hash, token_id).await
+    }
+
+    async fn note_wrong_user_code(&self, username: &str, now_secs: u64) -> Result<u32, StoreError> {
+        self.check(Operation::Device)?;
+        self.inner.note_wrong_user_code(username, now_secs).await
+    }
+
+    async fn wrong_user_codes(&self, username: &str, now_secs: u64) -> Result<u32, StoreError> {
+        self.check(Operation::Device)?;
+        self.inner.wrong_user_codes(username, now_secs).await
     }
 }
 

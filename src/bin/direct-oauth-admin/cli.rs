@@ -193,6 +193,12 @@ pub(crate) struct AppUpdateArgs {
     /// Answer it with codes only again.
     #[arg(long)]
     pub(crate) no_implicit: bool,
+    /// Let tools sign in to it with the device authorization grant (RFC 8628).
+    #[arg(long, conflicts_with = "no_device_grant")]
+    pub(crate) device_grant: bool,
+    /// Refuse the device grant again (device codes already approved are refused too).
+    #[arg(long)]
+    pub(crate) no_device_grant: bool,
     /// The life of an API token whose creator names none, in days (at most
     /// --api-token-max-days).
     #[arg(long, value_name = "DAYS")]
@@ -348,6 +354,10 @@ pub(crate) struct AppArgs {
     /// application that cannot exchange a code.
     #[arg(long)]
     pub(crate) implicit: bool,
+    /// Let tools sign in to it with the device authorization grant (RFC 8628): the tool
+    /// shows a code, the person approves it on another screen.
+    #[arg(long)]
+    pub(crate) device_grant: bool,
     /// The life of an API token whose creator names none, in days (at most
     /// --api-token-max-days: lowering that below it needs this too).
     #[arg(long, value_name = "DAYS", default_value_t = ApiTokenTerms::default().default_days)]

@@ -9,11 +9,11 @@ use crate::clock::Clock;
 use crate::endpoints::browser::{Early, outage, shown};
 use crate::endpoints::{Answer, Event};
 use crate::random::Random;
-use crate::store::{ApiTokenStore, LookupReader, SessionStore};
+use crate::store::{ApiTokenStore, DeviceStore, LookupReader, SessionStore};
 
 impl<S, C, R> Account<'_, S, C, R>
 where
-    S: SessionStore + LookupReader + ApiTokenStore,
+    S: SessionStore + LookupReader + ApiTokenStore + DeviceStore,
     C: Clock,
     R: Random,
 {

@@ -10,18 +10,22 @@
 use http::{Method, Request, StatusCode};
 
 use super::browser::{Browser, Early, bad_request, forbidden, issuer_of, logged, outage, shown};
+use super::device_authorization::VERIFICATION_PATH;
 use super::web_approval::pages_of::sign_in;
-use super::web_approval::{AccountPage, Return};
+use super::web_approval::{AccountPage, Return, user_code_of};
 use super::{Answer, Event, Settings, endpoint_url};
 use crate::clock::Clock;
 use crate::form::Form;
 use crate::random::Random;
 use crate::response;
 use crate::session::{self, Session};
-use crate::store::{ApiTokenStore, Application, Holdings, LookupReader, SessionStore, User};
+use crate::store::{
+    ApiTokenStore, Application, DeviceStore, Holdings, LookupReader, SessionStore, User,
+};
 
 mod applications;
 pub mod creation;
+mod device;
 mod pages_of;
 mod tokens;
 
@@ -36,6 +40,10 @@ pub(super) enum AccountAction {
     CreateToken,
     RevokeToken,
     RevokeAccess,
+    /// The device verification page: the code's entry (GET), the request it names or the
+    /// decision on it (POST).
+    ShowDevice,
+    Device,
 }
 
 impl AccountAction {
@@ -48,6 +56,12 @@ impl AccountAction {
         if path.ends_with(REVOKE_ACCESS_PATH) {
             return Some(AccountAction::RevokeAccess);
         }
+        if path.ends_with(VERIFICATION_PATH) {
+            return Some(match post {
+                true => AccountAction::Device,
+                false => AccountAction::ShowDevice,
+            });
+        }
         let page = AccountPage::ALL
             .into_iter()
             .find(|p| path.ends_with(p.path()))?;
@@ -57,13 +71,23 @@ impl AccountAction {
         })
     }
 
-    /// The page the action belongs to.
-    fn page(self) -> AccountPage {
+    /// Where a sign-in for the action comes back to: its page (the verification page with
+    /// the user code the request carried).
+    fn back(self, user_code: Option<&str>) -> Return {
         match self {
-            AccountAction::Show(page) => page,
-            AccountAction::CreateToken | AccountAction::RevokeToken => AccountPage::Tokens,
-            AccountAction::RevokeAccess => AccountPage::Applications,
+            AccountAction::Show(page) => Return::Account(page),
+            AccountAction::CreateToken | AccountAction::RevokeToken => {
+                Return::Account(AccountPage::Tokens)
+            }
+            AccountAction::RevokeAccess => Return::Account(AccountPage::Applications),
+            AccountAction::ShowDevice | AccountAction::Device => {
+                Return::Device(user_code_of(user_code))
+            }
         }
+    }
+
+    fn is_view(self) -> bool {
+        matches!(self, AccountAction::Show(_) | AccountAction::ShowDevice)
     }
 }
 
@@ -86,7 +110,7 @@ struct SignedIn {
 
 impl<S, C, R> Account<'_, S, C, R>
 where
-    S: SessionStore + LookupReader + ApiTokenStore,
+    S: SessionStore + LookupReader + ApiTokenStore + DeviceStore,
     C: Clock,
     R: Random,
 {
@@ -104,6 +128,8 @@ where
                     self.applications_page(&person, None).await
                 }
                 AccountAction::RevokeAccess => self.revoke_access(&person).await,
+                AccountAction::ShowDevice => self.device_entry(&person, req),
+                AccountAction::Device => self.device(&person).await,
             },
             Err(early) => Err(early),
         };
@@ -118,8 +144,7 @@ where
         req: &Request<B>,
         action: AccountAction,
     ) -> Result<SignedIn, Early> {
-        let page = action.page();
-        let view = matches!(action, AccountAction::Show(_));
+        let view = action.is_view();
         if view != (req.method() == Method::GET) {
             return Err(bad_request(&"this page takes GET, its forms POST"));
         }
@@ -129,11 +154,13 @@ where
         } else {
             browser.posted(req)?
         };
+        let query = query_of(req);
+        let back = action.back(form.get("user_code").or(query.get("user_code")));
         let Some(session) = browser.current_session(req).await? else {
             if view {
-                return Err(self.sign_in_page(&issuer, page, None));
+                return Err(self.sign_in_page(&issuer, &back, None));
             }
-            let back = endpoint_url(&issuer, page.path());
+            let back = endpoint_url(&issuer, back_path(&back));
             let response = response::see_other(&back, None);
             return Err(Box::new(logged(response, Event::Page, "", "")));
         };
@@ -145,7 +172,7 @@ where
         let Some(user) = user.filter(|u| session.holds_for(Some(u))) else {
             self.store.end_session(&session.key).await.map_err(outage)?;
             let why = "Your account changed since you signed in. Sign in again.";
-            return Err(self.sign_in_page(&issuer, page, Some(why)));
+            return Err(self.sign_in_page(&issuer, &back, Some(why)));
         };
         Ok(SignedIn {
             issuer,
@@ -155,9 +182,8 @@ where
         })
     }
 
-    fn sign_in_page(&self, issuer: &str, page: AccountPage, message: Option<&str>) -> Early {
-        let back = Return::Account(page);
-        let html = sign_in(issuer, None, &back, "", message);
+    fn sign_in_page(&self, issuer: &str, back: &Return, message: Option<&str>) -> Early {
+        let html = sign_in(issuer, None, back, "", message);
         let mut answer = shown(html, StatusCode::OK, "", "");
         if message.is_some() {
             answer.response = response::with_cookie(answer.response, session::clear_cookie());
@@ -180,4 +206,19 @@ where
             settings: self.settings,
         }
     }
+}
+
+/// The page a form without a session goes back to (a form post is never acted on
+/// without one).
+fn back_path(back: &Return) -> &'static str {
+    match back {
+        Return::Account(page) => page.path(),
+        _ => VERIFICATION_PATH,
+    }
+}
+
+/// The request's query, as a form (the verification page's `user_code`).
+fn query_of<B>(req: &Request<B>) -> Form {
+    let query = req.uri().query().unwrap_or_default();
+    crate::form::parse(query.as_bytes()).unwrap_or_default()
 }

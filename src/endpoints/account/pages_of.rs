@@ -105,7 +105,7 @@ pub(super) fn tokens_page(
 }
 
 /// The head of every page of the person's.
-fn nav(person: &SignedIn) -> Nav {
+pub(super) fn nav(person: &SignedIn) -> Nav {
     let url = |path| endpoint_url(&person.issuer, path);
     Nav {
         username: person.session.username.clone(),

@@ -11,7 +11,7 @@ use crate::endpoints::Answer;
 use crate::endpoints::Event;
 use crate::endpoints::browser::{Early, early, forbidden, outage, shown};
 use crate::random::Random;
-use crate::store::{ApiTokenStore, LookupReader, SessionStore};
+use crate::store::{ApiTokenStore, DeviceStore, LookupReader, SessionStore};
 
 /// The form's scope boxes are named `scope.<name>`: one field each, as forms here hold
 /// each field once.
@@ -19,7 +19,7 @@ const SCOPE_FIELD: &str = "scope.";
 
 impl<S, C, R> Account<'_, S, C, R>
 where
-    S: SessionStore + LookupReader + ApiTokenStore,
+    S: SessionStore + LookupReader + ApiTokenStore + DeviceStore,
     C: Clock,
     R: Random,
 {

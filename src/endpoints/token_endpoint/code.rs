@@ -12,8 +12,8 @@ use crate::endpoints::{proof, unavailable};
 use crate::error::ApiError;
 use crate::random::Random;
 use crate::store::{
-    Application, CodeClaim, CodeRecord, CodeStore, LookupReader, OneTimeValues, Redemption,
-    RefreshStore, StoreError, TokenCanceller, TokenReader, TokenWriter,
+    Application, CodeClaim, CodeRecord, CodeStore, DeviceStore, LookupReader, OneTimeValues,
+    Redemption, RefreshStore, StoreError, TokenCanceller, TokenReader, TokenWriter,
 };
 use crate::{pkce, secret};
 
@@ -29,6 +29,7 @@ where
     S: LookupReader
         + CodeStore
         + RefreshStore
+        + DeviceStore
         + TokenCanceller
         + TokenWriter
         + TokenReader

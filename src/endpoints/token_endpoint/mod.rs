@@ -4,7 +4,8 @@
 //! grant is then its own module:
 //!
 //! - [`code`]: `authorization_code`, a code and its PKCE verifier (RFC 6749 §4.1.3);
-//! - [`refresh`]: `refresh_token`, rotated at each use (RFC 6749 §6, RFC 9700 §4.14.2).
+//! - [`refresh`]: `refresh_token`, rotated at each use (RFC 6749 §6, RFC 9700 §4.14.2);
+//! - [`device`]: the device code, polled until the person decided (RFC 8628 §3.4).
 //!
 //! Every refusal answers RFC 6749 §5.2's JSON error.
 
@@ -21,24 +22,27 @@ use crate::random::Random;
 use crate::refresh::{FamilyGrant, Issued, RefreshToken, started};
 use crate::response::TokenResponse;
 use crate::store::{
-    Application, CodeStore, LookupReader, OneTimeValues, RefreshStore, StoreError, TokenCanceller,
-    TokenReader, TokenWriter, Verified,
+    Application, CodeStore, DeviceStore, LookupReader, OneTimeValues, RefreshStore, StoreError,
+    TokenCanceller, TokenReader, TokenWriter, Verified,
 };
 use crate::token::AccessToken;
 use crate::{request, response};
 
 mod code;
+mod device;
 mod refresh;
 
 /// The grant types this endpoint takes, as `grant_type` names them (and discovery lists).
 pub(super) const AUTHORIZATION_CODE: &str = "authorization_code";
 pub(super) const REFRESH_TOKEN: &str = "refresh_token";
-pub(super) const GRANT_TYPES: [&str; 2] = [AUTHORIZATION_CODE, REFRESH_TOKEN];
+pub(super) const DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub(super) const GRANT_TYPES: [&str; 3] = [AUTHORIZATION_CODE, REFRESH_TOKEN, DEVICE_CODE];
 
 /// What the client presents, by grant type.
 enum Grant {
     Code(code::CodeGrant),
     Refresh(refresh::RefreshGrant),
+    Device(device::DeviceGrant),
 }
 
 /// What a grant gave: the access token, and a refresh token when the application gets
@@ -77,6 +81,7 @@ where
     S: LookupReader
         + CodeStore
         + RefreshStore
+        + DeviceStore
         + TokenCanceller
         + TokenWriter
         + TokenReader
@@ -101,6 +106,7 @@ where
         let granted = match &grant {
             Grant::Code(g) => self.redeem(&client, g, proof.as_ref()).await,
             Grant::Refresh(g) => self.refresh(&client, g, proof.as_ref()).await,
+            Grant::Device(g) => self.poll(&client, g, proof.as_ref()).await,
         };
         match granted {
             Ok(granted) => answer_of(granted, client_id),
@@ -247,6 +253,9 @@ fn parse<B: AsRef<[u8]>>(req: &Request<B>) -> Result<(ClientCredentials, Grant),
         REFRESH_TOKEN => Grant::Refresh(refresh::RefreshGrant {
             refresh_token: required("refresh_token")?,
             scope: form.get("scope").map(str::to_string),
+        }),
+        DEVICE_CODE => Grant::Device(device::DeviceGrant {
+            device_code: required("device_code")?,
         }),
         _ => return Err(ApiError::UnsupportedGrantType),
     };

@@ -19,8 +19,8 @@ use crate::random::Random;
 use crate::refresh::{self, Issued, Presented, RefreshToken, Refusal};
 use crate::scope;
 use crate::store::{
-    Application, CodeStore, LookupReader, OneTimeValues, RefreshFamily, RefreshStore, StoreError,
-    TokenCanceller, TokenReader, TokenWriter, User, Verified,
+    Application, CodeStore, DeviceStore, LookupReader, OneTimeValues, RefreshFamily, RefreshStore,
+    StoreError, TokenCanceller, TokenReader, TokenWriter, User, Verified,
 };
 
 /// The grant's fields.
@@ -35,6 +35,7 @@ where
     S: LookupReader
         + CodeStore
         + RefreshStore
+        + DeviceStore
         + TokenCanceller
         + TokenWriter
         + TokenReader

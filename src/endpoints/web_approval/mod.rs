@@ -38,7 +38,7 @@ mod request;
 
 use checks::{Invalid, Response, Valid, admits, validate};
 use request::AuthorizationRequest;
-pub(super) use request::{AccountPage, Return};
+pub(super) use request::{AccountPage, Return, user_code_of};
 
 /// The pages' paths after the issuer's.
 pub(super) const AUTHORIZE_PAGE_PATH: &str = "/oauth/authorize";
@@ -187,6 +187,12 @@ where
                 ar.query()
             ),
             Return::Account(page) => endpoint_url(&issuer, page.path()),
+            Return::Device(user_code) => {
+                let page = endpoint_url(&issuer, super::device_authorization::VERIFICATION_PATH);
+                let query: String =
+                    url::form_urlencoded::byte_serialize(user_code.as_bytes()).collect();
+                format!("{page}?user_code={query}")
+            }
         };
         let response = response::see_other(&to, Some(session::set_cookie(&id)));
         let client_id = back.client_id();
@@ -224,7 +230,7 @@ where
                     validate(ar, app, catalogue, true).map_err(|e| refused(e, ar, issuer))?;
                 Some(valid.app.name.clone())
             }
-            Return::Account(_) => None,
+            Return::Account(_) | Return::Device(_) => None,
         };
         let again = |status, message: &str| {
             let username = &credentials.username;

@@ -79,18 +79,28 @@ impl AuthorizationRequest {
     }
 }
 
+/// A user code as a link or a form carried it, kept only as long as a code could be
+/// typed: it is shown again, never looked up on the way.
+pub(in crate::endpoints) fn user_code_of(typed: Option<&str>) -> String {
+    typed.unwrap_or_default().chars().take(20).collect()
+}
+
 /// Where a sign-in goes back to: the authorization request that asked for it, or one of
 /// the person's own pages (a fixed list: a sign-in never redirects anywhere a form says).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(in crate::endpoints) enum Return {
     Authorize(AuthorizationRequest),
     Account(AccountPage),
+    /// The device verification page, with the user code a link named (RFC 8628
+    /// `verification_uri_complete`), as typed.
+    Device(String),
 }
 
 impl Return {
     /// From the sign-in form: `next` names an account page, else the authorization request.
     pub(super) fn from_form(form: &Form) -> Result<Self, String> {
         match form.get("next") {
+            Some("device") => Ok(Return::Device(user_code_of(form.get("user_code")))),
             Some(next) => AccountPage::named(next)
                 .map(Return::Account)
                 .ok_or_else(|| format!("{next:?} is not a page of ours")),
@@ -102,7 +112,7 @@ impl Return {
     pub(super) fn client_id(&self) -> &str {
         match self {
             Return::Authorize(ar) => &ar.client_id,
-            Return::Account(_) => "",
+            Return::Account(_) | Return::Device(_) => "",
         }
     }
 
@@ -114,6 +124,16 @@ impl Return {
                 name: "next",
                 value: page.name().into(),
             }],
+            Return::Device(user_code) => vec![
+                Hidden {
+                    name: "next",
+                    value: "device".into(),
+                },
+                Hidden {
+                    name: "user_code",
+                    value: user_code.clone(),
+                },
+            ],
         }
     }
 }

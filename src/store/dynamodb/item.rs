@@ -64,6 +64,7 @@ pub mod attr {
     /// An application's: raised by every edit, which is conditional on the one it read.
     pub const VERSION: &str = "edit_version";
     pub const IMPLICIT: &str = "implicit";
+    pub const DEVICE_GRANT: &str = "device_grant";
     /// An application's [`crate::api_token::ApiTokenTerms`]; absent = the defaults.
     pub const API_TOKEN_DAYS: &str = "api_token_days";
     pub const API_TOKEN_MAX_DAYS: &str = "api_token_max_days";
@@ -82,6 +83,15 @@ pub mod attr {
     pub const IDLE_UNTIL: &str = "idle_until";
     pub const GRACE_UNTIL: &str = "grace_until";
     pub const ACCESS_TOKENS: &str = "access_tokens";
+    /// A device authorization's parts ([`crate::store::DeviceAuthorization`]), and a user
+    /// code's item's pointer to it.
+    pub const USER_CODE: &str = "user_code";
+    pub const REQUESTED_FROM: &str = "requested_from";
+    pub const USER_AGENT: &str = "user_agent";
+    pub const INTERVAL_SECS: &str = "interval_secs";
+    pub const NEXT_POLL_MS: &str = "next_poll_ms";
+    pub const DECISION: &str = "decision";
+    pub const DEVICE_KEY: &str = "device_key";
     /// An API token's last use at the authorizer.
     pub const LAST_USED_AT: &str = "last_used_at";
     /// A grant item's (user-tokens table): its live API tokens, id -> expiry (0: never).
@@ -188,6 +198,7 @@ pub(super) fn application_from(i: &Item) -> Result<Application, StoreError> {
         },
         require_dpop: i.flag(attr::REQUIRE_DPOP).unwrap_or(false),
         implicit: i.flag(attr::IMPLICIT).unwrap_or(false),
+        device_grant: i.flag(attr::DEVICE_GRANT).unwrap_or(false),
         api_tokens: api_token_terms_from(i)?,
         token_lifetime: optional_num(i, attr::TOKEN_LIFETIME_SECONDS)?
             .map(std::time::Duration::from_secs),
@@ -451,6 +462,9 @@ pub(super) fn application_item(app: &Application) -> Item {
     }
     if app.implicit {
         item.insert(attr::IMPLICIT.to_string(), AttributeValue::Bool(true));
+    }
+    if app.device_grant {
+        item.insert(attr::DEVICE_GRANT.to_string(), AttributeValue::Bool(true));
     }
     if let Some(lifetime) = app.token_lifetime {
         let seconds = n(lifetime.as_secs());

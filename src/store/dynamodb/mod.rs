@@ -35,6 +35,7 @@ mod attempts;
 mod authorized;
 mod bcrypt_marker;
 mod codes;
+mod devices;
 mod item;
 mod lifecycle;
 mod link;

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 mod admin;
 mod authorized;
+mod devices;
 mod records;
 mod refresh;
 mod sessions;
@@ -63,6 +64,10 @@ struct Inner {
     authorized: HashMap<(String, String), authorized::AuthorizedEntry>,
     /// Browser sessions, by the hash of their id.
     sessions: HashMap<String, crate::session::Session>,
+    /// Device authorizations, by their device code's hash.
+    devices: HashMap<[u8; 32], crate::store::DeviceAuthorization>,
+    /// Wrong user codes by person: the end of the current window, and the count in it.
+    user_code_misses: HashMap<String, (u64, u32)>,
     /// Refresh token families, by their id.
     families: HashMap<String, crate::store::RefreshFamily>,
 }

@@ -32,6 +32,7 @@ pub fn application(client_id: &str) -> Application {
         access: Default::default(),
         require_dpop: false,
         implicit: false,
+        device_grant: false,
         api_tokens: Default::default(),
         token_lifetime: None,
         refresh: None,

@@ -289,6 +289,7 @@ mod attempts;
 mod checks_1_to_7;
 mod checks_8_to_12;
 mod code_flow;
+mod device;
 pub(crate) mod directory;
 mod dpop;
 mod identity;

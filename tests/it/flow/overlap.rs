@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use direct_oauth::api_token::Cap;
+use direct_oauth::device::Decision;
 use direct_oauth::session::Session;
 use direct_oauth::store::{
     Admission, Application, ClientAndToken, CodeClaim, CodeRecord, CodeStore, DirectoryLink,
@@ -14,7 +15,7 @@ use direct_oauth::store::{
     TokenWriter, User, UserLinker, Verified,
 };
 use direct_oauth::store::{ApiTokenStore, ConsentStore, Holdings, SessionStore};
-use direct_oauth::store::{RefreshFamily, RefreshStore};
+use direct_oauth::store::{DeviceAuthorization, DeviceStore, Poll, RefreshFamily, RefreshStore};
 use std::collections::BTreeSet;
 use tokio::sync::Notify;
 
@@ -217,6 +218,56 @@ impl RefreshStore for Overlapping {
 
     async fn revoke_family(&self, id: &str, now: u64) -> Result<(), StoreError> {
         self.inner.revoke_family(id, now).await
+    }
+}
+
+impl DeviceStore for Overlapping {
+    async fn put_device(&self, device: &DeviceAuthorization) -> Result<(), StoreError> {
+        self.inner.put_device(device).await
+    }
+
+    async fn device_by_user_code(
+        &self,
+        user_code: &str,
+        now_secs: u64,
+    ) -> Result<Option<DeviceAuthorization>, StoreError> {
+        self.inner.device_by_user_code(user_code, now_secs).await
+    }
+
+    async fn decide_device(
+        &self,
+        device_hash: &[u8; 32],
+        decision: &Decision,
+        now_secs: u64,
+    ) -> Result<bool, StoreError> {
+        self.inner
+            .decide_device(device_hash, decision, now_secs)
+            .await
+    }
+
+    async fn poll_device(
+        &self,
+        device_hash: &[u8; 32],
+        client_id: &str,
+        now_ms: u64,
+    ) -> Result<Poll, StoreError> {
+        self.inner.poll_device(device_hash, client_id, now_ms).await
+    }
+
+    async fn redeem_device(
+        &self,
+        device_hash: &[u8; 32],
+        token_id: &str,
+    ) -> Result<bool, StoreError> {
+        self.inner.redeem_device(device_hash, token_id).await
+    }
+
+    async fn note_wrong_user_code(&self, username: &str, now_secs: u64) -> Result<u32, StoreError> {
+        self.inner.note_wrong_user_code(username, now_secs).await
+    }
+
+    async fn wrong_user_codes(&self, username: &str, now_secs: u64) -> Result<u32, StoreError> {
+        self.inner.wrong_user_codes(username, now_secs).await
     }
 }
 

@@ -146,6 +146,7 @@ pub(super) fn app() -> Application {
         require_dpop: false,
         // Not the defaults, so a store that forgets them fails the round trip.
         implicit: true,
+        device_grant: true,
         token_lifetime: Some(std::time::Duration::from_secs(3_600)),
         refresh: Some(direct_oauth::refresh::RefreshTerms {
             idle: std::time::Duration::from_secs(600),

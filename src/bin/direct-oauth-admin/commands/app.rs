@@ -64,6 +64,7 @@ async fn app_list(ctx: &Ctx, store: &impl ApplicationAdmin) -> CliResult {
                 "allowed_groups": app.access.groups,
                 "require_dpop": app.require_dpop,
                 "implicit": app.implicit,
+                "device_grant": app.device_grant,
                 // null: the function's lifetime.
                 "token_lifetime_seconds": app.token_lifetime.map(|d| d.as_secs()),
                 // null: no refresh tokens.
@@ -237,6 +238,9 @@ fn apply_switches(app: &mut Application, args: &AppUpdateArgs) -> CliResult {
     if args.implicit || args.no_implicit {
         app.implicit = args.implicit;
     }
+    if args.device_grant || args.no_device_grant {
+        app.device_grant = args.device_grant;
+    }
     if let Some(seconds) = args.token_lifetime_seconds {
         app.token_lifetime = Some(Duration::from_secs(seconds));
     } else if args.default_token_lifetime {
@@ -326,6 +330,7 @@ async fn app_add(ctx: &Ctx, store: &impl ApplicationAdmin, args: AppArgs) -> Cli
         access: access(&args.allow_users, &args.allow_groups),
         require_dpop: args.require_dpop,
         implicit: args.implicit,
+        device_grant: args.device_grant,
         api_tokens,
         token_lifetime: args.token_lifetime_seconds.map(Duration::from_secs),
         refresh: refresh_terms(None, &args.refresh)?,
