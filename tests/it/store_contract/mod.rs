@@ -6,6 +6,7 @@
 mod api_tokens;
 mod attempts;
 mod codes;
+mod devices;
 mod linking;
 mod one_time;
 mod operator;
@@ -17,6 +18,7 @@ mod whitelist;
 use api_tokens::*;
 use attempts::*;
 use codes::*;
+use devices::*;
 use direct_oauth::store::dynamodb::DynamoStore;
 use direct_oauth::store::memory::MemoryStore;
 use direct_oauth::store::{
@@ -412,4 +414,9 @@ contract!(
     of_two_edits_from_one_read_one_is_stored,
     a_disable_amid_logins_leaves_no_token_working,
     a_user_revocation_amid_logins_voids_every_earlier_login_s_token,
+    a_device_authorization_is_written_once_and_found_by_its_user_code,
+    a_device_is_decided_once_and_only_while_live,
+    of_polls_at_once_one_is_in_time,
+    a_device_is_redeemed_once_and_only_when_approved,
+    wrong_user_codes_are_counted_per_person_in_a_window,
 );
