@@ -31,6 +31,7 @@ from .round_trips import round_trip_rows
 from .setup import Plan, local_stack
 from .table import measured_at, print_table
 from .tls import tls_rows
+from .tools import tools_rows
 
 # The figures measured against the local moto, in the table's order; each section is
 # `rows(plan, stack)` -> [(figure, target, measured)].
@@ -45,6 +46,7 @@ EVERY_SECTION = [
     directory_rows,
     dpop_rows,
     pages_rows,
+    tools_rows,
 ]
 # --focus: the cold start over TLS and its split, and the token endpoint.
 FOCUS_SECTIONS = [tls_rows, code_flow_rows]
@@ -72,6 +74,11 @@ def arguments():
         "--pages",
         action="store_true",
         help="only the pages' figures (sign-in, consent, an API token's creation)",
+    )
+    parser.add_argument(
+        "--tools",
+        action="store_true",
+        help="only the tools' sign-in figures (refresh, device authorization and polls)",
     )
     parser.add_argument(
         "--enumeration",
@@ -109,9 +116,11 @@ def main():
         sections = [directory_rows]
     elif args.pages:
         sections = [pages_rows]
+    elif args.tools:
+        sections = [tools_rows]
     with local_stack(plan.bindir) as stack:
         rows = [row for section in sections for row in section(plan, stack)]
-    only = args.focus or args.directories or args.pages
+    only = args.focus or args.directories or args.pages or args.tools
     print_table(rows + build_rows(plan, only), heading(plan))
 
 

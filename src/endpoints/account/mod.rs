@@ -217,8 +217,9 @@ fn back_path(back: &Return) -> &'static str {
     }
 }
 
-/// The request's query, as a form (the verification page's `user_code`).
+/// The request's query, as a form (the verification page's `user_code`): where the Lambda
+/// glue kept it ([`crate::request::query`]).
 fn query_of<B>(req: &Request<B>) -> Form {
-    let query = req.uri().query().unwrap_or_default();
+    let query = crate::request::query(req);
     crate::form::parse(query.as_bytes()).unwrap_or_default()
 }
