@@ -89,6 +89,10 @@ provision_demo() {
   admin app add some_client_id --name "Quay example" \
     --redirect-uri https://my/internal/application/token_created >&2
   admin whitelist add some_client_id >&2
+  # The example tool's application (examples/doa_login.py): a public client that signs in
+  # with the device flow or a loopback redirect, and keeps a refresh token.
+  admin app add doa-cli --name "doa CLI" --redirect-uri http://127.0.0.1/callback \
+    --device-grant --refresh-tokens >&2
   # gen_events (tools/) holds the sample tokens that sample_tokens writes.
   PYTHONPATH="$ROOT/tools${PYTHONPATH:+:$PYTHONPATH}" python "$ROOT/tests/support/sample_tokens.py"
 }

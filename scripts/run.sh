@@ -41,6 +41,11 @@ Or sign in and consent in a browser (as ${login%%:*}, password ${login#*:}); the
 application's redirect URI, with the code in the address bar:
 $DIRECT_OAUTH_ISSUER/oauth/authorize?client_id=some_client_id&response_type=code&scope=repo:read&state=demo&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256
 
+A tool that signs in without your password (the device flow: it prints a code to enter at
+$DIRECT_OAUTH_ISSUER/oauth/device), keeps a refresh token and prints an access token:
+DOA_ISSUER=$DIRECT_OAUTH_ISSUER DOA_CLIENT_ID=doa-cli examples/doa_login.py login --device
+DOA_ISSUER=$DIRECT_OAUTH_ISSUER DOA_CLIENT_ID=doa-cli examples/doa_login.py token
+
 Your API tokens (create one, see it once, revoke it) and the applications you authorized:
 $DIRECT_OAUTH_ISSUER/oauth/tokens
 $DIRECT_OAUTH_ISSUER/oauth/applications
