@@ -428,6 +428,8 @@ def test_every_endpoint_has_a_route_on_each_front_door():
         "/oauth/tokens/revoke",
         "/oauth/applications",
         "/oauth/applications/revoke",
+        "/oauth/device_authorization",
+        "/oauth/device",
     }
     rest = {
         rest_path(r, {"Ref": lid})
