@@ -81,14 +81,17 @@ where
             .device_by_user_code(&code, now)
             .await
             .map_err(outage)?;
-        let found = found.filter(|d| d.decision.is_none());
         let Some(request) = found else {
             self.store
                 .note_wrong_user_code(username, now)
                 .await
                 .map_err(outage)?;
-            return Ok(self.again(person, typed, "That code is wrong, used or expired."));
+            return Ok(self.again(person, typed, "That code is wrong or expired."));
         };
+        // A second click, or a code already used: said so, and not counted as a guess.
+        if request.decision.is_some() {
+            return Ok(self.again(person, typed, "That code was already used."));
+        }
         let lookup = self.store.lookup(&request.client_id, None).await;
         let app = lookup
             .map_err(outage)?
