@@ -295,6 +295,7 @@ mod identity;
 mod introspect_discovery;
 mod overlap;
 mod refresh;
+mod revocation;
 mod success;
 mod web_approval;
 
