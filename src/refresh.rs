@@ -200,6 +200,14 @@ pub fn judge(
     Err(Refusal::Reused)
 }
 
+/// Whether `presented` is `family`'s live token or the one its last rotation retired (at
+/// any time since, grace or not): what revocation (RFC 7009) takes as its holder's asking.
+/// Any other secret under the family's id is not, and revokes nothing there.
+pub fn held(presented: &RefreshToken, family: &RefreshFamily) -> bool {
+    let retired = family.previous_hash.as_ref();
+    presented.matches(&family.current_hash) || retired.is_some_and(|h| presented.matches(h))
+}
+
 /// What a family is started for: the grant's person, client, scopes and key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FamilyGrant {

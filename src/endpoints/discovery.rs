@@ -55,7 +55,9 @@ pub(super) fn answer<B>(req: &Request<B>, inserted: Option<&str>, settings: &Set
             ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported":
             ["client_secret_basic", "client_secret_post"],
-        "revocation_endpoint_auth_methods_supported": ["none"],
+        // A refresh token's revocation authenticates its client; an access token's needs none.
+        "revocation_endpoint_auth_methods_supported":
+            ["client_secret_basic", "client_secret_post", "none"],
         "scopes_supported": settings.scopes,
         "authorization_response_iss_parameter_supported": true,
         "dpop_signing_alg_values_supported":

@@ -1,6 +1,8 @@
 //! `POST /oauth/introspect` (RFC 7662): a confidential application asks whether a token is
 //! active. One read for the application and the token together; a second for the token's
-//! user and application, whose state decides as it does at a check.
+//! user and application, whose state decides as it does at a check. A refresh token
+//! (`dor_`) is not an access token: it is `{"active": false}` to every caller, its own
+//! client's included (its family is read by the token endpoint and revocation only).
 
 use http::{Request, StatusCode, header};
 use serde_json::json;

@@ -204,3 +204,38 @@ fn terms_are_checked() {
     };
     assert!(zero.check().is_err());
 }
+
+#[test]
+fn the_live_and_the_last_retired_token_are_held_and_no_other() {
+    let first = RefreshToken::start(&OsRandom).unwrap();
+    let f = family(&first, 0);
+    assert!(held(&first, &f));
+    let second = first.next(&OsRandom).unwrap();
+    assert!(!held(&second, &f), "not issued yet");
+    let f2 = rotated(
+        &f,
+        Presented::Current,
+        &second,
+        &terms(0),
+        1,
+        issued("t2", NOW + 70),
+        NOW,
+    );
+    assert!(held(&second, &f2) && held(&first, &f2), "past any grace");
+    let third = second.next(&OsRandom).unwrap();
+    let f3 = rotated(
+        &f2,
+        Presented::Current,
+        &third,
+        &terms(0),
+        1,
+        issued("t3", NOW + 80),
+        NOW + 10,
+    );
+    assert!(!held(&first, &f3), "retired two rotations ago");
+    let forged = RefreshToken {
+        family_id: first.family_id.clone(),
+        secret: "x".repeat(43),
+    };
+    assert!(!held(&forged, &f3));
+}

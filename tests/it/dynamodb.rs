@@ -7,8 +7,8 @@ use direct_oauth::random::OsRandom;
 use direct_oauth::store::dynamodb::DynamoStore;
 use direct_oauth::store::memory::application;
 use direct_oauth::store::{
-    Application, ApplicationAdmin, FailureCounter, LookupReader, StoreError, TokenAdmin,
-    TokenReader, TokenRecord, TokenWriter, UserAdmin,
+    Application, ApplicationAdmin, FailureCounter, LookupReader, RefreshFamily, RefreshStore,
+    StoreError, TokenAdmin, TokenReader, TokenRecord, TokenWriter, UserAdmin, Verified,
 };
 use direct_oauth::token::AccessToken;
 use direct_oauth::token_check::{self, Denial};
@@ -103,6 +103,87 @@ async fn a_token_item_holds_only_the_documented_attributes() {
             "username"
         ]
     );
+}
+
+/// alice's family for `cli`, every optional attribute set.
+fn a_family() -> RefreshFamily {
+    RefreshFamily {
+        family_id: "fam-1".into(),
+        username: "alice".into(),
+        client_id: "cli".into(),
+        scopes: vec!["repo:read".into()],
+        user_generation: 0,
+        client_epoch: 0,
+        jkt: Some("thumbprint".into()),
+        current_hash: [2; 32],
+        previous_hash: Some([1; 32]),
+        created_at: 1_700_000_000,
+        idle_until: 1_700_000_600,
+        grace_until: 1_700_000_005,
+        expires_at: 1_700_007_200,
+        revoked_at: None,
+        access_tokens: [("id-1".to_string(), 1_700_000_060)].into(),
+    }
+}
+
+/// A refresh family's item: only its hashes, never a refresh token; and its entry under its
+/// person: its client and end. As docs/data.md lists them.
+#[tokio::test]
+async fn a_refresh_family_s_items_hold_only_the_documented_attributes() {
+    let Some((store, client)) = store().await else {
+        return;
+    };
+    store.put_user(&user("alice"), false).await.unwrap();
+    let family = a_family();
+    let alice = Verified {
+        password_hash: None,
+        ..verified(&user("alice"))
+    };
+    store
+        .write_family(&family, None, &token("id-1"), &alice)
+        .await
+        .unwrap();
+    store.revoke_family("fam-1", 1_700_000_010).await.unwrap();
+    let get = |table: &str, key: Vec<(&str, &str)>| {
+        let mut req = client.get_item().table_name(table);
+        for (name, value) in key {
+            req = req.key(name, AttributeValue::S(value.into()));
+        }
+        async move { req.send().await.unwrap().item.unwrap() }
+    };
+    let names = |item: &std::collections::HashMap<String, AttributeValue>| {
+        let mut names: Vec<String> = item.keys().cloned().collect();
+        names.sort();
+        names
+    };
+    let item = get(&store.tables().refresh_tokens, vec![("family_id", "fam-1")]).await;
+    assert_eq!(
+        names(&item),
+        [
+            "access_tokens",
+            "client_epoch",
+            "client_id",
+            "created_at",
+            "current_sha256",
+            "dpop_jkt",
+            "expires_at",
+            "family_id",
+            "grace_until",
+            "idle_until",
+            "previous_sha256",
+            "revoked_at",
+            "scopes",
+            "user_generation",
+            "username"
+        ]
+    );
+    let key = vec![("username", "alice"), ("token_id", ":refresh:fam-1")];
+    let entry = get(&store.tables().user_tokens, key).await;
+    assert_eq!(
+        names(&entry),
+        ["client_id", "expires_at", "token_id", "username"]
+    );
+    assert_eq!(entry["expires_at"], AttributeValue::N("1700007200".into()));
 }
 
 #[tokio::test]

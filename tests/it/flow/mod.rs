@@ -296,6 +296,7 @@ mod identity;
 mod introspect_discovery;
 mod overlap;
 mod refresh;
+mod revocation;
 mod success;
 mod web_approval;
 

@@ -15,7 +15,7 @@ use crate::dpop_keys::ClientKey;
 const NOW: u64 = NOW_MS / 1000;
 
 /// A flow whose demo application gets refresh tokens, `grace` seconds of grace.
-fn refreshing(grace: u64) -> TestFlow {
+pub(super) fn refreshing(grace: u64) -> TestFlow {
     let f = flow_with(|s| s.issuer = Some("https://as.example".into()));
     let mut app = f.store().application(CLIENT).unwrap();
     app.refresh = Some(RefreshTerms {
@@ -29,7 +29,7 @@ fn refreshing(grace: u64) -> TestFlow {
 }
 
 /// A code's exchange: the answer's access and refresh tokens.
-async fn signed_in(f: &TestFlow) -> (String, String) {
+pub(super) async fn signed_in(f: &TestFlow) -> (String, String) {
     let code = code_for(f, CLIENT, "").await;
     let r = exchange(f, None, &grant(CLIENT, &code, VERIFIER)).await;
     assert_eq!(r.status().as_u16(), 200, "{}", r.body());
@@ -46,13 +46,18 @@ async fn signed_in(f: &TestFlow) -> (String, String) {
     )
 }
 
-async fn refresh(f: &TestFlow, token: &str, extra: &str) -> Response<String> {
+pub(super) async fn refresh(f: &TestFlow, token: &str, extra: &str) -> Response<String> {
     let body = format!("grant_type=refresh_token&client_id={CLIENT}&refresh_token={token}{extra}");
     f.handle(&to("/oauth/token", None, &body)).await.response
 }
 
 /// A refresh refused with `error`, writing no token.
-async fn refused(f: &TestFlow, token: &str, extra: &str, error: &str) -> Response<String> {
+pub(super) async fn refused(
+    f: &TestFlow,
+    token: &str,
+    extra: &str,
+    error: &str,
+) -> Response<String> {
     let before = f.store().tokens().len();
     let r = refresh(f, token, extra).await;
     assert_eq!(

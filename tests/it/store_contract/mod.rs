@@ -11,6 +11,7 @@ mod linking;
 mod one_time;
 mod operator;
 mod outages;
+mod refresh;
 mod registrations;
 mod web_approval;
 mod whitelist;
@@ -29,6 +30,7 @@ use linking::*;
 use one_time::*;
 use operator::*;
 use outages::*;
+use refresh::*;
 use registrations::*;
 use web_approval::*;
 
@@ -50,6 +52,11 @@ pub trait ContractStore:
     async fn marker_version(&self) -> Option<u64>;
     async fn bcrypt_users(&self) -> u64;
     async fn remove_marker(&self, version: u64) -> bool;
+    /// Another instance of the store, as another Lambda instance holds one: the same
+    /// records, its own client.
+    async fn another_instance(&self) -> Self
+    where
+        Self: Sized;
 }
 
 impl ContractStore for MemoryStore {
@@ -73,6 +80,9 @@ impl ContractStore for MemoryStore {
     }
     async fn remove_marker(&self, version: u64) -> bool {
         self.remove_bcrypt_marker(version)
+    }
+    async fn another_instance(&self) -> Self {
+        self.clone()
     }
 }
 
@@ -101,6 +111,12 @@ impl ContractStore for DynamoStore {
         self.remove_bcrypt_marker(version)
             .await
             .expect("marker removal")
+    }
+    async fn another_instance(&self) -> Self {
+        // Its own configuration and client, so its own connections.
+        let sdk = crate::moto::moto().await.expect("moto");
+        let client = direct_oauth::aws::dynamodb(&sdk, &Default::default());
+        DynamoStore::new(client, self.tables().clone())
     }
 }
 
@@ -389,6 +405,13 @@ contract!(
     a_token_is_written_only_for_the_user_as_verified,
     a_rehash_replaces_only_the_verified_hash,
     revocation_needs_the_secret_and_happens_once,
+    a_family_is_started_once_and_reads_back,
+    a_rotation_holds_to_the_live_token_as_read,
+    a_family_is_written_only_for_the_user_as_read,
+    a_family_s_revocation_ends_its_access_tokens_once,
+    ending_access_ends_that_application_s_families_only,
+    of_many_rotations_from_one_read_one_writes,
+    an_outage_of_the_families_writes_nothing,
     a_code_is_written_once_and_redeemed_once,
     a_code_is_only_for_its_client_verifier_and_time,
     a_bound_code_is_only_for_its_key,
