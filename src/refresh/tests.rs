@@ -29,6 +29,19 @@ fn issued(id: &str, at: u64) -> Issued<'_> {
     }
 }
 
+/// `f` after a refresh presenting a token judged `from` at `at`, `next` its live token,
+/// under terms of `grace` seconds, issuing the access token `(id, expiry)`.
+fn rotate(
+    f: &RefreshFamily,
+    from: Presented,
+    next: &RefreshToken,
+    grace: u64,
+    (id, expires_at): (&str, u64),
+    at: u64,
+) -> RefreshFamily {
+    rotated(f, from, next, &terms(grace), 1, issued(id, expires_at), at)
+}
+
 fn family(first: &RefreshToken, grace: u64) -> RefreshFamily {
     started(first, grant(), &terms(grace), issued("t1", NOW + 60), NOW)
 }
@@ -53,15 +66,7 @@ fn the_live_token_rotates_and_the_retired_one_is_a_reuse_after_the_grace() {
     let f = family(&first, 10);
     assert_eq!(judge(&first, Some(&f), "cli", NOW), Ok(Presented::Current));
     let second = first.next(&OsRandom).unwrap();
-    let f2 = rotated(
-        &f,
-        Presented::Current,
-        &second,
-        &terms(10),
-        1,
-        issued("t2", NOW + 70),
-        NOW,
-    );
+    let f2 = rotate(&f, Presented::Current, &second, 10, ("t2", NOW + 70), NOW);
     assert_eq!(
         judge(&second, Some(&f2), "cli", NOW + 1),
         Ok(Presented::Current)
@@ -76,13 +81,12 @@ fn the_live_token_rotates_and_the_retired_one_is_a_reuse_after_the_grace() {
     );
     // A retry leaves the retired token and its window as they were.
     let third = first.next(&OsRandom).unwrap();
-    let f3 = rotated(
+    let f3 = rotate(
         &f2,
         Presented::Retried,
         &third,
-        &terms(10),
-        1,
-        issued("t3", NOW + 75),
+        10,
+        ("t3", NOW + 75),
         NOW + 5,
     );
     assert_eq!(
@@ -102,15 +106,7 @@ fn without_grace_a_retired_token_is_a_reuse_at_once() {
     let first = RefreshToken::start(&OsRandom).unwrap();
     let f = family(&first, 0);
     let second = first.next(&OsRandom).unwrap();
-    let f2 = rotated(
-        &f,
-        Presented::Current,
-        &second,
-        &terms(0),
-        1,
-        issued("t2", NOW + 70),
-        NOW,
-    );
+    let f2 = rotate(&f, Presented::Current, &second, 0, ("t2", NOW + 70), NOW);
     assert_eq!(judge(&first, Some(&f2), "cli", NOW), Err(Refusal::Reused));
 }
 
@@ -146,15 +142,7 @@ fn a_family_ends_by_its_idle_and_its_absolute_lifetime_and_by_revocation() {
         at += 500;
         assert_eq!(judge(&token, Some(&fam), "cli", at), Ok(Presented::Current));
         let next = token.next(&OsRandom).unwrap();
-        fam = rotated(
-            &fam,
-            Presented::Current,
-            &next,
-            &terms(0),
-            1,
-            issued("t", at + 60),
-            at,
-        );
+        fam = rotate(&fam, Presented::Current, &next, 0, ("t", at + 60), at);
         token = next;
     }
     assert_eq!(fam.idle_until, fam.expires_at);
@@ -177,13 +165,12 @@ fn expired_access_tokens_are_dropped_from_the_family() {
     let first = RefreshToken::start(&OsRandom).unwrap();
     let f = family(&first, 0);
     let next = first.next(&OsRandom).unwrap();
-    let later = rotated(
+    let later = rotate(
         &f,
         Presented::Current,
         &next,
-        &terms(0),
-        1,
-        issued("t2", NOW + 200),
+        0,
+        ("t2", NOW + 200),
         NOW + 100,
     );
     assert_eq!(later.access_tokens.keys().collect::<Vec<_>>(), ["t2"]);
@@ -212,24 +199,15 @@ fn the_live_and_the_last_retired_token_are_held_and_no_other() {
     assert!(held(&first, &f));
     let second = first.next(&OsRandom).unwrap();
     assert!(!held(&second, &f), "not issued yet");
-    let f2 = rotated(
-        &f,
-        Presented::Current,
-        &second,
-        &terms(0),
-        1,
-        issued("t2", NOW + 70),
-        NOW,
-    );
+    let f2 = rotate(&f, Presented::Current, &second, 0, ("t2", NOW + 70), NOW);
     assert!(held(&second, &f2) && held(&first, &f2), "past any grace");
     let third = second.next(&OsRandom).unwrap();
-    let f3 = rotated(
+    let f3 = rotate(
         &f2,
         Presented::Current,
         &third,
-        &terms(0),
-        1,
-        issued("t3", NOW + 80),
+        0,
+        ("t3", NOW + 80),
         NOW + 10,
     );
     assert!(!held(&first, &f3), "retired two rotations ago");

@@ -4,17 +4,14 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use super::{Approved, Granted, TokenEndpoint};
+use super::{Approved, GrantStore, Granted, TokenEndpoint, still_allowed};
 use crate::client_auth::{ClientCredentials, authenticate};
 use crate::clock::Clock;
 use crate::dpop::Proof;
 use crate::endpoints::{proof, unavailable};
 use crate::error::ApiError;
 use crate::random::Random;
-use crate::store::{
-    Application, CodeClaim, CodeRecord, CodeStore, DeviceStore, LookupReader, OneTimeValues,
-    Redemption, RefreshStore, StoreError, TokenCanceller, TokenReader, TokenWriter,
-};
+use crate::store::{Application, CodeClaim, CodeRecord, Redemption, StoreError};
 use crate::{pkce, secret};
 
 /// The grant's fields.
@@ -26,14 +23,7 @@ pub(super) struct CodeGrant {
 
 impl<S, C, R> TokenEndpoint<'_, S, C, R>
 where
-    S: LookupReader
-        + CodeStore
-        + RefreshStore
-        + DeviceStore
-        + TokenCanceller
-        + TokenWriter
-        + TokenReader
-        + OneTimeValues,
+    S: GrantStore,
     C: Clock,
     R: Random,
 {
@@ -144,11 +134,7 @@ fn still_holds(
             "the application's tokens were revoked since the code was issued".into(),
         ));
     }
-    // The code's scopes as the application and the catalogue are now: an operator's edit
-    // since the code was issued holds, as at a check.
-    let ceiling = app.scope_ceiling.as_ref();
-    let allowed = |s: &String| catalogue.contains(s) && ceiling.is_none_or(|c| c.contains(s));
-    if !code.scopes.iter().all(allowed) {
+    if !still_allowed(&code.scopes, app, catalogue) {
         return Err(ApiError::InvalidGrant(
             "the code's scopes are no longer the application's".into(),
         ));

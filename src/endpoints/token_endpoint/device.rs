@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{Approved, Granted, TokenEndpoint};
+use super::{Approved, GrantStore, Granted, TokenEndpoint, still_allowed};
 use crate::client_auth::{ClientCredentials, authenticate};
 use crate::clock::Clock;
 use crate::device::Decision;
@@ -17,10 +17,7 @@ use crate::endpoints::{proof, unavailable};
 use crate::error::ApiError;
 use crate::random::Random;
 use crate::secret;
-use crate::store::{
-    Application, CodeStore, DeviceAuthorization, DeviceStore, LookupReader, OneTimeValues, Poll,
-    RefreshStore, StoreError, TokenCanceller, TokenReader, TokenWriter,
-};
+use crate::store::{Application, DeviceAuthorization, Poll, StoreError};
 
 /// The grant's field.
 pub(super) struct DeviceGrant {
@@ -29,14 +26,7 @@ pub(super) struct DeviceGrant {
 
 impl<S, C, R> TokenEndpoint<'_, S, C, R>
 where
-    S: LookupReader
-        + CodeStore
-        + RefreshStore
-        + DeviceStore
-        + TokenCanceller
-        + TokenWriter
-        + TokenReader
-        + OneTimeValues,
+    S: GrantStore,
     C: Clock,
     R: Random,
 {
@@ -116,9 +106,7 @@ fn decided(
             "the application's tokens were revoked since the approval".into(),
         ));
     }
-    let ceiling = app.scope_ceiling.as_ref();
-    let allowed = |s: &String| catalogue.contains(s) && ceiling.is_none_or(|c| c.contains(s));
-    if !device.scopes.iter().all(allowed) {
+    if !still_allowed(&device.scopes, app, catalogue) {
         return Err(ApiError::InvalidGrant(
             "the approved scopes are no longer the application's".into(),
         ));

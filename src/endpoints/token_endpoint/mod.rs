@@ -9,6 +9,8 @@
 //!
 //! Every refusal answers RFC 6749 §5.2's JSON error.
 
+use std::collections::BTreeSet;
+
 use http::{Request, header};
 
 use super::issuance::{Issuance, TokenTerms};
@@ -45,6 +47,32 @@ enum Grant {
     Device(device::DeviceGrant),
 }
 
+/// What the grants ask of the store: the client, the codes, the families, the device
+/// authorizations, the token's write, and DPoP's one-time values.
+pub(super) trait GrantStore:
+    LookupReader
+    + CodeStore
+    + RefreshStore
+    + DeviceStore
+    + TokenCanceller
+    + TokenWriter
+    + TokenReader
+    + OneTimeValues
+{
+}
+
+impl<S> GrantStore for S where
+    S: LookupReader
+        + CodeStore
+        + RefreshStore
+        + DeviceStore
+        + TokenCanceller
+        + TokenWriter
+        + TokenReader
+        + OneTimeValues
+{
+}
+
 /// What a grant gave: the access token, and a refresh token when the application gets
 /// them.
 struct Granted {
@@ -78,14 +106,7 @@ pub(super) struct TokenEndpoint<'a, S, C, R> {
 
 impl<S, C, R> TokenEndpoint<'_, S, C, R>
 where
-    S: LookupReader
-        + CodeStore
-        + RefreshStore
-        + DeviceStore
-        + TokenCanceller
-        + TokenWriter
-        + TokenReader
-        + OneTimeValues,
+    S: GrantStore,
     C: Clock,
     R: Random,
 {
@@ -194,6 +215,14 @@ where
             .write_with_family(&record, user, &family, None);
         Ok(written.await.map(|()| first))
     }
+}
+
+/// Whether a grant's scopes are still the application's and the catalogue's as they are
+/// now: an operator's edit since the person approved holds, as at a check.
+fn still_allowed(scopes: &[String], app: &Application, catalogue: &BTreeSet<String>) -> bool {
+    let ceiling = app.scope_ceiling.as_ref();
+    let allowed = |s: &String| catalogue.contains(s) && ceiling.is_none_or(|c| c.contains(s));
+    scopes.iter().all(allowed)
 }
 
 /// The key a new family is bound to: a public client's DPoP key, when it used one (RFC

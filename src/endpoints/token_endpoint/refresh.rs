@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{Granted, TokenEndpoint};
+use super::{GrantStore, Granted, TokenEndpoint, still_allowed};
 use crate::client_auth::{ClientCredentials, authenticate};
 use crate::clock::Clock;
 use crate::dpop::Proof;
@@ -18,10 +18,7 @@ use crate::error::ApiError;
 use crate::random::Random;
 use crate::refresh::{self, Issued, Presented, RefreshToken, Refusal};
 use crate::scope;
-use crate::store::{
-    Application, CodeStore, DeviceStore, LookupReader, OneTimeValues, RefreshFamily, RefreshStore,
-    StoreError, TokenCanceller, TokenReader, TokenWriter, User, Verified,
-};
+use crate::store::{Application, RefreshFamily, StoreError, User, Verified};
 
 /// The grant's fields.
 pub(super) struct RefreshGrant {
@@ -32,14 +29,7 @@ pub(super) struct RefreshGrant {
 
 impl<S, C, R> TokenEndpoint<'_, S, C, R>
 where
-    S: LookupReader
-        + CodeStore
-        + RefreshStore
-        + DeviceStore
-        + TokenCanceller
-        + TokenWriter
-        + TokenReader
-        + OneTimeValues,
+    S: GrantStore,
     C: Clock,
     R: Random,
 {
@@ -224,9 +214,7 @@ fn narrowed(
             asked
         }
     };
-    let ceiling = app.scope_ceiling.as_ref();
-    let allowed = |s: &String| catalogue.contains(s) && ceiling.is_none_or(|c| c.contains(s));
-    if !scopes.iter().all(allowed) {
+    if !still_allowed(&scopes, app, catalogue) {
         return Err(ApiError::InvalidGrant(
             "the refresh token's scopes are no longer the application's".into(),
         ));

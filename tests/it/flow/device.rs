@@ -21,6 +21,13 @@ fn device_flow() -> TestFlow {
     f
 }
 
+/// The tool's request for codes, as sent.
+async fn ask(f: &TestFlow, form: &str) -> Response<String> {
+    f.handle(&to("/oauth/device_authorization", None, form))
+        .await
+        .response
+}
+
 /// The tool's request: the answer's JSON.
 async fn authorize(f: &TestFlow, scope: &str) -> serde_json::Value {
     let mut r = to(
@@ -80,6 +87,15 @@ async fn signed_in_through(f: &TestFlow, complete: &str) -> String {
     cookie_of(&signed)
 }
 
+fn field<'a>(codes: &'a serde_json::Value, name: &str) -> &'a str {
+    codes[name].as_str().unwrap()
+}
+
+/// The person signed in from the link of `codes` (the device authorization's answer).
+async fn signed_in_for(f: &TestFlow, codes: &serde_json::Value) -> String {
+    signed_in_through(f, field(codes, "verification_uri_complete")).await
+}
+
 /// Posts the verification page's form: the request page, or the decision's.
 async fn verify(f: &TestFlow, cookie: &str, fields: &str) -> Response<String> {
     let entry = f
@@ -96,7 +112,7 @@ async fn verify(f: &TestFlow, cookie: &str, fields: &str) -> Response<String> {
 async fn the_device_flow_end_to_end() {
     let f = device_flow();
     let codes = authorize(&f, "repo:read").await;
-    let user_code = codes["user_code"].as_str().unwrap();
+    let user_code = field(&codes, "user_code");
     assert_eq!(user_code.len(), 9, "BCDF-GHJK");
     assert!(device::normalize(user_code).is_some());
     assert_eq!(codes["verification_uri"], format!("{ISSUER}/oauth/device"));
@@ -104,7 +120,7 @@ async fn the_device_flow_end_to_end() {
         (codes["interval"].as_u64(), codes["expires_in"].as_u64()),
         (Some(5), Some(600))
     );
-    let device_code = codes["device_code"].as_str().unwrap();
+    let device_code = field(&codes, "device_code");
     f.clock().advance_ms(5_000);
     assert_eq!(
         error_of(&poll(&f, device_code).await),
@@ -161,7 +177,7 @@ async fn the_device_flow_end_to_end() {
 async fn polling_sooner_than_the_interval_slows_the_tool_down() {
     let f = device_flow();
     let codes = authorize(&f, "repo:read").await;
-    let device_code = codes["device_code"].as_str().unwrap();
+    let device_code = field(&codes, "device_code");
     assert_eq!(
         error_of(&poll(&f, device_code).await),
         "slow_down",
@@ -181,11 +197,8 @@ async fn polling_sooner_than_the_interval_slows_the_tool_down() {
 async fn a_denial_and_an_expiry_end_the_polling() {
     let f = device_flow();
     let codes = authorize(&f, "repo:read").await;
-    let (device_code, user_code) = (
-        codes["device_code"].as_str().unwrap(),
-        codes["user_code"].as_str().unwrap(),
-    );
-    let cookie = signed_in_through(&f, codes["verification_uri_complete"].as_str().unwrap()).await;
+    let (device_code, user_code) = (field(&codes, "device_code"), field(&codes, "user_code"));
+    let cookie = signed_in_for(&f, &codes).await;
     let denied = verify(&f, &cookie, &format!("user_code={user_code}&decision=deny")).await;
     assert!(denied.body().contains("Denied"));
     f.clock().advance_ms(5_000);
@@ -203,7 +216,7 @@ async fn a_denial_and_an_expiry_end_the_polling() {
 async fn wrong_codes_are_counted_and_bounded() {
     let f = device_flow();
     let codes = authorize(&f, "repo:read").await;
-    let cookie = signed_in_through(&f, codes["verification_uri_complete"].as_str().unwrap()).await;
+    let cookie = signed_in_for(&f, &codes).await;
     // Not a code of ours: refused without a read, not counted.
     let r = verify(&f, &cookie, "user_code=AAAA-0000").await;
     assert_eq!(r.status(), 400);
@@ -212,7 +225,7 @@ async fn wrong_codes_are_counted_and_bounded() {
         assert!(r.body().contains("That code is wrong"), "{}", r.body());
     }
     // Now even the right code waits for the window's end.
-    let right = codes["user_code"].as_str().unwrap();
+    let right = field(&codes, "user_code");
     let r = verify(&f, &cookie, &format!("user_code={right}")).await;
     assert_eq!(r.status(), 429, "{}", r.body());
     // The window outlives the codes: a new request's code is taken once it is over.
@@ -231,33 +244,12 @@ async fn wrong_codes_are_counted_and_bounded() {
 #[tokio::test]
 async fn an_application_not_registered_for_the_device_grant_gets_no_codes() {
     let f = pages_flow();
-    let r = f
-        .handle(&to(
-            "/oauth/device_authorization",
-            None,
-            &format!("client_id={CLIENT}&scope=repo:read"),
-        ))
-        .await
-        .response;
+    let r = ask(&f, &format!("client_id={CLIENT}&scope=repo:read")).await;
     assert_eq!(error_of(&r), "unauthorized_client");
-    let r = f
-        .handle(&to(
-            "/oauth/device_authorization",
-            None,
-            "client_id=nobody&scope=repo:read",
-        ))
-        .await
-        .response;
+    let r = ask(&f, "client_id=nobody&scope=repo:read").await;
     assert_eq!(error_of(&r), "invalid_client");
     let f = device_flow();
-    let r = f
-        .handle(&to(
-            "/oauth/device_authorization",
-            None,
-            &format!("client_id={CLIENT}&scope=no:such"),
-        ))
-        .await
-        .response;
+    let r = ask(&f, &format!("client_id={CLIENT}&scope=no:such")).await;
     assert_eq!(error_of(&r), "invalid_scope");
 }
 
@@ -265,8 +257,8 @@ async fn an_application_not_registered_for_the_device_grant_gets_no_codes() {
 async fn the_super_user_scope_needs_a_superuser_to_approve() {
     let f = device_flow();
     let codes = authorize(&f, "super:user").await;
-    let user_code = codes["user_code"].as_str().unwrap();
-    let cookie = signed_in_through(&f, codes["verification_uri_complete"].as_str().unwrap()).await;
+    let user_code = field(&codes, "user_code");
+    let cookie = signed_in_for(&f, &codes).await;
     let r = verify(
         &f,
         &cookie,
@@ -276,7 +268,7 @@ async fn the_super_user_scope_needs_a_superuser_to_approve() {
     assert!(r.body().contains("Not allowed"), "{}", r.body());
     f.clock().advance_ms(5_000);
     assert_eq!(
-        error_of(&poll(&f, codes["device_code"].as_str().unwrap()).await),
+        error_of(&poll(&f, field(&codes, "device_code")).await),
         "access_denied"
     );
 }
@@ -285,8 +277,8 @@ async fn the_super_user_scope_needs_a_superuser_to_approve() {
 async fn a_user_disabled_after_the_approval_gets_nothing() {
     let f = device_flow();
     let codes = authorize(&f, "repo:read").await;
-    let user_code = codes["user_code"].as_str().unwrap();
-    let cookie = signed_in_through(&f, codes["verification_uri_complete"].as_str().unwrap()).await;
+    let user_code = field(&codes, "user_code");
+    let cookie = signed_in_for(&f, &codes).await;
     verify(
         &f,
         &cookie,
@@ -299,7 +291,7 @@ async fn a_user_disabled_after_the_approval_gets_nothing() {
     f.store().put_user(user);
     f.clock().advance_ms(5_000);
     assert_eq!(
-        error_of(&poll(&f, codes["device_code"].as_str().unwrap()).await),
+        error_of(&poll(&f, field(&codes, "device_code")).await),
         "invalid_grant"
     );
     assert!(f.store().tokens().is_empty());
@@ -309,14 +301,7 @@ async fn a_user_disabled_after_the_approval_gets_nothing() {
 async fn an_outage_answers_503_and_writes_nothing() {
     let f = device_flow();
     f.store().set_failing(Operation::Device, true);
-    let r = f
-        .handle(&to(
-            "/oauth/device_authorization",
-            None,
-            &format!("client_id={CLIENT}&scope=repo:read"),
-        ))
-        .await
-        .response;
+    let r = ask(&f, &format!("client_id={CLIENT}&scope=repo:read")).await;
     assert_eq!(r.status(), 503, "{}", r.body());
 }
 
@@ -343,8 +328,8 @@ async fn an_application_with_refresh_tokens_gets_one_from_the_device_grant() {
     app.refresh = Some(Default::default());
     f.store().put_application(app);
     let codes = authorize(&f, "repo:read").await;
-    let user_code = codes["user_code"].as_str().unwrap();
-    let cookie = signed_in_through(&f, codes["verification_uri_complete"].as_str().unwrap()).await;
+    let user_code = field(&codes, "user_code");
+    let cookie = signed_in_for(&f, &codes).await;
     verify(
         &f,
         &cookie,
@@ -352,7 +337,7 @@ async fn an_application_with_refresh_tokens_gets_one_from_the_device_grant() {
     )
     .await;
     f.clock().advance_ms(5_000);
-    let r = poll(&f, codes["device_code"].as_str().unwrap()).await;
+    let r = poll(&f, field(&codes, "device_code")).await;
     assert_eq!(r.status(), 200, "{}", r.body());
     let body = json(&r);
     assert!(body["refresh_token"].as_str().unwrap().starts_with("dor_"));
