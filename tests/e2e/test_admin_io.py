@@ -118,6 +118,7 @@ def test_every_list_and_show_command_speaks_json(post, make_user):
             "implicit": False,
             "token_lifetime_seconds": None,
             "api_tokens": {"default_days": 30, "max_days": 90, "no_expiry": False, "cap": 10},
+            "refresh_tokens": None,
         }
     ]
     assert "some_client_id" in json.loads(admin("--output", "json", "whitelist", "list").stdout)

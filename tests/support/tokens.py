@@ -1,12 +1,14 @@
 """The parts of a token the server hands out (`doa_<id><secret><checksum>`, or an earlier
 `<id><secret>`), and tokens made from parts, with a checksum that holds: what a test needs
 to name a token's record or to forge one the server must refuse by its secret, not by its
-shape."""
+shape. A refresh token (`dor_<family id><secret><checksum>`, src/refresh.rs) is laid out
+the same way: its family's key, and the secret whose SHA-256 the family stores."""
 
 import base64
 import hashlib
 
 PREFIX = "doa_"
+REFRESH_PREFIX = "dor_"
 ID_LEN = 22
 
 
@@ -33,3 +35,19 @@ def made_of(token_id: str, secret: str) -> str:
     """A well-formed token of these parts, as the server would issue it."""
     body = token_id + secret
     return PREFIX + body + checksum(body)
+
+
+def _refresh_body(token: str) -> str:
+    assert token.startswith(REFRESH_PREFIX) and len(token) == 75, "not a refresh token"
+    return token[len(REFRESH_PREFIX) : -6]
+
+
+def family_of(refresh_token: str) -> str:
+    """A refresh token's family id: the key of its family in the refresh-tokens table."""
+    return _refresh_body(refresh_token)[:ID_LEN]
+
+
+def refresh_sha256(refresh_token: str) -> bytes:
+    """SHA-256 of a refresh token's secret: what its family stores while it is live
+    (`current_sha256`)."""
+    return hashlib.sha256(_refresh_body(refresh_token)[ID_LEN:].encode()).digest()

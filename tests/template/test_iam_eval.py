@@ -6,6 +6,7 @@ used, while a wrong table ARN planted in a copy of the template, or a statement 
 uses, is reported. Pure Python: no stack, no AWS."""
 
 import functools
+import json
 
 import pytest
 
@@ -214,6 +215,8 @@ def test_local_names_map_to_the_template_by_role():
         ("direct-oauth-tokens", "TokensTable"),
         ("iam-0a1b2c-bcrypt-users", "UsersTable"),
         ("fl-9f8e-failed-logins", "FailedLoginsTable"),
+        ("direct-oauth-refresh-tokens", "RefreshTokensTable"),
+        ("rt-5e6f-refresh-tokens", "RefreshTokensTable"),
     ]:
         assert n.arn(Ask("dynamodb:GetItem", "table", local)) == (
             stack + table,
@@ -241,6 +244,28 @@ def last_use(**request):
     """The authorizer's write of an API token's last use, as the record holds it."""
     fields = dict(TableName="direct-oauth-tokens", Attributes=["last_used_at", "token_id"])
     return rec("UpdateItem", who=TOKEN_AUTHORIZER, **dict(fields, **request))
+
+
+def refresh_calls(who=AUTHORIZE_APP):
+    """A refresh token family's calls: its start or rotation (the access token's
+    transaction with the family's conditional Put and its entry), a refresh's read of it,
+    and a reuse's revocation (the family's UpdateItem, then its access tokens')."""
+    return [
+        rec(
+            "TransactWriteItems",
+            who=who,
+            TransactItems=[
+                ["Put", "direct-oauth-tokens"],
+                ["Put", "direct-oauth-user-tokens"],
+                ["ConditionCheck", "direct-oauth-users"],
+                ["Put", "direct-oauth-refresh-tokens"],
+                ["Put", "direct-oauth-user-tokens"],
+            ],
+        ),
+        rec("GetItem", who=who, TableName="direct-oauth-refresh-tokens"),
+        rec("UpdateItem", who=who, TableName="direct-oauth-refresh-tokens", ReturnValues="ALL_NEW"),
+        rec("UpdateItem", who=who, TableName="direct-oauth-tokens"),
+    ]
 
 
 def what_each_principal_does():
@@ -277,6 +302,7 @@ def what_each_principal_does():
         rec("Scan", TableName="direct-oauth-applications"),
         *[rec(op, TableName="direct-oauth-tokens") for op in ("GetItem", "UpdateItem")],
         rec("UpdateItem", TableName="direct-oauth-failed-logins"),
+        *refresh_calls(),
         rec("GetParameter", "ssm", who=a, Name="/direct-oauth/client-whitelist"),
         rec("GetItem", who=TOKEN_AUTHORIZER, TableName="direct-oauth-tokens"),
         rec(
@@ -419,7 +445,7 @@ def test_a_statement_no_call_uses_is_reported_but_lambdas_own_are_not():
         if (line["request"].get("TableName") != "direct-oauth-failed-logins")
     ]
     ev = evaluate(lines)
-    assert [s.label for s in ev.unused(AUTHORIZE_APP)] == ["AuthorizeAppRole/data[8]"]
+    assert [s.label for s in ev.unused(AUTHORIZE_APP)] == ["AuthorizeAppRole/data[9]"]
     assert "AuthorizeAppRole/logs[0]" not in [s.label for s in ev.unused(AUTHORIZE_APP)]
     spare = {(s.label, a) for s, a, _ in ev.unused_grants(CLI)}
     assert spare == set(), spare
@@ -430,6 +456,50 @@ def test_a_statement_no_call_uses_is_reported_but_lambdas_own_are_not():
     ]
     spare = {(s.label, a) for s, a, _ in evaluate(fewer).unused_grants(CLI)}
     assert spare == {("OperatorPolicy[1]", "dynamodb:Scan"), ("OperatorPolicy[2]", "dynamodb:Scan")}
+
+
+def test_the_refresh_tokens_table_is_the_function_s_alone_and_no_family_is_deleted():
+    """By evaluation on the deployed names: the function's family calls are allowed (and
+    without them its refresh statement is unused); deleting, scanning or querying families
+    is not; the token authorizer, which never reads a family, and the operators may do
+    nothing there."""
+    family = "direct-oauth-refresh-tokens"
+    allowed = evaluate(refresh_calls())
+    assert not allowed.denied() and not allowed.unknown(), allowed.markdown("x")
+    without = [line for line in what_each_principal_does() if family not in json.dumps(line)]
+    assert [s.label for s in evaluate(without).unused(AUTHORIZE_APP)] == [
+        "AuthorizeAppRole/data[6]"
+    ]
+    refused = [
+        *[rec(op, TableName=family) for op in ("DeleteItem", "Scan", "Query")],
+        rec("BatchGetItem", RequestItems=[family]),
+        rec("TransactWriteItems", TransactItems=[["Delete", family]]),
+        *[
+            rec(op, who=TOKEN_AUTHORIZER, TableName=family)
+            for op in ("GetItem", "PutItem", "UpdateItem")
+        ],
+        rec("BatchGetItem", who=TOKEN_AUTHORIZER, RequestItems=[family]),
+        *[rec(op, who=CLI, TableName=family) for op in ("GetItem", "UpdateItem", "Scan")],
+    ]
+    ev = evaluate(refused)
+    assert not ev.unknown(), ev.markdown("x")
+    denied = sorted((c.principal, c.action) for c in ev.denied())
+    assert denied == sorted(
+        [
+            (AUTHORIZE_APP, "dynamodb:BatchGetItem"),
+            (AUTHORIZE_APP, "dynamodb:DeleteItem"),
+            (AUTHORIZE_APP, "dynamodb:Query"),
+            (AUTHORIZE_APP, "dynamodb:Scan"),
+            (TOKEN_AUTHORIZER, "dynamodb:BatchGetItem"),
+            (TOKEN_AUTHORIZER, "dynamodb:GetItem"),
+            (TOKEN_AUTHORIZER, "dynamodb:PutItem"),
+            (TOKEN_AUTHORIZER, "dynamodb:UpdateItem"),
+            (CLI, "dynamodb:GetItem"),
+            (CLI, "dynamodb:Scan"),
+            (CLI, "dynamodb:UpdateItem"),
+        ]
+    ), ev.markdown("x")
+    assert all(c.arn == T + "direct-oauth-test-RefreshTokensTable" for c in ev.denied())
 
 
 def test_a_call_on_a_foreign_resource_that_failed_here_too_is_harmless():

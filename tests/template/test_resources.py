@@ -129,9 +129,9 @@ def names_a_table(resources, value):
     return resources.get(target, {}).get("Type") == "AWS::DynamoDB::Table"
 
 
-def test_the_list_has_the_eight_tables_and_the_whitelist_parameter():
+def test_the_list_has_the_nine_tables_and_the_whitelist_parameter():
     kinds = [e["kind"] for e in listed()]
-    assert kinds.count("table") == 8 and "parameter" in kinds, listed()
+    assert kinds.count("table") == 9 and "parameter" in kinds, listed()
     for entry in listed():
         assert entry["variable"].startswith("DIRECT_OAUTH_"), entry
         assert entry["value"] == (entry["local_name"] or None), "no variable: the local name"
@@ -185,6 +185,12 @@ BROKEN = {
             1,
         ),
         "TokenAuthorizerFunction's DIRECT_OAUTH_TOKENS_TABLE is not what TokensTableName",
+    ),
+    "the refresh-tokens table's variable removed": (
+        lambda s: s.replace(
+            "          DIRECT_OAUTH_REFRESH_TOKENS_TABLE: !Ref RefreshTokensTable\n", "", 1
+        ),
+        "AuthorizeAppFunction lacks DIRECT_OAUTH_REFRESH_TOKENS_TABLE",
     ),
     "a table without an output": (
         lambda s: with_before(

@@ -129,14 +129,65 @@ def test_tables_are_on_demand_encrypted_recoverable_with_ttl():
         "TokensTable",
         "FailedLoginsTable",
         "UserTokensTable",
+        "RefreshTokensTable",
     ]:
         p = r[name]["Properties"]
         assert p["BillingMode"] == "PAY_PER_REQUEST", name
         assert p["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, name
         assert p["SSESpecification"] == {"SSEEnabled": True}, name
-    for name in ["TokensTable", "FailedLoginsTable", "UserTokensTable"]:
+    for name in ["TokensTable", "FailedLoginsTable", "UserTokensTable", "RefreshTokensTable"]:
         ttl = r[name]["Properties"]["TimeToLiveSpecification"]
         assert ttl == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_the_refresh_tokens_table_is_keyed_by_family_and_kept_as_the_tokens_are():
+    """One item per family under its id (src/store/dynamodb/refresh.rs), removed by the TTL
+    at its absolute end; retained with the stack as the tokens table is, whose access
+    tokens it lists (a deleted stack must not take the families and leave the tokens)."""
+    r = resources()
+    table, tokens = r["RefreshTokensTable"], r["TokensTable"]
+    p = table["Properties"]
+    assert p["KeySchema"] == [{"AttributeName": "family_id", "KeyType": "HASH"}]
+    assert p["AttributeDefinitions"] == [{"AttributeName": "family_id", "AttributeType": "S"}]
+    assert "GlobalSecondaryIndexes" not in p and "StreamSpecification" not in p
+    for policy in ["DeletionPolicy", "UpdateReplacePolicy"]:
+        assert table[policy] == tokens[policy] == "Retain", policy
+
+
+def refresh_grants(statements_of):
+    """The DynamoDB actions that `statements_of` grant on the refresh-tokens table, or on a
+    wildcard that would match it."""
+    found = set()
+    for s in statements_of:
+        named = str(s.get("Resource"))
+        if "RefreshTokensTable" in named or named in ("*", "['*']"):
+            acts = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+            found.update(a for a in acts if a.startswith("dynamodb:"))
+    return found
+
+
+def test_only_the_function_reaches_the_refresh_tokens_table_and_deletes_no_family():
+    """The function reads a family, writes it in the token's transaction (a conditional
+    Put) and revokes it (UpdateItem): those three actions, nothing that deletes, scans or
+    queries one. The authorizer never reads families (a refresh token is not an access
+    token): neither its role nor its environment names the table; nor do the sample's,
+    user sync's or the operators' (token revoke --user and --client end families through
+    the user's and the application's epochs, which every refresh reads)."""
+    r = resources()
+    every = [
+        s for condition in (None, "UseDirectory", "InVpc") for s in statements(condition=condition)
+    ]
+    assert refresh_grants(every) == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    for role in ["TokenAuthorizerRole", "WhoAmIRole", "UserSyncRole"]:
+        held = [s for c in (None, "UseTracing", "InVpc") for s in statements(role, condition=c)]
+        assert refresh_grants(held) == set(), role
+    operator = r["OperatorPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert refresh_grants(s["Fn::If"][1] if "Fn::If" in s else s for s in operator) == set()
+    for name, fn in r.items():
+        if fn["Type"] != "AWS::Serverless::Function" or name == "AuthorizeAppFunction":
+            continue
+        variables = fn["Properties"].get("Environment", {}).get("Variables", {})
+        assert "DIRECT_OAUTH_REFRESH_TOKENS_TABLE" not in variables, name
 
 
 def policies(role):

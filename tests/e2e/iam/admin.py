@@ -107,6 +107,14 @@ class Admin:
             ExpressionAttributeValues={":now": {"N": str(int(time.time()))}},
         )
 
+    def family(self, family_id):
+        """A refresh token family as stored (the refresh-tokens table), or None."""
+        return self.ddb.get_item(
+            TableName=self.t["refresh_tokens"],
+            Key={"family_id": {"S": family_id}},
+            ConsistentRead=True,
+        ).get("Item")
+
     def authorized(self, username, client_id):
         """The person's authorization item for the application (user-tokens table), or
         None."""

@@ -1,7 +1,10 @@
-"""What the stack provisions and the flows count on: its region, the one whitelisted
-application and its redirect, and the password of every user a flow makes."""
+"""What the stack provisions and the flows count on: its region, the whitelisted
+applications (one with refresh tokens) and their redirect, and the password of every user
+a flow makes."""
 
 REGION = "us-east-1"
 CLIENT = "iam_client"
+# Gets refresh tokens (app add --refresh-tokens, no grace): a retired one is reuse at once.
+REFRESHING = "iam_refreshing"
 REDIRECT = "https://iam.example/cb"
 PASSWORD = "correct horse"

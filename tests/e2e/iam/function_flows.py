@@ -14,9 +14,9 @@ from joserfc import jwk, jws
 
 from conftest import ROOT, basic, v2_event
 from gen_events import SAMPLE_DPOP_JKT, SAMPLE_DPOP_KEY
-from iam.demo import CLIENT, PASSWORD, REDIRECT
+from iam.demo import CLIENT, PASSWORD, REDIRECT, REFRESHING
 from iam.runs import expect, unique
-from tokens import id_of, secret_of
+from tokens import family_of, id_of, secret_of
 
 FORM = f"client_id={CLIENT}&redirect_uri={REDIRECT}&scope=repo:read"
 
@@ -121,11 +121,11 @@ def at_path(event, path):
     return event
 
 
-def code_of(run, user):
+def code_of(run, user, client=CLIENT):
     """A code for `user` (the code's PutItem), with the PKCE challenge of VERIFIER."""
     challenge = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest())
     form = (
-        FORM
+        f"client_id={client}&redirect_uri={REDIRECT}&scope=repo:read"
         + "&response_type=code&code_challenge_method=S256&code_challenge="
         + challenge.rstrip(b"=").decode()
     )
@@ -138,9 +138,9 @@ def code_of(run, user):
     return location.split("?code=", 1)[1].split("&", 1)[0]
 
 
-def exchange(run, code):
+def exchange(run, code, client=CLIENT):
     form = (
-        f"grant_type=authorization_code&client_id={CLIENT}&code={code}"
+        f"grant_type=authorization_code&client_id={client}&code={code}"
         f"&code_verifier={VERIFIER}&redirect_uri={quote(REDIRECT, safe='')}"
     )
     kind, answer = invoke(run.fn, at_path(v2_event(form, None), "/oauth/access_token"))
@@ -169,6 +169,42 @@ def flow_code_replay(run):
     expect(again["statusCode"] == 400, f"replay {again['statusCode']}")
     token_id = id_of(json.loads(first["body"])["access_token"])
     expect("revoked_at" in (run.admin.token(token_id) or {}), "first token not revoked")
+
+
+def refresh(run, refresh_token):
+    form = (
+        f"grant_type=refresh_token&client_id={REFRESHING}"
+        f"&refresh_token={quote(refresh_token, safe='')}"
+    )
+    kind, answer = invoke(run.fn, at_path(v2_event(form, None), "/oauth/access_token"))
+    expect(kind == "response", f"invocation {kind}")
+    return answer
+
+
+def flow_refresh(run):
+    """Refresh tokens: a code's exchange starts a family (its conditional Put and its entry
+    in the access token's transaction); a refresh reads the family (GetItem) and rotates it
+    (the same transaction, conditional on the token read); the retired token presented
+    again revokes the family (its UpdateItem, which returns it) and the access tokens it
+    issued (the tokens table's UpdateItem)."""
+    user = unique("refresh")
+    run.admin.put_user(user)
+    started = exchange(run, code_of(run, user, REFRESHING), REFRESHING)
+    expect(started["statusCode"] == 200, f"exchange {started['statusCode']}")
+    first = json.loads(started["body"])
+    expect("refresh_token" in first, "no refresh token")
+    rotated = refresh(run, first["refresh_token"])
+    expect(rotated["statusCode"] == 200, f"refresh {rotated['statusCode']}")
+    second = json.loads(rotated["body"])
+    expect(second.get("refresh_token") not in (None, first["refresh_token"]), "not rotated")
+    reused = refresh(run, first["refresh_token"])
+    expect(reused["statusCode"] == 400, f"reuse {reused['statusCode']}")
+    expect(json.loads(reused["body"]).get("error") == "invalid_grant", reused["body"])
+    family = run.admin.family(family_of(first["refresh_token"])) or {}
+    expect("revoked_at" in family, "the family is not revoked")
+    for answer in (first, second):
+        token_id = id_of(answer["access_token"])
+        expect("revoked_at" in (run.admin.token(token_id) or {}), "an access token lives on")
 
 
 def flow_introspect(run):
@@ -352,6 +388,7 @@ AUTHORIZE_APP_FLOWS = [
     ("POST /oauth/revoke", flow_revoke),
     ("code + exchange", flow_code_exchange),
     ("code replayed", flow_code_replay),
+    ("refresh: start, rotate, reuse revokes", flow_refresh),
     ("POST /oauth/introspect", flow_introspect),
     ("sign-in, consent, sign-out", flow_web_approval),
     ("API tokens and authorized applications pages", flow_account_pages),

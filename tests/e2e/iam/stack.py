@@ -19,7 +19,7 @@ import boto3
 import local_moto
 from conftest import ROOT, resources
 from iam.admin import Admin
-from iam.demo import CLIENT, PASSWORD, REDIRECT, REGION
+from iam.demo import CLIENT, PASSWORD, REDIRECT, REFRESHING, REGION
 from iam.gateway import Gateway
 
 ADMIN_CLI = os.path.join(ROOT, "target", "debug", "direct-oauth-admin")
@@ -101,6 +101,8 @@ def provision_free(env, endpoint, names):
     free("init")
     free("app", "add", CLIENT, "--redirect-uri", REDIRECT)
     free("whitelist", "add", CLIENT)
+    free("app", "add", REFRESHING, "--redirect-uri", REDIRECT, "--refresh-tokens")
+    free("whitelist", "add", REFRESHING)
     free("user", "add", "iam-template", "--password-stdin", stdin=PASSWORD + "\n")
     unsigned = Admin(endpoint, "testing", "testing", names)
     unsigned.ddb.create_table(
