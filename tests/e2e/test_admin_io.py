@@ -116,6 +116,7 @@ def test_every_list_and_show_command_speaks_json(post, make_user):
             "allowed_groups": [],
             "require_dpop": False,
             "implicit": False,
+            "device_grant": False,
             "token_lifetime_seconds": None,
             "api_tokens": {"default_days": 30, "max_days": 90, "no_expiry": False, "cap": 10},
             "refresh_tokens": None,
