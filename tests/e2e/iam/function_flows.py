@@ -14,7 +14,7 @@ from joserfc import jwk, jws
 
 from conftest import ROOT, basic, v2_event
 from gen_events import SAMPLE_DPOP_JKT, SAMPLE_DPOP_KEY
-from iam.demo import CLIENT, PASSWORD, REDIRECT, REFRESHING
+from iam.demo import CLIENT, DEVICE_CLIENT, PASSWORD, REDIRECT, REFRESHING
 from iam.runs import expect, unique
 from tokens import family_of, id_of, secret_of
 
@@ -379,6 +379,46 @@ def flow_account_pages(run):
     expect(not run.admin.authorized(user, CLIENT), "the authorization item is still there")
 
 
+def device_poll(run, device_code):
+    form = (
+        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code"
+        f"&client_id={DEVICE_CLIENT}&device_code={device_code}"
+    )
+    return page(run, at_path(v2_event(form, None), "/oauth/token"))
+
+
+def flow_device(run):
+    """The device authorization grant: the codes written (one transaction of two PutItems
+    on the codes table), a poll (the authorization's GetItem, the conditional UpdateItem of
+    the next poll), the verification page (a wrong code counted: the misses' UpdateItem, then
+    PutItem; the user code's and the authorization's GetItems; the decision's UpdateItem),
+    and the poll that redeems it (its UpdateItem) and writes the token."""
+    user = unique("device")
+    run.admin.put_user(user)
+    form = f"client_id={DEVICE_CLIENT}&scope=repo:read"
+    asked = page(run, at_path(v2_event(form, None), "/oauth/device_authorization"))
+    expect(asked["statusCode"] == 200, f"device authorization {asked['statusCode']}")
+    codes = json.loads(asked["body"])
+    time.sleep(codes["interval"])
+    pending = device_poll(run, codes["device_code"])
+    expect(json.loads(pending["body"]).get("error") == "authorization_pending", pending["body"])
+    signin = f"username={user}&password={quote(PASSWORD)}&next=device"
+    cookie = signed_in(run, signin)
+    entry = page(run, page_event("/oauth/device", cookie=cookie))
+    csrf = hidden(entry["body"], "csrf")
+    guess = f"csrf={csrf}&user_code=BBBBBBBB"
+    wrong = page(run, page_event("/oauth/device", method="POST", form=guess, cookie=cookie))
+    expect(wrong["statusCode"] == 400, f"wrong code {wrong['statusCode']}")
+    code = codes["user_code"]
+    body = account_post(run, "/oauth/device", f"csrf={csrf}&user_code={code}", cookie)
+    expect("on your device?" in body, "no request page")
+    allow = f"csrf={csrf}&user_code={code}&decision=allow"
+    expect("Device connected" in account_post(run, "/oauth/device", allow, cookie), "not allowed")
+    time.sleep(codes["interval"])
+    issued = device_poll(run, codes["device_code"])
+    expect(issued["statusCode"] == 200, f"device poll {issued['statusCode']}: {issued['body']}")
+
+
 AUTHORIZE_APP_FLOWS = [
     ("login", flow_login),
     ("login twice", flow_login_twice),
@@ -392,6 +432,7 @@ AUTHORIZE_APP_FLOWS = [
     ("POST /oauth/introspect", flow_introspect),
     ("sign-in, consent, sign-out", flow_web_approval),
     ("API tokens and authorized applications pages", flow_account_pages),
+    ("device authorization: codes, polls, the verification page", flow_device),
 ]
 
 TOKEN_AUTHORIZER_FLOWS = [

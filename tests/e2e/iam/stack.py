@@ -19,7 +19,7 @@ import boto3
 import local_moto
 from conftest import ROOT, resources
 from iam.admin import Admin
-from iam.demo import CLIENT, PASSWORD, REDIRECT, REFRESHING, REGION
+from iam.demo import CLIENT, DEVICE_CLIENT, PASSWORD, REDIRECT, REFRESHING, REGION
 from iam.gateway import Gateway
 
 ADMIN_CLI = os.path.join(ROOT, "target", "debug", "direct-oauth-admin")
@@ -103,6 +103,7 @@ def provision_free(env, endpoint, names):
     free("whitelist", "add", CLIENT)
     free("app", "add", REFRESHING, "--redirect-uri", REDIRECT, "--refresh-tokens")
     free("whitelist", "add", REFRESHING)
+    free("app", "add", DEVICE_CLIENT, "--redirect-uri", REDIRECT, "--device-grant")
     free("user", "add", "iam-template", "--password-stdin", stdin=PASSWORD + "\n")
     unsigned = Admin(endpoint, "testing", "testing", names)
     unsigned.ddb.create_table(
