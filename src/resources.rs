@@ -1,4 +1,4 @@
-//! The one list of what a deployment names: its seven DynamoDB tables, the whitelist's SSM
+//! The one list of what a deployment names: its nine DynamoDB tables, the whitelist's SSM
 //! parameter and that parameter's KMS key. Each entry says which variable names it (to the
 //! function and the admin CLI), what it is called on the local stack, and which output of
 //! template.yaml names it on a deployed one.

@@ -1,4 +1,4 @@
-//! The DynamoDB adapter of the store's ports: seven tables (named in `crate::resources`),
+//! The DynamoDB adapter of the store's ports: nine tables (named in `crate::resources`),
 //! one item per user, application, token, authorization code, DPoP proof used and
 //! failed-login counter, and one per token under its user (the user-tokens table).
 //!
