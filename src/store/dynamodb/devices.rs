@@ -233,7 +233,8 @@ impl DeviceStore for DynamoStore {
                 }));
             }
         }
-        // Too soon, or another poll was in time first: the interval grows.
+        // Too soon, or another poll was in time first: the interval grows. Only on the
+        // item read (the TTL may have removed it since), never on a new one.
         let interval = d.interval_secs + SLOW_DOWN_STEP.as_secs();
         let out = self
             .client
@@ -241,14 +242,20 @@ impl DeviceStore for DynamoStore {
             .table_name(&self.tables.codes)
             .set_key(Some(Self::key(attr::CODE_SHA256, &key)))
             .update_expression("SET interval_secs = interval_secs + :step, next_poll_ms = :next")
+            .condition_expression("attribute_exists(code_sha256)")
             .expression_attribute_values(":step", n(SLOW_DOWN_STEP.as_secs()))
             .expression_attribute_values(":next", n(now_ms + interval * 1000))
             .return_values(ReturnValue::AllNew)
             .send()
-            .await
-            .map_err(unavailable)?;
-        let item = out.attributes.unwrap_or_default();
-        Ok(Poll::TooSoon(device_from(&item, *device_hash)?))
+            .await;
+        match out {
+            Ok(out) => {
+                let item = out.attributes.unwrap_or_default();
+                Ok(Poll::TooSoon(device_from(&item, *device_hash)?))
+            }
+            Err(e) if super::condition_failed(&e) => Ok(Poll::Unknown),
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     async fn redeem_device(

@@ -8,7 +8,13 @@ use crate::store::{DeviceAuthorization, DeviceStore, Poll, StoreError};
 impl DeviceStore for MemoryStore {
     async fn put_device(&self, device: &DeviceAuthorization) -> Result<(), StoreError> {
         self.with(|i| {
-            let code_taken = i.devices.values().any(|d| d.user_code == device.user_code);
+            // A user code is taken while its request lives (DynamoDB's condition).
+            let live = |d: &&DeviceAuthorization| d.expires_at > device.created_at;
+            let code_taken = i
+                .devices
+                .values()
+                .filter(live)
+                .any(|d| d.user_code == device.user_code);
             if code_taken || i.devices.contains_key(&device.device_hash) {
                 return Err(StoreError::Conflict);
             }

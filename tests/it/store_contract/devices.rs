@@ -57,6 +57,18 @@ pub(super) async fn a_device_authorization_is_written_once_and_found_by_its_user
             .unwrap(),
         None
     );
+    // Once its request expired, a user code may name a new one.
+    let later = DeviceAuthorization {
+        created_at: NOW + 600,
+        expires_at: NOW + 1_200,
+        ..device(3, "BCDFGHJK")
+    };
+    store.put_device(&later).await.unwrap();
+    let found = store
+        .device_by_user_code("BCDFGHJK", NOW + 601)
+        .await
+        .unwrap();
+    assert_eq!(found.map(|d| d.device_hash), Some([3; 32]));
 }
 
 pub(super) async fn a_device_is_decided_once_and_only_while_live(store: &impl ContractStore) {
