@@ -5,10 +5,10 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::{Approved, GrantStore, Granted, TokenEndpoint, still_allowed};
-use crate::client_auth::{ClientCredentials, authenticate};
+use crate::client_auth::ClientCredentials;
 use crate::clock::Clock;
 use crate::dpop::Proof;
-use crate::endpoints::{proof, unavailable};
+use crate::endpoints::unavailable;
 use crate::error::ApiError;
 use crate::random::Random;
 use crate::store::{Application, CodeClaim, CodeRecord, Redemption, StoreError};
@@ -34,13 +34,7 @@ where
         proof: Option<&Proof>,
     ) -> Result<Granted, ApiError> {
         let now_ms = self.clock.now_ms();
-        let lookup = self.store.lookup(&client.client_id, None).await;
-        let lookup = lookup.map_err(unavailable)?;
-        let app = authenticate(lookup.application.as_ref(), client)?;
-        proof::required(app.require_dpop, proof)?;
-        // Spent once the client is authenticated (a refused one writes nothing), and
-        // before the code is: a replayed proof must not use the code up.
-        self.dpop.spend(proof).await?;
+        let app = &self.admitted(client, proof, |_| Ok(())).await?;
         let Some(challenge) = pkce::challenge_of(&x.verifier) else {
             return Err(ApiError::invalid_request(
                 "code_verifier must be 43-128 unreserved characters",

@@ -9,11 +9,11 @@
 use std::collections::BTreeSet;
 
 use super::{Approved, GrantStore, Granted, TokenEndpoint, still_allowed};
-use crate::client_auth::{ClientCredentials, authenticate};
+use crate::client_auth::ClientCredentials;
 use crate::clock::Clock;
 use crate::device::Decision;
 use crate::dpop::Proof;
-use crate::endpoints::{proof, unavailable};
+use crate::endpoints::unavailable;
 use crate::error::ApiError;
 use crate::random::Random;
 use crate::secret;
@@ -37,14 +37,11 @@ where
         proof: Option<&Proof>,
     ) -> Result<Granted, ApiError> {
         let now_ms = self.clock.now_ms();
-        let lookup = self.store.lookup(&client.client_id, None).await;
-        let lookup = lookup.map_err(unavailable)?;
-        let app = authenticate(lookup.application.as_ref(), client)?;
-        if !app.device_grant {
-            return Err(ApiError::GrantNotAllowed("device grant"));
-        }
-        proof::required(app.require_dpop, proof)?;
-        self.dpop.spend(proof).await?;
+        let registered = |app: &Application| match app.device_grant {
+            true => Ok(()),
+            false => Err(ApiError::GrantNotAllowed("device grant")),
+        };
+        let app = &self.admitted(client, proof, registered).await?;
         let hash = secret::hash(&x.device_code);
         let polled = self
             .store

@@ -14,9 +14,9 @@ use std::collections::BTreeSet;
 use http::{Request, header};
 
 use super::issuance::{Issuance, TokenTerms};
-use super::proof::DpopCheck;
-use super::{Answer, Event, RequestLog, issuer, refused};
-use crate::client_auth::{self, ClientCredentials};
+use super::proof::{self, DpopCheck};
+use super::{Answer, Event, RequestLog, issuer, refused, unavailable};
+use crate::client_auth::{self, ClientCredentials, authenticate};
 use crate::clock::Clock;
 use crate::dpop::Proof;
 use crate::error::ApiError;
@@ -138,10 +138,29 @@ where
 
 impl<S, C, R> TokenEndpoint<'_, S, C, R>
 where
-    S: TokenWriter + TokenReader + CodeStore + RefreshStore,
+    S: GrantStore,
     C: Clock,
     R: Random,
 {
+    /// The client authenticated (`invalid_client`), its application's own rule for the
+    /// grant (`allowed`), then DPoP as the application requires, the proof spent: a
+    /// refused client writes nothing, and a replayed proof uses up no grant.
+    async fn admitted(
+        &self,
+        client: &ClientCredentials,
+        proof: Option<&Proof>,
+        allowed: impl Fn(&Application) -> Result<(), ApiError>,
+    ) -> Result<Application, ApiError> {
+        let lookup = self.store.lookup(&client.client_id, None).await;
+        let lookup = lookup.map_err(unavailable)?;
+        authenticate(lookup.application.as_ref(), client)?;
+        let app = lookup.application.expect("authenticated");
+        allowed(&app)?;
+        proof::required(app.require_dpop, proof)?;
+        self.dpop.spend(proof).await?;
+        Ok(app)
+    }
+
     /// Issues `token` for what the person approved (the write held to the user's
     /// generation then), starting a refresh family when the application gets them. The
     /// outer error: no randomness; the inner: the write's, for the grant to explain.

@@ -96,6 +96,14 @@ async fn signed_in_for(f: &TestFlow, codes: &serde_json::Value) -> String {
     signed_in_through(f, field(codes, "verification_uri_complete")).await
 }
 
+/// The person signs in from the link of `codes` and allows the request.
+async fn allowed(f: &TestFlow, codes: &serde_json::Value) {
+    let cookie = signed_in_for(f, codes).await;
+    let decision = format!("user_code={}&decision=allow", field(codes, "user_code"));
+    let r = verify(f, &cookie, &decision).await;
+    assert!(r.body().contains("Device connected"), "{}", r.body());
+}
+
 /// Posts the verification page's form: the request page, or the decision's.
 async fn verify(f: &TestFlow, cookie: &str, fields: &str) -> Response<String> {
     let entry = f
@@ -277,14 +285,7 @@ async fn the_super_user_scope_needs_a_superuser_to_approve() {
 async fn a_user_disabled_after_the_approval_gets_nothing() {
     let f = device_flow();
     let codes = authorize(&f, "repo:read").await;
-    let user_code = field(&codes, "user_code");
-    let cookie = signed_in_for(&f, &codes).await;
-    verify(
-        &f,
-        &cookie,
-        &format!("user_code={user_code}&decision=allow"),
-    )
-    .await;
+    allowed(&f, &codes).await;
     let mut user = f.store().user("username").unwrap();
     user.enabled = false;
     user.generation += 1;
@@ -328,14 +329,7 @@ async fn an_application_with_refresh_tokens_gets_one_from_the_device_grant() {
     app.refresh = Some(Default::default());
     f.store().put_application(app);
     let codes = authorize(&f, "repo:read").await;
-    let user_code = field(&codes, "user_code");
-    let cookie = signed_in_for(&f, &codes).await;
-    verify(
-        &f,
-        &cookie,
-        &format!("user_code={user_code}&decision=allow"),
-    )
-    .await;
+    allowed(&f, &codes).await;
     f.clock().advance_ms(5_000);
     let r = poll(&f, field(&codes, "device_code")).await;
     assert_eq!(r.status(), 200, "{}", r.body());
