@@ -29,8 +29,10 @@ impl DeviceStore for MemoryStore {
         now_secs: u64,
     ) -> Result<Option<DeviceAuthorization>, StoreError> {
         self.with(|i| {
-            let found = i.devices.values().find(|d| d.user_code == user_code);
-            Ok(found.filter(|d| d.expires_at > now_secs).cloned())
+            // An expired request may keep its user code until the TTL runs, as in DynamoDB.
+            let live =
+                |d: &&DeviceAuthorization| d.user_code == user_code && d.expires_at > now_secs;
+            Ok(i.devices.values().find(live).cloned())
         })
     }
 
