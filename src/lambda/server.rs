@@ -107,8 +107,9 @@ pub async fn answer<D: Ports>(app: &App<Server<D>>, mut req: Request) -> Respons
     if let Some(issuer) = issuer(&req) {
         req.extensions_mut().insert(issuer);
     }
-    let address = ClientAddress(source_ip(&req));
-    req.extensions_mut().insert(address);
+    // Computed once: the log line names it, and the device authorization shows it.
+    let address = source_ip(&req);
+    req.extensions_mut().insert(ClientAddress(address.clone()));
     let req = &req;
     // Lambda runs one request at a time per process, so the counts are this request's.
     app.calls.reset();
@@ -126,7 +127,7 @@ pub async fn answer<D: Ports>(app: &App<Server<D>>, mut req: Request) -> Respons
         username = %log.username,
         scopes = %log.scopes,
         token_id = %log.token_id,
-        source_ip = %source_ip(req),
+        source_ip = %address,
         dynamodb_calls = app.calls.dynamodb.take(),
         ssm_calls,
         total_ms = ms(started.elapsed()),

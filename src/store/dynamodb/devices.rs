@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 
 use super::item::{Item, ItemExt, attr, n};
@@ -103,16 +104,6 @@ fn device_from(i: &Item, device_hash: [u8; 32]) -> Result<DeviceAuthorization, S
     })
 }
 
-/// The 32 bytes a device item's key names.
-fn hash_of(key: &str) -> Option<[u8; 32]> {
-    let hex = key.strip_prefix("device:")?;
-    let mut out = [0u8; 32];
-    for (k, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * k..2 * k + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
-
 impl DynamoStore {
     async fn device(&self, hash: &[u8; 32]) -> Result<Option<DeviceAuthorization>, StoreError> {
         let key = device_key(hash);
@@ -133,7 +124,10 @@ impl DeviceStore for DynamoStore {
             .table_name(table)
             .set_item(Some(HashMap::from([
                 (attr::CODE_SHA256.into(), s(&user_code_key(&d.user_code))),
-                (attr::DEVICE_KEY.into(), s(&device_key(&d.device_hash))),
+                (
+                    attr::DEVICE_SHA256.into(),
+                    AttributeValue::B(Blob::new(d.device_hash.to_vec())),
+                ),
                 (attr::EXPIRES_AT.into(), n(d.expires_at)),
             ])))
             .condition_expression("attribute_not_exists(code_sha256) OR expires_at <= :now")
@@ -165,7 +159,7 @@ impl DeviceStore for DynamoStore {
         else {
             return Ok(None);
         };
-        let hash = item.s(attr::DEVICE_KEY).ok().and_then(|k| hash_of(&k));
+        let hash = item.sha256(attr::DEVICE_SHA256)?;
         let Some(hash) = hash.filter(|_| item.num(attr::EXPIRES_AT).is_ok_and(|e| e > now_secs))
         else {
             return Ok(None);
@@ -356,6 +350,5 @@ mod tests {
         });
         d.token_id = Some("t".into());
         assert_eq!(device_from(&device_item(&d), [7; 32]).unwrap(), d);
-        assert_eq!(hash_of(&device_key(&[0xab; 32])), Some([0xab; 32]));
     }
 }

@@ -91,7 +91,8 @@ pub mod attr {
     pub const INTERVAL_SECS: &str = "interval_secs";
     pub const NEXT_POLL_MS: &str = "next_poll_ms";
     pub const DECISION: &str = "decision";
-    pub const DEVICE_KEY: &str = "device_key";
+    /// A user code's item: SHA-256 of the device code its request is keyed by.
+    pub const DEVICE_SHA256: &str = "device_sha256";
     /// An API token's last use at the authorizer.
     pub const LAST_USED_AT: &str = "last_used_at";
     /// A grant item's (user-tokens table): its live API tokens, id -> expiry (0: never).
