@@ -64,6 +64,16 @@ impl TokenReader for FixedStore {
             application: self.0.application.clone(),
         })
     }
+
+    async fn token_and_parties(
+        &self,
+        id: &str,
+        username: &str,
+        client_id: &str,
+    ) -> Result<(Option<TokenRecord>, OwnerAndClient), StoreError> {
+        let parties = self.owner_and_client(username, client_id).await?;
+        Ok((self.get_token(id).await?, parties))
+    }
 }
 
 impl TokenRevoker for FixedStore {

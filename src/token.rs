@@ -1,8 +1,9 @@
-//! Access tokens: `doa_<id><secret><checksum>`, base64url after the prefix, so they survive
-//! fragments and form decoding untouched (contract "Tokens"). The prefix lets a secret
-//! scanner find a leaked token (`doa_[A-Za-z0-9_-]{71}`), and the checksum lets it, and us,
-//! tell a token from a string that only looks like one without a read. Tokens issued
-//! before the prefix (`<id><secret>`, 65 characters) keep working.
+//! Access tokens: `doa_<id><secret><checksum>.<user>.<client>`, base64url but for the two
+//! dots, so they survive fragments and form decoding untouched (contract "Tokens"). The
+//! prefix lets a secret scanner find a leaked token (`doa_[A-Za-z0-9_-]{71}`), and the
+//! checksum lets it, and us, tell a token from a string that only looks like one without a
+//! read. Tokens issued before the prefix (`<id><secret>`, 65 characters) and before the
+//! [`IssuedTo`] suffix (`doa_<id><secret><checksum>`) keep working.
 //!
 //! The id (128 bits) is the public lookup key; only SHA-256 of the secret (256 bits) is
 //! stored. A fast hash is enough: the secret is random, not a password.
@@ -12,6 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::identifier;
 use crate::random::{Random, RandomError};
 
 pub const ID_BYTES: usize = 16;
@@ -33,6 +35,54 @@ pub fn is_token_id(id: &str) -> bool {
     id.len() == ID_LEN && is_base64url(id)
 }
 
+/// Whom a token was issued to: its user's key and its application's client id, carried
+/// after the secret (base64url each) so that a check reads the token's record, its user and
+/// its application in one round trip instead of two. A routing hint, never an authority:
+/// the check refuses a token whose record names anyone else (`token_check`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedTo {
+    pub username: String,
+    pub client_id: String,
+}
+
+impl IssuedTo {
+    pub fn new(username: &str, client_id: &str) -> Self {
+        IssuedTo {
+            username: username.to_string(),
+            client_id: client_id.to_string(),
+        }
+    }
+
+    /// `<user>.<client>`, each base64url; `None` unless both decode to names a user and an
+    /// application can have.
+    fn parse(suffix: &str) -> Option<Self> {
+        let (user, client) = suffix.split_once('.')?;
+        // Longer than any allowed name's encoding: refused before it is decoded.
+        let longest = |max: usize| max.div_ceil(3) * 4;
+        if user.len() > longest(identifier::MAX_USERNAME_BYTES)
+            || client.len() > longest(identifier::MAX_CLIENT_ID_BYTES)
+        {
+            return None;
+        }
+        let decode = |part: &str| {
+            let bytes = URL_SAFE_NO_PAD.decode(part).ok()?;
+            String::from_utf8(bytes).ok()
+        };
+        let to = IssuedTo {
+            username: decode(user)?,
+            client_id: decode(client)?,
+        };
+        let sound =
+            identifier::is_username(&to.username) && identifier::is_client_id(&to.client_id);
+        sound.then_some(to)
+    }
+
+    fn suffix(&self) -> String {
+        let user = URL_SAFE_NO_PAD.encode(&self.username);
+        format!(".{user}.{}", URL_SAFE_NO_PAD.encode(&self.client_id))
+    }
+}
+
 /// Which form a token was presented in: kept, so it is shown back exactly (a DPoP
 /// proof's `ath` is the hash of the token as the client holds it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +97,7 @@ pub struct AccessToken {
     id: String,
     secret: String,
     form: Form,
+    issued_to: Option<IssuedTo>,
 }
 
 impl std::fmt::Debug for AccessToken {
@@ -54,6 +105,7 @@ impl std::fmt::Debug for AccessToken {
         f.debug_struct("AccessToken")
             .field("id", &self.id)
             .field("secret", &"<redacted>")
+            .field("issued_to", &self.issued_to)
             .finish()
     }
 }
@@ -65,21 +117,38 @@ impl AccessToken {
             id,
             secret,
             form: Form::Prefixed,
+            issued_to: None,
         })
     }
 
-    /// Splits a presented token into id and secret; `None` if it cannot be one of ours
-    /// (a prefixed token whose checksum is wrong included).
+    /// The token as handed to the client who holds it for `to`: a generated token's id
+    /// is chosen before its user is known (a code's exchange), so the names come last.
+    pub fn issued_to(self, to: IssuedTo) -> Self {
+        AccessToken {
+            issued_to: Some(to),
+            ..self
+        }
+    }
+
+    /// Splits a presented token into id, secret and whom it names; `None` if it cannot be
+    /// one of ours (a prefixed token whose checksum is wrong included).
     pub fn parse(token: &str) -> Option<Self> {
-        let (body, form) = match parse_prefixed(PREFIX, token) {
+        let (core, issued_to) = match token.split_once('.') {
+            Some((core, suffix)) => (core, Some(IssuedTo::parse(suffix)?)),
+            None => (token, None),
+        };
+        let (body, form) = match parse_prefixed(PREFIX, core) {
             Some(body) => (body, Form::Prefixed),
-            None if token.len() == LEGACY_TOKEN_LEN && is_base64url(token) => (token, Form::Legacy),
+            None if issued_to.is_none() && core.len() == LEGACY_TOKEN_LEN && is_base64url(core) => {
+                (core, Form::Legacy)
+            }
             None => return None,
         };
         Some(AccessToken {
             id: body[..ID_LEN].to_string(),
             secret: body[ID_LEN..].to_string(),
             form,
+            issued_to,
         })
     }
 
@@ -87,11 +156,20 @@ impl AccessToken {
         &self.id
     }
 
+    /// Whom the token names, if it is of the form that does.
+    pub fn named(&self) -> Option<&IssuedTo> {
+        self.issued_to.as_ref()
+    }
+
     /// The whole token, as the client holds it: never log it.
     pub fn expose(&self) -> String {
-        match self.form {
+        let core = match self.form {
             Form::Prefixed => expose_prefixed(PREFIX, &self.id, &self.secret),
             Form::Legacy => format!("{}{}", self.id, self.secret),
+        };
+        match &self.issued_to {
+            Some(to) => core + &to.suffix(),
+            None => core,
         }
     }
 
@@ -223,6 +301,56 @@ mod tests {
         // Not ASCII, of the right length: refused, never split inside a character.
         let wide = format!("{PREFIX}{}", "é".repeat((TOKEN_LEN - PREFIX.len()) / 2));
         assert!(AccessToken::parse(&format!("{wide}a")).is_none());
+    }
+
+    fn alice_of_quay() -> IssuedTo {
+        IssuedTo {
+            username: "zoë".into(),
+            client_id: "some_client_id".into(),
+        }
+    }
+
+    #[test]
+    fn a_token_issued_now_names_its_user_and_client_after_its_secret() {
+        let t = AccessToken::generate(&CountingRandom::default()).unwrap();
+        let core = t.expose();
+        let shown = t.clone().issued_to(alice_of_quay()).expose();
+        // The scanner's pattern still finds the part that holds the secret.
+        assert_eq!(&shown[..TOKEN_LEN], core);
+        assert_eq!(&shown[TOKEN_LEN..], ".em_Dqw.c29tZV9jbGllbnRfaWQ");
+        let back = AccessToken::parse(&shown).unwrap();
+        assert_eq!((back.id(), back.named()), (t.id(), Some(&alice_of_quay())));
+        assert_eq!(back.expose(), shown);
+        assert!(back.secret_matches(&t.secret_hash()));
+        // The same id and secret without the names: a token issued before, still read.
+        assert_eq!(AccessToken::parse(&core).unwrap().named(), None);
+    }
+
+    #[test]
+    fn names_that_no_user_or_client_can_have_make_a_token_malformed() {
+        let core = AccessToken::generate(&OsRandom).unwrap().expose();
+        let b64 = |s: &[u8]| URL_SAFE_NO_PAD.encode(s);
+        let good = b64(b"username");
+        for suffix in [
+            ".".into(),
+            format!(".{good}"),
+            format!(".{good}."),
+            format!("..{good}"),
+            format!(".{good}.{good}.{good}"),
+            format!(".{}.{good}", b64(b"al:ice")),
+            format!(".{good}.{}", b64(b"a,b")),
+            format!(".{good}.{}", b64(&[0xff, 0xfe])),
+            format!(".{}.{good}", b64("u".repeat(256).as_bytes())),
+            format!(".{good}.{}", "A".repeat(5000)),
+            format!(".{good}.c29tZV9jbGllbnRfaWQ="),
+        ] {
+            assert!(
+                AccessToken::parse(&format!("{core}{suffix}")).is_none(),
+                "{suffix}"
+            );
+        }
+        let legacy = "A".repeat(LEGACY_TOKEN_LEN);
+        assert!(AccessToken::parse(&format!("{legacy}.{good}.{good}")).is_none());
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! asks (the Lambda authorizer, introspection, `token verify` and `token list`).
 //!
 //! The decision is pure ([`decide`], [`standing`]); [`check`] and [`check_record`] are the
-//! reads it needs, in one order: the token's record, then (only when its secret matches)
-//! its user and application as they are now, a DPoP proof spent beside that second read.
+//! reads it needs. A token that names its user and application (every token issued now,
+//! see [`crate::token::IssuedTo`]) is read with them in one round trip; a token issued
+//! before is read first, then (only when its secret matches) its user and application as
+//! they are now, a DPoP proof spent beside that second read.
 
 use tracing::warn;
 
@@ -106,7 +108,11 @@ pub fn decide(
     parties: &OwnerAndClient,
     now_secs: u64,
 ) -> Result<Grant, Denial> {
-    let record = record.ok_or(Denial::Unknown)?;
+    // A token whose names were changed is no token of ours: the user and application
+    // read for it may not be its record's.
+    let record = record
+        .filter(|r| names_hold(token, r))
+        .ok_or(Denial::Unknown)?;
     if !token.secret_matches(&record.secret_hash) {
         return Err(Denial::WrongSecret);
     }
@@ -124,6 +130,13 @@ pub fn decide(
         scopes: record.scopes.clone(),
         token_id: record.token_id.clone(),
     })
+}
+
+/// Whether the user and application a token names, if it names them, are its record's.
+fn names_hold(token: &AccessToken, record: &TokenRecord) -> bool {
+    token
+        .named()
+        .is_none_or(|n| n.username == record.username && n.client_id == record.client_id)
 }
 
 /// The check of a presented token: its record read, then [`check_record`]. `proof`: the
@@ -158,13 +171,14 @@ pub async fn check_and_note_use<S: TokenReader + OneTimeValues + TokenUse>(
     Ok(decision)
 }
 
+/// The record read and the decision. A token that names whom it was issued to is read
+/// with its user and application in one round trip; one issued before, in two.
 async fn read_and_check<S: TokenReader + OneTimeValues>(
     store: &S,
     token: &AccessToken,
     proof: Option<&Proof>,
     now_secs: u64,
 ) -> Result<(Option<TokenRecord>, Result<Grant, Denial>), StoreError> {
-    let record = store.get_token(token.id()).await?;
     let key = proof.map(|p| p.jkt.as_str());
     let spend = async {
         match proof {
@@ -172,7 +186,24 @@ async fn read_and_check<S: TokenReader + OneTimeValues>(
             None => Ok(true),
         }
     };
-    let decision = check_record(store, token, key, record.as_ref(), spend, now_secs).await?;
+    let Some(named) = token.named() else {
+        let record = store.get_token(token.id()).await?;
+        let decision = check_record(store, token, key, record.as_ref(), spend, now_secs).await?;
+        return Ok((record, decision));
+    };
+    let (username, client_id) = (&named.username, &named.client_id);
+    let (record, parties) = store
+        .token_and_parties(token.id(), username, client_id)
+        .await?;
+    // A proof is spent only for a token of ours whose secret matched: nothing is written
+    // for a forged one. Here that is a round trip of its own, after the read.
+    let known = record
+        .as_ref()
+        .filter(|r| names_hold(token, r) && token.secret_matches(&r.secret_hash));
+    if known.is_some() && !spend.await? {
+        return Ok((record, Err(Denial::DpopReplayed)));
+    }
+    let decision = decide(token, key, record.as_ref(), &parties, now_secs);
     Ok((record, decision))
 }
 
@@ -188,7 +219,7 @@ pub async fn check_record<S: TokenReader>(
     spend: impl Future<Output = Result<bool, StoreError>>,
     now_secs: u64,
 ) -> Result<Result<Grant, Denial>, StoreError> {
-    let known = record.filter(|r| token.secret_matches(&r.secret_hash));
+    let known = record.filter(|r| names_hold(token, r) && token.secret_matches(&r.secret_hash));
     let parties = match known {
         Some(r) => {
             let parties = store.owner_and_client(&r.username, &r.client_id);

@@ -1,5 +1,5 @@
 //! The Lambda authorizer: API Gateway asks it whether a bearer token may call a route.
-//! Two DynamoDB reads per check (the token, then its user and application), no password hashing.
+//! One DynamoDB read per check (the token with its user and application), no password hashing.
 // The check's future nests the SDK's (the token read, then its owner and client joined with the
 // proof's write) deeper than rustc's default layout query depth of 128.
 #![recursion_limit = "256"]

@@ -11,7 +11,7 @@ use crate::store::{
     Application, CodeRecord, CodeStore, RefreshFamily, RefreshStore, StoreError, TokenReader,
     TokenRecord, TokenWriter, User, Verified,
 };
-use crate::token::AccessToken;
+use crate::token::{AccessToken, IssuedTo};
 
 /// What a token is issued for, besides the user.
 #[derive(Clone, Copy)]
@@ -82,7 +82,9 @@ impl<S: TokenWriter + TokenReader + CodeStore, R: Random> Issuance<'_, S, R> {
                 jkt,
             };
             match self.write_token(&token, user, terms, now_ms).await {
-                Ok(()) => return Ok(token),
+                Ok(()) => {
+                    return Ok(token.issued_to(IssuedTo::new(&user.username, &client.client_id)));
+                }
                 Err(StoreError::Conflict) => {
                     warn!(token_id = %token.id(), "token id collision; retrying with a new id")
                 }

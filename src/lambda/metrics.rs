@@ -36,6 +36,10 @@ pub const AUTHORIZE_APP: [(&str, Unit); 8] = [
     ("HashingMs", Unit::Milliseconds),
 ];
 
+/// The metrics on authorize-app's start-up line: the whitelist is read before the first
+/// request.
+pub const STARTED: [(&str, Unit); 2] = [("SsmCalls", Unit::Count), ("SsmThrottles", Unit::Count)];
+
 /// The metrics on the token authorizer's line.
 pub const TOKEN_AUTHORIZER: [(&str, Unit); 2] = [
     ("AuthorizerAllowed", Unit::Count),
@@ -77,6 +81,9 @@ impl Metadata {
 /// authorize-app's metadata, made at its first request line.
 pub static AUTHORIZE_APP_METADATA: LazyLock<Metadata> =
     LazyLock::new(|| Metadata::new(&AUTHORIZE_APP));
+
+/// The start-up line's metadata.
+pub static STARTED_METADATA: LazyLock<Metadata> = LazyLock::new(|| Metadata::new(&STARTED));
 
 /// The token authorizer's metadata, made at its first line.
 pub static TOKEN_AUTHORIZER_METADATA: LazyLock<Metadata> =

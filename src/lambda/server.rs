@@ -6,15 +6,15 @@ use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
 use lambda_http::{Adapter, Body, Request, RequestExt, Response, service_fn};
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::aws::AnyDirectory;
 use crate::aws::{self, AwsCalls};
-use crate::clock::SystemClock;
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::directory::DirectoryError;
 use crate::endpoints::{Answer, ClientAddress, Deadline, Event, Issuer, Ports, Server, Settings};
-use crate::password::{HashError, PasswordHasherArgon};
+use crate::password::{HashError, PasswordHasherArgon, Passwords};
 use crate::random::OsRandom;
 use crate::response::HttpResponse;
 use crate::store::dynamodb::DynamoStore;
@@ -57,6 +57,7 @@ impl App<AwsServer> {
     /// The production wiring: one SDK configuration, so every client shares one
     /// credentials cache and HTTP client.
     pub async fn from_config(config: &Config) -> Result<Self, StartError> {
+        let started = Instant::now();
         let hasher = TimedPasswords::new(PasswordHasherArgon::new()?);
         let hashing = hasher.time();
         let sdk = aws::sdk_config().await;
@@ -65,7 +66,12 @@ impl App<AwsServer> {
         let source = SsmWhitelist::new(aws::ssm(&sdk, &calls), config.whitelist_parameter.clone());
         let whitelist =
             CachedWhitelist::new(source, config.whitelist_cache, config.whitelist_stale);
-        let directory = aws::directory(&config.directory, &sdk, &calls).await?;
+        // Whatever waits on the network goes together, the hasher's memory beside it.
+        hasher.prepare();
+        let directory = aws::directory(&config.directory, &sdk, &calls);
+        let (directory, ()) = tokio::join!(directory, open_ahead(&store, &whitelist));
+        let directory = directory?;
+        log_start(&calls, started);
         let server = Server::with_directory(
             store,
             whitelist,
@@ -81,6 +87,40 @@ impl App<AwsServer> {
             hashing,
         })
     }
+}
+
+/// What a cold start's first request would otherwise wait for before its own reads: the
+/// whitelist, and open connections (TLS included) for its first round's two DynamoDB calls
+/// (the read and the attempt's admission). A failure here is only logged: the first
+/// request then does it, as it would have.
+async fn open_ahead(store: &DynamoStore, whitelist: &CachedWhitelist<SsmWhitelist>) {
+    let listed = whitelist.current(SystemClock.now_ms());
+    let (listed, read, admission) =
+        tokio::join!(listed, store.open_connection(), store.open_connection());
+    if let Err(e) = listed {
+        warn!(error = %e, "the whitelist was not read at start-up");
+    }
+    if let Err(e) = read.and(admission) {
+        warn!(error = %e, "no connection to DynamoDB was opened at start-up");
+    }
+}
+
+/// The start-up's own line: what it asked of AWS ahead of the first request, and how long
+/// that start-up took, with the SSM metrics (its SSM call is no request's). Its fields are
+/// named apart from a request line's, so a search for those finds requests only.
+fn log_start(calls: &AwsCalls, started: Instant) {
+    let (ssm_calls, ssm_throttles) = (calls.ssm.take(), calls.ssm_throttles.take());
+    info!(
+        event = "started",
+        startup_ms = ms(started.elapsed()),
+        startup_aws_ms = ms(calls.time.take()),
+        startup_dynamodb_calls = calls.dynamodb.take(),
+        startup_ssm_calls = ssm_calls,
+        _aws = metrics::STARTED_METADATA.at(epoch_ms()),
+        Function = "authorize-app",
+        SsmCalls = ssm_calls,
+        SsmThrottles = ssm_throttles,
+    );
 }
 
 /// Serves `app` on the Lambda Runtime API until the process ends.

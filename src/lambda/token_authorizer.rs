@@ -1,9 +1,10 @@
 //! The `token-authorizer` function: reads an API Gateway authorizer event (HTTP API payload
 //! 2.0, REST TOKEN or REST REQUEST) with `aws_lambda_events`' types, checks the bearer
-//! token with two reads (the token, then its user and application), and answers in the
-//! event's shape. A `DPoP` presentation's proof is checked against the request the event
-//! names (method, and the API's public URL with the path) and spent beside the token's
-//! read. Generic over the store and the clock, so it is tested with the memory store.
+//! token in one read (the token with the user and application it names; two for a token
+//! issued before tokens named them), and answers in the event's shape. A `DPoP`
+//! presentation's proof is checked against the request the event names (method, and the
+//! API's public URL with the path) and spent once the token's secret matched. Generic over
+//! the store and the clock, so it is tested with the memory store.
 
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
@@ -44,6 +45,11 @@ impl TokenAuthorizer<DynamoStore, SystemClock> {
         let sdk = aws::sdk_config().await;
         let calls = AwsCalls::default();
         let tokens = DynamoStore::new(aws::dynamodb(&sdk, &calls), config.tables.clone());
+        // The first check finds its connection open (TLS included); if this fails, the
+        // check opens one, as it would have.
+        if let Err(e) = tokens.open_connection().await {
+            warn!(error = %e, "no connection to DynamoDB was opened at start-up");
+        }
         TokenAuthorizer {
             tokens,
             clock: SystemClock,

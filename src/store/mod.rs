@@ -306,7 +306,7 @@ pub trait TokenWriter: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// What a check reads: the token by its public id, then its user and its application,
+/// What a check reads: the token by its public id, and its user and its application,
 /// whose state decides at check time (a disabled user, tokens void below
 /// [`User::tokens_from`], an application removed or its tokens revoked).
 pub trait TokenReader: Send + Sync {
@@ -322,6 +322,15 @@ pub trait TokenReader: Send + Sync {
         username: &str,
         client_id: &str,
     ) -> impl Future<Output = Result<OwnerAndClient, StoreError>> + Send;
+
+    /// The token with the user and application it names, all in one round trip, read
+    /// strongly consistently: the check of a token that carries whom it was issued to.
+    fn token_and_parties(
+        &self,
+        token_id: &str,
+        username: &str,
+        client_id: &str,
+    ) -> impl Future<Output = Result<(Option<TokenRecord>, OwnerAndClient), StoreError>> + Send;
 }
 
 /// A token's user and application as they are now (`None`: gone).

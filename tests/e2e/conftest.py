@@ -238,6 +238,13 @@ class Function:
         self.log = tempfile.TemporaryFile()  # noqa: SIM115
         self.proc = self.api.start_function(binary, env, stdout=self.log, stderr=subprocess.STDOUT)
         self.output = None
+        # Lambda hands the first event over once the start-up is done (the function asks
+        # for it): what a test watches from here on is the requests' alone, not the
+        # start-up's reads. A function that fails to start is left to the test.
+        deadline = time.monotonic() + 60
+        while self.api.ready_at is None and self.proc.poll() is None:
+            assert time.monotonic() < deadline, "the function did not start in 60 s"
+            time.sleep(0.005)
 
     def invoke(self, event):
         kind, reply, _ = self.api.invoke(event)

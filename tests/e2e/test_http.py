@@ -15,7 +15,7 @@ QUAY_FORM = "client_id=some_client_id&redirect_uri=" + QUAY_REDIRECT + "&scope=r
 # Quay's fragment, then the issuer (RFC 9207), which the test stack names.
 LOCATION = re.compile(
     re.escape(QUAY_REDIRECT)
-    + r"#access_token=([A-Za-z0-9_-]{43,})&token_type=Bearer&expires_in=315576000"
+    + r"#access_token=([A-Za-z0-9_.-]{43,})&token_type=Bearer&expires_in=315576000"
     + re.escape("&iss=" + quote(os.environ.get("DIRECT_OAUTH_ISSUER", ""), safe=""))
     + "$"
 )

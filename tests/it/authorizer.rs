@@ -8,7 +8,7 @@ use direct_oauth::lambda::token_authorizer::TokenAuthorizer;
 use direct_oauth::random::OsRandom;
 use direct_oauth::store::TokenRecord;
 use direct_oauth::store::memory::{MemoryStore, token_record};
-use direct_oauth::token::AccessToken;
+use direct_oauth::token::{AccessToken, IssuedTo};
 
 use crate::dpop_keys::ClientKey;
 use crate::faults::{Faulty, Operation};
@@ -112,6 +112,60 @@ async fn a_malformed_header_reads_nothing() {
         .await
         .unwrap_err();
     assert_eq!(err.to_string(), "Unauthorized");
+}
+
+/// The token as issued now: naming alice and her application after its secret.
+fn issued_now(token: &AccessToken) -> String {
+    let named = token.clone().issued_to(IssuedTo::new("alice", "cli"));
+    named.expose()
+}
+
+#[tokio::test]
+async fn a_token_issued_now_is_checked_in_one_read_and_an_older_one_in_two() {
+    let a = authorizer();
+    let token = AccessToken::generate(&OsRandom).unwrap();
+    a.tokens.put_token_record(record(&token));
+    // Only the one read that fetches the token with its user and application works.
+    a.tokens.set_failing(Operation::GetToken, true);
+    a.tokens.set_failing(Operation::OwnerAndClient, true);
+    let now = rest_token_event(&format!("Bearer {}", issued_now(&token)));
+    assert_eq!(effect(&a.check(now.clone()).await.unwrap()), "Allow");
+    let before = rest_token_event(&format!("Bearer {}", token.expose()));
+    let err = a.check(before.clone()).await.unwrap_err();
+    assert_eq!(err.to_string(), "token store unavailable");
+    // The older form's two reads, and the one read down: the older form still checks.
+    a.tokens.set_failing(Operation::GetToken, false);
+    a.tokens.set_failing(Operation::OwnerAndClient, false);
+    a.tokens.set_failing(Operation::TokenAndParties, true);
+    assert_eq!(effect(&a.check(before).await.unwrap()), "Allow");
+    let err = a.check(now).await.unwrap_err();
+    assert_eq!(err.to_string(), "token store unavailable");
+}
+
+#[tokio::test]
+async fn a_token_whose_names_were_changed_is_refused() {
+    let a = authorizer();
+    let token = AccessToken::generate(&OsRandom).unwrap();
+    a.tokens.put_token_record(record(&token));
+    let bob = store_contract::user("bob");
+    a.tokens.put_user(bob);
+    // The record is alice's: naming bob (who exists, enabled) must not make it his, nor
+    // let bob's standing stand in for alice's.
+    let renamed = token.clone().issued_to(IssuedTo::new("bob", "cli"));
+    let event = rest_token_event(&format!("Bearer {}", renamed.expose()));
+    assert_eq!(
+        a.check(event).await.unwrap_err().to_string(),
+        "Unauthorized"
+    );
+    let mut alice = a.tokens.user("alice").expect("alice");
+    alice.enabled = false;
+    a.tokens.put_user(alice);
+    let named_alice = rest_token_event(&format!("Bearer {}", issued_now(&token)));
+    assert_eq!(
+        a.check(named_alice).await.unwrap_err().to_string(),
+        "Unauthorized",
+        "alice's own standing decides, read beside the token"
+    );
 }
 
 const WHOAMI: &str = "https://d.example/whoami";

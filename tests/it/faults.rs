@@ -30,6 +30,8 @@ pub enum Operation {
     PutToken,
     GetToken,
     OwnerAndClient,
+    /// A token read with the user and application it names (one round trip).
+    TokenAndParties,
     RevokeToken,
     RecordFailure,
     PutCode,
@@ -190,6 +192,18 @@ impl<S: TokenReader> TokenReader for Faulty<S> {
     ) -> Result<OwnerAndClient, StoreError> {
         self.check(Operation::OwnerAndClient)?;
         self.inner.owner_and_client(username, client_id).await
+    }
+
+    async fn token_and_parties(
+        &self,
+        token_id: &str,
+        username: &str,
+        client_id: &str,
+    ) -> Result<(Option<TokenRecord>, OwnerAndClient), StoreError> {
+        self.check(Operation::TokenAndParties)?;
+        self.inner
+            .token_and_parties(token_id, username, client_id)
+            .await
     }
 }
 

@@ -1,8 +1,9 @@
-"""The parts of a token the server hands out (`doa_<id><secret><checksum>`, or an earlier
-`<id><secret>`), and tokens made from parts, with a checksum that holds: what a test needs
-to name a token's record or to forge one the server must refuse by its secret, not by its
-shape. A refresh token (`dor_<family id><secret><checksum>`, src/refresh.rs) is laid out
-the same way: its family's key, and the secret whose SHA-256 the family stores."""
+"""The parts of a token the server hands out (`doa_<id><secret><checksum>.<user>.<client>`,
+or an earlier `doa_<id><secret><checksum>` or `<id><secret>`), and tokens made from parts,
+with a checksum that holds: what a test needs to name a token's record or to forge one the
+server must refuse by its secret, not by its shape. A refresh token
+(`dor_<family id><secret><checksum>`, src/refresh.rs) is laid out the same way: its
+family's key, and the secret whose SHA-256 the family stores."""
 
 import base64
 import hashlib
@@ -13,7 +14,18 @@ ID_LEN = 22
 
 
 def _body(token: str) -> str:
-    return token[len(PREFIX) : -6] if token.startswith(PREFIX) and len(token) == 75 else token
+    core = token.split(".", 1)[0]
+    return core[len(PREFIX) : -6] if core.startswith(PREFIX) and len(core) == 75 else core
+
+
+def named(token: str) -> tuple[str, str] | None:
+    """The user and client id a token issued now names after its secret
+    (`doa_...<checksum>.<user>.<client>`, base64url each); None for an older form."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    decode = lambda part: base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)).decode()  # noqa: E731
+    return decode(parts[1]), decode(parts[2])
 
 
 def id_of(token: str) -> str:

@@ -8,7 +8,7 @@ use crate::api_token::{self, Cap, Order, Refusal};
 use crate::error::ApiError;
 use crate::random::Random;
 use crate::store::{ApiTokenStore, LookupReader, StoreError, TokenRecord, Verified};
-use crate::token::AccessToken;
+use crate::token::{AccessToken, IssuedTo};
 
 /// Who the token is for, as the creating side knows them.
 pub struct Creator<'a> {
@@ -101,7 +101,9 @@ where
     };
     match store.create_api_token(&record, &held_to, &cap).await {
         Ok(()) => Ok(Created {
-            token: token.expose(),
+            token: token
+                .issued_to(IssuedTo::new(&record.username, &record.client_id))
+                .expose(),
             record,
         }),
         Err(StoreError::CapReached) => Err(Refusal::Cap(cap.most).into()),

@@ -27,7 +27,7 @@ use crate::store::{
     Application, CodeStore, DeviceStore, LookupReader, OneTimeValues, RefreshStore, StoreError,
     TokenCanceller, TokenReader, TokenWriter, Verified,
 };
-use crate::token::AccessToken;
+use crate::token::{AccessToken, IssuedTo};
 use crate::{request, response};
 
 mod code;
@@ -202,6 +202,7 @@ where
                 started.await?.map(Some)
             }
         };
+        let token = token.issued_to(IssuedTo::new(&approved.username, &app.client_id));
         Ok(written.map(|refresh| Granted {
             token,
             refresh,

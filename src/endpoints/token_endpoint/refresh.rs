@@ -19,6 +19,7 @@ use crate::random::Random;
 use crate::refresh::{self, Issued, Presented, RefreshToken, Refusal};
 use crate::scope;
 use crate::store::{Application, RefreshFamily, StoreError, User, Verified};
+use crate::token::IssuedTo;
 
 /// The grant's fields.
 pub(super) struct RefreshGrant {
@@ -137,7 +138,7 @@ where
         match written.await {
             Ok(()) => Ok(Granted {
                 expires_in: record.expires_at.map_or(0, |at| at - now_secs),
-                token,
+                token: token.issued_to(IssuedTo::new(&record.username, &record.client_id)),
                 refresh: Some(next),
                 username: user.username.clone(),
                 scopes: r.scopes.to_vec(),

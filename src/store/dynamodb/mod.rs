@@ -83,6 +83,15 @@ impl DynamoStore {
         &self.tables
     }
 
+    /// Opens a connection to DynamoDB (TLS included) while the function starts, so its
+    /// first request finds one: one read that every function's role allows and a login
+    /// makes anyway (the marker of imported bcrypt hashes).
+    pub async fn open_connection(&self) -> Result<(), StoreError> {
+        let marker = Self::keys(attr::USERNAME, BCRYPT_MARKER);
+        let wanted = HashMap::from([(self.tables.users.clone(), marker)]);
+        self.batch_get(wanted).await.map(drop)
+    }
+
     fn key(name: &str, value: &str) -> Item {
         HashMap::from([(name.to_string(), AttributeValue::S(value.to_string()))])
     }
@@ -205,23 +214,52 @@ impl TokenReader for DynamoStore {
         username: &str,
         client_id: &str,
     ) -> Result<OwnerAndClient, StoreError> {
+        Ok(self
+            .token_and_parties_of(None, username, client_id)
+            .await?
+            .1)
+    }
+
+    async fn token_and_parties(
+        &self,
+        token_id: &str,
+        username: &str,
+        client_id: &str,
+    ) -> Result<(Option<TokenRecord>, OwnerAndClient), StoreError> {
+        self.token_and_parties_of(Some(token_id), username, client_id)
+            .await
+    }
+}
+
+impl DynamoStore {
+    /// One `BatchGetItem`: the user and the application, and the token when one is named.
+    async fn token_and_parties_of(
+        &self,
+        token_id: Option<&str>,
+        username: &str,
+        client_id: &str,
+    ) -> Result<(Option<TokenRecord>, OwnerAndClient), StoreError> {
         let t = &self.tables;
-        let mut found = self
-            .batch_get(HashMap::from([
-                (t.users.clone(), Self::keys(attr::USERNAME, username)),
-                (
-                    t.applications.clone(),
-                    Self::keys(attr::CLIENT_ID, client_id),
-                ),
-            ]))
-            .await?;
+        let mut wanted = HashMap::from([
+            (t.users.clone(), Self::keys(attr::USERNAME, username)),
+            (
+                t.applications.clone(),
+                Self::keys(attr::CLIENT_ID, client_id),
+            ),
+        ]);
+        if let Some(id) = token_id {
+            wanted.insert(t.tokens.clone(), Self::keys(attr::TOKEN_ID, id));
+        }
+        let mut found = self.batch_get(wanted).await?;
         let mut one = |table: &str| found.remove(table).and_then(|mut v| v.pop());
-        Ok(OwnerAndClient {
+        let token = one(&t.tokens).map(|i| token_from(&i)).transpose()?;
+        let parties = OwnerAndClient {
             user: one(&t.users).map(|i| user_from(&i)).transpose()?,
             application: one(&t.applications)
                 .map(|i| application_from(&i))
                 .transpose()?,
-        })
+        };
+        Ok((token, parties))
     }
 }
 

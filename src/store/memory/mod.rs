@@ -242,6 +242,16 @@ impl TokenReader for MemoryStore {
             })
         })
     }
+
+    async fn token_and_parties(
+        &self,
+        token_id: &str,
+        username: &str,
+        client_id: &str,
+    ) -> Result<(Option<TokenRecord>, OwnerAndClient), StoreError> {
+        let token = self.get_token(token_id).await?;
+        Ok((token, self.owner_and_client(username, client_id).await?))
+    }
 }
 
 impl TokenRevoker for MemoryStore {

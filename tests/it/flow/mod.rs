@@ -15,7 +15,7 @@ use direct_oauth::password::{HashError, PasswordHasherArgon, Passwords, Verifica
 use direct_oauth::random::CountingRandom;
 use direct_oauth::store::memory::{MemoryStore, application, user};
 use direct_oauth::store::{Application, Store, User};
-use direct_oauth::token::AccessToken;
+use direct_oauth::token::{AccessToken, IssuedTo};
 use direct_oauth::whitelist::{CachedWhitelist, MemorySource, SourceError, WhitelistSource};
 use http::{Request, Response};
 

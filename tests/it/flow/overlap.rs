@@ -95,6 +95,15 @@ impl TokenReader for Overlapping {
     ) -> Result<OwnerAndClient, StoreError> {
         self.inner.owner_and_client(name, client).await
     }
+
+    async fn token_and_parties(
+        &self,
+        id: &str,
+        name: &str,
+        client: &str,
+    ) -> Result<(Option<TokenRecord>, OwnerAndClient), StoreError> {
+        self.inner.token_and_parties(id, name, client).await
+    }
 }
 
 impl TokenRevoker for Overlapping {

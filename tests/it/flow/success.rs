@@ -12,11 +12,12 @@ async fn success_issues_a_stored_token_in_the_contract_format() {
         .strip_prefix(&format!("{REDIRECT}#access_token="))
         .and_then(|rest| rest.strip_suffix("&token_type=Bearer&expires_in=315576000"))
         .unwrap_or_else(|| panic!("unexpected Location {location}"));
+    // base64url and the two dots before the names: untouched by fragments and forms.
     assert!(
         token.len() >= 43
             && token
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
     );
     assert_eq!(header(&r, "referrer-policy"), Some("no-referrer"));
     assert_eq!(header(&r, "cache-control"), Some("no-store"));
@@ -31,6 +32,11 @@ async fn success_issues_a_stored_token_in_the_contract_format() {
     assert_eq!(
         (rec.username.as_str(), rec.client_id.as_str()),
         ("username", CLIENT)
+    );
+    assert_eq!(
+        parsed.named(),
+        Some(&IssuedTo::new("username", CLIENT)),
+        "the token names its record's user and application, for a check in one read"
     );
     assert_eq!(rec.scopes, ["repo:write", "org:admin"]);
     assert_eq!(rec.issued_at, NOW_MS / 1000);

@@ -249,6 +249,37 @@ async fn token_writes_never_overwrite(store: &impl ContractStore) {
     assert_eq!(store.get_token("id-2").await.unwrap(), None);
 }
 
+async fn a_token_is_read_with_the_user_and_application_it_names(store: &impl ContractStore) {
+    let alice = user("alice");
+    store.seed_user(alice.clone()).await;
+    store.seed_application(app()).await;
+    store
+        .put_token(&token("id-n"), &verified(&alice))
+        .await
+        .unwrap();
+    let (record, parties) = store
+        .token_and_parties("id-n", "alice", "cli")
+        .await
+        .unwrap();
+    assert_eq!(record, Some(token("id-n")));
+    assert_eq!(
+        (parties.user, parties.application),
+        (Some(alice), Some(app()))
+    );
+    // Whatever is missing reads as missing, the rest as it is.
+    let (record, parties) = store
+        .token_and_parties("id-none", "nobody", "cli")
+        .await
+        .unwrap();
+    assert_eq!((record, parties.user), (None, None));
+    assert_eq!(parties.application, Some(app()));
+    let (record, parties) = store
+        .token_and_parties("id-n", "alice", "gone")
+        .await
+        .unwrap();
+    assert!(record.is_some() && parties.user.is_some() && parties.application.is_none());
+}
+
 async fn a_token_is_written_only_for_the_user_as_verified(store: &impl ContractStore) {
     let alice = user("alice");
     let as_read = verified(&alice);
@@ -402,6 +433,7 @@ contract!(
     a_failure_whose_lease_was_lost_is_counted_and_leaves_the_new_lease,
     an_import_between_a_settle_s_read_and_its_removal_keeps_the_marker,
     token_writes_never_overwrite,
+    a_token_is_read_with_the_user_and_application_it_names,
     a_token_is_written_only_for_the_user_as_verified,
     a_rehash_replaces_only_the_verified_hash,
     revocation_needs_the_secret_and_happens_once,
