@@ -278,9 +278,11 @@ def test_authorizer_reads_tokens_and_users_and_guards_the_sample_route():
             read |= {(a, r["Fn::GetAtt"][0]) for a in acts for r in named}
     # DPoP: a proof's jti is spent in the proofs' own table (and read back after a lost
     # answer); the authorizer can write no code. An API token's last use is its one write
-    # on the tokens table.
+    # on the tokens table. A token is read with its user and application in one
+    # BatchGetItem; one issued before tokens named them, alone first (GetItem).
     assert read == {
         ("dynamodb:GetItem", "TokensTable"),
+        ("dynamodb:BatchGetItem", "TokensTable"),
         ("dynamodb:UpdateItem", "TokensTable"),
         ("dynamodb:BatchGetItem", "UsersTable"),
         ("dynamodb:BatchGetItem", "ApplicationsTable"),
