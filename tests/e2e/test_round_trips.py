@@ -14,6 +14,9 @@ import time
 
 from conftest import (
     QUAY_REDIRECT,
+    ROOT,
+    Function,
+    admin,
     basic,
     failed_logins,
     token_from,
@@ -22,7 +25,7 @@ from conftest import (
     wait_out_back_off,
 )
 from fault_proxy import FaultProxy
-from tokens import id_of
+from tokens import id_of, named
 
 FORM = "client_id=some_client_id&redirect_uri=" + QUAY_REDIRECT + "&scope=repo:read"
 LONG_CACHE = dict(DIRECT_OAUTH_WHITELIST_CACHE_SECONDS=3600)
@@ -208,3 +211,54 @@ def test_a_success_after_failures_keeps_the_count_and_frees_the_name_beside_the_
     assert "lease_id" in release["ConditionExpression"], "only the attempt's own lease"
     lines = request_lines(f.stop())
     assert calls(lines[-1]) == (0, 4)
+
+
+def authorizer_event(token):
+    with open(os.path.join(ROOT, "events", "token-authorizer", "http-api-v2", "valid.json")) as f:
+        event = json.load(f)
+    event["headers"]["authorization"] = "Bearer " + token
+    event["identitySource"] = ["Bearer " + token]
+    return event
+
+
+def test_a_token_is_checked_in_one_round_trip_and_one_issued_before_in_two(
+    start_function, make_user
+):
+    """A token issued now names its user and application: the authorizer reads the three
+    in one BatchGetItem, and their state still decides at that read (a revocation is seen
+    at the next check). The same token without its names, as tokens were issued before,
+    still checks, in a GetItem and then a BatchGetItem."""
+    name, password = make_user()
+    f = start_function(**LONG_CACHE)
+    status, headers, _ = f.invoke(v2_event(FORM, basic(name, password)))
+    assert status == 302
+    token = token_from(headers["location"])
+    assert named(token) == (name, "some_client_id")
+    older = token.split(".", 1)[0]
+    renamed = older + "." + ".".join(token.split(".")[1:][::-1])
+    ddb = FaultProxy(os.environ["AWS_ENDPOINT_URL"])
+    authz = Function(
+        dict(os.environ, AWS_ENDPOINT_URL_DYNAMODB=ddb.url),
+        os.path.join(ROOT, "target", "debug", "token-authorizer"),
+    )
+    try:
+        seen = {}
+        for label, presented in [("now", token), ("before", older), ("renamed", renamed)]:
+            mark = ddb.mark()
+            kind, answer, _ = authz.api.invoke(authorizer_event(presented))
+            assert kind == "response", answer
+            seen[label] = (answer["isAuthorized"], [op for op, _, _ in ddb.since(mark)])
+        admin("user", "disable", name, "--yes")
+        mark = ddb.mark()
+        _, after, _ = authz.api.invoke(authorizer_event(token))
+        disabled = (after["isAuthorized"], [op for op, _, _ in ddb.since(mark)])
+    finally:
+        output = authz.stop()
+        ddb.close()
+    assert seen["now"] == (True, ["BatchGetItem"]), seen
+    assert seen["before"] == (True, ["GetItem", "BatchGetItem"]), seen
+    # Names that are not the record's: no token of ours, whatever the names' standing.
+    assert seen["renamed"][0] is False, seen
+    assert disabled == (False, ["BatchGetItem"]), "the user's state decides at the one read"
+    checks = [json.loads(x) for x in output.splitlines() if '"event":"authorizer"' in x]
+    assert [c["dynamodb_calls"] for c in checks] == [1, 2, 1, 1], checks
