@@ -2,7 +2,7 @@
 # `make bench`: release builds, then the bench package (benches/bench/) prints the figures.
 source "$(dirname "$0")/lib.sh"
 export AWS_LC_SYS_NO_JITTER_ENTROPY=1
-cargo build --release --bins --example hello-lambda
+cargo build --release --bins --example hello-lambda --example jwt-authorizer --example argon2-verify
 # Always rebuilt (incrementally): a zip left from older code would report a stale size.
 scripts/package.sh
 # The LDAP directory's figures bind to a real slapd (the tests' own, on ports of its own).

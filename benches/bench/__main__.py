@@ -18,6 +18,7 @@ import argparse
 import os
 import platform
 
+from .argon2_reference import argon2_rows
 from .authorizer import authorizer_rows
 from .build import criterion_rows, package_size_row
 from .code_flow import code_flow_rows
@@ -25,14 +26,21 @@ from .cold_start import cold_start_rows
 from .directories import directory_rows
 from .dpop import dpop_rows
 from .enumeration import enumeration_only, enumeration_rows
+from .load import load_rows
 from .matrix import matrix_rows
 from .pages import pages_rows
+from .per_request import per_request_rows
 from .round_trips import round_trip_rows
 from .setup import Plan, local_stack
+from .side_by_side import side_by_side_rows
 from .table import measured_at, print_table
 from .tls import tls_rows
 from .tools import tools_rows
 
+# --aws: issue 36's figures through a proxy that makes each AWS call cost as in-region
+# DynamoDB does: the side-by-side table, each request type's split, argon2 beside its C
+# reference, and the load run.
+AWS_SECTIONS = [side_by_side_rows, per_request_rows, argon2_rows, load_rows]
 # The figures measured against the local moto, in the table's order; each section is
 # `rows(plan, stack)` -> [(figure, target, measured)].
 EVERY_SECTION = [
@@ -47,6 +55,7 @@ EVERY_SECTION = [
     dpop_rows,
     pages_rows,
     tools_rows,
+    *AWS_SECTIONS,
 ]
 # --focus: the cold start over TLS and its split, and the token endpoint.
 FOCUS_SECTIONS = [tls_rows, code_flow_rows]
@@ -81,6 +90,18 @@ def arguments():
         help="only the tools' sign-in figures (refresh, device authorization and polls)",
     )
     parser.add_argument(
+        "--aws",
+        action="store_true",
+        help="only the figures through the latency proxy: side by side with the Python and "
+        "JWT peers, per request type, argon2 against its C reference, the load run",
+    )
+    parser.add_argument(
+        "--load-seconds",
+        type=float,
+        metavar="N",
+        help="how long each load run lasts (default 60; 3 in a dry run)",
+    )
+    parser.add_argument(
         "--enumeration",
         metavar="BINDIR",
         help="only the 401 medians, with the binaries in BINDIR (20 runs)",
@@ -109,6 +130,8 @@ def main():
     if args.enumeration:
         return enumeration_only(args.enumeration)
     plan = Plan.dry() if args.dry_run else Plan.full()
+    if args.load_seconds is not None:
+        plan.load_seconds = args.load_seconds
     sections = EVERY_SECTION
     if args.focus:
         sections = FOCUS_SECTIONS
@@ -118,9 +141,11 @@ def main():
         sections = [pages_rows]
     elif args.tools:
         sections = [tools_rows]
+    elif args.aws:
+        sections = AWS_SECTIONS
     with local_stack(plan.bindir) as stack:
         rows = [row for section in sections for row in section(plan, stack)]
-    only = args.focus or args.directories or args.pages or args.tools
+    only = args.focus or args.directories or args.pages or args.tools or args.aws
     print_table(rows + build_rows(plan, only), heading(plan))
 
 

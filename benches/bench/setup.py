@@ -22,10 +22,14 @@ AWS = dict(
 class Plan:
     """The binaries' directory and the number of runs of each kind of figure."""
 
-    def __init__(self, bindir, runs, login_runs, warm_runs, authz_runs, dry_run=False):
+    def __init__(
+        self, bindir, runs, login_runs, warm_runs, authz_runs, dry_run=False, load_seconds=60
+    ):
         self.bindir, self.dry_run = bindir, dry_run
         self.runs, self.login_runs = runs, login_runs
         self.warm_runs, self.authz_runs = warm_runs, authz_runs
+        # How long each load run of the --aws sections drives its instances.
+        self.load_seconds = load_seconds
 
     @classmethod
     def full(cls):
@@ -41,7 +45,7 @@ class Plan:
     @classmethod
     def dry(cls):
         """Debug binaries and two runs of everything: checks the bench, not the figures."""
-        return cls(os.path.join(ROOT, "target", "debug"), 2, 2, 2, 2, dry_run=True)
+        return cls(os.path.join(ROOT, "target", "debug"), 2, 2, 2, 2, dry_run=True, load_seconds=3)
 
     def binary(self, name):
         return os.path.join(self.bindir, name)
