@@ -17,6 +17,7 @@ from .proxied import (
     DELAY_MS,
     PYTHON_PEER,
     authorizer_event,
+    baseline,
     cpu_seconds,
     issue_tokens,
     log_lines,
@@ -126,6 +127,20 @@ def per_request_rows(plan, stack):
                 plan.warm_runs,
             ),
         }
+        colds = {"direct approval 302": fn, "Python/boto3 peer 302": PYTHON_PEER}
+        if base := baseline():
+            # The same request types on another build (an earlier commit): before -> after.
+            old = os.path.join(base, "authorize-app")
+            old_authz = os.path.join(base, "token-authorizer")
+            its_own = authorizer_event(issue_tokens(old, stack.env, 1)[0])
+            warm["baseline direct approval 302"] = (old, event, issued, plan.warm_runs)
+            warm["baseline authorizer check, a token it issued"] = (
+                old_authz,
+                lambda: its_own,
+                authorized,
+                plan.authz_runs,
+            )
+            colds["baseline direct approval 302"] = old
         figures = {}
         for label, (command, next_event, judge, runs) in warm.items():
             figures[label] = _warm(proxy, command, env, next_event, judge, label, runs)
@@ -137,7 +152,7 @@ def per_request_rows(plan, stack):
                     _summary(per_request, hashing, times, cpu_ms),
                 )
             )
-        for label, command in (("direct approval 302", fn), ("Python/boto3 peer 302", PYTHON_PEER)):
+        for label, command in colds.items():
             starts, at_init, hashing, times = _cold(
                 proxy, command, env, event(), issued, f"cold {label}", plan.runs
             )

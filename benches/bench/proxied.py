@@ -79,13 +79,20 @@ class JwtKeys:
         return jwt.encode({"alg": "ES256"}, claims, self.key)
 
 
+def baseline():
+    """Another build's binaries to measure beside these in the same run (BENCH_BASELINE, a
+    directory like target/release, e.g. of an earlier commit), or None."""
+    return os.environ.get("BENCH_BASELINE") or None
+
+
 def contenders(plan, stack, env):
     """(label, command, environment, event, judge) of the functions compared side by side:
-    one token for the authorizers, issued by our function (ours) or signed here (JWT)."""
+    one token for the authorizers, issued by our function (ours) or signed here (JWT); with a
+    baseline, its 302 and its authorizer (with a token it issued) too."""
     fn = plan.binary("authorize-app")
     keys = JwtKeys()
     token = issue_tokens(fn, stack.env, 1)[0]
-    return [
+    them = [
         ("hello-world", plan.binary(HELLO), env, event(), says_hello),
         ("direct-oauth 302", fn, env, event(), issued),
         ("Python/boto3 peer 302", PYTHON_PEER, env, event(), issued),
@@ -104,6 +111,20 @@ def contenders(plan, stack, env):
             authorized,
         ),
     ]
+    if base := baseline():
+        old = os.path.join(base, "authorize-app")
+        old_token = issue_tokens(old, stack.env, 1)[0]
+        them += [
+            ("baseline direct-oauth 302", old, env, event(), issued),
+            (
+                "baseline token-authorizer",
+                os.path.join(base, "token-authorizer"),
+                env,
+                authorizer_event(old_token),
+                authorized,
+            ),
+        ]
+    return them
 
 
 def cpu_seconds(pid):

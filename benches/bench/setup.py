@@ -35,7 +35,8 @@ class Plan:
     def full(cls):
         """Release binaries; the cold starts and logins can be cut down from the shell."""
         return cls(
-            os.path.join(ROOT, "target", "release"),
+            # Another build's binaries (BENCH_BINDIR), to measure it against this one's.
+            os.environ.get("BENCH_BINDIR", os.path.join(ROOT, "target", "release")),
             runs=int(os.environ.get("BENCH_COLD_RUNS", "20")),
             login_runs=int(os.environ.get("BENCH_LOGIN_RUNS", "200")),
             warm_runs=30,
