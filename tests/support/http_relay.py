@@ -3,6 +3,8 @@ moto (fault_proxy.py, tls_terminator.py, the IAM test's gateway): send it on, an
 the caller with what came back."""
 
 import http.client
+import http.server
+import socket
 
 # Hop-by-hop headers: each side of a relay sets its own.
 HOP = ("content-length", "transfer-encoding", "connection", "keep-alive")
@@ -33,3 +35,18 @@ def answer(handler, status, headers, data):
     handler.send_header("Content-Length", str(len(data)))
     handler.end_headers()
     handler.wfile.write(data)
+
+
+class KeptAliveHandler(http.server.BaseHTTPRequestHandler):
+    """The local servers' handler base: HTTP/1.1 kept alive, silent, and TCP_NODELAY. An
+    answer goes out as two writes (headers, then body): without TCP_NODELAY, Nagle's
+    algorithm holds the second until the client's delayed ACK, up to 40 ms, now and then."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def setup(self):
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().setup()

@@ -22,12 +22,11 @@ The Host header is passed on unchanged: moto checks the caller's signature, whic
 import http.client
 import http.server
 import itertools
-import socket
 import threading
 import time
 from typing import NamedTuple
 
-from http_relay import HOP, answer
+from http_relay import HOP, KeptAliveHandler, answer
 
 
 class Call(NamedTuple):
@@ -77,16 +76,8 @@ class LatencyProxy:
         self._ids = itertools.count(1)
         proxy = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(KeptAliveHandler):
             def setup(self):
-                # Headers and body go out as two writes: without TCP_NODELAY the second
-                # waits for the client's delayed ACK (tls_terminator.py says more).
-                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 self.connection_id = next(proxy._ids)
                 self.upstream = None
                 super().setup()

@@ -10,11 +10,12 @@ import http.server
 import json
 import os
 import queue
-import socket
 import subprocess
 import threading
 import time
 import uuid
+
+from http_relay import KeptAliveHandler
 
 PREFIX = "/2018-06-01/runtime"
 
@@ -28,19 +29,9 @@ class RuntimeApi:
         self.ready_at = None
         api = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def setup(self):
-                # An event goes out as two writes (headers, then body): without TCP_NODELAY
-                # the body waits for the function's delayed ACK, up to 40 ms, now and then
-                # (seen as warm requests slower than cold ones in the bench).
-                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                super().setup()
-
+        # TCP_NODELAY: without it an event's body waited for the function's delayed ACK,
+        # up to 40 ms, now and then (seen as warm requests slower than cold ones).
+        class Handler(KeptAliveHandler):
             def _reply(self, code, body=b"{}", headers=None):
                 self.send_response(code)
                 for k, v in (headers or {}).items():
