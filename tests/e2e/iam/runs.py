@@ -66,11 +66,15 @@ class Run:
             AWS_ENDPOINT_URL_SSM=stack.gateway.url,
             AWS_ENDPOINT_URL_CLOUDFORMATION=stack.gateway.url,
         )
+        # The function's start-up (the whitelist, its first connections) is done once
+        # Function returns: what it was refused counts as refused before the first flow.
+        self.started_from = len(self.gateway.seen)
         self.fn = Function(self.env, binary) if binary else None
 
     def flows(self, flows):
         """{flow name: Outcome}, the flows run one after the other in the order given."""
-        results, earlier = {}, set()
+        at_start = self.gateway.since(self.started_from, self.key)
+        results, earlier = {}, set().union(*(s.refused for s in at_start))
         for name, flow in flows:
             mark = len(self.gateway.seen)
             why = None
